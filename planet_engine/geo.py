@@ -1,0 +1,100 @@
+"""Great-circle distances and the benchmark's metrics: the one module both the engine and the game score with.
+
+Everything here is vectorised over NumPy arrays; the scalar helpers are thin wrappers so that the game's
+per-round scoring and the engine's evaluation cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from haversine import Unit, haversine, haversine_vector
+
+# PlaNet / Im2GPS radii: street, city, region, country, continent.
+THRESHOLDS_KM: tuple[float, ...] = (1.0, 25.0, 200.0, 750.0, 2500.0)
+THRESHOLD_NAMES: tuple[str, ...] = ("street", "city", "region", "country", "continent")
+GEOSCORE_MAX = 5000.0
+# GeoGuessr's world-map scale: points fall by 1/e every 1492.7 km.
+GEOSCORE_SCALE_KM = 1492.7
+
+
+def validate_coordinates(latitude: float, longitude: float) -> None:
+    """Raise ValueError with a clear message when a point is not a finite WGS84 coordinate."""
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        raise ValueError(f"coordinates must be finite numbers, got ({latitude}, {longitude})")
+    if not -90.0 <= latitude <= 90.0:
+        raise ValueError(f"latitude {latitude} is outside [-90, 90]")
+    if not -180.0 <= longitude <= 180.0:
+        raise ValueError(f"longitude {longitude} is outside [-180, 180]")
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance in km between two points in degrees."""
+    return float(haversine((lat1, lon1), (lat2, lon2), unit=Unit.KILOMETERS))
+
+
+def distances_km(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
+    """Element-wise haversine distances in km; inputs broadcast to one shape (N,)."""
+    lat1, lon1, lat2, lon2 = (np.ravel(x) for x in np.broadcast_arrays(lat1, lon1, lat2, lon2))
+    a = np.stack([lat1, lon1], axis=-1)
+    b = np.stack([lat2, lon2], axis=-1)
+    return np.asarray(haversine_vector(a, b, Unit.KILOMETERS), dtype=np.float64)
+
+
+def pairwise_distances_km(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
+    """All-pairs haversine distances: (N,) x (M,) -> (N, M) km."""
+    a = np.stack([lat1, lon1], axis=-1).reshape(-1, 2)
+    b = np.stack([lat2, lon2], axis=-1).reshape(-1, 2)
+    return np.asarray(haversine_vector(a, b, Unit.KILOMETERS, comb=True), dtype=np.float64).T
+
+
+def geoscore(km: np.ndarray | float) -> np.ndarray | float:
+    """GeoGuessr points for an error of `km`: 5000 * exp(-km / 1492.7)."""
+    points = GEOSCORE_MAX * np.exp(-np.asarray(km, dtype=np.float64) / GEOSCORE_SCALE_KM)
+    return float(points) if np.ndim(points) == 0 else points
+
+
+@dataclass(frozen=True)
+class ErrorSummary:
+    """Metrics over a set of km errors, the table PlaNet and OSV-5M report."""
+
+    count: int
+    accuracy: dict[str, float]  # threshold name -> fraction of errors within it
+    median_km: float
+    mean_km: float
+    mean_geoscore: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "count": self.count,
+            "accuracy": dict(self.accuracy),
+            "median_km": self.median_km,
+            "mean_km": self.mean_km,
+            "mean_geoscore": self.mean_geoscore,
+        }
+
+
+def within_thresholds(km: np.ndarray) -> np.ndarray:
+    """(N,) km errors -> (N, 5) booleans: is each error within each of THRESHOLDS_KM."""
+    return np.asarray(km, dtype=np.float64)[:, None] <= np.asarray(THRESHOLDS_KM)[None, :]
+
+
+def summarize_errors(km: np.ndarray) -> ErrorSummary:
+    """Accuracy at the five radii, median and mean error and mean GeoScore of (N,) km errors."""
+    km = np.asarray(km, dtype=np.float64)
+    if km.size == 0:
+        raise ValueError("cannot summarise an empty set of errors")
+    hits = within_thresholds(km).mean(axis=0)
+    return ErrorSummary(
+        count=int(km.size),
+        accuracy={name: float(rate) for name, rate in zip(THRESHOLD_NAMES, hits)},
+        median_km=float(np.median(km)),
+        mean_km=float(km.mean()),
+        mean_geoscore=float(np.mean(geoscore(km))),
+    )

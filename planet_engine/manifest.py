@@ -1,0 +1,161 @@
+"""Manifest CSVs: `file` (relative to the manifest's folder), `latitude`, `longitude`, any other columns kept.
+
+One reader for the engine (training, evaluation) and the game's importer, so both reject the same rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from planet_engine.geo import validate_coordinates
+
+REQUIRED_COLUMNS = ("file", "latitude", "longitude")
+# The repository's sibling ../shared/datasets unless PLANET_DATA_DIR says otherwise: the one data setting.
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+
+
+def data_dir() -> Path:
+    """Where the real datasets live (PLANET_DATA_DIR, default ../shared/datasets beside the checkout)."""
+    return Path(os.environ.get("PLANET_DATA_DIR") or DEFAULT_DATA_DIR)
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used; `problems` lists every bad row, not just the first."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(f"{path}: {len(problems)} problem(s):\n  {shown}{more}")
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    line: int  # 1-based line in the CSV, the header being line 1
+    file: str
+    path: Path
+    latitude: float
+    longitude: float
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    rows: tuple[ManifestRow, ...]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def latitudes(self) -> np.ndarray:
+        return np.array([row.latitude for row in self.rows], dtype=np.float64)
+
+    @property
+    def longitudes(self) -> np.ndarray:
+        return np.array([row.longitude for row in self.rows], dtype=np.float64)
+
+    @property
+    def image_paths(self) -> list[Path]:
+        return [row.path for row in self.rows]
+
+    def column(self, name: str) -> list[str] | None:
+        """An optional column's values, or None when the manifest lacks it."""
+        if not self.rows or name not in self.rows[0].extra:
+            return None
+        return [row.extra[name] for row in self.rows]
+
+    def fingerprint(self) -> str:
+        """sha256 of the rows that matter for training, stable across column order."""
+        digest = hashlib.sha256()
+        for row in self.rows:
+            digest.update(f"{row.file}\t{row.latitude!r}\t{row.longitude!r}\n".encode())
+        return digest.hexdigest()
+
+    def subset(self, indices: np.ndarray | list[int]) -> Manifest:
+        return Manifest(path=self.path, rows=tuple(self.rows[int(i)] for i in indices))
+
+
+def _parse_float(text: str, column: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{column} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{column} {text!r} is not finite")
+    return value
+
+
+def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int = 10_000_000) -> Manifest:
+    """Read and validate a manifest; raise ManifestError listing every bad row, or return all rows.
+
+    Rows are rejected for a missing file (when check_files), non-numeric or out-of-range coordinates and
+    duplicate file entries. Nothing is returned unless every row is good: callers import all or nothing.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(path, [f"manifest not found: {path}"])
+    root = path.parent
+    problems: list[str] = []
+    rows: list[ManifestRow] = []
+    seen: dict[str, int] = {}
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            missing = [column for column in REQUIRED_COLUMNS if column not in header]
+            if missing:
+                raise ManifestError(path, [f"missing column(s) {', '.join(missing)}; header is {header}"])
+            for record in reader:
+                line = reader.line_num
+                if len(rows) + len(problems) >= max_rows:
+                    problems.append(f"more than {max_rows} rows")
+                    break
+                if None in record or any(value is None for value in record.values()):
+                    problems.append(f"line {line}: expected {len(header)} fields")
+                    continue
+                file = record["file"].strip()
+                first = seen.setdefault(file, line)
+                if first != line:
+                    problems.append(f"line {line}: duplicate of line {first} ({file})")
+                    continue
+                try:
+                    rows.append(_parse_row(record, line=line, root=root, check_files=check_files))
+                except ValueError as error:
+                    problems.append(f"line {line}: {error}")
+    except UnicodeDecodeError as error:
+        raise ManifestError(path, [f"not UTF-8 text: {error}"]) from None
+    except csv.Error as error:
+        raise ManifestError(path, [f"malformed CSV: {error}"]) from None
+    if problems:
+        raise ManifestError(path, problems)
+    if not rows:
+        raise ManifestError(path, ["no rows"])
+    return Manifest(path=path, rows=tuple(rows))
+
+
+def _parse_row(record: dict[str, str], *, line: int, root: Path, check_files: bool) -> ManifestRow:
+    file = record["file"].strip()
+    if not file:
+        raise ValueError("empty file")
+    relative = Path(file)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise ValueError(f"file {file!r} must be a path inside the manifest's folder")
+    latitude = _parse_float(record["latitude"], "latitude")
+    longitude = _parse_float(record["longitude"], "longitude")
+    validate_coordinates(latitude, longitude)
+    image_path = root / relative
+    if check_files and not image_path.is_file():
+        raise ValueError(f"file {file!r} not found")
+    extra = {key: value for key, value in record.items() if key not in REQUIRED_COLUMNS}
+    return ManifestRow(
+        line=line, file=file, path=image_path, latitude=latitude, longitude=longitude, extra=extra
+    )

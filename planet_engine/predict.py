@@ -1,0 +1,160 @@
+"""Prediction: a Predictor loads a checkpoint once and turns batches of images into geolocation guesses.
+
+Point guesses:
+- "cell": the mean photo location of the most probable cell (PlaNet's choice);
+- "geoscore": among the most probable cells, the mean location that maximises the expected GeoScore
+  under the predicted distribution, sum_j p_j * exp(-d(candidate, cell_j) / 1492.7). It moves the guess
+  towards where the probability mass is when the top cell is an isolated outlier; the README's evaluation
+  table compares the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from planet_engine.cells import CellSet
+from planet_engine.checkpoint import load_checkpoint
+from planet_engine.data import ImageInput, eval_transform, load_image
+from planet_engine.geo import geoscore, pairwise_distances_km
+
+POINT_MODES = ("cell", "geoscore")
+# Candidates for the GeoScore point: the best cells by probability hold practically all of the mass
+# that can move the optimum, and scoring a few keeps prediction O(C) per image rather than O(C^2).
+GEOSCORE_CANDIDATES = 32
+
+
+@dataclass(frozen=True)
+class CellGuess:
+    class_index: int
+    token: str
+    probability: float
+    latitude: float  # the cell's mean photo location
+    longitude: float
+    polygon: list[tuple[float, float]]  # (lat, lon) vertices
+
+
+@dataclass(frozen=True)
+class Prediction:
+    latitude: float
+    longitude: float
+    top_cells: list[CellGuess]
+    point_mode: str
+    checkpoint_sha256: str
+    distribution: list[float] | None = field(default=None)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "latitude": self.latitude, "longitude": self.longitude, "point_mode": self.point_mode,
+            "checkpoint_sha256": self.checkpoint_sha256,
+            "top_cells": [
+                {"class_index": c.class_index, "token": c.token, "probability": c.probability,
+                 "latitude": c.latitude, "longitude": c.longitude, "polygon": c.polygon}
+                for c in self.top_cells
+            ],
+            "distribution": self.distribution,
+        }
+
+
+def point_guesses(probabilities: np.ndarray, cells: CellSet, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """(B, C) probabilities -> (B,) latitudes and (B,) longitudes of the point guesses."""
+    if mode not in POINT_MODES:
+        raise ValueError(f"point mode must be one of {POINT_MODES}, not {mode!r}")
+    if mode == "cell":
+        best = probabilities.argmax(axis=1)
+        return cells.mean_latitudes[best], cells.mean_longitudes[best]
+    k = min(GEOSCORE_CANDIDATES, len(cells))
+    candidates = np.argsort(-probabilities, axis=1)[:, :k]  # (B, k)
+    flat = candidates.reshape(-1)
+    distances = pairwise_distances_km(
+        cells.mean_latitudes[flat], cells.mean_longitudes[flat], cells.mean_latitudes, cells.mean_longitudes
+    ).reshape(len(probabilities), k, len(cells))  # (B, k, C)
+    expected = np.einsum("bkc,bc->bk", geoscore(distances), probabilities)  # (B, k)
+    best = candidates[np.arange(len(candidates)), expected.argmax(axis=1)]
+    return cells.mean_latitudes[best], cells.mean_longitudes[best]
+
+
+class Predictor:
+    """Loads a checkpoint once; predicts batches of images (paths or PIL images)."""
+
+    def __init__(self, checkpoint: str | Path, *, device: str = "auto", point_mode: str = "geoscore",
+                 batch_size: int = 32) -> None:
+        if point_mode not in POINT_MODES:
+            raise ValueError(f"point mode must be one of {POINT_MODES}, not {point_mode!r}")
+        self.device = torch.device("cuda" if device == "auto" and torch.cuda.is_available()
+                                   else ("cpu" if device == "auto" else device))
+        loaded = load_checkpoint(checkpoint, device=self.device)
+        self.model = loaded.model
+        self.cells = loaded.cells
+        self.config = loaded.config
+        self.checkpoint_sha256 = loaded.sha256
+        self.image_size = int(loaded.config["image_size"])
+        self.point_mode = point_mode
+        self.batch_size = batch_size
+        self._polygons: dict[int, list[tuple[float, float]]] = {}
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.cells)
+
+    def preprocess(self, images: Sequence[ImageInput]) -> torch.Tensor:
+        """Images -> (B, 3, S, S) batch, exactly as the model was evaluated on."""
+        return torch.stack([eval_transform(load_image(image), self.image_size) for image in images])
+
+    @torch.inference_mode()
+    def probabilities_from_tensor(self, batch: torch.Tensor) -> np.ndarray:
+        """(B, 3, S, S) -> (B, C) probabilities over the cells."""
+        logits = self.model(batch.to(self.device))
+        return torch.softmax(logits.float(), dim=1).cpu().numpy()
+
+    def probabilities(self, images: Sequence[ImageInput]) -> np.ndarray:
+        """Images -> (B, C), in chunks of batch_size."""
+        chunks = [self.probabilities_from_tensor(self.preprocess(images[start:start + self.batch_size]))
+                  for start in range(0, len(images), self.batch_size)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.num_classes))
+
+    def predict(self, images: Sequence[ImageInput], *, top_k: int = 5, distribution: bool = False,
+                polygon_points_per_edge: int = 4) -> list[Prediction]:
+        """One Prediction per image."""
+        probabilities = self.probabilities(images)
+        return self.predictions_from_probabilities(probabilities, top_k=top_k, distribution=distribution,
+                                                   polygon_points_per_edge=polygon_points_per_edge)
+
+    def predict_views(self, views: Sequence[ImageInput], *, top_k: int = 5, distribution: bool = False,
+                      polygon_points_per_edge: int = 4) -> Prediction:
+        """Several views of one place -> one Prediction from their averaged distributions (PlaNet avg)."""
+        if not views:
+            raise ValueError("predict_views needs at least one view")
+        mean = self.probabilities(views).mean(axis=0, keepdims=True)  # (1, C)
+        return self.predictions_from_probabilities(mean, top_k=top_k, distribution=distribution,
+                                                   polygon_points_per_edge=polygon_points_per_edge)[0]
+
+    def predictions_from_probabilities(self, probabilities: np.ndarray, *, top_k: int, distribution: bool,
+                                       polygon_points_per_edge: int = 4) -> list[Prediction]:
+        latitudes, longitudes = point_guesses(probabilities, self.cells, self.point_mode)
+        k = max(1, min(top_k, self.num_classes))
+        top = np.argsort(-probabilities, axis=1)[:, :k]
+        return [
+            Prediction(
+                latitude=float(latitudes[b]), longitude=float(longitudes[b]), point_mode=self.point_mode,
+                checkpoint_sha256=self.checkpoint_sha256,
+                top_cells=[self._cell_guess(int(c), float(probabilities[b, c]), polygon_points_per_edge)
+                           for c in top[b]],
+                distribution=probabilities[b].tolist() if distribution else None,
+            )
+            for b in range(len(probabilities))
+        ]
+
+    def _cell_guess(self, index: int, probability: float, points_per_edge: int) -> CellGuess:
+        key = index * 1000 + points_per_edge
+        if key not in self._polygons:
+            self._polygons[key] = self.cells.polygon(index, points_per_edge=points_per_edge)
+        return CellGuess(
+            class_index=index, token=self.cells.tokens[index], probability=probability,
+            latitude=float(self.cells.mean_latitudes[index]), longitude=float(self.cells.mean_longitudes[index]),
+            polygon=self._polygons[key],
+        )

@@ -1,0 +1,294 @@
+"""Training the cell classifier: a linear probe on cached frozen features, or fine-tuning (last blocks / all).
+
+Reproducible: seeded, deterministic algorithms on request, config + git SHA + cells hash in the checkpoint.
+Resumable: the checkpoint written after every epoch holds the optimiser and scheduler state.
+Distributed: under `torchrun`, fine-tuning runs DDP (NCCL on GPUs, Gloo on CPUs); rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from planet_engine.cells import CellSet
+from planet_engine.checkpoint import CheckpointError, build_payload, read_payload, save_checkpoint
+from planet_engine.data import ImageDataset, Progress, cached_embeddings
+from planet_engine.geo import pairwise_distances_km
+from planet_engine.manifest import read_manifest
+from planet_engine.model import GeoClassifier, pretrained_weights_sha256
+
+# Config keys that must match for --resume to continue a run rather than silently start another one.
+_RESUME_KEYS = ("backbone", "pretrained", "trainable", "loss", "tau_km", "image_size", "seed", "batch_size")
+
+
+@dataclass
+class TrainConfig:
+    manifest: str
+    cells: str
+    out: str
+    backbone: str = "efficientnet-lite0"
+    pretrained: bool = True
+    trainable: str = "head"  # head: linear probe on cached embeddings; last / all: fine-tuning
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 0.05
+    dropout: float = 0.0
+    loss: str = "ce"  # ce, or haversine: PIGEON's label smoothing by distance
+    tau_km: float = 75.0
+    image_size: int | None = None  # None: the backbone's native resolution
+    seed: int = 0
+    deterministic: bool = True
+    device: str = "auto"
+    amp: bool = True
+    num_workers: int = 0
+    cache_dir: str | None = ".cache/planet_engine"
+    resume: bool = False
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        if self.trainable not in ("head", "last", "all"):
+            raise ValueError(f"trainable must be head, last or all, not {self.trainable!r}")
+        if self.loss not in ("ce", "haversine"):
+            raise ValueError(f"loss must be ce or haversine, not {self.loss!r}")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.tau_km <= 0:
+            raise ValueError("epochs, batch_size, lr and tau_km must be positive")
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path
+    checkpoint_sha256: str
+    num_classes: int
+    train_photos: int
+    dropped_photos: int
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def select_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int, *, deterministic: bool) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+
+
+def soft_targets(
+    latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet, tau_km: float
+) -> torch.Tensor:
+    """PIGEON's haversine smoothing, (B,) truths -> (B, C) targets.
+
+    target_j ∝ exp(-(d(cell_j, truth) - d(true cell, truth)) / tau); the true cell's term is constant per
+    photo, so after normalising this is softmax(-d / tau).
+    """
+    distances = pairwise_distances_km(latitudes, longitudes, cells.mean_latitudes, cells.mean_longitudes)
+    return torch.softmax(torch.from_numpy(-distances / tau_km).float(), dim=1)
+
+
+def _loss(logits: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor:
+    if targets is None:
+        return F.cross_entropy(logits, labels)
+    return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); starts the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank() if world > 1 else 0), world
+
+
+def train(config: TrainConfig) -> TrainResult:
+    started = time.perf_counter()
+    rank, world = _distributed()
+    seed_everything(config.seed, deterministic=config.deterministic)
+    device = select_device(config.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+
+    manifest = read_manifest(config.manifest)
+    cells = CellSet.read_csv(config.cells)
+    labels_all = cells.assign(manifest.latitudes, manifest.longitudes)
+    keep = np.flatnonzero(labels_all >= 0)
+    if keep.size == 0:
+        raise ValueError("no training photo falls in a kept cell: is the cells file from this manifest?")
+    manifest_sha256 = manifest.fingerprint()
+    all_paths = manifest.image_paths
+    manifest = manifest.subset(keep)
+    labels = torch.from_numpy(labels_all[keep])
+    latitudes, longitudes = manifest.latitudes, manifest.longitudes
+
+    model = GeoClassifier(config.backbone, len(cells), pretrained=config.pretrained, dropout=config.dropout)
+    size = config.image_size or model.spec.image_size
+    model.set_trainable(config.trainable)
+    model.to(device)
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    history: list[dict[str, float]] = []
+    start_epoch = 0
+    out = Path(config.out)
+    if config.resume and out.is_file():
+        start_epoch, history = _resume(out, config, cells, model, optimizer, scheduler)
+
+    log = (lambda message: None) if (config.quiet or rank != 0) else (lambda message: print(message, flush=True))
+    log(f"training {config.backbone} ({'pretrained' if config.pretrained else 'random init'}, "
+        f"trainable={config.trainable}) on {len(manifest)} photos in {len(cells)} cells "
+        f"({len(labels_all) - len(keep)} photos in dropped cells left out), device {device}, world {world}")
+
+    if config.trainable == "head":
+        step_epoch = _linear_probe_epochs(config, model, all_paths, keep, size, device)
+    else:
+        step_epoch = _finetune_epochs(config, model, manifest.image_paths, size, device, world)
+    result_sha = ""
+    for epoch in range(start_epoch, config.epochs):
+        loss, accuracy = step_epoch(epoch, optimizer, labels, latitudes, longitudes, cells)
+        scheduler.step()
+        history.append({"epoch": epoch, "loss": loss, "train_accuracy": accuracy,
+                        "lr": float(scheduler.get_last_lr()[0])})
+        log(f"epoch {epoch + 1}/{config.epochs}  loss {loss:.4f}  train acc {accuracy:.3f}")
+        if rank == 0:
+            bare = model.module if hasattr(model, "module") else model
+            payload = build_payload(model=bare, cells=cells, config=_config_record(config, size), extra={
+                "epoch": epoch, "optimizer_state": optimizer.state_dict(),
+                "scheduler_state": scheduler.state_dict(), "history": history,
+                "train_manifest_sha256": manifest_sha256,
+                "train_photos": len(manifest), "dropped_photos": int(len(labels_all) - len(keep)),
+            })
+            result_sha = save_checkpoint(out, payload)
+    if world > 1:
+        dist.barrier()
+    return TrainResult(
+        checkpoint=out, checkpoint_sha256=result_sha, num_classes=len(cells), train_photos=len(manifest),
+        dropped_photos=int(len(labels_all) - len(keep)), history=history,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _config_record(config: TrainConfig, size: int) -> dict[str, Any]:
+    record = asdict(config)
+    record["image_size"] = size
+    record.pop("resume")
+    record.pop("quiet")
+    return record
+
+
+def _resume(
+    out: Path, config: TrainConfig, cells: CellSet, model: GeoClassifier,
+    optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
+) -> tuple[int, list[dict[str, float]]]:
+    payload, _ = read_payload(out)
+    if payload["cells_sha256"] != cells.fingerprint():
+        raise CheckpointError(f"cannot resume {out}: it was trained on other cells")
+    saved = payload["config"]
+    wanted = _config_record(config, saved["image_size"] if config.image_size is None else config.image_size)
+    changed = [key for key in _RESUME_KEYS if saved.get(key) != wanted.get(key)]
+    if changed:
+        raise CheckpointError(f"cannot resume {out}: config differs in {', '.join(changed)}")
+    if payload["backbone_state"] is not None:
+        model.backbone.load_state_dict(payload["backbone_state"])
+    model.head.load_state_dict(payload["head_state"])
+    optimizer.load_state_dict(payload["optimizer_state"])
+    scheduler.load_state_dict(payload["scheduler_state"])
+    return int(payload["epoch"]) + 1, list(payload["history"])
+
+
+def _linear_probe_epochs(
+    config: TrainConfig, model: GeoClassifier, paths: list[Path], keep: np.ndarray, size: int,
+    device: torch.device,
+) -> Any:
+    """Embeds every manifest photo once (cached, so evaluation's kNN baseline reuses it), trains on `keep`."""
+    backbone_key = (pretrained_weights_sha256(config.backbone) if config.pretrained
+                    else f"{config.backbone}-random-seed{config.seed}")
+    cache_dir = Path(config.cache_dir) if config.cache_dir and config.pretrained else None
+    embeddings = cached_embeddings(model, paths, size=size, backbone_key=backbone_key,
+                                   cache_dir=cache_dir, device=device)[torch.from_numpy(keep)].to(device)  # (N, D)
+    generator = torch.Generator().manual_seed(config.seed)
+
+    def step_epoch(epoch: int, optimizer: torch.optim.Optimizer, labels: torch.Tensor,
+                   latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet) -> tuple[float, float]:
+        model.train()
+        order = torch.randperm(len(embeddings), generator=generator)
+        total_loss, correct = 0.0, 0
+        for start in range(0, len(order), config.batch_size):
+            batch = order[start:start + config.batch_size]
+            targets = (soft_targets(latitudes[batch.numpy()], longitudes[batch.numpy()], cells, config.tau_km)
+                       .to(device) if config.loss == "haversine" else None)
+            logits = model.classify(embeddings[batch])
+            loss = _loss(logits, labels[batch].to(device), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total_loss += float(loss.detach()) * len(batch)
+            correct += int((logits.argmax(1).cpu() == labels[batch]).sum())
+        return total_loss / len(order), correct / len(order)
+
+    return step_epoch
+
+
+def _finetune_epochs(
+    config: TrainConfig, model: GeoClassifier, paths: list[Path], size: int, device: torch.device, world: int
+) -> Any:
+    dataset = ImageDataset(paths, size, train=True, seed=config.seed)
+    sampler = (torch.utils.data.distributed.DistributedSampler(dataset, seed=config.seed)
+               if world > 1 else None)
+    generator = torch.Generator().manual_seed(config.seed)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=config.batch_size, shuffle=sampler is None, sampler=sampler,
+        num_workers=config.num_workers, generator=generator, drop_last=False,
+        pin_memory=device.type == "cuda", persistent_workers=config.num_workers > 0,
+    )
+    network: torch.nn.Module = model
+    if world > 1:
+        network = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    use_amp = config.amp and device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+
+    def step_epoch(epoch: int, optimizer: torch.optim.Optimizer, labels: torch.Tensor,
+                   latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet) -> tuple[float, float]:
+        network.train()
+        dataset.epoch = epoch
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        total_loss, correct, seen = 0.0, 0, 0
+        progress = Progress(f"epoch {epoch + 1}", len(loader.dataset) // world, enabled=not config.quiet)
+        for images, index in loader:
+            images = images.to(device, non_blocking=True)
+            targets = (soft_targets(latitudes[index.numpy()], longitudes[index.numpy()], cells, config.tau_km)
+                       .to(device) if config.loss == "haversine" else None)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                logits = network(images)
+                loss = _loss(logits.float(), labels[index].to(device), targets)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            total_loss += float(loss.detach()) * len(index)
+            correct += int((logits.argmax(1).cpu() == labels[index]).sum())
+            seen += len(index)
+            progress.update(len(index), f"loss {float(loss.detach()):.3f}")
+        return total_loss / max(seen, 1), correct / max(seen, 1)
+
+    return step_epoch

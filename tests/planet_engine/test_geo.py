@@ -1,0 +1,79 @@
+import math
+
+import numpy as np
+import pytest
+
+from planet_engine.geo import (
+    THRESHOLDS_KM, distance_km, distances_km, geoscore, pairwise_distances_km, summarize_errors,
+    validate_coordinates, within_thresholds,
+)
+
+EARTH_RADIUS_KM = 6371.0088  # the mean radius the haversine package uses
+
+
+def test_one_degree_of_the_equator_is_r_times_pi_over_180():
+    assert distance_km(0, 0, 0, 1) == pytest.approx(EARTH_RADIUS_KM * math.pi / 180, rel=1e-9)
+
+
+def test_pole_to_pole_is_half_the_circumference():
+    assert distance_km(90, 0, -90, 0) == pytest.approx(EARTH_RADIUS_KM * math.pi, rel=1e-9)
+
+
+def test_paris_to_london_matches_a_hand_computed_haversine():
+    lat1, lon1, lat2, lon2 = map(math.radians, (48.8566, 2.3522, 51.5074, -0.1278))
+    a = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    expected = 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+    assert distance_km(48.8566, 2.3522, 51.5074, -0.1278) == pytest.approx(expected, rel=1e-9)
+    assert 340 < expected < 345
+
+
+def test_distance_across_the_antimeridian_is_short():
+    assert distance_km(0, 179.5, 0, -179.5) == pytest.approx(EARTH_RADIUS_KM * math.pi / 180, rel=1e-9)
+
+
+def test_vector_and_pairwise_distances_agree_with_the_scalar_one():
+    rng = np.random.default_rng(0)
+    lat1, lat2 = rng.uniform(-90, 90, (2, 50))
+    lon1, lon2 = rng.uniform(-180, 180, (2, 50))
+    scalar = np.array([distance_km(*args) for args in zip(lat1, lon1, lat2, lon2)])
+    np.testing.assert_allclose(distances_km(lat1, lon1, lat2, lon2), scalar, rtol=1e-12)
+    pairwise = pairwise_distances_km(lat1, lon1, lat2[:7], lon2[:7])
+    assert pairwise.shape == (50, 7)
+    assert pairwise[3, 5] == pytest.approx(distance_km(lat1[3], lon1[3], lat2[5], lon2[5]), rel=1e-12)
+
+
+def test_geoscore_is_5000_at_zero_and_falls_by_e_every_1492_7_km():
+    assert geoscore(0.0) == 5000.0
+    assert geoscore(1492.7) == pytest.approx(5000 / math.e)
+    assert geoscore(2 * 1492.7) == pytest.approx(5000 / math.e ** 2)
+    np.testing.assert_allclose(geoscore(np.array([0.0, 1492.7])), [5000, 5000 / math.e])
+
+
+def test_thresholds_are_inclusive_and_ordered():
+    hits = within_thresholds(np.array([1.0, 1.0001, 2500.0, 2500.1]))
+    assert THRESHOLDS_KM == (1, 25, 200, 750, 2500)
+    assert hits[0].tolist() == [True] * 5
+    assert hits[1].tolist() == [False, True, True, True, True]
+    assert hits[2].tolist() == [False, False, False, False, True]
+    assert hits[3].tolist() == [False] * 5
+
+
+def test_summary_of_hand_made_errors():
+    summary = summarize_errors(np.array([0.5, 10.0, 100.0, 1000.0, 5000.0]))
+    assert summary.accuracy == {"street": 0.2, "city": 0.4, "region": 0.6, "country": 0.6, "continent": 0.8}
+    assert summary.median_km == 100.0
+    assert summary.mean_km == pytest.approx(1222.1)
+    assert summary.mean_geoscore == pytest.approx(np.mean([5000 * math.exp(-d / 1492.7)
+                                                           for d in (0.5, 10, 100, 1000, 5000)]))
+
+
+def test_empty_errors_are_rejected():
+    with pytest.raises(ValueError, match="empty"):
+        summarize_errors(np.array([]))
+
+
+@pytest.mark.parametrize("latitude,longitude", [(91, 0), (-90.5, 0), (0, 180.01), (float("nan"), 0),
+                                                (0, float("inf"))])
+def test_bad_coordinates_are_rejected(latitude, longitude):
+    with pytest.raises(ValueError):
+        validate_coordinates(latitude, longitude)

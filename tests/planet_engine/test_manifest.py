@@ -1,0 +1,60 @@
+from pathlib import Path
+
+import pytest
+
+from planet_engine.manifest import ManifestError, read_manifest
+
+
+def write(folder: Path, text: str, files: tuple[str, ...] = ("a.jpg", "b.jpg")) -> Path:
+    for name in files:
+        (folder / name).write_bytes(b"x")
+    path = folder / "manifest.csv"
+    path.write_text(text)
+    return path
+
+
+def test_good_manifest_keeps_extra_columns(tmp_path):
+    manifest = read_manifest(write(tmp_path, "file,latitude,longitude,country\na.jpg,1.5,2.5,FR\nb.jpg,-3,4,KE\n"))
+    assert len(manifest) == 2
+    assert manifest.rows[0].path == tmp_path / "a.jpg"
+    assert manifest.column("country") == ["FR", "KE"]
+    assert manifest.column("scene") is None
+    assert manifest.latitudes.tolist() == [1.5, -3.0]
+
+
+def test_every_bad_row_is_reported_and_nothing_returned(tmp_path):
+    text = ("file,latitude,longitude\na.jpg,91,0\nb.jpg,nan,0\nmissing.jpg,0,0\na.jpg,0,0\n"
+            "../escape.jpg,0,0\nc.jpg,zero,0\n")
+    with pytest.raises(ManifestError) as caught:
+        read_manifest(write(tmp_path, text, files=("a.jpg", "b.jpg", "c.jpg")))
+    problems = "\n".join(caught.value.problems)
+    assert "line 2: latitude 91.0 is outside" in problems
+    assert "line 3: latitude 'nan' is not finite" in problems
+    assert "line 4: file 'missing.jpg' not found" in problems
+    assert "line 5: duplicate of line 2 (a.jpg)" in problems
+    assert "line 6: file '../escape.jpg' must be a path inside" in problems
+    assert "line 7: latitude 'zero' is not a number" in problems
+
+
+def test_missing_columns_are_named(tmp_path):
+    with pytest.raises(ManifestError, match="missing column.*longitude"):
+        read_manifest(write(tmp_path, "file,latitude\na.jpg,1\n"))
+
+
+def test_short_rows_and_empty_files_are_rejected(tmp_path):
+    with pytest.raises(ManifestError, match="expected 3 fields"):
+        read_manifest(write(tmp_path, "file,latitude,longitude\na.jpg,1\n"))
+    with pytest.raises(ManifestError, match="no rows"):
+        read_manifest(write(tmp_path, "file,latitude,longitude\n"))
+
+
+def test_binary_garbage_is_rejected_clearly(tmp_path):
+    path = tmp_path / "manifest.csv"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ManifestError):
+        read_manifest(path)
+
+
+def test_real_manifests_read_cleanly(datasets):
+    assert len(read_manifest(datasets / "yfcc-train" / "manifest.csv")) == 500
+    assert len(read_manifest(datasets / "osv5m-demo" / "manifest.csv")) == 121
