@@ -98,3 +98,18 @@ def summarize_errors(km: np.ndarray) -> ErrorSummary:
         mean_km=float(km.mean()),
         mean_geoscore=float(np.mean(geoscore(km))),
     )
+
+
+def threshold_outcomes(human_km: float, model_km: float) -> dict[str, str]:
+    """Who wins at each radius: 'human' or 'model' when only one is inside it, 'tie' when both are inside
+    or both outside (PlaNet's human-vs-model comparison)."""
+    outcomes = {}
+    for name, radius in zip(THRESHOLD_NAMES, THRESHOLDS_KM):
+        human_in, model_in = human_km <= radius, model_km <= radius
+        outcomes[name] = "tie" if human_in == model_in else ("human" if human_in else "model")
+    return outcomes
+
+
+def head_to_head(human_km: float, model_km: float) -> str:
+    """The smaller error wins; equal errors tie."""
+    return "tie" if human_km == model_km else ("human" if human_km < model_km else "model")

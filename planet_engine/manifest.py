@@ -94,11 +94,14 @@ def _parse_float(text: str, column: str) -> float:
     return value
 
 
-def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int = 10_000_000) -> Manifest:
+def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int = 10_000_000,
+                  coordinates_optional: bool = False) -> Manifest:
     """Read and validate a manifest; raise ManifestError listing every bad row, or return all rows.
 
     Rows are rejected for a missing file (when check_files), non-numeric or out-of-range coordinates and
     duplicate file entries. Nothing is returned unless every row is good: callers import all or nothing.
+    With coordinates_optional, a row whose latitude and longitude are both blank is kept with NaN for both
+    (the game's importer then takes them from the image's EXIF GPS); one blank without the other is an error.
     """
     path = Path(path)
     if not path.is_file():
@@ -128,7 +131,8 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
                     problems.append(f"line {line}: duplicate of line {first} ({file})")
                     continue
                 try:
-                    rows.append(_parse_row(record, line=line, root=root, check_files=check_files))
+                    rows.append(_parse_row(record, line=line, root=root, check_files=check_files,
+                                           coordinates_optional=coordinates_optional))
                 except ValueError as error:
                     problems.append(f"line {line}: {error}")
     except UnicodeDecodeError as error:
@@ -142,16 +146,20 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
     return Manifest(path=path, rows=tuple(rows))
 
 
-def _parse_row(record: dict[str, str], *, line: int, root: Path, check_files: bool) -> ManifestRow:
+def _parse_row(record: dict[str, str], *, line: int, root: Path, check_files: bool,
+               coordinates_optional: bool = False) -> ManifestRow:
     file = record["file"].strip()
     if not file:
         raise ValueError("empty file")
     relative = Path(file)
     if relative.is_absolute() or ".." in relative.parts:
         raise ValueError(f"file {file!r} must be a path inside the manifest's folder")
-    latitude = _parse_float(record["latitude"], "latitude")
-    longitude = _parse_float(record["longitude"], "longitude")
-    validate_coordinates(latitude, longitude)
+    if coordinates_optional and not record["latitude"].strip() and not record["longitude"].strip():
+        latitude = longitude = math.nan
+    else:
+        latitude = _parse_float(record["latitude"], "latitude")
+        longitude = _parse_float(record["longitude"], "longitude")
+        validate_coordinates(latitude, longitude)
     image_path = root / relative
     if check_files and not image_path.is_file():
         raise ValueError(f"file {file!r} not found")

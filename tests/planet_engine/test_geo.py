@@ -77,3 +77,12 @@ def test_empty_errors_are_rejected():
 def test_bad_coordinates_are_rejected(latitude, longitude):
     with pytest.raises(ValueError):
         validate_coordinates(latitude, longitude)
+
+
+def test_threshold_outcomes_tie_when_both_inside_or_both_outside():
+    from planet_engine.geo import head_to_head, threshold_outcomes
+
+    outcomes = threshold_outcomes(0.5, 300.0)
+    assert outcomes == {"street": "human", "city": "human", "region": "human", "country": "tie", "continent": "tie"}
+    assert threshold_outcomes(5000, 10)["city"] == "model"
+    assert head_to_head(10, 20) == "human" and head_to_head(20, 10) == "model" and head_to_head(5, 5) == "tie"

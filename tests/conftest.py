@@ -1,4 +1,4 @@
-"""Shared fixtures: a synthetic, learnable photo set (colour and texture encode the region) and the real
+"""Fixtures shared by every test package: a synthetic, learnable photo set (colour and texture encode the region) and the real
 datasets' location."""
 
 from __future__ import annotations

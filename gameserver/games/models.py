@@ -1,0 +1,72 @@
+"""Games, their rounds (one panorama, one model guess) and each player's guess on a round."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+
+from gameserver.panoramas.models import Panorama, PanoramaSet
+
+
+def new_public_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Game(models.Model):
+    class Mode(models.TextChoices):
+        MOVE = "move", "Move"
+        NO_MOVE = "no-move", "No move"
+        NMPZ = "nmpz", "No move, pan or zoom"
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    panorama_set = models.ForeignKey(PanoramaSet, on_delete=models.PROTECT, related_name="games")
+    owner_key = models.CharField(max_length=64)  # the creating player's session key
+    round_count = models.PositiveSmallIntegerField()
+    time_limit_s = models.PositiveIntegerField(null=True, blank=True)
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.MOVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Round(models.Model):
+    class ModelStatus(models.TextChoices):
+        PENDING = "pending"
+        READY = "ready"
+        UNAVAILABLE = "unavailable"
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="rounds")
+    number = models.PositiveSmallIntegerField()  # 1-based
+    panorama = models.ForeignKey(Panorama, on_delete=models.PROTECT, related_name="rounds")
+    served_at = models.DateTimeField(null=True, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True)
+    view_sha256 = models.CharField(max_length=64, blank=True)  # the exact pixels served to players and model
+    model_status = models.CharField(max_length=12, choices=ModelStatus.choices, default=ModelStatus.PENDING)
+    model_latitude = models.FloatField(null=True, blank=True)
+    model_longitude = models.FloatField(null=True, blank=True)
+    model_top_cells = models.JSONField(default=list, blank=True)
+    model_checkpoint_sha256 = models.CharField(max_length=64, blank=True)
+    model_error = models.TextField(blank=True)
+    model_ready_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["game", "number"], name="unique_round_number")]
+        ordering = ["game", "number"]
+
+
+class Guess(models.Model):
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="guesses")
+    player_key = models.CharField(max_length=64)
+    latitude = models.FloatField(null=True, blank=True)  # null: the round timed out
+    longitude = models.FloatField(null=True, blank=True)
+    timed_out = models.BooleanField(default=False)
+    km = models.FloatField(null=True, blank=True)
+    points = models.FloatField()
+    model_km = models.FloatField(null=True, blank=True)
+    model_points = models.FloatField(null=True, blank=True)
+    # The model's guess was committed before this guess was locked: only such rounds enter the benchmark.
+    model_committed_first = models.BooleanField()
+    guessed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "player_key"], name="one_guess_per_player")]

@@ -1,0 +1,69 @@
+"""Reads for the game API. Nothing here returns a location of an unlocked round."""
+
+from __future__ import annotations
+
+from gameserver.games.models import Game, Guess, Round
+from gameserver.games.services import NotFound, round_points
+from gameserver.panoramas.models import PanoramaSet
+
+
+def panorama_set_get(*, name: str) -> PanoramaSet:
+    try:
+        return PanoramaSet.objects.get(name=name)
+    except PanoramaSet.DoesNotExist:
+        raise NotFound(f"no panorama set named {name!r}") from None
+
+
+def game_get(*, public_id: str) -> Game:
+    try:
+        return Game.objects.select_related("panorama_set").get(public_id=public_id)
+    except Game.DoesNotExist:
+        raise NotFound("no such game") from None
+
+
+def round_get(*, public_id: str) -> Round:
+    try:
+        return Round.objects.select_related("game", "panorama", "panorama__panorama_set").get(public_id=public_id)
+    except Round.DoesNotExist:
+        raise NotFound("no such round") from None
+
+
+def game_round_get(*, game: Game, number: int) -> Round:
+    try:
+        return game.rounds.select_related("panorama").get(number=number)
+    except Round.DoesNotExist:
+        raise NotFound(f"game has no round {number}") from None
+
+
+def guess_for(*, round: Round, player_key: str) -> Guess | None:
+    return Guess.objects.filter(round=round, player_key=player_key).first()
+
+
+def round_view(*, round: Round) -> dict[str, object]:
+    """What a player may know about a round before guessing: no location, no model guess."""
+    return {
+        "round": round.public_id, "number": round.number, "kind": round.panorama.kind,
+        "mode": round.game.mode, "image_url": f"/api/rounds/{round.public_id}/image",
+        "deadline": round.deadline.isoformat() if round.deadline else None,
+        "model_ready": round.model_status == Round.ModelStatus.READY,
+    }
+
+
+def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
+    guesses = {g.round_id: g for g in Guess.objects.filter(round__game=game, player_key=player_key)}
+    rounds = []
+    for game_round in game.rounds.all():
+        guess = guesses.get(game_round.pk)
+        rounds.append({
+            "number": game_round.number, "round": game_round.public_id if game_round.served_at else None,
+            "locked": guess is not None,
+            "points": round_points(guess.points) if guess else None,
+            "model_points": round_points(guess.model_points) if guess and guess.model_points is not None else None,
+        })
+    return {
+        "game": game.public_id, "set": game.panorama_set.name, "rounds": rounds, "round_count": game.round_count,
+        "time_limit_s": game.time_limit_s, "mode": game.mode,
+        "total_points": sum(r["points"] or 0 for r in rounds),
+        "total_model_points": sum(r["model_points"] or 0 for r in rounds),
+        "finished": all(r["locked"] for r in rounds),
+    }

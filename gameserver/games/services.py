@@ -1,0 +1,145 @@
+"""Game logic: create a game, serve a round (and ask the model on the same pixels), lock a guess, reveal.
+
+Enqueueing happens on commit, so a worker never looks for a round that is not yet in the database.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from gameserver.games.models import Game, Guess, Round
+from gameserver.panoramas.models import PanoramaSet
+from gameserver.realtime.events import game_event_send_on_commit
+from planet_engine.geo import distance_km, geoscore, head_to_head, threshold_outcomes, validate_coordinates
+
+MAX_ROUNDS = 50
+MAX_TIME_LIMIT_S = 3600
+# A guess sent a moment after the deadline (network latency) still counts as sent in time.
+DEADLINE_GRACE = timedelta(seconds=2)
+
+
+class GameError(ValueError):
+    """A request the game cannot honour; the message is safe to show the player."""
+
+
+class NotFound(GameError):
+    pass
+
+
+@dataclass(frozen=True)
+class GuessResult:
+    guess: Guess
+    created: bool  # False: a repeated submission, answered with the first one
+
+
+def game_create(*, panorama_set: PanoramaSet, owner_key: str, rounds: int = 5, time_limit_s: int | None = None,
+                mode: str = Game.Mode.MOVE, rng: random.Random | None = None) -> Game:
+    if not 1 <= rounds <= MAX_ROUNDS:
+        raise GameError(f"rounds must be between 1 and {MAX_ROUNDS}")
+    if time_limit_s is not None and not 5 <= time_limit_s <= MAX_TIME_LIMIT_S:
+        raise GameError(f"time limit must be between 5 and {MAX_TIME_LIMIT_S} seconds, or none")
+    if mode not in Game.Mode.values:
+        raise GameError(f"mode must be one of {', '.join(Game.Mode.values)}")
+    panorama_ids = list(panorama_set.panoramas.values_list("id", flat=True))
+    if len(panorama_ids) < rounds:
+        raise GameError(f"set {panorama_set.name} has {len(panorama_ids)} panoramas, fewer than {rounds} rounds")
+    drawn = (rng or random.SystemRandom()).sample(panorama_ids, rounds)  # without repeats
+    with transaction.atomic():
+        game = Game.objects.create(panorama_set=panorama_set, owner_key=owner_key, round_count=rounds,
+                                   time_limit_s=time_limit_s, mode=mode)
+        Round.objects.bulk_create(Round(game=game, number=n, panorama_id=pid) for n, pid in enumerate(drawn, 1))
+    return game
+
+
+def round_serve(*, round: Round) -> Round:
+    """Start the round's clock on first serve and ask the model for its guess on the same pixels."""
+    from gameserver.inference.tasks import predict_round
+
+    with transaction.atomic():
+        locked = Round.objects.select_for_update(of=("self",)).select_related("game", "panorama").get(pk=round.pk)
+        if locked.served_at is None:
+            now = timezone.now()
+            locked.served_at = now
+            if locked.game.time_limit_s:
+                locked.deadline = now + timedelta(seconds=locked.game.time_limit_s)
+            locked.view_sha256 = locked.panorama.content_sha256
+            locked.save(update_fields=["served_at", "deadline", "view_sha256"])
+            transaction.on_commit(lambda: predict_round.delay(locked.pk))
+            game_event_send_on_commit(game_public_id=locked.game.public_id, event="round_started",
+                                      round_number=locked.number)
+    return locked
+
+
+def guess_submit(*, round: Round, player_key: str, latitude: float | None, longitude: float | None,
+                 timed_out: bool = False) -> GuessResult:
+    """Lock a player's guess (or timeout) on a served round and score it; repeating it changes nothing."""
+    if not timed_out:
+        if latitude is None or longitude is None:
+            raise GameError("a guess needs latitude and longitude")
+        validate_coordinates(latitude, longitude)
+    existing = Guess.objects.filter(round=round, player_key=player_key).first()
+    if existing:
+        return GuessResult(existing, created=False)
+    try:
+        with transaction.atomic():
+            # Row lock: the model's result and this guess are ordered, so model_committed_first is exact.
+            current = Round.objects.select_for_update(of=("self",)).select_related("panorama", "game").get(pk=round.pk)
+            if current.served_at is None:
+                raise GameError("this round has not started")
+            if current.deadline and timezone.now() > current.deadline + DEADLINE_GRACE:
+                timed_out = True
+            guess = Guess.objects.create(round=current, player_key=player_key, **_score(current, latitude,
+                                         longitude, timed_out))
+            game_event_send_on_commit(game_public_id=current.game.public_id, event="player_guessed",
+                                      round_number=current.number, guesses=current.guesses.count())
+    except IntegrityError:  # a concurrent duplicate submission won the race: answer with its guess
+        return GuessResult(Guess.objects.get(round=round, player_key=player_key), created=False)
+    return GuessResult(guess, created=True)
+
+
+def _score(round: Round, latitude: float | None, longitude: float | None, timed_out: bool) -> dict[str, object]:
+    truth = (round.panorama.latitude, round.panorama.longitude)
+    human_km = None if timed_out else distance_km(latitude, longitude, *truth)
+    model_ready = round.model_status == Round.ModelStatus.READY
+    model_km = distance_km(round.model_latitude, round.model_longitude, *truth) if model_ready else None
+    return {
+        "latitude": None if timed_out else latitude, "longitude": None if timed_out else longitude,
+        "timed_out": timed_out, "km": human_km, "points": 0.0 if human_km is None else geoscore(human_km),
+        "model_km": model_km, "model_points": None if model_km is None else geoscore(model_km),
+        "model_committed_first": model_ready,
+    }
+
+
+def round_reveal(*, round: Round, guess: Guess) -> dict[str, object]:
+    """Everything shown after a player's guess is locked: truth, both guesses, errors, winners, cells."""
+    panorama = round.panorama
+    human_km = math.inf if guess.km is None else guess.km
+    result: dict[str, object] = {
+        "round": round.public_id, "number": round.number,
+        "truth": {"latitude": panorama.latitude, "longitude": panorama.longitude, "country": panorama.country,
+                  "continent": panorama.continent},
+        "human": {"latitude": guess.latitude, "longitude": guess.longitude, "timed_out": guess.timed_out,
+                  "km": guess.km, "points": round_points(guess.points)},
+        "model": {"status": round.model_status},
+        "attribution": panorama.attribution or panorama.panorama_set.attribution,
+    }
+    if guess.model_km is not None:
+        result["model"] = {
+            "status": round.model_status, "latitude": round.model_latitude, "longitude": round.model_longitude,
+            "km": guess.model_km, "points": round_points(guess.model_points or 0.0),
+            "top_cells": round.model_top_cells, "checkpoint_sha256": round.model_checkpoint_sha256,
+        }
+        result["winners"] = threshold_outcomes(human_km, guess.model_km)
+        result["head_to_head"] = head_to_head(human_km, guess.model_km)
+    return result
+
+
+def round_points(points: float) -> int:
+    # Half up, as GeoGuessr shows points (the builtin round() is half-to-even).
+    return int(math.floor(points + 0.5))

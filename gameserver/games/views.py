@@ -1,0 +1,133 @@
+"""The JSON API the browser uses: parse, call one service or selector, return. Players are sessions."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_POST
+
+from gameserver.games import selectors, services
+from gameserver.panoramas.services import panorama_image_path
+
+View = Callable[..., HttpResponse]
+
+
+def api(view: View) -> View:
+    """GameError -> a JSON error with status 400 (404 for unknown ids); the body never holds a traceback."""
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except services.NotFound as error:
+            return JsonResponse({"error": str(error)}, status=404)
+        except ValueError as error:
+            return JsonResponse({"error": str(error)}, status=400)
+    return wrapped
+
+
+def player_key(request: HttpRequest) -> str:
+    if request.session.session_key is None:
+        request.session.save()
+    return str(request.session.session_key)
+
+
+def json_body(request: HttpRequest) -> dict[str, object]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError("the request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ValueError("the request body must be a JSON object")
+    return body
+
+
+def number(body: dict[str, object], name: str, *, integer: bool = False, required: bool = True) -> float | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ValueError(f"{name} is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number")
+    if integer and int(value) != value:
+        raise ValueError(f"{name} must be a whole number")
+    return value
+
+
+@require_GET
+@ensure_csrf_cookie
+def session(request: HttpRequest) -> JsonResponse:
+    """Starts a guest session and sets the CSRF cookie the POST endpoints need."""
+    return JsonResponse({"player": player_key(request)[:8]})
+
+
+@require_POST
+@api
+def game_create(request: HttpRequest) -> JsonResponse:
+    body = json_body(request)
+    panorama_set = selectors.panorama_set_get(name=str(body.get("set", "")))
+    time_limit = number(body, "time_limit_s", integer=True, required=False)
+    game = services.game_create(
+        panorama_set=panorama_set, owner_key=player_key(request),
+        rounds=int(number(body, "rounds", integer=True, required=False) or 5),
+        time_limit_s=None if time_limit is None else int(time_limit), mode=str(body.get("mode", "move")),
+    )
+    return JsonResponse(selectors.game_summary(game=game, player_key=player_key(request)), status=201)
+
+
+@require_GET
+@api
+def game_detail(request: HttpRequest, game_id: str) -> JsonResponse:
+    game = selectors.game_get(public_id=game_id)
+    return JsonResponse(selectors.game_summary(game=game, player_key=player_key(request)))
+
+
+@require_POST
+@api
+def round_start(request: HttpRequest, game_id: str, number: int) -> JsonResponse:
+    game = selectors.game_get(public_id=game_id)
+    game_round = services.round_serve(round=selectors.game_round_get(game=game, number=number))
+    return JsonResponse(selectors.round_view(round=game_round))
+
+
+@require_GET
+@api
+def round_image(request: HttpRequest, round_id: str) -> HttpResponse:
+    game_round = selectors.round_get(public_id=round_id)
+    if game_round.served_at is None:
+        raise services.NotFound("no such round")
+    response = FileResponse(panorama_image_path(panorama=game_round.panorama).open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_GET
+@api
+def round_detail(request: HttpRequest, round_id: str) -> JsonResponse:
+    game_round = selectors.round_get(public_id=round_id)
+    guess = selectors.guess_for(round=game_round, player_key=player_key(request))
+    if guess is None:
+        return JsonResponse({**selectors.round_view(round=game_round), "locked": False})
+    return JsonResponse({**services.round_reveal(round=game_round, guess=guess), "locked": True})
+
+
+@require_POST
+@api
+def guess_create(request: HttpRequest, round_id: str) -> JsonResponse:
+    body = json_body(request)
+    game_round = selectors.round_get(public_id=round_id)
+    timed_out = body.get("timed_out") is True
+    result = services.guess_submit(
+        round=game_round, player_key=player_key(request), timed_out=timed_out,
+        latitude=None if timed_out else number(body, "latitude"),
+        longitude=None if timed_out else number(body, "longitude"),
+    )
+    game_round.refresh_from_db()
+    reveal = services.round_reveal(round=game_round, guess=result.guess)
+    return JsonResponse({**reveal, "locked": True, "repeated": not result.created},
+                        status=201 if result.created else 200)

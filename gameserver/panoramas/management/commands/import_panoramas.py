@@ -1,0 +1,60 @@
+"""`python manage.py import_panoramas --manifest PATH --name NAME`: import a manifest as a new panorama set,
+every row or none; rejected rows go to stderr, one per line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from gameserver.panoramas.models import Panorama, PanoramaSet
+from gameserver.panoramas.services import (
+    PanoramaImportError,
+    panorama_set_flag_training_leaks,
+    panorama_set_import,
+)
+from planet_engine.manifest import ManifestError
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--manifest", required=True, type=Path, help="CSV: file, latitude, longitude, ...")
+        parser.add_argument("--name", required=True, help="the new set's name (a slug)")
+        parser.add_argument("--licence", default="", help="the set's licence; a row's licence column wins")
+        parser.add_argument("--attribution", default="", help="the set's credit; a row's attribution column wins")
+        parser.add_argument("--kind", choices=Panorama.Kind.values, default=None,
+                            help="kind of rows without a kind column value (default photo)")
+        parser.add_argument("--check-training-manifest", type=Path, default=None,
+                            help="after importing, flag panoramas within 1 km of this manifest's photos")
+
+    def handle(self, *args: object, manifest: Path | str, name: str, licence: str, attribution: str,
+               kind: str | None, check_training_manifest: Path | str | None, verbosity: int = 1,
+               **options: object) -> None:
+        if check_training_manifest is not None and not Path(check_training_manifest).is_file():
+            raise CommandError(f"training manifest not found: {check_training_manifest}")
+        try:
+            report = panorama_set_import(manifest_path=Path(manifest), name=name, licence=licence,
+                                         attribution=attribution, kind=kind,
+                                         progress=self._progress if verbosity >= 1 else None)
+        except PanoramaImportError as error:
+            for problem in error.problems:
+                self.stderr.write(problem)
+            raise CommandError(f"{len(error.problems)} problem(s) in {manifest}; nothing was imported") from None
+        self.stdout.write(f"imported set {name!r} (id {report.set_id}): {report.count} panoramas, "
+                          f"{report.countries} countries, images in {settings.PANORAMA_STORAGE_DIR}")
+        if check_training_manifest is not None:
+            panorama_set = PanoramaSet.objects.get(pk=report.set_id)
+            try:
+                flagged = panorama_set_flag_training_leaks(panorama_set=panorama_set,
+                                                           training_manifest=Path(check_training_manifest))
+            except ManifestError as error:
+                raise CommandError(f"set {name!r} was imported but the leak check failed: {error}") from None
+            self.stdout.write(f"{flagged} of {report.count} panoramas lie within 1 km of a training photo "
+                              f"and are flagged (excluded from statistics)")
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        if done == total or done % 100 == 0:
+            self.stderr.write(f"{stage} {done}/{total}")

@@ -1,0 +1,57 @@
+"""Panorama sets and their images. A panorama's location is server-side only; clients see `public_id`."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+
+
+def new_public_id() -> str:
+    # Random, not derived from anything about the image: an id must not hint at where it was taken.
+    return secrets.token_urlsafe(16)
+
+
+class PanoramaSet(models.Model):
+    name = models.SlugField(max_length=100, unique=True)
+    licence = models.CharField(max_length=200, blank=True)
+    attribution = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Panorama(models.Model):
+    class Kind(models.TextChoices):
+        PHOTO = "photo", "Photo"
+        EQUIRECTANGULAR = "equirectangular", "360° equirectangular panorama"
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    panorama_set = models.ForeignKey(PanoramaSet, on_delete=models.CASCADE, related_name="panoramas")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PHOTO)
+    # Re-encoded JPEG without metadata, stored under PANORAMA_STORAGE_DIR by public_id.
+    image_name = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    content_sha256 = models.CharField(max_length=64)  # of the served (re-encoded) bytes
+    source_sha256 = models.CharField(max_length=64)  # of the imported file, for duplicate detection
+    source_file = models.CharField(max_length=500)
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    heading = models.FloatField(null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    continent = models.CharField(max_length=40, blank=True)
+    licence = models.CharField(max_length=200, blank=True)
+    attribution = models.TextField(blank=True)
+    # Set by the leak check: within 1 km of a photo the model was trained on; excluded from statistics.
+    near_training_photo = models.BooleanField(default=False)
+    nearest_training_km = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["panorama_set", "source_sha256"], name="unique_image_per_set"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.panorama_set.name}/{self.public_id}"

@@ -1,0 +1,27 @@
+"""Game events pushed to browsers. Sent only after the transaction that caused them commits, and never
+carrying a location: a socket frame says *that* something happened; the reveal comes from the API."""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+EVENT_TYPES = ("round_started", "model_ready", "player_guessed")
+
+
+def game_group(game_public_id: str) -> str:
+    return f"game.{game_public_id}"
+
+
+def game_event_send_on_commit(*, game_public_id: str, event: str, round_number: int, **fields: object) -> None:
+    if event not in EVENT_TYPES:
+        raise ValueError(f"unknown event {event!r}")
+    message = {"type": "game.event", "event": event, "round": round_number, **fields}
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(game_group(game_public_id), message)
+
+    transaction.on_commit(send)

@@ -1,0 +1,139 @@
+"""The one settings module. Every value comes from the environment with a safe embedded default:
+no environment = SQLite, in-memory channel layer, Celery in-process; DATABASE_URL / REDIS_URL /
+CELERY_BROKER_URL switch to PostgreSQL, Redis and a separate worker. Production refuses dev secrets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+from planet_engine.manifest import data_dir
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-insecure-secret-key"
+
+
+def env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
+
+
+DEBUG = env_bool("DJANGO_DEBUG", "DATABASE_URL" not in os.environ)
+PRODUCTION = env_bool("PLANET_PRODUCTION", False)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET)
+if PRODUCTION and (SECRET_KEY == DEV_SECRET or len(SECRET_KEY) < 32 or DEBUG):
+    raise ImproperlyConfigured("production needs DJANGO_SECRET_KEY (32+ chars) and DJANGO_DEBUG off")
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+# The real datasets (read in place, never copied): PLANET_DATA_DIR, default ../shared/datasets.
+PLANET_DATA_DIR = data_dir()
+# Where imported, metadata-free re-encoded images and model checkpoints live.
+PLANET_VAR_DIR = Path(os.environ.get("PLANET_VAR_DIR", BASE_DIR / "var"))
+PANORAMA_STORAGE_DIR = PLANET_VAR_DIR / "panoramas"
+PLANET_CHECKPOINT = Path(os.environ.get("PLANET_CHECKPOINT", PLANET_VAR_DIR / "demo" / "model.pt"))
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "gameserver.panoramas",
+    "gameserver.games",
+    "gameserver.inference",
+    "gameserver.realtime",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gameserver.urls"
+ASGI_APPLICATION = "gameserver.asgi.application"
+WSGI_APPLICATION = None
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "frontend" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": [
+            "django.template.context_processors.request",
+            "django.contrib.auth.context_processors.auth",
+            "django.contrib.messages.context_processors.messages",
+        ]},
+    }
+]
+
+
+def database_from_url(url: str) -> dict[str, object]:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgres", "postgresql"):
+        raise ImproperlyConfigured(f"DATABASE_URL must be postgresql://..., not {parsed.scheme}://")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parsed.path.lstrip("/")),
+        "USER": unquote(parsed.username or ""),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": parsed.hostname or "",
+        "PORT": str(parsed.port or ""),
+        "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+    }
+
+
+DATABASES = {
+    "default": database_from_url(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": PLANET_VAR_DIR / "arena.sqlite3",
+        "OPTIONS": {"timeout": 20},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+    } if REDIS_URL else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+}
+
+# Embedded: tasks run in-process (eager) so nothing needs installing; production: a broker and workers.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not (REDIS_URL or "CELERY_BROKER_URL" in os.environ))
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ROUTES = {"gameserver.inference.tasks.*": {"queue": "inference"}}
+
+STATIC_URL = "static/"
+STATIC_ROOT = PLANET_VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"] if (BASE_DIR / "frontend" / "static").is_dir() else []
+
+# Upload and image limits: refuse bombs before decoding them.
+PANORAMA_MAX_PIXELS = 40_000_000
+PANORAMA_MAX_BYTES = 30 * 1024 * 1024
+# Zip uploads in the admin: the upload itself, and what it may unpack to.
+PANORAMA_UPLOAD_MAX_BYTES = int(os.environ.get("PANORAMA_UPLOAD_MAX_BYTES", 500 * 1024 * 1024))
+PANORAMA_ZIP_MAX_BYTES = 2 * PANORAMA_UPLOAD_MAX_BYTES
+PANORAMA_ZIP_MAX_FILES = 20_000
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_TZ = True
+USE_I18N = False

@@ -1,0 +1,169 @@
+"""A whole game through the JSON API, with the model guessing on the same pixels in the (eager) worker."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from gameserver.games.models import Guess, Round
+from gameserver.games.services import GameError, game_create, guess_submit, round_serve
+from gameserver.panoramas.models import PanoramaSet
+from gameserver.panoramas.services import panorama_set_import
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def panorama_set(synthetic_test: Path) -> PanoramaSet:
+    report = panorama_set_import(manifest_path=synthetic_test, name="synthetic", licence="CC0")
+    return PanoramaSet.objects.get(pk=report.set_id)
+
+
+def post(client: Client, url: str, body: object) -> tuple[int, dict]:
+    response = client.post(url, data=json.dumps(body), content_type="application/json")
+    return response.status_code, response.json()
+
+
+def test_full_game_played_through_the_api(panorama_set):
+    client = Client()
+    assert client.get("/api/session").status_code == 200
+    status, game = post(client, "/api/games", {"set": "synthetic", "rounds": 3, "mode": "nmpz"})
+    assert status == 201 and game["round_count"] == 3 and not game["finished"]
+    for number in (1, 2, 3):
+        status, view = post(client, f"/api/games/{game['game']}/rounds/{number}/start", {})
+        assert status == 200 and view["number"] == number and view["mode"] == "nmpz"
+        image = client.get(view["image_url"])
+        assert image.status_code == 200 and image["Content-Type"] == "image/jpeg"
+        assert client.get(f"/api/rounds/{view['round']}").json()["locked"] is False
+        status, reveal = post(client, f"/api/rounds/{view['round']}/guess", {"latitude": 48.8, "longitude": 2.3})
+        assert status == 201 and reveal["locked"] and not reveal["repeated"]
+        assert reveal["model"]["status"] == "ready"
+        assert set(reveal["winners"]) == {"street", "city", "region", "country", "continent"}
+        assert reveal["human"]["points"] == round(5000 * 2.718281828459045 ** (-reveal["human"]["km"] / 1492.7))
+        assert len(reveal["model"]["top_cells"]) >= 1
+        # A second submission changes nothing and says so.
+        status, again = post(client, f"/api/rounds/{view['round']}/guess", {"latitude": 0, "longitude": 0})
+        assert status == 200 and again["repeated"] and again["human"] == reveal["human"]
+    summary = client.get(f"/api/games/{game['game']}").json()
+    assert summary["finished"] and summary["total_points"] == sum(r["points"] for r in summary["rounds"])
+
+
+def test_model_guess_is_committed_before_the_human_guess_is_accepted(panorama_set):
+    game = game_create(panorama_set=panorama_set, owner_key="p1", rounds=1)
+    served = round_serve(round=game.rounds.get())
+    served.refresh_from_db()
+    assert served.model_status == Round.ModelStatus.READY and served.model_ready_at is not None
+    result = guess_submit(round=served, player_key="p1", latitude=10, longitude=10)
+    assert result.guess.model_committed_first and result.guess.guessed_at >= served.model_ready_at
+    # The model saw exactly the bytes players are served.
+    assert served.view_sha256 == served.panorama.content_sha256
+    assert served.model_checkpoint_sha256
+
+
+def test_a_guess_before_the_model_is_ready_is_kept_but_marked(panorama_set, monkeypatch):
+    from gameserver.inference import tasks
+
+    enqueued: list[int] = []
+    monkeypatch.setattr(tasks.predict_round, "delay", enqueued.append)  # a worker that has not answered yet
+    game = game_create(panorama_set=panorama_set, owner_key="p1", rounds=1)
+    served = round_serve(round=game.rounds.get())
+    guess = guess_submit(round=served, player_key="p1", latitude=10, longitude=10).guess
+    assert not guess.model_committed_first and guess.model_km is None
+    assert enqueued == [served.pk]
+
+
+def test_an_unusable_checkpoint_marks_the_model_unavailable_and_the_round_still_plays(panorama_set, settings,
+                                                                                     tmp_path):
+    (tmp_path / "broken.pt").write_bytes(b"not a model")
+    settings.PLANET_CHECKPOINT = tmp_path / "broken.pt"
+    game = game_create(panorama_set=panorama_set, owner_key="p1", rounds=1)
+    served = round_serve(round=game.rounds.get())
+    served.refresh_from_db()
+    assert served.model_status == Round.ModelStatus.UNAVAILABLE and "corrupt" in served.model_error
+    guess = guess_submit(round=served, player_key="p1", latitude=10, longitude=10).guess
+    assert guess.points > 0 and not guess.model_committed_first
+
+
+def test_rounds_are_drawn_without_repeats(panorama_set):
+    count = panorama_set.panoramas.count()
+    game = game_create(panorama_set=panorama_set, owner_key="p", rounds=count, rng=random.Random(3))
+    assert len(set(game.rounds.values_list("panorama_id", flat=True))) == count
+    with pytest.raises(GameError, match="fewer than"):
+        game_create(panorama_set=panorama_set, owner_key="p", rounds=count + 1)
+
+
+def test_guess_after_the_deadline_counts_as_a_timeout(panorama_set):
+    game = game_create(panorama_set=panorama_set, owner_key="p", rounds=1, time_limit_s=30)
+    served = round_serve(round=game.rounds.get())
+    Round.objects.filter(pk=served.pk).update(deadline=timezone.now() - timedelta(minutes=1))
+    guess = guess_submit(round=served, player_key="p", latitude=1, longitude=1).guess
+    assert guess.timed_out and guess.points == 0 and guess.latitude is None
+
+
+def test_two_players_in_one_room_get_their_own_results(panorama_set):
+    first, second = Client(), Client()
+    _, game = post(first, "/api/games", {"set": "synthetic", "rounds": 1})
+    _, view = post(first, f"/api/games/{game['game']}/rounds/1/start", {})
+    _, mine = post(first, f"/api/rounds/{view['round']}/guess", {"latitude": 0, "longitude": 0})
+    assert second.get(f"/api/rounds/{view['round']}").json()["locked"] is False
+    _, theirs = post(second, f"/api/rounds/{view['round']}/guess", {"latitude": 40, "longitude": 40})
+    assert mine["human"]["km"] != theirs["human"]["km"]
+    assert Guess.objects.filter(round__public_id=view["round"]).count() == 2
+
+
+@pytest.mark.parametrize("body,message", [
+    ({"latitude": 91, "longitude": 0}, "latitude"),
+    ({"latitude": "north", "longitude": 0}, "finite number"),
+    ({"longitude": 0}, "latitude is required"),
+    ({"latitude": True, "longitude": 0}, "finite number"),
+    ([1, 2], "JSON object"),
+])
+def test_bad_guesses_are_rejected_and_nothing_is_written(panorama_set, body, message):
+    client = Client()
+    _, game = post(client, "/api/games", {"set": "synthetic", "rounds": 1})
+    _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
+    status, error = post(client, f"/api/rounds/{view['round']}/guess", body)
+    assert status == 400 and message in error["error"]
+    assert not Guess.objects.exists()
+
+
+def test_nan_in_json_is_rejected(panorama_set):
+    client = Client()
+    _, game = post(client, "/api/games", {"set": "synthetic", "rounds": 1})
+    _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
+    response = client.post(f"/api/rounds/{view['round']}/guess", data='{"latitude": NaN, "longitude": 0}',
+                           content_type="application/json")
+    assert response.status_code == 400 and not Guess.objects.exists()
+
+
+def test_unknown_ids_and_unstarted_rounds(panorama_set):
+    client = Client()
+    assert client.get("/api/games/nope").status_code == 404
+    assert client.get("/api/rounds/nope/image").status_code == 404
+    assert post(client, "/api/games", {"set": "missing"})[0] == 404
+    _, game = post(client, "/api/games", {"set": "synthetic", "rounds": 2})
+    assert post(client, f"/api/games/{game['game']}/rounds/9/start", {})[0] == 404
+    unstarted = Round.objects.get(game__public_id=game["game"], number=2)
+    assert client.get(f"/api/rounds/{unstarted.public_id}/image").status_code == 404
+    status, error = post(client, f"/api/rounds/{unstarted.public_id}/guess", {"latitude": 0, "longitude": 0})
+    assert status == 400 and "not started" in error["error"]
+
+
+def test_nothing_before_the_guess_reveals_the_location(panorama_set):
+    client = Client()
+    _, game = post(client, "/api/games", {"set": "synthetic", "rounds": 1})
+    _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
+    game_round = Round.objects.select_related("panorama").get(public_id=view["round"])
+    texts = [json.dumps(view), client.get(f"/api/rounds/{view['round']}").content.decode(),
+             client.get(f"/api/games/{game['game']}").content.decode()]
+    truth = game_round.panorama
+    for text in texts:
+        assert f"{truth.latitude:.2f}"[:5] not in text and f"{truth.longitude:.2f}"[:5] not in text
+        assert "latitude" not in text and "top_cells" not in text
+    assert game_round.panorama.public_id not in view["image_url"]

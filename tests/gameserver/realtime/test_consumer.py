@@ -1,0 +1,56 @@
+"""The game socket: joins by game id, forwards events after commit, never carries a location."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from gameserver.asgi import application
+from gameserver.games.services import game_create, guess_submit, round_serve
+from gameserver.panoramas.models import PanoramaSet
+from gameserver.panoramas.services import panorama_set_import
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+def connect(game_id: str) -> WebsocketCommunicator:
+    return WebsocketCommunicator(application, f"/ws/games/{game_id}", headers=[(b"origin", b"http://127.0.0.1")])
+
+
+@pytest.fixture
+def game(synthetic_test: Path):
+    report = panorama_set_import(manifest_path=synthetic_test, name="synthetic")
+    return game_create(panorama_set=PanoramaSet.objects.get(pk=report.set_id), owner_key="p1", rounds=1)
+
+
+async def test_events_of_a_round_reach_the_socket_without_locations(game):
+    socket = connect(game.public_id)
+    connected, _ = await socket.connect()
+    assert connected
+    game_round = await sync_to_async(game.rounds.get)()
+    served = await sync_to_async(round_serve)(round=game_round)
+    events = [await socket.receive_json_from(timeout=10) for _ in range(2)]
+    assert {event["event"] for event in events} == {"round_started", "model_ready"}
+    await sync_to_async(guess_submit)(round=served, player_key="p1", latitude=1.0, longitude=2.0)
+    guessed = await socket.receive_json_from(timeout=10)
+    assert guessed == {"event": "player_guessed", "round": 1, "guesses": 1}
+    for event in [*events, guessed]:
+        assert not {"latitude", "longitude", "top_cells", "truth"} & set(event)
+    await socket.disconnect()
+
+
+async def test_unknown_game_is_refused():
+    socket = connect("does-not-exist")
+    connected, code = await socket.connect()
+    assert not connected and code == 4404
+
+
+async def test_the_socket_is_one_way(game):
+    socket = connect(game.public_id)
+    await socket.connect()
+    await socket.send_json_to({"guess": [1, 2]})
+    assert "use the HTTP API" in (await socket.receive_json_from())["error"]
+    await socket.disconnect()
