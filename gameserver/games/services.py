@@ -13,12 +13,15 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from gameserver.games.models import Game, Guess, Round
+from gameserver.games.models import Game, Guess, Player, Round
+from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.realtime.events import game_event_send_on_commit
 from planet_engine.geo import distance_km, geoscore, head_to_head, threshold_outcomes, validate_coordinates
 
 MAX_ROUNDS = 50
+MAX_PLAYERS = 16
+MAX_NAME_LENGTH = 40
 MAX_TIME_LIMIT_S = 3600
 # A guess sent a moment after the deadline (network latency) still counts as sent in time.
 DEADLINE_GRACE = timedelta(seconds=2)
@@ -32,14 +35,25 @@ class NotFound(GameError):
     pass
 
 
+class NotAPlayer(GameError):
+    """The request comes from someone who has not joined the game."""
+
+
 @dataclass(frozen=True)
 class GuessResult:
     guess: Guess
     created: bool  # False: a repeated submission, answered with the first one
 
 
-def game_create(*, panorama_set: PanoramaSet, owner_key: str, rounds: int = 5, time_limit_s: int | None = None,
-                mode: str = Game.Mode.MOVE, rng: random.Random | None = None) -> Game:
+def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = "", rounds: int = 5,
+                time_limit_s: int | None = None, mode: str = Game.Mode.MOVE,
+                model_version: ModelVersion | None = None, rng: random.Random | None = None) -> Game:
+    """A game of `rounds` panoramas drawn without repeats, against `model_version` (else the default model);
+    its creator is its first player."""
+    if model_version is None:
+        model_version = ModelVersion.objects.filter(is_default=True).first()
+        if model_version is None:
+            raise GameError("no model is registered to play against: python manage.py register_model")
     if not 1 <= rounds <= MAX_ROUNDS:
         raise GameError(f"rounds must be between 1 and {MAX_ROUNDS}")
     if time_limit_s is not None and not 5 <= time_limit_s <= MAX_TIME_LIMIT_S:
@@ -52,15 +66,47 @@ def game_create(*, panorama_set: PanoramaSet, owner_key: str, rounds: int = 5, t
     drawn = (rng or random.SystemRandom()).sample(panorama_ids, rounds)  # without repeats
     with transaction.atomic():
         game = Game.objects.create(panorama_set=panorama_set, owner_key=owner_key, round_count=rounds,
-                                   time_limit_s=time_limit_s, mode=mode)
+                                   time_limit_s=time_limit_s, mode=mode, model_version=model_version)
         Round.objects.bulk_create(Round(game=game, number=n, panorama_id=pid) for n, pid in enumerate(drawn, 1))
+        Player.objects.create(game=game, player_key=owner_key, name=_player_name(owner_name, owner_key))
     return game
 
 
-def round_serve(*, round: Round) -> Round:
+def game_join(*, game: Game, player_key: str, name: str = "") -> Player:
+    """Take a seat in a game's room to play its rounds too; joining twice returns the same seat."""
+    seat = Player.objects.filter(game=game, player_key=player_key).first()
+    if seat:
+        return seat
+    with transaction.atomic():
+        # Locks the game row, so two joins cannot both take the last seat.
+        Game.objects.select_for_update().get(pk=game.pk)
+        if game.players.count() >= MAX_PLAYERS:
+            raise GameError(f"this room is full ({MAX_PLAYERS} players)")
+        seat = Player.objects.create(game=game, player_key=player_key, name=_player_name(name, player_key))
+        game_event_send_on_commit(game_public_id=game.public_id, event="player_joined", round_number=0,
+                                  name=seat.name, players=game.players.count())
+    return seat
+
+
+def player_require(*, game: Game, player_key: str) -> Player:
+    seat = Player.objects.filter(game=game, player_key=player_key).first()
+    if seat is None:
+        raise NotAPlayer("join this game before playing it")
+    return seat
+
+
+def _player_name(name: str, player_key: str) -> str:
+    name = " ".join(str(name).split())  # no control characters or runs of blanks
+    if len(name) > MAX_NAME_LENGTH:
+        raise GameError(f"a player name has at most {MAX_NAME_LENGTH} characters")
+    return name or f"guest-{player_key.rsplit(':', 1)[-1][:4]}"
+
+
+def round_serve(*, round: Round, player_key: str) -> Round:
     """Start the round's clock on first serve and ask the model for its guess on the same pixels."""
     from gameserver.inference.tasks import predict_round
 
+    player_require(game=round.game, player_key=player_key)
     with transaction.atomic():
         locked = Round.objects.select_for_update(of=("self",)).select_related("game", "panorama").get(pk=round.pk)
         if locked.served_at is None:
@@ -83,6 +129,7 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
         if latitude is None or longitude is None:
             raise GameError("a guess needs latitude and longitude")
         validate_coordinates(latitude, longitude)
+    player_require(game=round.game, player_key=player_key)
     existing = Guess.objects.filter(round=round, player_key=player_key).first()
     if existing:
         return GuessResult(existing, created=False)
@@ -96,8 +143,13 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
                 timed_out = True
             guess = Guess.objects.create(round=current, player_key=player_key, **_score(current, latitude,
                                          longitude, timed_out))
+            guesses, players = current.guesses.count(), current.game.players.count()
+            name = current.game.players.get(player_key=player_key).name
             game_event_send_on_commit(game_public_id=current.game.public_id, event="player_guessed",
-                                      round_number=current.number, guesses=current.guesses.count())
+                                      round_number=current.number, name=name, guesses=guesses, players=players)
+            if guesses >= players:
+                game_event_send_on_commit(game_public_id=current.game.public_id, event="round_complete",
+                                          round_number=current.number)
     except IntegrityError:  # a concurrent duplicate submission won the race: answer with its guess
         return GuessResult(Guess.objects.get(round=round, player_key=player_key), created=False)
     return GuessResult(guess, created=True)
@@ -128,6 +180,13 @@ def round_reveal(*, round: Round, guess: Guess) -> dict[str, object]:
                   "km": guess.km, "points": round_points(guess.points)},
         "model": {"status": round.model_status},
         "attribution": panorama.attribution or panorama.panorama_set.attribution,
+        "licence": panorama.licence or panorama.panorama_set.licence,
+        # The other players of the room who have locked their guess on this round.
+        "opponents": [
+            {"name": name, "latitude": other.latitude, "longitude": other.longitude, "timed_out": other.timed_out,
+             "km": other.km, "points": round_points(other.points)}
+            for other, name in _opponent_guesses(round=round, player_key=guess.player_key)
+        ],
     }
     if guess.model_km is not None:
         result["model"] = {
@@ -143,3 +202,9 @@ def round_reveal(*, round: Round, guess: Guess) -> dict[str, object]:
 def round_points(points: float) -> int:
     # Half up, as GeoGuessr shows points (the builtin round() is half-to-even).
     return int(math.floor(points + 0.5))
+
+
+def _opponent_guesses(*, round: Round, player_key: str) -> list[tuple[Guess, str]]:
+    names = dict(round.game.players.values_list("player_key", "name"))
+    others = round.guesses.exclude(player_key=player_key).order_by("guessed_at", "pk")
+    return [(other, names.get(other.player_key, "?")) for other in others]

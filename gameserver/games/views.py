@@ -25,15 +25,29 @@ def api(view: View) -> View:
             return view(request, *args, **kwargs)
         except services.NotFound as error:
             return JsonResponse({"error": str(error)}, status=404)
+        except services.NotAPlayer as error:
+            return JsonResponse({"error": str(error)}, status=403)
         except ValueError as error:
             return JsonResponse({"error": str(error)}, status=400)
     return wrapped
 
 
 def player_key(request: HttpRequest) -> str:
+    """A signed-in account plays as itself on every device; a guest is its session."""
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
     if request.session.session_key is None:
         request.session.save()
-    return str(request.session.session_key)
+    return f"guest:{request.session.session_key}"
+
+
+def player_name(request: HttpRequest, body: dict[str, object]) -> str:
+    name = body.get("name")
+    if name is None:
+        return request.user.get_username() if request.user.is_authenticated else ""
+    if not isinstance(name, str):
+        raise ValueError("name must be a string")
+    return name
 
 
 def json_body(request: HttpRequest) -> dict[str, object]:
@@ -62,8 +76,16 @@ def number(body: dict[str, object], name: str, *, integer: bool = False, require
 @require_GET
 @ensure_csrf_cookie
 def session(request: HttpRequest) -> JsonResponse:
-    """Starts a guest session and sets the CSRF cookie the POST endpoints need."""
-    return JsonResponse({"player": player_key(request)[:8]})
+    """Starts a guest session (or names the signed-in account) and sets the CSRF cookie POSTs need."""
+    key = player_key(request)
+    return JsonResponse({"player": key.split(":", 1)[0],
+                         "name": request.user.get_username() if request.user.is_authenticated else None})
+
+
+@require_GET
+def catalogue(request: HttpRequest) -> JsonResponse:
+    """What a game can be made of: the panorama sets and the model versions to play against."""
+    return JsonResponse({"sets": selectors.panorama_set_list(), "models": selectors.model_version_list()})
 
 
 @require_POST
@@ -71,13 +93,24 @@ def session(request: HttpRequest) -> JsonResponse:
 def game_create(request: HttpRequest) -> JsonResponse:
     body = json_body(request)
     panorama_set = selectors.panorama_set_get(name=str(body.get("set", "")))
+    model = body.get("model")
     time_limit = number(body, "time_limit_s", integer=True, required=False)
+    rounds = number(body, "rounds", integer=True, required=False)
     game = services.game_create(
-        panorama_set=panorama_set, owner_key=player_key(request),
-        rounds=int(number(body, "rounds", integer=True, required=False) or 5),
+        panorama_set=panorama_set, owner_key=player_key(request), owner_name=player_name(request, body),
+        rounds=5 if rounds is None else int(rounds),
         time_limit_s=None if time_limit is None else int(time_limit), mode=str(body.get("mode", "move")),
+        model_version=None if model is None else selectors.model_version_get(name=str(model)),
     )
     return JsonResponse(selectors.game_summary(game=game, player_key=player_key(request)), status=201)
+
+
+@require_POST
+@api
+def game_join(request: HttpRequest, game_id: str) -> JsonResponse:
+    game = selectors.game_get(public_id=game_id)
+    services.game_join(game=game, player_key=player_key(request), name=player_name(request, json_body(request)))
+    return JsonResponse(selectors.game_summary(game=game, player_key=player_key(request)))
 
 
 @require_GET
@@ -91,7 +124,8 @@ def game_detail(request: HttpRequest, game_id: str) -> JsonResponse:
 @api
 def round_start(request: HttpRequest, game_id: str, number: int) -> JsonResponse:
     game = selectors.game_get(public_id=game_id)
-    game_round = services.round_serve(round=selectors.game_round_get(game=game, number=number))
+    game_round = services.round_serve(round=selectors.game_round_get(game=game, number=number),
+                                      player_key=player_key(request))
     return JsonResponse(selectors.round_view(round=game_round))
 
 
@@ -110,6 +144,7 @@ def round_image(request: HttpRequest, round_id: str) -> HttpResponse:
 @api
 def round_detail(request: HttpRequest, round_id: str) -> JsonResponse:
     game_round = selectors.round_get(public_id=round_id)
+    services.player_require(game=game_round.game, player_key=player_key(request))
     guess = selectors.guess_for(round=game_round, player_key=player_key(request))
     if guess is None:
         return JsonResponse({**selectors.round_view(round=game_round), "locked": False})

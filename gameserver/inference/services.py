@@ -1,49 +1,104 @@
-"""The model's guess on a round, from the exact image bytes the players are served."""
+"""The model's guess on a round, from the exact image bytes the players are served.
+
+A worker loads each model version once per process. A task predicts its own round together with the other
+rounds of the same model that are waiting (up to INFERENCE_BATCH), so concurrent requests share one
+forward pass; every round's guess is committed in its own short transaction, and a round already answered
+(by another worker, or a retry) is left as it is.
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
+from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import transaction
 from django.utils import timezone
 
 from gameserver.games.models import Round
+from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.services import panorama_image_path
 from gameserver.realtime.events import game_event_send_on_commit
-from planet_engine.predict import Predictor
+from planet_engine.checkpoint import CheckpointError, load_checkpoint
+from planet_engine.predict import Prediction, Predictor
 
 logger = logging.getLogger(__name__)
 TOP_K = 10
 
 
-@functools.lru_cache(maxsize=1)
-def predictor() -> Predictor:
-    """One Predictor per process (a worker loads the model once, not per task); CheckpointError if bad."""
-    return Predictor(settings.PLANET_CHECKPOINT)
+class ModelVersionError(ValueError):
+    """A model version that cannot be registered; the message says why."""
 
 
-def round_predict(*, round_id: int) -> Round:
-    """Run the model on the round's served pixels and commit its guess; a no-op once it is recorded."""
-    game_round = Round.objects.select_related("panorama").get(pk=round_id)
-    if game_round.model_status != Round.ModelStatus.PENDING:
-        return game_round
-    prediction = predictor().predict([panorama_image_path(panorama=game_round.panorama)], top_k=TOP_K)[0]
+@functools.lru_cache(maxsize=4)
+def predictor(checkpoint_path: str) -> Predictor:
+    """One Predictor per checkpoint per process (GPU when present); CheckpointError if missing or corrupt."""
+    return Predictor(checkpoint_path, batch_size=settings.INFERENCE_BATCH)
+
+
+def model_version_register(*, name: str, checkpoint: Path, default: bool = False) -> ModelVersion:
+    """Register (or re-register) a checkpoint under a name after loading it once; optionally the default."""
+    try:
+        validate_slug(name)
+    except ValidationError:
+        raise ModelVersionError(f"model name {name!r} must be a slug (letters, digits, - and _)") from None
+    try:
+        loaded = load_checkpoint(checkpoint)
+    except CheckpointError as error:
+        raise ModelVersionError(str(error)) from None
+    config = loaded.config
+    description = (f"{config['backbone']}, {len(loaded.cells)} cells, trained on "
+                   f"{Path(str(config['manifest'])).parent.name or config['manifest']}")[:300]
+    with transaction.atomic():
+        if default:
+            ModelVersion.objects.filter(is_default=True).exclude(name=name).update(is_default=False)
+        version, _ = ModelVersion.objects.update_or_create(name=name, defaults={
+            "checkpoint_path": str(Path(checkpoint).resolve()), "checkpoint_sha256": loaded.sha256,
+            "description": description,
+        })
+        if default or not ModelVersion.objects.filter(is_default=True).exists():
+            version.is_default = True
+            version.save(update_fields=["is_default"])
+    return version
+
+
+def round_predict(*, round_id: int) -> None:
+    """Run the model on the round's served pixels, with other waiting rounds of the same model in one batch."""
+    first = Round.objects.select_related("panorama", "game__model_version").get(pk=round_id)
+    if first.model_status != Round.ModelStatus.PENDING:
+        return
+    version = first.game.model_version
+    others = (Round.objects.select_related("panorama", "game__model_version")
+              .filter(model_status=Round.ModelStatus.PENDING, served_at__isnull=False, game__model_version=version)
+              .exclude(pk=first.pk).order_by("served_at")[:settings.INFERENCE_BATCH - 1])
+    rounds = [first, *others]
+    model = predictor(version.checkpoint_path)
+    if model.checkpoint_sha256 != version.checkpoint_sha256:
+        raise CheckpointError(f"{version.checkpoint_path} changed since model {version.name!r} was registered "
+                              f"(sha256 {model.checkpoint_sha256[:12]}, registered {version.checkpoint_sha256[:12]})")
+    predictions = model.predict([panorama_image_path(panorama=r.panorama) for r in rounds], top_k=TOP_K)
+    for game_round, prediction in zip(rounds, predictions):
+        _guess_commit(round_id=game_round.pk, prediction=prediction)
+
+
+def _guess_commit(*, round_id: int, prediction: Prediction) -> None:
     cells = [{"token": c.token, "probability": c.probability, "latitude": c.latitude, "longitude": c.longitude,
               "polygon": c.polygon} for c in prediction.top_cells]
     with transaction.atomic():
         locked = Round.objects.select_for_update(of=("self",)).select_related("game").get(pk=round_id)
-        if locked.model_status == Round.ModelStatus.PENDING:
-            locked.model_status = Round.ModelStatus.READY
-            locked.model_latitude, locked.model_longitude = prediction.latitude, prediction.longitude
-            locked.model_top_cells = cells
-            locked.model_checkpoint_sha256 = prediction.checkpoint_sha256
-            locked.model_ready_at = timezone.now()
-            locked.save()
-            game_event_send_on_commit(game_public_id=locked.game.public_id, event="model_ready",
-                                      round_number=locked.number)
-    return locked
+        if locked.model_status != Round.ModelStatus.PENDING:
+            return
+        locked.model_status = Round.ModelStatus.READY
+        locked.model_latitude, locked.model_longitude = prediction.latitude, prediction.longitude
+        locked.model_top_cells = cells
+        locked.model_checkpoint_sha256 = prediction.checkpoint_sha256
+        locked.model_ready_at = timezone.now()
+        locked.save()
+        game_event_send_on_commit(game_public_id=locked.game.public_id, event="model_ready",
+                                  round_number=locked.number)
 
 
 def round_mark_model_unavailable(*, round_id: int, error: str) -> None:
@@ -51,3 +106,16 @@ def round_mark_model_unavailable(*, round_id: int, error: str) -> None:
     logger.error("model guess unavailable for round %s: %s", round_id, error)
     Round.objects.filter(pk=round_id, model_status=Round.ModelStatus.PENDING).update(
         model_status=Round.ModelStatus.UNAVAILABLE, model_error=error[:2000])
+
+
+def default_model_preload() -> None:
+    """Load the default model when a worker process starts, so the first round does not pay for it."""
+    version = ModelVersion.objects.filter(is_default=True).first()
+    if version is None:
+        logger.warning("no default model version registered: `python manage.py register_model`")
+        return
+    try:
+        predictor(version.checkpoint_path)
+    except CheckpointError as error:
+        logger.error("default model %r cannot be loaded; its rounds will be marked unavailable: %s",
+                     version.name, error)

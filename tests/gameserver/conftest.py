@@ -37,3 +37,11 @@ def isolated_server(settings: pytest.FixtureRequest, tmp_path: Path, tiny_checkp
     yield
     predictor.cache_clear()
     app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def model_version(db: None, tiny_checkpoint: Path):
+    """The tiny checkpoint registered as the default opponent."""
+    from gameserver.inference.services import model_version_register
+
+    return model_version_register(name="tiny", checkpoint=tiny_checkpoint, default=True)

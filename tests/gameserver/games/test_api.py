@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def panorama_set(synthetic_test: Path) -> PanoramaSet:
+def panorama_set(synthetic_test: Path, model_version) -> PanoramaSet:
     report = panorama_set_import(manifest_path=synthetic_test, name="synthetic", licence="CC0")
     return PanoramaSet.objects.get(pk=report.set_id)
 
@@ -56,7 +56,7 @@ def test_full_game_played_through_the_api(panorama_set):
 
 def test_model_guess_is_committed_before_the_human_guess_is_accepted(panorama_set):
     game = game_create(panorama_set=panorama_set, owner_key="p1", rounds=1)
-    served = round_serve(round=game.rounds.get())
+    served = round_serve(round=game.rounds.get(), player_key="p1")
     served.refresh_from_db()
     assert served.model_status == Round.ModelStatus.READY and served.model_ready_at is not None
     result = guess_submit(round=served, player_key="p1", latitude=10, longitude=10)
@@ -72,18 +72,19 @@ def test_a_guess_before_the_model_is_ready_is_kept_but_marked(panorama_set, monk
     enqueued: list[int] = []
     monkeypatch.setattr(tasks.predict_round, "delay", enqueued.append)  # a worker that has not answered yet
     game = game_create(panorama_set=panorama_set, owner_key="p1", rounds=1)
-    served = round_serve(round=game.rounds.get())
+    served = round_serve(round=game.rounds.get(), player_key="p1")
     guess = guess_submit(round=served, player_key="p1", latitude=10, longitude=10).guess
     assert not guess.model_committed_first and guess.model_km is None
     assert enqueued == [served.pk]
 
 
-def test_an_unusable_checkpoint_marks_the_model_unavailable_and_the_round_still_plays(panorama_set, settings,
+def test_an_unusable_checkpoint_marks_the_model_unavailable_and_the_round_still_plays(panorama_set, model_version,
                                                                                      tmp_path):
-    (tmp_path / "broken.pt").write_bytes(b"not a model")
-    settings.PLANET_CHECKPOINT = tmp_path / "broken.pt"
+    (tmp_path / "broken.pt").write_bytes(b"not a model")  # the registered file was damaged since
+    model_version.checkpoint_path = str(tmp_path / "broken.pt")
+    model_version.save()
     game = game_create(panorama_set=panorama_set, owner_key="p1", rounds=1)
-    served = round_serve(round=game.rounds.get())
+    served = round_serve(round=game.rounds.get(), player_key="p1")
     served.refresh_from_db()
     assert served.model_status == Round.ModelStatus.UNAVAILABLE and "corrupt" in served.model_error
     guess = guess_submit(round=served, player_key="p1", latitude=10, longitude=10).guess
@@ -100,7 +101,7 @@ def test_rounds_are_drawn_without_repeats(panorama_set):
 
 def test_guess_after_the_deadline_counts_as_a_timeout(panorama_set):
     game = game_create(panorama_set=panorama_set, owner_key="p", rounds=1, time_limit_s=30)
-    served = round_serve(round=game.rounds.get())
+    served = round_serve(round=game.rounds.get(), player_key="p")
     Round.objects.filter(pk=served.pk).update(deadline=timezone.now() - timedelta(minutes=1))
     guess = guess_submit(round=served, player_key="p", latitude=1, longitude=1).guess
     assert guess.timed_out and guess.points == 0 and guess.latitude is None
@@ -108,13 +109,67 @@ def test_guess_after_the_deadline_counts_as_a_timeout(panorama_set):
 
 def test_two_players_in_one_room_get_their_own_results(panorama_set):
     first, second = Client(), Client()
-    _, game = post(first, "/api/games", {"set": "synthetic", "rounds": 1})
+    _, game = post(first, "/api/games", {"set": "synthetic", "rounds": 1, "name": "Ann"})
     _, view = post(first, f"/api/games/{game['game']}/rounds/1/start", {})
+    # Not yet in the room: the second player can neither see the round's state nor guess.
+    assert second.get(f"/api/rounds/{view['round']}").status_code == 403
+    status, refused = post(second, f"/api/rounds/{view['round']}/guess", {"latitude": 40, "longitude": 40})
+    assert status == 403 and "join" in refused["error"] and not Guess.objects.exists()
+    status, joined = post(second, f"/api/games/{game['game']}/join", {"name": "Bob"})
+    assert status == 200 and [p["name"] for p in joined["players"]] == ["Ann", "Bob"]
     _, mine = post(first, f"/api/rounds/{view['round']}/guess", {"latitude": 0, "longitude": 0})
+    assert mine["opponents"] == []
     assert second.get(f"/api/rounds/{view['round']}").json()["locked"] is False
     _, theirs = post(second, f"/api/rounds/{view['round']}/guess", {"latitude": 40, "longitude": 40})
     assert mine["human"]["km"] != theirs["human"]["km"]
+    assert [(o["name"], o["km"]) for o in theirs["opponents"]] == [("Ann", mine["human"]["km"])]
     assert Guess.objects.filter(round__public_id=view["round"]).count() == 2
+    # Both see the same room standings, each marked as themselves.
+    standings = {p["name"]: p for p in first.get(f"/api/games/{game['game']}").json()["players"]}
+    assert standings["Ann"]["you"] and not standings["Bob"]["you"]
+    assert standings["Bob"]["total_points"] == theirs["human"]["points"]
+    assert second.get(f"/api/games/{game['game']}").json()["players"][1]["you"]
+
+
+def test_joining_twice_keeps_one_seat_and_a_full_room_refuses(panorama_set, monkeypatch):
+    from gameserver.games import services
+
+    owner = Client()
+    _, game = post(owner, "/api/games", {"set": "synthetic", "rounds": 1})
+    guest = Client()
+    assert post(guest, f"/api/games/{game['game']}/join", {})[0] == 200
+    assert len(post(guest, f"/api/games/{game['game']}/join", {"name": "again"})[1]["players"]) == 2
+    monkeypatch.setattr(services, "MAX_PLAYERS", 2)
+    status, error = post(Client(), f"/api/games/{game['game']}/join", {})
+    assert status == 400 and "full" in error["error"]
+    status, error = post(Client(), f"/api/games/{game['game']}/join", {"name": "x" * 41})
+    assert status == 400
+
+
+def test_a_signed_in_player_is_the_same_player_on_every_device(panorama_set, django_user_model):
+    user = django_user_model.objects.create_user("carol", password="pw")
+    laptop, phone = Client(), Client()
+    laptop.force_login(user)
+    phone.force_login(user)
+    _, game = post(laptop, "/api/games", {"set": "synthetic", "rounds": 1})
+    assert game["players"][0]["name"] == "carol"
+    _, view = post(phone, f"/api/games/{game['game']}/rounds/1/start", {})
+    status, _ = post(phone, f"/api/rounds/{view['round']}/guess", {"latitude": 1, "longitude": 1})
+    assert status == 201 and laptop.get(f"/api/rounds/{view['round']}").json()["locked"] is True
+
+
+def test_the_catalogue_lists_sets_and_models_and_a_game_can_pick_its_model(panorama_set, model_version,
+                                                                         tiny_checkpoint):
+    from gameserver.inference.services import model_version_register
+
+    model_version_register(name="other", checkpoint=tiny_checkpoint)
+    client = Client()
+    catalogue = client.get("/api/catalogue").json()
+    assert catalogue["sets"] == [{"name": "synthetic", "panoramas": 20, "licence": "CC0", "attribution": ""}]
+    assert [(m["name"], m["default"]) for m in catalogue["models"]] == [("tiny", True), ("other", False)]
+    assert post(client, "/api/games", {"set": "synthetic", "rounds": 1})[1]["model"] == "tiny"
+    assert post(client, "/api/games", {"set": "synthetic", "rounds": 1, "model": "other"})[1]["model"] == "other"
+    assert post(client, "/api/games", {"set": "synthetic", "rounds": 1, "model": "nope"})[0] == 404
 
 
 @pytest.mark.parametrize("body,message", [

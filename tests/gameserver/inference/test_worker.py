@@ -26,12 +26,13 @@ def wait_for_model(round_id: int, seconds: float = 60.0) -> Round:
     raise AssertionError(f"the worker did not answer within {seconds}s")
 
 
-def test_a_real_worker_commits_the_model_guess_before_the_human_guesses(synthetic_test: Path):
+def test_a_real_worker_commits_the_model_guess_before_the_human_guesses(synthetic_test: Path,
+                                                                        model_version):
     report = panorama_set_import(manifest_path=synthetic_test, name="synthetic")
     game = game_create(panorama_set=PanoramaSet.objects.get(pk=report.set_id), owner_key="p", rounds=3)
     with embedded_worker():
         for game_round in game.rounds.all():
-            served = round_serve(round=game_round)
+            served = round_serve(round=game_round, player_key="p")
             ready = wait_for_model(served.pk)
             assert ready.model_status == Round.ModelStatus.READY
             guess = guess_submit(round=ready, player_key="p", latitude=0, longitude=0).guess

@@ -21,7 +21,7 @@ def connect(game_id: str) -> WebsocketCommunicator:
 
 
 @pytest.fixture
-def game(synthetic_test: Path):
+def game(synthetic_test: Path, model_version):
     report = panorama_set_import(manifest_path=synthetic_test, name="synthetic")
     return game_create(panorama_set=PanoramaSet.objects.get(pk=report.set_id), owner_key="p1", rounds=1)
 
@@ -31,13 +31,15 @@ async def test_events_of_a_round_reach_the_socket_without_locations(game):
     connected, _ = await socket.connect()
     assert connected
     game_round = await sync_to_async(game.rounds.get)()
-    served = await sync_to_async(round_serve)(round=game_round)
+    served = await sync_to_async(round_serve)(round=game_round, player_key="p1")
     events = [await socket.receive_json_from(timeout=10) for _ in range(2)]
     assert {event["event"] for event in events} == {"round_started", "model_ready"}
     await sync_to_async(guess_submit)(round=served, player_key="p1", latitude=1.0, longitude=2.0)
     guessed = await socket.receive_json_from(timeout=10)
-    assert guessed == {"event": "player_guessed", "round": 1, "guesses": 1}
-    for event in [*events, guessed]:
+    assert guessed == {"event": "player_guessed", "round": 1, "name": "guest-p1", "guesses": 1, "players": 1}
+    complete = await socket.receive_json_from(timeout=10)
+    assert complete == {"event": "round_complete", "round": 1}  # every player of the room has guessed
+    for event in [*events, guessed, complete]:
         assert not {"latitude", "longitude", "top_cells", "truth"} & set(event)
     await socket.disconnect()
 
@@ -53,4 +55,15 @@ async def test_the_socket_is_one_way(game):
     await socket.connect()
     await socket.send_json_to({"guess": [1, 2]})
     assert "use the HTTP API" in (await socket.receive_json_from())["error"]
+    await socket.disconnect()
+
+
+async def test_a_player_joining_the_room_is_announced(game):
+    from gameserver.games.services import game_join
+
+    socket = connect(game.public_id)
+    await socket.connect()
+    await sync_to_async(game_join)(game=game, player_key="guest:abcdef", name="Bob")
+    assert await socket.receive_json_from(timeout=10) == {"event": "player_joined", "round": 0, "name": "Bob",
+                                                          "players": 2}
     await socket.disconnect()

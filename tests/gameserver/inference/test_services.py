@@ -1,0 +1,94 @@
+"""Model versions, the batched model guess, and refusing a checkpoint that changed since registration."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from gameserver.games.models import Round
+from gameserver.games.services import game_create, round_serve
+from gameserver.inference import services, tasks
+from gameserver.inference.models import ModelVersion
+from gameserver.inference.services import ModelVersionError, model_version_register, round_predict
+from gameserver.panoramas.models import PanoramaSet
+from gameserver.panoramas.services import panorama_set_import
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def panorama_set(synthetic_test: Path) -> PanoramaSet:
+    return PanoramaSet.objects.get(pk=panorama_set_import(manifest_path=synthetic_test, name="synthetic").set_id)
+
+
+def test_register_model_records_the_hash_and_one_default(tiny_checkpoint, tmp_path, capsys):
+    call_command("register_model", name="first", checkpoint=str(tiny_checkpoint))
+    copy = tmp_path / "copy.pt"
+    shutil.copy(tiny_checkpoint, copy)
+    call_command("register_model", name="second", checkpoint=str(copy), default=True)
+    assert "(default)" in capsys.readouterr().out
+    first, second = ModelVersion.objects.get(name="first"), ModelVersion.objects.get(name="second")
+    assert (first.is_default, second.is_default) == (False, True), "only one default at a time"
+    assert first.checkpoint_sha256 == second.checkpoint_sha256 and len(first.checkpoint_sha256) == 64
+    assert "efficientnet-lite0" in first.description and "cells" in first.description
+
+
+@pytest.mark.parametrize("content,message", [(None, "not found"), (b"garbage", "corrupt")])
+def test_register_model_refuses_a_missing_or_corrupt_checkpoint(content, message, tmp_path):
+    path = tmp_path / "model.pt"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(CommandError, match=message):
+        call_command("register_model", name="bad", checkpoint=str(path))
+    assert not ModelVersion.objects.exists()
+
+
+def test_a_model_name_must_be_a_slug(tiny_checkpoint):
+    with pytest.raises(ModelVersionError, match="slug"):
+        model_version_register(name="no spaces please", checkpoint=tiny_checkpoint)
+
+
+def test_waiting_rounds_of_one_model_share_one_forward_pass(panorama_set, model_version, monkeypatch):
+    monkeypatch.setattr(tasks.predict_round, "delay", lambda round_id: None)  # nobody answers yet
+    games = [game_create(panorama_set=panorama_set, owner_key="p", rounds=1) for _ in range(3)]
+    rounds = [round_serve(round=game.rounds.get(), player_key="p") for game in games]
+    batches: list[int] = []
+    predictor = services.predictor(model_version.checkpoint_path)
+    original = predictor.predict
+    monkeypatch.setattr(predictor, "predict",
+                        lambda images, **kw: batches.append(len(images)) or original(images, **kw))
+
+    round_predict(round_id=rounds[1].pk)
+    round_predict(round_id=rounds[0].pk)  # already answered by the first call: no second forward
+
+    assert batches == [3]
+    assert set(Round.objects.values_list("model_status", flat=True)) == {Round.ModelStatus.READY}
+    # Each round got its own image's answer: the same as predicting it alone.
+    for game_round in Round.objects.select_related("panorama"):
+        from gameserver.panoramas.services import panorama_image_path
+
+        alone = original([panorama_image_path(panorama=game_round.panorama)], top_k=1)[0]
+        assert (game_round.model_latitude, game_round.model_longitude) == pytest.approx(
+            (alone.latitude, alone.longitude))
+
+
+def test_a_checkpoint_replaced_after_registration_is_refused(panorama_set, model_version, tmp_path):
+    replaced = tmp_path / "replaced.pt"
+    shutil.copy(model_version.checkpoint_path, replaced)
+    model_version.checkpoint_path = str(replaced)
+    model_version.checkpoint_sha256 = "0" * 64  # what was registered is not what is on disk now
+    model_version.save()
+    game = game_create(panorama_set=panorama_set, owner_key="p", rounds=1)
+    served = round_serve(round=game.rounds.get(), player_key="p")
+    served.refresh_from_db()
+    assert served.model_status == Round.ModelStatus.UNAVAILABLE and "changed since" in served.model_error
+
+
+def test_a_game_needs_a_registered_model(panorama_set):
+    from gameserver.games.services import GameError
+
+    with pytest.raises(GameError, match="register_model"):
+        game_create(panorama_set=panorama_set, owner_key="p", rounds=1)
