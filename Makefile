@@ -31,10 +31,9 @@ evaluate-demo: $(DEMO)/model.pt
 	$(PY) -m planet_engine evaluate --checkpoint $(DEMO)/model.pt --manifest $(GAME_SET) \
 		--report $(DEMO)/evaluation.json
 
-# Until the game server lands (issue 3), `play` runs the engine's demo end to end.
-play: evaluate-demo
-	$(PY) -m planet_engine predict --checkpoint $(DEMO)/model.pt --top-k 3 \
-		$(PLANET_DATA_DIR)/osv5m-demo/images/546314506564628.jpg
+# The embedded game: SQLite, in-memory channel layer and broker, an in-process worker; no server to install.
+play: $(DEMO)/model.pt
+	$(PY) manage.py run_arena
 
 # The whole suite on the embedded default (SQLite, in-memory layer and broker); then, when DATABASE_URL and
 # REDIS_URL are set (.ci/run sets them where the services run), the game server's tests again against

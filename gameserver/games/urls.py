@@ -4,6 +4,7 @@ from gameserver.games import views
 
 urlpatterns = [
     path("session", views.session, name="api-session"),
+    path("schema", views.schema, name="api-schema"),
     path("catalogue", views.catalogue, name="api-catalogue"),
     path("games", views.game_create, name="api-game-create"),
     path("games/<str:game_id>", views.game_detail, name="api-game"),

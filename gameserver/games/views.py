@@ -11,7 +11,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from gameserver.games import selectors, services
+from gameserver.games import openapi, selectors, services
 from gameserver.panoramas.services import panorama_image_path
 
 View = Callable[..., HttpResponse]
@@ -80,6 +80,11 @@ def session(request: HttpRequest) -> JsonResponse:
     key = player_key(request)
     return JsonResponse({"player": key.split(":", 1)[0],
                          "name": request.user.get_username() if request.user.is_authenticated else None})
+
+
+@require_GET
+def schema(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi.schema())
 
 
 @require_GET

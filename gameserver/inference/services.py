@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -36,7 +37,11 @@ class ModelVersionError(ValueError):
 @functools.lru_cache(maxsize=4)
 def predictor(checkpoint_path: str) -> Predictor:
     """One Predictor per checkpoint per process (GPU when present); CheckpointError if missing or corrupt."""
-    return Predictor(checkpoint_path, batch_size=settings.INFERENCE_BATCH)
+    started = time.perf_counter()
+    loaded = Predictor(checkpoint_path, batch_size=settings.INFERENCE_BATCH)
+    logger.info("loaded model %s (sha256 %s) on %s in %.1f s", checkpoint_path, loaded.checkpoint_sha256[:12],
+                loaded.device, time.perf_counter() - started)
+    return loaded
 
 
 def model_version_register(*, name: str, checkpoint: Path, default: bool = False) -> ModelVersion:

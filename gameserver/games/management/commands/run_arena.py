@@ -1,5 +1,6 @@
-"""`python manage.py run_arena`: the embedded game on one machine — migrate, load the demo set if it is
-missing, start an in-process Celery worker and serve HTTP + websockets with Daphne."""
+"""`python manage.py run_arena`: the embedded game on one machine. Migrates, imports the demo set and flags
+its panoramas near the demo model's training photos, registers the demo model, then serves HTTP and
+websockets with Daphne while an in-process Celery worker answers the model's rounds."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
 
 DEMO_SET = "osv5m-demo"
+DEMO_TRAINING_SET = "yfcc-train"
+DEMO_MODEL = "planet-demo"
 
 
 class Command(BaseCommand):
@@ -20,22 +24,29 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--prepare-only", action="store_true", help="set everything up, then exit")
 
-    def handle(self, *args: object, host: str, port: int, **options: object) -> None:
+    def handle(self, *args: object, host: str, port: int, prepare_only: bool, **options: object) -> None:
+        Path(settings.PLANET_VAR_DIR).mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        data = Path(settings.PLANET_DATA_DIR)
+        if not PanoramaSet.objects.filter(name=DEMO_SET).exists():
+            call_command("import_panoramas", manifest=str(data / DEMO_SET / "manifest.csv"), name=DEMO_SET,
+                         licence="CC BY-SA 4.0",
+                         attribution="OpenStreetView-5M / Mapillary contributors, CC BY-SA 4.0",
+                         check_training_manifest=str(data / DEMO_TRAINING_SET / "manifest.csv"))
+        if not ModelVersion.objects.filter(is_default=True).exists():
+            if not Path(settings.PLANET_CHECKPOINT).is_file():
+                raise CommandError(f"no model at {settings.PLANET_CHECKPOINT}: run `make demo-model` first")
+            call_command("register_model", name=DEMO_MODEL, checkpoint=str(settings.PLANET_CHECKPOINT),
+                         default=True)
+        if prepare_only:
+            return
+
         from daphne.cli import CommandLineInterface
 
         from gameserver.inference.worker import embedded_worker
 
-        Path(settings.PLANET_VAR_DIR).mkdir(parents=True, exist_ok=True)
-        call_command("migrate", interactive=False, verbosity=0)
-        if not PanoramaSet.objects.filter(name=DEMO_SET).exists():
-            manifest = Path(settings.PLANET_DATA_DIR) / DEMO_SET / "manifest.csv"
-            call_command("import_panoramas", manifest=str(manifest), name=DEMO_SET,
-                         licence="CC BY-SA 4.0",
-                         attribution="OpenStreetView-5M / Mapillary contributors, CC BY-SA 4.0")
-        if not Path(settings.PLANET_CHECKPOINT).is_file():
-            self.stderr.write(f"no model at {settings.PLANET_CHECKPOINT}: run `make demo-model` first")
-            return
-        self.stdout.write(f"PlaNet Arena on http://{host}:{port}/ (in-process worker, Ctrl-C to stop)")
+        self.stdout.write(f"PlaNet Arena on http://{host}:{port}/ (in-process worker; Ctrl-C to stop)")
         with embedded_worker():
             CommandLineInterface().run(["-b", host, "-p", str(port), "gameserver.asgi:application"])

@@ -1,0 +1,160 @@
+"""The OpenAPI 3.1 description of the JSON API, served at /api/schema. A test checks that it names every
+route in gameserver/games/urls.py with its methods, and that every reference in it resolves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+THRESHOLDS = ["street", "city", "region", "country", "continent"]
+OUTCOME = {"type": "string", "enum": ["human", "model", "tie"]}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {400: "bad input (the message says what)", 403: "not a player of this game (join it first)",
+            404: "unknown id or name", 405: "wrong method"}
+    return {str(code): _json(_ref("Error"), text[code]) for code in codes}
+
+
+def _path_id(name: str, description: str, kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": kind}}
+
+
+GAME_ID = _path_id("game_id", "the game's opaque id")
+ROUND_ID = _path_id("round_id", "the round's opaque id")
+POST_NOTE = ("POSTs need the session cookie and the CSRF token (cookie `csrftoken`, sent back as the "
+             "`X-CSRFToken` header) that GET /api/session sets.")
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "Session": {"type": "object", "properties": {
+        "player": {"type": "string", "enum": ["guest", "user"]}, "name": {"type": ["string", "null"]}}},
+    "Catalogue": {"type": "object", "properties": {
+        "sets": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "panoramas": {"type": "integer"}, "licence": {"type": "string"},
+            "attribution": {"type": "string"}}}},
+        "models": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "description": {"type": "string"},
+            "checkpoint_sha256": {"type": "string"}, "default": {"type": "boolean"}}}}}},
+    "GameCreate": {"type": "object", "required": ["set"], "properties": {
+        "set": {"type": "string", "description": "a panorama set's name"},
+        "rounds": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
+        "time_limit_s": {"type": ["integer", "null"], "minimum": 5, "maximum": 3600, "default": None},
+        "mode": {"type": "string", "enum": ["move", "no-move", "nmpz"], "default": "move"},
+        "model": {"type": "string", "description": "a model version's name; the default model if left out"},
+        "name": {"type": "string", "maxLength": 40, "description": "the creator's display name"}}},
+    "Join": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 40}}},
+    "Game": {"type": "object", "properties": {
+        "game": {"type": "string"}, "set": {"type": "string"}, "model": {"type": "string"},
+        "round_count": {"type": "integer"}, "time_limit_s": {"type": ["integer", "null"]},
+        "mode": {"type": "string"}, "joined": {"type": "boolean"},
+        "rounds": {"type": "array", "items": {"type": "object", "properties": {
+            "number": {"type": "integer"}, "round": {"type": ["string", "null"]}, "locked": {"type": "boolean"},
+            "points": {"type": ["integer", "null"]}, "model_points": {"type": ["integer", "null"]}}}},
+        "players": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "you": {"type": "boolean"}, "rounds_played": {"type": "integer"},
+            "total_points": {"type": "integer"}}}},
+        "total_points": {"type": "integer"}, "total_model_points": {"type": "integer"},
+        "finished": {"type": "boolean"}}},
+    "RoundView": {"type": "object", "description": "a round before the player's guess: no location at all",
+                  "properties": {
+                      "round": {"type": "string"}, "number": {"type": "integer"},
+                      "kind": {"type": "string", "enum": ["photo", "equirectangular"]},
+                      "mode": {"type": "string"}, "image_url": {"type": "string"},
+                      "deadline": {"type": ["string", "null"], "format": "date-time"},
+                      "model_ready": {"type": "boolean"}, "locked": {"const": False}}},
+    "Point": {"type": "object", "properties": {
+        "latitude": {"type": ["number", "null"]}, "longitude": {"type": ["number", "null"]}}},
+    "Reveal": {"type": "object", "description": "a round after the player's guess is locked", "properties": {
+        "round": {"type": "string"}, "number": {"type": "integer"}, "locked": {"const": True},
+        "repeated": {"type": "boolean", "description": "POST only: true when the guess was already locked"},
+        "truth": {"allOf": [_ref("Point")], "properties": {
+            "country": {"type": "string"}, "continent": {"type": "string"}}},
+        "human": {"allOf": [_ref("Point")], "properties": {
+            "timed_out": {"type": "boolean"}, "km": {"type": ["number", "null"]}, "points": {"type": "integer"}}},
+        "model": {"type": "object", "properties": {
+            "status": {"type": "string", "enum": ["pending", "ready", "unavailable"]},
+            "latitude": {"type": "number"}, "longitude": {"type": "number"}, "km": {"type": "number"},
+            "points": {"type": "integer"}, "checkpoint_sha256": {"type": "string"},
+            "top_cells": {"type": "array", "items": _ref("Cell")}}},
+        "winners": {"type": "object", "properties": {name: OUTCOME for name in THRESHOLDS},
+                    "description": "per radius (1/25/200/750/2500 km): tie when both are inside or both outside"},
+        "head_to_head": OUTCOME,
+        "opponents": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "latitude": {"type": ["number", "null"]},
+            "longitude": {"type": ["number", "null"]}, "timed_out": {"type": "boolean"},
+            "km": {"type": ["number", "null"]}, "points": {"type": "integer"}}}},
+        "attribution": {"type": "string"}, "licence": {"type": "string"}}},
+    "Cell": {"type": "object", "properties": {
+        "token": {"type": "string", "description": "S2 cell token"}, "probability": {"type": "number"},
+        "latitude": {"type": "number"}, "longitude": {"type": "number"},
+        "polygon": {"type": "array", "items": {"type": "array", "items": {"type": "number"}},
+                    "description": "[latitude, longitude] vertices"}}},
+    "Guess": {"type": "object", "description": "latitude and longitude, or timed_out: true", "properties": {
+        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+        "timed_out": {"type": "boolean"}}},
+}
+
+WEBSOCKET = (
+    "Live round state: connect to `ws://HOST/ws/games/{game_id}` (same origin). The socket only sends JSON "
+    "events `{event, round, ...}`: player_joined (name, players), round_started, model_ready, "
+    "player_guessed (name, guesses, players), round_complete. Events never carry a location; after "
+    "round_complete or your own guess, GET /api/rounds/{round_id} gives the reveal."
+)
+
+
+def schema() -> dict[str, Any]:
+    game_ok = _json(_ref("Game"), "the game as this player sees it")
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "PlaNet Arena API", "version": "1.0",
+                 "description": f"The JSON API the browser game uses. {POST_NOTE}\n\n{WEBSOCKET}"},
+        "paths": {
+            "/api/session": {"get": {
+                "summary": "Start a guest session (or name the signed-in account); sets the CSRF cookie",
+                "responses": {"200": _json(_ref("Session"), "who is playing")}}},
+            "/api/catalogue": {"get": {
+                "summary": "Panorama sets and model versions a game can use",
+                "responses": {"200": _json(_ref("Catalogue"), "sets and models")}}},
+            "/api/schema": {"get": {"summary": "This document",
+                                    "responses": {"200": {"description": "OpenAPI 3.1 JSON"}}}},
+            "/api/games": {"post": {
+                "summary": "Create a game of N rounds drawn without repeats; the creator is its first player",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("GameCreate")}}},
+                "responses": {"201": game_ok, **_errors(400, 404)}}},
+            "/api/games/{game_id}": {"parameters": [GAME_ID], "get": {
+                "summary": "The game, this player's rounds and points, and the room's standings",
+                "responses": {"200": game_ok, **_errors(404)}}},
+            "/api/games/{game_id}/join": {"parameters": [GAME_ID], "post": {
+                "summary": "Take a seat in the game's room (duel); joining twice keeps one seat",
+                "requestBody": {"content": {"application/json": {"schema": _ref("Join")}}},
+                "responses": {"200": game_ok, **_errors(400, 404)}}},
+            "/api/games/{game_id}/rounds/{number}/start": {
+                "parameters": [GAME_ID, _path_id("number", "1-based round number", "integer")],
+                "post": {"summary": "Serve a round: starts its clock once and asks the model on the same pixels",
+                         "responses": {"200": _json(_ref("RoundView"), "the round, no location"),
+                                       **_errors(403, 404)}}},
+            "/api/rounds/{round_id}": {"parameters": [ROUND_ID], "get": {
+                "summary": "The round: its view before this player's guess, its reveal after",
+                "responses": {"200": _json({"oneOf": [_ref("RoundView"), _ref("Reveal")]}, "view or reveal"),
+                              **_errors(403, 404)}}},
+            "/api/rounds/{round_id}/image": {"parameters": [ROUND_ID], "get": {
+                "summary": "The served image: a re-encoded JPEG without metadata",
+                "responses": {"200": {"description": "JPEG", "content": {"image/jpeg": {}}}, **_errors(404)}}},
+            "/api/rounds/{round_id}/guess": {"parameters": [ROUND_ID], "post": {
+                "summary": "Lock this player's guess (or timeout) and get the reveal; repeating it changes nothing",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Guess")}}},
+                "responses": {"201": _json(_ref("Reveal"), "locked now"),
+                              "200": _json(_ref("Reveal"), "was already locked (repeated: true)"),
+                              **_errors(400, 403, 404)}}},
+        },
+        "components": {"schemas": SCHEMAS},
+    }

@@ -1,0 +1,89 @@
+"""Production mode end to end: a separate `celery -A gameserver worker -Q inference` process, PostgreSQL and
+Redis, a whole game played through the API. `make test` runs it in its PostgreSQL + Redis pass (.ci/run
+starts both where they are installed); the embedded pass has no broker another process could reach."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from gameserver.games.models import Guess, Round
+from gameserver.panoramas.services import panorama_set_import
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+                       reason="needs PostgreSQL and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass"),
+]
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def database_url_of(settings_dict: dict[str, object]) -> str:
+    user = settings_dict["USER"] or ""
+    auth = f"{user}:{settings_dict['PASSWORD']}@" if settings_dict["PASSWORD"] else (f"{user}@" if user else "")
+    return f"postgresql://{auth}{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+
+
+@pytest.fixture
+def worker_process(tmp_path: Path, model_version):
+    """A real worker on the test database, its storage folder the test's own; its log in worker.log."""
+    from gameserver.celery import app
+
+    app.control.purge()  # tasks a crashed earlier run left on the broker
+    env = {**os.environ, "DATABASE_URL": database_url_of(connection.settings_dict),
+           "PLANET_VAR_DIR": str(tmp_path), "DATABASE_CONN_MAX_AGE": "0"}
+    assert Path(settings.PANORAMA_STORAGE_DIR) == tmp_path / "panoramas"
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "gameserver", "worker", "-Q", "inference", "-P", "solo",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    app.conf.task_always_eager = False
+    try:
+        yield tmp_path / "worker.log"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def wait_until_ready(round_id: str, log: Path, seconds: float = 90.0) -> Round:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        game_round = Round.objects.get(public_id=round_id)
+        if game_round.model_status != Round.ModelStatus.PENDING:
+            return game_round
+        time.sleep(0.1)
+    raise AssertionError(f"the worker did not answer within {seconds} s; its log:\n{log.read_text()[-3000:]}")
+
+
+def test_a_game_against_a_separate_worker_process(synthetic_test, worker_process):
+    panorama_set_import(manifest_path=synthetic_test, name="synthetic")
+    client = Client()
+    post = lambda url, body: client.post(url, data=json.dumps(body), content_type="application/json")  # noqa: E731
+    game = post("/api/games", {"set": "synthetic", "rounds": 3}).json()
+    for number in (1, 2, 3):
+        view = post(f"/api/games/{game['game']}/rounds/{number}/start", {}).json()
+        ready = wait_until_ready(view["round"], worker_process)
+        assert ready.model_status == Round.ModelStatus.READY, ready.model_error
+        reveal = post(f"/api/rounds/{view['round']}/guess", {"latitude": 10.0, "longitude": 20.0}).json()
+        assert reveal["model"]["status"] == "ready" and reveal["model"]["km"] >= 0
+        assert reveal["model"]["checkpoint_sha256"] == ready.game.model_version.checkpoint_sha256
+    assert Guess.objects.filter(model_committed_first=True).count() == 3
+    # The worker loaded the model once, when its process started, not once per task.
+    assert worker_process.read_text().count("loaded model") == 1
