@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import s2sphere
-from s2sphere.sphere import LOOKUP_BITS, LOOKUP_POS, SWAP_MASK, INVERT_MASK
+from s2sphere.sphere import INVERT_MASK, LOOKUP_BITS, LOOKUP_POS, SWAP_MASK
 
 from planet_engine.geo import distances_km
 

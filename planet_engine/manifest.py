@@ -26,15 +26,20 @@ def data_dir() -> Path:
     return Path(os.environ.get("PLANET_DATA_DIR") or DEFAULT_DATA_DIR)
 
 
+def problems_text(problems: list[str], *, shown: int = 20) -> str:
+    """'N problem(s):' and the first `shown` problems, one per indented line (the rest counted)."""
+    listed = "\n  ".join(problems[:shown])
+    more = f"\n  ... and {len(problems) - shown} more" if len(problems) > shown else ""
+    return f"{len(problems)} problem(s):\n  {listed}{more}"
+
+
 class ManifestError(ValueError):
     """A manifest that cannot be used; `problems` lists every bad row, not just the first."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
         self.path = path
         self.problems = problems
-        shown = "\n  ".join(problems[:20])
-        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        super().__init__(f"{path}: {len(problems)} problem(s):\n  {shown}{more}")
+        super().__init__(f"{path}: {problems_text(problems)}")
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,10 @@ class Round(models.Model):
     panorama = models.ForeignKey(Panorama, on_delete=models.PROTECT, related_name="rounds")
     served_at = models.DateTimeField(null=True, blank=True)
     deadline = models.DateTimeField(null=True, blank=True)
-    view_sha256 = models.CharField(max_length=64, blank=True)  # the exact pixels served to players and model
+    # The view served, recorded on first serve: the image (panorama.public_id), the sha256 of the exact bytes
+    # players and model get (the whole image, uncropped), and the heading a panorama opens at.
+    view_sha256 = models.CharField(max_length=64, blank=True)
+    view_heading = models.FloatField(null=True, blank=True)
     model_status = models.CharField(max_length=12, choices=ModelStatus.choices, default=ModelStatus.PENDING)
     model_latitude = models.FloatField(null=True, blank=True)
     model_longitude = models.FloatField(null=True, blank=True)

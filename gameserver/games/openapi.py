@@ -68,6 +68,7 @@ SCHEMAS: dict[str, Any] = {
                       "round": {"type": "string"}, "number": {"type": "integer"},
                       "kind": {"type": "string", "enum": ["photo", "equirectangular"]},
                       "mode": {"type": "string"}, "image_url": {"type": "string"},
+                      "heading": {"type": ["number", "null"], "description": "a panorama's opening heading"},
                       "deadline": {"type": ["string", "null"], "format": "date-time"},
                       "model_ready": {"type": "boolean"}, "locked": {"const": False}}},
     "Point": {"type": "object", "properties": {

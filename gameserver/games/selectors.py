@@ -65,6 +65,7 @@ def round_view(*, round: Round) -> dict[str, object]:
     return {
         "round": round.public_id, "number": round.number, "kind": round.panorama.kind,
         "mode": round.game.mode, "image_url": f"/api/rounds/{round.public_id}/image",
+        "heading": round.view_heading,  # where a panorama opens (degrees); None for a photo
         "deadline": round.deadline.isoformat() if round.deadline else None,
         "model_ready": round.model_status == Round.ModelStatus.READY,
     }

@@ -115,7 +115,9 @@ def round_serve(*, round: Round, player_key: str) -> Round:
             if locked.game.time_limit_s:
                 locked.deadline = now + timedelta(seconds=locked.game.time_limit_s)
             locked.view_sha256 = locked.panorama.content_sha256
-            locked.save(update_fields=["served_at", "deadline", "view_sha256"])
+            if locked.panorama.kind == locked.panorama.Kind.EQUIRECTANGULAR:
+                locked.view_heading = locked.panorama.heading or 0.0
+            locked.save(update_fields=["served_at", "deadline", "view_sha256", "view_heading"])
             transaction.on_commit(lambda: predict_round.delay(locked.pk))
             game_event_send_on_commit(game_public_id=locked.game.public_id, event="round_started",
                                       round_number=locked.number)

@@ -29,7 +29,7 @@ from PIL import ExifTags, Image, ImageOps
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from planet_engine.countries import continent_of_country, country_index
 from planet_engine.geo import pairwise_distances_km
-from planet_engine.manifest import ManifestError, ManifestRow, read_manifest
+from planet_engine.manifest import ManifestError, ManifestRow, problems_text, read_manifest
 
 # Formats decoded by Pillow's own code only: no plugin that shells out (EPS -> Ghostscript) or parses
 # exotic containers. "JPEG" also opens phone JPEGs that carry a second picture (Pillow's MPO).
@@ -49,9 +49,7 @@ class PanoramaImportError(ValueError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        shown = "\n  ".join(problems[:20])
-        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        super().__init__(f"{len(problems)} problem(s), nothing imported:\n  {shown}{more}")
+        super().__init__(f"nothing imported, {problems_text(problems)}")
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,17 @@
-"""Game-server fixtures: a real tiny checkpoint trained on the synthetic set, isolated storage, a set."""
+"""Game-server fixtures: a real tiny checkpoint trained on the synthetic set, isolated storage, a registered
+model, and a source folder that writes images and manifests for imports."""
 
 from __future__ import annotations
 
+import csv
+import struct
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from planet_engine.cells import CellSet, adaptive_partition
 from planet_engine.manifest import read_manifest
@@ -45,3 +52,64 @@ def model_version(db: None, tiny_checkpoint: Path):
     from gameserver.inference.services import model_version_register
 
     return model_version_register(name="tiny", checkpoint=tiny_checkpoint, default=True)
+
+
+@pytest.fixture
+def tmp_storage(settings: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """PANORAMA_STORAGE_DIR for this test only; not created, so an import that writes nothing leaves none."""
+    storage = tmp_path / "storage"
+    settings.PANORAMA_STORAGE_DIR = storage
+    return storage
+
+
+class SourceFolder:
+    """A manifest's folder: images (random pixels, so each seed is a different image) and the CSV."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def image(self, name: str, *, size: tuple[int, int] = (96, 72), seed: int = 0, **save: object) -> str:
+        rng = np.random.default_rng(seed)
+        pixels = rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(path, **save)
+        return name
+
+    def bytes(self, name: str, data: bytes) -> str:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return name
+
+    def png_header(self, name: str, *, width: int, height: int) -> str:
+        """A PNG that claims width x height pixels but holds none: a decompression bomb's header."""
+        def chunk(kind: bytes, data: bytes) -> bytes:
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+        header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+        return self.bytes(name, b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+
+    def manifest(self, rows: list[dict[str, object]]) -> Path:
+        columns: list[str] = []
+        for row in rows:
+            columns += [key for key in row if key not in columns]
+        path = self.root / "manifest.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+        return path
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> SourceFolder:
+    return SourceFolder(tmp_path / "source")
+
+
+@pytest.fixture
+def stored_files(tmp_storage: Path) -> Callable[[], list[Path]]:
+    """Every file now under the storage folder, temporary ones included."""
+    def files() -> list[Path]:
+        return sorted(p for p in tmp_storage.rglob("*") if p.is_file()) if tmp_storage.exists() else []
+    return files

@@ -11,7 +11,6 @@ import pytest
 
 from planet_engine.countries import CountryIndex, Place, continent_of_country, country_index
 
-
 # (lat, lon) 5 km west of Cabo da Roca, Portugal's westernmost point: open Atlantic.
 OFF_PORTUGAL = (38.7804, -9.558)
 

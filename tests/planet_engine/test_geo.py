@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 
 from planet_engine.geo import (
-    THRESHOLDS_KM, distance_km, distances_km, geoscore, pairwise_distances_km, summarize_errors,
-    validate_coordinates, within_thresholds,
+    THRESHOLDS_KM,
+    distance_km,
+    distances_km,
+    geoscore,
+    pairwise_distances_km,
+    summarize_errors,
+    validate_coordinates,
+    within_thresholds,
 )
 
 EARTH_RADIUS_KM = 6371.0088  # the mean radius the haversine package uses

@@ -222,3 +222,14 @@ def test_nothing_before_the_guess_reveals_the_location(panorama_set):
         assert f"{truth.latitude:.2f}"[:5] not in text and f"{truth.longitude:.2f}"[:5] not in text
         assert "latitude" not in text and "top_cells" not in text
     assert game_round.panorama.public_id not in view["image_url"]
+
+
+def test_a_panorama_round_records_and_serves_its_opening_heading(synthetic_test, model_version, source):
+    manifest = source.manifest([{"file": source.image("p.jpg", size=(200, 100)), "latitude": 10, "longitude": 20,
+                                 "kind": "equirectangular", "heading": "135"}])
+    panorama_set_import(manifest_path=manifest, name="panos")
+    client = Client()
+    _, game = post(client, "/api/games", {"set": "panos", "rounds": 1, "mode": "nmpz"})
+    _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
+    assert (view["kind"], view["heading"], view["mode"]) == ("equirectangular", 135.0, "nmpz")
+    assert Round.objects.get(public_id=view["round"]).view_heading == 135.0

@@ -92,3 +92,24 @@ def test_a_game_needs_a_registered_model(panorama_set):
 
     with pytest.raises(GameError, match="register_model"):
         game_create(panorama_set=panorama_set, owner_key="p", rounds=1)
+
+
+def test_a_worker_process_preloads_the_default_model(model_version, caplog):
+    from gameserver.inference.services import default_model_preload, predictor
+
+    predictor.cache_clear()
+    with caplog.at_level("INFO", logger="gameserver.inference.services"):
+        default_model_preload()
+        predictor(model_version.checkpoint_path)  # the first task: served from the cache
+    assert predictor.cache_info().currsize == 1 and predictor.cache_info().hits == 1
+    assert sum("loaded model" in record.message for record in caplog.records) == 1
+
+
+def test_preloading_a_broken_default_model_logs_why_and_keeps_the_worker_up(model_version, tmp_path, caplog):
+    from gameserver.inference.services import default_model_preload
+
+    (tmp_path / "broken.pt").write_bytes(b"nope")
+    model_version.checkpoint_path = str(tmp_path / "broken.pt")
+    model_version.save()
+    default_model_preload()
+    assert "cannot be loaded" in caplog.text and "corrupt" in caplog.text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -16,24 +15,14 @@ from gameserver.panoramas.services import panorama_set_import
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def wait_for_model(round_id: int, seconds: float = 60.0) -> Round:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        game_round = Round.objects.get(pk=round_id)
-        if game_round.model_status != Round.ModelStatus.PENDING:
-            return game_round
-        time.sleep(0.05)
-    raise AssertionError(f"the worker did not answer within {seconds}s")
-
-
 def test_a_real_worker_commits_the_model_guess_before_the_human_guesses(synthetic_test: Path,
-                                                                        model_version):
+                                                                        model_version, wait_for_model):
     report = panorama_set_import(manifest_path=synthetic_test, name="synthetic")
     game = game_create(panorama_set=PanoramaSet.objects.get(pk=report.set_id), owner_key="p", rounds=3)
     with embedded_worker():
         for game_round in game.rounds.all():
             served = round_serve(round=game_round, player_key="p")
-            ready = wait_for_model(served.pk)
+            ready = wait_for_model(pk=served.pk)
             assert ready.model_status == Round.ModelStatus.READY
             guess = guess_submit(round=ready, player_key="p", latitude=0, longitude=0).guess
             assert guess.model_committed_first and guess.model_km is not None

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -62,24 +61,14 @@ def worker_process(tmp_path: Path, model_version):
         log.close()
 
 
-def wait_until_ready(round_id: str, log: Path, seconds: float = 90.0) -> Round:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        game_round = Round.objects.get(public_id=round_id)
-        if game_round.model_status != Round.ModelStatus.PENDING:
-            return game_round
-        time.sleep(0.1)
-    raise AssertionError(f"the worker did not answer within {seconds} s; its log:\n{log.read_text()[-3000:]}")
-
-
-def test_a_game_against_a_separate_worker_process(synthetic_test, worker_process):
+def test_a_game_against_a_separate_worker_process(synthetic_test, worker_process, wait_for_model):
     panorama_set_import(manifest_path=synthetic_test, name="synthetic")
     client = Client()
     post = lambda url, body: client.post(url, data=json.dumps(body), content_type="application/json")  # noqa: E731
     game = post("/api/games", {"set": "synthetic", "rounds": 3}).json()
     for number in (1, 2, 3):
         view = post(f"/api/games/{game['game']}/rounds/{number}/start", {}).json()
-        ready = wait_until_ready(view["round"], worker_process)
+        ready = wait_for_model(public_id=view["round"], log=worker_process)
         assert ready.model_status == Round.ModelStatus.READY, ready.model_error
         reveal = post(f"/api/rounds/{view['round']}/guess", {"latitude": 10.0, "longitude": 20.0}).json()
         assert reveal["model"]["status"] == "ready" and reveal["model"]["km"] >= 0
