@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "gameserver.games",
     "gameserver.inference",
     "gameserver.realtime",
+    "gameserver.stats",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,8 @@ from haversine import Unit, haversine, haversine_vector
 THRESHOLDS_KM: tuple[float, ...] = (1.0, 25.0, 200.0, 750.0, 2500.0)
 THRESHOLD_NAMES: tuple[str, ...] = ("street", "city", "region", "country", "continent")
 GEOSCORE_MAX = 5000.0
+# The mean Earth radius the haversine package uses; for geometry done here (destination points).
+EARTH_RADIUS_KM = 6371.0088
 # GeoGuessr's world-map scale: points fall by 1/e every 1492.7 km.
 GEOSCORE_SCALE_KM = 1492.7
 

@@ -29,6 +29,8 @@ def _path_id(name: str, description: str, kind: str = "string") -> dict[str, Any
 
 GAME_ID = _path_id("game_id", "the game's opaque id")
 ROUND_ID = _path_id("round_id", "the round's opaque id")
+STATS_FILTERS = [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+                 for name in ("set", "model", "mode")]
 POST_NOTE = ("POSTs need the session cookie and the CSRF token (cookie `csrftoken`, sent back as the "
              "`X-CSRFToken` header) that GET /api/session sets.")
 
@@ -156,6 +158,18 @@ def schema() -> dict[str, Any]:
                 "responses": {"201": _json(_ref("Reveal"), "locked now"),
                               "200": _json(_ref("Reveal"), "was already locked (repeated: true)"),
                               **_errors(400, 403, 404)}}},
+            "/api/stats/benchmark": {"get": {
+                "summary": "Every benchmark table over the counted rounds (optional filters set, model, mode)",
+                "parameters": STATS_FILTERS,
+                "responses": {"200": {"description": "thresholds, head to head, errors, paired analysis, "
+                                                     "breakdowns, ratings, exclusions"}}}},
+            "/api/stats/export": {"get": {
+                "summary": "One row per player-round as CSV, JSON lines or Parquet (researchers and admins)",
+                "parameters": [*STATS_FILTERS, {"name": "format", "in": "query", "schema": {
+                    "type": "string", "enum": ["csv", "jsonl", "parquet"], "default": "csv"}}],
+                "responses": {"200": {"description": "the export file"},
+                              "401": _json(_ref("Error"), "not signed in"),
+                              "403": _json(_ref("Error"), "not a researcher or admin"), **_errors(400)}}},
         },
         "components": {"schemas": SCHEMAS},
     }

@@ -13,10 +13,11 @@ from django.urls import URLPattern
 
 from gameserver.games import urls
 from gameserver.games.openapi import schema
+from gameserver.stats import urls as stats_urls
 
 
-def openapi_path(pattern: URLPattern) -> str:
-    return "/api/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(pattern.pattern))
+def openapi_path(pattern: URLPattern, prefix: str) -> str:
+    return prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(pattern.pattern))
 
 
 def allowed_methods(pattern: URLPattern) -> set[str]:
@@ -46,7 +47,8 @@ def test_the_served_schema_documents_every_route_with_its_methods():
     document = Client().get("/api/schema").json()
     assert document["openapi"] == "3.1.0"
     documented = {path: {m for m in item if m in ("get", "post")} for path, item in document["paths"].items()}
-    routes = {openapi_path(pattern): pattern for pattern in urls.urlpatterns}
+    routes = {openapi_path(pattern, "/api/"): pattern for pattern in urls.urlpatterns}
+    routes |= {openapi_path(pattern, "/api/stats/"): pattern for pattern in stats_urls.urlpatterns}
     assert set(documented) == set(routes)
     for path, pattern in routes.items():
         assert documented[path] == allowed_methods(pattern), path

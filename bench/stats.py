@@ -1,0 +1,78 @@
+"""Time gameserver.stats.benchmark.benchmark_tables on synthetic rounds against the 5 s goal at 10^6 rows.
+
+Rows are seeded: ~1000 players, 3 model versions, 5 panorama sets, 3 modes, 7 continents, 2% timeouts.
+Prints the median of 3 timed runs after one warm-up, PASS/FAIL, and the report's first lines.
+
+Run: .venv/bin/python bench/stats.py [--rows N] [--json F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gameserver.stats.benchmark import RoundTable, benchmark_tables, render_text  # noqa: E402
+from planet_engine.geo import geoscore  # noqa: E402
+
+GOAL_SECONDS = 5.0
+CONTINENTS = ("Africa", "Asia", "Europe", "North America", "Oceania", "South America", "")
+
+
+def synthetic_rounds(*, rows: int, seed: int) -> RoundTable:
+    """Log-normal errors (humans a little worse and noisier than models), labels drawn uniformly."""
+    rng = np.random.default_rng(seed)
+
+    def labels(names: list[str]) -> np.ndarray:
+        return np.array(names, dtype=object)[rng.integers(0, len(names), rows)]
+
+    human_km = np.exp(rng.normal(5.5, 2.0, rows))
+    human_km[rng.random(rows) < 0.02] = np.inf  # timeouts
+    model_km = np.exp(rng.normal(5.2, 1.6, rows))
+    return RoundTable(
+        human_km=human_km, model_km=model_km,
+        human_points=np.asarray(geoscore(np.where(np.isinf(human_km), 1e9, human_km))), model_points=geoscore(model_km),
+        player=labels([f"player-{i:04d}" for i in range(1000)]),
+        panorama_set=labels([f"set-{i}" for i in range(5)]),
+        model_version=labels(["planet-lite0", "planet-lite2", "planet-lite2-ft"]),
+        mode=labels(["classic", "duel", "no-move"]),
+        continent=labels(list(CONTINENTS)),
+        human_same_country=human_km < 400, model_same_country=model_km < 400,
+        human_same_continent=human_km < 2000, model_same_continent=model_km < 2000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--json", type=Path, help="write the timings here")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    table = synthetic_rounds(rows=args.rows, seed=0)
+    print(f"generated {args.rows:,} rows in {time.perf_counter() - started:.2f} s; load {os.getloadavg()[0]:.2f}, "
+          f"{os.cpu_count()} CPUs")
+    tables = benchmark_tables(table=table, seed=0)  # warm-up
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        benchmark_tables(table=table, seed=0)
+        timings.append(time.perf_counter() - started)
+    median = statistics.median(timings)
+    status = "PASS" if median <= GOAL_SECONDS else "FAIL"
+    print("\n".join(render_text(tables=tables).splitlines()[:12]))
+    print(f"\nbenchmark_tables, {args.rows:,} rows: median {median:.2f} s of {', '.join(f'{t:.2f}' for t in timings)}"
+          f" (goal ≤ {GOAL_SECONDS:.0f} s): {status}")
+    if args.json:
+        args.json.write_text(json.dumps({"rows": args.rows, "seconds": timings, "median_seconds": median,
+                                         "goal_seconds": GOAL_SECONDS, "status": status}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The columns of a round export: one spec for the writers, the datasheet and reading an export back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # str | float | int | bool | datetime
+    description: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("round_id", "str", "opaque id of the round (the same for every player of a room)"),
+    Column("game_id", "str", "opaque id of the game (room)"),
+    Column("round_number", "int", "1-based position of the round in its game"),
+    Column("player_id", "str", "pseudonymous player id: the first 16 hex digits of sha256(player key)"),
+    Column("player_name", "str", "the name the player chose in the room"),
+    Column("panorama_set", "str", "name of the panorama set"),
+    Column("panorama_id", "str", "opaque id of the panorama"),
+    Column("panorama_licence", "str", "licence of the image"),
+    Column("panorama_attribution", "str", "credit line of the image"),
+    Column("panorama_kind", "str", "photo or equirectangular"),
+    Column("truth_latitude", "float", "where the image was taken, WGS84 degrees"),
+    Column("truth_longitude", "float", "where the image was taken, WGS84 degrees"),
+    Column("truth_country", "str", "ISO alpha-2 country of the truth (offline reverse geocoding)"),
+    Column("truth_continent", "str", "continent of the truth (Natural Earth)"),
+    Column("view_sha256", "str", "sha256 of the exact image bytes served to the players and the model"),
+    Column("view_heading", "float", "heading a panorama opened at, degrees; empty for photos"),
+    Column("mode", "str", "move, no-move or nmpz"),
+    Column("time_limit_s", "int", "round time limit in seconds; empty when unlimited"),
+    Column("human_latitude", "float", "the player's guess; empty when the round timed out"),
+    Column("human_longitude", "float", "the player's guess; empty when the round timed out"),
+    Column("human_timed_out", "bool", "the player sent no guess before the deadline"),
+    Column("human_country", "str", "ISO alpha-2 country of the player's guess"),
+    Column("human_continent", "str", "continent of the player's guess"),
+    Column("human_km", "float", "great-circle error of the player, km; empty when timed out"),
+    Column("human_points", "float", "GeoGuessr points of the player, 5000·exp(−km/1492.7); 0 when timed out"),
+    Column("model_name", "str", "the model version played against"),
+    Column("model_checkpoint_sha256", "str", "sha256 of the checkpoint file that made the model's guess"),
+    Column("model_status", "str", "ready, pending or unavailable"),
+    Column("model_latitude", "float", "the model's point guess"),
+    Column("model_longitude", "float", "the model's point guess"),
+    Column("model_country", "str", "ISO alpha-2 country of the model's guess"),
+    Column("model_continent", "str", "continent of the model's guess"),
+    Column("model_top_cells", "str", "JSON list of the model's top S2 cells: [token, probability]"),
+    Column("model_km", "float", "great-circle error of the model, km"),
+    Column("model_points", "float", "GeoGuessr points of the model"),
+    Column("model_committed_first", "bool", "the model's guess was committed before the player's was locked"),
+    Column("near_training_photo", "bool", "the panorama lies within 1 km of a photo the model was trained on"),
+    Column("counted", "bool", "the round enters the benchmark (model committed first, not near training data)"),
+    Column("exclusion", "str", "why a round is not counted: model_not_committed, near_training_photo; else empty"),
+    *(Column(f"winner_{name}", "str", f"human, model or tie within {km:g} km (tie: both inside or both outside)")
+      for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM)),
+    Column("head_to_head", "str", "human, model or tie by the smaller error"),
+    Column("served_at", "datetime", "when the round was first served (UTC, ISO 8601)"),
+    Column("model_ready_at", "datetime", "when the model's guess was committed"),
+    Column("guessed_at", "datetime", "when the player's guess was locked"),
+    Column("time_taken_s", "float", "seconds from serving the round to the player's guess"),
+)
+NAMES = tuple(column.name for column in COLUMNS)
+
+
+def datasheet(*, rows: int, filters: dict[str, str], fmt: str) -> str:
+    """The markdown datasheet written beside an export."""
+    applied = ", ".join(f"{key}={value}" for key, value in filters.items() if value) or "none"
+    lines = [
+        "# PlaNet Arena round export: datasheet", "",
+        f"{rows} rows, one per player-round, format {fmt}; filters: {applied}.", "",
+        "Each row is one player's guess on one round, beside the PlaNet model's guess on the same served image. "
+        "The benchmark counts only rows with `counted` true. `python manage.py benchmark_report --input FILE` "
+        "recomputes every table of the stats page from this file alone.", "",
+        "Distances are great-circle (haversine, mean Earth radius 6371.0088 km). Images: see each row's licence "
+        "and attribution.", "",
+        "| column | type | meaning |", "| --- | --- | --- |",
+    ]
+    lines += [f"| `{c.name}` | {c.kind} | {c.description} |" for c in COLUMNS]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,33 @@
+"""`python manage.py benchmark_report --input EXPORT [--json OUT]`: every benchmark table recomputed from an
+export file alone (no database), printed; the same numbers as the stats page for the same rounds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from gameserver.stats.benchmark import render_text
+from gameserver.stats.exports import ExportError, export_read
+from gameserver.stats.selectors import benchmark_from_rows
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--input", type=Path, required=True, dest="path")
+        parser.add_argument("--json", type=Path, default=None, dest="json_out")
+        parser.add_argument("--seed", type=int, default=0)
+
+    def handle(self, *args: object, path: Path | str, json_out: Path | None, seed: int, **options: object) -> None:
+        try:
+            rows = export_read(path=Path(path))
+        except ExportError as error:
+            raise CommandError(str(error)) from None
+        tables = benchmark_from_rows(rows=rows, seed=seed)
+        self.stdout.write(render_text(tables=tables))
+        self.stdout.write(f"excluded: {tables['excluded'] or 'none'} of {tables['player_rounds']} player-rounds")
+        if json_out:
+            Path(json_out).write_text(json.dumps(tables, indent=2))

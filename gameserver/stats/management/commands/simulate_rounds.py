@@ -1,0 +1,41 @@
+"""`python manage.py simulate_rounds --set NAME --rounds N --skill-km 500 [--skill-km 3000 ...] [--seed S]
+[--model NAME]`: synthetic players of the given skills (median error, km) play N rounds each against the
+real model, then the benchmark table of what they played is printed."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from gameserver.games.services import GameError
+from gameserver.inference.models import ModelVersion
+from gameserver.panoramas.models import PanoramaSet
+from gameserver.stats.benchmark import render_text
+from gameserver.stats.selectors import benchmark_from_rows, round_rows
+from gameserver.stats.simulation import rounds_simulate
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--set", required=True, dest="set_name")
+        parser.add_argument("--rounds", type=int, default=50)
+        parser.add_argument("--skill-km", type=float, action="append", dest="skills", default=None)
+        parser.add_argument("--model", default=None)
+        parser.add_argument("--seed", type=int, default=0)
+
+    def handle(self, *args: object, set_name: str, rounds: int, skills: list[float] | None, model: str | None,
+               seed: int, **options: object) -> None:
+        try:
+            panorama_set = PanoramaSet.objects.get(name=set_name)
+            version = ModelVersion.objects.get(name=model) if model else None
+            games = rounds_simulate(panorama_set=panorama_set, rounds=rounds, skills_km=skills or [1500.0],
+                                    seed=seed, model_version=version)
+        except PanoramaSet.DoesNotExist:
+            raise CommandError(f"no panorama set named {set_name!r}") from None
+        except ModelVersion.DoesNotExist:
+            raise CommandError(f"no model named {model!r}") from None
+        except (GameError, ValueError) as error:
+            raise CommandError(str(error)) from None
+        rows = [row for row in round_rows() if row["game_id"] in {game.public_id for game in games}]
+        self.stdout.write(render_text(tables=benchmark_from_rows(rows=rows, seed=seed)))

@@ -1,0 +1,156 @@
+"""Reads for the benchmark: every locked player-round as an export row, and the tables computed from rows.
+
+The stats page, the API and `benchmark_report` all go rows -> round_table -> benchmark_tables, so a report
+recomputed from an export file equals the live numbers by construction (and a test checks it)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.db.models import QuerySet
+
+from gameserver.games.models import Guess, Player, Round
+from gameserver.stats.benchmark import RoundTable, benchmark_tables
+from planet_engine.countries import country_index
+from planet_engine.geo import THRESHOLD_NAMES, head_to_head, threshold_outcomes
+
+Row = dict[str, object]
+
+
+@dataclass(frozen=True)
+class Filters:
+    panorama_set: str = ""
+    model: str = ""
+    mode: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {"set": self.panorama_set, "model": self.model, "mode": self.mode,
+                "since": self.since.isoformat() if self.since else "",
+                "until": self.until.isoformat() if self.until else ""}
+
+
+def _guesses(filters: Filters) -> QuerySet[Guess]:
+    guesses = Guess.objects.select_related("round__game__model_version", "round__game__panorama_set",
+                                           "round__panorama").order_by("round__served_at", "round_id", "pk")
+    if filters.panorama_set:
+        guesses = guesses.filter(round__game__panorama_set__name=filters.panorama_set)
+    if filters.model:
+        guesses = guesses.filter(round__game__model_version__name=filters.model)
+    if filters.mode:
+        guesses = guesses.filter(round__game__mode=filters.mode)
+    if filters.since:
+        guesses = guesses.filter(guessed_at__gte=filters.since)
+    if filters.until:
+        guesses = guesses.filter(guessed_at__lt=filters.until)
+    return guesses
+
+
+def round_rows(*, filters: Filters = Filters()) -> list[Row]:
+    """One export row per locked player-round (see gameserver/stats/columns.py), oldest first."""
+    guesses = list(_guesses(filters))
+    seats = Player.objects.filter(game_id__in={g.round.game_id for g in guesses})
+    names = {(game_id, key): name for game_id, key, name in seats.values_list("game_id", "player_key", "name")}
+    human = _places([(g.latitude, g.longitude) for g in guesses])
+    model = _places([(g.round.model_latitude, g.round.model_longitude) for g in guesses])
+    return [_row(g, names.get((g.round.game_id, g.player_key), ""), human[i], model[i])
+            for i, g in enumerate(guesses)]
+
+
+def _places(points: list[tuple[float | None, float | None]]) -> list[tuple[str, str]]:
+    """(country, continent) of each point, ('', '') where there is no point; one vectorised lookup."""
+    known = [i for i, (lat, lon) in enumerate(points) if lat is not None and lon is not None]
+    result = [("", "")] * len(points)
+    if known:
+        places = country_index().lookup_many(np.array([points[i][0] for i in known], dtype=np.float64),
+                                              np.array([points[i][1] for i in known], dtype=np.float64))
+        for i, place in zip(known, places):
+            result[i] = (place.country or "", place.continent or "")
+    return result
+
+
+def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tuple[str, str]) -> Row:
+    game_round: Round = guess.round
+    game, panorama = game_round.game, game_round.panorama
+    exclusion = ("model_not_committed" if not guess.model_committed_first
+                 else "near_training_photo" if panorama.near_training_photo else "")
+    human_km = math.inf if guess.km is None else guess.km
+    winners = (threshold_outcomes(human_km, guess.model_km) if guess.model_km is not None
+               else dict.fromkeys(THRESHOLD_NAMES, ""))
+    served = game_round.served_at
+    return {
+        "round_id": game_round.public_id, "game_id": game.public_id, "round_number": game_round.number,
+        "player_id": hashlib.sha256(guess.player_key.encode()).hexdigest()[:16], "player_name": name,
+        "panorama_set": game.panorama_set.name, "panorama_id": panorama.public_id,
+        "panorama_licence": panorama.licence or game.panorama_set.licence,
+        "panorama_attribution": panorama.attribution or game.panorama_set.attribution,
+        "panorama_kind": panorama.kind,
+        "truth_latitude": panorama.latitude, "truth_longitude": panorama.longitude,
+        "truth_country": panorama.country, "truth_continent": panorama.continent,
+        "view_sha256": game_round.view_sha256, "view_heading": game_round.view_heading,
+        "mode": game.mode, "time_limit_s": game.time_limit_s,
+        "human_latitude": guess.latitude, "human_longitude": guess.longitude, "human_timed_out": guess.timed_out,
+        "human_country": human_place[0], "human_continent": human_place[1],
+        "human_km": guess.km, "human_points": guess.points,
+        "model_name": game.model_version.name, "model_checkpoint_sha256": game_round.model_checkpoint_sha256,
+        "model_status": game_round.model_status,
+        "model_latitude": game_round.model_latitude, "model_longitude": game_round.model_longitude,
+        "model_country": model_place[0], "model_continent": model_place[1],
+        "model_top_cells": json.dumps([[c["token"], round(c["probability"], 6)] for c in game_round.model_top_cells]),
+        "model_km": guess.model_km, "model_points": guess.model_points,
+        "model_committed_first": guess.model_committed_first, "near_training_photo": panorama.near_training_photo,
+        "counted": not exclusion, "exclusion": exclusion,
+        **{f"winner_{name}": outcome for name, outcome in winners.items()},
+        "head_to_head": head_to_head(human_km, guess.model_km) if guess.model_km is not None else "",
+        "served_at": served.isoformat() if served else None,
+        "model_ready_at": game_round.model_ready_at.isoformat() if game_round.model_ready_at else None,
+        "guessed_at": guess.guessed_at.isoformat(),
+        "time_taken_s": (guess.guessed_at - served).total_seconds() if served else None,
+    }
+
+
+def round_table(*, rows: list[Row]) -> RoundTable:
+    """The counted rows as the columns benchmark_tables reads."""
+    counted = [row for row in rows if _truthy(row["counted"])]
+
+    def floats(name: str, missing: float) -> np.ndarray:
+        return np.array([missing if row[name] in (None, "") else float(row[name]) for row in counted],
+                        dtype=np.float64)
+
+    def strings(name: str) -> np.ndarray:
+        return np.array([str(row[name] or "") for row in counted], dtype=object)
+
+    def same(a: str, b: str) -> np.ndarray:
+        return np.array([bool(row[a]) and row[a] == row[b] for row in counted], dtype=bool)
+
+    return RoundTable(
+        human_km=floats("human_km", math.inf), model_km=floats("model_km", math.inf),
+        human_points=floats("human_points", 0.0), model_points=floats("model_points", 0.0),
+        player=strings("player_id"), panorama_set=strings("panorama_set"), model_version=strings("model_name"),
+        mode=strings("mode"), continent=strings("truth_continent"),
+        human_same_country=same("human_country", "truth_country"),
+        model_same_country=same("model_country", "truth_country"),
+        human_same_continent=same("human_continent", "truth_continent"),
+        model_same_continent=same("model_continent", "truth_continent"),
+    )
+
+
+def _truthy(value: object) -> bool:
+    return value is True or str(value).strip().lower() in ("true", "1")
+
+
+def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000) -> dict[str, object]:
+    """Every benchmark table, plus how many rows were left out and why."""
+    excluded: dict[str, int] = {}
+    for row in rows:
+        if not _truthy(row["counted"]):
+            reason = str(row["exclusion"])
+            excluded[reason] = excluded.get(reason, 0) + 1
+    tables = benchmark_tables(table=round_table(rows=rows), seed=seed, resamples=resamples)
+    return {**tables, "player_rounds": len(rows), "excluded": dict(sorted(excluded.items()))}

@@ -1,0 +1,110 @@
+"""Exports round-trip to the same benchmark as the live numbers; roles; exclusions; 50 simulated rounds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from gameserver.games.models import Round
+from gameserver.panoramas.models import Panorama, PanoramaSet
+from gameserver.panoramas.services import panorama_set_import
+from gameserver.stats.columns import NAMES
+from gameserver.stats.exports import export_read
+from gameserver.stats.selectors import benchmark_from_rows, round_rows
+from gameserver.stats.simulation import destination, rounds_simulate
+from planet_engine.geo import distance_km
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def played(synthetic_test: Path, model_version) -> PanoramaSet:
+    """Two synthetic players of different skill, 12 rounds each, against the tiny model."""
+    panorama_set = PanoramaSet.objects.get(pk=panorama_set_import(manifest_path=synthetic_test, name="s").set_id)
+    rounds_simulate(panorama_set=panorama_set, rounds=12, skills_km=[300.0, 5000.0], seed=1)
+    return panorama_set
+
+
+def test_destination_is_the_requested_distance_away():
+    for bearing in (0, 45, 180, 300):
+        latitude, longitude = destination(latitude=48.85, longitude=2.35, bearing_deg=bearing, km=1234.5)
+        assert distance_km(48.85, 2.35, latitude, longitude) == pytest.approx(1234.5, rel=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_an_export_reports_exactly_the_live_numbers(fmt, played, tmp_path):
+    out = tmp_path / f"rounds.{fmt}"
+    call_command("export_rounds", fmt=fmt, out=str(out))
+    rows = export_read(path=out)
+    assert len(rows) == 24 and list(rows[0]) == list(NAMES)
+    live = benchmark_from_rows(rows=round_rows())
+    assert live["rounds"] == 24
+    assert benchmark_from_rows(rows=rows) == live
+    sheet = (tmp_path / f"rounds.{fmt}.datasheet.md").read_text()
+    assert all(f"`{name}`" in sheet for name in NAMES)
+
+
+def test_benchmark_report_prints_the_tables_from_the_file_alone(played, tmp_path, capsys):
+    out = tmp_path / "rounds.jsonl"
+    call_command("export_rounds", fmt="jsonl", out=str(out))
+    capsys.readouterr()
+    call_command("benchmark_report", path=str(out), json_out=tmp_path / "tables.json")
+    printed = capsys.readouterr().out
+    assert "continent" in printed and "excluded: none of 24" in printed
+    assert json.loads((tmp_path / "tables.json").read_text()) == json.loads(json.dumps(
+        benchmark_from_rows(rows=round_rows())))
+
+
+def test_rounds_near_training_photos_or_without_a_model_guess_are_excluded_and_counted(played):
+    Panorama.objects.filter(pk=Round.objects.order_by("pk").first().panorama_id).update(near_training_photo=True)
+    rows = round_rows()
+    flagged = sum(row["exclusion"] == "near_training_photo" for row in rows)
+    assert flagged >= 1
+    tables = benchmark_from_rows(rows=rows)
+    assert tables["excluded"] == {"near_training_photo": flagged} and tables["rounds"] == 24 - flagged
+
+
+def test_the_skilled_player_beats_the_weak_one_head_to_head(played):
+    by_player = {g["group"]: g for g in benchmark_from_rows(rows=round_rows())["breakdowns"]["player"]}
+    medians = sorted(g["human_median_km"] for g in by_player.values())
+    assert medians[0] < 1500 < medians[1]
+
+
+def test_exports_are_for_researchers_and_admins(played):
+    assert Client().get("/api/stats/export").status_code == 401
+    player = Client()
+    player.force_login(User.objects.create_user("player", password="pw"))
+    assert player.get("/api/stats/export").status_code == 403
+    researcher_user = User.objects.create_user("r", password="pw")
+    researcher_user.groups.add(Group.objects.create(name="researchers"))
+    researcher = Client()
+    researcher.force_login(researcher_user)
+    response = researcher.get("/api/stats/export?format=jsonl&set=s")
+    assert response.status_code == 200 and len(response.content.decode().splitlines()) == 24
+    assert researcher.get("/api/stats/export?format=xlsx").status_code == 400
+    assert Client().get("/api/stats/benchmark").json()["rounds"] == 24
+
+
+def test_a_bad_export_file_is_refused_clearly(tmp_path):
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(CommandError, match="missing column"):
+        call_command("benchmark_report", path=str(tmp_path / "x.csv"))
+    (tmp_path / "x.txt").write_text("")
+    with pytest.raises(CommandError, match="suffix"):
+        call_command("benchmark_report", path=str(tmp_path / "x.txt"))
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("benchmark_report", path=str(tmp_path / "gone.csv"))
+
+
+def test_fifty_simulated_rounds_give_planet_style_table(synthetic_test, model_version, capsys):
+    panorama_set_import(manifest_path=synthetic_test, name="fifty")
+    call_command("simulate_rounds", set_name="fifty", rounds=50, skills=[2000.0], seed=3)
+    printed = capsys.readouterr().out
+    for name in ("street", "city", "region", "country", "continent"):
+        assert name in printed
+    assert benchmark_from_rows(rows=round_rows())["rounds"] == 50
