@@ -75,7 +75,8 @@ def sign_test_p(*, wins: int, losses: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def median_interval(*, values: np.ndarray, seed: int, resamples: int = 1000, level: float = 0.95) -> tuple[float, float]:
+def median_interval(*, values: np.ndarray, seed: int, resamples: int = 1000,
+                    level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of the median, drawn without materialising any resample.
 
     A resample's k-th smallest value is ordered[ceil(n U) - 1] where U, the k-th smallest of n uniforms, is
@@ -105,6 +106,8 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000)
     # Independent streams per table, so adding resamples to one leaves the others unchanged.
     human_seed, model_seed, paired_seed, rating_seed = (
         int(s) for s in np.random.SeedSequence(seed).generate_state(4))
+    # Factorised once: the breakdowns and the ratings both group by player and model.
+    labels = {dimension: _factorize(getattr(table, dimension)) for dimension in BREAKDOWN_DIMENSIONS}
     human_inside, model_inside = within_thresholds(human_km), within_thresholds(model_km)  # (N, 5) each
     human_wins = (human_inside & ~model_inside).sum(axis=0)
     model_wins = (model_inside & ~human_inside).sum(axis=0)
@@ -124,10 +127,11 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000)
         "admin_levels": {name: _mean_or_none(getattr(table, name)) for name in (
             "human_same_country", "model_same_country", "human_same_continent", "model_same_continent")},
         "paired": _paired(human_km=human_km, model_km=model_km, seed=paired_seed, resamples=resamples),
-        "breakdowns": _breakdowns(table=table, human_km=human_km, model_km=model_km,
+        "breakdowns": _breakdowns(table=table, labels=labels, human_km=human_km, model_km=model_km,
                                   human_better=human_better, model_better=model_better),
-        "ratings": _ratings(table=table, human_better=human_better, model_better=model_better,
-                            seed=rating_seed, resamples=resamples),
+        "ratings": _ratings(player_labels=labels["player"], model_labels=labels["model_version"],
+                            human_better=human_better, model_better=model_better, seed=rating_seed,
+                            resamples=resamples),
     }
 
 
@@ -147,7 +151,8 @@ def render_text(*, tables: dict) -> str:
         lines.append(f"{side} median error {_number(errors[f'{side}_median_km'])} km "
                      f"({_number(errors[f'{side}_median_low'])}–{_number(errors[f'{side}_median_high'])}), "
                      f"mean points {_number(errors[f'{side}_mean_points'])}, same country "
-                     f"{_percent(admin[f'{side}_same_country'])}, same continent {_percent(admin[f'{side}_same_continent'])}")
+                     f"{_percent(admin[f'{side}_same_country'])}, "
+                     f"same continent {_percent(admin[f'{side}_same_continent'])}")
     lines += [f"paired ln(km+1) difference {_number(paired['mean_log_ratio'], 3)} "
               f"({_number(paired['low'], 3)}–{_number(paired['high'], 3)}), ratio {_number(paired['ratio'], 3)}",
               paired["power_note"], ""]
@@ -155,14 +160,15 @@ def render_text(*, tables: dict) -> str:
         if len(groups) > 8:
             lines.append(f"{dimension}: {len(groups)} groups (in the JSON tables)")
             continue
-        lines.append(f"{dimension}: " + "; ".join(
-            f"{group['group'] or '?'} {group['rounds']:,} rounds H{group['human_wins']:,}/M{group['model_wins']:,}"
-            f" med {_number(group['human_median_km'])}/{_number(group['model_median_km'])} km" for group in groups))
+        lines.append(f"{dimension} (rounds, human/model wins, human/model median km):")
+        lines += [f"  {group['group'] or '?':<20}{group['rounds']:>10,}"
+                  f"{group['human_wins']:>10,}/{group['model_wins']:<10,}"
+                  f"{_number(group['human_median_km'])}/{_number(group['model_median_km'])}" for group in groups]
     ratings = tables["ratings"]
     shown = ratings[:10] + [r for r in ratings[10:] if r["kind"] == "model"]
     lines += ["", f"ratings (Elo scale, 95% CI), {len(shown)} of {len(ratings)}:"]
-    lines += [f"  {r['rating']:7.1f} ({r['low']:.0f}–{r['high']:.0f})  {r['kind']:<5} {r['name']} ({r['rounds']:,} rounds)"
-              for r in shown]
+    lines += [f"  {r['rating']:7.1f} ({r['low']:.0f}–{r['high']:.0f})  {r['kind']:<5} {r['name']} "
+              f"({r['rounds']:,} rounds)" for r in shown]
     return "\n".join(lines)
 
 
@@ -222,22 +228,23 @@ def _mean_interval(*, values: np.ndarray, seed: int, resamples: int, level: floa
     return _percentile_interval(samples=draws @ bin_means / n, level=level)
 
 
-def _breakdowns(*, table: RoundTable, human_km: np.ndarray, model_km: np.ndarray,
-                human_better: np.ndarray, model_better: np.ndarray) -> dict:
+def _breakdowns(*, table: RoundTable, labels: dict[str, tuple[list[str], np.ndarray]], human_km: np.ndarray,
+                model_km: np.ndarray, human_better: np.ndarray, model_better: np.ndarray) -> dict:
     n = len(table)
     # Rank every error once; per dimension one integer sort of (group, rank) then yields each group's
     # sorted errors, so group medians cost no per-group work.
     sides = {side: _ranked(km) for side, km in (("human", human_km), ("model", model_km))}
     result = {}
     for dimension in BREAKDOWN_DIMENSIONS:
-        names, codes = _factorize(getattr(table, dimension))
+        names, codes = labels[dimension]
         groups = len(names)
         rounds = np.bincount(codes, minlength=groups)
         columns = {
             "rounds": rounds.tolist(),
             "human_wins": np.bincount(codes, weights=human_better, minlength=groups).astype(np.int64).tolist(),
             "model_wins": np.bincount(codes, weights=model_better, minlength=groups).astype(np.int64).tolist()}
-        columns["ties"] = [r - h - m for r, h, m in zip(columns["rounds"], columns["human_wins"], columns["model_wins"])]
+        columns["ties"] = (rounds - np.array(columns["human_wins"], dtype=np.int64)
+                           - np.array(columns["model_wins"], dtype=np.int64)).tolist()
         for side, (ordered, rank) in sides.items():
             key = np.sort(codes * max(n, 1) + rank)
             starts = np.cumsum(rounds) - rounds
@@ -250,16 +257,15 @@ def _breakdowns(*, table: RoundTable, human_km: np.ndarray, model_km: np.ndarray
     return result
 
 
-def _ratings(*, table: RoundTable, human_better: np.ndarray, model_better: np.ndarray,
-             seed: int, resamples: int) -> list[dict]:
+def _ratings(*, player_labels: tuple[list[str], np.ndarray], model_labels: tuple[list[str], np.ndarray],
+             human_better: np.ndarray, model_better: np.ndarray, seed: int, resamples: int) -> list[dict]:
     """Bradley–Terry on each round's duel (player vs that round's model, a tie half a win each) on the Elo
     scale, centred on 1500 over all players and models. Intervals use the Poisson bootstrap of rounds
     (each round drawn Poisson(1) times), which over the (player, model, outcome) cells is one Poisson
     draw per cell: independent of the row count, and ~4x cheaper than NumPy's multinomial here."""
-    if len(table) == 0:
+    (players, player_codes), (models, model_codes) = player_labels, model_labels
+    if not players:
         return []
-    players, player_codes = _factorize(table.player)
-    models, model_codes = _factorize(table.model_version)
     shape = (len(players), len(models), 3)  # outcome 0: human wins, 1: tie, 2: model wins
     outcome = np.where(human_better, 0, np.where(model_better, 2, 1))
     cells = np.bincount(np.ravel_multi_index((player_codes, model_codes, outcome), shape), minlength=math.prod(shape))
@@ -305,8 +311,8 @@ def _bradley_terry(*, counts: np.ndarray, start: np.ndarray | None = None, toler
         model_curvature = weight.sum(axis=1) + model_prior * (1 - model_prior)
         scaled = weight / human_curvature[:, :, None]
         schur = np.eye(model.shape[1]) * model_curvature[:, :, None] - weight.transpose(0, 2, 1) @ scaled  # (B, M, M)
-        model_step = np.linalg.solve(schur, (model_gradient + np.einsum("bpm,bp->bm", scaled, human_gradient))[..., None])
-        model_step = model_step[..., 0]
+        model_rhs = model_gradient + np.einsum("bpm,bp->bm", scaled, human_gradient)  # (B, M)
+        model_step = np.linalg.solve(schur, model_rhs[..., None])[..., 0]
         human_step = (human_gradient + np.einsum("bpm,bm->bp", weight, model_step)) / human_curvature
         # Cap a step at a factor e in strength: far from the optimum a full step can overshoot.
         step = np.clip(np.concatenate([human_step, model_step], axis=1), -1.0, 1.0)

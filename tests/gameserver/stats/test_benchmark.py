@@ -1,0 +1,168 @@
+"""gameserver.stats.benchmark against hand-computed counts, textbook intervals and edge cases."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gameserver.stats.benchmark import (
+    RoundTable,
+    benchmark_tables,
+    median_interval,
+    render_text,
+    sign_test_p,
+    wilson_interval,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def round_table(*, human_km: list[float], model_km: list[float], players: list[str] | None = None,
+                models: list[str] | None = None) -> RoundTable:
+    n = len(human_km)
+    human, model = np.array(human_km, dtype=np.float64), np.array(model_km, dtype=np.float64)
+
+    def text(values: list[str] | None, default: str) -> np.ndarray:
+        return np.array(values if values is not None else [default] * n, dtype=object)
+
+    return RoundTable(
+        human_km=human, model_km=model,
+        human_points=np.where(np.isinf(human), 0.0, 5000 * np.exp(-np.minimum(human, 1e6) / 1492.7)),
+        model_points=5000 * np.exp(-model / 1492.7),
+        player=text(players, "ann"), panorama_set=text(None, "yfcc-game"), model_version=text(models, "lite2"),
+        mode=text(None, "classic"), continent=text(None, "Europe"),
+        human_same_country=human < 300, model_same_country=model < 300,
+        human_same_continent=human < 2000, model_same_continent=model < 2000)
+
+
+# Hand-made rounds. 1: human 0.5 km vs model 30 -> human wins street and city, ties the rest.
+# 2: 300 vs 100 -> model wins region (200 km), ties the rest. 3: timeout vs 3000 -> both outside
+# every radius: ties everywhere, but the model wins head to head. 4: 10 vs 10 -> ties everywhere.
+HAND_HUMAN_KM = [0.5, 300.0, math.inf, 10.0]
+HAND_MODEL_KM = [30.0, 100.0, 3000.0, 10.0]
+
+
+@pytest.fixture
+def hand_tables() -> dict:
+    table = round_table(human_km=HAND_HUMAN_KM, model_km=HAND_MODEL_KM, players=["ann", "bob", "ann", "cy"],
+                        models=["m1", "m1", "m2", "m1"])
+    return benchmark_tables(table=table, seed=0, resamples=200)
+
+
+def test_wilson_interval_for_seven_of_ten_matches_the_textbook_values() -> None:
+    low, high = wilson_interval(successes=7, n=10)
+    assert (round(low, 4), round(high, 4)) == (0.3968, 0.8922)
+
+
+def test_sign_test_matches_exact_binomial_values() -> None:
+    assert sign_test_p(wins=28, losses=22) == pytest.approx(0.4798, abs=1e-4)  # PlaNet vs humans
+    assert sign_test_p(wins=0, losses=0) == 1.0
+    assert sign_test_p(wins=10, losses=0) == pytest.approx(0.001953125, rel=1e-12)
+    assert sign_test_p(wins=5, losses=5) == 1.0
+
+
+def test_sign_test_handles_a_million_decided_rounds_without_overflow() -> None:
+    # 500,500 vs 499,500 is one standard deviation out: the normal approximation gives p ~ 0.3173.
+    assert sign_test_p(wins=500_500, losses=499_500) == pytest.approx(0.3173, abs=2e-3)
+    assert sign_test_p(wins=600_000, losses=400_000) == 0.0
+
+
+def test_threshold_counts_match_the_hand_computed_table(hand_tables: dict) -> None:
+    rows = {row["name"]: row for row in hand_tables["thresholds"]}
+    counts = {name: (row["human_wins"], row["model_wins"], row["ties"]) for name, row in rows.items()}
+    assert counts == {"street": (1, 0, 3), "city": (1, 0, 3), "region": (0, 1, 3), "country": (0, 0, 4),
+                      "continent": (0, 0, 4)}
+    assert rows["street"]["human_win_rate"] == 1.0 and rows["street"]["sign_test_p"] == 1.0
+    assert rows["country"]["human_win_rate"] is None and rows["country"]["wilson_low"] is None
+    assert (rows["city"]["human_accuracy"], rows["city"]["model_accuracy"]) == (0.5, 0.25)
+    assert (rows["region"]["human_accuracy"], rows["region"]["model_accuracy"]) == (0.5, 0.75)
+    assert (rows["continent"]["human_accuracy"], rows["continent"]["model_accuracy"]) == (0.75, 0.75)
+
+
+def test_head_to_head_and_medians_match_the_hand_computed_table(hand_tables: dict) -> None:
+    duel = hand_tables["head_to_head"]
+    assert (duel["human_wins"], duel["model_wins"], duel["ties"], duel["decided"]) == (1, 2, 1, 3)
+    assert duel["human_win_rate"] == pytest.approx(1 / 3)
+    assert hand_tables["errors"]["human_median_km"] == 155.0  # (10 + 300) / 2; the timeout sorts last
+    assert hand_tables["errors"]["model_median_km"] == 65.0
+    players = {group["group"]: group for group in hand_tables["breakdowns"]["player"]}
+    assert list(players) == ["ann", "bob", "cy"]
+    assert (players["ann"]["rounds"], players["ann"]["human_wins"], players["ann"]["model_wins"]) == (2, 1, 1)
+    assert players["ann"]["human_median_km"] is None  # median of (0.5, inf) is infinite -> None
+    assert players["cy"]["ties"] == 1
+
+
+def test_tables_are_json_without_nan_and_identical_for_the_same_seed(hand_tables: dict) -> None:
+    table = round_table(human_km=HAND_HUMAN_KM, model_km=HAND_MODEL_KM, players=["ann", "bob", "ann", "cy"],
+                        models=["m1", "m1", "m2", "m1"])
+    again = benchmark_tables(table=table, seed=0, resamples=200)
+    assert json.dumps(again, allow_nan=False) == json.dumps(hand_tables, allow_nan=False)
+    assert "street" in render_text(tables=hand_tables)
+
+
+def test_median_interval_is_seeded_and_contains_the_sample_median() -> None:
+    values = np.random.default_rng(3).lognormal(5, 2, size=5001)
+    first = median_interval(values=values, seed=7)
+    assert first == median_interval(values=values, seed=7)
+    assert first != median_interval(values=values, seed=8)
+    assert first[0] <= np.median(values) <= first[1]
+
+
+def test_median_interval_with_mostly_timeouts_is_infinite_not_nan() -> None:
+    low, high = median_interval(values=np.array([1.0, np.inf, np.inf, np.inf]), seed=0)
+    assert not math.isnan(low) and high == math.inf
+
+
+def test_ratings_put_an_unbeaten_player_above_the_model_and_the_model_above_a_winless_one() -> None:
+    table = round_table(human_km=[1.0] * 20 + [900.0] * 20, model_km=[50.0] * 40,
+                        players=["ace"] * 20 + ["zed"] * 20)
+    ratings = benchmark_tables(table=table, seed=0, resamples=100)["ratings"]
+    assert [(entry["name"], entry["kind"]) for entry in ratings] == [("ace", "human"), ("lite2", "model"),
+                                                                      ("zed", "human")]
+    assert all(math.isfinite(entry["rating"]) and entry["low"] <= entry["rating"] <= entry["high"]
+               for entry in ratings)
+    assert sum(entry["rating"] for entry in ratings) / 3 == pytest.approx(1500)
+
+
+def test_empty_table_gives_empty_tables() -> None:
+    tables = benchmark_tables(table=round_table(human_km=[], model_km=[]))
+    assert tables["rounds"] == 0 and tables["ratings"] == [] and tables["breakdowns"]["player"] == []
+    assert tables["errors"]["human_median_km"] is None and tables["paired"]["mean_log_ratio"] is None
+    assert tables["head_to_head"]["sign_test_p"] == 1.0
+    json.dumps(tables, allow_nan=False)
+    render_text(tables=tables)
+
+
+def test_all_ties_and_a_single_round_do_not_crash() -> None:
+    ties = benchmark_tables(table=round_table(human_km=[5.0, 40.0], model_km=[5.0, 40.0]), resamples=50)
+    assert ties["head_to_head"]["decided"] == 0 and ties["head_to_head"]["human_win_rate"] is None
+    assert ties["paired"]["mean_log_ratio"] == 0.0 and ties["paired"]["rounds_needed_80pct_power"] is None
+    single = benchmark_tables(table=round_table(human_km=[math.inf], model_km=[12.0]), resamples=50)
+    assert single["head_to_head"]["model_wins"] == 1 and single["paired"]["sd"] is None
+    for tables in (ties, single):
+        json.dumps(tables, allow_nan=False)
+        render_text(tables=tables)
+
+
+def test_paired_power_follows_the_normal_formula() -> None:
+    rng = np.random.default_rng(1)
+    table = round_table(human_km=list(rng.lognormal(5, 1, 400)), model_km=list(rng.lognormal(4.8, 1, 400)))
+    paired = benchmark_tables(table=table, resamples=200)["paired"]
+    expected = math.ceil(((1.959964 + 0.841621) * paired["sd"] / abs(paired["mean_log_ratio"])) ** 2)
+    assert paired["rounds_needed_80pct_power"] == expected
+    assert paired["low"] <= paired["mean_log_ratio"] <= paired["high"]
+
+
+def test_module_imports_no_django() -> None:
+    # Loaded from its file: importing the `gameserver` package itself starts Celery, which imports Django.
+    code = ("import importlib.util, sys\n"
+            "spec = importlib.util.spec_from_file_location('benchmark', 'gameserver/stats/benchmark.py')\n"
+            "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+            "assert not any(m.startswith('django') for m in sys.modules), 'django imported'\n")
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
