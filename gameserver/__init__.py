@@ -1,5 +1,4 @@
-"""PlaNet Arena's Django project."""
+"""PlaNet Arena's Django project.
 
-from gameserver.celery import app as celery_app
-
-__all__ = ["celery_app"]
+The Celery app is bound when Django loads the inference app (InferenceConfig.ready), not here, so that the
+pure modules (gameserver.stats.benchmark) import without Django."""

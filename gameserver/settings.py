@@ -110,6 +110,12 @@ CHANNEL_LAYERS = {
     } if REDIS_URL else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 }
 
+# Shared by every web process in production (the benchmark tables' cache); per process when embedded.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 # Embedded: tasks run in-process (eager) so nothing needs installing; production: a broker and workers.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not (REDIS_URL or "CELERY_BROKER_URL" in os.environ))

@@ -131,7 +131,7 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
         if latitude is None or longitude is None:
             raise GameError("a guess needs latitude and longitude")
         validate_coordinates(latitude, longitude)
-    player_require(game=round.game, player_key=player_key)
+    seat = player_require(game=round.game, player_key=player_key)
     existing = Guess.objects.filter(round=round, player_key=player_key).first()
     if existing:
         return GuessResult(existing, created=False)
@@ -146,9 +146,9 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
             guess = Guess.objects.create(round=current, player_key=player_key, **_score(current, latitude,
                                          longitude, timed_out))
             guesses, players = current.guesses.count(), current.game.players.count()
-            name = current.game.players.get(player_key=player_key).name
             game_event_send_on_commit(game_public_id=current.game.public_id, event="player_guessed",
-                                      round_number=current.number, name=name, guesses=guesses, players=players)
+                                      round_number=current.number, name=seat.name, guesses=guesses,
+                                      players=players)
             if guesses >= players:
                 game_event_send_on_commit(game_public_id=current.game.public_id, event="round_complete",
                                           round_number=current.number)

@@ -25,6 +25,8 @@ BREAKDOWN_DIMENSIONS = ("panorama_set", "model_version", "mode", "continent", "p
 MEAN_BOOTSTRAP_BINS = 1024
 # Bradley–Terry bootstrap resamples are fitted this many at a time: (chunk, players, models) arrays.
 RATING_CHUNK = 100
+# Error CDFs (PlaNet's Figure 3) are sampled at log-spaced distances from 100 m to half the circumference.
+CDF_POINTS = 57
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,21 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000)
         "ratings": _ratings(player_labels=labels["player"], model_labels=labels["model_version"],
                             human_better=human_better, model_better=model_better, seed=rating_seed,
                             resamples=resamples),
+        "error_cdf": error_cdf(human_km=human_km, model_km=model_km),
     }
+
+
+def error_cdf(*, human_km: np.ndarray, model_km: np.ndarray) -> dict:
+    """Share of rounds with an error of at most `km`, for humans and the model, on a log-spaced km grid;
+    a timeout (inf) is never within any distance. Shares are None when there are no rounds."""
+    km = np.geomspace(0.1, HALF_CIRCUMFERENCE_KM, CDF_POINTS)
+
+    def shares(errors: np.ndarray) -> list[float | None]:
+        if not len(errors):
+            return [None] * CDF_POINTS
+        return (np.searchsorted(np.sort(errors), km, side="right") / len(errors)).tolist()
+
+    return {"km": km.round(3).tolist(), "human": shares(human_km), "model": shares(model_km)}
 
 
 def render_text(*, tables: dict) -> str:

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from gameserver.stats.exports import CONTENT_TYPES, FORMATS, rows_encode
-from gameserver.stats.selectors import Filters, benchmark_from_rows, round_rows
+from gameserver.stats.selectors import Filters, benchmark_cached, round_rows
 
 RESEARCHERS_GROUP = "researchers"
 
@@ -18,7 +18,7 @@ def _filters(request: HttpRequest) -> Filters:
 
 @require_GET
 def benchmark(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(benchmark_from_rows(rows=round_rows(filters=_filters(request))))
+    return JsonResponse(benchmark_cached(filters=_filters(request)))
 
 
 @require_GET

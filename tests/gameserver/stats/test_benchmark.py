@@ -14,6 +14,7 @@ import pytest
 from gameserver.stats.benchmark import (
     RoundTable,
     benchmark_tables,
+    error_cdf,
     median_interval,
     render_text,
     sign_test_p,
@@ -160,9 +161,20 @@ def test_paired_power_follows_the_normal_formula() -> None:
 
 
 def test_module_imports_no_django() -> None:
-    # Loaded from its file: importing the `gameserver` package itself starts Celery, which imports Django.
-    code = ("import importlib.util, sys\n"
-            "spec = importlib.util.spec_from_file_location('benchmark', 'gameserver/stats/benchmark.py')\n"
-            "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
-            "assert not any(m.startswith('django') for m in sys.modules), 'django imported'\n")
+    # Imported through its package, as a notebook would: neither `gameserver` nor its stats package may
+    # pull Django (or Celery, which imports django.conf) in.
+    code = ("import sys, gameserver.stats.benchmark\n"
+            "assert not [m for m in sys.modules if m.split('.')[0] in ('django', 'celery')], 'django imported'\n")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_error_cdf_counts_rounds_within_each_distance_and_never_a_timeout() -> None:
+    cdf = error_cdf(human_km=np.array([0.5, 30.0, math.inf, 5000.0]), model_km=np.array([2.0, 2.0, 2.0, 2.0]))
+    km = np.array(cdf["km"])
+    assert km[0] == 0.1 and km[-1] == pytest.approx(20037.5) and np.all(np.diff(km) > 0)
+    at = {d: int(np.searchsorted(km, d)) for d in (1.0, 100.0)}  # grid points just above 1 km and 100 km
+    assert km[at[1.0]] >= 1.0 and km[at[1.0] - 1] < 1.0
+    assert cdf["human"][at[1.0]] == 0.25 and cdf["model"][at[1.0]] == 0.0
+    assert cdf["human"][at[100.0]] == 0.5 and cdf["model"][at[100.0]] == 1.0
+    assert cdf["human"][-1] == 0.75  # the timeout stays outside even half the earth
+    assert error_cdf(human_km=np.array([]), model_km=np.array([]))["human"][0] is None

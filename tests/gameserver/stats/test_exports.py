@@ -8,14 +8,16 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from gameserver.games.models import Round
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 from gameserver.stats.columns import NAMES
 from gameserver.stats.exports import export_read
-from gameserver.stats.selectors import benchmark_from_rows, round_rows
+from gameserver.stats.selectors import Filters, benchmark_from_rows, round_rows
 from gameserver.stats.simulation import destination, rounds_simulate
 from planet_engine.geo import distance_km
 
@@ -108,3 +110,24 @@ def test_fifty_simulated_rounds_give_planet_style_table(synthetic_test, model_ve
     for name in ("street", "city", "region", "country", "continent"):
         assert name in printed
     assert benchmark_from_rows(rows=round_rows())["rounds"] == 50
+
+
+def test_the_benchmark_api_is_cached_until_a_guess_is_locked_or_a_panorama_flagged(played):
+    client = Client()
+    assert client.get("/api/stats/benchmark").json()["rounds"] == 24
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/stats/benchmark").json()["rounds"] == 24
+    assert len(queries) <= 3  # the cache key's two counts, not the 24 rows
+    flagged = Round.objects.order_by("pk").first().panorama_id
+    Panorama.objects.filter(pk=flagged).update(near_training_photo=True)
+    tables = client.get("/api/stats/benchmark").json()
+    assert tables["rounds"] < 24 and tables["excluded"]["near_training_photo"] == 24 - tables["rounds"]
+    rounds_simulate(panorama_set=played, rounds=3, skills_km=[100.0], seed=2)
+    assert client.get("/api/stats/benchmark").json()["player_rounds"] == 27
+
+
+def test_rows_can_be_limited_to_some_games(played):
+    game_ids = sorted({row["game_id"] for row in round_rows()})
+    assert len(game_ids) == 2
+    rows = round_rows(filters=Filters(games=(game_ids[0],)))
+    assert len(rows) == 12 and {row["game_id"] for row in rows} == {game_ids[0]}

@@ -10,7 +10,7 @@ from gameserver.games.services import GameError
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.stats.benchmark import render_text
-from gameserver.stats.selectors import benchmark_from_rows, round_rows
+from gameserver.stats.selectors import Filters, benchmark_from_rows, round_rows
 from gameserver.stats.simulation import rounds_simulate
 
 
@@ -37,5 +37,5 @@ class Command(BaseCommand):
             raise CommandError(f"no model named {model!r}") from None
         except (GameError, ValueError) as error:
             raise CommandError(str(error)) from None
-        rows = [row for row in round_rows() if row["game_id"] in {game.public_id for game in games}]
+        rows = round_rows(filters=Filters(games=tuple(game.public_id for game in games)))
         self.stdout.write(render_text(tables=benchmark_from_rows(rows=rows, seed=seed)))
