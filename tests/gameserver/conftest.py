@@ -33,6 +33,8 @@ def tiny_checkpoint(synthetic_train: Path, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(autouse=True)
 def isolated_server(settings: pytest.FixtureRequest, tmp_path: Path, tiny_checkpoint: Path):
     """Each test gets its own image storage and the tiny model; the worker's model cache starts empty."""
+    from django.core.cache import cache
+
     from gameserver.celery import app
     from gameserver.inference.services import predictor
 
@@ -41,6 +43,7 @@ def isolated_server(settings: pytest.FixtureRequest, tmp_path: Path, tiny_checkp
     # Tasks run inline unless a test starts a real worker (tests/gameserver/inference/test_worker.py).
     app.conf.task_always_eager = True
     predictor.cache_clear()
+    cache.clear()  # Redis in the production pass: no cached tables from another test's database
     yield
     predictor.cache_clear()
     app.conf.task_always_eager = True
