@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count
 
 from gameserver.games.models import Game, Guess, Round
-from gameserver.games.services import NotFound, round_points
+from gameserver.games.services import NotFound, round_fixed_view, round_points
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
 
@@ -63,9 +63,11 @@ def guess_for(*, round: Round, player_key: str) -> Guess | None:
 def round_view(*, round: Round) -> dict[str, object]:
     """What a player may know about a round before guessing: no location, no model guess."""
     return {
-        "round": round.public_id, "number": round.number, "kind": round.panorama.kind,
+        "round": round.public_id, "number": round.number,
+        # What is served: a photo, or an equirectangular panorama (NMPZ serves its opening view as a photo).
+        "kind": "photo" if round_fixed_view(round=round) else round.panorama.kind,
         "mode": round.game.mode, "image_url": f"/api/rounds/{round.public_id}/image",
-        "heading": round.view_heading,  # where a panorama opens (degrees); None for a photo
+        "heading": None if round_fixed_view(round=round) else round.view_heading,  # a panorama opens here (°)
         "deadline": round.deadline.isoformat() if round.deadline else None,
         "model_ready": round.model_status == Round.ModelStatus.READY,
     }

@@ -5,17 +5,21 @@ Enqueueing happens on commit, so a worker never looks for a round that is not ye
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from gameserver.games.models import Game, Guess, Player, Round
 from gameserver.inference.models import ModelVersion
-from gameserver.panoramas.models import PanoramaSet
+from gameserver.panoramas.models import Panorama, PanoramaSet
+from gameserver.panoramas.perspective import panorama_fixed_view_path
+from gameserver.panoramas.services import panorama_image_path
 from gameserver.realtime.events import game_event_send_on_commit
 from planet_engine.geo import distance_km, geoscore, head_to_head, threshold_outcomes, validate_coordinates
 
@@ -114,14 +118,27 @@ def round_serve(*, round: Round, player_key: str) -> Round:
             locked.served_at = now
             if locked.game.time_limit_s:
                 locked.deadline = now + timedelta(seconds=locked.game.time_limit_s)
-            locked.view_sha256 = locked.panorama.content_sha256
-            if locked.panorama.kind == locked.panorama.Kind.EQUIRECTANGULAR:
+            if locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR:
                 locked.view_heading = locked.panorama.heading or 0.0
+            locked.view_sha256 = (hashlib.sha256(round_view_path(round=locked).read_bytes()).hexdigest()
+                                  if round_fixed_view(round=locked) else locked.panorama.content_sha256)
             locked.save(update_fields=["served_at", "deadline", "view_sha256", "view_heading"])
             transaction.on_commit(lambda: predict_round.delay(locked.pk))
             game_event_send_on_commit(game_public_id=locked.game.public_id, event="round_started",
                                       round_number=locked.number)
     return locked
+
+
+def round_fixed_view(*, round: Round) -> bool:
+    """A panorama in a no-move-pan-zoom game is served as the flat render of its opening view."""
+    return round.panorama.kind == Panorama.Kind.EQUIRECTANGULAR and round.game.mode == Game.Mode.NMPZ
+
+
+def round_view_path(*, round: Round) -> Path:
+    """The exact image a served round shows players and the model."""
+    if round_fixed_view(round=round):
+        return panorama_fixed_view_path(panorama=round.panorama, heading_deg=round.view_heading or 0.0)
+    return panorama_image_path(panorama=round.panorama)
 
 
 def guess_submit(*, round: Round, player_key: str, latitude: float | None, longitude: float | None,
@@ -190,14 +207,19 @@ def round_reveal(*, round: Round, guess: Guess) -> dict[str, object]:
             for other, name in _opponent_guesses(round=round, player_key=guess.player_key)
         ],
     }
-    if guess.model_km is not None:
+    model_km = guess.model_km
+    if model_km is None and round.model_status == Round.ModelStatus.READY:
+        # The model answered after this guess was locked: shown, but not counted in the benchmark.
+        model_km = distance_km(round.model_latitude, round.model_longitude, panorama.latitude, panorama.longitude)
+    if model_km is not None:
         result["model"] = {
             "status": round.model_status, "latitude": round.model_latitude, "longitude": round.model_longitude,
-            "km": guess.model_km, "points": round_points(guess.model_points or 0.0),
+            "km": model_km, "points": round_points(geoscore(model_km)),
             "top_cells": round.model_top_cells, "checkpoint_sha256": round.model_checkpoint_sha256,
         }
-        result["winners"] = threshold_outcomes(human_km, guess.model_km)
-        result["head_to_head"] = head_to_head(human_km, guess.model_km)
+        result["winners"] = threshold_outcomes(human_km, model_km)
+        result["head_to_head"] = head_to_head(human_km, model_km)
+    result["counted"] = guess.model_committed_first and not panorama.near_training_photo
     return result
 
 

@@ -12,7 +12,6 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from gameserver.games import openapi, selectors, services
-from gameserver.panoramas.services import panorama_image_path
 
 View = Callable[..., HttpResponse]
 
@@ -140,7 +139,7 @@ def round_image(request: HttpRequest, round_id: str) -> HttpResponse:
     game_round = selectors.round_get(public_id=round_id)
     if game_round.served_at is None:
         raise services.NotFound("no such round")
-    response = FileResponse(panorama_image_path(panorama=game_round.panorama).open("rb"), content_type="image/jpeg")
+    response = FileResponse(services.round_view_path(round=game_round).open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response
 

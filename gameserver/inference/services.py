@@ -20,8 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from gameserver.games.models import Round
+from gameserver.games.services import round_view_path
 from gameserver.inference.models import ModelVersion
-from gameserver.panoramas.services import panorama_image_path
 from gameserver.realtime.events import game_event_send_on_commit
 from planet_engine.checkpoint import CheckpointError, load_checkpoint
 from planet_engine.predict import Prediction, Predictor
@@ -84,7 +84,7 @@ def round_predict(*, round_id: int) -> None:
     if model.checkpoint_sha256 != version.checkpoint_sha256:
         raise CheckpointError(f"{version.checkpoint_path} changed since model {version.name!r} was registered "
                               f"(sha256 {model.checkpoint_sha256[:12]}, registered {version.checkpoint_sha256[:12]})")
-    predictions = model.predict([panorama_image_path(panorama=r.panorama) for r in rounds], top_k=TOP_K)
+    predictions = model.predict([round_view_path(round=r) for r in rounds], top_k=TOP_K)
     for game_round, prediction in zip(rounds, predictions):
         _guess_commit(round_id=game_round.pk, prediction=prediction)
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import random
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from gameserver.games.models import Guess, Round
-from gameserver.games.services import GameError, game_create, guess_submit, round_serve
+from gameserver.games.services import GameError, game_create, guess_submit, round_reveal, round_serve
+from gameserver.inference.services import round_predict
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 
@@ -76,6 +81,12 @@ def test_a_guess_before_the_model_is_ready_is_kept_but_marked(panorama_set, monk
     guess = guess_submit(round=served, player_key="p1", latitude=10, longitude=10).guess
     assert not guess.model_committed_first and guess.model_km is None
     assert enqueued == [served.pk]
+    assert round_reveal(round=served, guess=guess)["model"] == {"status": "pending"}
+    round_predict(round_id=served.pk)
+    served.refresh_from_db()
+    late = round_reveal(round=served, guess=guess)
+    # Shown once it arrives, but never counted: the model may not answer after seeing the human's guess.
+    assert late["model"]["km"] > 0 and late["winners"] and late["counted"] is False
 
 
 def test_an_unusable_checkpoint_marks_the_model_unavailable_and_the_round_still_plays(panorama_set, model_version,
@@ -229,7 +240,42 @@ def test_a_panorama_round_records_and_serves_its_opening_heading(synthetic_test,
                                  "kind": "equirectangular", "heading": "135"}])
     panorama_set_import(manifest_path=manifest, name="panos")
     client = Client()
+    _, game = post(client, "/api/games", {"set": "panos", "rounds": 1, "mode": "move"})
+    _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
+    assert (view["kind"], view["heading"], view["mode"]) == ("equirectangular", 135.0, "move")
+    served = Round.objects.get(public_id=view["round"])
+    assert served.view_heading == 135.0 and served.view_sha256 == served.panorama.content_sha256
+
+
+def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model(model_version, source,
+                                                                                  monkeypatch):
+    from planet_engine.predict import Predictor
+
+    # Each column of the panorama has its own colour, so the render shows which direction it looks at.
+    width, height = 720, 360
+    columns = np.arange(width)
+    pixels = np.stack([columns % 256, (columns // 256) * 80, np.full(width, 128)], axis=-1).astype(np.uint8)
+    panorama = source.root / "pano.png"
+    panorama.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.repeat(pixels[None], height, axis=0)).save(panorama)
+    manifest = source.manifest([{"file": "pano.png", "latitude": 10, "longitude": 20, "kind": "equirectangular",
+                                 "heading": "90"}])
+    panorama_set_import(manifest_path=manifest, name="panos")
+    predicted: list[str] = []
+    original = Predictor.predict
+    monkeypatch.setattr(Predictor, "predict", lambda self, images, **kw: (
+        predicted.extend(str(i) for i in images), original(self, images, **kw))[1])
+    client = Client()
     _, game = post(client, "/api/games", {"set": "panos", "rounds": 1, "mode": "nmpz"})
     _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
-    assert (view["kind"], view["heading"], view["mode"]) == ("equirectangular", 135.0, "nmpz")
-    assert Round.objects.get(public_id=view["round"]).view_heading == 135.0
+    assert (view["kind"], view["heading"]) == ("photo", None)
+    served = Round.objects.get(public_id=view["round"])
+    body = b"".join(client.get(view["image_url"]).streaming_content)
+    assert hashlib.sha256(body).hexdigest() == served.view_sha256 != served.panorama.content_sha256
+    with Image.open(io.BytesIO(body)) as image:
+        assert image.size == (1024, 640)
+        centre = np.asarray(image.convert("RGB"))[320, 512].astype(int)
+    # Heading 90° looks a quarter turn right of the panorama's centre column: column 540 of 720.
+    assert abs(centre[0] - 540 % 256) <= 6 and abs(centre[1] - (540 // 256) * 80) <= 6
+    assert predicted and all(hashlib.sha256(Path(p).read_bytes()).hexdigest() == served.view_sha256
+                             for p in predicted)
