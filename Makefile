@@ -7,7 +7,7 @@ DEMO := var/demo
 TRAIN_SET := $(PLANET_DATA_DIR)/yfcc-train/manifest.csv
 GAME_SET := $(PLANET_DATA_DIR)/osv5m-demo/manifest.csv
 
-.PHONY: play test venv demo-model evaluate-demo bench clean
+.PHONY: play test venv vendor demo-model evaluate-demo bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,28 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+# The browser's third-party libraries (Leaflet, @turf/great-circle, pannellum), pinned in
+# frontend/package-lock.json and bundled by esbuild into frontend/static/vendor/, which is committed: playing
+# and testing need no Node.js. Run this only to upgrade them.
+VENDOR := frontend/static/vendor
+vendor:
+	cd frontend && npm ci --no-audit --no-fund
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet $(VENDOR)/pannellum $(VENDOR)/licences
+	frontend/node_modules/.bin/esbuild frontend/vendor.js --bundle --minify --format=iife --target=es2020 \
+		--legal-comments=eof --outfile=$(VENDOR)/arena-vendor.js
+	cp frontend/node_modules/leaflet/dist/leaflet.css $(VENDOR)/leaflet/
+	cp -r frontend/node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	cp frontend/node_modules/pannellum/build/pannellum.js frontend/node_modules/pannellum/build/pannellum.css \
+		$(VENDOR)/pannellum/
+	cp frontend/node_modules/leaflet/LICENSE $(VENDOR)/licences/leaflet.txt
+	cp frontend/node_modules/@turf/great-circle/LICENSE $(VENDOR)/licences/turf-great-circle.txt
+	cp frontend/node_modules/pannellum/COPYING $(VENDOR)/licences/pannellum.txt
+
+# The map's country borders: Natural Earth admin-0 (public domain, from a PyPI wheel) simplified to GeoJSON.
+COUNTRIES := frontend/static/map/countries.geojson
+$(COUNTRIES): $(VENV)/.installed planet_engine/countries.py
+	$(PY) -m planet_engine countries-geojson --out $@
 
 # The demo model: PlaNet partition of yfcc-train, linear probe on EfficientNet-Lite2 features with
 # haversine label smoothing (settings chosen by owner-grouped cross-validation on yfcc-train only:
@@ -32,14 +54,15 @@ evaluate-demo: $(DEMO)/model.pt
 		--report $(DEMO)/evaluation.json
 
 # The embedded game: SQLite, in-memory channel layer and broker, an in-process worker; no server to install.
-play: $(DEMO)/model.pt
+play: $(DEMO)/model.pt $(COUNTRIES)
 	$(PY) manage.py run_arena
 
 # The whole suite on the embedded default (SQLite, in-memory layer and broker); then, when DATABASE_URL and
 # REDIS_URL are set (.ci/run sets them where the services run), the game server's tests again against
 # PostgreSQL and Redis, with connections closed after each use so the test database can be dropped.
-test: $(VENV)/.installed
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PY) -m pytest
+test: $(VENV)/.installed $(COUNTRIES)
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PY) -m pytest --ignore=tests/browser
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PY) -m pytest tests/browser
 	if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 		DATABASE_CONN_MAX_AGE=0 $(PY) -m pytest tests/gameserver; \
 	else echo "DATABASE_URL/REDIS_URL not set: PostgreSQL and Redis pass skipped"; fi

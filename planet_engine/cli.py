@@ -1,4 +1,5 @@
-"""`python -m planet_engine <verb>`: partition, train, evaluate, predict. Each ends with a short summary."""
+"""`python -m planet_engine <verb>`: partition, train, evaluate, predict, countries-geojson. Each ends with a short
+summary."""
 
 from __future__ import annotations
 
@@ -102,6 +103,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_countries_geojson(args: argparse.Namespace) -> int:
+    from planet_engine.borders import write_countries_geojson
+
+    started = time.monotonic()
+    count = write_countries_geojson(Path(args.out), tolerance_deg=args.tolerance)
+    size_kb = Path(args.out).stat().st_size / 1024
+    print(f"{count} countries, simplified at {args.tolerance:g} deg -> {args.out} ({size_kb:.0f} KB) "
+          f"in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m planet_engine", description=__doc__)
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -163,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--multi-view", action="store_true", help="the images are views of one place: average")
     p.add_argument("--device", default="auto")
     p.set_defaults(run=cmd_predict)
+
+    p = verbs.add_parser("countries-geojson", help="the game map's country borders (Natural Earth) as GeoJSON")
+    p.add_argument("--out", required=True, help="GeoJSON file to write")
+    p.add_argument("--tolerance", type=float, default=0.05, help="simplification tolerance in degrees")
+    p.set_defaults(run=cmd_countries_geojson)
     return parser
 
 

@@ -83,13 +83,13 @@ _ORIGIN = shapely.Point(0.0, 0.0)
 
 
 @dataclass(frozen=True)
-class _Record:
+class CountryRecord:
     country: str | None
     continent: str | None
     principal: bool
 
 
-def _data_file() -> Path:
+def natural_earth_file() -> Path:
     # find_spec locates the package without running its __init__, which imports fiona/rtree if present.
     spec = importlib.util.find_spec(_DATA_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
@@ -109,7 +109,7 @@ def _continent(record: dict[str, object]) -> str | None:
     return continent or None
 
 
-def _records(reader: shapefile.Reader) -> list[_Record]:
+def country_records(reader: shapefile.Reader) -> list[CountryRecord]:
     rows = [rec.as_dict() for rec in reader.records()]
     # ADMIN of a sovereign state equals its SOVEREIGNT, which lets dependencies without a code inherit one.
     sovereign_code = {
@@ -121,7 +121,7 @@ def _records(reader: shapefile.Reader) -> list[_Record]:
         if code == _NO_CODE:
             code = sovereign_code.get(str(row["SOVEREIGNT"]), _NO_CODE)
         records.append(
-            _Record(
+            CountryRecord(
                 country=None if code == _NO_CODE else code.upper(),
                 continent=_continent(row),
                 principal=str(row["TYPE"]) in _PRINCIPAL_TYPES,
@@ -133,8 +133,8 @@ def _records(reader: shapefile.Reader) -> list[_Record]:
 @functools.lru_cache(maxsize=1)
 def _country_table() -> dict[str, str | None]:
     """ISO alpha-2 -> continent of the country proper (France is Europe even though Clipperton is not)."""
-    with shapefile.Reader(str(_data_file()), encoding="utf-8") as reader:
-        records = _records(reader)
+    with shapefile.Reader(str(natural_earth_file()), encoding="utf-8") as reader:
+        records = country_records(reader)
     table: dict[str, str | None] = {}
     # Principal records last so they overwrite any dependency sharing their code.
     for record in sorted(records, key=lambda r: r.principal):
@@ -257,8 +257,8 @@ class CountryIndex:
     """Natural Earth country polygons in an STRtree; build once through `country_index()`."""
 
     def __init__(self, path: Path | None = None) -> None:
-        with shapefile.Reader(str(path or _data_file()), encoding="utf-8") as reader:
-            records = _records(reader)
+        with shapefile.Reader(str(path or natural_earth_file()), encoding="utf-8") as reader:
+            records = country_records(reader)
             shapes = reader.shapes()
         pieces: list[shapely.Geometry] = []
         owners: list[int] = []

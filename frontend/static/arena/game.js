@@ -1,0 +1,344 @@
+// The game page: join if needed, then for each round show the view, take a guess on the map, reveal the
+// truth with PlaNet's guess and cell probabilities, and end on a summary of all rounds.
+// Everything comes from the JSON API; the websocket only says that something happened.
+import { api, element, formatKm, toast } from "./api.js";
+import { cellLayer, createWorldMap, greatCircle, guessPicker, pin } from "./worldmap.js";
+import { showView } from "./viewer.js";
+
+const THRESHOLDS = [["street", "1 km"], ["city", "25 km"], ["region", "200 km"], ["country", "750 km"],
+  ["continent", "2500 km"]];
+const WHO = { human: "You", model: "PlaNet", tie: "Tie" };
+
+const root = document.getElementById("game");
+const gameId = root.dataset.gameId;
+const panels = ["room-panel", "join-panel", "round-panel", "reveal-panel", "summary-panel"]
+  .reduce((all, id) => ({ ...all, [id]: document.getElementById(id) }), {});
+
+const state = { game: null, view: null, reveal: null, guessMap: null, picker: null, revealMap: null,
+  revealLayers: null, timer: null, submitting: false, socket: null };
+
+function show(...ids) {
+  for (const id of ["join-panel", "round-panel", "reveal-panel", "summary-panel"]) panels[id].hidden = !ids.includes(id);
+}
+
+function fail(error, id = "page-error") {
+  const box = document.getElementById(id);
+  box.textContent = error.message || String(error);
+  box.hidden = false;
+}
+
+function cssColour(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+// ---- room: invite link, standings, live events ----
+
+function renderStandings() {
+  const game = state.game;
+  const room = game.players.length > 1 || new URLSearchParams(location.search).has("room");
+  panels["room-panel"].hidden = !room;
+  document.getElementById("invite-link").value = `${location.origin}/play/${gameId}`;
+  document.getElementById("standings").textContent = game.players
+    .map((p) => `${p.name}${p.you ? " (you)" : ""}: ${p.total_points.toLocaleString("en")} pts, ` +
+      `${p.rounds_played}/${game.round_count} rounds`).join(" · ");
+  document.getElementById("total-points").textContent =
+    `You ${game.total_points.toLocaleString("en")} · PlaNet ${game.total_model_points.toLocaleString("en")} pts`;
+}
+
+async function refreshGame() {
+  state.game = await api(`/api/games/${gameId}`);
+  renderStandings();
+}
+
+function connectSocket(delay = 500) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/games/${gameId}`);
+  state.socket = socket;
+  socket.addEventListener("message", (message) => onEvent(JSON.parse(message.data)).catch(() => {}));
+  socket.addEventListener("close", (event) => {
+    if (event.code === 4404) return;
+    // Reconnect with backoff: events are hints, the API stays the truth, so nothing is lost meanwhile.
+    setTimeout(() => connectSocket(Math.min(delay * 2, 10000)), delay);
+  });
+}
+
+async function onEvent(event) {
+  if (event.event === "player_joined") toast(`${event.name} joined the room`);
+  if (event.event === "player_guessed" && state.game && state.game.players.length > 1) {
+    toast(`${event.name} guessed round ${event.round} (${event.guesses}/${event.players})`);
+  }
+  if (event.event === "model_ready" && state.reveal && state.reveal.number === event.round &&
+      state.reveal.model.status !== "ready") {
+    renderReveal(await api(`/api/rounds/${state.reveal.round}`));
+  }
+  if (["player_joined", "player_guessed", "round_complete"].includes(event.event)) {
+    await refreshGame();
+    if (state.reveal && event.event !== "player_joined" && event.round === state.reveal.number) {
+      renderReveal(await api(`/api/rounds/${state.reveal.round}`));
+    }
+  }
+}
+
+// ---- joining ----
+
+async function join(event) {
+  event.preventDefault();
+  const name = document.getElementById("join-name").value.trim();
+  try {
+    localStorage.setItem("arena.name", name);
+    state.game = await api(`/api/games/${gameId}/join`, { method: "POST", body: name ? { name } : {} });
+    renderStandings();
+    await nextRound();
+  } catch (error) {
+    fail(error, "join-error");
+  }
+}
+
+// ---- a round ----
+
+async function nextRound() {
+  const pending = state.game.rounds.find((r) => !r.locked);
+  if (!pending) return showSummary();
+  const view = await api(`/api/games/${gameId}/rounds/${pending.number}/start`, { method: "POST", body: {} });
+  state.view = view;
+  state.reveal = null;
+  show("round-panel");
+  document.getElementById("round-title").textContent = `Round ${view.number} of ${state.game.round_count}`;
+  document.getElementById("guess-error").hidden = true;
+  showView(document.getElementById("viewer"), view);
+  if (!state.guessMap) {
+    state.guessMap = createWorldMap(document.getElementById("guess-map"));
+    state.picker = guessPicker(state.guessMap, () => { document.getElementById("guess-button").disabled = false; });
+  }
+  state.picker.clear();
+  state.guessMap.invalidateSize();
+  state.guessMap.setView([20, 0], 1.5);
+  document.getElementById("guess-button").disabled = true;
+  startCountdown(view.deadline);
+}
+
+function startCountdown(deadline) {
+  clearInterval(state.timer);
+  const box = document.getElementById("countdown");
+  box.hidden = !deadline;
+  if (!deadline) return;
+  const end = Date.parse(deadline);
+  const tick = () => {
+    const left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
+    box.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+    box.classList.toggle("urgent", left <= 10);
+    box.setAttribute("aria-label", `${left} seconds left`);
+    if (left === 0) {
+      clearInterval(state.timer);
+      submitGuess({ timeUp: true });
+    }
+  };
+  tick();
+  state.timer = setInterval(tick, 250);
+}
+
+async function submitGuess({ timeUp = false } = {}) {
+  if (state.submitting || !state.view || state.reveal) return;
+  const guess = state.picker.get();
+  if (!guess && !timeUp) return;
+  state.submitting = true;
+  document.getElementById("guess-button").disabled = true;
+  // When time runs out, a pin already on the map still counts as the guess.
+  const body = guess ? { latitude: guess.lat, longitude: guess.lng } : { timed_out: true };
+  try {
+    const reveal = await api(`/api/rounds/${state.view.round}/guess`, { method: "POST", body });
+    clearInterval(state.timer);
+    await refreshGame();
+    renderReveal(reveal);
+  } catch (error) {
+    fail(error, "guess-error");
+    document.getElementById("guess-button").disabled = !state.picker.get();
+  } finally {
+    state.submitting = false;
+  }
+}
+
+// ---- the reveal ----
+
+function latLng(point) {
+  return point && point.latitude !== null && point.latitude !== undefined ? L.latLng(point.latitude, point.longitude) : null;
+}
+
+function drawRound(map, layers, reveal, { cells }) {
+  const truth = latLng(reveal.truth);
+  const human = latLng(reveal.human);
+  const model = reveal.model.status === "ready" ? latLng(reveal.model) : null;
+  const points = [truth];
+  if (cells && model && reveal.model.top_cells) cellLayer(reveal.model.top_cells).addTo(layers);
+  for (const other of reveal.opponents || []) {
+    const where = latLng(other);
+    if (!where) continue;
+    greatCircle(where, truth, { color: cssColour("--other"), weight: 1.5, dashArray: "2 6" }).addTo(layers);
+    pin(where, "other", `${other.name}: ${formatKm(other.km)}`).bindTooltip(other.name).addTo(layers);
+    points.push(where);
+  }
+  if (model) {
+    greatCircle(model, truth, { color: cssColour("--model"), weight: 2.5, dashArray: "8 6" }).addTo(layers);
+    pin(model, "model", `PlaNet's guess: ${formatKm(reveal.model.km)} away`).addTo(layers);
+    points.push(model);
+  }
+  if (human) {
+    greatCircle(human, truth, { color: cssColour("--human"), weight: 2.5 }).addTo(layers);
+    pin(human, "human", `Your guess: ${formatKm(reveal.human.km)} away`).addTo(layers);
+    points.push(human);
+  }
+  pin(truth, "truth", "True location").setZIndexOffset(2000).addTo(layers);
+  return points;
+}
+
+function scoreCard(kind, title, side, status) {
+  let detail;
+  if (kind === "human") detail = side.timed_out ? "Time ran out" : `${formatKm(side.km)} away`;
+  else if (status === "ready") detail = `${formatKm(side.km)} away`;
+  else if (status === "pending") detail = "Still thinking…";
+  else detail = "No guess this round";
+  return element("div", { class: `score-card ${kind}` },
+    element("div", {}, element("span", { class: `swatch ${kind}` }), title),
+    element("div", { class: "points" }, side.points === undefined ? "—" : `${side.points.toLocaleString("en")}`),
+    element("div", { class: "hint" }, detail));
+}
+
+function outcomeTable(reveal) {
+  if (!reveal.winners) return element("p", { class: "hint" }, "Who won at each distance appears once PlaNet has guessed.");
+  const rows = THRESHOLDS.map(([name, radius]) => {
+    const who = reveal.winners[name];
+    return element("tr", { class: "outcome-row" }, element("td", {}, `${name[0].toUpperCase()}${name.slice(1)} (${radius})`),
+      element("td", { class: `who-${who}` }, WHO[who]));
+  });
+  const closer = reveal.head_to_head;
+  rows.push(element("tr", { class: "outcome-row" }, element("td", {}, "Closer guess"),
+    element("td", { class: `who-${closer}` }, WHO[closer])));
+  return element("div", { class: "table-scroll" }, element("table", { id: "winners" },
+    element("caption", { class: "visually-hidden" }, "Who was within each distance of the truth"),
+    element("thead", {}, element("tr", {}, element("th", { scope: "col" }, "Within"), element("th", { scope: "col" }, "Winner"))),
+    element("tbody", {}, rows)));
+}
+
+function renderReveal(reveal) {
+  state.reveal = reveal;
+  show("reveal-panel");
+  const map = state.revealMap ??= createWorldMap(document.getElementById("reveal-map"));
+  if (state.revealLayers) state.revealLayers.remove();
+  state.revealLayers = L.featureGroup().addTo(map);
+  map.invalidateSize();
+  const points = drawRound(map, state.revealLayers, reveal, { cells: true });
+  map.fitBounds(L.latLngBounds(points).pad(0.25), { maxZoom: 8 });
+  document.getElementById("legend-others").hidden = !(reveal.opponents || []).length;
+
+  const status = reveal.model.status;
+  const details = document.getElementById("reveal-details");
+  const place = [reveal.truth.country, reveal.truth.continent].filter(Boolean).join(", ");
+  details.replaceChildren(
+    element("p", {}, "The photo was taken ", element("strong", {}, place ? `in ${place}` : "here"),
+      ` (${reveal.truth.latitude.toFixed(4)}, ${reveal.truth.longitude.toFixed(4)}).`),
+    element("div", { class: "score-cards" }, scoreCard("human", "You", reveal.human, "ready"),
+      scoreCard("model", "PlaNet", reveal.model, status)),
+    outcomeTable(reveal),
+    reveal.counted === false && status === "ready"
+      ? element("p", { class: "hint" }, "Not counted in the benchmark: PlaNet's guess arrived after yours.") : null,
+    (reveal.opponents || []).length ? element("div", {}, element("h2", {}, "Room"), element("ul", {},
+      reveal.opponents.map((o) => element("li", {}, `${o.name}: ${o.timed_out ? "timed out" : formatKm(o.km)}, ${o.points} pts`)))) : null,
+    element("p", { class: "attribution" }, `Image: ${reveal.attribution || "unknown"}${reveal.licence ? ` (${reveal.licence})` : ""}`),
+  );
+  const last = state.game.rounds.every((r) => r.locked);
+  document.getElementById("next-button").textContent = last ? "See the summary" : "Next round";
+  document.getElementById("reveal-title").textContent = `Round ${reveal.number}: ${reveal.human.points.toLocaleString("en")} points`;
+  document.getElementById("reveal-title").focus({ preventScroll: true });
+}
+
+// ---- the end of the game ----
+
+async function showSummary() {
+  clearInterval(state.timer);
+  show("summary-panel");
+  const reveals = await Promise.all(state.game.rounds.filter((r) => r.round).map((r) => api(`/api/rounds/${r.round}`)));
+  const map = createWorldMap(document.getElementById("summary-map"));
+  const layers = L.featureGroup().addTo(map);
+  const points = reveals.flatMap((reveal) => drawRound(map, layers, reveal, { cells: false }));
+  map.invalidateSize();
+  if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.15), { maxZoom: 6 });
+  const game = state.game;
+  const humanWins = reveals.filter((r) => r.head_to_head === "human").length;
+  const modelWins = reveals.filter((r) => r.head_to_head === "model").length;
+  document.getElementById("summary-title").textContent =
+    `Game over: you ${game.total_points.toLocaleString("en")}, PlaNet ${game.total_model_points.toLocaleString("en")}`;
+  document.getElementById("summary-details").replaceChildren(
+    element("p", {}, `Closer guess: you ${humanWins}, PlaNet ${modelWins}, ties ${reveals.length - humanWins - modelWins}.`),
+    element("div", { class: "table-scroll" }, element("table", { id: "summary-table" },
+      element("thead", {}, element("tr", {}, ["Round", "Where", "You", "PlaNet"].map((h) => element("th", { scope: "col" }, h)))),
+      element("tbody", {}, reveals.map((r) => element("tr", {},
+        element("td", {}, r.number), element("td", {}, r.truth.country || "—"),
+        element("td", {}, `${formatKm(r.human.km)} · ${r.human.points}`),
+        element("td", {}, r.model.status === "ready" ? `${formatKm(r.model.km)} · ${r.model.points}` : "—")))),
+      element("tfoot", {}, element("tr", {}, element("th", { scope: "row" }, "Total"), element("td", {}),
+        element("td", {}, game.total_points.toLocaleString("en")), element("td", {}, game.total_model_points.toLocaleString("en")))))),
+    element("h2", {}, "Standings"),
+    element("ol", {}, [...game.players].sort((a, b) => b.total_points - a.total_points)
+      .map((p) => element("li", {}, `${p.name}${p.you ? " (you)" : ""}: ${p.total_points.toLocaleString("en")} pts`))),
+  );
+  document.getElementById("summary-title").focus({ preventScroll: true });
+}
+
+async function playAgain() {
+  const game = state.game;
+  const again = await api("/api/games", { method: "POST", body: {
+    set: game.set, model: game.model, rounds: game.round_count, time_limit_s: game.time_limit_s, mode: game.mode,
+    name: localStorage.getItem("arena.name") || undefined,
+  } });
+  location.assign(`/play/${again.game}`);
+}
+
+// ---- wiring ----
+
+function onKey(event) {
+  const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName);
+  if (typing) return;
+  if (!panels["round-panel"].hidden && (event.key === " " || event.key === "Enter")) {
+    if (event.target.tagName === "BUTTON" && event.target.id !== "guess-button") return;
+    event.preventDefault();
+    submitGuess();
+  } else if (!panels["round-panel"].hidden && (event.key === "p" || event.key === "P")) {
+    state.picker.placeAtCentre();
+  } else if (!panels["reveal-panel"].hidden && event.key === "Enter" && event.target.tagName !== "BUTTON") {
+    event.preventDefault();
+    document.getElementById("next-button").click();
+  }
+}
+
+async function main() {
+  document.getElementById("join-form").addEventListener("submit", join);
+  document.getElementById("guess-button").addEventListener("click", () => submitGuess());
+  document.getElementById("next-button").addEventListener("click", () => nextRound().catch(fail));
+  document.getElementById("again-button").addEventListener("click", () => playAgain().catch(fail));
+  document.getElementById("copy-invite").addEventListener("click", async () => {
+    const input = document.getElementById("invite-link");
+    input.select();
+    try {
+      await navigator.clipboard.writeText(input.value);
+      toast("Invite link copied");
+    } catch {
+      toast("Select the link and copy it");
+    }
+  });
+  document.addEventListener("keydown", onKey);
+  await api("/api/session");
+  await refreshGame();
+  connectSocket();
+  if (!state.game.joined) {
+    document.getElementById("join-name").value = localStorage.getItem("arena.name") || "";
+    show("join-panel");
+    return;
+  }
+  // Back on the page mid-round: a locked round shows its reveal, otherwise play on.
+  const open = state.game.rounds.find((r) => !r.locked);
+  const lastLocked = [...state.game.rounds].reverse().find((r) => r.locked);
+  if (open && !open.round && lastLocked && lastLocked.round) renderReveal(await api(`/api/rounds/${lastLocked.round}`));
+  else await nextRound();
+}
+
+main().catch(fail);

@@ -1,0 +1,75 @@
+// Lobby: pick a set, model, rounds, time limit and mode; play solo or open a room; or join one.
+import { api, element } from "./api.js";
+
+const NAME_KEY = "arena.name";
+
+function showError(id, message) {
+  const box = document.getElementById(id);
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+async function fillCatalogue() {
+  const { sets, models } = await api("/api/catalogue");
+  const setSelect = document.getElementById("set");
+  const modelSelect = document.getElementById("model");
+  setSelect.replaceChildren(...sets.map((s) => element("option", { value: s.name },
+    `${s.name} (${s.panoramas} views)`)));
+  modelSelect.replaceChildren(...models.map((m) => element("option", { value: m.name, selected: m.default },
+    m.default ? `${m.name} (default)` : m.name)));
+  if (!sets.length) showError("new-game-error", "No panorama set is loaded yet: an admin must import one.");
+  if (!models.length) showError("new-game-error", "No model is registered yet: an admin must register one.");
+  document.getElementById("play-solo").disabled = !sets.length || !models.length;
+  document.getElementById("create-room").disabled = !sets.length || !models.length;
+}
+
+function gameSettings(form) {
+  const data = new FormData(form);
+  const rounds = Number(data.get("rounds"));
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error("Rounds must be a whole number from 1 to 50.");
+  const timeLimit = data.get("time_limit_s");
+  return {
+    set: data.get("set"), model: data.get("model") || undefined, rounds,
+    time_limit_s: timeLimit ? Number(timeLimit) : null, mode: data.get("mode"),
+    name: (data.get("name") || "").trim() || undefined,
+  };
+}
+
+async function createGame(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const room = event.submitter && event.submitter.value === "room";
+  showError("new-game-error", "");
+  try {
+    const settings = gameSettings(form);
+    localStorage.setItem(NAME_KEY, settings.name || "");
+    for (const button of form.querySelectorAll("button")) button.disabled = true;
+    const game = await api("/api/games", { method: "POST", body: settings });
+    window.location.assign(`/play/${encodeURIComponent(game.game)}${room ? "?room=1" : ""}`);
+  } catch (error) {
+    showError("new-game-error", error.message);
+    for (const button of form.querySelectorAll("button")) button.disabled = false;
+  }
+}
+
+function joinRoom(event) {
+  event.preventDefault();
+  const text = document.getElementById("room").value.trim();
+  // An invite link ends in /play/<code>; a bare code is the same id.
+  const code = (text.match(/play\/([A-Za-z0-9_-]+)/) || [null, text])[1];
+  if (!/^[A-Za-z0-9_-]{4,64}$/.test(code || "")) {
+    showError("join-error", "That is not a room link or code.");
+    return;
+  }
+  window.location.assign(`/play/${code}`);
+}
+
+async function main() {
+  document.getElementById("name").value = localStorage.getItem(NAME_KEY) || "";
+  document.getElementById("new-game").addEventListener("submit", createGame);
+  document.getElementById("join-room").addEventListener("submit", joinRoom);
+  await api("/api/session");
+  await fillCatalogue();
+}
+
+main().catch((error) => showError("new-game-error", error.message));

@@ -1,0 +1,111 @@
+// The world map: Leaflet with no tile server. The sea is the container's background colour and the land
+// is Natural Earth's countries as GeoJSON (built into /static/map/ at build time), so it renders offline.
+// Leaflet (window.L) and @turf/great-circle (window.turfGreatCircle) come from the vendored bundle.
+
+const COUNTRIES_URL = document.querySelector("[data-countries-url]")?.dataset.countriesUrl
+  || "/static/map/countries.geojson";
+let countries = null;
+
+function loadCountries() {
+  countries ??= fetch(COUNTRIES_URL).then((response) => {
+    if (!response.ok) throw new Error(`country borders unavailable (${response.status})`);
+    return response.json();
+  });
+  return countries;
+}
+
+function cssColour(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+export function createWorldMap(container) {
+  const map = L.map(container, {
+    worldCopyJump: true, minZoom: 1, maxZoom: 12, zoomSnap: 0.5,
+    maxBounds: [[-89, -540], [89, 540]], maxBoundsViscosity: 0.8,
+  });
+  map.setView([20, 0], 1.5);
+  map.createPane("land").style.zIndex = 250; // under the guesses, lines and cells (overlay pane, 400)
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution("Borders: Natural Earth (public domain)");
+  loadCountries().then((data) => {
+    L.geoJSON(data, {
+      interactive: false, pane: "land",
+      renderer: L.canvas({ pane: "land", padding: 0.5 }), // one canvas for the borders; the rest stays SVG
+
+      style: { color: cssColour("--border"), weight: 0.6, fillColor: cssColour("--land"), fillOpacity: 1 },
+    }).addTo(map);
+  }).catch(() => {
+    container.insertAdjacentHTML("beforeend",
+      '<p class="map-warning">Country borders could not be loaded; the map still takes guesses.</p>');
+  });
+  return map;
+}
+
+export function pin(latlng, kind, label) {
+  const size = kind === "truth" ? 22 : 18;
+  return L.marker(latlng, {
+    icon: L.divIcon({ className: `map-pin ${kind}`, iconSize: [size, size], iconAnchor: [size / 2, size / 2] }),
+    title: label, alt: label, keyboard: true,
+  });
+}
+
+// Guessing: a click places the pin, a later click (or a drag) moves it. Returns {get(), clear()}.
+export function guessPicker(map, onChange) {
+  let marker = null;
+  function place(latlng) {
+    const wrapped = L.latLng(latlng).wrap(); // a click on a repeated world copy is the same place
+    if (!marker) {
+      marker = pin(wrapped, "human", "Your guess").setZIndexOffset(1000);
+      marker.options.draggable = true;
+      marker.addTo(map);
+      marker.on("dragend", () => { marker.setLatLng(marker.getLatLng().wrap()); onChange(marker.getLatLng()); });
+    } else {
+      marker.setLatLng(wrapped);
+    }
+    onChange(wrapped);
+  }
+  map.on("click", (event) => place(event.latlng));
+  return {
+    get: () => (marker ? marker.getLatLng() : null),
+    placeAtCentre: () => place(map.getCenter()),
+    clear() {
+      if (marker) marker.remove();
+      marker = null;
+    },
+  };
+}
+
+// A great-circle path from a to b, split at the antimeridian so Leaflet does not draw across the map.
+export function greatCircle(a, b, style) {
+  const start = [a.lng, a.lat];
+  const end = [b.lng, b.lat];
+  if (Math.abs(a.lat - b.lat) < 1e-9 && Math.abs(a.lng - b.lng) < 1e-9) return L.layerGroup();
+  const line = window.turfGreatCircle(start, end, { npoints: 96 });
+  return L.geoJSON(line, { interactive: false, style });
+}
+
+// The model's probability over S2 cells as a choropleth (PlaNet's Figure 1).
+export function cellLayer(cells) {
+  const layer = L.featureGroup();
+  const top = Math.max(...cells.map((cell) => cell.probability), 1e-9);
+  for (const cell of cells) {
+    // Unwrap the ring's longitudes so a cell across the antimeridian stays one contiguous shape.
+    const ring = [];
+    for (const [lat, lng] of cell.polygon) {
+      let unwrapped = lng;
+      if (ring.length) {
+        const previous = ring[ring.length - 1][1];
+        while (unwrapped - previous > 180) unwrapped -= 360;
+        while (unwrapped - previous < -180) unwrapped += 360;
+      }
+      ring.push([lat, unwrapped]);
+    }
+    const share = cell.probability / top;
+    L.polygon(ring, {
+      className: "model-cell",
+      color: cssColour("--model"), weight: 1, opacity: 0.8,
+      fillColor: cssColour("--model"), fillOpacity: 0.12 + 0.5 * share,
+    }).bindTooltip(`${(100 * cell.probability).toFixed(1)}% (S2 cell ${cell.token})`).addTo(layer);
+  }
+  return layer;
+}

@@ -1,0 +1,60 @@
+"""The game map's country borders: Natural Earth admin-0 (the same polygons as `countries`) simplified into one
+small GeoJSON file, so the browser draws the world with no tile server and no network.
+
+Natural Earth's polygons are already cut at the antimeridian (Russia's and Fiji's far-east parts are separate
+pieces), so Leaflet draws no line across the map; simplification keeps each ring's topology, and pieces that
+vanish at the tolerance (specks of islands) are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import shapefile  # pyshp
+import shapely
+
+from planet_engine.countries import country_records, natural_earth_file
+
+DEFAULT_TOLERANCE_DEG = 0.05
+# 0.01° is about 1 km: finer than a simplified border and than a click on a world map.
+_DECIMALS = 2
+
+
+def _rounded(geometry: shapely.Geometry) -> dict[str, object]:
+    mapping = shapely.geometry.mapping(shapely.set_precision(geometry, 10.0**-_DECIMALS))
+    # set_precision snaps to the grid; json would still write 0.30000000000000004, so round the text too.
+    return json.loads(json.dumps(mapping), parse_float=lambda text: round(float(text), _DECIMALS))
+
+
+def countries_geojson(*, tolerance_deg: float = DEFAULT_TOLERANCE_DEG) -> dict[str, object]:
+    """A FeatureCollection of every country with properties `country` (ISO alpha-2 or null), `name` and
+    `continent`, simplified to `tolerance_deg` degrees."""
+    if not tolerance_deg > 0:
+        raise ValueError(f"tolerance must be a positive number of degrees, got {tolerance_deg}")
+    features = []
+    with shapefile.Reader(str(natural_earth_file()), encoding="utf-8") as reader:
+        records = country_records(reader)
+        for record, row, shape in zip(records, reader.records(), reader.shapes(), strict=True):
+            geometry = shapely.geometry.shape(shape.__geo_interface__)
+            if not geometry.is_valid:
+                geometry = shapely.make_valid(geometry)
+            simple = shapely.simplify(geometry, tolerance_deg, preserve_topology=True)
+            if simple.is_empty or simple.area < tolerance_deg**2:
+                continue
+            features.append({
+                "type": "Feature",
+                "properties": {"country": record.country, "name": str(row["NAME"]), "continent": record.continent},
+                "geometry": _rounded(simple),
+            })
+    return {"type": "FeatureCollection", "features": features}
+
+
+def write_countries_geojson(out: Path, *, tolerance_deg: float = DEFAULT_TOLERANCE_DEG) -> int:
+    """Write the file (compact JSON) atomically; returns the number of countries written."""
+    collection = countries_geojson(tolerance_deg=tolerance_deg)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text(json.dumps(collection, separators=(",", ":")))
+    partial.replace(out)
+    return len(collection["features"])
