@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "gameserver.inference",
     "gameserver.realtime",
     "gameserver.stats",
+    "gameserver.pages",
 ]
 
 MIDDLEWARE = [

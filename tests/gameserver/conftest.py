@@ -1,5 +1,5 @@
-"""Game-server fixtures: a real tiny checkpoint trained on the synthetic set, isolated storage, a registered
-model, and a source folder that writes images and manifests for imports."""
+"""Game-server fixtures: isolated storage, the tiny checkpoint (tests/conftest.py) registered as a model, and
+a source folder that writes images and manifests for imports."""
 
 from __future__ import annotations
 
@@ -12,22 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
-from planet_engine.cells import CellSet, adaptive_partition
-from planet_engine.manifest import read_manifest
-from planet_engine.train import TrainConfig, train
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint(synthetic_train: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real PlaNet checkpoint (Lite0 linear probe at 64 px) that tells the four synthetic regions apart."""
-    folder = tmp_path_factory.mktemp("tiny-model")
-    manifest = read_manifest(synthetic_train)
-    partition = adaptive_partition(manifest.latitudes, manifest.longitudes, t1=10, t2=2)
-    CellSet.from_partition(partition).write_csv(folder / "cells.csv")
-    train(TrainConfig(manifest=str(synthetic_train), cells=str(folder / "cells.csv"), out=str(folder / "model.pt"),
-                      image_size=64, epochs=15, lr=1e-2, weight_decay=1e-4, cache_dir=None, quiet=True))
-    return folder / "model.pt"
 
 
 @pytest.fixture(autouse=True)

@@ -52,6 +52,17 @@ export function element(tag, attributes = {}, ...children) {
     else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value === true ? "" : value);
   }
+  return appendChildren(node, children);
+}
+
+// Replaces a node's children. Like element(), it skips null, undefined and false, so optional parts can be
+// written inline (`condition ? element(...) : null`); the DOM's replaceChildren would show them as text.
+export function fill(node, ...children) {
+  node.replaceChildren();
+  return appendChildren(node, children);
+}
+
+function appendChildren(node, children) {
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));

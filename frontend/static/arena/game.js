@@ -1,7 +1,7 @@
 // The game page: join if needed, then for each round show the view, take a guess on the map, reveal the
 // truth with PlaNet's guess and cell probabilities, and end on a summary of all rounds.
 // Everything comes from the JSON API; the websocket only says that something happened.
-import { api, element, formatKm, toast } from "./api.js";
+import { api, element, fill, formatKm, toast } from "./api.js";
 import { cellLayer, createWorldMap, greatCircle, guessPicker, pin } from "./worldmap.js";
 import { showView } from "./viewer.js";
 
@@ -25,6 +25,18 @@ function fail(error, id = "page-error") {
   const box = document.getElementById(id);
   box.textContent = error.message || String(error);
   box.hidden = false;
+}
+
+// ISO country codes as names ("JP" -> "Japan") from the browser's own locale data: no lookup table to ship.
+const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
+
+function countryName(code) {
+  if (!code) return null;
+  try {
+    return regionNames.of(code);
+  } catch {
+    return code; // a code the browser does not know (XK in some versions) stays a code
+  }
 }
 
 function cssColour(name) {
@@ -232,8 +244,8 @@ function renderReveal(reveal) {
 
   const status = reveal.model.status;
   const details = document.getElementById("reveal-details");
-  const place = [reveal.truth.country, reveal.truth.continent].filter(Boolean).join(", ");
-  details.replaceChildren(
+  const place = [countryName(reveal.truth.country), reveal.truth.continent].filter(Boolean).join(", ");
+  fill(details,
     element("p", {}, "The photo was taken ", element("strong", {}, place ? `in ${place}` : "here"),
       ` (${reveal.truth.latitude.toFixed(4)}, ${reveal.truth.longitude.toFixed(4)}).`),
     element("div", { class: "score-cards" }, scoreCard("human", "You", reveal.human, "ready"),
@@ -267,12 +279,12 @@ async function showSummary() {
   const modelWins = reveals.filter((r) => r.head_to_head === "model").length;
   document.getElementById("summary-title").textContent =
     `Game over: you ${game.total_points.toLocaleString("en")}, PlaNet ${game.total_model_points.toLocaleString("en")}`;
-  document.getElementById("summary-details").replaceChildren(
+  fill(document.getElementById("summary-details"),
     element("p", {}, `Closer guess: you ${humanWins}, PlaNet ${modelWins}, ties ${reveals.length - humanWins - modelWins}.`),
     element("div", { class: "table-scroll" }, element("table", { id: "summary-table" },
       element("thead", {}, element("tr", {}, ["Round", "Where", "You", "PlaNet"].map((h) => element("th", { scope: "col" }, h)))),
       element("tbody", {}, reveals.map((r) => element("tr", {},
-        element("td", {}, r.number), element("td", {}, r.truth.country || "—"),
+        element("td", {}, r.number), element("td", {}, countryName(r.truth.country) || "—"),
         element("td", {}, `${formatKm(r.human.km)} · ${r.human.points}`),
         element("td", {}, r.model.status === "ready" ? `${formatKm(r.model.km)} · ${r.model.points}` : "—")))),
       element("tfoot", {}, element("tr", {}, element("th", { scope: "row" }, "Total"), element("td", {}),

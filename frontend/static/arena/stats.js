@@ -1,6 +1,6 @@
 // The benchmark page: the tables of /api/stats/benchmark, a win-rate interval plot and the error CDFs,
 // drawn as plain SVG (no chart library), with filters and download links that follow them.
-import { api, element, formatKm, formatPercent } from "./api.js";
+import { api, element, fill, formatKm, formatPercent } from "./api.js";
 
 const RADII = { street: "1 km", city: "25 km", region: "200 km", country: "750 km", continent: "2500 km" };
 const SVG = "http://www.w3.org/2000/svg";
@@ -31,7 +31,7 @@ function rateWithInterval(row) {
 
 function table(id, headings, rows, footer) {
   const target = document.getElementById(id);
-  target.replaceChildren(
+  fill(target,
     element("thead", {}, element("tr", {}, headings.map((h) => element("th", { scope: "col" }, h)))),
     element("tbody", {}, rows.map((cells) => element("tr", {}, cells.map((cell, i) =>
       i === 0 ? element("th", { scope: "row" }, cell) : element("td", {}, cell))))),

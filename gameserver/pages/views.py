@@ -1,0 +1,30 @@
+"""The browser game's HTML pages. Each is a shell: the page's script reads everything through the JSON API,
+so no page ever renders a round's location into HTML."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET
+
+from gameserver.games.models import Game
+
+
+@require_GET
+@ensure_csrf_cookie
+def lobby(request: HttpRequest) -> HttpResponse:
+    return render(request, "lobby.html", {"page": "lobby"})
+
+
+@require_GET
+@ensure_csrf_cookie
+def play(request: HttpRequest, game_id: str) -> HttpResponse:
+    if not Game.objects.filter(public_id=game_id).exists():
+        raise Http404("no such game")
+    return render(request, "play.html", {"page": "play", "game_id": game_id})
+
+
+@require_GET
+def stats(request: HttpRequest) -> HttpResponse:
+    return render(request, "stats.html", {"page": "stats"})

@@ -1,0 +1,263 @@
+"""Browser fixtures: the real game (`manage.py run_arena`, embedded mode) in a subprocess, headless Chromium
+through Playwright's sync API, and pages that fail their test on any console error, uncaught page error or
+request that leaves this machine (the game must work offline: every script, map and image is served here).
+
+Our own fixtures rather than pytest-playwright: its event loop breaks the pytest-asyncio tests that run after
+it. These tests run in their own pytest invocation (Makefile `test`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Route, WebSocket, sync_playwright
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS_DIR = REPO_ROOT / "artefacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+# No GPU, no sandbox (root in CI), and none of Chromium's own calls home, which the guard would report.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+DESKTOP_VIEWPORT = {"width": 1280, "height": 800}
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+# Schemes that never reach the network (the favicon is `data:,`).
+LOCAL_SCHEMES = {"data", "blob", "about"}
+# The embedded mode: the server must not pick up the PostgreSQL/Redis pass's services.
+SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+ARENA_SET = "browser-synthetic"
+PANORAMA_SET = "browser-panoramas"
+ARENA_MODEL = "tiny"
+STARTUP_TIMEOUT_S = 60.0
+SERVER_LOG = pytest.StashKey[Path]()
+SERVER_ENVIRONMENT = pytest.StashKey[dict[str, str]]()
+
+
+@dataclass
+class BrowserGuard:
+    """What a page did that a test must not let pass: requests to other hosts, console errors, page errors."""
+
+    external_requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._on_console)
+        page.on("pageerror", self._on_page_error)
+        # Routes do not see websockets; an external one is recorded (nothing outside answers anyway).
+        page.on("websocket", self._on_websocket)
+
+    def route(self, route: Route) -> None:
+        """Serve this machine's requests; abort and record any other, so a CDN dependency fails the test."""
+        url = route.request.url
+        parsed = urlparse(url)
+        if parsed.scheme in LOCAL_SCHEMES or parsed.hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            self.external_requests.append(url)
+            route.abort("blockedbyclient")
+
+    def clear(self) -> None:
+        self.external_requests.clear()
+        self.console_errors.clear()
+        self.page_errors.clear()
+
+    def assert_clean(self) -> None:
+        problems = ([f"external request: {url}" for url in self.external_requests]
+                    + [f"console error: {text}" for text in self.console_errors]
+                    + [f"page error: {text}" for text in self.page_errors])
+        assert not problems, "the page misbehaved:\n  " + "\n  ".join(problems)
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            location = message.location
+            self.console_errors.append(f"{message.text} ({location.get('url', '')}:{location.get('lineNumber', '')})")
+
+    def _on_page_error(self, error: Error) -> None:
+        self.page_errors.append(f"{error.name}: {error.message}\n{error.stack or ''}".rstrip())
+
+    def _on_websocket(self, websocket: WebSocket) -> None:
+        if urlparse(websocket.url).hostname not in LOCAL_HOSTS:
+            self.external_requests.append(websocket.url)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def server_environment(*, var_dir: Path, checkpoint: Path) -> dict[str, str]:
+    """This process's environment in embedded mode, with its own database, storage and model."""
+    environment = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
+    environment.update(PLANET_VAR_DIR=str(var_dir), PLANET_CHECKPOINT=str(checkpoint), PYTHONUNBUFFERED="1")
+    return environment
+
+
+def manage(*arguments: str, environment: dict[str, str]) -> None:
+    """Run one management command to completion; fail with its output if it fails."""
+    result = subprocess.run([sys.executable, "manage.py", *arguments], cwd=REPO_ROOT, env=environment,
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        pytest.fail(f"manage.py {' '.join(arguments)} exited {result.returncode}:\n{result.stdout}{result.stderr}",
+                    pytrace=False)
+
+
+def log_tail(log: Path, *, lines: int = 200) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.is_file() else "(no output)"
+
+
+def wait_until_serving(url: str, *, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll until `url` answers 200; fail with the server's output when it exits or takes too long."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"run_arena exited {process.returncode} before serving:\n{log_tail(log)}", pytrace=False)
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{url} did not answer 200 within {STARTUP_TIMEOUT_S:.0f} s:\n{log_tail(log)}", pytrace=False)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (Daphne and the in-process worker shut down cleanly), SIGKILL if that hangs."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def arena_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path,
+                 synthetic_set_writer: Callable[..., Path]) -> Iterator[str]:
+    """The whole game served by `manage.py run_arena` on a free port; yields its base URL.
+
+    Its own SQLite database and storage (PLANET_VAR_DIR), the set `browser-synthetic` (three screen-sized
+    photos per synthetic region and one equirectangular panorama), the set `browser-panoramas` (two
+    equirectangular panoramas only, so a test can be sure to get one) and the tiny checkpoint as the default
+    model, so run_arena registers no other; it still imports the real demo set osv5m-demo (about 4 s).
+    """
+    var_dir = tmp_path_factory.mktemp("arena-var")
+    manifest = synthetic_set_writer(tmp_path_factory.mktemp("arena-source"), per_region=3, seed=3,
+                                    size=(640, 480), equirectangular=1)
+    panoramas = synthetic_set_writer(tmp_path_factory.mktemp("arena-panoramas"), per_region=0, seed=4,
+                                     size=(640, 480), equirectangular=2)
+    environment = server_environment(var_dir=var_dir, checkpoint=tiny_checkpoint)
+    started = time.monotonic()
+    manage("migrate", "--no-input", "-v", "0", environment=environment)
+    for source, name in ((manifest, ARENA_SET), (panoramas, PANORAMA_SET)):
+        manage("import_panoramas", "--manifest", str(source), "--name", name, "--licence", "CC0-1.0",
+               "--attribution", "synthetic test images", "-v", "0", environment=environment)
+    manage("register_model", "--name", ARENA_MODEL, "--checkpoint", str(tiny_checkpoint), "--default",
+           environment=environment)
+    port = free_port()
+    log = var_dir / "run_arena.log"
+    request.config.stash[SERVER_LOG] = log
+    request.config.stash[SERVER_ENVIRONMENT] = environment
+    with log.open("wb") as output:
+        process = subprocess.Popen([sys.executable, "manage.py", "run_arena", "--port", str(port)], cwd=REPO_ROOT,
+                                   env=environment, stdout=output, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(f"{base_url}/api/catalogue", process=process, log=log)
+        print(f"\narena server up in {time.monotonic() - started:.1f} s at {base_url}")
+        yield base_url
+        assert process.poll() is None, f"run_arena died during the tests:\n{log_tail(log)}"
+    finally:
+        stop(process)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, object, object]:
+    """A failed browser test shows the server's last output beside its own."""
+    report = yield
+    log = item.config.stash.get(SERVER_LOG, None)
+    if isinstance(report, pytest.TestReport) and report.failed and log is not None:
+        report.sections.append(("run_arena output (last 200 lines)", log_tail(log)))
+    return report
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium from the system package (never `playwright install`), one per test module."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def guard() -> BrowserGuard:
+    """What this test's pages did wrong; a test of the guard itself reads and clears it."""
+    return BrowserGuard()
+
+
+@contextmanager
+def guarded_page(browser: Browser, guard: BrowserGuard, *, base_url: str, **context: object) -> Iterator[Page]:
+    """A page in a fresh context (own cookies, so its own player session) whose misbehaviour fails the test."""
+    browser_context = browser.new_context(base_url=base_url, **context)
+    browser_context.route("**/*", guard.route)
+    page = browser_context.new_page()
+    guard.watch(page)
+    try:
+        yield page
+        if not page.is_closed():
+            page.wait_for_timeout(100)  # let console messages still in flight arrive
+    finally:
+        browser_context.close()
+    guard.assert_clean()
+
+
+@pytest.fixture
+def page(browser: Browser, guard: BrowserGuard, arena_server: str) -> Iterator[Page]:
+    """A desktop page (1280x800); relative URLs go to the arena server: `page.goto("/")`."""
+    with guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as desktop:
+        yield desktop
+
+
+@pytest.fixture
+def phone_page(browser: Browser, guard: BrowserGuard, arena_server: str) -> Iterator[Page]:
+    """A phone-sized touch page (390x844), for the layouts a player on a phone gets."""
+    with guarded_page(browser, guard, base_url=arena_server, viewport=PHONE_VIEWPORT, is_mobile=True,
+                      has_touch=True, device_scale_factor=2) as phone:
+        yield phone
+
+
+def save_screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """artefacts/screenshots/<name>.png at the repository root (gitignored), for a person to look at."""
+    SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+@pytest.fixture(scope="session")
+def screenshot() -> Callable[..., Path]:
+    """`screenshot(page, "home")` writes artefacts/screenshots/home.png; a fixture because conftests cannot
+    be imported by name."""
+    return save_screenshot
+
+
+@pytest.fixture(scope="session")
+def arena_manage(request: pytest.FixtureRequest, arena_server: str) -> Callable[..., None]:
+    """`arena_manage("simulate_rounds", ...)` runs a management command on the arena server's database."""
+    environment = request.config.stash[SERVER_ENVIRONMENT]
+    return lambda *arguments: manage(*arguments, environment=environment)
