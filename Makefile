@@ -7,7 +7,7 @@ DEMO := var/demo
 TRAIN_SET := $(PLANET_DATA_DIR)/yfcc-train/manifest.csv
 GAME_SET := $(PLANET_DATA_DIR)/osv5m-demo/manifest.csv
 
-.PHONY: play test venv vendor demo-model evaluate-demo bench clean
+.PHONY: play test venv vendor screenshots demo-model evaluate-demo bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ test: $(VENV)/.installed $(COUNTRIES)
 	if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 		DATABASE_CONN_MAX_AGE=0 $(PY) -m pytest tests/gameserver; \
 	else echo "DATABASE_URL/REDIS_URL not set: PostgreSQL and Redis pass skipped"; fi
+
+# README's pictures: the browser tests' latest screenshots (artefacts/screenshots/, written by `make test`).
+SHOTS := game reveal stats panorama room-reveal reveal-phone
+screenshots:
+	mkdir -p docs/screenshots
+	for shot in $(SHOTS); do cp artefacts/screenshots/$$shot.png docs/screenshots/; done
 
 bench: $(VENV)/.installed
 	$(PY) bench/engine.py

@@ -33,6 +33,10 @@ PLANET_DATA_DIR = data_dir()
 PLANET_VAR_DIR = Path(os.environ.get("PLANET_VAR_DIR", BASE_DIR / "var"))
 PANORAMA_STORAGE_DIR = PLANET_VAR_DIR / "panoramas"
 PLANET_CHECKPOINT = Path(os.environ.get("PLANET_CHECKPOINT", PLANET_VAR_DIR / "demo" / "model.pt"))
+# The game map draws Natural Earth borders and needs no network; a deployment may add a tile server
+# ({z}/{x}/{y} URL template) with the attribution its licence asks for.
+PLANET_MAP_TILE_URL = os.environ.get("PLANET_MAP_TILE_URL", "")
+PLANET_MAP_TILE_ATTRIBUTION = os.environ.get("PLANET_MAP_TILE_ATTRIBUTION", "")
 
 INSTALLED_APPS = [
     "daphne",

@@ -3,6 +3,7 @@ so no page ever renders a round's location into HTML."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -22,7 +23,9 @@ def lobby(request: HttpRequest) -> HttpResponse:
 def play(request: HttpRequest, game_id: str) -> HttpResponse:
     if not Game.objects.filter(public_id=game_id).exists():
         raise Http404("no such game")
-    return render(request, "play.html", {"page": "play", "game_id": game_id})
+    return render(request, "play.html", {"page": "play", "game_id": game_id,
+                                         "tile_url": settings.PLANET_MAP_TILE_URL,
+                                         "tile_attribution": settings.PLANET_MAP_TILE_ATTRIBUTION})
 
 
 @require_GET

@@ -27,8 +27,9 @@ def wait_for_map(page: Page, selector: str) -> None:
 
 
 def wait_for_photo(page: Page) -> None:
+    # Polled on a timer: headless Chromium may not run animation frames for a page nothing repaints.
     page.wait_for_function("() => { const img = document.querySelector('#viewer img');"
-                           " return img && img.complete && img.naturalWidth > 0; }")
+                           " return img && img.complete && img.naturalWidth > 0; }", polling=100)
 
 
 def start_game_in_lobby(page: Page, *, rounds: int, name: str, room: bool = False, mode: str = "move") -> str:
@@ -150,7 +151,8 @@ def test_a_panorama_round_opens_in_the_360_viewer(page: Page, screenshot: Callab
     page.goto(f"/play/{game}")
     expect(page.locator("#viewer .panorama canvas")).to_be_visible()
     page.wait_for_function("() => !document.querySelector('#viewer .pnlm-load-box') ||"
-                           " getComputedStyle(document.querySelector('#viewer .pnlm-load-box')).display === 'none'")
+                           " getComputedStyle(document.querySelector('#viewer .pnlm-load-box')).display === 'none'",
+                           polling=100)
     screenshot(page, "panorama")
     guess_by_clicking(page, x=0.5, y=0.5)
     page.keyboard.press("Enter")

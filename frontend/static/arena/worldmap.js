@@ -2,8 +2,10 @@
 // is Natural Earth's countries as GeoJSON (built into /static/map/ at build time), so it renders offline.
 // Leaflet (window.L) and @turf/great-circle (window.turfGreatCircle) come from the vendored bundle.
 
-const COUNTRIES_URL = document.querySelector("[data-countries-url]")?.dataset.countriesUrl
-  || "/static/map/countries.geojson";
+const MAP_SETTINGS = document.querySelector("[data-countries-url]")?.dataset || {};
+const COUNTRIES_URL = MAP_SETTINGS.countriesUrl || "/static/map/countries.geojson";
+// A deployment's tile server (PLANET_MAP_TILE_URL); unset by default, so nothing leaves the game's host.
+const TILE_URL = MAP_SETTINGS.tileUrl || "";
 let countries = null;
 
 function loadCountries() {
@@ -26,12 +28,15 @@ export function createWorldMap(container) {
   map.setView([20, 0], 1.5);
   map.createPane("land").style.zIndex = 250; // under the guesses, lines and cells (overlay pane, 400)
   map.attributionControl.setPrefix(false);
+  if (TILE_URL) {
+    L.tileLayer(TILE_URL, { attribution: MAP_SETTINGS.tileAttribution || "", maxZoom: 12 }).addTo(map);
+    return map;
+  }
   map.attributionControl.addAttribution("Borders: Natural Earth (public domain)");
   loadCountries().then((data) => {
     L.geoJSON(data, {
       interactive: false, pane: "land",
       renderer: L.canvas({ pane: "land", padding: 0.5 }), // one canvas for the borders; the rest stays SVG
-
       style: { color: cssColour("--border"), weight: 0.6, fillColor: cssColour("--land"), fillOpacity: 1 },
     }).addTo(map);
   }).catch(() => {

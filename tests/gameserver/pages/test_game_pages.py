@@ -47,3 +47,21 @@ def test_the_admin_wears_the_game_colours(admin_client):
     html = admin_client.get("/admin/").content.decode()
     assert "PlaNet Arena admin" in html and "/static/arena/admin.css" in html
     assert finders.find("arena/admin.css")
+
+
+def test_the_map_uses_no_tile_server_unless_one_is_configured(settings, synthetic_test: Path, model_version):
+    panorama_set_import(manifest_path=synthetic_test, name="s")
+    client = Client()
+    game = client.post("/api/games", data={"set": "s", "rounds": 1}, content_type="application/json").json()
+    assert "data-tile-url" not in client.get(f"/play/{game['game']}").content.decode()
+    settings.PLANET_MAP_TILE_URL = "https://tiles.example.org/{z}/{x}/{y}.png"
+    settings.PLANET_MAP_TILE_ATTRIBUTION = "© Example contributors"
+    html = client.get(f"/play/{game['game']}").content.decode()
+    assert 'data-tile-url="https://tiles.example.org/{z}/{x}/{y}.png"' in html
+    assert 'data-tile-attribution="© Example contributors"' in html
+
+
+def test_the_benchmark_page_is_public_and_loads_its_module():
+    html = Client().get("/stats").content.decode()
+    assert '<script type="module" src="/static/arena/stats.js">' in html
+    assert finders.find("arena/stats.js")
