@@ -5,6 +5,7 @@ CELERY_BROKER_URL switch to PostgreSQL, Redis and a separate worker. Production 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -25,7 +26,11 @@ PRODUCTION = env_bool("PLANET_PRODUCTION", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET)
 if PRODUCTION and (SECRET_KEY == DEV_SECRET or len(SECRET_KEY) < 32 or DEBUG):
     raise ImproperlyConfigured("production needs DJANGO_SECRET_KEY (32+ chars) and DJANGO_DEBUG off")
+if PRODUCTION and not os.environ.get("DJANGO_ALLOWED_HOSTS"):
+    raise ImproperlyConfigured("production needs DJANGO_ALLOWED_HOSTS (the site's host names, comma-separated)")
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+# https://host origins allowed to POST when a proxy changes the Host header (comma-separated).
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 # The real datasets (read in place, never copied): PLANET_DATA_DIR, default ../shared/datasets.
 PLANET_DATA_DIR = data_dir()
@@ -144,9 +149,24 @@ PANORAMA_ZIP_MAX_BYTES = 2 * PANORAMA_UPLOAD_MAX_BYTES
 PANORAMA_ZIP_MAX_FILES = 20_000
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Writes per client, as requests/seconds: game creation and joins per IP address (a guest can mint sessions),
+# guesses per player. Counted in CACHES, so shared by every web process in production.
+RATE_LIMITS = {"games": os.environ.get("PLANET_RATE_LIMIT_GAMES", "20/60"),
+               "guesses": os.environ.get("PLANET_RATE_LIMIT_GUESSES", "60/60")}
+for _scope, _limit in RATE_LIMITS.items():
+    if not re.fullmatch(r"[1-9][0-9]*/[1-9][0-9]*", _limit):
+        raise ImproperlyConfigured(f"rate limit {_scope} must be requests/seconds like 20/60, not {_limit!r}")
+
+# Production is served over HTTPS (a TLS-terminating proxy sets X-Forwarded-Proto): cookies only over TLS,
+# HSTS, plain HTTP redirected. The session cookie is HttpOnly and SameSite=Lax (Django's defaults).
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_SSL_REDIRECT = PRODUCTION and env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000")) if PRODUCTION else 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_TZ = True

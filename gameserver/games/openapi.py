@@ -19,7 +19,8 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "bad input (the message says what)", 403: "not a player of this game (join it first)",
-            404: "unknown id or name", 405: "wrong method"}
+            404: "unknown id or name", 405: "wrong method",
+            429: "rate limited (settings RATE_LIMITS); the Retry-After header says when to try again"}
     return {str(code): _json(_ref("Error"), text[code]) for code in codes}
 
 
@@ -132,14 +133,14 @@ def schema() -> dict[str, Any]:
             "/api/games": {"post": {
                 "summary": "Create a game of N rounds drawn without repeats; the creator is its first player",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("GameCreate")}}},
-                "responses": {"201": game_ok, **_errors(400, 404)}}},
+                "responses": {"201": game_ok, **_errors(400, 404, 429)}}},
             "/api/games/{game_id}": {"parameters": [GAME_ID], "get": {
                 "summary": "The game, this player's rounds and points, and the room's standings",
                 "responses": {"200": game_ok, **_errors(404)}}},
             "/api/games/{game_id}/join": {"parameters": [GAME_ID], "post": {
                 "summary": "Take a seat in the game's room (duel); joining twice keeps one seat",
                 "requestBody": {"content": {"application/json": {"schema": _ref("Join")}}},
-                "responses": {"200": game_ok, **_errors(400, 404)}}},
+                "responses": {"200": game_ok, **_errors(400, 404, 429)}}},
             "/api/games/{game_id}/rounds/{number}/start": {
                 "parameters": [GAME_ID, _path_id("number", "1-based round number", "integer")],
                 "post": {"summary": "Serve a round: starts its clock once and asks the model on the same pixels",
@@ -150,14 +151,14 @@ def schema() -> dict[str, Any]:
                 "responses": {"200": _json({"oneOf": [_ref("RoundView"), _ref("Reveal")]}, "view or reveal"),
                               **_errors(403, 404)}}},
             "/api/rounds/{round_id}/image": {"parameters": [ROUND_ID], "get": {
-                "summary": "The served image: a re-encoded JPEG without metadata",
-                "responses": {"200": {"description": "JPEG", "content": {"image/jpeg": {}}}, **_errors(404)}}},
+                "summary": "The served image, to the game's players: a re-encoded JPEG without metadata",
+                "responses": {"200": {"description": "JPEG", "content": {"image/jpeg": {}}}, **_errors(403, 404)}}},
             "/api/rounds/{round_id}/guess": {"parameters": [ROUND_ID], "post": {
                 "summary": "Lock this player's guess (or timeout) and get the reveal; repeating it changes nothing",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Guess")}}},
                 "responses": {"201": _json(_ref("Reveal"), "locked now"),
                               "200": _json(_ref("Reveal"), "was already locked (repeated: true)"),
-                              **_errors(400, 403, 404)}}},
+                              **_errors(400, 403, 404, 429)}}},
             "/api/stats/benchmark": {"get": {
                 "summary": "Every benchmark table over the counted rounds (optional filters set, model, mode)",
                 "parameters": STATS_FILTERS,

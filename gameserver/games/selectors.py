@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Count
+from datetime import datetime
+
+from django.db.models import Count, F, Q, QuerySet
 
 from gameserver.games.models import Game, Guess, Round
-from gameserver.games.services import NotFound, round_fixed_view, round_points
+from gameserver.games.services import (DEADLINE_GRACE, ROUND_OPEN_MAX, NotFound, round_fixed_view,
+                                       round_points)
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
 
@@ -54,6 +57,16 @@ def game_round_get(*, game: Game, number: int) -> Round:
         return game.rounds.select_related("panorama").get(number=number)
     except Round.DoesNotExist:
         raise NotFound(f"game has no round {number}") from None
+
+
+def rounds_closed(*, now: datetime) -> QuerySet[Round]:
+    """Rounds whose truth no player can still use: every seat of the room has locked a guess, or the round
+    stopped taking guesses (its deadline, or ROUND_OPEN_MAX after it was served). Only these may be shown
+    beyond a player's own reveal (benchmark tables, exports): a room's opponent may not have guessed yet."""
+    return (Round.objects.filter(served_at__isnull=False)
+            .annotate(locked=Count("guesses", distinct=True), seats=Count("game__players", distinct=True))
+            .filter(Q(locked__gte=F("seats")) | Q(deadline__lt=now - DEADLINE_GRACE)
+                    | Q(deadline__isnull=True, served_at__lt=now - ROUND_OPEN_MAX)))
 
 
 def guess_for(*, round: Round, player_key: str) -> Guess | None:

@@ -9,7 +9,7 @@ import hashlib
 import math
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
@@ -29,6 +29,9 @@ MAX_NAME_LENGTH = 40
 MAX_TIME_LIMIT_S = 3600
 # A guess sent a moment after the deadline (network latency) still counts as sent in time.
 DEADLINE_GRACE = timedelta(seconds=2)
+# A round with no time limit closes this long after it was served: its truth may then enter the benchmark and
+# its exports, so a guess arriving later counts as a timeout (no one can guess with the answer in hand).
+ROUND_OPEN_MAX = timedelta(hours=24)
 
 
 class GameError(ValueError):
@@ -108,7 +111,7 @@ def _player_name(name: str, player_key: str) -> str:
 
 def round_serve(*, round: Round, player_key: str) -> Round:
     """Start the round's clock on first serve and ask the model for its guess on the same pixels."""
-    from gameserver.inference.tasks import predict_round
+    from gameserver.inference.tasks import predict_round_enqueue
 
     player_require(game=round.game, player_key=player_key)
     with transaction.atomic():
@@ -123,10 +126,15 @@ def round_serve(*, round: Round, player_key: str) -> Round:
             locked.view_sha256 = (hashlib.sha256(round_view_path(round=locked).read_bytes()).hexdigest()
                                   if round_fixed_view(round=locked) else locked.panorama.content_sha256)
             locked.save(update_fields=["served_at", "deadline", "view_sha256", "view_heading"])
-            transaction.on_commit(lambda: predict_round.delay(locked.pk))
+            transaction.on_commit(lambda: predict_round_enqueue(round_id=locked.pk))
             game_event_send_on_commit(game_public_id=locked.game.public_id, event="round_started",
                                       round_number=locked.number)
     return locked
+
+
+def round_closes_at(*, round: Round) -> datetime:
+    """When a served round stops taking guesses: its deadline (and grace), else ROUND_OPEN_MAX after serving."""
+    return round.deadline + DEADLINE_GRACE if round.deadline else round.served_at + ROUND_OPEN_MAX
 
 
 def round_fixed_view(*, round: Round) -> bool:
@@ -158,7 +166,7 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
             current = Round.objects.select_for_update(of=("self",)).select_related("panorama", "game").get(pk=round.pk)
             if current.served_at is None:
                 raise GameError("this round has not started")
-            if current.deadline and timezone.now() > current.deadline + DEADLINE_GRACE:
+            if timezone.now() > round_closes_at(round=current):
                 timed_out = True
             guess = Guess.objects.create(round=current, player_key=player_key, **_score(current, latitude,
                                          longitude, timed_out))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
+import sys
 from collections.abc import Callable
 from functools import wraps
 
@@ -12,6 +12,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from gameserver.games import openapi, selectors, services
+from gameserver.games.throttle import RateLimited, rate_limit_hit
 
 View = Callable[..., HttpResponse]
 
@@ -29,6 +30,27 @@ def api(view: View) -> View:
         except ValueError as error:
             return JsonResponse({"error": str(error)}, status=400)
     return wrapped
+
+
+def rate_limited(scope: str, *, by: Callable[[HttpRequest], str]) -> Callable[[View], View]:
+    """429 with Retry-After once the client `by` names has spent its allowance in `scope`; nothing is written."""
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+            try:
+                rate_limit_hit(scope=scope, key=by(request))
+            except RateLimited as error:
+                response = JsonResponse({"error": str(error)}, status=429)
+                response["Retry-After"] = str(error.retry_after_s)
+                return response
+            return view(request, *args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def client_address(request: HttpRequest) -> str:
+    # The peer address; behind a proxy, configure it to set REMOTE_ADDR (daphne --proxy-headers).
+    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def player_key(request: HttpRequest) -> str:
@@ -52,7 +74,8 @@ def player_name(request: HttpRequest, body: dict[str, object]) -> str:
 def json_body(request: HttpRequest) -> dict[str, object]:
     try:
         body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    # ValueError: bad JSON or text, or an integer of more than 4300 digits; RecursionError: [[[[...]]]].
+    except (ValueError, RecursionError):
         raise ValueError("the request body must be a JSON object") from None
     if not isinstance(body, dict):
         raise ValueError("the request body must be a JSON object")
@@ -65,7 +88,8 @@ def number(body: dict[str, object], name: str, *, integer: bool = False, require
         if required:
             raise ValueError(f"{name} is required")
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    # Compared, not math.isfinite(): that raises OverflowError on a JSON integer past a float's range.
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) and abs(value) <= sys.float_info.max):
         raise ValueError(f"{name} must be a finite number")
     if integer and int(value) != value:
         raise ValueError(f"{name} must be a whole number")
@@ -93,6 +117,7 @@ def catalogue(request: HttpRequest) -> JsonResponse:
 
 
 @require_POST
+@rate_limited("games", by=client_address)
 @api
 def game_create(request: HttpRequest) -> JsonResponse:
     body = json_body(request)
@@ -110,6 +135,7 @@ def game_create(request: HttpRequest) -> JsonResponse:
 
 
 @require_POST
+@rate_limited("games", by=client_address)
 @api
 def game_join(request: HttpRequest, game_id: str) -> JsonResponse:
     game = selectors.game_get(public_id=game_id)
@@ -139,6 +165,7 @@ def round_image(request: HttpRequest, round_id: str) -> HttpResponse:
     game_round = selectors.round_get(public_id=round_id)
     if game_round.served_at is None:
         raise services.NotFound("no such round")
+    services.player_require(game=game_round.game, player_key=player_key(request))
     response = FileResponse(services.round_view_path(round=game_round).open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response
@@ -156,6 +183,7 @@ def round_detail(request: HttpRequest, round_id: str) -> JsonResponse:
 
 
 @require_POST
+@rate_limited("guesses", by=player_key)
 @api
 def guess_create(request: HttpRequest, round_id: str) -> JsonResponse:
     body = json_body(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from celery.signals import worker_process_init
+from kombu.exceptions import OperationalError
 
 from gameserver.inference.services import default_model_preload, round_mark_model_unavailable, round_predict
 from planet_engine.checkpoint import CheckpointError
@@ -21,6 +22,15 @@ def predict_round(self, round_id: int) -> None:  # type: ignore[no-untyped-def]
             round_mark_model_unavailable(round_id=round_id, error=repr(error))
         else:
             raise self.retry(exc=error)
+
+
+def predict_round_enqueue(*, round_id: int) -> None:
+    """Ask a worker for a served round's model guess (on commit). A broker that cannot be reached (Redis
+    restarting) leaves the round playable, its model guess marked unavailable, instead of failing the request."""
+    try:
+        predict_round.delay(round_id)
+    except OperationalError as error:
+        round_mark_model_unavailable(round_id=round_id, error=f"the task queue cannot be reached: {error}")
 
 
 @worker_process_init.connect

@@ -24,4 +24,6 @@ def game_event_send_on_commit(*, game_public_id: str, event: str, round_number: 
         if layer is not None:
             async_to_sync(layer.group_send)(game_group(game_public_id), message)
 
-    transaction.on_commit(send)
+    # Robust: a layer that cannot be reached (Redis restarting) is logged, not raised. The change is committed
+    # and the API serves it, so the request must not fail over a hint.
+    transaction.on_commit(send, robust=True)

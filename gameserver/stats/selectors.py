@@ -14,8 +14,10 @@ from datetime import datetime
 import numpy as np
 from django.core.cache import cache
 from django.db.models import Count, Max, QuerySet
+from django.utils import timezone
 
 from gameserver.games.models import Guess, Player, Round
+from gameserver.games.selectors import rounds_closed
 from gameserver.panoramas.models import Panorama
 from gameserver.stats.benchmark import RoundTable, benchmark_tables
 from planet_engine.countries import country_index
@@ -40,8 +42,10 @@ class Filters:
 
 
 def _guesses(filters: Filters) -> QuerySet[Guess]:
-    guesses = Guess.objects.select_related("round__game__model_version", "round__game__panorama_set",
-                                           "round__panorama").order_by("round__served_at", "round_id", "pk")
+    guesses = (Guess.objects.select_related("round__game__model_version", "round__game__panorama_set",
+                                            "round__panorama")
+               .filter(round__in=rounds_closed(now=timezone.now()).values("pk"))
+               .order_by("round__served_at", "round_id", "pk"))
     if filters.panorama_set:
         guesses = guesses.filter(round__game__panorama_set__name=filters.panorama_set)
     if filters.model:
@@ -58,7 +62,8 @@ def _guesses(filters: Filters) -> QuerySet[Guess]:
 
 
 def round_rows(*, filters: Filters = Filters()) -> list[Row]:
-    """One export row per locked player-round (see gameserver/stats/columns.py), oldest first."""
+    """One export row per locked player-round of a closed round (see gameserver/stats/columns.py and
+    rounds_closed), oldest first."""
     guesses = list(_guesses(filters))
     seats = Player.objects.filter(game_id__in={g.round.game_id for g in guesses})
     names = {(game_id, key): name for game_id, key, name in seats.values_list("game_id", "player_key", "name")}

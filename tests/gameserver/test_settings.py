@@ -21,9 +21,11 @@ def test_the_suite_runs_on_the_backends_the_environment_names():
     assert app.conf.broker_url.startswith("redis://" if os.environ.get("REDIS_URL") else "memory://")
 
 
-def settings_in_subprocess(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def settings_in_subprocess(env: dict[str, str], *, show: str = "'ok'") -> subprocess.CompletedProcess[str]:
+    """Load the settings in a fresh process with `env`; print `show` (an expression over `s`, the settings)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "PLANET_PROD"))}
-    code = "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='gameserver.settings'; django.setup(); print('ok')"
+    code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE']='gameserver.settings'; django.setup(); "
+            f"from django.conf import settings as s; print({show})")
     return subprocess.run([sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True)
 
 
@@ -37,12 +39,35 @@ def test_production_refuses_debug():
     assert result.returncode != 0
 
 
-def test_production_starts_with_a_real_secret():
-    result = settings_in_subprocess({"PLANET_PRODUCTION": "1", "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "s" * 40})
+PRODUCTION = {"PLANET_PRODUCTION": "1", "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "s" * 40,
+              "DJANGO_ALLOWED_HOSTS": "arena.example.org"}
+
+
+def test_production_starts_with_a_real_secret_and_is_served_securely():
+    result = settings_in_subprocess(PRODUCTION, show="s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+                                    "s.SESSION_COOKIE_HTTPONLY, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0, "
+                                    "s.DEBUG, s.ALLOWED_HOSTS")
     assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True", "True", "True", "False", "['arena.example.org']"]
+
+
+def test_production_needs_its_host_names():
+    result = settings_in_subprocess({**PRODUCTION, "DJANGO_ALLOWED_HOSTS": ""})
+    assert result.returncode != 0 and "DJANGO_ALLOWED_HOSTS" in result.stderr
+
+
+def test_development_serves_plain_http_on_loopback():
+    assert not settings.SESSION_COOKIE_SECURE and not settings.SECURE_SSL_REDIRECT
+    assert settings.X_FRAME_OPTIONS == "DENY" and settings.SESSION_COOKIE_HTTPONLY
 
 
 @pytest.mark.parametrize("url", ["mysql://x/y", "sqlite:///tmp/x"])
 def test_unsupported_database_urls_are_refused(url):
     result = settings_in_subprocess({"DATABASE_URL": url})
     assert result.returncode != 0 and "postgresql" in result.stderr
+
+
+@pytest.mark.parametrize("limit", ["20", "0/60", "x/60", "20/0"])
+def test_a_malformed_rate_limit_is_refused_at_start(limit):
+    result = settings_in_subprocess({"PLANET_RATE_LIMIT_GUESSES": limit})
+    assert result.returncode != 0 and "rate limit guesses" in result.stderr
