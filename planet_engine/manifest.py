@@ -117,7 +117,8 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
     seen: dict[str, int] = {}
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
+            # strict: an unclosed quote (a file cut mid-field) is an error, not a silently shortened value.
+            reader = csv.DictReader(handle, strict=True)
             header = reader.fieldnames or []
             missing = [column for column in REQUIRED_COLUMNS if column not in header]
             if missing:
@@ -131,7 +132,8 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
                     problems.append(f"line {line}: expected {len(header)} fields")
                     continue
                 file = record["file"].strip()
-                first = seen.setdefault(file, line)
+                # One key per file however it is spelled: "./a.jpg" and "a//b.jpg" name a.jpg and a/b.jpg.
+                first = seen.setdefault(Path(file).as_posix(), line)
                 if first != line:
                     problems.append(f"line {line}: duplicate of line {first} ({file})")
                     continue

@@ -35,6 +35,8 @@ from planet_engine.manifest import ManifestError, ManifestRow, problems_text, re
 # exotic containers. "JPEG" also opens phone JPEGs that carry a second picture (Pillow's MPO).
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
 JPEG_QUALITY = 90
+# libjpeg's JPEG_MAX_DIMENSION: a wider or taller image could never be re-encoded and served.
+JPEG_MAX_SIDE = 65_500
 # Distance-matrix entries computed at once by the leak check: 256 x 16384 float64 is 32 MiB.
 _LEAK_BLOCK_PANORAMAS = 256
 _LEAK_BLOCK_TRAINING = 16_384
@@ -86,10 +88,10 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
     Optional manifest columns: `heading` (degrees, 0-360), `kind` (photo | equirectangular; else `kind`,
     else photo), `licence` and `attribution` (override the set's), `country` (ISO alpha-2, used only
     where the offline lookup finds no country). Every row is checked before anything is written: the file
-    decodes fully, is at most PANORAMA_MAX_BYTES and PANORAMA_MAX_PIXELS, is not the same image as
-    another row, and an equirectangular image is 2:1. The set is always new (a taken name is refused),
-    so there is nothing of the same set in the database to duplicate; the (set, source_sha256) constraint
-    backs that up. Raises PanoramaImportError listing every problem.
+    decodes fully, is at most PANORAMA_MAX_BYTES and PANORAMA_MAX_PIXELS (and JPEG_MAX_SIDE a side), is not
+    the same image as another row, and an equirectangular image is 2:1. The set is always new (a taken name
+    is refused), so there is nothing of the same set in the database to duplicate; the (set, source_sha256)
+    constraint backs that up. Raises PanoramaImportError listing every problem.
 
     Files are written (temp name, then rename) before the short database transaction, so the database is
     not locked while images are encoded; if the transaction fails the files are removed. A caller's own
@@ -280,12 +282,16 @@ def _image_decode(data: bytes) -> Image.Image:
         raise ValueError(f"not an image in one of {', '.join(ALLOWED_FORMATS)}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ValueError(f"refused as a decompression bomb: {error}") from None
+    except Exception as error:  # a header cut short fails in the format's own parser (OSError, SyntaxError, ...)
+        raise ValueError(f"image does not decode: {error}") from None
     with image:
         width, height = image.size
         # Checked from the header, before a single pixel is allocated.
         if width * height > max_pixels:
             raise ValueError(f"{width}x{height} is more than PANORAMA_MAX_PIXELS ({max_pixels} pixels): "
                              f"refused as a possible decompression bomb")
+        if max(width, height) > JPEG_MAX_SIDE:
+            raise ValueError(f"{width}x{height} is larger than a JPEG can be ({JPEG_MAX_SIDE} pixels a side)")
         try:
             image.load()  # the whole image: a truncated file fails here
             upright = ImageOps.exif_transpose(image).convert("RGB")
@@ -378,14 +384,15 @@ def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str
                             kind: str | None = None) -> ImportReport:
     """Import a zip holding manifest.csv (at its root or in its one top folder) and the images it names.
 
-    The archive is checked before anything is extracted: no absolute paths, `..`, links or devices, at most
-    PANORAMA_ZIP_MAX_FILES entries and PANORAMA_ZIP_MAX_BYTES uncompressed (the declared sizes, and again
-    while extracting, since a bomb can lie about them). It is unpacked into a temporary folder that is
-    always removed; the import itself is panorama_set_import's, all or nothing.
+    The archive is checked before anything is extracted: no absolute paths, `..`, links, devices or encrypted
+    entries, at most PANORAMA_ZIP_MAX_FILES entries and PANORAMA_ZIP_MAX_BYTES uncompressed (the declared
+    sizes, and again while extracting, since a bomb can lie about them). It is unpacked into a temporary
+    folder that is always removed; the import itself is panorama_set_import's, all or nothing.
     """
     try:
         bundle = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as error:
+    # Untrusted bytes: a damaged directory also raises NotImplementedError, ValueError, UnicodeDecodeError, ...
+    except Exception as error:
         raise PanoramaImportError([f"not a readable zip archive: {error}"]) from None
     with bundle, tempfile.TemporaryDirectory(prefix="panorama-import-") as temporary:
         entries = [entry for entry in bundle.infolist() if not entry.is_dir()]
@@ -396,14 +403,15 @@ def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str
         budget = settings.PANORAMA_ZIP_MAX_BYTES
         for entry in entries:
             target = root / entry.filename
-            target.parent.mkdir(parents=True, exist_ok=True)
             try:
+                target.parent.mkdir(parents=True, exist_ok=True)  # fails where a file holds the folder's name
                 with bundle.open(entry) as member, target.open("wb") as sink:
                     budget -= _copy_bounded(member, sink, limit=budget)
-            except (zipfile.BadZipFile, OSError, EOFError) as error:  # corrupt member, bad CRC, truncated
-                raise PanoramaImportError([f"{entry.filename}: cannot be extracted: {error}"]) from None
             except OverflowError:
                 raise PanoramaImportError(["the archive unpacks to more than PANORAMA_ZIP_MAX_BYTES"]) from None
+            # Corrupt member, bad CRC, truncated data, zlib errors, unsupported compression, bad offsets, ...
+            except Exception as error:
+                raise PanoramaImportError([f"{entry.filename}: cannot be extracted: {error}"]) from None
         manifests = sorted(p for p in root.rglob("manifest.csv") if len(p.relative_to(root).parts) <= 2)
         if len(manifests) != 1:
             raise PanoramaImportError(["the archive must hold exactly one manifest.csv, at its root or in its "
@@ -426,8 +434,11 @@ def _zip_problems(entries: list[zipfile.ZipInfo]) -> list[str]:
         mode = entry.external_attr >> 16
         if entry.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
             problems.append(f"{entry.filename}: path leaves the archive's folder")
-        elif mode and not stat.S_ISREG(mode):
+        # Permission bits without a file type (Python's writestr writes 0o600) are a regular file too.
+        elif stat.S_IFMT(mode) not in (0, stat.S_IFREG):
             problems.append(f"{entry.filename}: not a regular file (link or device)")
+        elif entry.flag_bits & 0x1:
+            problems.append(f"{entry.filename}: encrypted entries are not supported")
     return problems
 
 

@@ -58,3 +58,26 @@ def test_binary_garbage_is_rejected_clearly(tmp_path):
 def test_real_manifests_read_cleanly(datasets):
     assert len(read_manifest(datasets / "yfcc-train" / "manifest.csv")) == 500
     assert len(read_manifest(datasets / "osv5m-demo" / "manifest.csv")) == 121
+
+
+@pytest.mark.parametrize("text", [
+    'file,latitude,longitude\na.jpg,1.5,"2.3',  # cut inside a quoted field: the value would read as 2.3
+    'file,latitude,longitude\n"a.jpg,1.5,2.35\nb.jpg,3,4\n',  # an unclosed quote swallows the rest
+    'file,latitude,longitude\na.jpg,1.5,"2.35"x\n',  # text after a closing quote
+], ids=["cut inside quotes", "unclosed quote", "text after quote"])
+def test_a_csv_with_broken_quoting_is_refused_as_malformed(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ManifestError, match="malformed CSV"):
+        read_manifest(write(tmp_path, text))
+
+
+def test_a_csv_cut_mid_row_or_with_extra_fields_is_refused_by_line(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as caught:
+        read_manifest(write(tmp_path, "file,latitude,longitude\na.jpg,1,2,3\nb.jpg,-3,4\nb.jp"))
+    assert caught.value.problems == ["line 2: expected 3 fields", "line 4: expected 3 fields"]
+
+
+def test_a_row_repeated_or_a_file_spelled_twice_is_a_duplicate(tmp_path: Path) -> None:
+    text = "file,latitude,longitude\na.jpg,1,2\na.jpg,1,2\n./b.jpg,3,4\nb.jpg,3,4\n"
+    with pytest.raises(ManifestError) as caught:
+        read_manifest(write(tmp_path, text))
+    assert caught.value.problems == ["line 3: duplicate of line 2 (a.jpg)", "line 5: duplicate of line 4 (b.jpg)"]

@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from gameserver.games.models import Guess, Round
+from gameserver.games.models import Game, Guess, Player, Round
 from gameserver.games.services import GameError, game_create, guess_submit, round_reveal, round_serve
 from gameserver.inference.services import round_predict
 from gameserver.panoramas.models import PanoramaSet
@@ -189,6 +189,10 @@ def test_the_catalogue_lists_sets_and_models_and_a_game_can_pick_its_model(panor
     ({"longitude": 0}, "latitude is required"),
     ({"latitude": True, "longitude": 0}, "finite number"),
     ([1, 2], "JSON object"),
+    ({"latitude": 0, "longitude": -180.5}, "longitude -180.5 is outside"),
+    ({"latitude": 10**400, "longitude": 0}, "latitude must be a finite number"),  # past a float's range
+    ({"latitude": [48.8], "longitude": 2.3}, "finite number"),
+    ({"latitude": None, "longitude": 0}, "latitude is required"),
 ])
 def test_bad_guesses_are_rejected_and_nothing_is_written(panorama_set, body, message):
     client = Client()
@@ -279,3 +283,78 @@ def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model
     assert abs(centre[0] - 540 % 256) <= 6 and abs(centre[1] - (540 // 256) * 80) <= 6
     assert predicted and all(hashlib.sha256(Path(p).read_bytes()).hexdigest() == served.view_sha256
                              for p in predicted)
+
+
+def test_a_guess_body_that_is_not_json_is_rejected_and_nothing_is_written(panorama_set: PanoramaSet) -> None:
+    client = Client()
+    _, game = post(client, "/api/games", {"set": "synthetic", "rounds": 1})
+    _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
+    for raw in [
+        b"[" * 100_000 + b"]" * 100_000,  # nested past the parser's recursion limit
+        b'{"latitude": ' + b"9" * 5_000 + b', "longitude": 0}',  # past Python's 4300-digit integer limit
+        b'{"latitude": 48.8, "longitude": 2.3',  # cut short
+        b"\xff\xfe\x00{",  # not text
+    ]:
+        response = client.post(f"/api/rounds/{view['round']}/guess", data=raw, content_type="application/json")
+        assert response.status_code == 400, raw[:40]
+        assert response.json() == {"error": "the request body must be a JSON object"}, raw[:40]
+    assert not Guess.objects.exists()
+
+
+def test_game_options_beyond_any_range_are_rejected_and_nothing_is_written(panorama_set: PanoramaSet) -> None:
+    client = Client()
+    for body, message in [({"rounds": 10**400}, "rounds must be a finite number"),
+                          ({"time_limit_s": -(10**400)}, "time_limit_s must be a finite number"),
+                          ({"rounds": 2.5}, "rounds must be a whole number")]:
+        status, error = post(client, "/api/games", {"set": "synthetic", **body})
+        assert (status, error["error"]) == (400, message)
+    assert not Game.objects.exists() and not Player.objects.exists()
+
+
+def test_a_player_of_one_game_cannot_start_see_or_guess_a_round_of_another_game(panorama_set: PanoramaSet) -> None:
+    ann, bob = Client(), Client()
+    _, game_a = post(ann, "/api/games", {"set": "synthetic", "rounds": 1, "name": "Ann"})
+    _, game_b = post(bob, "/api/games", {"set": "synthetic", "rounds": 2, "name": "Bob"})
+    _, own = post(ann, f"/api/games/{game_a['game']}/rounds/1/start", {})
+    _, theirs = post(bob, f"/api/games/{game_b['game']}/rounds/1/start", {})
+
+    status, refused = post(ann, f"/api/rounds/{theirs['round']}/guess", {"latitude": 1, "longitude": 1})
+    assert (status, refused) == (403, {"error": "join this game before playing it"})
+    assert ann.get(f"/api/rounds/{theirs['round']}").status_code == 403
+    status, refused = post(ann, f"/api/games/{game_b['game']}/rounds/2/start", {})
+    assert (status, refused) == (403, {"error": "join this game before playing it"})
+
+    assert not Guess.objects.exists()
+    assert Round.objects.get(game__public_id=game_b["game"], number=2).served_at is None, "not started by Ann"
+    assert not Player.objects.filter(game__public_id=game_b["game"], name="Ann").exists()
+    # Her own round is untouched and still hers to play.
+    assert post(ann, f"/api/rounds/{own['round']}/guess", {"latitude": 1, "longitude": 1})[0] == 201
+
+
+def test_unknown_ids_are_404_and_nothing_is_written(panorama_set: PanoramaSet) -> None:
+    client = Client()
+    _, game = post(client, "/api/games", {"set": "synthetic", "rounds": 1})
+    before = (Game.objects.count(), Player.objects.count(), Round.objects.filter(served_at__isnull=False).count())
+    for method, url in [("post", "/api/rounds/no-such-round/guess"), ("get", "/api/rounds/no-such-round"),
+                        ("post", "/api/games/no-such-game/join"), ("post", "/api/games/no-such-game/rounds/1/start"),
+                        ("post", f"/api/games/{game['game']}/rounds/0/start")]:
+        response = getattr(client, method)(url, data={"latitude": 1, "longitude": 1}, content_type="application/json")
+        assert response.status_code == 404, url
+        assert response.json()["error"], url
+    assert not Guess.objects.exists()
+    assert (Game.objects.count(), Player.objects.count(),
+            Round.objects.filter(served_at__isnull=False).count()) == before
+
+
+def test_a_late_guess_through_the_api_is_locked_as_a_timeout_without_its_coordinates(panorama_set: PanoramaSet) -> None:
+    client = Client()
+    _, game = post(client, "/api/games", {"set": "synthetic", "rounds": 1, "time_limit_s": 30})
+    _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
+    Round.objects.filter(public_id=view["round"]).update(deadline=timezone.now() - timedelta(minutes=1))
+
+    status, reveal = post(client, f"/api/rounds/{view['round']}/guess", {"latitude": 48.8, "longitude": 2.3})
+
+    assert status == 201 and reveal["human"]["timed_out"] and reveal["human"]["points"] == 0
+    assert reveal["human"]["latitude"] is None and reveal["human"]["km"] is None
+    guess = Guess.objects.get()
+    assert guess.timed_out and (guess.latitude, guess.longitude) == (None, None)

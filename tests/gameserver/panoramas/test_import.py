@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
+from collections.abc import Callable
+from pathlib import Path
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageCms
 
 from gameserver.panoramas.models import Panorama, PanoramaSet
@@ -112,10 +117,26 @@ def jpeg_bytes(source, size: tuple[int, int] = (96, 72)) -> bytes:
     return (source.root / source.image("scratch/full.jpg", size=size, seed=7)).read_bytes()
 
 
+def solid_png(size: tuple[int, int]) -> bytes:
+    """A real, tiny-on-disk PNG of any size: one colour compresses to almost nothing."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (90, 120, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 BAD_ROWS = {
     "missing file": (lambda s: {"file": "nowhere.jpg", **TOKYO}, "not found"),
     "not an image": (lambda s: {"file": s.bytes("notes.jpg", b"just some text\n" * 50), **TOKYO},
                      "not an image"),
+    "empty file": (lambda s: {"file": s.bytes("empty.jpg", b""), **TOKYO}, "not an image"),
+    "a GIF named .jpg": (lambda s: {"file": s.image("anim.jpg", seed=8, format="GIF"), **TOKYO},
+                         "not an image in one of JPEG, PNG, WEBP"),
+    # Over PANORAMA_MAX_PIXELS (40 M) but under twice it, where Pillow only warns: refused from the header.
+    "huge dimensions": (lambda s: {"file": s.png_header("huge.png", width=8000, height=6000), **TOKYO},
+                        "decompression bomb"),
+    # Only 700 k pixels, but no JPEG can be wider than 65500: it could never be served.
+    "wider than a JPEG can be": (lambda s: {"file": s.bytes("strip.png", solid_png((70_000, 10))), **TOKYO},
+                                 "70000x10 is larger than a JPEG can be (65500 pixels a side)"),
     "truncated jpeg": (lambda s: {"file": s.bytes("cut.jpg", jpeg_bytes(s)[:1500]), **TOKYO}, "does not decode"),
     "decompression bomb": (lambda s: {"file": s.png_header("bomb.png", width=50_000, height=50_000), **TOKYO},
                            "decompression bomb"),
@@ -260,3 +281,54 @@ def test_blank_coordinates_are_read_from_the_images_exif_gps(source, tmp_storage
     for panorama in Panorama.objects.all():  # the position was read, never kept in the served bytes
         with Image.open(panorama_image_path(panorama=panorama)) as served:
             assert not served.getexif()
+
+
+BAD_MANIFESTS = {
+    "wrong columns": (b"path,lat,lon\ngood.jpg,48.85,2.35\n", "missing column(s) file, latitude, longitude"),
+    "cut inside a quoted field": (b'file,latitude,longitude\ngood.jpg,48.85,"2.3', "malformed CSV"),
+    "cut mid-row": (b"file,latitude,longitude\ngood.jpg,48.85,2.35\ngood2.jp", "line 3: expected 3 fields"),
+    "not UTF-8": (b"file,latitude,longitude\ngood.jpg,48.85,2.35\n\xff\xfe\x00", "not UTF-8"),
+    "header only": (b"file,latitude,longitude\n", "no rows"),
+    "empty": (b"", "missing column(s)"),
+    "the same row twice": (b"file,latitude,longitude\ngood.jpg,48.85,2.35\ngood.jpg,48.85,2.35\n",
+                           "line 3: duplicate of line 2 (good.jpg)"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_MANIFESTS, ids=list(BAD_MANIFESTS))
+def test_a_malformed_manifest_is_refused_and_nothing_is_written(case: str, source, tmp_storage: Path,
+                                                                stored_files: Callable[[], list[Path]]) -> None:
+    text, reason = BAD_MANIFESTS[case]
+    good_row(source)
+    manifest = source.root / "manifest.csv"
+    manifest.write_bytes(text)
+
+    with pytest.raises(PanoramaImportError) as caught:
+        panorama_set_import(manifest_path=manifest, name="bad")
+
+    assert str(caught.value).startswith("nothing imported, 1 problem(s):")
+    assert reason in caught.value.problems[0]
+    assert_nothing_written(stored_files)
+
+
+@pytest.mark.parametrize("extension", ["jpg", "png", "webp"])
+def test_every_truncation_of_an_image_is_refused_and_nothing_is_written(
+        extension: str, source, tmp_storage: Path, stored_files: Callable[[], list[Path]]) -> None:
+    whole = (source.root / source.image(f"whole.{extension}", seed=11)).read_bytes()
+    # A PNG cut after its last compressed pixel still holds every pixel: the zlib checksum, the chunk's CRC
+    # and the IEND chunk that follow it (4 + 4 + 12 bytes) are not needed to decode it whole.
+    last_pixel_byte = whole.rindex(b"IEND") - 12 if extension == "png" else len(whole)
+
+    @hypothesis.settings(max_examples=12, deadline=None)
+    @hypothesis.given(cut=st.integers(min_value=0, max_value=last_pixel_byte - 1))
+    def check(cut: int) -> None:
+        manifest = source.manifest([good_row(source), {"file": source.bytes(f"cut.{extension}", whole[:cut]),
+                                                       **TOKYO}])
+        with pytest.raises(PanoramaImportError) as caught:
+            panorama_set_import(manifest_path=manifest, name="cut")
+        assert len(caught.value.problems) == 1
+        assert caught.value.problems[0].startswith("line 3: ")
+        assert "does not decode" in caught.value.problems[0] or "not an image" in caught.value.problems[0]
+        assert_nothing_written(stored_files)
+
+    check()

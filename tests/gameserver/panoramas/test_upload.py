@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
+import hypothesis
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from hypothesis import strategies as st
 
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.services import PanoramaImportError, panorama_set_import_zip
@@ -49,6 +53,8 @@ def test_a_zip_with_a_top_folder_imports_whole(two_photos, tmp_storage, stored_f
     ("../evil.jpg", b"x", "leaves the archive"),
     ("/etc/evil.jpg", b"x", "leaves the archive"),
     ("a/../../evil.jpg", b"x", "leaves the archive"),
+    ("..\\evil.jpg", b"x", "leaves the archive"),  # Windows separators
+    ("C:\\evil.jpg", b"x", "leaves the archive"),
 ])
 def test_path_traversal_is_refused_before_extracting(name, data, reason, two_photos, tmp_storage, stored_files,
                                                      tmp_path):
@@ -141,3 +147,118 @@ def test_an_upload_over_the_size_limit_is_refused(two_photos, tmp_storage, setti
     })
     assert response.status_code == 400 and b"larger than 100 bytes" in response.content
     assert not PanoramaSet.objects.exists()
+
+
+def archive_with_first_entry(folder: Path, name: str, data: bytes, *, flags: int = 0, method: int | None = None,
+                             compression: int = zipfile.ZIP_STORED) -> bytes:
+    """A zip of `folder` after a first entry whose header flags and compression method are then rewritten,
+    as another zip tool would have written them (zipfile itself writes neither encrypted nor exotic entries)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as bundle:
+        bundle.writestr(name, data)
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                bundle.write(path, path.relative_to(folder).as_posix())
+    archive = bytearray(buffer.getvalue())
+    central = struct.unpack_from("<I", archive, len(archive) - 22 + 16)[0]  # the end record's directory offset
+    for header, offset in ((0, 6), (central, 8)):  # the first local header, the first directory entry
+        old_flags, old_method = struct.unpack_from("<HH", archive, header + offset)
+        struct.pack_into("<HH", archive, header + offset, old_flags | flags, old_method if method is None else method)
+    return bytes(archive)
+
+
+def test_an_encrypted_entry_is_refused_before_extracting(two_photos: Path, tmp_storage: Path,
+                                                         stored_files: Callable[[], list[Path]]) -> None:
+    archive = archive_with_first_entry(two_photos, "secret.jpg", b"x", flags=0x1)
+    with pytest.raises(PanoramaImportError) as caught:
+        panorama_set_import_zip(archive=io.BytesIO(archive), name="locked")
+    assert caught.value.problems == ["secret.jpg: encrypted entries are not supported"]
+    assert not PanoramaSet.objects.exists() and stored_files() == []
+
+
+@pytest.mark.parametrize("first,options,reason", [
+    # AES-encrypted or otherwise exotically compressed (method 99): zipfile cannot read it.
+    (("exotic.jpg", b"x"), {"method": 99}, "exotic.jpg: cannot be extracted: That compression method is not supported"),
+    # Deflate data whose first block has the reserved type 3.
+    (("broken.jpg", b"x" * 100), {"compression": zipfile.ZIP_DEFLATED, "corrupt": True},
+     "broken.jpg: cannot be extracted"),
+    # A file and a folder of the same name cannot both be unpacked.
+    (("b", b"x"), {}, "b/c.png: cannot be extracted"),
+], ids=["unsupported compression", "corrupt deflate data", "a file where a folder must be"])
+def test_an_entry_that_cannot_be_extracted_is_refused_clearly(
+        first: tuple[str, bytes], options: dict[str, object], reason: str, two_photos: Path, tmp_storage: Path,
+        stored_files: Callable[[], list[Path]]) -> None:
+    corrupt = options.pop("corrupt", False)
+    archive = bytearray(archive_with_first_entry(two_photos, *first, **options))
+    if corrupt:
+        archive[30 + len(first[0])] = 0xFF  # the first byte of the first entry's data: BFINAL=1, BTYPE=11
+    with pytest.raises(PanoramaImportError) as caught:
+        panorama_set_import_zip(archive=io.BytesIO(bytes(archive)), name="unreadable")
+    assert len(caught.value.problems) == 1 and caught.value.problems[0].startswith(reason)
+    assert not PanoramaSet.objects.exists() and stored_files() == []
+
+
+@pytest.mark.parametrize("field,value,reason", [
+    # The first directory entry's "version needed to extract": 25.5, newer than any zip tool writes.
+    ("version", 0xFF, "not a readable zip archive: zip file version 25.5"),
+    # The end record's directory offset pointing far past the directory: reads would seek before the file.
+    ("directory offset", 0xFFFFFFFF, "a.jpg: cannot be extracted"),
+])
+def test_an_archive_with_a_damaged_directory_is_refused_clearly(
+        field: str, value: int, reason: str, two_photos: Path, tmp_storage: Path,
+        stored_files: Callable[[], list[Path]]) -> None:
+    archive = bytearray(zip_of(two_photos))
+    end_record = len(archive) - 22
+    if field == "version":
+        struct.pack_into("<B", archive, struct.unpack_from("<I", archive, end_record + 16)[0] + 6, value)
+    else:
+        struct.pack_into("<I", archive, end_record + 16, value)
+    with pytest.raises(PanoramaImportError) as caught:
+        panorama_set_import_zip(archive=io.BytesIO(bytes(archive)), name="damaged")
+    assert len(caught.value.problems) == 1 and reason in caught.value.problems[0]
+    assert not PanoramaSet.objects.exists() and stored_files() == []
+
+
+def test_an_archive_written_by_pythons_writestr_imports(two_photos: Path, tmp_storage: Path) -> None:
+    """writestr stores permission bits without a file type (0o600): a regular file, not a link or device."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for path in sorted(two_photos.rglob("*")):
+            if path.is_file():
+                bundle.writestr(path.relative_to(two_photos).as_posix(), path.read_bytes())
+    assert zipfile.ZipFile(buffer).infolist()[0].external_attr >> 16 == 0o600
+    report = panorama_set_import_zip(archive=io.BytesIO(buffer.getvalue()), name="scripted")
+    assert report.count == 2
+
+
+@st.composite
+def damaged(draw: st.DrawFn, archive: bytes) -> bytes:
+    """The archive cut short, or with a few bytes overwritten anywhere (headers, directory, data)."""
+    if draw(st.booleans()):
+        return archive[:draw(st.integers(0, len(archive) - 1))]
+    data = bytearray(archive)
+    for _ in range(draw(st.integers(1, 4))):
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    return bytes(data)
+
+
+def test_a_damaged_archive_imports_whole_or_is_refused_clearly(two_photos: Path, tmp_storage: Path,
+                                                                stored_files: Callable[[], list[Path]]) -> None:
+    archive = zip_of(two_photos)
+
+    @hypothesis.settings(max_examples=40, deadline=None)
+    @hypothesis.given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        try:
+            report = panorama_set_import_zip(archive=io.BytesIO(data.draw(damaged(archive))), name="damaged")
+        except PanoramaImportError as error:
+            assert error.problems and all(problem for problem in error.problems)
+            assert not PanoramaSet.objects.exists() and not Panorama.objects.exists() and stored_files() == []
+            return
+        # A byte that changed nothing the import reads (a timestamp, a comment): the set is whole.
+        assert report.count == 2 and len(stored_files()) == 2
+        PanoramaSet.objects.all().delete()
+        for path in stored_files():
+            path.unlink()
+
+    check()
