@@ -131,6 +131,10 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not (REDIS_URL or "CELERY_BROKER_URL" in os.environ))
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Redis broker: a task whose whole worker died unacked (SIGKILL, OOM, a lost node) goes to another worker after
+# this many seconds (kombu's default is an hour). Keep it above the longest task plus its retry countdown; a task
+# handed out twice is harmless, as round_predict leaves an answered round alone.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("PLANET_TASK_VISIBILITY_TIMEOUT_S", "300"))}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {"gameserver.inference.tasks.*": {"queue": "inference"}}
 # Rounds of one model predicted in one forward pass by a worker (the rounds waiting when a task runs).

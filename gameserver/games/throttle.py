@@ -4,11 +4,14 @@ web process counts together; one process's memory when embedded). Limits come fr
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,15 @@ def rate_limit_hit(*, scope: str, key: str) -> None:
     now = time.time()
     window = int(now // limit.window_s)
     counter = f"ratelimit:{scope}:{hashlib.sha256(key.encode()).hexdigest()[:32]}:{window}"
-    cache.add(counter, 0, timeout=limit.window_s + 1)
     try:
-        count = cache.incr(counter)
-    except ValueError:  # the window expired between add and incr
-        cache.set(counter, 1, timeout=limit.window_s + 1)
-        count = 1
+        cache.add(counter, 0, timeout=limit.window_s + 1)
+        try:
+            count = cache.incr(counter)
+        except ValueError:  # the window expired between add and incr
+            cache.set(counter, 1, timeout=limit.window_s + 1)
+            count = 1
+    except Exception:  # the cache cannot be reached (Redis restarting): the game goes on, uncounted
+        logger.warning("rate limit %s not counted: the cache cannot be reached", scope, exc_info=True)
+        return
     if count > limit.requests:
         raise RateLimited(scope=scope, retry_after_s=max(1, int((window + 1) * limit.window_s - now)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from planet_engine.countries import country_index
 from planet_engine.geo import THRESHOLD_NAMES, head_to_head, threshold_outcomes
 
 Row = dict[str, object]
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,11 @@ def benchmark_cached(*, filters: Filters = Filters()) -> dict[str, object]:
     flagged = Panorama.objects.filter(near_training_photo=True).count()
     state = json.dumps([filters.as_dict(), guesses["count"], guesses["last"], flagged], sort_keys=True)
     key = "stats:benchmark:" + hashlib.sha256(state.encode()).hexdigest()
-    tables = cache.get(key)
+    try:
+        tables = cache.get(key)
+    except Exception:  # the cache cannot be reached (Redis restarting): compute, as if it were a miss
+        logger.warning("benchmark cache unavailable; computing the tables", exc_info=True)
+        return benchmark_from_rows(rows=round_rows(filters=filters))
     if tables is None:
         tables = benchmark_from_rows(rows=round_rows(filters=filters))
         cache.set(key, tables, BENCHMARK_CACHE_SECONDS)

@@ -1,0 +1,253 @@
+"""Fault injection: real worker, web-server and Redis processes on the test database, which the tests kill,
+restart and cut off. Only the test's own processes and connections are touched, never the shared servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def eventually(check: Callable[[], object], *, seconds: float = 30.0, what: str = "",
+               log: Path | None = None) -> object:
+    """check()'s first truthy answer, polled until `seconds` pass; else fail, with a process's log."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        answer = check()
+        if answer:
+            return answer
+        time.sleep(0.05)
+    tail = f"; its log:\n{log.read_text(errors='replace')[-3000:]}" if log else ""
+    raise AssertionError(f"not within {seconds} s: {what or check}{tail}")
+
+
+@pytest.fixture(name="eventually")
+def eventually_fixture() -> Callable[..., object]:
+    """eventually() for the tests, which cannot import a `conftest`."""
+    return eventually
+
+
+@dataclass
+class ServiceProcess:
+    """A server process in its own session (so a kill takes its children too), its output in `log`."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, *, seconds: float = 30.0) -> None:
+        eventually(lambda: text in self.log_text(), seconds=seconds, what=f"{text!r} in {self.log.name}",
+                   log=self.log)
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a lost node would: no shutdown handler runs."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class Spawner:
+    """Starts processes with the test's database and storage; stops whatever is still running at teardown."""
+
+    folder: Path
+    env: dict[str, str]
+    started: list[ServiceProcess] = field(default_factory=list)
+
+    def __call__(self, name: str, argv: list[str], *, env: dict[str, str] | None = None) -> ServiceProcess:
+        log = self.folder / f"{name}.log"
+        with log.open("wb") as handle:
+            process = subprocess.Popen(argv, cwd=ROOT, env={**self.env, **(env or {})}, stdout=handle,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        started = ServiceProcess(process, log)
+        self.started.append(started)
+        return started
+
+    def worker(self, name: str, *, pool: str = "solo", env: dict[str, str] | None = None) -> ServiceProcess:
+        """`celery -A gameserver worker -Q inference` as deployed, ready to consume."""
+        worker = self(name, [sys.executable, "-m", "celery", "-A", "gameserver", "worker", "-Q", "inference",
+                             "-P", pool, "-c", "1", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
+                             "--without-heartbeat", "-l", "INFO"], env=env)
+        worker.wait_for_log(" ready.")
+        return worker
+
+    def web(self, name: str, *, env: dict[str, str] | None = None) -> tuple[ServiceProcess, str]:
+        """The ASGI app under daphne, as deployed; returns it and its base URL once it answers."""
+        port = free_port()
+        web = self(name, [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                          "gameserver.asgi:application"], env=env)
+        base = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                with urllib.request.urlopen(f"{base}/api/schema", timeout=2):
+                    return True
+            except (urllib.error.URLError, ConnectionError):
+                return False
+
+        eventually(answers, what=f"{name} answering", log=web.log)
+        return web, base
+
+    def stop_all(self) -> None:
+        for started in reversed(self.started):
+            started.stop()
+
+
+def database_url() -> str:
+    """The test database (test_<name>) as a DATABASE_URL, for the processes the tests start."""
+    params = connection.settings_dict
+    user, password = params["USER"] or "", params["PASSWORD"] or ""
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    return f"postgresql://{auth}{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+@pytest.fixture
+def spawn(tmp_path: Path, model_version) -> Iterator[Spawner]:
+    """Processes on the test database whose panorama storage is this test's (settings.PANORAMA_STORAGE_DIR)."""
+    from gameserver.celery import app
+
+    env = {**os.environ, "DATABASE_URL": database_url(), "PLANET_VAR_DIR": str(tmp_path),
+           "DATABASE_CONN_MAX_AGE": "0"}
+    spawner = Spawner(tmp_path, env)
+    broker_clear(app.conf.broker_url)
+    app.conf.task_always_eager = False  # the test's web side enqueues on the broker, as in production
+    try:
+        yield spawner
+    finally:
+        spawner.stop_all()
+
+
+def broker_clear(url: str) -> None:
+    """Drop what a crashed earlier run left on a Redis broker: queued tasks and unacked (in-flight) ones."""
+    from kombu import Connection
+
+    with Connection(url) as broker:
+        channel = broker.default_channel
+        channel.queue_purge("inference")
+        channel.client.delete(channel.unacked_key, channel.unacked_index_key)
+
+
+class DatabaseFaults:
+    """What a database restart or a stuck transaction does to the other sessions on the test database."""
+
+    @contextmanager
+    def row_held(self, table: str, pk: int) -> Iterator[None]:
+        """Another transaction holds a row: whoever locks it next (select_for_update) waits."""
+        holder = connection.get_new_connection(connection.get_connection_params())
+        try:
+            holder.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE", [pk])
+            yield
+        finally:
+            holder.rollback()
+            holder.close()
+
+    def waiting_on_a_lock(self) -> int:
+        return self._count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND wait_event_type = 'Lock'")
+
+    def terminate(self, *, waiting_on_a_lock_only: bool = False) -> int:
+        """Cut other sessions off as a server restart does (the test's own is spared); how many were cut."""
+        only = " AND wait_event_type = 'Lock'" if waiting_on_a_lock_only else ""
+        return self._count("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                           f"WHERE datname = current_database() AND pid <> pg_backend_pid(){only}")
+
+    def _count(self, sql: str) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def database_faults(db: None) -> DatabaseFaults:
+    return DatabaseFaults()
+
+
+@dataclass
+class PrivateRedis:
+    """A Redis server of the test's own, without persistence, so that a restart loses everything in it."""
+
+    spawner: Spawner
+    port: int = field(default_factory=free_port)
+    server: ServiceProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.server = self.spawner("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+                                             "--save", "", "--appendonly", "no"])
+        self.server.wait_for_log("Ready to accept connections")
+
+    def crash(self) -> None:
+        assert self.server is not None
+        self.server.kill()
+
+
+@pytest.fixture
+def private_redis(spawn: Spawner) -> PrivateRedis:
+    redis = PrivateRedis(spawn)
+    redis.start()
+    return redis
+
+
+class HttpPlayer:
+    """A browser's session against a real server: cookies, the CSRF header, JSON in and out."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.cookies = CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        self.call("GET", "/api/session")
+
+    def call(self, method: str, path: str, body: object = None) -> tuple[int, dict[str, object]]:
+        csrf = next((c.value for c in self.cookies if c.name == "csrftoken"), "")
+        request = urllib.request.Request(
+            self.base + path, method=method, data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf})
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            body_text = error.read()
+            try:
+                return error.code, json.loads(body_text or b"{}")
+            except json.JSONDecodeError:  # Django's plain 500 page: no traceback, not JSON
+                return error.code, {}
+
+
+@pytest.fixture
+def http_player() -> type[HttpPlayer]:
+    return HttpPlayer
