@@ -99,7 +99,11 @@ def database_from_url(url: str) -> dict[str, object]:
         "PASSWORD": unquote(parsed.password or ""),
         "HOST": parsed.hostname or "",
         "PORT": str(parsed.port or ""),
-        "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        # 0: under ASGI every request runs in its own thread, so a kept connection is never reused, only left
+        # open (Django's advice). PLANET_DB_POOL=N instead shares a psycopg pool of N connections per process.
+        "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        **({"OPTIONS": {"pool": {"min_size": 2, "max_size": int(os.environ["PLANET_DB_POOL"]), "timeout": 30}}}
+           if os.environ.get("PLANET_DB_POOL") else {}),
     }
 
 
@@ -116,7 +120,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+        # capacity: messages waiting per Redis key before group_send drops one; all sockets of a web process share
+        # a key, so channels_redis's default (100) lost events with 500 players (bench/README.md).
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                   "capacity": int(os.environ.get("PLANET_CHANNEL_CAPACITY", "10000"))},
     } if REDIS_URL else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 }
 

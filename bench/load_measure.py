@@ -1,0 +1,216 @@
+"""bench/load.py's measurements beside the clients' own: the database check, PostgreSQL connections, CPU per
+process group, errors in the server logs, and whether someone else's tests shared the machine."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import resource
+import statistics
+import time
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+from bench.load_stack import Stack
+
+if TYPE_CHECKING:  # the players' module imports percentiles from here
+    from bench.load_players import Ledger
+
+
+def database_verify(database_url: str, ledger: Ledger) -> dict[str, Any]:
+    """Compare what the clients were told with what PostgreSQL holds."""
+    with psycopg.connect(database_url) as connection:
+        stored_rows = connection.execute(
+            "SELECT r.public_id, g.player_key, g.latitude, g.longitude, g.model_committed_first "
+            "FROM games_guess g JOIN games_round r ON r.id = g.round_id").fetchall()
+        duplicated = connection.execute(
+            "SELECT count(*) FROM (SELECT round_id, player_key FROM games_guess GROUP BY 1, 2 "
+            "HAVING count(*) > 1) AS twice").fetchone()
+        statuses = dict(connection.execute(
+            "SELECT model_status, count(*) FROM games_round WHERE served_at IS NOT NULL GROUP BY 1").fetchall())
+        # Served -> the model's guess committed, on the server's clock, for every round that got one.
+        model_s = dict(connection.execute(
+            "SELECT public_id, extract(epoch FROM model_ready_at - served_at) FROM games_round "
+            "WHERE model_ready_at IS NOT NULL").fetchall())
+    stored = {(r[0], r[1]): (r[2], r[3], r[4]) for r in stored_rows}
+    acknowledged = ledger.acknowledged
+    lost = [key for key in acknowledged if key not in stored]
+    altered = [key for key, value in acknowledged.items() if key in stored and stored[key][:2] != value[:2]]
+    unacknowledged = [key for key in stored if key not in acknowledged]
+    played = [key for key, value in acknowledged.items() if value[2] == "play" and key in stored]
+    return {
+        "stored_guesses": len(stored_rows), "acknowledged": len(acknowledged), "lost": len(lost),
+        "altered": len(altered), "unacknowledged": len(unacknowledged),
+        "duplicated_rows": int(duplicated[0]) if duplicated else 0, "duplicated_201s": ledger.created_twice,
+        "repeats_answered_200": ledger.repeats, "repeat_mismatches": ledger.repeat_mismatches,
+        "play_guesses_model_committed_first": sum(bool(stored[key][2]) for key in played),
+        "play_guesses": len(played), "served_rounds_by_model_status": statuses,
+        # The players' rounds only: the throughput phase starts its rounds in a burst, on purpose.
+        "served_to_model_committed_s": percentiles([float(model_s[key[0]]) for key in played if key[0] in model_s]),
+        "lost_examples": lost[:5], "unacknowledged_examples": unacknowledged[:5],
+    }
+
+
+# ----------------------------------------------------------------------------------------------- machine
+
+class ConnectionSampler:
+    """Peak PostgreSQL connections to the benchmark's database, and to the whole server (max_connections is
+    shared with everything else on it), sampled every half second while a phase runs."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.peak_ours = self.peak_server = 0
+        self.max_connections = 0
+        self.stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def sample(self) -> None:
+        async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True) as connection:
+            row = await (await connection.execute("SHOW max_connections")).fetchone()
+            self.max_connections = int(row[0]) if row else 0
+            while not self.stop.is_set():
+                cursor = await connection.execute(
+                    "SELECT count(*) FILTER (WHERE datname = current_database()), count(*) FROM pg_stat_activity "
+                    "WHERE backend_type = 'client backend'")
+                row = await cursor.fetchone()
+                if row:
+                    self.peak_ours = max(self.peak_ours, int(row[0]) - 1)  # less this sampler's own
+                    self.peak_server = max(self.peak_server, int(row[1]))
+                try:
+                    await asyncio.wait_for(self.stop.wait(), timeout=0.5)
+                except TimeoutError:
+                    pass
+
+    def __enter__(self) -> ConnectionSampler:
+        self.task = asyncio.create_task(self.sample())
+        return self
+
+    async def result(self) -> dict[str, int]:
+        self.stop.set()
+        if self.task is not None:
+            await self.task
+        return {"peak_benchmark_database": self.peak_ours, "peak_server": self.peak_server,
+                "max_connections": self.max_connections}
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+
+
+def percentiles(values: list[float]) -> dict[str, float | int]:
+    if not values:
+        return {"n": 0}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(math.ceil(q * len(ordered))) - 1)], 2)
+
+    return {"n": len(ordered), "p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": round(ordered[-1], 2),
+            "mean": round(statistics.fmean(ordered), 2)}
+
+
+def group_cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each process group (a server and its workers, the inference worker)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = dict.fromkeys(groups, 0.0)
+    by_group = {pgid: name for name, pgid in groups.items()}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = by_group.get(int(fields[2]))  # fields after the name: state, ppid, pgrp, ...
+        if name is not None:
+            used[name] += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, stolen) CPU seconds of the whole machine since boot."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / ticks, steal / ticks
+
+
+class CpuMeter:
+    """Cores used during a phase by the client (this process), each server process group and everything else
+    (PostgreSQL, Redis, and whatever else runs on the machine)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.groups = stack.process_groups()
+        self.began = time.monotonic()
+        self.machine = machine_cpu_seconds()
+        self.own = self.own_seconds()
+        self.group = group_cpu_seconds(self.groups)
+
+    @staticmethod
+    def own_seconds() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    def cores(self) -> dict[str, float]:
+        seconds = time.monotonic() - self.began
+        busy, stolen = (after - before for after, before in zip(machine_cpu_seconds(), self.machine))
+        group = group_cpu_seconds(self.groups)
+        result = {name: (group[name] - self.group[name]) / seconds for name in self.groups}
+        result["client"] = (self.own_seconds() - self.own) / seconds
+        result["rest"] = max(0.0, busy / seconds - sum(result.values()))
+        result["machine_busy"] = busy / seconds
+        result["steal"] = stolen / seconds
+        return {name: round(value, 2) for name, value in result.items()}
+
+
+def server_log_problems(stack: Stack) -> dict[str, Any]:
+    """Errors the server and worker logged (Django prints 500 tracebacks there: bench/load_settings.py): each
+    exception's last line, counted, so an error the clients saw only as a status has its cause beside it."""
+    problems: dict[str, Any] = {}
+    for name, path in stack.logs.items():
+        text = path.read_text(errors="replace") if path.is_file() else ""
+        causes: Counter[str] = Counter()
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("Traceback (most recent call last)"):
+                end = next((j for j in range(i + 1, len(lines)) if not lines[j].startswith((" ", "\t"))), None)
+                if end is not None:
+                    causes[lines[end][:160]] += 1
+        problems[name] = {"internal_server_errors": text.count("Internal Server Error:"),
+                          # channels_redis' INFO line when a group_send dropped an event (load_settings.py)
+                          "events_dropped_over_capacity": text.count("channels over capacity in group"),
+                          "exceptions": dict(causes.most_common(8))}
+    return problems
+
+
+def raise_file_limit() -> int:
+    """Every player holds two sockets here and two in the server (which inherits this limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+async def noise_watch(samples: list[bool], stop: asyncio.Event) -> None:
+    """Every 5 s: is someone else's test run sharing the machine? The report gives the share of samples."""
+    while not stop.is_set():
+        samples.append(other_pytest_running())
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=5.0)
+        except TimeoutError:
+            pass
+
+
+def other_pytest_running() -> bool:
+    """Other engineers' test runs on the same 2 cores make the numbers noisy; say so."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if b"pytest" in (entry / "cmdline").read_bytes():
+                    return True
+            except OSError:
+                continue
+    return False
