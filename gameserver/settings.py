@@ -100,7 +100,8 @@ def database_from_url(url: str) -> dict[str, object]:
         "HOST": parsed.hostname or "",
         "PORT": str(parsed.port or ""),
         # 0: under ASGI every request runs in its own thread, so a kept connection is never reused, only left
-        # open (Django's advice). PLANET_DB_POOL=N instead shares a psycopg pool of N connections per process.
+        # open (Django's advice). PLANET_DB_POOL=N instead shares a psycopg pool of N connections per process:
+        # for web processes only (a Celery worker with the pool hung once in bench/load.py).
         "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
         **({"OPTIONS": {"pool": {"min_size": 2, "max_size": int(os.environ["PLANET_DB_POOL"]), "timeout": 30}}}
            if os.environ.get("PLANET_DB_POOL") else {}),
