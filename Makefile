@@ -7,7 +7,7 @@ DEMO := var/demo
 TRAIN_SET := $(PLANET_DATA_DIR)/yfcc-train/manifest.csv
 GAME_SET := $(PLANET_DATA_DIR)/osv5m-demo/manifest.csv
 
-.PHONY: play test venv vendor screenshots demo-model evaluate-demo bench clean
+.PHONY: play test typecheck venv vendor screenshots demo-model evaluate-demo bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,12 +60,16 @@ play: $(DEMO)/model.pt $(COUNTRIES)
 # The whole suite on the embedded default (SQLite, in-memory layer and broker); then, when DATABASE_URL and
 # REDIS_URL are set (.ci/run sets them where the services run), the game server's tests again against
 # PostgreSQL and Redis, with connections closed after each use so the test database can be dropped.
-test: $(VENV)/.installed $(COUNTRIES)
+test: $(VENV)/.installed $(COUNTRIES) typecheck
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PY) -m pytest --ignore=tests/browser
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PY) -m pytest tests/browser
 	if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 		DATABASE_CONN_MAX_AGE=0 $(PY) -m pytest tests/gameserver; \
 	else echo "DATABASE_URL/REDIS_URL not set: PostgreSQL and Redis pass skipped"; fi
+
+# Types: strict on planet_engine, django-stubs on the game server (configuration in pyproject.toml).
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
 
 # README's pictures: the browser tests' latest screenshots (artefacts/screenshots/, written by `make test`).
 SHOTS := game reveal stats panorama room-reveal reveal-phone

@@ -20,7 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gameserver.stats.benchmark import RoundTable, benchmark_tables, render_text  # noqa: E402
+from gameserver.stats.benchmark import RoundTable, benchmark_tables  # noqa: E402
+from gameserver.stats.render import render_text  # noqa: E402
 from planet_engine.geo import geoscore  # noqa: E402
 
 GOAL_SECONDS = 5.0

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
-
 from django.db import models
 
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import Panorama, PanoramaSet
-
-
-def new_public_id() -> str:
-    return secrets.token_urlsafe(16)
+from gameserver.public_ids import new_public_id
 
 
 class Game(models.Model):

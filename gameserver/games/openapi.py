@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-THRESHOLDS = ["street", "city", "region", "country", "continent"]
+from planet_engine.geo import THRESHOLD_NAMES
+
 OUTCOME = {"type": "string", "enum": ["human", "model", "tie"]}
 
 
@@ -88,8 +89,11 @@ SCHEMAS: dict[str, Any] = {
             "latitude": {"type": "number"}, "longitude": {"type": "number"}, "km": {"type": "number"},
             "points": {"type": "integer"}, "checkpoint_sha256": {"type": "string"},
             "top_cells": {"type": "array", "items": _ref("Cell")}}},
-        "winners": {"type": "object", "properties": {name: OUTCOME for name in THRESHOLDS},
-                    "description": "per radius (1/25/200/750/2500 km): tie when both are inside or both outside"},
+        "winners": {"type": "object", "properties": {name: OUTCOME for name in THRESHOLD_NAMES},
+                    "description": "per radius of `thresholds`: tie when both are inside or both outside"},
+        "thresholds": {"type": "array", "description": "the radii judged at, in order",
+                       "items": {"type": "object", "properties": {
+                           "name": {"type": "string", "enum": list(THRESHOLD_NAMES)}, "km": {"type": "number"}}}},
         "head_to_head": OUTCOME,
         "opponents": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"}, "latitude": {"type": ["number", "null"]},

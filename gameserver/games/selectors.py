@@ -1,16 +1,25 @@
-"""Reads for the game API. Nothing here returns a location of an unlocked round."""
+"""Reads for the game API. Nothing here returns a location of a round before the player's guess is locked."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count
 
-from gameserver.games.models import Game, Guess, Round
-from gameserver.games.services import (DEADLINE_GRACE, ROUND_OPEN_MAX, NotFound, round_fixed_view,
-                                       round_points)
+from gameserver.games.errors import NotAPlayer, NotFound
+from gameserver.games.models import Game, Guess, Player, Round
+from gameserver.games.rules import (
+    THRESHOLDS,
+    guess_exclusion,
+    panorama_attribution,
+    panorama_licence,
+    round_fixed_view,
+    round_model_point,
+    round_points,
+)
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
+from planet_engine.geo import distance_km, geoscore, head_to_head, threshold_outcomes
 
 
 def panorama_set_get(*, name: str) -> PanoramaSet:
@@ -59,14 +68,11 @@ def game_round_get(*, game: Game, number: int) -> Round:
         raise NotFound(f"game has no round {number}") from None
 
 
-def rounds_closed(*, now: datetime) -> QuerySet[Round]:
-    """Rounds whose truth no player can still use: every seat of the room has locked a guess, or the round
-    stopped taking guesses (its deadline, or ROUND_OPEN_MAX after it was served). Only these may be shown
-    beyond a player's own reveal (benchmark tables, exports): a room's opponent may not have guessed yet."""
-    return (Round.objects.filter(served_at__isnull=False)
-            .annotate(locked=Count("guesses", distinct=True), seats=Count("game__players", distinct=True))
-            .filter(Q(locked__gte=F("seats")) | Q(deadline__lt=now - DEADLINE_GRACE)
-                    | Q(deadline__isnull=True, served_at__lt=now - ROUND_OPEN_MAX)))
+def player_require(*, game: Game, player_key: str) -> Player:
+    seat = Player.objects.filter(game=game, player_key=player_key).first()
+    if seat is None:
+        raise NotAPlayer("join this game before playing it")
+    return seat
 
 
 def guess_for(*, round: Round, player_key: str) -> Guess | None:
@@ -91,8 +97,9 @@ def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
     no location of any round appears here)."""
     all_guesses = list(Guess.objects.filter(round__game=game))
     mine = {g.round_id: g for g in all_guesses if g.player_key == player_key}
-    rounds = []
-    for game_round in game.rounds.all():
+    rounds: list[dict[str, object]] = []
+    game_rounds = list(game.rounds.all())
+    for game_round in game_rounds:
         guess = mine.get(game_round.pk)
         rounds.append({
             "number": game_round.number, "round": game_round.public_id if game_round.served_at else None,
@@ -103,14 +110,60 @@ def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
     totals: dict[str, list[int]] = {}
     for guess in all_guesses:
         totals.setdefault(guess.player_key, []).append(round_points(guess.points))
+    mine_shown = [(round_points(g.points), round_points(g.model_points) if g.model_points is not None else 0)
+                  for g in mine.values()]
+    seats = list(game.players.all())
     players = [{"name": seat.name, "you": seat.player_key == player_key,
                 "rounds_played": len(totals.get(seat.player_key, [])),
-                "total_points": sum(totals.get(seat.player_key, []))} for seat in game.players.all()]
+                "total_points": sum(totals.get(seat.player_key, []))} for seat in seats]
     return {
         "game": game.public_id, "set": game.panorama_set.name, "model": game.model_version.name,
         "rounds": rounds, "round_count": game.round_count, "time_limit_s": game.time_limit_s, "mode": game.mode,
-        "joined": any(player["you"] for player in players), "players": players,
-        "total_points": sum(r["points"] or 0 for r in rounds),
-        "total_model_points": sum(r["model_points"] or 0 for r in rounds),
-        "finished": all(r["locked"] for r in rounds),
+        "joined": any(seat.player_key == player_key for seat in seats), "players": players,
+        "total_points": sum(points for points, _ in mine_shown),
+        "total_model_points": sum(model_points for _, model_points in mine_shown),
+        "finished": all(game_round.pk in mine for game_round in game_rounds),
     }
+
+
+def round_reveal(*, round: Round, guess: Guess) -> dict[str, object]:
+    """Everything shown after a player's guess is locked: truth, both guesses, errors, winners, cells."""
+    panorama = round.panorama
+    human_km = math.inf if guess.km is None else guess.km
+    result: dict[str, object] = {
+        "round": round.public_id, "number": round.number,
+        "truth": {"latitude": panorama.latitude, "longitude": panorama.longitude, "country": panorama.country,
+                  "continent": panorama.continent},
+        "human": {"latitude": guess.latitude, "longitude": guess.longitude, "timed_out": guess.timed_out,
+                  "km": guess.km, "points": round_points(guess.points)},
+        "model": {"status": round.model_status},
+        "attribution": panorama_attribution(panorama=panorama), "licence": panorama_licence(panorama=panorama),
+        "thresholds": THRESHOLDS,
+        # The other players of the room who have locked their guess on this round.
+        "opponents": [
+            {"name": name, "latitude": other.latitude, "longitude": other.longitude, "timed_out": other.timed_out,
+             "km": other.km, "points": round_points(other.points)}
+            for other, name in _opponent_guesses(round=round, player_key=guess.player_key)
+        ],
+    }
+    model_km = guess.model_km
+    model_point = round_model_point(round=round)
+    if model_km is None and model_point is not None:
+        # The model answered after this guess was locked: shown, but not counted in the benchmark.
+        model_km = distance_km(*model_point, panorama.latitude, panorama.longitude)
+    if model_km is not None:
+        result["model"] = {
+            "status": round.model_status, "latitude": round.model_latitude, "longitude": round.model_longitude,
+            "km": model_km, "points": round_points(geoscore(model_km)),
+            "top_cells": round.model_top_cells, "checkpoint_sha256": round.model_checkpoint_sha256,
+        }
+        result["winners"] = threshold_outcomes(human_km, model_km)
+        result["head_to_head"] = head_to_head(human_km, model_km)
+    result["counted"] = not guess_exclusion(guess=guess, panorama=panorama)
+    return result
+
+
+def _opponent_guesses(*, round: Round, player_key: str) -> list[tuple[Guess, str]]:
+    names = dict(round.game.players.values_list("player_key", "name"))
+    others = round.guesses.exclude(player_key=player_key).order_by("guessed_at", "pk")
+    return [(other, names.get(other.player_key, "?")) for other in others]

@@ -7,27 +7,30 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from gameserver.games import openapi, selectors, services
+from gameserver.games.errors import GameError, NotAPlayer, NotFound
+from gameserver.games.rules import round_view_path
 from gameserver.games.throttle import RateLimited, rate_limit_hit
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def api(view: View) -> View:
-    """GameError -> a JSON error with status 400 (404 for unknown ids); the body never holds a traceback."""
+    """GameError -> a JSON error with status 400 (404 for unknown ids, 403 for outsiders). Only GameError's
+    message reaches the player: any other exception is a server error, not a message."""
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
-        except services.NotFound as error:
+        except NotFound as error:
             return JsonResponse({"error": str(error)}, status=404)
-        except services.NotAPlayer as error:
+        except NotAPlayer as error:
             return JsonResponse({"error": str(error)}, status=403)
-        except ValueError as error:
+        except GameError as error:
             return JsonResponse({"error": str(error)}, status=400)
     return wrapped
 
@@ -36,7 +39,7 @@ def rate_limited(scope: str, *, by: Callable[[HttpRequest], str]) -> Callable[[V
     """429 with Retry-After once the client `by` names has spent its allowance in `scope`; nothing is written."""
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
             try:
                 rate_limit_hit(scope=scope, key=by(request))
             except RateLimited as error:
@@ -67,7 +70,7 @@ def player_name(request: HttpRequest, body: dict[str, object]) -> str:
     if name is None:
         return request.user.get_username() if request.user.is_authenticated else ""
     if not isinstance(name, str):
-        raise ValueError("name must be a string")
+        raise GameError("name must be a string")
     return name
 
 
@@ -76,9 +79,9 @@ def json_body(request: HttpRequest) -> dict[str, object]:
         body = json.loads(request.body or b"{}")
     # ValueError: bad JSON or text, or an integer of more than 4300 digits; RecursionError: [[[[...]]]].
     except (ValueError, RecursionError):
-        raise ValueError("the request body must be a JSON object") from None
+        raise GameError("the request body must be a JSON object") from None
     if not isinstance(body, dict):
-        raise ValueError("the request body must be a JSON object")
+        raise GameError("the request body must be a JSON object")
     return body
 
 
@@ -86,13 +89,13 @@ def number(body: dict[str, object], name: str, *, integer: bool = False, require
     value = body.get(name)
     if value is None:
         if required:
-            raise ValueError(f"{name} is required")
+            raise GameError(f"{name} is required")
         return None
     # Compared, not math.isfinite(): that raises OverflowError on a JSON integer past a float's range.
     if isinstance(value, bool) or not (isinstance(value, (int, float)) and abs(value) <= sys.float_info.max):
-        raise ValueError(f"{name} must be a finite number")
+        raise GameError(f"{name} must be a finite number")
     if integer and int(value) != value:
-        raise ValueError(f"{name} must be a whole number")
+        raise GameError(f"{name} must be a whole number")
     return value
 
 
@@ -161,12 +164,12 @@ def round_start(request: HttpRequest, game_id: str, number: int) -> JsonResponse
 
 @require_GET
 @api
-def round_image(request: HttpRequest, round_id: str) -> HttpResponse:
+def round_image(request: HttpRequest, round_id: str) -> FileResponse:
     game_round = selectors.round_get(public_id=round_id)
     if game_round.served_at is None:
-        raise services.NotFound("no such round")
-    services.player_require(game=game_round.game, player_key=player_key(request))
-    response = FileResponse(services.round_view_path(round=game_round).open("rb"), content_type="image/jpeg")
+        raise NotFound("no such round")
+    selectors.player_require(game=game_round.game, player_key=player_key(request))
+    response = FileResponse(round_view_path(round=game_round).open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
@@ -175,11 +178,11 @@ def round_image(request: HttpRequest, round_id: str) -> HttpResponse:
 @api
 def round_detail(request: HttpRequest, round_id: str) -> JsonResponse:
     game_round = selectors.round_get(public_id=round_id)
-    services.player_require(game=game_round.game, player_key=player_key(request))
+    selectors.player_require(game=game_round.game, player_key=player_key(request))
     guess = selectors.guess_for(round=game_round, player_key=player_key(request))
     if guess is None:
         return JsonResponse({**selectors.round_view(round=game_round), "locked": False})
-    return JsonResponse({**services.round_reveal(round=game_round, guess=guess), "locked": True})
+    return JsonResponse({**selectors.round_reveal(round=game_round, guess=guess), "locked": True})
 
 
 @require_POST
@@ -194,7 +197,6 @@ def guess_create(request: HttpRequest, round_id: str) -> JsonResponse:
         latitude=None if timed_out else number(body, "latitude"),
         longitude=None if timed_out else number(body, "longitude"),
     )
-    game_round.refresh_from_db()
-    reveal = services.round_reveal(round=game_round, guess=result.guess)
+    reveal = selectors.round_reveal(round=result.round, guess=result.guess)
     return JsonResponse({**reveal, "locked": True, "repeated": not result.created},
                         status=201 if result.created else 200)

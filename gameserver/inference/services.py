@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from gameserver.games.models import Round
-from gameserver.games.services import round_view_path
+from gameserver.games.rules import round_view_path
 from gameserver.inference.models import ModelVersion
 from gameserver.realtime.events import game_event_send_on_commit
 from planet_engine.checkpoint import CheckpointError, load_checkpoint

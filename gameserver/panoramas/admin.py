@@ -14,8 +14,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from gameserver.panoramas.archives import panorama_set_import_zip
 from gameserver.panoramas.models import Panorama, PanoramaSet
-from gameserver.panoramas.services import PanoramaImportError, panorama_set_import_zip
+from gameserver.panoramas.services import PanoramaImportError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

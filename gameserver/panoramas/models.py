@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
-
 from django.db import models
 
-
-def new_public_id() -> str:
-    # Random, not derived from anything about the image: an id must not hint at where it was taken.
-    return secrets.token_urlsafe(16)
+from gameserver.public_ids import new_public_id
 
 
 class PanoramaSet(models.Model):

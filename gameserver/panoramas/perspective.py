@@ -8,14 +8,13 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from PIL import Image
 
 from gameserver.panoramas.models import Panorama
+from gameserver.panoramas.storage import file_write_atomic, panorama_image_path, panorama_view_path
 
 VIEW_HFOV_DEG = 100.0  # what the viewer opens at
 VIEW_SIZE = (1024, 640)  # width, height of the render
@@ -49,19 +48,14 @@ def perspective_from_equirectangular(pixels: np.ndarray, *, heading_deg: float, 
 
 def panorama_fixed_view_path(*, panorama: Panorama, heading_deg: float) -> Path:
     """The stored render of `panorama` seen at `heading_deg`, written once (atomically) and reused."""
-    storage = Path(settings.PANORAMA_STORAGE_DIR) / "views"
     key = hashlib.sha256(f"{panorama.content_sha256}:{heading_deg:.3f}:{VIEW_HFOV_DEG}:{VIEW_SIZE}".encode())
-    path = storage / f"{panorama.public_id}-{key.hexdigest()[:16]}.jpg"
+    path = panorama_view_path(panorama=panorama, key=key.hexdigest()[:16])
     if path.is_file():
         return path
-    storage.mkdir(parents=True, exist_ok=True)
-    with Image.open(Path(settings.PANORAMA_STORAGE_DIR) / panorama.image_name) as image:
+    with Image.open(panorama_image_path(panorama=panorama)) as image:
         pixels = np.asarray(image.convert("RGB"))
     view = perspective_from_equirectangular(pixels, heading_deg=heading_deg, hfov_deg=VIEW_HFOV_DEG,
                                             width=VIEW_SIZE[0], height=VIEW_SIZE[1])
     buffer = io.BytesIO()
     Image.fromarray(view).save(buffer, format="JPEG", quality=VIEW_JPEG_QUALITY)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    temp.write_bytes(buffer.getvalue())
-    os.replace(temp, path)  # concurrent renders of the same view write identical bytes
-    return path
+    return file_write_atomic(path, buffer.getvalue())

@@ -20,11 +20,11 @@ class ExportError(ValueError):
 def rows_encode(*, rows: list[dict[str, object]], fmt: str) -> bytes:
     """The rows in one of FORMATS, columns in COLUMNS order."""
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=NAMES, lineterminator="\n")
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=NAMES, lineterminator="\n")
         writer.writeheader()
         writer.writerows({k: "" if row[k] is None else row[k] for k in NAMES} for row in rows)
-        return buffer.getvalue().encode()
+        return text.getvalue().encode()
     if fmt == "jsonl":
         return "".join(json.dumps({k: row[k] for k in NAMES}, allow_nan=False) + "\n" for row in rows).encode()
     if fmt == "parquet":

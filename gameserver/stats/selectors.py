@@ -18,7 +18,7 @@ from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from gameserver.games.models import Guess, Player, Round
-from gameserver.games.selectors import rounds_closed
+from gameserver.games.rules import guess_exclusion, panorama_attribution, panorama_licence, rounds_closed
 from gameserver.panoramas.models import Panorama
 from gameserver.stats.benchmark import RoundTable, benchmark_tables
 from planet_engine.countries import country_index
@@ -45,7 +45,7 @@ class Filters:
 
 def _guesses(filters: Filters) -> QuerySet[Guess]:
     guesses = (Guess.objects.select_related("round__game__model_version", "round__game__panorama_set",
-                                            "round__panorama")
+                                            "round__panorama__panorama_set")
                .filter(round__in=rounds_closed(now=timezone.now()).values("pk"))
                .order_by("round__served_at", "round_id", "pk"))
     if filters.panorama_set:
@@ -90,8 +90,7 @@ def _places(points: list[tuple[float | None, float | None]]) -> list[tuple[str, 
 def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tuple[str, str]) -> Row:
     game_round: Round = guess.round
     game, panorama = game_round.game, game_round.panorama
-    exclusion = ("model_not_committed" if not guess.model_committed_first
-                 else "near_training_photo" if panorama.near_training_photo else "")
+    exclusion = guess_exclusion(guess=guess, panorama=panorama)
     human_km = math.inf if guess.km is None else guess.km
     winners = (threshold_outcomes(human_km, guess.model_km) if guess.model_km is not None
                else dict.fromkeys(THRESHOLD_NAMES, ""))
@@ -100,8 +99,8 @@ def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tup
         "round_id": game_round.public_id, "game_id": game.public_id, "round_number": game_round.number,
         "player_id": hashlib.sha256(guess.player_key.encode()).hexdigest()[:16], "player_name": name,
         "panorama_set": game.panorama_set.name, "panorama_id": panorama.public_id,
-        "panorama_licence": panorama.licence or game.panorama_set.licence,
-        "panorama_attribution": panorama.attribution or game.panorama_set.attribution,
+        "panorama_licence": panorama_licence(panorama=panorama),
+        "panorama_attribution": panorama_attribution(panorama=panorama),
         "panorama_kind": panorama.kind,
         "truth_latitude": panorama.latitude, "truth_longitude": panorama.longitude,
         "truth_country": panorama.country, "truth_continent": panorama.continent,
@@ -132,7 +131,7 @@ def round_table(*, rows: list[Row]) -> RoundTable:
     counted = [row for row in rows if _truthy(row["counted"])]
 
     def floats(name: str, missing: float) -> np.ndarray:
-        return np.array([missing if row[name] in (None, "") else float(row[name]) for row in counted],
+        return np.array([missing if row[name] in (None, "") else float(str(row[name])) for row in counted],
                         dtype=np.float64)
 
     def strings(name: str) -> np.ndarray:

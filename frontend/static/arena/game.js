@@ -5,8 +5,6 @@ import { api, element, fill, formatKm, toast } from "./api.js";
 import { cellLayer, createWorldMap, greatCircle, guessPicker, pin } from "./worldmap.js";
 import { showView } from "./viewer.js";
 
-const THRESHOLDS = [["street", "1 km"], ["city", "25 km"], ["region", "200 km"], ["country", "750 km"],
-  ["continent", "2500 km"]];
 const WHO = { human: "You", model: "PlaNet", tie: "Tie" };
 
 const root = document.getElementById("game");
@@ -217,9 +215,10 @@ function scoreCard(kind, title, side, status) {
 
 function outcomeTable(reveal) {
   if (!reveal.winners) return element("p", { class: "hint" }, "Who won at each distance appears once PlaNet has guessed.");
-  const rows = THRESHOLDS.map(([name, radius]) => {
+  // The radii come with the reveal (rules.THRESHOLDS on the server): one definition, never repeated here.
+  const rows = reveal.thresholds.map(({ name, km }) => {
     const who = reveal.winners[name];
-    return element("tr", { class: "outcome-row" }, element("td", {}, `${name[0].toUpperCase()}${name.slice(1)} (${radius})`),
+    return element("tr", { class: "outcome-row" }, element("td", {}, `${name[0].toUpperCase()}${name.slice(1)} (${formatKm(km)})`),
       element("td", { class: `who-${who}` }, WHO[who]));
   });
   const closer = reveal.head_to_head;

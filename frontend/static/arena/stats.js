@@ -2,7 +2,6 @@
 // drawn as plain SVG (no chart library), with filters and download links that follow them.
 import { api, element, fill, formatKm, formatPercent } from "./api.js";
 
-const RADII = { street: "1 km", city: "25 km", region: "200 km", country: "750 km", continent: "2500 km" };
 const SVG = "http://www.w3.org/2000/svg";
 const state = { tables: null };
 
@@ -47,7 +46,7 @@ function renderThresholds(tables) {
     accuracy ? formatPercent(r.model_accuracy, 1) : "", r.human_wins.toLocaleString("en"),
     r.model_wins.toLocaleString("en"), r.ties.toLocaleString("en"), rateWithInterval(r), pValue(r.sign_test_p)];
   table("threshold-table", headings,
-    tables.thresholds.map((r) => row(`${capitalised(r.name)} (${RADII[r.name]})`, r, true)),
+    tables.thresholds.map((r) => row(`${capitalised(r.name)} (${formatKm(r.km)})`, r, true)),
     row("Closer guess", tables.head_to_head, false));
 }
 
@@ -105,11 +104,11 @@ function renderCdf(tables) {
     plot.append(svg("line", { x1: left, x2: width - right, y1: y(share), y2: y(share), class: "grid" }),
       svg("text", { x: left - 6, y: y(share) + 4, "text-anchor": "end", class: "tick" }, `${share * 100}%`));
   }
-  for (const [name, radius] of Object.entries(RADII)) {
-    const d = parseFloat(radius);
+  // The radii as the API sends them (km numbers), never parsed from labels.
+  for (const { name, km: d } of tables.thresholds) {
     plot.append(svg("line", { x1: x(d), x2: x(d), y1: top, y2: height - bottom, class: "radius" },
-      svg("title", {}, `${name}: ${radius}`)),
-    svg("text", { x: x(d), y: height - bottom + 14, "text-anchor": "middle", class: "tick" }, radius.replace(" km", "")));
+      svg("title", {}, `${name}: ${formatKm(d)}`)),
+    svg("text", { x: x(d), y: height - bottom + 14, "text-anchor": "middle", class: "tick" }, d.toLocaleString("en")));
   }
   plot.append(svg("text", { x: (left + width - right) / 2, y: height - 6, "text-anchor": "middle", class: "tick" },
     "error (km, log scale)"));

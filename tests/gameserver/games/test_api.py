@@ -15,8 +15,10 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
+from gameserver.games.errors import GameError
 from gameserver.games.models import Game, Guess, Player, Round
-from gameserver.games.services import GameError, game_create, guess_submit, round_reveal, round_serve
+from gameserver.games.selectors import round_reveal
+from gameserver.games.services import game_create, guess_submit, round_serve
 from gameserver.inference.services import round_predict
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import

@@ -7,8 +7,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async

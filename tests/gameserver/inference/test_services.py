@@ -68,7 +68,7 @@ def test_waiting_rounds_of_one_model_share_one_forward_pass(panorama_set, model_
     assert set(Round.objects.values_list("model_status", flat=True)) == {Round.ModelStatus.READY}
     # Each round got its own image's answer: the same as predicting it alone.
     for game_round in Round.objects.select_related("panorama"):
-        from gameserver.panoramas.services import panorama_image_path
+        from gameserver.panoramas.storage import panorama_image_path
 
         alone = original([panorama_image_path(panorama=game_round.panorama)], top_k=1)[0]
         assert (game_round.model_latitude, game_round.model_longitude) == pytest.approx(
@@ -88,7 +88,7 @@ def test_a_checkpoint_replaced_after_registration_is_refused(panorama_set, model
 
 
 def test_a_game_needs_a_registered_model(panorama_set):
-    from gameserver.games.services import GameError
+    from gameserver.games.errors import GameError
 
     with pytest.raises(GameError, match="register_model"):
         game_create(panorama_set=panorama_set, owner_key="p", rounds=1)

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageCms
 
 from gameserver.panoramas.models import Panorama, PanoramaSet
-from gameserver.panoramas.services import PanoramaImportError, panorama_image_path, panorama_set_import
+from gameserver.panoramas.services import PanoramaImportError, panorama_set_import
+from gameserver.panoramas.storage import panorama_image_path
 from planet_engine.manifest import data_dir
 
 pytestmark = pytest.mark.django_db

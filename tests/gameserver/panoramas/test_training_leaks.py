@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gameserver.panoramas import services
+from gameserver.panoramas import leaks
+from gameserver.panoramas.leaks import panorama_set_flag_training_leaks
 from gameserver.panoramas.models import PanoramaSet
-from gameserver.panoramas.services import panorama_set_flag_training_leaks, panorama_set_import
+from gameserver.panoramas.services import panorama_set_import
 from planet_engine.geo import distance_km, pairwise_distances_km
 
 pytestmark = pytest.mark.django_db
@@ -60,8 +61,8 @@ def test_a_larger_radius_flags_more_and_a_rerun_replaces_the_flags(panorama_set,
 def test_the_blocked_search_finds_the_same_nearest_distances(panorama_set, tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     points = [(float(a), float(b)) for a, b in zip(rng.uniform(48, 49.5, 37), rng.uniform(1.5, 3.5, 37))]
-    monkeypatch.setattr(services, "_LEAK_BLOCK_PANORAMAS", 1)
-    monkeypatch.setattr(services, "_LEAK_BLOCK_TRAINING", 5)
+    monkeypatch.setattr(leaks, "_LEAK_BLOCK_PANORAMAS", 1)
+    monkeypatch.setattr(leaks, "_LEAK_BLOCK_TRAINING", 5)
 
     panorama_set_flag_training_leaks(panorama_set=panorama_set, training_manifest=training_manifest(tmp_path, points))
 

@@ -15,8 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from hypothesis import strategies as st
 
+from gameserver.panoramas.archives import panorama_set_import_zip
 from gameserver.panoramas.models import Panorama, PanoramaSet
-from gameserver.panoramas.services import PanoramaImportError, panorama_set_import_zip
+from gameserver.panoramas.services import PanoramaImportError
 
 pytestmark = pytest.mark.django_db
 

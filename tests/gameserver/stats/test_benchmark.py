@@ -11,15 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gameserver.stats.benchmark import (
-    RoundTable,
-    benchmark_tables,
-    error_cdf,
-    median_interval,
-    render_text,
-    sign_test_p,
-    wilson_interval,
-)
+from gameserver.stats.benchmark import RoundTable, benchmark_tables, error_cdf
+from gameserver.stats.intervals import median_interval, sign_test_p, wilson_interval
+from gameserver.stats.render import render_text
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -163,7 +157,7 @@ def test_paired_power_follows_the_normal_formula() -> None:
 def test_module_imports_no_django() -> None:
     # Imported through its package, as a notebook would: neither `gameserver` nor its stats package may
     # pull Django (or Celery, which imports django.conf) in.
-    code = ("import sys, gameserver.stats.benchmark\n"
+    code = ("import sys, gameserver.stats.benchmark, gameserver.stats.render\n"
             "assert not [m for m in sys.modules if m.split('.')[0] in ('django', 'celery')], 'django imported'\n")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from gameserver.panoramas.leaks import panorama_set_flag_training_leaks
 from gameserver.panoramas.models import PanoramaSet
-from gameserver.panoramas.services import panorama_set_flag_training_leaks
 
 
 class Command(BaseCommand):

@@ -8,12 +8,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from gameserver.panoramas.leaks import panorama_set_flag_training_leaks
 from gameserver.panoramas.models import Panorama, PanoramaSet
-from gameserver.panoramas.services import (
-    PanoramaImportError,
-    panorama_set_flag_training_leaks,
-    panorama_set_import,
-)
+from gameserver.panoramas.services import PanoramaImportError, panorama_set_import
 from planet_engine.manifest import ManifestError
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gameserver.stats.benchmark import render_text
+from gameserver.stats.render import render_text
 from gameserver.stats.exports import ExportError, export_read
 from gameserver.stats.selectors import benchmark_from_rows
 

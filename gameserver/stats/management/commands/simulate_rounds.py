@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gameserver.games.services import GameError
+from gameserver.games.errors import GameError
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
-from gameserver.stats.benchmark import render_text
+from gameserver.stats.render import render_text
 from gameserver.stats.selectors import Filters, benchmark_from_rows, round_rows
 from gameserver.stats.simulation import rounds_simulate
 

@@ -1,0 +1,85 @@
+"""The rules of a round, in one place: when it closes, which view it serves, how its points are shown, whose
+licence it carries and whether it counts in the benchmark. Services, selectors, the inference worker and the
+stats all read these; this module reads only models and storage, so it can sit under all of them."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.db.models import Count, F, Q, QuerySet
+
+from gameserver.games.models import Game, Guess, Round
+from gameserver.panoramas.models import Panorama
+from gameserver.panoramas.perspective import panorama_fixed_view_path
+from gameserver.panoramas.storage import panorama_image_path
+from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM
+
+# A guess sent a moment after the deadline (network latency) still counts as sent in time.
+DEADLINE_GRACE = timedelta(seconds=2)
+# A round with no time limit closes this long after it was served: its truth may then enter the benchmark and
+# its exports, so a guess arriving later counts as a timeout (no one can guess with the answer in hand).
+ROUND_OPEN_MAX = timedelta(hours=24)
+# The radii the reveal and the benchmark judge at, as the API sends them (the browser never hard-codes them).
+THRESHOLDS: list[dict[str, object]] = [{"name": name, "km": km} for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM)]
+
+
+def round_closes_at(*, round: Round) -> datetime:
+    """When a served round stops taking guesses: its deadline (and grace), else ROUND_OPEN_MAX after serving."""
+    if round.deadline:
+        return round.deadline + DEADLINE_GRACE
+    assert round.served_at is not None, "an unserved round has no closing time"
+    return round.served_at + ROUND_OPEN_MAX
+
+
+def rounds_closed(*, now: datetime) -> QuerySet[Round]:
+    """round_closes_at as a query, plus rounds every seat has locked: rounds whose truth no player can still
+    use. Only these may be shown beyond a player's own reveal (benchmark tables, exports): a room's opponent
+    may not have guessed yet."""
+    return (Round.objects.filter(served_at__isnull=False)
+            .annotate(locked=Count("guesses", distinct=True), seats=Count("game__players", distinct=True))
+            .filter(Q(locked__gte=F("seats")) | Q(deadline__lt=now - DEADLINE_GRACE)
+                    | Q(deadline__isnull=True, served_at__lt=now - ROUND_OPEN_MAX)))
+
+
+def round_fixed_view(*, round: Round) -> bool:
+    """A panorama in a no-move-pan-zoom game is served as the flat render of its opening view."""
+    return round.panorama.kind == Panorama.Kind.EQUIRECTANGULAR and round.game.mode == Game.Mode.NMPZ
+
+
+def round_view_path(*, round: Round) -> Path:
+    """The exact image a served round shows players and the model."""
+    if round_fixed_view(round=round):
+        return panorama_fixed_view_path(panorama=round.panorama, heading_deg=round.view_heading or 0.0)
+    return panorama_image_path(panorama=round.panorama)
+
+
+def round_model_point(*, round: Round) -> tuple[float, float] | None:
+    """The model's guess on the round, once it is committed."""
+    if round.model_status != Round.ModelStatus.READY or round.model_latitude is None or round.model_longitude is None:
+        return None
+    return round.model_latitude, round.model_longitude
+
+
+def round_points(points: float) -> int:
+    """Points as shown: half up, as GeoGuessr shows them (the builtin round() is half-to-even)."""
+    return int(math.floor(points + 0.5))
+
+
+def panorama_licence(*, panorama: Panorama) -> str:
+    """The panorama's own licence, else its set's."""
+    return panorama.licence or panorama.panorama_set.licence
+
+
+def panorama_attribution(*, panorama: Panorama) -> str:
+    return panorama.attribution or panorama.panorama_set.attribution
+
+
+def guess_exclusion(*, guess: Guess, panorama: Panorama) -> str:
+    """Why a locked player-round is left out of the benchmark, or "" when it counts."""
+    if not guess.model_committed_first:
+        return "model_not_committed"
+    if panorama.near_training_photo:
+        return "near_training_photo"
+    return ""
