@@ -8,7 +8,6 @@ it. These tests run in their own pytest invocation (Makefile `test`)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Route, WebSocket, sync_playwright
+
+from bench.machine import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS_DIR = REPO_ROOT / "artefacts" / "screenshots"
@@ -90,12 +91,6 @@ class BrowserGuard:
     def _on_websocket(self, websocket: WebSocket) -> None:
         if urlparse(websocket.url).hostname not in LOCAL_HOSTS:
             self.external_requests.append(websocket.url)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def server_environment(*, var_dir: Path, checkpoint: Path) -> dict[str, str]:

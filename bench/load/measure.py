@@ -1,24 +1,21 @@
-"""bench/load.py's measurements beside the clients' own: the database check, PostgreSQL connections, CPU per
+"""bench/load's measurements beside the clients' own: the database check, PostgreSQL connections, CPU per
 process group, errors in the server logs, and whether someone else's tests shared the machine."""
 
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import resource
-import statistics
 import time
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 
-from bench.load_stack import Stack
-
-if TYPE_CHECKING:  # the players' module imports percentiles from here
-    from bench.load_players import Ledger
+from bench.load.records import Ledger, percentiles
+from bench.load.stack import Stack
+from bench.machine import machine_cpu_seconds, other_pytest_running
 
 
 def database_verify(database_url: str, ledger: Ledger) -> dict[str, Any]:
@@ -100,17 +97,6 @@ class ConnectionSampler:
         self.stop.set()
 
 
-def percentiles(values: list[float]) -> dict[str, float | int]:
-    if not values:
-        return {"n": 0}
-    ordered = sorted(values)
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(math.ceil(q * len(ordered))) - 1)], 2)
-
-    return {"n": len(ordered), "p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": round(ordered[-1], 2),
-            "mean": round(statistics.fmean(ordered), 2)}
-
 
 def group_cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
     """CPU seconds used so far by each process group (a server and its workers, the inference worker)."""
@@ -130,14 +116,6 @@ def group_cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
     return used
 
 
-def machine_cpu_seconds() -> tuple[float, float]:
-    """(busy, stolen) CPU seconds of the whole machine since boot."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (user + nice + system + irq + softirq) / ticks, steal / ticks
-
-
 class CpuMeter:
     """Cores used during a phase by the client (this process), each server process group and everything else
     (PostgreSQL, Redis, and whatever else runs on the machine)."""
@@ -145,9 +123,14 @@ class CpuMeter:
     def __init__(self, stack: Stack) -> None:
         self.groups = stack.process_groups()
         self.began = time.monotonic()
-        self.machine = machine_cpu_seconds()
+        self.machine = self.machine_seconds()
         self.own = self.own_seconds()
         self.group = group_cpu_seconds(self.groups)
+
+    @staticmethod
+    def machine_seconds() -> tuple[float, float]:
+        """(busy, stolen) seconds of the machine; zeros where /proc/stat is missing (then so is the rest)."""
+        return machine_cpu_seconds() or (0.0, 0.0)
 
     @staticmethod
     def own_seconds() -> float:
@@ -156,7 +139,7 @@ class CpuMeter:
 
     def cores(self) -> dict[str, float]:
         seconds = time.monotonic() - self.began
-        busy, stolen = (after - before for after, before in zip(machine_cpu_seconds(), self.machine))
+        busy, stolen = (after - before for after, before in zip(self.machine_seconds(), self.machine))
         group = group_cpu_seconds(self.groups)
         result = {name: (group[name] - self.group[name]) / seconds for name in self.groups}
         result["client"] = (self.own_seconds() - self.own) / seconds
@@ -167,7 +150,7 @@ class CpuMeter:
 
 
 def server_log_problems(stack: Stack) -> dict[str, Any]:
-    """Errors the server and worker logged (Django prints 500 tracebacks there: bench/load_settings.py): each
+    """Errors the server and worker logged (the server prints 500 tracebacks there: bench/load/asgi.py): each
     exception's last line, counted, so an error the clients saw only as a status has its cause beside it."""
     problems: dict[str, Any] = {}
     for name, path in stack.logs.items():
@@ -180,7 +163,7 @@ def server_log_problems(stack: Stack) -> dict[str, Any]:
                 if end is not None:
                     causes[lines[end][:160]] += 1
         problems[name] = {"internal_server_errors": text.count("Internal Server Error:"),
-                          # channels_redis' INFO line when a group_send dropped an event (load_settings.py)
+                          # channels_redis' INFO line when a group_send dropped an event (bench/load/asgi.py)
                           "events_dropped_over_capacity": text.count("channels over capacity in group"),
                           "exceptions": dict(causes.most_common(8))}
     return problems
@@ -203,14 +186,3 @@ async def noise_watch(samples: list[bool], stop: asyncio.Event) -> None:
         except TimeoutError:
             pass
 
-
-def other_pytest_running() -> bool:
-    """Other engineers' test runs on the same 2 cores make the numbers noisy; say so."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if b"pytest" in (entry / "cmdline").read_bytes():
-                    return True
-            except OSError:
-                continue
-    return False

@@ -1,10 +1,10 @@
-"""The production stack bench/load.py plays against, built in a temporary folder and torn down afterwards.
+"""The production stack bench/load plays against, built in a temporary folder and torn down afterwards.
 
 A throwaway PostgreSQL database (planet_load_<pid>), one Redis database (flushed before and after), migrations,
 a synthetic panorama set, a tiny checkpoint (or the one given), then the ASGI web server (Daphne, as in the
 README's production section, or uvicorn) and a `celery -A gameserver worker -Q inference` as subprocesses with
-the production environment (DATABASE_URL, REDIS_URL, DJANGO_DEBUG off). Every subprocess runs in its own
-process group and is stopped on the way out, also after an error or Ctrl-C.
+the production environment (DATABASE_URL, REDIS_URL, DJANGO_DEBUG off) for the game's own settings module.
+Every subprocess runs in its own process group and is stopped on the way out, also after an error or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,16 +28,22 @@ from urllib.parse import urlparse, urlunparse
 import psycopg
 import redis
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.machine import free_port
+from planet_engine.synthetic import REGIONS, write_synthetic_set
+
+ROOT = Path(__file__).resolve().parents[2]
 SET_NAME = "load-synthetic"
 MODEL_NAME = "load-tiny"
 # Databases and Redis numbers the test suites use (.ci/run, tests/): never touched here.
 RESERVED_DATABASES = {"test", "test_test", "postgres", "root", "template0", "template1"}
 RESERVED_REDIS_DBS = {0, 1, 2, 3}
-# Variables of the caller's environment that would point the stack at someone else's services.
+# Variables of the caller's environment that would point the stack at someone else's services or change the
+# settings under test behind the benchmark's back.
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER",
                      "DJANGO_SETTINGS_MODULE", "PLANET_VAR_DIR", "PLANET_CHECKPOINT", "PLANET_PRODUCTION",
-                     "DATABASE_CONN_MAX_AGE")
+                     "DATABASE_CONN_MAX_AGE", "PLANET_DB_POOL", "PLANET_CHANNEL_CAPACITY")
+# The game's ASGI application with the benchmark's baseline route and error logging (bench/load/asgi.py).
+WEB_APPLICATION = "bench.load.asgi:application"
 STARTUP_TIMEOUT_S = 90.0
 
 
@@ -53,8 +58,8 @@ class StackConfig:
     checkpoint: Path | None      # None: train a tiny Lite0 probe at 64 px as tests/conftest.py does
     conn_max_age: int | None     # DATABASE_CONN_MAX_AGE for the web server and worker; None or < 0: the settings'
     worker_threads: int = 1      # torch threads of the inference worker (OMP_NUM_THREADS)
-    db_pool: int = 0             # > 0: the web server uses Django's psycopg pool of at most this many connections
-    layer_capacity: int = 0      # > 0: the Redis channel layer's capacity instead of channels_redis' 100
+    db_pool: int = 0             # > 0: PLANET_DB_POOL, the web server's psycopg pool of at most this many connections
+    layer_capacity: int = 0      # > 0: PLANET_CHANNEL_CAPACITY instead of the settings' default
     keep: bool = False           # keep the temporary folder and the database for inspection
 
 
@@ -68,9 +73,8 @@ class Stack:
     logs: dict[str, Path] = field(default_factory=dict)
     checkpoint: Path | None = None
 
-    def environment(self, *, server: bool = False) -> dict[str, str]:
-        """The production environment; the web server and worker run bench/load_settings.py (the game's settings,
-        the bare baseline view, the error logging and the experiments asked for)."""
+    def environment(self) -> dict[str, str]:
+        """The production environment for gameserver.settings, with the experiments asked for."""
         env = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
         env.update(DATABASE_URL=self.database_url, REDIS_URL=self.config.redis_url, DJANGO_DEBUG="0",
                    PLANET_PRODUCTION="0", PLANET_VAR_DIR=str(self.folder / "var"),
@@ -81,10 +85,8 @@ class Stack:
         env["PLANET_RATE_LIMIT_GUESSES"] = "1000000/60"
         if self.config.conn_max_age is not None and self.config.conn_max_age >= 0:
             env["DATABASE_CONN_MAX_AGE"] = str(self.config.conn_max_age)
-        if server:
-            env["DJANGO_SETTINGS_MODULE"] = "bench.load_settings"
-            if self.config.layer_capacity > 0:
-                env["PLANET_LOAD_LAYER_CAPACITY"] = str(self.config.layer_capacity)
+        if self.config.layer_capacity > 0:
+            env["PLANET_CHANNEL_CAPACITY"] = str(self.config.layer_capacity)
         return env
 
     def log_tail(self, name: str, lines: int = 40) -> str:
@@ -100,12 +102,6 @@ class Stack:
 
 def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def with_database(url: str, name: str) -> str:
@@ -158,10 +154,9 @@ def engine(*arguments: str) -> None:
 
 
 def synthetic_sets(folder: Path, *, panoramas: int, image_size: tuple[int, int]) -> tuple[Path, Path]:
-    """(training manifest, game manifest): the test suite's learnable four-region images, so the tiny model is
-    the same kind of opponent the tests play; the game set at a photo-like size."""
-    from tests.conftest import REGIONS, write_synthetic_set  # the suite's generator, imported not copied
-
+    """(training manifest, game manifest): planet_engine.synthetic's learnable four-region images, which the
+    tests train on too, so the tiny model is the same kind of opponent they play; the game set at a photo-like
+    size."""
     per_region = -(-panoramas // len(REGIONS))
     training = write_synthetic_set(folder / "train", per_region=12, seed=1)
     game = write_synthetic_set(folder / "game", per_region=per_region, seed=2, size=image_size)
@@ -185,7 +180,7 @@ def spawn(stack: Stack, name: str, command: list[str], *, extra: dict[str, str] 
     stack.logs[name] = log
     with log.open("wb") as output:
         # Own session: Ctrl-C in the terminal reaches only this script, which then stops the whole group.
-        process = subprocess.Popen(command, cwd=ROOT, env={**stack.environment(server=True), **(extra or {})},
+        process = subprocess.Popen(command, cwd=ROOT, env={**stack.environment(), **(extra or {})},
                                    stdout=output,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     stack.processes[name] = process
@@ -230,13 +225,15 @@ def server_start(stack: Stack) -> None:
     port = free_port()
     stack.base_url = f"http://127.0.0.1:{port}"
     if stack.config.server == "daphne":
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "gameserver.asgi:application"]
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), WEB_APPLICATION]
     else:
-        command = [sys.executable, "-m", "uvicorn", "gameserver.asgi:application", "--host", "127.0.0.1",
+        command = [sys.executable, "-m", "uvicorn", WEB_APPLICATION, "--host", "127.0.0.1",
                    "--port", str(port), "--workers", str(stack.config.web_processes), "--no-access-log",
                    "--lifespan", "off", "--backlog", "4096"]
-    # The pool only in the web server: a Celery worker given it hung on its third task (tried here).
-    pool = {"PLANET_LOAD_DB_POOL": str(stack.config.db_pool)} if stack.config.db_pool > 0 else {}
+    # The pool only in the web server: a Celery worker given it hung on its third task (tried here). Django
+    # refuses a pool with persistent connections.
+    pool = ({"PLANET_DB_POOL": str(stack.config.db_pool), "DATABASE_CONN_MAX_AGE": "0"}
+            if stack.config.db_pool > 0 else {})
     spawn(stack, "web", command, extra=pool)
     wait_until(lambda: http_ok(f"{stack.base_url}/bench/bare"), what="serving", stack=stack, name="web")
 

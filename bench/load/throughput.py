@@ -1,4 +1,4 @@
-"""bench/load.py's throughput phase: fresh guesses (201) and a bare Django JSON view, requested back to back
+"""bench/load's throughput phase: fresh guesses (201) and a bare Django JSON view, requested back to back
 by the same clients in interleaved windows."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 import aiohttp
 import psycopg
 
-from bench.load_measure import percentiles
-from bench.load_players import MAX_ROUNDS_PER_GAME, Client, Ledger, loopback_address, random_point
-from bench.load_stack import SET_NAME, Stack, say
+from bench.load.client import MAX_ROUNDS_PER_GAME, Client, loopback_address, random_point
+from bench.load.records import Ledger, percentiles
+from bench.load.stack import SET_NAME, Stack, say
 
 
 @dataclass
