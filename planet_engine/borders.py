@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal, TypedDict
 
 import shapefile  # pyshp
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from planet_engine.countries import country_records, natural_earth_file
 
@@ -21,18 +23,37 @@ DEFAULT_TOLERANCE_DEG = 0.05
 _DECIMALS = 2
 
 
-def _rounded(geometry: shapely.Geometry) -> dict[str, object]:
+class CountryProperties(TypedDict):
+    country: str | None  # ISO 3166-1 alpha-2, None where no state has a code
+    name: str
+    continent: str | None
+
+
+class CountryFeature(TypedDict):
+    type: Literal["Feature"]
+    properties: CountryProperties
+    geometry: dict[str, object]  # a GeoJSON (Multi)Polygon: "type" and nested "coordinates"
+
+
+class CountryCollection(TypedDict):
+    type: Literal["FeatureCollection"]
+    features: list[CountryFeature]
+
+
+def _rounded(geometry: BaseGeometry) -> dict[str, object]:
     mapping = shapely.geometry.mapping(shapely.set_precision(geometry, 10.0**-_DECIMALS))
     # set_precision snaps to the grid; json would still write 0.30000000000000004, so round the text too.
-    return json.loads(json.dumps(mapping), parse_float=lambda text: round(float(text), _DECIMALS))
+    rounded: dict[str, object] = json.loads(json.dumps(mapping),
+                                            parse_float=lambda text: round(float(text), _DECIMALS))
+    return rounded
 
 
-def countries_geojson(*, tolerance_deg: float = DEFAULT_TOLERANCE_DEG) -> dict[str, object]:
+def countries_geojson(*, tolerance_deg: float = DEFAULT_TOLERANCE_DEG) -> CountryCollection:
     """A FeatureCollection of every country with properties `country` (ISO alpha-2 or null), `name` and
     `continent`, simplified to `tolerance_deg` degrees."""
     if not tolerance_deg > 0:
         raise ValueError(f"tolerance must be a positive number of degrees, got {tolerance_deg}")
-    features = []
+    features: list[CountryFeature] = []
     with shapefile.Reader(str(natural_earth_file()), encoding="utf-8") as reader:
         records = country_records(reader)
         for record, row, shape in zip(records, reader.records(), reader.shapes(), strict=True):

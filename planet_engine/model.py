@@ -15,6 +15,8 @@ import torch
 from efficientnet_lite_pytorch import EfficientNet
 from torch import nn
 
+from planet_engine.config import TRAINABLE
+
 
 @dataclass(frozen=True)
 class BackboneSpec:
@@ -27,6 +29,13 @@ BACKBONES: dict[str, BackboneSpec] = {
     "efficientnet-lite0": BackboneSpec("efficientnet-lite0", 224, 1280),
     "efficientnet-lite2": BackboneSpec("efficientnet-lite2", 260, 1280),
 }
+
+
+def select_device(name: str) -> torch.device:
+    """'auto': CUDA when there is a GPU, else the CPU; any other name as torch spells it ('cpu', 'cuda:1')."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def backbone_spec(name: str) -> BackboneSpec:
@@ -73,18 +82,20 @@ class GeoClassifier(nn.Module):
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) normalised images -> (B, D) pooled features."""
-        return self.backbone.extract_features(images).mean(dim=(2, 3))
+        features: torch.Tensor = self.backbone.extract_features(images)  # (B, D, h, w)
+        return features.mean(dim=(2, 3))
 
     def classify(self, embeddings: torch.Tensor) -> torch.Tensor:
         """(B, D) -> (B, C) logits."""
-        return self.head(self.dropout(embeddings))
+        logits: torch.Tensor = self.head(self.dropout(embeddings))
+        return logits
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.classify(self.embed(images))
 
     def set_trainable(self, trainable: str) -> None:
         """'head': linear probe; 'last': head plus the last two blocks and the conv head; 'all'."""
-        if trainable not in ("head", "last", "all"):
+        if trainable not in TRAINABLE:
             raise ValueError(f"trainable must be head, last or all, not {trainable!r}")
         for parameter in self.backbone.parameters():
             parameter.requires_grad = trainable == "all"

@@ -21,6 +21,7 @@ from planet_engine.cells import CellSet
 from planet_engine.checkpoint import load_checkpoint
 from planet_engine.data import ImageInput, eval_transform, load_image
 from planet_engine.geo import geoscore, pairwise_distances_km
+from planet_engine.model import select_device
 
 POINT_MODES = ("cell", "geoscore")
 # Candidates for the GeoScore point: the best cells by probability hold practically all of the mass
@@ -60,10 +61,14 @@ class Prediction:
         }
 
 
-def point_guesses(probabilities: np.ndarray, cells: CellSet, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """(B, C) probabilities -> (B,) latitudes and (B,) longitudes of the point guesses."""
+def _check_point_mode(mode: str) -> None:
     if mode not in POINT_MODES:
         raise ValueError(f"point mode must be one of {POINT_MODES}, not {mode!r}")
+
+
+def point_guesses(probabilities: np.ndarray, cells: CellSet, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """(B, C) probabilities -> (B,) latitudes and (B,) longitudes of the point guesses."""
+    _check_point_mode(mode)
     if mode == "cell":
         best = probabilities.argmax(axis=1)
         return cells.mean_latitudes[best], cells.mean_longitudes[best]
@@ -83,10 +88,8 @@ class Predictor:
 
     def __init__(self, checkpoint: str | Path, *, device: str = "auto", point_mode: str = "geoscore",
                  batch_size: int = 32) -> None:
-        if point_mode not in POINT_MODES:
-            raise ValueError(f"point mode must be one of {POINT_MODES}, not {point_mode!r}")
-        self.device = torch.device("cuda" if device == "auto" and torch.cuda.is_available()
-                                   else ("cpu" if device == "auto" else device))
+        _check_point_mode(point_mode)  # before the checkpoint is loaded: a typo fails fast
+        self.device = select_device(device)
         loaded = load_checkpoint(checkpoint, device=self.device)
         self.model = loaded.model
         self.cells = loaded.cells

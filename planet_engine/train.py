@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import numpy as np
 import torch
@@ -20,48 +21,22 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from planet_engine.cells import CellSet
-from planet_engine.checkpoint import CheckpointError, build_payload, read_payload, save_checkpoint
+from planet_engine.checkpoint import (
+    CheckpointConfig,
+    CheckpointError,
+    EpochRecord,
+    build_payload,
+    read_payload,
+    save_checkpoint,
+)
+from planet_engine.config import TrainConfig
 from planet_engine.data import ImageDataset, Progress, cached_embeddings
 from planet_engine.geo import pairwise_distances_km
 from planet_engine.manifest import read_manifest
-from planet_engine.model import GeoClassifier, pretrained_weights_sha256
+from planet_engine.model import GeoClassifier, pretrained_weights_sha256, select_device
 
 # Config keys that must match for --resume to continue a run rather than silently start another one.
 _RESUME_KEYS = ("backbone", "pretrained", "trainable", "loss", "tau_km", "image_size", "seed", "batch_size")
-
-
-@dataclass
-class TrainConfig:
-    manifest: str
-    cells: str
-    out: str
-    backbone: str = "efficientnet-lite0"
-    pretrained: bool = True
-    trainable: str = "head"  # head: linear probe on cached embeddings; last / all: fine-tuning
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 3e-3
-    weight_decay: float = 0.05
-    dropout: float = 0.0
-    loss: str = "ce"  # ce, or haversine: PIGEON's label smoothing by distance
-    tau_km: float = 75.0
-    image_size: int | None = None  # None: the backbone's native resolution
-    seed: int = 0
-    deterministic: bool = True
-    device: str = "auto"
-    amp: bool = True
-    num_workers: int = 0
-    cache_dir: str | None = ".cache/planet_engine"
-    resume: bool = False
-    quiet: bool = False
-
-    def __post_init__(self) -> None:
-        if self.trainable not in ("head", "last", "all"):
-            raise ValueError(f"trainable must be head, last or all, not {self.trainable!r}")
-        if self.loss not in ("ce", "haversine"):
-            raise ValueError(f"loss must be ce or haversine, not {self.loss!r}")
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.tau_km <= 0:
-            raise ValueError("epochs, batch_size, lr and tau_km must be positive")
 
 
 @dataclass
@@ -71,14 +46,13 @@ class TrainResult:
     num_classes: int
     train_photos: int
     dropped_photos: int
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[EpochRecord] = field(default_factory=list)
     seconds: float = 0.0
 
 
-def select_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+# One epoch over the training photos: (epoch, optimizer, (N,) labels, (N,) latitudes, (N,) longitudes, cells)
+# -> (mean loss, train accuracy).
+EpochStep = Callable[[int, torch.optim.Optimizer, torch.Tensor, np.ndarray, np.ndarray, CellSet], tuple[float, float]]
 
 
 def seed_everything(seed: int, *, deterministic: bool) -> None:
@@ -101,6 +75,17 @@ def soft_targets(
     """
     distances = pairwise_distances_km(latitudes, longitudes, cells.mean_latitudes, cells.mean_longitudes)
     return torch.softmax(torch.from_numpy(-distances / tau_km).float(), dim=1)
+
+
+def _targets(
+    config: TrainConfig, latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet, batch: torch.Tensor,
+    device: torch.device,
+) -> torch.Tensor | None:
+    """(B, C) soft targets of the photos at (B,) indices `batch` under the haversine loss; None: the true cells."""
+    if config.loss != "haversine":
+        return None
+    rows = batch.numpy()
+    return soft_targets(latitudes[rows], longitudes[rows], cells, config.tau_km).to(device)
 
 
 def _loss(logits: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor:
@@ -145,13 +130,16 @@ def train(config: TrainConfig) -> TrainResult:
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
-    history: list[dict[str, float]] = []
+    history: list[EpochRecord] = []
     start_epoch = 0
     out = Path(config.out)
     if config.resume and out.is_file():
         start_epoch, history = _resume(out, config, cells, model, optimizer, scheduler)
 
-    log = (lambda message: None) if (config.quiet or rank != 0) else (lambda message: print(message, flush=True))
+    def log(message: str) -> None:
+        if not config.quiet and rank == 0:
+            print(message, flush=True)
+
     log(f"training {config.backbone} ({'pretrained' if config.pretrained else 'random init'}, "
         f"trainable={config.trainable}) on {len(manifest)} photos in {len(cells)} cells "
         f"({len(labels_all) - len(keep)} photos in dropped cells left out), device {device}, world {world}")
@@ -168,8 +156,7 @@ def train(config: TrainConfig) -> TrainResult:
                         "lr": float(scheduler.get_last_lr()[0])})
         log(f"epoch {epoch + 1}/{config.epochs}  loss {loss:.4f}  train acc {accuracy:.3f}")
         if rank == 0:
-            bare = model.module if hasattr(model, "module") else model
-            payload = build_payload(model=bare, cells=cells, config=_config_record(config, size), extra={
+            payload = build_payload(model=model, cells=cells, config=_config_record(config, size), extra={
                 "epoch": epoch, "optimizer_state": optimizer.state_dict(),
                 "scheduler_state": scheduler.state_dict(), "history": history,
                 "train_manifest_sha256": manifest_sha256,
@@ -185,18 +172,20 @@ def train(config: TrainConfig) -> TrainResult:
     )
 
 
-def _config_record(config: TrainConfig, size: int) -> dict[str, Any]:
+def _config_record(config: TrainConfig, size: int) -> CheckpointConfig:
+    """What the checkpoint records: the config but the run's own switches (resume, quiet), the size resolved."""
     record = asdict(config)
     record["image_size"] = size
     record.pop("resume")
     record.pop("quiet")
-    return record
+    # CheckpointConfig lists exactly these keys (tests/planet_engine/test_train_predict.py checks it).
+    return cast(CheckpointConfig, record)
 
 
 def _resume(
     out: Path, config: TrainConfig, cells: CellSet, model: GeoClassifier,
     optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
-) -> tuple[int, list[dict[str, float]]]:
+) -> tuple[int, list[EpochRecord]]:
     payload, _ = read_payload(out)
     if payload["cells_sha256"] != cells.fingerprint():
         raise CheckpointError(f"cannot resume {out}: it was trained on other cells")
@@ -216,7 +205,7 @@ def _resume(
 def _linear_probe_epochs(
     config: TrainConfig, model: GeoClassifier, paths: list[Path], keep: np.ndarray, size: int,
     device: torch.device,
-) -> Any:
+) -> EpochStep:
     """Embeds every manifest photo once (cached, so evaluation's kNN baseline reuses it), trains on `keep`."""
     backbone_key = (pretrained_weights_sha256(config.backbone) if config.pretrained
                     else f"{config.backbone}-random-seed{config.seed}")
@@ -232,12 +221,11 @@ def _linear_probe_epochs(
         total_loss, correct = 0.0, 0
         for start in range(0, len(order), config.batch_size):
             batch = order[start:start + config.batch_size]
-            targets = (soft_targets(latitudes[batch.numpy()], longitudes[batch.numpy()], cells, config.tau_km)
-                       .to(device) if config.loss == "haversine" else None)
+            targets = _targets(config, latitudes, longitudes, cells, batch, device)
             logits = model.classify(embeddings[batch])
             loss = _loss(logits, labels[batch].to(device), targets)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
             optimizer.step()
             total_loss += float(loss.detach()) * len(batch)
             correct += int((logits.argmax(1).cpu() == labels[batch]).sum())
@@ -248,10 +236,10 @@ def _linear_probe_epochs(
 
 def _finetune_epochs(
     config: TrainConfig, model: GeoClassifier, paths: list[Path], size: int, device: torch.device, world: int
-) -> Any:
+) -> EpochStep:
     dataset = ImageDataset(paths, size, train=True, seed=config.seed)
-    sampler = (torch.utils.data.distributed.DistributedSampler(dataset, seed=config.seed)
-               if world > 1 else None)
+    sampler: torch.utils.data.distributed.DistributedSampler[tuple[torch.Tensor, int]] | None = (
+        torch.utils.data.distributed.DistributedSampler(dataset, seed=config.seed) if world > 1 else None)
     generator = torch.Generator().manual_seed(config.seed)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=config.batch_size, shuffle=sampler is None, sampler=sampler,
@@ -273,16 +261,15 @@ def _finetune_epochs(
         if sampler is not None:
             sampler.set_epoch(epoch)
         total_loss, correct, seen = 0.0, 0, 0
-        progress = Progress(f"epoch {epoch + 1}", len(loader.dataset) // world, enabled=not config.quiet)
+        progress = Progress(f"epoch {epoch + 1}", len(dataset) // world, enabled=not config.quiet)
         for images, index in loader:
             images = images.to(device, non_blocking=True)
-            targets = (soft_targets(latitudes[index.numpy()], longitudes[index.numpy()], cells, config.tau_km)
-                       .to(device) if config.loss == "haversine" else None)
+            targets = _targets(config, latitudes, longitudes, cells, index, device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 logits = network(images)
                 loss = _loss(logits.float(), labels[index].to(device), targets)
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
+            scaler.scale(loss).backward()  # type: ignore[no-untyped-call]  # as above
             scaler.step(optimizer)
             scaler.update()
             total_loss += float(loss.detach()) * len(index)

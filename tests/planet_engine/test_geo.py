@@ -4,17 +4,19 @@ import numpy as np
 import pytest
 
 from planet_engine.geo import (
+    EARTH_RADIUS_KM,
     THRESHOLDS_KM,
     distance_km,
     distances_km,
     geoscore,
     pairwise_distances_km,
     summarize_errors,
+    validate_coordinate_arrays,
     validate_coordinates,
     within_thresholds,
 )
 
-EARTH_RADIUS_KM = 6371.0088  # the mean radius the haversine package uses
+# The distances below are measured on geo's sphere: EARTH_RADIUS_KM must be the haversine package's.
 
 
 def test_one_degree_of_the_equator_is_r_times_pi_over_180():
@@ -83,6 +85,23 @@ def test_empty_errors_are_rejected():
 def test_bad_coordinates_are_rejected(latitude, longitude):
     with pytest.raises(ValueError):
         validate_coordinates(latitude, longitude)
+
+
+def test_coordinate_arrays_count_the_bad_values_and_name_the_first():
+    latitudes, longitudes = validate_coordinate_arrays(np.array([0, 45]), np.array([-180, 180]))
+    assert latitudes.dtype == longitudes.dtype == np.float64
+    with pytest.raises(ValueError, match=r"latitude must be finite and within \[-90, 90\]: 2 invalid value\(s\), "
+                                         r"first nan at index 1"):
+        validate_coordinate_arrays(np.array([0.0, np.nan, 91.0]), np.zeros(3))
+    with pytest.raises(ValueError, match=r"longitude .* first inf at index 0"):
+        validate_coordinate_arrays(np.zeros(2), np.array([np.inf, 0.0]))
+    with pytest.raises(ValueError, match="1-D arrays of one length"):
+        validate_coordinate_arrays(np.zeros(2), np.zeros(3))
+
+
+def test_geoscore_gives_a_float_for_a_number_and_an_array_for_an_array():
+    assert isinstance(geoscore(100.0), float)
+    assert geoscore(np.zeros((2, 3))).shape == (2, 3)
 
 
 def test_threshold_outcomes_tie_when_both_inside_or_both_outside():

