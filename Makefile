@@ -78,7 +78,7 @@ screenshots:
 	for shot in $(SHOTS); do cp artefacts/screenshots/$$shot.png docs/screenshots/; done
 
 bench: $(VENV)/.installed
-	$(PY) bench/engine.py
+	$(PY) -m bench.engine
 
 clean:
 	rm -rf var .cache

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from planet_engine.cells import CellSet, adaptive_partition
+from planet_engine.config import TrainConfig
 from planet_engine.manifest import data_dir, read_manifest
 from planet_engine.synthetic import write_synthetic_set
-from planet_engine.train import TrainConfig, train
+from planet_engine.train import train
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,11 @@ from PIL import Image, ImageOps
 from bench.engine.workload import median, photo_like_points, timings
 from planet_engine.cells import CellSet, adaptive_partition
 from planet_engine.checkpoint import build_payload, save_checkpoint
+from planet_engine.config import TrainConfig
 from planet_engine.data import load_image, to_tensor
 from planet_engine.model import GeoClassifier
 from planet_engine.predict import Predictor, point_guesses
-from planet_engine.train import TrainConfig, _config_record
+from planet_engine.train import _config_record
 
 PREDICT_OVERHEAD_GOAL = 0.25
 BATCH = 8  # predictor batch: on CPU, batches past 8 are slower per image

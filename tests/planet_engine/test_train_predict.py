@@ -12,11 +12,12 @@ import torch
 
 from planet_engine.cells import CellSet, adaptive_partition
 from planet_engine.checkpoint import CheckpointConfig, CheckpointError, load_checkpoint
+from planet_engine.config import TrainConfig
 from planet_engine.data import eval_transform, load_image
 from planet_engine.geo import distances_km
 from planet_engine.manifest import read_manifest
 from planet_engine.predict import Predictor, point_guesses
-from planet_engine.train import TrainConfig, soft_targets, train
+from planet_engine.train import soft_targets, train
 
 SIZE = 64  # small images keep the synthetic runs to seconds on two CPU cores
 
