@@ -218,7 +218,7 @@ function outcomeTable(reveal) {
   // The radii come with the reveal (rules.THRESHOLDS on the server): one definition, never repeated here.
   const rows = reveal.thresholds.map(({ name, km }) => {
     const who = reveal.winners[name];
-    return element("tr", { class: "outcome-row" }, element("td", {}, `${name[0].toUpperCase()}${name.slice(1)} (${formatKm(km)})`),
+    return element("tr", { class: "outcome-row" }, element("td", {}, `${name[0].toUpperCase()}${name.slice(1)} (${km} km)`),
       element("td", { class: `who-${who}` }, WHO[who]));
   });
   const closer = reveal.head_to_head;

@@ -46,7 +46,7 @@ function renderThresholds(tables) {
     accuracy ? formatPercent(r.model_accuracy, 1) : "", r.human_wins.toLocaleString("en"),
     r.model_wins.toLocaleString("en"), r.ties.toLocaleString("en"), rateWithInterval(r), pValue(r.sign_test_p)];
   table("threshold-table", headings,
-    tables.thresholds.map((r) => row(`${capitalised(r.name)} (${formatKm(r.km)})`, r, true)),
+    tables.thresholds.map((r) => row(`${capitalised(r.name)} (${r.km} km)`, r, true)),
     row("Closer guess", tables.head_to_head, false));
 }
 
@@ -107,8 +107,8 @@ function renderCdf(tables) {
   // The radii as the API sends them (km numbers), never parsed from labels.
   for (const { name, km: d } of tables.thresholds) {
     plot.append(svg("line", { x1: x(d), x2: x(d), y1: top, y2: height - bottom, class: "radius" },
-      svg("title", {}, `${name}: ${formatKm(d)}`)),
-    svg("text", { x: x(d), y: height - bottom + 14, "text-anchor": "middle", class: "tick" }, d.toLocaleString("en")));
+      svg("title", {}, `${name}: ${d} km`)),
+    svg("text", { x: x(d), y: height - bottom + 14, "text-anchor": "middle", class: "tick" }, String(d)));
   }
   plot.append(svg("text", { x: (left + width - right) / 2, y: height - 6, "text-anchor": "middle", class: "tick" },
     "error (km, log scale)"));
