@@ -21,7 +21,8 @@ def env_bool(name: str, default: bool) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
 
 
-DEBUG = env_bool("DJANGO_DEBUG", "DATABASE_URL" not in os.environ)
+# Off unless asked for, the embedded game included: a debug page shows a request's local variables.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 PRODUCTION = env_bool("PLANET_PRODUCTION", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET)
 if PRODUCTION and (SECRET_KEY == DEV_SECRET or len(SECRET_KEY) < 32 or DEBUG):
@@ -63,6 +64,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the CSRF and common middleware, so their error pages under /api/ become JSON too.
+    "gameserver.games.middleware.ApiErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,7 +104,7 @@ def database_from_url(url: str) -> dict[str, object]:
         "PORT": str(parsed.port or ""),
         # 0: under ASGI every request runs in its own thread, so a kept connection is never reused, only left
         # open (Django's advice). PLANET_DB_POOL=N instead shares a psycopg pool of N connections per process:
-        # for web processes only (a Celery worker with the pool hung once in bench/load.py).
+        # for web processes only (a Celery worker with the pool hung once in bench/load).
         "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
         **({"OPTIONS": {"pool": {"min_size": 2, "max_size": int(os.environ["PLANET_DB_POOL"]), "timeout": 30}}}
            if os.environ.get("PLANET_DB_POOL") else {}),
@@ -149,6 +152,8 @@ CELERY_TASK_ROUTES = {"gameserver.inference.tasks.*": {"queue": "inference"}}
 INFERENCE_BATCH = int(os.environ.get("PLANET_INFERENCE_BATCH", "16"))
 
 STATIC_URL = "static/"
+# Static files straight from frontend/static (no collectstatic step), with DEBUG off as well.
+WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = PLANET_VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"] if (BASE_DIR / "frontend" / "static").is_dir() else []
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gameserver.games.models import Game
+
 
 class GameError(Exception):
     """A request the game cannot honour; the message is safe to show the player."""
@@ -13,3 +18,12 @@ class NotFound(GameError):
 
 class NotAPlayer(GameError):
     """The request comes from someone who has not joined the game."""
+
+
+class GameStarted(GameError):
+    """Joining closes when a game's first round is served; the latecomer is offered the same game, fresh."""
+
+    def __init__(self, *, game: Game) -> None:
+        super().__init__("this game has started: joining is closed. Start a fresh game on the same set instead")
+        self.offer = {"set": game.panorama_set.name, "rounds": game.round_count, "mode": game.mode,
+                      "time_limit_s": game.time_limit_s, "model": game.model_version.name}

@@ -31,6 +31,9 @@ class Player(models.Model):
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="players")
     # "user:<id>" for a signed-in account, "guest:<session key>" for a guest.
     player_key = models.CharField(max_length=64)
+    # A random id kept in the browser's session data (it survives signing in, which changes the session key):
+    # one browser holds at most one seat of a game, whichever account it is signed in to.
+    browser_key = models.CharField(max_length=64, blank=True)
     name = models.CharField(max_length=40)
     joined_at = models.DateTimeField(auto_now_add=True)
 
@@ -55,6 +58,9 @@ class Round(models.Model):
     # players and model get (the whole image, uncropped), and the heading a panorama opens at.
     view_sha256 = models.CharField(max_length=64, blank=True)
     view_heading = models.FloatField(null=True, blank=True)
+    # The file of this round's own encoding of the view (fresh crop, scale and JPEG quality per serve), under
+    # PANORAMA_STORAGE_DIR/rounds; blank for rounds served before views were encoded per round.
+    view_name = models.CharField(max_length=64, blank=True)
     model_status = models.CharField(max_length=12, choices=ModelStatus.choices, default=ModelStatus.PENDING)
     model_latitude = models.FloatField(null=True, blank=True)
     model_longitude = models.FloatField(null=True, blank=True)
@@ -80,7 +86,34 @@ class Guess(models.Model):
     model_points = models.FloatField(null=True, blank=True)
     # The model's guess was committed before this guess was locked: only such rounds enter the benchmark.
     model_committed_first = models.BooleanField()
+    # The player had already been shown this panorama's truth in an earlier round: excluded from the benchmark.
+    seen_before = models.BooleanField(default=False)
+    # Why no honest human would produce this guess ("" when nothing is suspicious): see rules.guess_suspicion.
+    suspicion = models.CharField(max_length=40, blank=True)
     guessed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["round", "player_key"], name="one_guess_per_player")]
+
+
+class FlaggedGuess(Guess):
+    """Guesses left out of the benchmark as suspicious or seen before: the admin lists them for review."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "flagged guess"
+
+
+class Exposure(models.Model):
+    """A panorama whose truth a player has been shown (a reveal served to them), by account and by browser."""
+
+    panorama = models.ForeignKey(Panorama, on_delete=models.CASCADE, related_name="exposures")
+    player_key = models.CharField(max_length=64)
+    browser_key = models.CharField(max_length=64, blank=True)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="exposures")
+    revealed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["panorama", "player_key", "browser_key"],
+                                               name="one_exposure_per_player_browser")]
+        indexes = [models.Index(fields=["player_key"]), models.Index(fields=["browser_key"])]

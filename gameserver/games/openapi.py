@@ -21,6 +21,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "bad input (the message says what)", 403: "not a player of this game (join it first)",
             404: "unknown id or name", 405: "wrong method",
+            409: "the game has started: joining is closed; `offer` holds a fresh game's settings to POST /api/games",
             429: "rate limited (settings RATE_LIMITS); the Retry-After header says when to try again"}
     return {str(code): _json(_ref("Error"), text[code]) for code in codes}
 
@@ -37,7 +38,9 @@ POST_NOTE = ("POSTs need the session cookie and the CSRF token (cookie `csrftoke
              "`X-CSRFToken` header) that GET /api/session sets.")
 
 SCHEMAS: dict[str, Any] = {
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "Error": {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string", "description": "safe to show; every /api/ error is this JSON, 500 included"},
+        "offer": {"allOf": [_ref("GameCreate")], "description": "409 on join: the same game, fresh"}}},
     "Session": {"type": "object", "properties": {
         "player": {"type": "string", "enum": ["guest", "user"]}, "name": {"type": ["string", "null"]}}},
     "Catalogue": {"type": "object", "properties": {
@@ -61,10 +64,15 @@ SCHEMAS: dict[str, Any] = {
         "mode": {"type": "string"}, "joined": {"type": "boolean"},
         "rounds": {"type": "array", "items": {"type": "object", "properties": {
             "number": {"type": "integer"}, "round": {"type": ["string", "null"]}, "locked": {"type": "boolean"},
-            "points": {"type": ["integer", "null"]}, "model_points": {"type": ["integer", "null"]}}}},
+            "revealed": {"type": "boolean", "description": "every seat locked, or the round closed"},
+            "guessed": {"type": "integer", "description": "seats that have locked this round"},
+            "points": {"type": ["integer", "null"], "description": "null until the round is revealed"},
+            "model_points": {"type": ["integer", "null"]}}}},
+        "joinable": {"type": "boolean", "description": "no round served yet"},
         "players": {"type": "array", "items": {"type": "object", "properties": {
-            "name": {"type": "string"}, "you": {"type": "boolean"}, "rounds_played": {"type": "integer"},
-            "total_points": {"type": "integer"}}}},
+            "name": {"type": "string"}, "you": {"type": "boolean"},
+            "rounds_played": {"type": "integer"}, "total_points": {"type": "integer",
+                                                                  "description": "over revealed rounds only"}}}},
         "total_points": {"type": "integer"}, "total_model_points": {"type": "integer"},
         "finished": {"type": "boolean"}}},
     "RoundView": {"type": "object", "description": "a round before the player's guess: no location at all",
@@ -75,11 +83,19 @@ SCHEMAS: dict[str, Any] = {
                       "heading": {"type": ["number", "null"], "description": "a panorama's opening heading"},
                       "deadline": {"type": ["string", "null"], "format": "date-time"},
                       "model_ready": {"type": "boolean"}, "locked": {"const": False}}},
+    "Waiting": {"type": "object", "description": "a locked guess on a round some seat has not locked: the "
+                "player's own guess and how many have guessed; no truth, model guess, distance or points",
+                "properties": {
+                    "round": {"type": "string"}, "number": {"type": "integer"}, "locked": {"const": True},
+                    "revealed": {"const": False}, "human": _ref("Point"), "guessed": {"type": "integer"},
+                    "players": {"type": "integer"}, "deadline": {"type": ["string", "null"], "format": "date-time"}}},
     "Point": {"type": "object", "properties": {
         "latitude": {"type": ["number", "null"]}, "longitude": {"type": ["number", "null"]}}},
     "Reveal": {"type": "object", "description": "a round after the player's guess is locked", "properties": {
         "round": {"type": "string"}, "number": {"type": "integer"}, "locked": {"const": True},
+        "revealed": {"const": True},
         "repeated": {"type": "boolean", "description": "POST only: true when the guess was already locked"},
+        "counted": {"type": "boolean", "description": "whether the round enters the benchmark"},
         "truth": {"allOf": [_ref("Point")], "properties": {
             "country": {"type": "string"}, "continent": {"type": "string"}}},
         "human": {"allOf": [_ref("Point")], "properties": {
@@ -114,8 +130,9 @@ SCHEMAS: dict[str, Any] = {
 WEBSOCKET = (
     "Live round state: connect to `ws://HOST/ws/games/{game_id}` (same origin). The socket only sends JSON "
     "events `{event, round, ...}`: player_joined (name, players), round_started, model_ready, "
-    "player_guessed (name, guesses, players), round_complete. Events never carry a location; after "
-    "round_complete or your own guess, GET /api/rounds/{round_id} gives the reveal."
+    "player_guessed (name, guesses, players), round_complete (every seat has locked: the reveal, for all at "
+    "once). Events never carry a location; after round_complete, or at the deadline, GET /api/rounds/{round_id} "
+    "gives the reveal."
 )
 
 
@@ -142,30 +159,37 @@ def schema() -> dict[str, Any]:
                 "summary": "The game, this player's rounds and points, and the room's standings",
                 "responses": {"200": game_ok, **_errors(404)}}},
             "/api/games/{game_id}/join": {"parameters": [GAME_ID], "post": {
-                "summary": "Take a seat in the game's room (duel); joining twice keeps one seat",
+                "summary": "Take a seat in the game's room before its first round is served; one seat per account "
+                           "and per browser; joining twice keeps one seat",
                 "requestBody": {"content": {"application/json": {"schema": _ref("Join")}}},
-                "responses": {"200": game_ok, **_errors(400, 404, 429)}}},
+                "responses": {"200": game_ok, **_errors(400, 404, 409, 429)}}},
             "/api/games/{game_id}/rounds/{number}/start": {
                 "parameters": [GAME_ID, _path_id("number", "1-based round number", "integer")],
                 "post": {"summary": "Serve a round: starts its clock once and asks the model on the same pixels",
                          "responses": {"200": _json(_ref("RoundView"), "the round, no location"),
                                        **_errors(403, 404)}}},
             "/api/rounds/{round_id}": {"parameters": [ROUND_ID], "get": {
-                "summary": "The round: its view before this player's guess, its reveal after",
-                "responses": {"200": _json({"oneOf": [_ref("RoundView"), _ref("Reveal")]}, "view or reveal"),
+                "summary": "The round: its view before this player's guess; after it, the reveal once every seat "
+                           "has locked or the round closed, else who has guessed",
+                "responses": {"200": _json({"oneOf": [_ref("RoundView"), _ref("Waiting"), _ref("Reveal")]},
+                                           "view, waiting or reveal"),
                               **_errors(403, 404)}}},
             "/api/rounds/{round_id}/image": {"parameters": [ROUND_ID], "get": {
                 "summary": "The served image, to the game's players: a re-encoded JPEG without metadata",
                 "responses": {"200": {"description": "JPEG", "content": {"image/jpeg": {}}}, **_errors(403, 404)}}},
             "/api/rounds/{round_id}/guess": {"parameters": [ROUND_ID], "post": {
-                "summary": "Lock this player's guess (or timeout) and get the reveal; repeating it changes nothing",
+                "summary": "Lock this player's guess (or timeout): the reveal if every seat has locked, else "
+                           "who has guessed; repeating it changes nothing",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Guess")}}},
-                "responses": {"201": _json(_ref("Reveal"), "locked now"),
-                              "200": _json(_ref("Reveal"), "was already locked (repeated: true)"),
+                "responses": {"201": _json({"oneOf": [_ref("Reveal"), _ref("Waiting")]}, "locked now"),
+                              "200": _json({"oneOf": [_ref("Reveal"), _ref("Waiting")]},
+                                           "was already locked (repeated: true)"),
                               **_errors(400, 403, 404, 429)}}},
             "/api/stats/benchmark": {"get": {
-                "summary": "Every benchmark table over the counted rounds (optional filters set, model, mode)",
-                "parameters": STATS_FILTERS,
+                "summary": "Every benchmark table over the counted rounds of finished games (optional filters set, "
+                           "model, mode; suspicious=include counts rounds flagged as suspicious too)",
+                "parameters": [*STATS_FILTERS, {"name": "suspicious", "in": "query", "required": False,
+                                                "schema": {"type": "string", "enum": ["include"]}}],
                 "responses": {"200": {"description": "thresholds, head to head, errors, paired analysis, "
                                                      "breakdowns, ratings, exclusions"}}}},
             "/api/stats/export": {"get": {

@@ -8,12 +8,12 @@ import math
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from gameserver.games.models import Game, Guess, Round
 from gameserver.panoramas.models import Panorama
 from gameserver.panoramas.perspective import panorama_fixed_view_path
-from gameserver.panoramas.storage import panorama_image_path
+from gameserver.panoramas.storage import panorama_image_path, served_view_path
 from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM
 
 # A guess sent a moment after the deadline (network latency) still counts as sent in time.
@@ -21,6 +21,14 @@ DEADLINE_GRACE = timedelta(seconds=2)
 # A round with no time limit closes this long after it was served: its truth may then enter the benchmark and
 # its exports, so a guess arriving later counts as a timeout (no one can guess with the answer in hand).
 ROUND_OPEN_MAX = timedelta(hours=24)
+# A game left unfinished (rounds never played) counts in the public tables this long after it was created.
+GAME_OPEN_MAX = timedelta(hours=48)
+# Guesses no honest human produces: nearly exact within seconds, or a run of nearly exact guesses.
+SUSPICIOUS_EXACT_KM = 0.1
+SUSPICIOUS_FAST_S = 10.0
+SUSPICIOUS_RUN_KM = 1.0
+SUSPICIOUS_RUN = 3  # this many guesses under SUSPICIOUS_RUN_KM among a player's last SUSPICIOUS_RUN_OF
+SUSPICIOUS_RUN_OF = 5
 # The radii the reveal and the benchmark judge at, as the API sends them (the browser never hard-codes them).
 THRESHOLDS: list[dict[str, object]] = [{"name": name, "km": km} for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM)]
 
@@ -43,13 +51,35 @@ def rounds_closed(*, now: datetime) -> QuerySet[Round]:
                     | Q(deadline__isnull=True, served_at__lt=now - ROUND_OPEN_MAX)))
 
 
+def round_revealed(*, round: Round, seats: int, locked: int, now: datetime) -> bool:
+    """Whether a round's truth, the model's guess and every seat's guess may be shown (to the seats that have
+    locked): once every seat has locked, or once the round stopped taking guesses. Until then a room knows only
+    who has guessed, so no seat learns anything another seat could still use."""
+    return round.served_at is not None and (locked >= seats or now > round_closes_at(round=round))
+
+
+def games_finished(*, now: datetime) -> QuerySet[Game]:
+    """Games whose every round is closed (rounds_closed), or that were abandoned GAME_OPEN_MAX ago. Only their
+    rounds enter the public tables and the exports, so those change when a game finishes, never on a join or
+    a guess in a game still being played."""
+    still_open = Round.objects.filter(game=OuterRef("pk")).exclude(pk__in=rounds_closed(now=now).values("pk"))
+    return Game.objects.filter(~Exists(still_open) | Q(created_at__lt=now - GAME_OPEN_MAX))
+
+
 def round_fixed_view(*, round: Round) -> bool:
     """A panorama in a no-move-pan-zoom game is served as the flat render of its opening view."""
     return round.panorama.kind == Panorama.Kind.EQUIRECTANGULAR and round.game.mode == Game.Mode.NMPZ
 
 
 def round_view_path(*, round: Round) -> Path:
-    """The exact image a served round shows players and the model."""
+    """The exact image a served round shows players and the model: its own encoding (serving.py)."""
+    if round.view_name:
+        return served_view_path(name=round.view_name)
+    return round_view_source(round=round)
+
+
+def round_view_source(*, round: Round) -> Path:
+    """The stored image a round's view is encoded from: the panorama, or the flat render of its opening view."""
     if round_fixed_view(round=round):
         return panorama_fixed_view_path(panorama=round.panorama, heading_deg=round.view_heading or 0.0)
     return panorama_image_path(panorama=round.panorama)
@@ -76,10 +106,29 @@ def panorama_attribution(*, panorama: Panorama) -> str:
     return panorama.attribution or panorama.panorama_set.attribution
 
 
+def guess_suspicion(*, km: float | None, seconds: float, recent_km: list[float | None]) -> str:
+    """Why no honest human would produce a guess `km` off after `seconds`, given the player's previous guesses
+    (newest first), or "" when it looks human."""
+    if km is None:
+        return ""
+    if km < SUSPICIOUS_EXACT_KM and seconds < SUSPICIOUS_FAST_S:
+        return "exact_and_fast"
+    window = [km, *recent_km[:SUSPICIOUS_RUN_OF - 1]]
+    if km < SUSPICIOUS_RUN_KM and sum(x is not None and x < SUSPICIOUS_RUN_KM for x in window) >= SUSPICIOUS_RUN:
+        return "run_of_exact"
+    return ""
+
+
 def guess_exclusion(*, guess: Guess, panorama: Panorama) -> str:
-    """Why a locked player-round is left out of the benchmark, or "" when it counts."""
+    """Why a locked player-round is left out of the benchmark, or "" when it counts. In this order: the model
+    answered late, the place is near a training photo, the player had seen the truth before, the guess is
+    suspicious (the tables can include those on request)."""
     if not guess.model_committed_first:
         return "model_not_committed"
     if panorama.near_training_photo:
         return "near_training_photo"
+    if guess.seen_before:
+        return "seen_before"
+    if guess.suspicion:
+        return "suspicious"
     return ""

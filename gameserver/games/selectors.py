@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 from django.db.models import Count
+from django.utils import timezone
 
 from gameserver.games.errors import NotAPlayer, NotFound
 from gameserver.games.models import Game, Guess, Player, Round
@@ -16,6 +18,7 @@ from gameserver.games.rules import (
     round_fixed_view,
     round_model_point,
     round_points,
+    round_revealed,
 )
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
@@ -93,26 +96,32 @@ def round_view(*, round: Round) -> dict[str, object]:
 
 
 def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
-    """The game as one player sees it: their rounds and points, and the room's standings (points only:
-    no location of any round appears here)."""
+    """The game as one player sees it: their rounds and points, and the room's standings (points only: no
+    location of any round appears here). Points count only from rounds already revealed (rules.round_revealed):
+    before that, a room shows who has guessed, not how well."""
+    now = timezone.now()
+    seats = list(game.players.all())
     all_guesses = list(Guess.objects.filter(round__game=game))
+    locked = Counter(g.round_id for g in all_guesses)
+    game_rounds = list(game.rounds.all())
+    revealed = {r.pk for r in game_rounds if round_revealed(round=r, seats=len(seats), locked=locked[r.pk], now=now)}
+    shown = [g for g in all_guesses if g.round_id in revealed]
     mine = {g.round_id: g for g in all_guesses if g.player_key == player_key}
     rounds: list[dict[str, object]] = []
-    game_rounds = list(game.rounds.all())
     for game_round in game_rounds:
         guess = mine.get(game_round.pk)
+        visible = guess if game_round.pk in revealed else None
         rounds.append({
             "number": game_round.number, "round": game_round.public_id if game_round.served_at else None,
-            "locked": guess is not None,
-            "points": round_points(guess.points) if guess else None,
-            "model_points": round_points(guess.model_points) if guess and guess.model_points is not None else None,
+            "locked": guess is not None, "revealed": game_round.pk in revealed, "guessed": locked[game_round.pk],
+            "points": round_points(visible.points) if visible else None,
+            "model_points": (round_points(visible.model_points)
+                             if visible and visible.model_points is not None else None),
         })
     totals: dict[str, list[int]] = {}
-    for guess in all_guesses:
+    for guess in shown:
         totals.setdefault(guess.player_key, []).append(round_points(guess.points))
-    mine_shown = [(round_points(g.points), round_points(g.model_points) if g.model_points is not None else 0)
-                  for g in mine.values()]
-    seats = list(game.players.all())
+    mine_shown = [g for g in shown if g.player_key == player_key]
     players = [{"name": seat.name, "you": seat.player_key == player_key,
                 "rounds_played": len(totals.get(seat.player_key, [])),
                 "total_points": sum(totals.get(seat.player_key, []))} for seat in seats]
@@ -120,9 +129,21 @@ def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
         "game": game.public_id, "set": game.panorama_set.name, "model": game.model_version.name,
         "rounds": rounds, "round_count": game.round_count, "time_limit_s": game.time_limit_s, "mode": game.mode,
         "joined": any(seat.player_key == player_key for seat in seats), "players": players,
-        "total_points": sum(points for points, _ in mine_shown),
-        "total_model_points": sum(model_points for _, model_points in mine_shown),
+        "joinable": not any(r.served_at for r in game_rounds),
+        "total_points": sum(round_points(g.points) for g in mine_shown),
+        "total_model_points": sum(round_points(g.model_points) for g in mine_shown if g.model_points is not None),
         "finished": all(game_round.pk in mine for game_round in game_rounds),
+    }
+
+
+def round_waiting(*, round: Round, guess: Guess, seats: int, locked: int) -> dict[str, object]:
+    """A locked guess on a round not yet revealed: the player's own guess and how many seats have locked;
+    nothing about the truth, the model's guess or anyone's distance or points."""
+    return {
+        "round": round.public_id, "number": round.number, "revealed": False,
+        "human": {"latitude": guess.latitude, "longitude": guess.longitude, "timed_out": guess.timed_out},
+        "guessed": locked, "players": seats,
+        "deadline": round.deadline.isoformat() if round.deadline else None,
     }
 
 
@@ -160,6 +181,7 @@ def round_reveal(*, round: Round, guess: Guess) -> dict[str, object]:
         result["winners"] = threshold_outcomes(human_km, model_km)
         result["head_to_head"] = head_to_head(human_km, model_km)
     result["counted"] = not guess_exclusion(guess=guess, panorama=panorama)
+    result["revealed"] = True
     return result
 
 

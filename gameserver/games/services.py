@@ -1,5 +1,5 @@
 """Game logic (writes): create a game, join it, serve a round (and ask the model on the same pixels), lock a
-guess. Reads, the reveal included, are in selectors.py; the rules of a round in rules.py.
+guess, show a player the outcome of a round. Reads are in selectors.py; the rules of a round in rules.py.
 
 Enqueueing happens on commit, so a worker never looks for a round that is not yet in the database.
 """
@@ -10,17 +10,29 @@ import hashlib
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypedDict
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from gameserver.games.errors import GameError
-from gameserver.games.models import Game, Guess, Player, Round
-from gameserver.games.rules import round_closes_at, round_fixed_view, round_model_point, round_view_path
-from gameserver.games.selectors import player_require
+from gameserver.games import serving
+from gameserver.games.errors import GameError, GameStarted
+from gameserver.games.models import Exposure, Game, Guess, Player, Round
+from gameserver.games.rules import (
+    guess_suspicion,
+    round_closes_at,
+    round_fixed_view,
+    round_model_point,
+    round_revealed,
+    round_view_source,
+)
+from gameserver.games.selectors import player_require, round_reveal, round_waiting
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.tasks import predict_round_enqueue
 from gameserver.panoramas.models import Panorama, PanoramaSet
+from gameserver.panoramas.storage import file_write_atomic, served_view_path
+from gameserver.public_ids import new_public_id
 from gameserver.realtime.events import game_event_send_on_commit
 from planet_engine.geo import distance_km, geoscore, validate_coordinates
 
@@ -29,18 +41,21 @@ MAX_PLAYERS = 16
 MAX_NAME_LENGTH = 40
 MAX_TIME_LIMIT_S = 3600
 
+
 @dataclass(frozen=True)
 class GuessResult:
     guess: Guess
     created: bool  # False: a repeated submission, answered with the first one
-    round: Round  # the round as the guess was locked on it (the reveal is built from it)
+    round: Round  # the round as the guess was locked on it
+    shown: dict[str, object]  # what the player sees now: the reveal, or who has guessed so far
 
 
-def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = "", rounds: int = 5,
-                time_limit_s: int | None = None, mode: str = Game.Mode.MOVE,
+def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = "", owner_browser: str = "",
+                rounds: int = 5, time_limit_s: int | None = None, mode: str = Game.Mode.MOVE,
                 model_version: ModelVersion | None = None, rng: random.Random | None = None) -> Game:
     """A game of `rounds` panoramas drawn without repeats, against `model_version` (else the default model);
-    its creator is its first player."""
+    its creator is its first player. Panoramas the creator has already been shown are drawn only when the set
+    has too few others."""
     if model_version is None:
         model_version = ModelVersion.objects.filter(is_default=True).first()
         if model_version is None:
@@ -51,29 +66,43 @@ def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = 
         raise GameError(f"time limit must be between 5 and {MAX_TIME_LIMIT_S} seconds, or none")
     if mode not in Game.Mode.values:
         raise GameError(f"mode must be one of {', '.join(Game.Mode.values)}")
-    panorama_ids = list(panorama_set.panoramas.values_list("id", flat=True))
+    panorama_ids = sorted(panorama_set.panoramas.values_list("id", flat=True))
     if len(panorama_ids) < rounds:
         raise GameError(f"set {panorama_set.name} has {len(panorama_ids)} panoramas, fewer than {rounds} rounds")
-    drawn = (rng or random.SystemRandom()).sample(panorama_ids, rounds)  # without repeats
+    seen = set(_exposures(player_key=owner_key, browser_key=owner_browser)
+               .filter(panorama__panorama_set=panorama_set).values_list("panorama_id", flat=True))
+    draw = rng or random.SystemRandom()
+    unseen = [pid for pid in panorama_ids if pid not in seen]
+    drawn = draw.sample(unseen, min(rounds, len(unseen)))  # without repeats
+    if len(drawn) < rounds:
+        drawn += draw.sample([pid for pid in panorama_ids if pid in seen], rounds - len(drawn))
     with transaction.atomic():
         game = Game.objects.create(panorama_set=panorama_set, owner_key=owner_key, round_count=rounds,
                                    time_limit_s=time_limit_s, mode=mode, model_version=model_version)
         Round.objects.bulk_create(Round(game=game, number=n, panorama_id=pid) for n, pid in enumerate(drawn, 1))
-        Player.objects.create(game=game, player_key=owner_key, name=_player_name(owner_name, owner_key))
+        Player.objects.create(game=game, player_key=owner_key, browser_key=owner_browser,
+                              name=_player_name(owner_name, owner_key))
     return game
 
 
-def game_join(*, game: Game, player_key: str, name: str = "") -> Player:
-    """Take a seat in a game's room to play its rounds too; joining twice returns the same seat."""
+def game_join(*, game: Game, player_key: str, browser_key: str = "", name: str = "") -> Player:
+    """Take a seat in a game's room to play its rounds too; joining twice returns the same seat. One account
+    and one browser hold at most one seat, and joining closes when the first round is served (a latecomer is
+    offered a fresh game on the same set)."""
     seat = Player.objects.filter(game=game, player_key=player_key).first()
     if seat:
         return seat
     with transaction.atomic():
-        # Locks the game row, so two joins cannot both take the last seat.
+        # Locks the game row, so two joins cannot both take the last seat, nor join while a round starts.
         Game.objects.select_for_update().get(pk=game.pk)
+        if browser_key and game.players.filter(browser_key=browser_key).exists():
+            raise GameError("this browser already holds a seat in this game (one person, one seat)")
+        if game.rounds.filter(served_at__isnull=False).exists():
+            raise GameStarted(game=game)
         if game.players.count() >= MAX_PLAYERS:
             raise GameError(f"this room is full ({MAX_PLAYERS} players)")
-        seat = Player.objects.create(game=game, player_key=player_key, name=_player_name(name, player_key))
+        seat = Player.objects.create(game=game, player_key=player_key, browser_key=browser_key,
+                                     name=_player_name(name, player_key))
         game_event_send_on_commit(game_public_id=game.public_id, event="player_joined", round_number=0,
                                   name=seat.name, players=game.players.count())
     return seat
@@ -87,9 +116,12 @@ def _player_name(name: str, player_key: str) -> str:
 
 
 def round_serve(*, round: Round, player_key: str) -> Round:
-    """Start the round's clock on first serve and ask the model for its guess on the same pixels."""
+    """Start the round's clock on first serve, encode the round's own view (serving.py) and ask the model for
+    its guess on exactly those bytes."""
     player_require(game=round.game, player_key=player_key)
     with transaction.atomic():
+        # Locks the game row too: a join waits for the first serve, then finds the game started.
+        Game.objects.select_for_update().get(pk=round.game_id)
         locked = Round.objects.select_for_update(of=("self",)).select_related("game", "panorama").get(pk=round.pk)
         if locked.served_at is None:
             now = timezone.now()
@@ -98,9 +130,13 @@ def round_serve(*, round: Round, player_key: str) -> Round:
                 locked.deadline = now + timedelta(seconds=locked.game.time_limit_s)
             if locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR:
                 locked.view_heading = locked.panorama.heading or 0.0
-            locked.view_sha256 = (hashlib.sha256(round_view_path(round=locked).read_bytes()).hexdigest()
-                                  if round_fixed_view(round=locked) else locked.panorama.content_sha256)
-            locked.save(update_fields=["served_at", "deadline", "view_sha256", "view_heading"])
+            equirectangular = locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR and not round_fixed_view(
+                round=locked)
+            view = serving.view_encode(source=round_view_source(round=locked), equirectangular=equirectangular)
+            locked.view_name = f"{new_public_id()}.jpg"
+            file_write_atomic(served_view_path(name=locked.view_name), view)
+            locked.view_sha256 = hashlib.sha256(view).hexdigest()
+            locked.save(update_fields=["served_at", "deadline", "view_sha256", "view_heading", "view_name"])
             transaction.on_commit(lambda: predict_round_enqueue(round_id=locked.pk))
             game_event_send_on_commit(game_public_id=locked.game.public_id, event="round_started",
                                       round_number=locked.number)
@@ -108,8 +144,9 @@ def round_serve(*, round: Round, player_key: str) -> Round:
 
 
 def guess_submit(*, round: Round, player_key: str, latitude: float | None, longitude: float | None,
-                 timed_out: bool = False) -> GuessResult:
-    """Lock a player's guess (or timeout) on a served round and score it; repeating it changes nothing."""
+                 timed_out: bool = False, browser_key: str = "") -> GuessResult:
+    """Lock a player's guess (or timeout) on a served round, score it, and show the player the outcome;
+    repeating it changes nothing."""
     if not timed_out:
         if latitude is None or longitude is None:
             raise GameError("a guess needs latitude and longitude")
@@ -120,7 +157,7 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
     seat = player_require(game=round.game, player_key=player_key)
     existing = Guess.objects.filter(round=round, player_key=player_key).first()
     if existing:
-        return GuessResult(existing, created=False, round=round)
+        return _result(existing, created=False, round=round, browser_key=browser_key)
     try:
         with transaction.atomic():
             # Row lock: the model's result and this guess are ordered, so model_committed_first is exact.
@@ -128,31 +165,74 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
                        .select_related("panorama__panorama_set", "game").get(pk=round.pk))
             if current.served_at is None:
                 raise GameError("this round has not started")
-            if timezone.now() > round_closes_at(round=current):
+            now = timezone.now()
+            if now > round_closes_at(round=current):
                 timed_out = True
-            guess = Guess.objects.create(round=current, player_key=player_key, **_score(current, latitude,
-                                         longitude, timed_out))
+            scored = _score(current, latitude, longitude, timed_out)
+            recent = list(Guess.objects.filter(player_key=player_key).order_by("-guessed_at", "-pk")
+                          .values_list("km", flat=True)[:5])
+            guess = Guess.objects.create(
+                round=current, player_key=player_key, **scored,
+                seen_before=_exposures(player_key=player_key, browser_key=browser_key)
+                .filter(panorama=current.panorama).exclude(round=current).exists(),
+                suspicion=guess_suspicion(km=scored["km"], seconds=(now - current.served_at).total_seconds(),
+                                          recent_km=recent))
             guesses, players = current.guesses.count(), current.game.players.count()
             game_event_send_on_commit(game_public_id=current.game.public_id, event="player_guessed",
                                       round_number=current.number, name=seat.name, guesses=guesses,
                                       players=players)
             if guesses >= players:
+                # Every seat has locked: the reveal, for everyone at once.
                 game_event_send_on_commit(game_public_id=current.game.public_id, event="round_complete",
                                           round_number=current.number)
     except IntegrityError:  # a concurrent duplicate submission won the race: answer with its guess
-        return GuessResult(Guess.objects.get(round=round, player_key=player_key), created=False, round=round)
-    return GuessResult(guess, created=True, round=current)
+        return _result(Guess.objects.get(round=round, player_key=player_key), created=False, round=round,
+                       browser_key=browser_key)
+    return _result(guess, created=True, round=current, browser_key=browser_key)
 
 
-def _score(round: Round, latitude: float | None, longitude: float | None, timed_out: bool) -> dict[str, object]:
+def _result(guess: Guess, *, created: bool, round: Round, browser_key: str) -> GuessResult:
+    return GuessResult(guess=guess, created=created, round=round,
+                       shown=round_outcome_show(round=round, guess=guess, browser_key=browser_key))
+
+
+class _Scored(TypedDict):
+    latitude: float | None
+    longitude: float | None
+    timed_out: bool
+    km: float | None
+    points: float
+    model_km: float | None
+    model_points: float | None
+    model_committed_first: bool
+
+
+def _score(round: Round, latitude: float | None, longitude: float | None, timed_out: bool) -> _Scored:
     truth = (round.panorama.latitude, round.panorama.longitude)
     human_km = None if timed_out or latitude is None or longitude is None else distance_km(latitude, longitude, *truth)
     model_point = round_model_point(round=round)
-    model_ready = model_point is not None
     model_km = distance_km(*model_point, *truth) if model_point is not None else None
     return {
         "latitude": None if timed_out else latitude, "longitude": None if timed_out else longitude,
-        "timed_out": timed_out, "km": human_km, "points": 0.0 if human_km is None else geoscore(human_km),
-        "model_km": model_km, "model_points": None if model_km is None else geoscore(model_km),
-        "model_committed_first": model_ready,
+        "timed_out": timed_out, "km": human_km, "points": 0.0 if human_km is None else float(geoscore(human_km)),
+        "model_km": model_km, "model_points": None if model_km is None else float(geoscore(model_km)),
+        "model_committed_first": model_point is not None,
     }
+
+
+def round_outcome_show(*, round: Round, guess: Guess, browser_key: str = "") -> dict[str, object]:
+    """What a player who has locked `guess` may see of the round now: the whole reveal once the round is
+    revealed (rules.round_revealed), recorded as an exposure of the panorama to them; before that, their own
+    guess and who has guessed."""
+    seats, locked = round.game.players.count(), round.guesses.count()
+    if not round_revealed(round=round, seats=seats, locked=locked, now=timezone.now()):
+        return round_waiting(round=round, guess=guess, seats=seats, locked=locked)
+    Exposure.objects.bulk_create([Exposure(panorama_id=round.panorama_id, player_key=guess.player_key,
+                                           browser_key=browser_key, round=round)], ignore_conflicts=True)
+    return round_reveal(round=round, guess=guess)
+
+
+def _exposures(*, player_key: str, browser_key: str) -> QuerySet[Exposure]:
+    """The panoramas shown to this account or this browser."""
+    match = Q(player_key=player_key) | (Q(browser_key=browser_key) if browser_key else Q(pk__in=[]))
+    return Exposure.objects.filter(match)

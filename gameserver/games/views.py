@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -12,11 +13,12 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from gameserver.games import openapi, selectors, services
-from gameserver.games.errors import GameError, NotAPlayer, NotFound
+from gameserver.games.errors import GameError, GameStarted, NotAPlayer, NotFound
 from gameserver.games.rules import round_view_path
 from gameserver.games.throttle import RateLimited, rate_limit_hit
 
 View = Callable[..., HttpResponseBase]
+BROWSER_KEY = "arena_browser"
 
 
 def api(view: View) -> View:
@@ -30,6 +32,8 @@ def api(view: View) -> View:
             return JsonResponse({"error": str(error)}, status=404)
         except NotAPlayer as error:
             return JsonResponse({"error": str(error)}, status=403)
+        except GameStarted as error:
+            return JsonResponse({"error": str(error), "offer": error.offer}, status=409)
         except GameError as error:
             return JsonResponse({"error": str(error)}, status=400)
     return wrapped
@@ -63,6 +67,16 @@ def player_key(request: HttpRequest) -> str:
     if request.session.session_key is None:
         request.session.save()
     return f"guest:{request.session.session_key}"
+
+
+def browser_key(request: HttpRequest) -> str:
+    """A random id kept in the session's data: it survives signing in (which changes the session key), so one
+    browser holds at most one seat of a game and its exposures follow it into an account."""
+    key = request.session.get(BROWSER_KEY)
+    if not isinstance(key, str):
+        key = secrets.token_urlsafe(16)
+        request.session[BROWSER_KEY] = key
+    return key
 
 
 def player_name(request: HttpRequest, body: dict[str, object]) -> str:
@@ -130,6 +144,7 @@ def game_create(request: HttpRequest) -> JsonResponse:
     rounds = number(body, "rounds", integer=True, required=False)
     game = services.game_create(
         panorama_set=panorama_set, owner_key=player_key(request), owner_name=player_name(request, body),
+        owner_browser=browser_key(request),
         rounds=5 if rounds is None else int(rounds),
         time_limit_s=None if time_limit is None else int(time_limit), mode=str(body.get("mode", "move")),
         model_version=None if model is None else selectors.model_version_get(name=str(model)),
@@ -142,7 +157,8 @@ def game_create(request: HttpRequest) -> JsonResponse:
 @api
 def game_join(request: HttpRequest, game_id: str) -> JsonResponse:
     game = selectors.game_get(public_id=game_id)
-    services.game_join(game=game, player_key=player_key(request), name=player_name(request, json_body(request)))
+    services.game_join(game=game, player_key=player_key(request), browser_key=browser_key(request),
+                       name=player_name(request, json_body(request)))
     return JsonResponse(selectors.game_summary(game=game, player_key=player_key(request)))
 
 
@@ -170,6 +186,8 @@ def round_image(request: HttpRequest, round_id: str) -> FileResponse:
         raise NotFound("no such round")
     selectors.player_require(game=game_round.game, player_key=player_key(request))
     response = FileResponse(round_view_path(round=game_round).open("rb"), content_type="image/jpeg")
+    # No file name: the stored name is nobody's business (and was once a panorama's stable id).
+    del response["Content-Disposition"]
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
@@ -182,7 +200,8 @@ def round_detail(request: HttpRequest, round_id: str) -> JsonResponse:
     guess = selectors.guess_for(round=game_round, player_key=player_key(request))
     if guess is None:
         return JsonResponse({**selectors.round_view(round=game_round), "locked": False})
-    return JsonResponse({**selectors.round_reveal(round=game_round, guess=guess), "locked": True})
+    shown = services.round_outcome_show(round=game_round, guess=guess, browser_key=browser_key(request))
+    return JsonResponse({**shown, "locked": True})
 
 
 @require_POST
@@ -195,8 +214,7 @@ def guess_create(request: HttpRequest, round_id: str) -> JsonResponse:
     result = services.guess_submit(
         round=game_round, player_key=player_key(request), timed_out=timed_out,
         latitude=None if timed_out else number(body, "latitude"),
-        longitude=None if timed_out else number(body, "longitude"),
+        longitude=None if timed_out else number(body, "longitude"), browser_key=browser_key(request),
     )
-    reveal = selectors.round_reveal(round=result.round, guess=result.guess)
-    return JsonResponse({**reveal, "locked": True, "repeated": not result.created},
+    return JsonResponse({**result.shown, "locked": True, "repeated": not result.created},
                         status=201 if result.created else 200)

@@ -48,3 +48,8 @@ def panorama_image_write(*, panorama: Panorama, data: bytes) -> Path:
 def files_remove(paths: list[Path]) -> None:
     for path in paths:
         path.unlink(missing_ok=True)
+
+
+def served_view_path(*, name: str) -> Path:
+    """Where one round's own encoding of its view is stored (see gameserver/games/serving.py)."""
+    return storage_dir() / "rounds" / name

@@ -14,8 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gameserver.stats.intervals import (Z_95, mean_interval, median_interval, median_of_sorted, sign_test_p,
-                                        wilson_interval)
+from gameserver.stats.intervals import (
+    Z_95,
+    mean_interval,
+    median_interval,
+    median_of_sorted,
+    sign_test_p,
+    wilson_interval,
+)
 from gameserver.stats.ratings import ratings
 from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM, within_thresholds
 

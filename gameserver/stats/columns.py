@@ -52,8 +52,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("model_points", "float", "GeoGuessr points of the model"),
     Column("model_committed_first", "bool", "the model's guess was committed before the player's was locked"),
     Column("near_training_photo", "bool", "the panorama lies within 1 km of a photo the model was trained on"),
-    Column("counted", "bool", "the round enters the benchmark (model committed first, not near training data)"),
-    Column("exclusion", "str", "why a round is not counted: model_not_committed, near_training_photo; else empty"),
+    Column("seen_before", "bool", "the player had been shown this panorama's truth in an earlier round"),
+    Column("suspicion", "str", "why no honest human would produce this guess: exact_and_fast (under 100 m within "
+           "10 s) or run_of_exact (3 of the player's last 5 guesses under 1 km); else empty"),
+    Column("counted", "bool", "the round enters the benchmark: the model committed first, the place is not near "
+           "training data, the player had not seen it before, nothing suspicious"),
+    Column("exclusion", "str", "why a round is not counted, the first that applies: model_not_committed, "
+           "near_training_photo, seen_before, suspicious (tables can include these on request); else empty"),
     *(Column(f"winner_{name}", "str", f"human, model or tie within {km:g} km (tie: both inside or both outside)")
       for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM)),
     Column("head_to_head", "str", "human, model or tie by the smaller error"),
@@ -74,6 +79,9 @@ def datasheet(*, rows: int, filters: dict[str, str], fmt: str) -> str:
         "Each row is one player's guess on one round, beside the PlaNet model's guess on the same served image. "
         "The benchmark counts only rows with `counted` true. `python manage.py benchmark_report --input FILE` "
         "recomputes every table of the stats page from this file alone.", "",
+        "Only rounds of finished games appear: every round of the game closed (all seats locked, or the deadline "
+        "passed, or 24 h after serving without a time limit), or the game abandoned 48 h after it was created. "
+        "So the tables change only when a game finishes.", "",
         "Distances are great-circle (haversine, mean Earth radius 6371.0088 km). Images: see each row's licence "
         "and attribution.", "",
         "| column | type | meaning |", "| --- | --- | --- |",

@@ -18,7 +18,13 @@ from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from gameserver.games.models import Guess, Player, Round
-from gameserver.games.rules import guess_exclusion, panorama_attribution, panorama_licence, rounds_closed
+from gameserver.games.rules import (
+    games_finished,
+    guess_exclusion,
+    panorama_attribution,
+    panorama_licence,
+    rounds_closed,
+)
 from gameserver.panoramas.models import Panorama
 from gameserver.stats.benchmark import RoundTable, benchmark_tables
 from planet_engine.countries import country_index
@@ -36,17 +42,22 @@ class Filters:
     games: tuple[str, ...] = ()  # public ids; empty: every game
     since: datetime | None = None
     until: datetime | None = None
+    # Count rounds flagged as suspicious (rules.guess_suspicion) too; by default they are left out.
+    include_suspicious: bool = False
 
     def as_dict(self) -> dict[str, str]:
         return {"set": self.panorama_set, "model": self.model, "mode": self.mode,
+                "suspicious": "include" if self.include_suspicious else "",
                 "since": self.since.isoformat() if self.since else "",
                 "until": self.until.isoformat() if self.until else "", "games": ",".join(self.games)}
 
 
 def _guesses(filters: Filters) -> QuerySet[Guess]:
+    now = timezone.now()
     guesses = (Guess.objects.select_related("round__game__model_version", "round__game__panorama_set",
                                             "round__panorama__panorama_set")
-               .filter(round__in=rounds_closed(now=timezone.now()).values("pk"))
+               .filter(round__in=rounds_closed(now=now).values("pk"),
+                       round__game__in=games_finished(now=now).values("pk"))
                .order_by("round__served_at", "round_id", "pk"))
     if filters.panorama_set:
         guesses = guesses.filter(round__game__panorama_set__name=filters.panorama_set)
@@ -64,8 +75,8 @@ def _guesses(filters: Filters) -> QuerySet[Guess]:
 
 
 def round_rows(*, filters: Filters = Filters()) -> list[Row]:
-    """One export row per locked player-round of a closed round (see gameserver/stats/columns.py and
-    rounds_closed), oldest first."""
+    """One export row per locked player-round of a closed round of a finished game (gameserver/stats/columns.py,
+    rules.rounds_closed and rules.games_finished), oldest first."""
     guesses = list(_guesses(filters))
     seats = Player.objects.filter(game_id__in={g.round.game_id for g in guesses})
     names = {(game_id, key): name for game_id, key, name in seats.values_list("game_id", "player_key", "name")}
@@ -116,6 +127,7 @@ def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tup
         "model_top_cells": json.dumps([[c["token"], round(c["probability"], 6)] for c in game_round.model_top_cells]),
         "model_km": guess.model_km, "model_points": guess.model_points,
         "model_committed_first": guess.model_committed_first, "near_training_photo": panorama.near_training_photo,
+        "seen_before": guess.seen_before, "suspicion": guess.suspicion,
         "counted": not exclusion, "exclusion": exclusion,
         **{f"winner_{name}": outcome for name, outcome in winners.items()},
         "head_to_head": head_to_head(human_km, guess.model_km) if guess.model_km is not None else "",
@@ -126,9 +138,13 @@ def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tup
     }
 
 
-def round_table(*, rows: list[Row]) -> RoundTable:
-    """The counted rows as the columns benchmark_tables reads."""
-    counted = [row for row in rows if _truthy(row["counted"])]
+def _counts(row: Row, *, include_suspicious: bool) -> bool:
+    return _truthy(row["counted"]) or (include_suspicious and row["exclusion"] == "suspicious")
+
+
+def round_table(*, rows: list[Row], include_suspicious: bool = False) -> RoundTable:
+    """The counted rows (and the suspicious ones, when asked) as the columns benchmark_tables reads."""
+    counted = [row for row in rows if _counts(row, include_suspicious=include_suspicious)]
 
     def floats(name: str, missing: float) -> np.ndarray:
         return np.array([missing if row[name] in (None, "") else float(str(row[name])) for row in counted],
@@ -156,25 +172,28 @@ def _truthy(value: object) -> bool:
     return value is True or str(value).strip().lower() in ("true", "1")
 
 
-def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000) -> dict[str, object]:
+def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000,
+                        include_suspicious: bool = False) -> dict[str, object]:
     """Every benchmark table, plus how many rows were left out and why."""
     excluded: dict[str, int] = {}
     for row in rows:
-        if not _truthy(row["counted"]):
+        if not _counts(row, include_suspicious=include_suspicious):
             reason = str(row["exclusion"])
             excluded[reason] = excluded.get(reason, 0) + 1
-    tables = benchmark_tables(table=round_table(rows=rows), seed=seed, resamples=resamples)
-    return {**tables, "player_rounds": len(rows), "excluded": dict(sorted(excluded.items()))}
+    tables = benchmark_tables(table=round_table(rows=rows, include_suspicious=include_suspicious), seed=seed,
+                              resamples=resamples)
+    return {**tables, "player_rounds": len(rows), "excluded": dict(sorted(excluded.items())),
+            "suspicious_included": include_suspicious}
 
 
-# The tables change only when a guess is locked or the leak check flags panoramas: a counted row's model
-# guess was committed before the human's, and a locked guess never changes. Keyed on both, the cache is
-# never stale; the timeout only bounds memory.
+# The tables change only when a game finishes (its rounds' guesses enter the rows at once) or the leak check
+# flags panoramas: a locked guess never changes. Keyed on both, the cache is never stale; the timeout only
+# bounds memory.
 BENCHMARK_CACHE_SECONDS = 3600
 
 
 def benchmark_cached(*, filters: Filters = Filters()) -> dict[str, object]:
-    """benchmark_from_rows(round_rows(filters)), recomputed only after new guesses or leak flags."""
+    """benchmark_from_rows(round_rows(filters)), recomputed only after a game finishes or leak flags change."""
     guesses = _guesses(filters).order_by().aggregate(count=Count("pk"), last=Max("pk"))
     flagged = Panorama.objects.filter(near_training_photo=True).count()
     state = json.dumps([filters.as_dict(), guesses["count"], guesses["last"], flagged], sort_keys=True)
@@ -183,8 +202,11 @@ def benchmark_cached(*, filters: Filters = Filters()) -> dict[str, object]:
         tables = cache.get(key)
     except Exception:  # the cache cannot be reached (Redis restarting): compute, as if it were a miss
         logger.warning("benchmark cache unavailable; computing the tables", exc_info=True)
-        return benchmark_from_rows(rows=round_rows(filters=filters))
+        return benchmark_from_rows(rows=round_rows(filters=filters), include_suspicious=filters.include_suspicious)
     if tables is None:
-        tables = benchmark_from_rows(rows=round_rows(filters=filters))
-        cache.set(key, tables, BENCHMARK_CACHE_SECONDS)
+        tables = benchmark_from_rows(rows=round_rows(filters=filters), include_suspicious=filters.include_suspicious)
+        try:
+            cache.set(key, tables, BENCHMARK_CACHE_SECONDS)
+        except Exception:  # the cache went away between get and set: the tables are still right
+            logger.warning("benchmark cache unavailable; tables not cached", exc_info=True)
     return tables

@@ -13,7 +13,7 @@ RESEARCHERS_GROUP = "researchers"
 
 def _filters(request: HttpRequest) -> Filters:
     return Filters(panorama_set=request.GET.get("set", ""), model=request.GET.get("model", ""),
-                   mode=request.GET.get("mode", ""))
+                   mode=request.GET.get("mode", ""), include_suspicious=request.GET.get("suspicious") == "include")
 
 
 @require_GET

@@ -8,9 +8,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect
-
 from conftest import ARENA_SET, DESKTOP_VIEWPORT, PANORAMA_SET, BrowserGuard, guarded_page
+from playwright.sync_api import Browser, Page, expect
 
 MODEL_TIMEOUT_MS = 60_000  # the in-process worker loads the tiny model on its first round
 
@@ -184,14 +183,20 @@ def test_two_players_in_a_room_see_each_other_live(browser: Browser, guard: Brow
         expect(guest.locator("#join-panel")).to_be_visible()
         guest.fill("#join-name", "Guest")
         guest.click("#join-form button")
-        expect(guest.locator("#round-title")).to_have_text("Round 1 of 1")
+        # Everyone joins before the first round; the guest waits for the host to start.
+        expect(guest.locator("#room-wait")).to_contain_text("host")
+        expect(guest.locator("#start-button")).to_be_hidden()
         # The host hears of the guest over the websocket; the standings name both.
         expect(host.locator("#standings")).to_contain_text("Guest")
+        host.click("#start-button")
+        expect(guest.locator("#round-title")).to_have_text("Round 1 of 1")
 
         wait_for_photo(host)
         guess_by_clicking(host, x=0.4, y=0.4)
         host.click("#guess-button")
-        expect(host.locator("#reveal-panel")).to_be_visible()
+        # Locked, but the guest has not guessed: no truth and no points for anyone yet.
+        expect(host.locator("#waiting")).to_contain_text("1 of 2 have guessed")
+        expect(host.locator("#reveal-details")).not_to_contain_text("points")
         wait_for_photo(guest)
         guess_by_clicking(guest, x=0.7, y=0.6)
         guest.click("#guess-button")

@@ -71,3 +71,8 @@ def test_unsupported_database_urls_are_refused(url):
 def test_a_malformed_rate_limit_is_refused_at_start(limit):
     result = settings_in_subprocess({"PLANET_RATE_LIMIT_GUESSES": limit})
     assert result.returncode != 0 and "rate limit guesses" in result.stderr
+
+
+def test_debug_is_off_unless_asked_for_the_embedded_game_included():
+    assert settings_in_subprocess({}, show="s.DEBUG").stdout.strip() == "False"
+    assert settings_in_subprocess({"DJANGO_DEBUG": "1"}, show="s.DEBUG").stdout.strip() == "True"

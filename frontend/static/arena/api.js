@@ -2,9 +2,10 @@
 // carrying the server's message (which is written to be shown to the player).
 
 export class ApiError extends Error {
-  constructor(message, status) {
+  constructor(message, status, data = {}) {
     super(message);
     this.status = status;
+    this.data = data; // the whole JSON answer (a refused join carries an offer of a fresh game)
   }
 }
 
@@ -30,7 +31,7 @@ export async function api(path, { method = "GET", body } = {}) {
   }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    throw new ApiError(data.error || `The server answered ${response.status}.`, response.status);
+    throw new ApiError(data.error || `The server answered ${response.status}.`, response.status, data);
   }
   return data;
 }

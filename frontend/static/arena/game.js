@@ -2,10 +2,9 @@
 // truth with PlaNet's guess and cell probabilities, and end on a summary of all rounds.
 // Everything comes from the JSON API; the websocket only says that something happened.
 import { api, element, fill, formatKm, toast } from "./api.js";
-import { cellLayer, createWorldMap, greatCircle, guessPicker, pin } from "./worldmap.js";
+import { countryName, drawRound, outcomeTable, scoreCard } from "./reveal.js";
+import { createWorldMap, guessPicker } from "./worldmap.js";
 import { showView } from "./viewer.js";
-
-const WHO = { human: "You", model: "PlaNet", tie: "Tie" };
 
 const root = document.getElementById("game");
 const gameId = root.dataset.gameId;
@@ -13,7 +12,7 @@ const panels = ["room-panel", "join-panel", "round-panel", "reveal-panel", "summ
   .reduce((all, id) => ({ ...all, [id]: document.getElementById(id) }), {});
 
 const state = { game: null, view: null, reveal: null, guessMap: null, picker: null, revealMap: null,
-  revealLayers: null, timer: null, submitting: false, socket: null };
+  revealLayers: null, timer: null, waitTimer: null, submitting: false, socket: null, waitingForHost: false };
 
 function show(...ids) {
   for (const id of ["join-panel", "round-panel", "reveal-panel", "summary-panel"]) panels[id].hidden = !ids.includes(id);
@@ -23,22 +22,6 @@ function fail(error, id = "page-error") {
   const box = document.getElementById(id);
   box.textContent = error.message || String(error);
   box.hidden = false;
-}
-
-// ISO country codes as names ("JP" -> "Japan") from the browser's own locale data: no lookup table to ship.
-const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
-
-function countryName(code) {
-  if (!code) return null;
-  try {
-    return regionNames.of(code);
-  } catch {
-    return code; // a code the browser does not know (XK in some versions) stays a code
-  }
-}
-
-function cssColour(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
 // ---- room: invite link, standings, live events ----
@@ -74,11 +57,19 @@ function connectSocket(delay = 500) {
 
 async function onEvent(event) {
   if (event.event === "player_joined") toast(`${event.name} joined the room`);
+  // The host started the game: everyone waiting in the room starts round 1 with them.
+  if (event.event === "round_started" && state.waitingForHost) {
+    state.waitingForHost = false;
+    document.getElementById("room-start").hidden = true;
+    await refreshGame();
+    await nextRound();
+    return;
+  }
   if (event.event === "player_guessed" && state.game && state.game.players.length > 1) {
     toast(`${event.name} guessed round ${event.round} (${event.guesses}/${event.players})`);
   }
   if (event.event === "model_ready" && state.reveal && state.reveal.number === event.round &&
-      state.reveal.model.status !== "ready") {
+      state.reveal.revealed && state.reveal.model.status !== "ready") {
     renderReveal(await api(`/api/rounds/${state.reveal.round}`));
   }
   if (["player_joined", "player_guessed", "round_complete"].includes(event.event)) {
@@ -98,10 +89,46 @@ async function join(event) {
     localStorage.setItem("arena.name", name);
     state.game = await api(`/api/games/${gameId}/join`, { method: "POST", body: name ? { name } : {} });
     renderStandings();
-    await nextRound();
+    await playOrWait();
   } catch (error) {
     fail(error, "join-error");
+    if (error.data && error.data.offer) offerFreshGame(error.data.offer);
   }
+}
+
+// Joining closes when the first round is served (one person, one seat; nobody joins with answers in hand):
+// a latecomer gets the same game, fresh.
+function offerFreshGame(offer) {
+  const button = document.getElementById("fresh-game-button");
+  button.hidden = false;
+  button.onclick = async () => {
+    const name = document.getElementById("join-name").value.trim();
+    const again = await api("/api/games", { method: "POST", body: { ...offer, name: name || undefined } });
+    location.assign(`/play/${again.game}`);
+  };
+}
+
+// A room fills up before its first round (joining closes then): the host starts the game when everyone is in;
+// the others wait for the host's round_started. A solo game starts at once.
+async function playOrWait() {
+  const game = state.game;
+  const room = game.players.length > 1 || new URLSearchParams(location.search).has("room");
+  if (!room || !game.joinable) return nextRound();
+  show();
+  panels["room-panel"].hidden = false;
+  document.getElementById("room-start").hidden = false;
+  const host = game.players.length && game.players[0].you;
+  document.getElementById("start-button").hidden = !host;
+  document.getElementById("room-wait").textContent = host
+    ? "Share the invite link; start when everyone has joined (no one can join after the first round)."
+    : "You are in. The game starts when the host starts it.";
+  state.waitingForHost = !host;
+}
+
+async function startGame() {
+  document.getElementById("room-start").hidden = true;
+  state.waitingForHost = false;
+  await nextRound();
 }
 
 // ---- a round ----
@@ -170,68 +197,29 @@ async function submitGuess({ timeUp = false } = {}) {
 
 // ---- the reveal ----
 
-function latLng(point) {
-  return point && point.latitude !== null && point.latitude !== undefined ? L.latLng(point.latitude, point.longitude) : null;
-}
-
-function drawRound(map, layers, reveal, { cells }) {
-  const truth = latLng(reveal.truth);
-  const human = latLng(reveal.human);
-  const model = reveal.model.status === "ready" ? latLng(reveal.model) : null;
-  const points = [truth];
-  if (cells && model && reveal.model.top_cells) cellLayer(reveal.model.top_cells).addTo(layers);
-  for (const other of reveal.opponents || []) {
-    const where = latLng(other);
-    if (!where) continue;
-    greatCircle(where, truth, { color: cssColour("--other"), weight: 1.5, dashArray: "2 6" }).addTo(layers);
-    pin(where, "other", `${other.name}: ${formatKm(other.km)}`).bindTooltip(other.name).addTo(layers);
-    points.push(where);
+// Locked, but the room has not all guessed: no truth, no distances, no points until everyone has (or time is up).
+function renderWaiting(waiting) {
+  show("reveal-panel");
+  document.getElementById("reveal-title").textContent = `Round ${waiting.number}: guess locked`;
+  document.getElementById("next-button").hidden = true;
+  document.getElementById("reveal-map-box").hidden = true;
+  fill(document.getElementById("reveal-details"),
+    element("p", { id: "waiting" }, `Waiting for the room: ${waiting.guessed} of ${waiting.players} have guessed. `,
+      "Everyone sees the answer together."));
+  clearTimeout(state.waitTimer);
+  if (waiting.deadline) {
+    // The round closes at its deadline even if someone never guesses: ask again then.
+    const wait = Math.max(0, Date.parse(waiting.deadline) - Date.now()) + 2500;
+    state.waitTimer = setTimeout(() => api(`/api/rounds/${waiting.round}`).then(renderReveal).catch(fail), wait);
   }
-  if (model) {
-    greatCircle(model, truth, { color: cssColour("--model"), weight: 2.5, dashArray: "8 6" }).addTo(layers);
-    pin(model, "model", `PlaNet's guess: ${formatKm(reveal.model.km)} away`).addTo(layers);
-    points.push(model);
-  }
-  if (human) {
-    greatCircle(human, truth, { color: cssColour("--human"), weight: 2.5 }).addTo(layers);
-    pin(human, "human", `Your guess: ${formatKm(reveal.human.km)} away`).addTo(layers);
-    points.push(human);
-  }
-  pin(truth, "truth", "True location").setZIndexOffset(2000).addTo(layers);
-  return points;
-}
-
-function scoreCard(kind, title, side, status) {
-  let detail;
-  if (kind === "human") detail = side.timed_out ? "Time ran out" : `${formatKm(side.km)} away`;
-  else if (status === "ready") detail = `${formatKm(side.km)} away`;
-  else if (status === "pending") detail = "Still thinking…";
-  else detail = "No guess this round";
-  return element("div", { class: `score-card ${kind}` },
-    element("div", {}, element("span", { class: `swatch ${kind}` }), title),
-    element("div", { class: "points" }, side.points === undefined ? "—" : `${side.points.toLocaleString("en")}`),
-    element("div", { class: "hint" }, detail));
-}
-
-function outcomeTable(reveal) {
-  if (!reveal.winners) return element("p", { class: "hint" }, "Who won at each distance appears once PlaNet has guessed.");
-  // The radii come with the reveal (rules.THRESHOLDS on the server): one definition, never repeated here.
-  const rows = reveal.thresholds.map(({ name, km }) => {
-    const who = reveal.winners[name];
-    return element("tr", { class: "outcome-row" }, element("td", {}, `${name[0].toUpperCase()}${name.slice(1)} (${km} km)`),
-      element("td", { class: `who-${who}` }, WHO[who]));
-  });
-  const closer = reveal.head_to_head;
-  rows.push(element("tr", { class: "outcome-row" }, element("td", {}, "Closer guess"),
-    element("td", { class: `who-${closer}` }, WHO[closer])));
-  return element("div", { class: "table-scroll" }, element("table", { id: "winners" },
-    element("caption", { class: "visually-hidden" }, "Who was within each distance of the truth"),
-    element("thead", {}, element("tr", {}, element("th", { scope: "col" }, "Within"), element("th", { scope: "col" }, "Winner"))),
-    element("tbody", {}, rows)));
 }
 
 function renderReveal(reveal) {
   state.reveal = reveal;
+  if (reveal.revealed === false) return renderWaiting(reveal);
+  clearTimeout(state.waitTimer);
+  document.getElementById("next-button").hidden = false;
+  document.getElementById("reveal-map-box").hidden = false;
   show("reveal-panel");
   const map = state.revealMap ??= createWorldMap(document.getElementById("reveal-map"));
   if (state.revealLayers) state.revealLayers.remove();
@@ -267,7 +255,8 @@ function renderReveal(reveal) {
 async function showSummary() {
   clearInterval(state.timer);
   show("summary-panel");
-  const reveals = await Promise.all(state.game.rounds.filter((r) => r.round).map((r) => api(`/api/rounds/${r.round}`)));
+  const reveals = (await Promise.all(state.game.rounds.filter((r) => r.round).map((r) => api(`/api/rounds/${r.round}`))))
+    .filter((r) => r.revealed);
   const map = createWorldMap(document.getElementById("summary-map"));
   const layers = L.featureGroup().addTo(map);
   const points = reveals.flatMap((reveal) => drawRound(map, layers, reveal, { cells: false }));
@@ -326,6 +315,7 @@ async function main() {
   document.getElementById("guess-button").addEventListener("click", () => submitGuess());
   document.getElementById("next-button").addEventListener("click", () => nextRound().catch(fail));
   document.getElementById("again-button").addEventListener("click", () => playAgain().catch(fail));
+  document.getElementById("start-button").addEventListener("click", () => startGame().catch(fail));
   document.getElementById("copy-invite").addEventListener("click", async () => {
     const input = document.getElementById("invite-link");
     input.select();
@@ -349,7 +339,7 @@ async function main() {
   const open = state.game.rounds.find((r) => !r.locked);
   const lastLocked = [...state.game.rounds].reverse().find((r) => r.locked);
   if (open && !open.round && lastLocked && lastLocked.round) renderReveal(await api(`/api/rounds/${lastLocked.round}`));
-  else await nextRound();
+  else await playOrWait();
 }
 
 main().catch(fail);

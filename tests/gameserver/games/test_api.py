@@ -17,6 +17,7 @@ from PIL import Image
 
 from gameserver.games.errors import GameError
 from gameserver.games.models import Game, Guess, Player, Round
+from gameserver.games.rules import round_view_path
 from gameserver.games.selectors import round_reveal
 from gameserver.games.services import game_create, guess_submit, round_serve
 from gameserver.inference.services import round_predict
@@ -68,8 +69,9 @@ def test_model_guess_is_committed_before_the_human_guess_is_accepted(panorama_se
     assert served.model_status == Round.ModelStatus.READY and served.model_ready_at is not None
     result = guess_submit(round=served, player_key="p1", latitude=10, longitude=10)
     assert result.guess.model_committed_first and result.guess.guessed_at >= served.model_ready_at
-    # The model saw exactly the bytes players are served.
-    assert served.view_sha256 == served.panorama.content_sha256
+    # The model saw exactly the bytes players are served: the round's own encoding, not the stored image.
+    assert served.view_sha256 == hashlib.sha256(round_view_path(round=served).read_bytes()).hexdigest()
+    assert served.view_sha256 != served.panorama.content_sha256
     assert served.model_checkpoint_sha256
 
 
@@ -121,19 +123,23 @@ def test_guess_after_the_deadline_counts_as_a_timeout(panorama_set):
 
 
 def test_two_players_in_one_room_get_their_own_results(panorama_set):
-    first, second = Client(), Client()
+    first, second, outsider = Client(), Client(), Client()
     _, game = post(first, "/api/games", {"set": "synthetic", "rounds": 1, "name": "Ann"})
-    _, view = post(first, f"/api/games/{game['game']}/rounds/1/start", {})
-    # Not yet in the room: the second player can neither see the round's state nor guess.
-    assert second.get(f"/api/rounds/{view['round']}").status_code == 403
-    status, refused = post(second, f"/api/rounds/{view['round']}/guess", {"latitude": 40, "longitude": 40})
-    assert status == 403 and "join" in refused["error"] and not Guess.objects.exists()
     status, joined = post(second, f"/api/games/{game['game']}/join", {"name": "Bob"})
     assert status == 200 and [p["name"] for p in joined["players"]] == ["Ann", "Bob"]
-    _, mine = post(first, f"/api/rounds/{view['round']}/guess", {"latitude": 0, "longitude": 0})
-    assert mine["opponents"] == []
+    _, view = post(first, f"/api/games/{game['game']}/rounds/1/start", {})
+    # Not in the room: an outsider can neither see the round's state nor guess.
+    assert outsider.get(f"/api/rounds/{view['round']}").status_code == 403
+    status, refused = post(outsider, f"/api/rounds/{view['round']}/guess", {"latitude": 40, "longitude": 40})
+    assert status == 403 and "join" in refused["error"] and not Guess.objects.exists()
+    _, waiting = post(first, f"/api/rounds/{view['round']}/guess", {"latitude": 0, "longitude": 0})
+    # Bob has not guessed: Ann sees her own guess and who has guessed, nothing of the truth or anyone's score.
+    assert waiting["revealed"] is False and (waiting["guessed"], waiting["players"]) == (1, 2)
+    assert "truth" not in waiting and "km" not in waiting["human"] and "opponents" not in waiting
     assert second.get(f"/api/rounds/{view['round']}").json()["locked"] is False
     _, theirs = post(second, f"/api/rounds/{view['round']}/guess", {"latitude": 40, "longitude": 40})
+    mine = first.get(f"/api/rounds/{view['round']}").json()
+    assert mine["revealed"] and [o["name"] for o in mine["opponents"]] == ["Bob"]
     assert mine["human"]["km"] != theirs["human"]["km"]
     assert [(o["name"], o["km"]) for o in theirs["opponents"]] == [("Ann", mine["human"]["km"])]
     assert Guess.objects.filter(round__public_id=view["round"]).count() == 2
@@ -250,7 +256,10 @@ def test_a_panorama_round_records_and_serves_its_opening_heading(synthetic_test,
     _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
     assert (view["kind"], view["heading"], view["mode"]) == ("equirectangular", 135.0, "move")
     served = Round.objects.get(public_id=view["round"])
-    assert served.view_heading == 135.0 and served.view_sha256 == served.panorama.content_sha256
+    assert served.view_heading == 135.0 and served.view_sha256 != served.panorama.content_sha256
+    # A 360° panorama keeps its whole sphere: scaled, still 2:1.
+    with Image.open(round_view_path(round=served)) as image:
+        assert image.width == 2 * image.height and 90 <= image.height <= 100
 
 
 def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model(model_version, source,
@@ -279,8 +288,9 @@ def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model
     body = b"".join(client.get(view["image_url"]).streaming_content)
     assert hashlib.sha256(body).hexdigest() == served.view_sha256 != served.panorama.content_sha256
     with Image.open(io.BytesIO(body)) as image:
-        assert image.size == (1024, 640)
-        centre = np.asarray(image.convert("RGB"))[320, 512].astype(int)
+        # The 1024 x 640 render, cropped by at most 4% and scaled by 0.9-1 for this round only.
+        assert 0.86 * 1024 <= image.width <= 1024 and 0.86 * 640 <= image.height <= 640
+        centre = np.asarray(image.convert("RGB"))[image.height // 2, image.width // 2].astype(int)
     # Heading 90° looks a quarter turn right of the panorama's centre column: column 540 of 720.
     assert abs(centre[0] - 540 % 256) <= 6 and abs(centre[1] - (540 // 256) * 80) <= 6
     assert predicted and all(hashlib.sha256(Path(p).read_bytes()).hexdigest() == served.view_sha256

@@ -165,22 +165,23 @@ async def frames(socket: WebsocketCommunicator) -> list[str]:
 @pytest.mark.asyncio
 @pytest.mark.parametrize("truth", [SYDNEY, REYKJAVIK], ids=["photo", "panorama"])
 @pytest.mark.parametrize("mode", ["move", "nmpz"])
-async def test_nothing_a_player_can_reach_before_locking_holds_the_location(located_set, mode, truth):
+async def test_nothing_a_seat_can_reach_while_a_seat_is_open_holds_the_location(located_set, mode, truth):
     # Its own thread: the consumer's database calls need the main sync thread free meanwhile.
     crawl_leaks, socket_leaks, reveal_leaks = await sync_to_async(
-        play_until_the_opponent_locked, thread_sensitive=False)(located_set=located_set, mode=mode, truth=truth)
+        play_a_room_of_three, thread_sensitive=False)(located_set=located_set, mode=mode, truth=truth)
     assert crawl_leaks == [], crawl_leaks
     assert socket_leaks == [], socket_leaks
-    # The detector sees the truth once the guess is locked: the crawl above could have failed.
+    # The detector sees the truth once every seat has locked: the crawl above could have failed.
     assert reveal_leaks, f"the reveal of {truth} shows no truth: the detector is blind"
 
 
-def play_until_the_opponent_locked(*, located_set: str, mode: str, truth: tuple[float, float]):
-    """A room of two playing one round of `truth` with a socket open: the opponent locks, the player does
-    not; crawl as the player and as an outsider; then the player locks and the reveal is crawled."""
+def play_a_room_of_three(*, located_set: str, mode: str, truth: tuple[float, float]):
+    """A room of three playing one round of `truth` with a socket open. The opponent locks; crawl as the
+    player (not locked), as the opponent (locked) and as an outsider. Then the player locks too, with the
+    third seat still open: crawl both again. Only when the third seat locks is the reveal crawled."""
     from asgiref.sync import async_to_sync
 
-    player, opponent, outsider = Crawl(researcher_client()), Crawl(Client()), Crawl(Client())
+    player, opponent, third, outsider = Crawl(researcher_client()), Crawl(Client()), Crawl(Client()), Crawl(Client())
     # Draw the set's panoramas until the round is the one of `truth` (two panoramas: quick).
     while True:
         game = player.post("/api/games", {"set": located_set, "rounds": 1, "mode": mode,
@@ -192,6 +193,7 @@ def play_until_the_opponent_locked(*, located_set: str, mode: str, truth: tuple[
                                    headers=[(b"origin", b"http://127.0.0.1")])
     assert async_to_sync(socket.connect)()[0]
     opponent.post(f"/api/games/{game['game']}/join", {"name": "bob"})
+    third.post(f"/api/games/{game['game']}/join", {"name": "carol"})
     view = player.post(f"/api/games/{game['game']}/rounds/1/start", {}).json()
     opponent.post(f"/api/games/{game['game']}/rounds/1/start", {})
     assert opponent.post(f"/api/rounds/{view['round']}/guess", {"latitude": 10.5, "longitude": 10.5}).status_code == 201
@@ -199,8 +201,13 @@ def play_until_the_opponent_locked(*, located_set: str, mode: str, truth: tuple[
     assert game_round.model_status == Round.ModelStatus.READY
     points = {"truth": truth, "model guess": (game_round.model_latitude, game_round.model_longitude)}
 
-    crawl_a_round_in_play(player=player, outsider=outsider, game_id=game["game"], round_id=view["round"],
-                          set_name=located_set)
+    crawl = {"game_id": game["game"], "round_id": view["round"], "set_name": located_set}
+    crawl_a_round_in_play(player=player, outsider=outsider, **crawl)
+    crawl_a_round_in_play(player=opponent, outsider=outsider, **crawl)
+    # The player locks as well; the third seat is still open, so neither locked seat may learn anything yet.
+    assert player.post(f"/api/rounds/{view['round']}/guess", {"latitude": 1.5, "longitude": 1.5}).status_code == 201
+    crawl_a_round_in_play(player=player, outsider=outsider, **crawl)
+    crawl_a_round_in_play(player=opponent, outsider=outsider, **crawl)
     socket_frames = async_to_sync(frames)(socket)
     assert any('"player_guessed"' in frame for frame in socket_frames), "the socket saw the round"
     socket_leaks = [f"{what} {hit} in a frame" for frame in socket_frames for what, point in points.items()
@@ -208,6 +215,8 @@ def play_until_the_opponent_locked(*, located_set: str, mode: str, truth: tuple[
     async_to_sync(socket.disconnect)()
 
     after = Crawl(player.client)
-    after.post(f"/api/rounds/{view['round']}/guess", {"latitude": 1.5, "longitude": 1.5})
+    third.post(f"/api/rounds/{view['round']}/guess", {"latitude": 20.5, "longitude": 20.5})
+    after.get(f"/api/rounds/{view['round']}")
     after.get(f"/api/stats/export?format=csv&set={located_set}")
-    return player.leaks(points) + outsider.leaks(points), socket_leaks, after.leaks({"truth": truth})
+    leaks = player.leaks(points) + opponent.leaks(points) + outsider.leaks(points)
+    return leaks, socket_leaks, after.leaks({"truth": truth})

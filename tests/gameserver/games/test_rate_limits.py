@@ -50,6 +50,7 @@ def test_guesses_are_limited_per_player_and_a_refused_guess_is_not_stored(settin
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "guesses": "2/60"}
     player, other = Client(), Client()
     game = post(player, "/api/games", {"set": synthetic, "rounds": 3}).json()["game"]
+    post(other, f"/api/games/{game}/join", {})
     rounds = [post(player, f"/api/games/{game}/rounds/{n}/start", {}).json()["round"] for n in (1, 2, 3)]
     assert post(player, f"/api/rounds/{rounds[0]}/guess", {"latitude": 1, "longitude": 2}).status_code == 201
     assert post(player, f"/api/rounds/{rounds[0]}/guess", {"latitude": 1, "longitude": 2}).status_code == 200
@@ -57,7 +58,6 @@ def test_guesses_are_limited_per_player_and_a_refused_guess_is_not_stored(settin
     assert refused.status_code == 429 and refused["Retry-After"]
     assert Guess.objects.count() == 1
     # Another player's allowance is their own.
-    post(other, f"/api/games/{game}/join", {})
     post(other, f"/api/games/{game}/rounds/2/start", {})
     assert post(other, f"/api/rounds/{rounds[1]}/guess", {"latitude": 1, "longitude": 2}).status_code == 201
 

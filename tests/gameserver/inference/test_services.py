@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from gameserver.games.models import Round
+from gameserver.games.rules import round_view_path
 from gameserver.games.services import game_create, round_serve
 from gameserver.inference import services, tasks
 from gameserver.inference.models import ModelVersion
@@ -66,11 +67,9 @@ def test_waiting_rounds_of_one_model_share_one_forward_pass(panorama_set, model_
 
     assert batches == [3]
     assert set(Round.objects.values_list("model_status", flat=True)) == {Round.ModelStatus.READY}
-    # Each round got its own image's answer: the same as predicting it alone.
-    for game_round in Round.objects.select_related("panorama"):
-        from gameserver.panoramas.storage import panorama_image_path
-
-        alone = original([panorama_image_path(panorama=game_round.panorama)], top_k=1)[0]
+    # Each round got its own served image's answer: the same as predicting it alone.
+    for game_round in Round.objects.select_related("panorama", "game"):
+        alone = original([round_view_path(round=game_round)], top_k=1)[0]
         assert (game_round.model_latitude, game_round.model_longitude) == pytest.approx(
             (alone.latitude, alone.longitude))
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gameserver.stats.render import render_text
 from gameserver.stats.exports import ExportError, export_read
+from gameserver.stats.render import render_text
 from gameserver.stats.selectors import benchmark_from_rows
 
 
@@ -20,13 +20,16 @@ class Command(BaseCommand):
         parser.add_argument("--input", type=Path, required=True, dest="path")
         parser.add_argument("--json", type=Path, default=None, dest="json_out")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--include-suspicious", action="store_true",
+                            help="count rounds flagged as suspicious too (left out by default)")
 
-    def handle(self, *args: object, path: Path | str, json_out: Path | None, seed: int, **options: object) -> None:
+    def handle(self, *args: object, path: Path | str, json_out: Path | None, seed: int,
+               include_suspicious: bool = False, **options: object) -> None:
         try:
             rows = export_read(path=Path(path))
         except ExportError as error:
             raise CommandError(str(error)) from None
-        tables = benchmark_from_rows(rows=rows, seed=seed)
+        tables = benchmark_from_rows(rows=rows, seed=seed, include_suspicious=include_suspicious)
         self.stdout.write(render_text(tables=tables))
         self.stdout.write(f"excluded: {tables['excluded'] or 'none'} of {tables['player_rounds']} player-rounds")
         if json_out:

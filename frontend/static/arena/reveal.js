@@ -1,0 +1,82 @@
+// The pieces of a round's reveal: the map's pins, great circles and PlaNet's cells, the score cards and who won
+// at each radius. game.js puts them together for a round and for the game's summary.
+import { element, formatKm } from "./api.js";
+import { cellLayer, greatCircle, pin } from "./worldmap.js";
+
+const WHO = { human: "You", model: "PlaNet", tie: "Tie" };
+
+// ISO country codes as names ("JP" -> "Japan") from the browser's own locale data: no lookup table to ship.
+const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
+
+export function countryName(code) {
+  if (!code) return null;
+  try {
+    return regionNames.of(code);
+  } catch {
+    return code; // a code the browser does not know (XK in some versions) stays a code
+  }
+}
+
+function cssColour(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+function latLng(point) {
+  return point && point.latitude !== null && point.latitude !== undefined ? L.latLng(point.latitude, point.longitude) : null;
+}
+
+export function drawRound(map, layers, reveal, { cells }) {
+  const truth = latLng(reveal.truth);
+  const human = latLng(reveal.human);
+  const model = reveal.model.status === "ready" ? latLng(reveal.model) : null;
+  const points = [truth];
+  if (cells && model && reveal.model.top_cells) cellLayer(reveal.model.top_cells).addTo(layers);
+  for (const other of reveal.opponents || []) {
+    const where = latLng(other);
+    if (!where) continue;
+    greatCircle(where, truth, { color: cssColour("--other"), weight: 1.5, dashArray: "2 6" }).addTo(layers);
+    pin(where, "other", `${other.name}: ${formatKm(other.km)}`).bindTooltip(other.name).addTo(layers);
+    points.push(where);
+  }
+  if (model) {
+    greatCircle(model, truth, { color: cssColour("--model"), weight: 2.5, dashArray: "8 6" }).addTo(layers);
+    pin(model, "model", `PlaNet's guess: ${formatKm(reveal.model.km)} away`).addTo(layers);
+    points.push(model);
+  }
+  if (human) {
+    greatCircle(human, truth, { color: cssColour("--human"), weight: 2.5 }).addTo(layers);
+    pin(human, "human", `Your guess: ${formatKm(reveal.human.km)} away`).addTo(layers);
+    points.push(human);
+  }
+  pin(truth, "truth", "True location").setZIndexOffset(2000).addTo(layers);
+  return points;
+}
+
+export function scoreCard(kind, title, side, status) {
+  let detail;
+  if (kind === "human") detail = side.timed_out ? "Time ran out" : `${formatKm(side.km)} away`;
+  else if (status === "ready") detail = `${formatKm(side.km)} away`;
+  else if (status === "pending") detail = "Still thinking…";
+  else detail = "No guess this round";
+  return element("div", { class: `score-card ${kind}` },
+    element("div", {}, element("span", { class: `swatch ${kind}` }), title),
+    element("div", { class: "points" }, side.points === undefined ? "—" : `${side.points.toLocaleString("en")}`),
+    element("div", { class: "hint" }, detail));
+}
+
+export function outcomeTable(reveal) {
+  if (!reveal.winners) return element("p", { class: "hint" }, "Who won at each distance appears once PlaNet has guessed.");
+  // The radii come with the reveal (rules.THRESHOLDS on the server): one definition, never repeated here.
+  const rows = reveal.thresholds.map(({ name, km }) => {
+    const who = reveal.winners[name];
+    return element("tr", { class: "outcome-row" }, element("td", {}, `${name[0].toUpperCase()}${name.slice(1)} (${km} km)`),
+      element("td", { class: `who-${who}` }, WHO[who]));
+  });
+  const closer = reveal.head_to_head;
+  rows.push(element("tr", { class: "outcome-row" }, element("td", {}, "Closer guess"),
+    element("td", { class: `who-${closer}` }, WHO[closer])));
+  return element("div", { class: "table-scroll" }, element("table", { id: "winners" },
+    element("caption", { class: "visually-hidden" }, "Who was within each distance of the truth"),
+    element("thead", {}, element("tr", {}, element("th", { scope: "col" }, "Within"), element("th", { scope: "col" }, "Winner"))),
+    element("tbody", {}, rows)));
+}
