@@ -52,6 +52,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("model_points", "float", "GeoGuessr points of the model"),
     Column("model_committed_first", "bool", "the model's guess was committed before the player's was locked"),
     Column("near_training_photo", "bool", "the panorama lies within 1 km of a photo the model was trained on"),
+    Column("guess_missing", "bool", "the seat never sent a guess: recorded as a timeout when the round closed "
+           "(human fields empty, 0 points); its model side is what the model had committed by then"),
     Column("seen_before", "bool", "the player had been shown this panorama's truth in an earlier round"),
     Column("suspicion", "str", "why no honest human would produce this guess: exact_and_fast (under 100 m within "
            "10 s) or run_of_exact (3 of the player's last 5 guesses under 1 km); else empty"),
@@ -81,7 +83,10 @@ def datasheet(*, rows: int, filters: dict[str, str], fmt: str) -> str:
         "recomputes every table of the stats page from this file alone.", "",
         "Only rounds of finished games appear: every round of the game closed (all seats locked, or the deadline "
         "passed, or 24 h after serving without a time limit), or the game abandoned 48 h after it was created. "
-        "So the tables change only when a game finishes.", "",
+        "So the tables change only when a game finishes. Every seat of such a round has a row: a seat that never "
+        "guessed is a timeout (`guess_missing`).", "",
+        "A timeout counts as an infinite error: outside every radius, a loss to any model guess, the largest error "
+        "for medians; in log-error ratios it is capped at half the Earth's circumference (20,037.5 km).", "",
         "Distances are great-circle (haversine, mean Earth radius 6371.0088 km). Images: see each row's licence "
         "and attribution.", "",
         "| column | type | meaning |", "| --- | --- | --- |",

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
 from gameserver.games.models import Guess, Player, Round
@@ -23,12 +23,14 @@ from gameserver.games.rules import (
     guess_exclusion,
     panorama_attribution,
     panorama_licence,
+    round_closes_at,
+    round_model_point,
     rounds_closed,
 )
 from gameserver.panoramas.models import Panorama
 from gameserver.stats.benchmark import RoundTable, benchmark_tables
 from planet_engine.countries import country_index
-from planet_engine.geo import THRESHOLD_NAMES, head_to_head, threshold_outcomes
+from planet_engine.geo import THRESHOLD_NAMES, distance_km, geoscore, head_to_head, threshold_outcomes
 
 Row = dict[str, object]
 logger = logging.getLogger(__name__)
@@ -52,21 +54,31 @@ class Filters:
                 "until": self.until.isoformat() if self.until else "", "games": ",".join(self.games)}
 
 
+def _rounds(filters: Filters) -> QuerySet[Round]:
+    """Served rounds of the games the filters name (any state)."""
+    rounds = Round.objects.filter(served_at__isnull=False)
+    if filters.panorama_set:
+        rounds = rounds.filter(game__panorama_set__name=filters.panorama_set)
+    if filters.model:
+        rounds = rounds.filter(game__model_version__name=filters.model)
+    if filters.mode:
+        rounds = rounds.filter(game__mode=filters.mode)
+    if filters.games:
+        rounds = rounds.filter(game__public_id__in=filters.games)
+    return rounds
+
+
+def _rounds_reported(filters: Filters, now: datetime) -> QuerySet[Round]:
+    """Rounds whose rows may be shown: closed, in a finished game (rules.rounds_closed, rules.games_finished)."""
+    return _rounds(filters).filter(pk__in=rounds_closed(now=now).values("pk"),
+                                   game__in=games_finished(now=now).values("pk"))
+
+
 def _guesses(filters: Filters) -> QuerySet[Guess]:
-    now = timezone.now()
     guesses = (Guess.objects.select_related("round__game__model_version", "round__game__panorama_set",
                                             "round__panorama__panorama_set")
-               .filter(round__in=rounds_closed(now=now).values("pk"),
-                       round__game__in=games_finished(now=now).values("pk"))
+               .filter(round__in=_rounds_reported(filters, timezone.now()).values("pk"))
                .order_by("round__served_at", "round_id", "pk"))
-    if filters.panorama_set:
-        guesses = guesses.filter(round__game__panorama_set__name=filters.panorama_set)
-    if filters.model:
-        guesses = guesses.filter(round__game__model_version__name=filters.model)
-    if filters.mode:
-        guesses = guesses.filter(round__game__mode=filters.mode)
-    if filters.games:
-        guesses = guesses.filter(round__game__public_id__in=filters.games)
     if filters.since:
         guesses = guesses.filter(guessed_at__gte=filters.since)
     if filters.until:
@@ -74,15 +86,52 @@ def _guesses(filters: Filters) -> QuerySet[Guess]:
     return guesses
 
 
+def _missing_guesses(filters: Filters) -> list[Guess]:
+    """A timeout, unsaved, for every seat of a reported round that never sent a guess: the round closed on
+    them. Its model side is what the model had committed by the time the round closed."""
+    rounds = list(_rounds_reported(filters, timezone.now())
+                  .annotate(locked=Count("guesses", distinct=True), seats=Count("game__players", distinct=True))
+                  .filter(locked__lt=F("seats"))
+                  .select_related("game__model_version", "game__panorama_set", "panorama__panorama_set"))
+    if not rounds:
+        return []
+    locked = set(Guess.objects.filter(round__in=rounds).values_list("round_id", "player_key"))
+    seats: dict[int, list[str]] = {}
+    for game_id, key in Player.objects.filter(game__rounds__in=rounds).values_list("game_id", "player_key").distinct():
+        seats.setdefault(game_id, []).append(key)
+    missing = []
+    for game_round in rounds:
+        closed_at = round_closes_at(round=game_round)
+        if (filters.since and closed_at < filters.since) or (filters.until and closed_at >= filters.until):
+            continue
+        for key in sorted(seats.get(game_round.game_id, [])):
+            if (game_round.pk, key) in locked:
+                continue
+            model_point = round_model_point(round=game_round)
+            committed = model_point is not None and game_round.model_ready_at is not None and (
+                game_round.model_ready_at <= closed_at)
+            model_km = (distance_km(*model_point, game_round.panorama.latitude, game_round.panorama.longitude)
+                        if committed and model_point is not None else None)
+            model_points = None if model_km is None else float(geoscore(model_km))
+            missing.append(Guess(round=game_round, player_key=key, timed_out=True, km=None, points=0.0,
+                                 model_km=model_km, model_points=model_points, model_committed_first=committed,
+                                 guessed_at=closed_at))
+    return missing
+
+
 def round_rows(*, filters: Filters = Filters()) -> list[Row]:
-    """One export row per locked player-round of a closed round of a finished game (gameserver/stats/columns.py,
-    rules.rounds_closed and rules.games_finished), oldest first."""
-    guesses = list(_guesses(filters))
+    """One export row per seat of a closed round of a finished game (gameserver/stats/columns.py,
+    rules.rounds_closed and rules.games_finished): its locked guess, or a timeout where it never guessed;
+    oldest first."""
+    missing = _missing_guesses(filters)
+    absent = {id(g) for g in missing}
+    guesses = sorted([*_guesses(filters), *missing],
+                     key=lambda g: (g.round.served_at, g.round_id, id(g) in absent, g.guessed_at, g.pk or 0))
     seats = Player.objects.filter(game_id__in={g.round.game_id for g in guesses})
     names = {(game_id, key): name for game_id, key, name in seats.values_list("game_id", "player_key", "name")}
     human = _places([(g.latitude, g.longitude) for g in guesses])
     model = _places([(g.round.model_latitude, g.round.model_longitude) for g in guesses])
-    return [_row(g, names.get((g.round.game_id, g.player_key), ""), human[i], model[i])
+    return [_row(g, names.get((g.round.game_id, g.player_key), ""), human[i], model[i], missing=id(g) in absent)
             for i, g in enumerate(guesses)]
 
 
@@ -98,7 +147,8 @@ def _places(points: list[tuple[float | None, float | None]]) -> list[tuple[str, 
     return result
 
 
-def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tuple[str, str]) -> Row:
+def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tuple[str, str], *,
+         missing: bool = False) -> Row:
     game_round: Round = guess.round
     game, panorama = game_round.game, game_round.panorama
     exclusion = guess_exclusion(guess=guess, panorama=panorama)
@@ -127,7 +177,7 @@ def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tup
         "model_top_cells": json.dumps([[c["token"], round(c["probability"], 6)] for c in game_round.model_top_cells]),
         "model_km": guess.model_km, "model_points": guess.model_points,
         "model_committed_first": guess.model_committed_first, "near_training_photo": panorama.near_training_photo,
-        "seen_before": guess.seen_before, "suspicion": guess.suspicion,
+        "seen_before": guess.seen_before, "suspicion": guess.suspicion, "guess_missing": missing,
         "counted": not exclusion, "exclusion": exclusion,
         **{f"winner_{name}": outcome for name, outcome in winners.items()},
         "head_to_head": head_to_head(human_km, guess.model_km) if guess.model_km is not None else "",
@@ -176,13 +226,26 @@ def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000
                         include_suspicious: bool = False) -> dict[str, object]:
     """Every benchmark table, plus how many rows were left out and why."""
     excluded: dict[str, int] = {}
+    by_mode: dict[str, dict[str, object]] = {}
     for row in rows:
+        mode = by_mode.setdefault(str(row["mode"]), {"player_rounds": 0, "excluded": {}})
+        mode["player_rounds"] = int(str(mode["player_rounds"])) + 1
         if not _counts(row, include_suspicious=include_suspicious):
             reason = str(row["exclusion"])
             excluded[reason] = excluded.get(reason, 0) + 1
+            reasons = mode["excluded"]
+            assert isinstance(reasons, dict)
+            reasons[reason] = reasons.get(reason, 0) + 1
+    for mode in by_mode.values():
+        reasons = mode["excluded"]
+        assert isinstance(reasons, dict)
+        # How often the model was too late, per mode: a mode where it often is loses rounds, not a random sample.
+        mode["model_not_committed_share"] = reasons.get("model_not_committed", 0) / int(str(mode["player_rounds"]))
     tables = benchmark_tables(table=round_table(rows=rows, include_suspicious=include_suspicious), seed=seed,
                               resamples=resamples)
     return {**tables, "player_rounds": len(rows), "excluded": dict(sorted(excluded.items())),
+            "excluded_by_mode": dict(sorted(by_mode.items())), "guesses_missing": sum(
+                _truthy(row.get("guess_missing")) for row in rows),
             "suspicious_included": include_suspicious}
 
 
@@ -190,6 +253,18 @@ def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000
 # flags panoramas: a locked guess never changes. Keyed on both, the cache is never stale; the timeout only
 # bounds memory.
 BENCHMARK_CACHE_SECONDS = 3600
+
+
+def _benchmark_live(filters: Filters) -> dict[str, object]:
+    return benchmark_from_rows(rows=round_rows(filters=filters), include_suspicious=filters.include_suspicious)
+
+
+def rounds_open(*, filters: Filters = Filters()) -> dict[str, int]:
+    """What is not in the tables yet, reported as open: served rounds not yet closed or in a game still being
+    played. Counts of rounds only: a guess never changes them (a serve and a finished game do)."""
+    waiting = _rounds(filters).exclude(pk__in=_rounds_reported(filters, timezone.now()).values("pk"))
+    counts = waiting.aggregate(rounds=Count("pk"), games=Count("game", distinct=True))
+    return {"rounds": counts["rounds"], "games": counts["games"]}
 
 
 def benchmark_cached(*, filters: Filters = Filters()) -> dict[str, object]:
@@ -202,11 +277,11 @@ def benchmark_cached(*, filters: Filters = Filters()) -> dict[str, object]:
         tables = cache.get(key)
     except Exception:  # the cache cannot be reached (Redis restarting): compute, as if it were a miss
         logger.warning("benchmark cache unavailable; computing the tables", exc_info=True)
-        return benchmark_from_rows(rows=round_rows(filters=filters), include_suspicious=filters.include_suspicious)
+        return {**_benchmark_live(filters), "open": rounds_open(filters=filters)}
     if tables is None:
-        tables = benchmark_from_rows(rows=round_rows(filters=filters), include_suspicious=filters.include_suspicious)
+        tables = _benchmark_live(filters)
         try:
             cache.set(key, tables, BENCHMARK_CACHE_SECONDS)
         except Exception:  # the cache went away between get and set: the tables are still right
             logger.warning("benchmark cache unavailable; tables not cached", exc_info=True)
-    return tables
+    return {**tables, "open": rounds_open(filters=filters)}

@@ -108,14 +108,17 @@ def test_a_late_join_or_a_guess_in_an_unfinished_game_changes_no_public_number(s
     _, view = post(owner, f"/api/games/{game['game']}/rounds/1/start", {})
     post(owner, f"/api/rounds/{view['round']}/guess", {"latitude": 1.5, "longitude": 1.5})
     before = newcomer.get("/api/stats/benchmark").json()
-    assert before["player_rounds"] == 1
+    assert before["player_rounds"] == 1 and before["open"] == {"rounds": 0, "games": 0}
     assert post(newcomer, f"/api/games/{game['game']}/join", {})[0] == 409
     assert newcomer.get("/api/stats/benchmark").json() == before
-    # An unfinished game: one of its two rounds locked. Nothing of it enters the tables yet.
+    # An unfinished game: one of its two rounds locked. Nothing of it enters the tables yet; the serve shows
+    # as one open round (a count, no result), and the guess changes nothing at all.
     _, other = post(owner, "/api/games", {"set": synthetic, "rounds": 2})
     _, first = post(owner, f"/api/games/{other['game']}/rounds/1/start", {})
+    served = newcomer.get("/api/stats/benchmark").json()
+    assert served == {**before, "open": {"rounds": 1, "games": 1}}
     post(owner, f"/api/rounds/{first['round']}/guess", {"latitude": 2.5, "longitude": 2.5})
-    assert newcomer.get("/api/stats/benchmark").json() == before
+    assert newcomer.get("/api/stats/benchmark").json() == served
     _, second = post(owner, f"/api/games/{other['game']}/rounds/2/start", {})
     post(owner, f"/api/rounds/{second['round']}/guess", {"latitude": 3.5, "longitude": 3.5})
     assert newcomer.get("/api/stats/benchmark").json()["player_rounds"] == 3  # the game finished: both at once
