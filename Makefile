@@ -35,7 +35,7 @@ vendor:
 	cp frontend/node_modules/pannellum/COPYING $(VENDOR)/licences/pannellum.txt
 
 # The map's country borders: Natural Earth admin-0 (public domain, from a PyPI wheel) simplified to GeoJSON.
-COUNTRIES := frontend/static/map/countries.geojson
+COUNTRIES := frontend/static/map/countries.json
 $(COUNTRIES): $(VENV)/.installed planet_engine/countries.py
 	$(PY) -m planet_engine countries-geojson --out $@
 

@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=default["lr"])
     p.add_argument("--weight-decay", type=float, default=default["weight_decay"])
     p.add_argument("--dropout", type=float, default=default["dropout"])
-    p.add_argument("--loss", default=default["loss"], choices=LOSSES, help="haversine: PIGEON label smoothing by distance")
+    p.add_argument("--loss", default=default["loss"], choices=LOSSES,
+                   help="haversine: PIGEON label smoothing by distance")
     p.add_argument("--tau-km", type=float, default=default["tau_km"], help="temperature of haversine smoothing")
     p.add_argument("--image-size", type=int, default=default["image_size"], help="default: the backbone's native size")
     p.add_argument("--seed", type=int, default=default["seed"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,8 +23,12 @@ from planet_engine.checkpoint import load_checkpoint
 from planet_engine.data import ImageInput, eval_transform, load_image
 from planet_engine.geo import geoscore, pairwise_distances_km
 from planet_engine.model import select_device
+from planet_engine.onnx_export import onnx_export, onnx_logits, onnx_path, onnx_session
 
 POINT_MODES = ("cell", "geoscore")
+# "torch": eager PyTorch (CUDA when present); "onnx": ONNX Runtime on the CPU, from the graph exported beside
+# the checkpoint (onnx_export.py); "auto": torch on a GPU, ONNX on a CPU.
+BACKENDS = ("auto", "torch", "onnx")
 # Candidates for the GeoScore point: the best cells by probability hold practically all of the mass
 # that can move the optimum, and scoring a few keeps prediction O(C) per image rather than O(C^2).
 GEOSCORE_CANDIDATES = 32
@@ -87,8 +92,10 @@ class Predictor:
     """Loads a checkpoint once; predicts batches of images (paths or PIL images)."""
 
     def __init__(self, checkpoint: str | Path, *, device: str = "auto", point_mode: str = "geoscore",
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 32, backend: str = "torch", threads: int | None = None) -> None:
         _check_point_mode(point_mode)  # before the checkpoint is loaded: a typo fails fast
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
         self.device = select_device(device)
         loaded = load_checkpoint(checkpoint, device=self.device)
         self.model = loaded.model
@@ -99,6 +106,15 @@ class Predictor:
         self.point_mode = point_mode
         self.batch_size = batch_size
         self._polygons: dict[int, list[tuple[float, float]]] = {}
+        if backend == "auto":
+            backend = "torch" if self.device.type == "cuda" else "onnx"
+        self.backend = backend
+        self._session: Any = None
+        if backend == "onnx":
+            graph = onnx_path(checkpoint, self.checkpoint_sha256)
+            if not graph.is_file():  # registered before graphs were exported: export (and check) on first use
+                onnx_export(loaded, checkpoint, images=[], threads=threads)
+            self._session = onnx_session(graph, threads=threads)
 
     @property
     def num_classes(self) -> int:
@@ -111,8 +127,11 @@ class Predictor:
     @torch.inference_mode()
     def probabilities_from_tensor(self, batch: torch.Tensor) -> np.ndarray:
         """(B, 3, S, S) -> (B, C) probabilities over the cells."""
-        logits = self.model(batch.to(self.device))
-        return torch.softmax(logits.float(), dim=1).cpu().numpy()
+        if self._session is not None:
+            logits = torch.from_numpy(onnx_logits(self._session, batch.numpy()))
+        else:
+            logits = self.model(batch.to(self.device))
+        return np.asarray(torch.softmax(logits.float(), dim=1).cpu().numpy())
 
     def probabilities(self, images: Sequence[ImageInput]) -> np.ndarray:
         """Images -> (B, C), in chunks of batch_size."""

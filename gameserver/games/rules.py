@@ -106,15 +106,14 @@ def panorama_attribution(*, panorama: Panorama) -> str:
     return panorama.attribution or panorama.panorama_set.attribution
 
 
-def guess_suspicion(*, km: float | None, seconds: float, recent_km: list[float | None]) -> str:
-    """Why no honest human would produce a guess `km` off after `seconds`, given the player's previous guesses
-    (newest first), or "" when it looks human."""
+def guess_suspicion(*, km: float | None, seconds: float, recent_exact: int) -> str:
+    """Why no honest human would produce a guess `km` off after `seconds`, given how many of the player's
+    previous SUSPICIOUS_RUN_OF - 1 guesses were under SUSPICIOUS_RUN_KM, or "" when it looks human."""
     if km is None:
         return ""
     if km < SUSPICIOUS_EXACT_KM and seconds < SUSPICIOUS_FAST_S:
         return "exact_and_fast"
-    window = [km, *recent_km[:SUSPICIOUS_RUN_OF - 1]]
-    if km < SUSPICIOUS_RUN_KM and sum(x is not None and x < SUSPICIOUS_RUN_KM for x in window) >= SUSPICIOUS_RUN:
+    if km < SUSPICIOUS_RUN_KM and 1 + recent_exact >= SUSPICIOUS_RUN:
         return "run_of_exact"
     return ""
 

@@ -147,8 +147,9 @@ def round_waiting(*, round: Round, guess: Guess, seats: int, locked: int) -> dic
     }
 
 
-def round_reveal(*, round: Round, guess: Guess) -> dict[str, object]:
-    """Everything shown after a player's guess is locked: truth, both guesses, errors, winners, cells."""
+def round_reveal(*, round: Round, guess: Guess, alone: bool = False) -> dict[str, object]:
+    """Everything shown once a round is revealed: truth, both guesses, errors, winners, cells, and the room's
+    other guesses (none to look up when the player is `alone` in the game)."""
     panorama = round.panorama
     human_km = math.inf if guess.km is None else guess.km
     result: dict[str, object] = {
@@ -164,7 +165,7 @@ def round_reveal(*, round: Round, guess: Guess) -> dict[str, object]:
         "opponents": [
             {"name": name, "latitude": other.latitude, "longitude": other.longitude, "timed_out": other.timed_out,
              "km": other.km, "points": round_points(other.points)}
-            for other, name in _opponent_guesses(round=round, player_key=guess.player_key)
+            for other, name in ([] if alone else _opponent_guesses(round=round, player_key=guess.player_key))
         ],
     }
     model_km = guess.model_km

@@ -10,16 +10,18 @@ import hashlib
 import random
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from gameserver.games import serving
 from gameserver.games.errors import GameError, GameStarted
 from gameserver.games.models import Exposure, Game, Guess, Player, Round
 from gameserver.games.rules import (
+    SUSPICIOUS_RUN_KM,
+    SUSPICIOUS_RUN_OF,
     guess_suspicion,
     round_closes_at,
     round_fixed_view,
@@ -124,10 +126,6 @@ def round_serve(*, round: Round, player_key: str) -> Round:
         Game.objects.select_for_update().get(pk=round.game_id)
         locked = Round.objects.select_for_update(of=("self",)).select_related("game", "panorama").get(pk=round.pk)
         if locked.served_at is None:
-            now = timezone.now()
-            locked.served_at = now
-            if locked.game.time_limit_s:
-                locked.deadline = now + timedelta(seconds=locked.game.time_limit_s)
             if locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR:
                 locked.view_heading = locked.panorama.heading or 0.0
             equirectangular = locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR and not round_fixed_view(
@@ -136,6 +134,11 @@ def round_serve(*, round: Round, player_key: str) -> Round:
             locked.view_name = f"{new_public_id()}.jpg"
             file_write_atomic(served_view_path(name=locked.view_name), view)
             locked.view_sha256 = hashlib.sha256(view).hexdigest()
+            # The clock starts once the view exists: the response that shows it leaves right after.
+            now = timezone.now()
+            locked.served_at = now
+            if locked.game.time_limit_s:
+                locked.deadline = now + timedelta(seconds=locked.game.time_limit_s)
             locked.save(update_fields=["served_at", "deadline", "view_sha256", "view_heading", "view_name"])
             transaction.on_commit(lambda: predict_round_enqueue(round_id=locked.pk))
             game_event_send_on_commit(game_public_id=locked.game.public_id, event="round_started",
@@ -146,7 +149,9 @@ def round_serve(*, round: Round, player_key: str) -> Round:
 def guess_submit(*, round: Round, player_key: str, latitude: float | None, longitude: float | None,
                  timed_out: bool = False, browser_key: str = "") -> GuessResult:
     """Lock a player's guess (or timeout) on a served round, score it, and show the player the outcome;
-    repeating it changes nothing."""
+    repeating it changes nothing. A fresh guess costs five statements: the seat, the locked round (with the
+    room's counts, whether the player has seen the panorama and their recent near-exact guesses, all as
+    subqueries of the one row lock), the insert and the exposure."""
     if not timed_out:
         if latitude is None or longitude is None:
             raise GameError("a guess needs latitude and longitude")
@@ -155,29 +160,23 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
         except ValueError as error:
             raise GameError(str(error)) from None
     seat = player_require(game=round.game, player_key=player_key)
-    existing = Guess.objects.filter(round=round, player_key=player_key).first()
-    if existing:
-        return _result(existing, created=False, round=round, browser_key=browser_key)
     try:
         with transaction.atomic():
             # Row lock: the model's result and this guess are ordered, so model_committed_first is exact.
-            current = (Round.objects.select_for_update(of=("self",))
-                       .select_related("panorama__panorama_set", "game").get(pk=round.pk))
+            current = _round_locked(round=round, player_key=player_key, browser_key=browser_key)
             if current.served_at is None:
                 raise GameError("this round has not started")
             now = timezone.now()
             if now > round_closes_at(round=current):
                 timed_out = True
             scored = _score(current, latitude, longitude, timed_out)
-            recent = list(Guess.objects.filter(player_key=player_key).order_by("-guessed_at", "-pk")
-                          .values_list("km", flat=True)[:5])
+            seconds = (now - current.served_at).total_seconds()
+            # A second submission of the same seat fails here, on the one-guess-per-player constraint.
             guess = Guess.objects.create(
-                round=current, player_key=player_key, **scored,
-                seen_before=_exposures(player_key=player_key, browser_key=browser_key)
-                .filter(panorama=current.panorama).exclude(round=current).exists(),
-                suspicion=guess_suspicion(km=scored["km"], seconds=(now - current.served_at).total_seconds(),
-                                          recent_km=recent))
-            guesses, players = current.guesses.count(), current.game.players.count()
+                round=current, player_key=player_key, **scored, seen_before=current.seen,  # type: ignore[attr-defined]
+                suspicion=guess_suspicion(km=scored["km"], seconds=seconds,
+                                          recent_exact=current.recent_exact or 0))  # type: ignore[attr-defined]
+            guesses, players = (current.locked or 0) + 1, current.seats  # type: ignore[attr-defined]
             game_event_send_on_commit(game_public_id=current.game.public_id, event="player_guessed",
                                       round_number=current.number, name=seat.name, guesses=guesses,
                                       players=players)
@@ -185,10 +184,28 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
                 # Every seat has locked: the reveal, for everyone at once.
                 game_event_send_on_commit(game_public_id=current.game.public_id, event="round_complete",
                                           round_number=current.number)
-    except IntegrityError:  # a concurrent duplicate submission won the race: answer with its guess
+    except IntegrityError:  # already locked (a repeat, or a concurrent duplicate): answer with the first guess
         return _result(Guess.objects.get(round=round, player_key=player_key), created=False, round=round,
                        browser_key=browser_key)
-    return _result(guess, created=True, round=current, browser_key=browser_key)
+    return GuessResult(guess=guess, created=True, round=current, shown=round_outcome_show(
+        round=current, guess=guess, browser_key=browser_key, seats=players, locked=guesses))
+
+
+def _round_locked(*, round: Round, player_key: str, browser_key: str) -> Round:
+    """The round, row-locked, annotated with `seats`, `locked` (guesses so far), `seen` (the player has been
+    shown this panorama in another round) and `recent_exact` (near-exact guesses among their last few)."""
+    def count(rows: QuerySet[Any], by: str) -> Subquery:
+        return Subquery(rows.values(by).annotate(n=Count("pk")).values("n")[:1])
+
+    recent = Guess.objects.filter(player_key=player_key).order_by("-guessed_at", "-pk").values("pk")
+    return (Round.objects.select_for_update(of=("self",)).select_related("panorama__panorama_set", "game")
+            .annotate(seats=count(Player.objects.filter(game=OuterRef("game")), "game"),
+                      locked=count(Guess.objects.filter(round=OuterRef("pk")), "round"),
+                      seen=Exists(_exposures(player_key=player_key, browser_key=browser_key)
+                                  .filter(panorama=OuterRef("panorama")).exclude(round=OuterRef("pk"))),
+                      recent_exact=count(Guess.objects.filter(pk__in=recent[:SUSPICIOUS_RUN_OF - 1],
+                                                              km__lt=SUSPICIOUS_RUN_KM), "player_key"))
+            .get(pk=round.pk))
 
 
 def _result(guess: Guess, *, created: bool, round: Round, browser_key: str) -> GuessResult:
@@ -220,16 +237,18 @@ def _score(round: Round, latitude: float | None, longitude: float | None, timed_
     }
 
 
-def round_outcome_show(*, round: Round, guess: Guess, browser_key: str = "") -> dict[str, object]:
+def round_outcome_show(*, round: Round, guess: Guess, browser_key: str = "", seats: int | None = None,
+                       locked: int | None = None) -> dict[str, object]:
     """What a player who has locked `guess` may see of the round now: the whole reveal once the round is
     revealed (rules.round_revealed), recorded as an exposure of the panorama to them; before that, their own
-    guess and who has guessed."""
-    seats, locked = round.game.players.count(), round.guesses.count()
+    guess and who has guessed. `seats` and `locked`: the room's counts when the caller already has them."""
+    if seats is None or locked is None:
+        seats, locked = round.game.players.count(), round.guesses.count()
     if not round_revealed(round=round, seats=seats, locked=locked, now=timezone.now()):
         return round_waiting(round=round, guess=guess, seats=seats, locked=locked)
     Exposure.objects.bulk_create([Exposure(panorama_id=round.panorama_id, player_key=guess.player_key,
                                            browser_key=browser_key, round=round)], ignore_conflicts=True)
-    return round_reveal(round=round, guess=guess)
+    return round_reveal(round=round, guess=guess, alone=seats == 1)
 
 
 def _exposures(*, player_key: str, browser_key: str) -> QuerySet[Exposure]:

@@ -22,12 +22,17 @@ from django.utils import timezone
 from gameserver.games.models import Round
 from gameserver.games.rules import round_view_path
 from gameserver.inference.models import ModelVersion
+from gameserver.panoramas.models import Panorama
+from gameserver.panoramas.storage import panorama_image_path
 from gameserver.realtime.events import game_event_send_on_commit
 from planet_engine.checkpoint import CheckpointError, load_checkpoint
+from planet_engine.onnx_export import OnnxParityError, onnx_export
 from planet_engine.predict import Prediction, Predictor
 
 logger = logging.getLogger(__name__)
 TOP_K = 10
+# Game images the ONNX graph is checked on at registration (with two random inputs).
+PARITY_IMAGES = 32
 
 
 class ModelVersionError(ValueError):
@@ -38,9 +43,10 @@ class ModelVersionError(ValueError):
 def predictor(checkpoint_path: str) -> Predictor:
     """One Predictor per checkpoint per process (GPU when present); CheckpointError if missing or corrupt."""
     started = time.perf_counter()
-    loaded = Predictor(checkpoint_path, batch_size=settings.INFERENCE_BATCH)
-    logger.info("loaded model %s (sha256 %s) on %s in %.1f s", checkpoint_path, loaded.checkpoint_sha256[:12],
-                loaded.device, time.perf_counter() - started)
+    loaded = Predictor(checkpoint_path, batch_size=settings.INFERENCE_BATCH, backend=settings.INFERENCE_BACKEND,
+                       threads=settings.INFERENCE_THREADS or None)
+    logger.info("loaded model %s (sha256 %s) on %s (%s) in %.1f s", checkpoint_path, loaded.checkpoint_sha256[:12],
+                loaded.device, loaded.backend, time.perf_counter() - started)
     return loaded
 
 
@@ -53,6 +59,14 @@ def model_version_register(*, name: str, checkpoint: Path, default: bool = False
     try:
         loaded = load_checkpoint(checkpoint)
     except CheckpointError as error:
+        raise ModelVersionError(str(error)) from None
+    # The CPU workers run the network as ONNX: export it now, and refuse a model whose graph does not compute
+    # what the checkpoint computes on game images.
+    game_images = [panorama_image_path(panorama=p) for p in Panorama.objects.order_by("pk")[:PARITY_IMAGES]]
+    try:
+        onnx_export(loaded, checkpoint, images=[path for path in game_images if path.is_file()],
+                    threads=settings.INFERENCE_THREADS or None)
+    except OnnxParityError as error:
         raise ModelVersionError(str(error)) from None
     config = loaded.config
     description = (f"{config['backbone']}, {len(loaded.cells)} cells, trained on "

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
+
+import brotli
 
 import pytest
 import shapely
 
-from planet_engine.borders import countries_geojson
+from planet_engine.borders import countries_geojson, dequantised
 from planet_engine.cli import main
 
 
@@ -41,13 +44,17 @@ def test_every_feature_names_a_continent_and_no_ring_jumps_across_the_map(collec
             assert (abs(lons[1:] - lons[:-1]) < 180).all(), feature["properties"]["name"]
 
 
-def test_the_cli_writes_a_compact_file_with_rounded_coordinates(tmp_path: Path) -> None:
-    out = tmp_path / "map" / "countries.geojson"
+def test_the_cli_writes_a_compact_file_with_rounded_coordinates(tmp_path: Path, collection: dict) -> None:
+    out = tmp_path / "map" / "countries.json"
     assert main(["countries-geojson", "--out", str(out)]) == 0
     text = out.read_text()
-    assert len(text) < 1_500_000  # served to every player's browser
-    coordinates = shapely.get_coordinates(shapely.geometry.shape(json.loads(text)["features"][0]["geometry"]))
+    # Served to every player's browser: under 250 KB compressed (whitenoise serves gzip and brotli).
+    assert len(gzip.compress(text.encode(), 9)) < 250_000 and len(brotli.compress(text.encode())) < 250_000
+    decoded = dequantised(json.loads(text))
+    coordinates = shapely.get_coordinates(shapely.geometry.shape(decoded["features"][0]["geometry"]))
     assert (abs(coordinates * 100 - (coordinates * 100).round()) < 1e-6).all()
+    # Quantising loses nothing: the decoded file is the simplified, rounded collection.
+    assert decoded == json.loads(json.dumps(collection))
 
 
 def test_a_tolerance_that_is_not_positive_is_refused() -> None:

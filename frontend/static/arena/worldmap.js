@@ -3,7 +3,7 @@
 // Leaflet (window.L) and @turf/great-circle (window.turfGreatCircle) come from the vendored bundle.
 
 const MAP_SETTINGS = document.querySelector("[data-countries-url]")?.dataset || {};
-const COUNTRIES_URL = MAP_SETTINGS.countriesUrl || "/static/map/countries.geojson";
+const COUNTRIES_URL = MAP_SETTINGS.countriesUrl || "/static/map/countries.json";
 // A deployment's tile server (PLANET_MAP_TILE_URL); unset by default, so nothing leaves the game's host.
 const TILE_URL = MAP_SETTINGS.tileUrl || "";
 let countries = null;
@@ -11,9 +11,25 @@ let countries = null;
 function loadCountries() {
   countries ??= fetch(COUNTRIES_URL).then((response) => {
     if (!response.ok) throw new Error(`country borders unavailable (${response.status})`);
-    return response.json();
+    return response.json().then(dequantised);
   });
   return countries;
+}
+
+// The file's rings are whole steps of `scale` degrees, each vertex the difference from the one before
+// (planet_engine/borders.py, `quantised`): back to GeoJSON coordinates.
+function dequantised(data) {
+  const { scale } = data.quantisation;
+  const ring = (points) => {
+    let x = 0, y = 0;
+    return points.map(([dx, dy]) => { x += dx; y += dy; return [x * scale, y * scale]; });
+  };
+  for (const feature of data.features) {
+    const geometry = feature.geometry;
+    geometry.coordinates = geometry.type === "Polygon" ? geometry.coordinates.map(ring)
+      : geometry.coordinates.map((polygon) => polygon.map(ring));
+  }
+  return data;
 }
 
 function cssColour(name) {

@@ -201,8 +201,9 @@ def test_a_near_exact_guess_within_seconds_is_flagged_and_left_out_unless_asked(
 def test_a_run_of_near_exact_guesses_is_flagged():
     from gameserver.games.rules import guess_suspicion
 
-    assert guess_suspicion(km=0.5, seconds=60, recent_km=[0.2, 0.9, 4000.0, 3000.0]) == "run_of_exact"
-    assert guess_suspicion(km=0.5, seconds=60, recent_km=[0.2, 4000.0, 3000.0, 2000.0]) == ""
-    assert guess_suspicion(km=0.05, seconds=3, recent_km=[]) == "exact_and_fast"
-    assert guess_suspicion(km=0.05, seconds=30, recent_km=[]) == ""
-    assert guess_suspicion(km=None, seconds=1, recent_km=[0.1, 0.1]) == ""
+    assert guess_suspicion(km=0.5, seconds=60, recent_exact=2) == "run_of_exact"
+    assert guess_suspicion(km=0.5, seconds=60, recent_exact=1) == ""
+    assert guess_suspicion(km=5.0, seconds=60, recent_exact=4) == ""
+    assert guess_suspicion(km=0.05, seconds=3, recent_exact=0) == "exact_and_fast"
+    assert guess_suspicion(km=0.05, seconds=30, recent_exact=0) == ""
+    assert guess_suspicion(km=None, seconds=1, recent_exact=4) == ""

@@ -112,3 +112,22 @@ def test_preloading_a_broken_default_model_logs_why_and_keeps_the_worker_up(mode
     model_version.save()
     default_model_preload()
     assert "cannot be loaded" in caplog.text and "corrupt" in caplog.text
+
+
+def test_a_model_whose_onnx_graph_fails_parity_is_refused(tiny_checkpoint, tmp_path, monkeypatch):
+    from planet_engine import onnx_export
+
+    copy = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, copy)
+    monkeypatch.setattr(onnx_export, "PARITY_ATOL", -1.0)  # no graph can be that close
+    with pytest.raises(ModelVersionError, match="ONNX graph differs"):
+        model_version_register(name="strict", checkpoint=copy)
+    assert not ModelVersion.objects.exists() and not list(tmp_path.glob("*.onnx"))
+
+
+def test_registering_exports_the_graph_the_worker_serves(tiny_checkpoint, tmp_path):
+    copy = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, copy)
+    version = model_version_register(name="graph", checkpoint=copy)
+    assert list(tmp_path.glob(f"model.{version.checkpoint_sha256[:16]}.onnx"))
+    assert services.predictor(version.checkpoint_path).backend == "onnx"

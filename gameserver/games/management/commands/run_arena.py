@@ -29,6 +29,9 @@ class Command(BaseCommand):
     def handle(self, *args: object, host: str, port: int, prepare_only: bool, **options: object) -> None:
         Path(settings.PLANET_VAR_DIR).mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
+        # Fingerprinted, gzip- and brotli-compressed static files (quick after the first run: unchanged files
+        # are skipped).
+        call_command("collectstatic", interactive=False, verbosity=0)
         data = Path(settings.PLANET_DATA_DIR)
         if not PanoramaSet.objects.filter(name=DEMO_SET).exists():
             call_command("import_panoramas", manifest=str(data / DEMO_SET / "manifest.csv"), name=DEMO_SET,
