@@ -44,6 +44,24 @@ PLANET_CHECKPOINT = Path(os.environ.get("PLANET_CHECKPOINT", PLANET_VAR_DIR / "d
 PLANET_MAP_TILE_URL = os.environ.get("PLANET_MAP_TILE_URL", "")
 PLANET_MAP_TILE_ATTRIBUTION = os.environ.get("PLANET_MAP_TILE_ATTRIBUTION", "")
 
+
+def content_security_policy(*, tile_url: str) -> str:
+    """Scripts and styles from this server only: no inline script, event handler or style attribute runs, so a
+    string that ever reaches a page as HTML cannot act. Images may also be data: (pannellum's icons, the favicon)
+    and blob: (pannellum fetches a panorama and draws it from a blob URL); a tile server ({s}.host/{z}/{x}/{y})
+    may serve map images. Nothing may frame a page."""
+    images = ["'self'", "data:", "blob:"]
+    if tile_url:
+        tiles = urlparse(tile_url)
+        host = re.sub(r"\{[^}]*\}", "*", tiles.netloc)
+        images.append(f"{tiles.scheme}://{host}" if tiles.scheme else host)
+    return "; ".join(["default-src 'self'", "script-src 'self'", "style-src 'self'", f"img-src {' '.join(images)}",
+                      "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'"])
+
+
+# Sent with every response (gameserver/pages/middleware.py); enforced, never report-only.
+CONTENT_SECURITY_POLICY = content_security_policy(tile_url=PLANET_MAP_TILE_URL)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -63,6 +81,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gameserver.pages.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the CSRF and common middleware, so their error pages under /api/ become JSON too.
     "gameserver.games.middleware.ApiErrorsMiddleware",
