@@ -185,10 +185,16 @@ PANORAMA_ZIP_MAX_BYTES = 2 * PANORAMA_UPLOAD_MAX_BYTES
 PANORAMA_ZIP_MAX_FILES = 20_000
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# Writes per client, as requests/seconds: game creation and joins per IP address (a guest can mint sessions),
-# guesses per player. Counted in CACHES, so shared by every web process in production.
+# Requests per client, as requests/seconds in any window of that length (gameserver/games/throttle.py): game
+# creation and joins per IP address (a guest can mint sessions), guesses per player, round-start requests per
+# address, and first serves of a round, each of which queues a model prediction, per address and per game (a
+# person plays a round in seconds; 50 starts in a burst must not queue 50 predictions). Counted in CACHES, so
+# shared by every web process in production.
 RATE_LIMITS = {"games": os.environ.get("PLANET_RATE_LIMIT_GAMES", "20/60"),
-               "guesses": os.environ.get("PLANET_RATE_LIMIT_GUESSES", "60/60")}
+               "guesses": os.environ.get("PLANET_RATE_LIMIT_GUESSES", "60/60"),
+               "round_starts": os.environ.get("PLANET_RATE_LIMIT_ROUND_STARTS", "240/60"),
+               "predictions": os.environ.get("PLANET_RATE_LIMIT_PREDICTIONS", "60/60"),
+               "game_predictions": os.environ.get("PLANET_RATE_LIMIT_GAME_PREDICTIONS", "20/60")}
 for _scope, _limit in RATE_LIMITS.items():
     if not re.fullmatch(r"[1-9][0-9]*/[1-9][0-9]*", _limit):
         raise ImproperlyConfigured(f"rate limit {_scope} must be requests/seconds like 20/60, not {_limit!r}")
