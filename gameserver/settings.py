@@ -44,6 +44,24 @@ PLANET_CHECKPOINT = Path(os.environ.get("PLANET_CHECKPOINT", PLANET_VAR_DIR / "d
 PLANET_MAP_TILE_URL = os.environ.get("PLANET_MAP_TILE_URL", "")
 PLANET_MAP_TILE_ATTRIBUTION = os.environ.get("PLANET_MAP_TILE_ATTRIBUTION", "")
 
+
+def content_security_policy(*, tile_url: str) -> str:
+    """Scripts and styles from this server only: no inline script, event handler or style attribute runs, so a
+    string that ever reaches a page as HTML cannot act. Images may also be data: (pannellum's icons, the favicon)
+    and blob: (pannellum fetches a panorama and draws it from a blob URL); a tile server ({s}.host/{z}/{x}/{y})
+    may serve map images. Nothing may frame a page."""
+    images = ["'self'", "data:", "blob:"]
+    if tile_url:
+        tiles = urlparse(tile_url)
+        host = re.sub(r"\{[^}]*\}", "*", tiles.netloc)
+        images.append(f"{tiles.scheme}://{host}" if tiles.scheme else host)
+    return "; ".join(["default-src 'self'", "script-src 'self'", "style-src 'self'", f"img-src {' '.join(images)}",
+                      "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'"])
+
+
+# Sent with every response (gameserver/pages/middleware.py); enforced, never report-only.
+CONTENT_SECURITY_POLICY = content_security_policy(tile_url=PLANET_MAP_TILE_URL)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -63,6 +81,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gameserver.pages.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the CSRF and common middleware, so their error pages under /api/ become JSON too.
     "gameserver.games.middleware.ApiErrorsMiddleware",
@@ -180,10 +199,16 @@ PANORAMA_ZIP_MAX_BYTES = 2 * PANORAMA_UPLOAD_MAX_BYTES
 PANORAMA_ZIP_MAX_FILES = 20_000
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# Writes per client, as requests/seconds: game creation and joins per IP address (a guest can mint sessions),
-# guesses per player. Counted in CACHES, so shared by every web process in production.
+# Requests per client, as requests/seconds in any window of that length (gameserver/games/throttle.py): game
+# creation and joins per IP address (a guest can mint sessions), guesses per player, round-start requests per
+# address, and first serves of a round, each of which queues a model prediction, per address and per game (a
+# person plays a round in seconds; 50 starts in a burst must not queue 50 predictions). Counted in CACHES, so
+# shared by every web process in production.
 RATE_LIMITS = {"games": os.environ.get("PLANET_RATE_LIMIT_GAMES", "20/60"),
-               "guesses": os.environ.get("PLANET_RATE_LIMIT_GUESSES", "60/60")}
+               "guesses": os.environ.get("PLANET_RATE_LIMIT_GUESSES", "60/60"),
+               "round_starts": os.environ.get("PLANET_RATE_LIMIT_ROUND_STARTS", "240/60"),
+               "predictions": os.environ.get("PLANET_RATE_LIMIT_PREDICTIONS", "60/60"),
+               "game_predictions": os.environ.get("PLANET_RATE_LIMIT_GAME_PREDICTIONS", "20/60")}
 for _scope, _limit in RATE_LIMITS.items():
     if not re.fullmatch(r"[1-9][0-9]*/[1-9][0-9]*", _limit):
         raise ImproperlyConfigured(f"rate limit {_scope} must be requests/seconds like 20/60, not {_limit!r}")

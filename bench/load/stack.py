@@ -80,9 +80,11 @@ class Stack:
                    PLANET_PRODUCTION="0", PLANET_VAR_DIR=str(self.folder / "var"),
                    DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", PYTHONUNBUFFERED="1",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])))
-        # The throughput clients post hundreds of guesses a minute each, far past a person's allowance; the
-        # limit is still checked (and counted in Redis) on every guess, it just never refuses one here.
-        env["PLANET_RATE_LIMIT_GUESSES"] = "1000000/60"
+        # The throughput clients start their rounds back to back and post hundreds of guesses a minute each, far
+        # past a person's allowance; the limits are still checked (and counted in Redis) on every request, they
+        # just never refuse one here.
+        for limit in ("GUESSES", "ROUND_STARTS", "PREDICTIONS", "GAME_PREDICTIONS"):
+            env[f"PLANET_RATE_LIMIT_{limit}"] = "1000000/60"
         if self.config.conn_max_age is not None and self.config.conn_max_age >= 0:
             env["DATABASE_CONN_MAX_AGE"] = str(self.config.conn_max_age)
         if self.config.layer_capacity > 0:

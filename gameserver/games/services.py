@@ -30,6 +30,7 @@ from gameserver.games.rules import (
     round_view_source,
 )
 from gameserver.games.selectors import player_require, round_reveal, round_waiting
+from gameserver.games.throttle import rate_limits_hit
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.tasks import predict_round_enqueue
 from gameserver.panoramas.models import Panorama, PanoramaSet
@@ -117,15 +118,18 @@ def _player_name(name: str, player_key: str) -> str:
     return name or f"guest-{player_key.rsplit(':', 1)[-1][:4]}"
 
 
-def round_serve(*, round: Round, player_key: str) -> Round:
+def round_serve(*, round: Round, player_key: str, address: str | None = None) -> Round:
     """Start the round's clock on first serve, encode the round's own view (serving.py) and ask the model for
-    its guess on exactly those bytes."""
+    its guess on exactly those bytes. A serve asked for from `address` (over the API) is a first serve only within
+    the per-address and per-game limits (RateLimited, nothing written); an operator's (None) is not limited."""
     player_require(game=round.game, player_key=player_key)
     with transaction.atomic():
         # Locks the game row too: a join waits for the first serve, then finds the game started.
         Game.objects.select_for_update().get(pk=round.game_id)
         locked = Round.objects.select_for_update(of=("self",)).select_related("game", "panorama").get(pk=round.pk)
         if locked.served_at is None:
+            if address is not None:  # under the game's row lock: only a real first serve is counted
+                rate_limits_hit(checks=[("predictions", address), ("game_predictions", locked.game.public_id)])
             if locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR:
                 locked.view_heading = locked.panorama.heading or 0.0
             equirectangular = locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR and not round_fixed_view(

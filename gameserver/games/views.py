@@ -36,7 +36,15 @@ def api(view: View) -> View:
             return JsonResponse({"error": str(error), "offer": error.offer}, status=409)
         except GameError as error:
             return JsonResponse({"error": str(error)}, status=400)
+        except RateLimited as error:  # a limit only a service can check (a round's first serve)
+            return too_many_requests(error)
     return wrapped
+
+
+def too_many_requests(error: RateLimited) -> JsonResponse:
+    response = JsonResponse({"error": str(error)}, status=429)
+    response["Retry-After"] = str(error.retry_after_s)
+    return response
 
 
 def rate_limited(scope: str, *, by: Callable[[HttpRequest], str]) -> Callable[[View], View]:
@@ -47,9 +55,7 @@ def rate_limited(scope: str, *, by: Callable[[HttpRequest], str]) -> Callable[[V
             try:
                 rate_limit_hit(scope=scope, key=by(request))
             except RateLimited as error:
-                response = JsonResponse({"error": str(error)}, status=429)
-                response["Retry-After"] = str(error.retry_after_s)
-                return response
+                return too_many_requests(error)
             return view(request, *args, **kwargs)
         return wrapped
     return decorator
@@ -170,11 +176,12 @@ def game_detail(request: HttpRequest, game_id: str) -> JsonResponse:
 
 
 @require_POST
+@rate_limited("round_starts", by=client_address)
 @api
 def round_start(request: HttpRequest, game_id: str, number: int) -> JsonResponse:
     game = selectors.game_get(public_id=game_id)
     game_round = services.round_serve(round=selectors.game_round_get(game=game, number=number),
-                                      player_key=player_key(request))
+                                      player_key=player_key(request), address=client_address(request))
     return JsonResponse(selectors.round_view(round=game_round))
 
 

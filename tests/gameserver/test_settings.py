@@ -76,3 +76,12 @@ def test_a_malformed_rate_limit_is_refused_at_start(limit):
 def test_debug_is_off_unless_asked_for_the_embedded_game_included():
     assert settings_in_subprocess({}, show="s.DEBUG").stdout.strip() == "False"
     assert settings_in_subprocess({"DJANGO_DEBUG": "1"}, show="s.DEBUG").stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("variable, scope", [("PLANET_RATE_LIMIT_ROUND_STARTS", "round_starts"),
+                                             ("PLANET_RATE_LIMIT_PREDICTIONS", "predictions"),
+                                             ("PLANET_RATE_LIMIT_GAME_PREDICTIONS", "game_predictions")])
+def test_each_rate_limit_comes_from_the_environment_and_is_checked(variable: str, scope: str):
+    assert settings_in_subprocess({variable: "7/30"}, show=f"s.RATE_LIMITS[{scope!r}]").stdout.split() == ["7/30"]
+    refused = settings_in_subprocess({variable: "lots"})
+    assert refused.returncode != 0 and "must be requests/seconds" in refused.stderr

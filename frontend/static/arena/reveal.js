@@ -1,7 +1,7 @@
 // The pieces of a round's reveal: the map's pins, great circles and PlaNet's cells, the score cards and who won
 // at each radius. game.js puts them together for a round and for the game's summary.
 import { element, formatKm } from "./api.js";
-import { cellLayer, greatCircle, pin } from "./worldmap.js";
+import { cellLayer, greatCircle, pin, textTooltip } from "./worldmap.js";
 
 const WHO = { human: "You", model: "PlaNet", tie: "Tie" };
 
@@ -35,7 +35,7 @@ export function drawRound(map, layers, reveal, { cells }) {
     const where = latLng(other);
     if (!where) continue;
     greatCircle(where, truth, { color: cssColour("--other"), weight: 1.5, dashArray: "2 6" }).addTo(layers);
-    pin(where, "other", `${other.name}: ${formatKm(other.km)}`).bindTooltip(other.name).addTo(layers);
+    pin(where, "other", `${other.name}: ${formatKm(other.km)}`).bindTooltip(textTooltip(other.name)).addTo(layers);
     points.push(where);
   }
   if (model) {

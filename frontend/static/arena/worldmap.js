@@ -1,6 +1,8 @@
 // The world map: Leaflet with no tile server. The sea is the container's background colour and the land
 // is Natural Earth's countries as GeoJSON (built into /static/map/ at build time), so it renders offline.
 // Leaflet (window.L) and @turf/great-circle (window.turfGreatCircle) come from the vendored bundle.
+// Leaflet sets a string tooltip, popup or attribution as HTML: every string here goes in as text.
+import { element } from "./api.js";
 
 const MAP_SETTINGS = document.querySelector("[data-countries-url]")?.dataset || {};
 const COUNTRIES_URL = MAP_SETTINGS.countriesUrl || "/static/map/countries.json";
@@ -45,7 +47,7 @@ export function createWorldMap(container) {
   map.createPane("land").style.zIndex = 250; // under the guesses, lines and cells (overlay pane, 400)
   map.attributionControl.setPrefix(false);
   if (TILE_URL) {
-    L.tileLayer(TILE_URL, { attribution: MAP_SETTINGS.tileAttribution || "", maxZoom: 12 }).addTo(map);
+    L.tileLayer(TILE_URL, { attribution: htmlEscaped(MAP_SETTINGS.tileAttribution || ""), maxZoom: 12 }).addTo(map);
     return map;
   }
   map.attributionControl.addAttribution("Borders: Natural Earth (public domain)");
@@ -56,10 +58,21 @@ export function createWorldMap(container) {
       style: { color: cssColour("--border"), weight: 0.6, fillColor: cssColour("--land"), fillOpacity: 1 },
     }).addTo(map);
   }).catch(() => {
-    container.insertAdjacentHTML("beforeend",
-      '<p class="map-warning">Country borders could not be loaded; the map still takes guesses.</p>');
+    container.append(element("p", { class: "map-warning" },
+      "Country borders could not be loaded; the map still takes guesses."));
   });
   return map;
+}
+
+// A tooltip's content as a DOM node, so a player's name is shown as the text it is.
+export function textTooltip(text) {
+  return element("span", {}, text);
+}
+
+// Leaflet's attribution control only takes HTML strings (it joins them).
+function htmlEscaped(text) {
+  const escapes = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  return text.replace(/[&<>"']/g, (character) => escapes[character]);
 }
 
 export function pin(latlng, kind, label) {
@@ -126,7 +139,7 @@ export function cellLayer(cells) {
       className: "model-cell",
       color: cssColour("--model"), weight: 1, opacity: 0.8,
       fillColor: cssColour("--model"), fillOpacity: 0.12 + 0.5 * share,
-    }).bindTooltip(`${(100 * cell.probability).toFixed(1)}% (S2 cell ${cell.token})`).addTo(layer);
+    }).bindTooltip(textTooltip(`${(100 * cell.probability).toFixed(1)}% (S2 cell ${cell.token})`)).addTo(layer);
   }
   return layer;
 }
