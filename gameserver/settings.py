@@ -115,7 +115,10 @@ DATABASES = {
     "default": database_from_url(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": PLANET_VAR_DIR / "arena.sqlite3",
-        "OPTIONS": {"timeout": 20},
+        # Concurrent writers (a room acting at once, the in-process worker): a DEFERRED transaction that reads and
+        # then writes cannot wait for the write lock and fails at once with "database is locked"; IMMEDIATE takes
+        # it at BEGIN and waits up to `timeout` seconds. WAL lets reads go on beside the one writer.
+        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL"},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
