@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the CSRF and common middleware, so their error pages under /api/ become JSON too.
     "gameserver.games.middleware.ApiErrorsMiddleware",
+    # A NUL or lone surrogate in a path, query, cookie or form: 400 before anything is looked up.
+    "gameserver.games.unstorable_text.UnstorableTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

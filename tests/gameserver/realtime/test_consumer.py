@@ -50,6 +50,12 @@ async def test_unknown_game_is_refused():
     assert not connected and code == 4404
 
 
+async def test_a_game_id_holding_a_nul_is_refused_as_unknown():
+    socket = connect("a%00b")
+    connected, code = await socket.connect()
+    assert not connected and code == 4404
+
+
 async def test_the_socket_is_one_way(game):
     socket = connect(game.public_id)
     await socket.connect()
