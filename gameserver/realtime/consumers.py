@@ -6,16 +6,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from gameserver.games.models import Game
-from gameserver.games.unstorable_text import text_unstorable
 from gameserver.realtime.events import game_group
 
 
 class GameConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.game_id = str(self.scope["url_route"]["kwargs"]["game_id"])
-        # An id no database can hold is no game's (PostgreSQL would fail the lookup on a NUL).
-        if text_unstorable(self.game_id) or not await database_sync_to_async(
-                Game.objects.filter(public_id=self.game_id).exists)():
+        if not await database_sync_to_async(Game.objects.filter(public_id=self.game_id).exists)():
             await self.close(code=4404)
             return
         await self.channel_layer.group_add(game_group(self.game_id), self.channel_name)
