@@ -7,7 +7,7 @@ DEMO := var/demo
 TRAIN_SET := $(PLANET_DATA_DIR)/yfcc-train/manifest.csv
 GAME_SET := $(PLANET_DATA_DIR)/osv5m-demo/manifest.csv
 
-.PHONY: play test typecheck venv vendor screenshots demo-model evaluate-demo bench clean
+.PHONY: play test fuzz typecheck venv vendor screenshots demo-model evaluate-demo bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,12 +60,21 @@ play: $(DEMO)/model.pt $(COUNTRIES)
 # The whole suite on the embedded default (SQLite, in-memory layer and broker); then, when DATABASE_URL and
 # REDIS_URL are set (.ci/run sets them where the services run), the game server's tests again against
 # PostgreSQL and Redis, with connections closed after each use so the test database can be dropped.
+# Property-based tests run derandomized (the `ci` profile, tests/conftest.py): every run tries the same examples.
+PYTEST := $(PY) -m pytest --hypothesis-profile=ci
 test: $(VENV)/.installed $(COUNTRIES) typecheck
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PY) -m pytest --ignore=tests/browser
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PY) -m pytest tests/browser
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PYTEST) --ignore=tests/browser
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PYTEST) tests/browser
 	if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
-		DATABASE_CONN_MAX_AGE=0 $(PY) -m pytest tests/gameserver; \
+		DATABASE_CONN_MAX_AGE=0 $(PYTEST) tests/gameserver; \
 	else echo "DATABASE_URL/REDIS_URL not set: PostgreSQL and Redis pass skipped"; fi
+
+# Hunting for new failures: only the property-based tests, twenty times the examples, fresh random ones every run
+# (the `fuzz` profile), on the embedded default. A failure prints its reproduction blob and is saved in
+# .hypothesis/, so the next plain `pytest` run of that test replays it first.
+fuzz: $(VENV)/.installed
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PY) -m pytest --hypothesis-profile=fuzz -m hypothesis \
+		--ignore=tests/browser
 
 # Types: strict on planet_engine, django-stubs on the game server (configuration in pyproject.toml).
 typecheck: $(VENV)/.installed

@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the CSRF and common middleware, so their error pages under /api/ become JSON too.
     "gameserver.games.middleware.ApiErrorsMiddleware",
+    # A NUL or lone surrogate in a path, query, cookie or form: 400 before anything is looked up.
+    "gameserver.games.unstorable_text.UnstorableTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -134,7 +136,10 @@ DATABASES = {
     "default": database_from_url(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": PLANET_VAR_DIR / "arena.sqlite3",
-        "OPTIONS": {"timeout": 20},
+        # Concurrent writers (a room acting at once, the in-process worker): a DEFERRED transaction that reads and
+        # then writes cannot wait for the write lock and fails at once with "database is locked"; IMMEDIATE takes
+        # it at BEGIN and waits up to `timeout` seconds. WAL lets reads go on beside the one writer.
+        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL"},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

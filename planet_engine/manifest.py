@@ -120,6 +120,8 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
             # strict: an unclosed quote (a file cut mid-field) is an error, not a silently shortened value.
             reader = csv.DictReader(handle, strict=True)
             header = reader.fieldnames or []
+            if any("\x00" in column for column in header):
+                raise ManifestError(path, ["the header holds a NUL character"])
             missing = [column for column in REQUIRED_COLUMNS if column not in header]
             if missing:
                 raise ManifestError(path, [f"missing column(s) {', '.join(missing)}; header is {header}"])
@@ -130,6 +132,11 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
                     break
                 if None in record or any(value is None for value in record.values()):
                     problems.append(f"line {line}: expected {len(header)} fields")
+                    continue
+                # No database column holds a NUL (PostgreSQL refuses it), nor does a file name.
+                nul = next((column for column, value in record.items() if "\x00" in value), None)
+                if nul is not None:
+                    problems.append(f"line {line}: {nul} holds a NUL character")
                     continue
                 file = record["file"].strip()
                 # One key per file however it is spelled: "./a.jpg" and "a//b.jpg" name a.jpg and a/b.jpg.

@@ -1,19 +1,35 @@
 """Fixtures shared by every test package: a synthetic, learnable photo set (colour and texture encode the
 region: planet_engine/synthetic.py, which the load benchmark serves too), a real tiny checkpoint trained on it
-(the game server's and the browser tests' opponent) and the real datasets' location."""
+(the game server's and the browser tests' opponent) and the real datasets' location; the property-based tests'
+profiles."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from planet_engine.cells import CellSet, adaptive_partition
 from planet_engine.config import TrainConfig
 from planet_engine.manifest import data_dir, read_manifest
 from planet_engine.synthetic import write_synthetic_set
 from planet_engine.train import train
+
+# Property-based tests (hypothesis), chosen by --hypothesis-profile or HYPOTHESIS_PROFILE. Each test asks for a
+# multiple or a fraction of the profile's max_examples (by its cost), so a profile scales them all.
+#   dev (default): fresh random examples every run; a failure is saved in .hypothesis/ and replayed first.
+#   ci (make test, .ci/run): derandomized, so every run tries the same examples; no example database and no
+#     timing checks (deadline, too_slow), which a busy shared machine would fail at random.
+#   fuzz (make fuzz): twenty times the examples, random, to hunt for new failures.
+TIMING = [HealthCheck.too_slow]
+settings.register_profile("dev", max_examples=100)
+settings.register_profile("ci", max_examples=100, derandomize=True, database=None, deadline=None,
+                          suppress_health_check=TIMING, print_blob=True)
+settings.register_profile("fuzz", max_examples=2000, deadline=None, suppress_health_check=TIMING, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypedDict
@@ -43,6 +44,9 @@ MAX_ROUNDS = 50
 MAX_PLAYERS = 16
 MAX_NAME_LENGTH = 40
 MAX_TIME_LIMIT_S = 3600
+# Dropped from names: control (Cc), format (Cf: bidi overrides and isolates U+202A-U+202E, U+2066-U+2069, marks
+# U+200E/F, zero-width characters) and surrogate (Cs) characters, which reorder, hide or break the text around.
+INVISIBLE_CATEGORIES = frozenset(("Cc", "Cf", "Cs"))
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,9 @@ def game_join(*, game: Game, player_key: str, browser_key: str = "", name: str =
 
 
 def _player_name(name: str, player_key: str) -> str:
-    name = " ".join(str(name).split())  # no control characters or runs of blanks
+    # Blanks (tabs and newlines included) become one space; other invisible characters go.
+    name = " ".join("".join(character for character in str(name) if character.isspace()
+                            or unicodedata.category(character) not in INVISIBLE_CATEGORIES).split())
     if len(name) > MAX_NAME_LENGTH:
         raise GameError(f"a player name has at most {MAX_NAME_LENGTH} characters")
     return name or f"guest-{player_key.rsplit(':', 1)[-1][:4]}"

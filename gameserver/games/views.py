@@ -16,6 +16,7 @@ from gameserver.games import openapi, selectors, services
 from gameserver.games.errors import GameError, GameStarted, NotAPlayer, NotFound
 from gameserver.games.rules import round_view_path
 from gameserver.games.throttle import RateLimited, rate_limit_hit
+from gameserver.games.unstorable_text import text_unstorable
 
 View = Callable[..., HttpResponseBase]
 BROWSER_KEY = "arena_browser"
@@ -102,6 +103,8 @@ def json_body(request: HttpRequest) -> dict[str, object]:
         raise GameError("the request body must be a JSON object") from None
     if not isinstance(body, dict):
         raise GameError("the request body must be a JSON object")
+    if text_unstorable(body):
+        raise GameError("the request body holds a NUL character or a lone surrogate")
     return body
 
 

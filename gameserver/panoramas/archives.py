@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import stat
 import tempfile
+import unicodedata
 import zipfile
 from pathlib import Path
 from typing import IO, BinaryIO
@@ -19,7 +20,8 @@ def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str
     """Import a zip holding manifest.csv (at its root or in its one top folder) and the images it names.
 
     The archive is checked before anything is extracted: no absolute paths, `..`, links, devices or encrypted
-    entries, at most PANORAMA_ZIP_MAX_FILES entries and PANORAMA_ZIP_MAX_BYTES uncompressed (the declared
+    entries, no empty or odd names (a NUL, a control character, a backslash), no two entries for one path
+    (names that differ only in case, slashes or `./` count as one), at most PANORAMA_ZIP_MAX_FILES entries and PANORAMA_ZIP_MAX_BYTES uncompressed (the declared
     sizes, and again while extracting, since a bomb can lie about them). It is unpacked into a temporary
     folder that is always removed; the import itself is panorama_set_import's, all or nothing.
     """
@@ -29,10 +31,10 @@ def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str
     except Exception as error:
         raise PanoramaImportError([f"not a readable zip archive: {error}"]) from None
     with bundle, tempfile.TemporaryDirectory(prefix="panorama-import-") as temporary:
-        entries = [entry for entry in bundle.infolist() if not entry.is_dir()]
-        problems = _zip_problems(entries)
+        problems = _zip_problems(bundle.infolist())
         if problems:
             raise PanoramaImportError(problems)
+        entries = [entry for entry in bundle.infolist() if not entry.is_dir()]
         root = Path(temporary)
         budget = settings.PANORAMA_ZIP_MAX_BYTES
         for entry in entries:
@@ -54,25 +56,54 @@ def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str
                                    attribution=attribution, kind=kind)
 
 
-def _zip_problems(entries: list[zipfile.ZipInfo]) -> list[str]:
+def _zip_problems(infos: list[zipfile.ZipInfo]) -> list[str]:
     """Everything wrong with an archive's entries, judged from its directory before extracting a byte."""
     problems = []
+    # Not ZipInfo.is_dir(): a damaged directory can give an entry an empty name, which it cannot judge.
+    entries = [entry for entry in infos if not entry.filename.endswith("/")]
     if len(entries) > settings.PANORAMA_ZIP_MAX_FILES:
         problems.append(f"{len(entries)} files is more than PANORAMA_ZIP_MAX_FILES "
                         f"({settings.PANORAMA_ZIP_MAX_FILES})")
     if sum(entry.file_size for entry in entries) > settings.PANORAMA_ZIP_MAX_BYTES:
         problems.append(f"the archive unpacks to more than PANORAMA_ZIP_MAX_BYTES "
                         f"({settings.PANORAMA_ZIP_MAX_BYTES} bytes)")
+    judged = [(entry, _entry_problem(entry)) for entry in infos]
+    problems += [problem for _, problem in judged if problem]
+    return problems + _same_path_problems([entry for entry, problem in judged if not problem
+                                           and not entry.filename.endswith("/")])
+
+
+def _entry_problem(entry: zipfile.ZipInfo) -> str | None:
+    name = entry.orig_filename  # zipfile cuts `filename` at a NUL; this keeps it whole
+    if not name:
+        return "an entry has an empty name"
+    parts = Path(entry.filename.replace("\\", "/")).parts
+    if entry.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+        return f"{entry.filename}: path leaves the archive's folder"
+    if "\\" in name or any(unicodedata.category(character) == "Cc" for character in name):
+        return f"{name!r}: a NUL, control character or backslash in a name"
+    if entry.filename.endswith("/"):
+        return None  # a folder: made as its files are unpacked
+    # Permission bits without a file type (Python's writestr writes 0o600) are a regular file too.
+    if stat.S_IFMT(entry.external_attr >> 16) not in (0, stat.S_IFREG):
+        return f"{entry.filename}: not a regular file (link or device)"
+    if entry.flag_bits & 0x1:
+        return f"{entry.filename}: encrypted entries are not supported"
+    return None
+
+
+def _same_path_problems(entries: list[zipfile.ZipInfo]) -> list[str]:
+    """Two entries for one path: `a.jpg` and `A.JPG`, `./a.jpg`, or `b//c` and `b/c` would unpack over each other
+    (or not, depending on the file system), so which one is imported would be an accident."""
+    problems = []
+    seen: dict[str, str] = {}
     for entry in entries:
-        parts = Path(entry.filename.replace("\\", "/")).parts
-        mode = entry.external_attr >> 16
-        if entry.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
-            problems.append(f"{entry.filename}: path leaves the archive's folder")
-        # Permission bits without a file type (Python's writestr writes 0o600) are a regular file too.
-        elif stat.S_IFMT(mode) not in (0, stat.S_IFREG):
-            problems.append(f"{entry.filename}: not a regular file (link or device)")
-        elif entry.flag_bits & 0x1:
-            problems.append(f"{entry.filename}: encrypted entries are not supported")
+        parts = [part for part in entry.filename.split("/") if part not in ("", ".")]
+        key = unicodedata.normalize("NFC", "/".join(parts)).casefold()
+        if key in seen:
+            problems.append(f"{entry.filename}: the same path as {seen[key]}")
+        else:
+            seen[key] = entry.filename
     return problems
 
 

@@ -11,6 +11,10 @@ from gameserver.stats.columns import COLUMNS, NAMES, datasheet
 
 FORMATS = ("csv", "jsonl", "parquet")
 CONTENT_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet"}
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection). Player names,
+# credit lines and random ids are text anyone may have chosen; numbers are written by us and stay numbers.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_COLUMNS = frozenset(column.name for column in COLUMNS if column.kind in ("str", "datetime"))
 
 
 class ExportError(ValueError):
@@ -21,9 +25,11 @@ def rows_encode(*, rows: list[dict[str, object]], fmt: str) -> bytes:
     """The rows in one of FORMATS, columns in COLUMNS order."""
     if fmt == "csv":
         text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=NAMES, lineterminator="\n")
+        # The csv module's own line ending (\r\n, RFC 4180): with it, a cell holding a carriage return is quoted
+        # (with \n alone it was not, and split its row in two on reading).
+        writer = csv.DictWriter(text, fieldnames=NAMES)
         writer.writeheader()
-        writer.writerows({k: "" if row[k] is None else row[k] for k in NAMES} for row in rows)
+        writer.writerows({k: _csv_cell(k, row[k]) for k in NAMES} for row in rows)
         return text.getvalue().encode()
     if fmt == "jsonl":
         return "".join(json.dumps({k: row[k] for k in NAMES}, allow_nan=False) + "\n" for row in rows).encode()
@@ -39,6 +45,23 @@ def rows_encode(*, rows: list[dict[str, object]], fmt: str) -> bytes:
         pq.write_table(table, buffer)
         return buffer.getvalue()
     raise ExportError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+
+
+def csv_cell_neutralise(text: str) -> str:
+    """A text cell no spreadsheet runs: one that would start a formula gets a leading single quote, and so does
+    one that starts with the quote itself, so that csv_cell_restore gives back the exact text."""
+    return "'" + text if text.startswith((*FORMULA_STARTS, "'")) else text
+
+
+def csv_cell_restore(cell: str) -> str:
+    """The exact text of a cell csv_cell_neutralise wrote."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
+def _csv_cell(name: str, value: object) -> object:
+    if value is None:
+        return ""
+    return csv_cell_neutralise(str(value)) if name in TEXT_COLUMNS else value
 
 
 def export_write(*, rows: list[dict[str, object]], fmt: str, out: Path, filters: dict[str, str]) -> Path:
@@ -59,7 +82,8 @@ def export_read(*, path: Path) -> list[dict[str, object]]:
     try:
         if fmt == "csv":
             with path.open(newline="") as handle:
-                rows = list(csv.DictReader(handle))
+                rows = [{name: csv_cell_restore(cell) if name in TEXT_COLUMNS and isinstance(cell, str) else cell
+                         for name, cell in row.items()} for row in csv.DictReader(handle)]
             header = list(rows[0]) if rows else NAMES
         elif fmt == "jsonl":
             rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

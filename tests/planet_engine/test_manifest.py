@@ -81,3 +81,13 @@ def test_a_row_repeated_or_a_file_spelled_twice_is_a_duplicate(tmp_path: Path) -
     with pytest.raises(ManifestError) as caught:
         read_manifest(write(tmp_path, text))
     assert caught.value.problems == ["line 3: duplicate of line 2 (a.jpg)", "line 5: duplicate of line 4 (b.jpg)"]
+
+
+def test_a_nul_character_in_a_row_or_the_header_is_refused(tmp_path):
+    # No database column holds a NUL (PostgreSQL refuses it): refused here, for the engine and the importer alike.
+    text = "file,latitude,longitude,licence\na.jpg,1,2,CC\x00BY\nb.jpg,3,4,CC0\n"
+    with pytest.raises(ManifestError) as caught:
+        read_manifest(write(tmp_path, text))
+    assert caught.value.problems == ["line 2: licence holds a NUL character"]
+    with pytest.raises(ManifestError, match="header holds a NUL character"):
+        read_manifest(write(tmp_path, "file,latitude,longitude,lic\x00ence\na.jpg,1,2,CC0\n"))

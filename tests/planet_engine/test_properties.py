@@ -27,6 +27,9 @@ from planet_engine.geo import (
 )
 from planet_engine.manifest import ManifestError, read_manifest
 
+# The profile's examples per test (tests/conftest.py: 100 in dev and ci, many more in fuzz); each test takes a
+# multiple or a fraction of it by its cost.
+EXAMPLES = settings.default.max_examples
 HALF_CIRCUMFERENCE_KM = math.pi * EARTH_RADIUS_KM
 # Haversine loses precision near antipodes (asin close to 1): about 1e-4 km; this leaves room to spare.
 TOLERANCE_KM = 1e-3
@@ -41,7 +44,7 @@ any_float = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
                                        math.nextafter(-180.0, -181.0), 0.0, -0.0]))
 
 
-@settings(max_examples=200)
+@settings(max_examples=2 * EXAMPLES)
 @given(points, points)
 def test_distance_is_symmetric_non_negative_and_at_most_half_the_circumference(
         a: tuple[float, float], b: tuple[float, float]) -> None:
@@ -50,20 +53,20 @@ def test_distance_is_symmetric_non_negative_and_at_most_half_the_circumference(
     assert 0.0 <= there <= HALF_CIRCUMFERENCE_KM + TOLERANCE_KM
 
 
-@settings(max_examples=100)
+@settings(max_examples=EXAMPLES)
 @given(points)
 def test_a_point_is_zero_km_from_itself(a: tuple[float, float]) -> None:
     assert distance_km(*a, *a) == 0.0
 
 
-@settings(max_examples=200)
+@settings(max_examples=2 * EXAMPLES)
 @given(points, points, points)
 def test_distance_obeys_the_triangle_inequality(a: tuple[float, float], b: tuple[float, float],
                                                  c: tuple[float, float]) -> None:
     assert distance_km(*a, *c) <= distance_km(*a, *b) + distance_km(*b, *c) + TOLERANCE_KM
 
 
-@settings(max_examples=50)
+@settings(max_examples=EXAMPLES // 2)
 @given(st.lists(st.tuples(points, points), min_size=1, max_size=20))
 def test_vector_distances_equal_the_scalar_ones(pairs: list[tuple[tuple[float, float], tuple[float, float]]]) -> None:
     (lat1, lon1), (lat2, lon2) = (np.array(list(zip(*side))) for side in zip(*pairs))
@@ -71,7 +74,7 @@ def test_vector_distances_equal_the_scalar_ones(pairs: list[tuple[tuple[float, f
     np.testing.assert_allclose(distances_km(lat1, lon1, lat2, lon2), expected, rtol=1e-12, atol=1e-9)
 
 
-@settings(max_examples=200)
+@settings(max_examples=2 * EXAMPLES)
 @given(errors_km, errors_km)
 def test_geoscore_lies_in_0_5000_and_falls_as_the_error_grows(near: float, far: float) -> None:
     near, far = sorted((near, far))
@@ -80,7 +83,7 @@ def test_geoscore_lies_in_0_5000_and_falls_as_the_error_grows(near: float, far: 
         assert geoscore(far) < geoscore(near)
 
 
-@settings(max_examples=200)
+@settings(max_examples=2 * EXAMPLES)
 @given(errors_km, errors_km)
 def test_threshold_outcomes_follow_the_two_errors(human_km: float, model_km: float) -> None:
     outcomes = threshold_outcomes(human_km, model_km)
@@ -93,7 +96,7 @@ def test_threshold_outcomes_follow_the_two_errors(human_km: float, model_km: flo
         assert outcome in ("tie", winner)
 
 
-@settings(max_examples=50)
+@settings(max_examples=EXAMPLES // 2)
 @given(st.lists(errors_km, min_size=1, max_size=50))
 def test_error_summary_accuracy_grows_with_the_radius(km: list[float]) -> None:
     summary = summarize_errors(np.array(km))
@@ -103,7 +106,7 @@ def test_error_summary_accuracy_grows_with_the_radius(km: list[float]) -> None:
     assert 0.0 < summary.mean_geoscore <= GEOSCORE_MAX
 
 
-@settings(max_examples=300)
+@settings(max_examples=3 * EXAMPLES)
 @given(any_float, any_float)
 def test_validate_coordinates_accepts_exactly_finite_in_range_points(latitude: float, longitude: float) -> None:
     valid = math.isfinite(latitude) and math.isfinite(longitude) and abs(latitude) <= 90 and abs(longitude) <= 180
@@ -127,7 +130,7 @@ manifest_bytes = st.one_of(
 )
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=5 * EXAMPLES // 2, deadline=None)
 @given(data=manifest_bytes, check_files=st.booleans(), coordinates_optional=st.booleans())
 def test_any_bytes_parse_to_valid_rows_or_raise_a_manifest_error(data: bytes, check_files: bool,
                                                                   coordinates_optional: bool) -> None:
@@ -157,11 +160,13 @@ def test_any_bytes_parse_to_valid_rows_or_raise_a_manifest_error(data: bytes, ch
 segments = st.text(st.sampled_from(list("abcXYZ019_-,'\" é")), min_size=1, max_size=8).map(
     lambda text: f"s{text.strip()}")
 file_names = st.lists(segments, min_size=1, max_size=3).map(lambda parts: "/".join(parts) + ".jpg")
-rows = st.lists(st.tuples(file_names, latitudes, longitudes, st.text(max_size=10)), min_size=1, max_size=15,
+# Any text but a NUL, which a manifest refuses (tests/planet_engine/test_manifest.py).
+notes = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=10)
+rows = st.lists(st.tuples(file_names, latitudes, longitudes, notes), min_size=1, max_size=15,
                 unique_by=lambda row: row[0])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(rows)
 def test_valid_rows_written_as_csv_read_back_unchanged(generated: list[tuple[str, float, float, str]]) -> None:
     with tempfile.TemporaryDirectory() as folder:

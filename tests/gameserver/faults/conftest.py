@@ -58,6 +58,17 @@ class ServiceProcess:
         eventually(lambda: text in self.log_text(), seconds=seconds, what=f"{text!r} in {self.log.name}",
                    log=self.log)
 
+    def wait_answering(self, base: str, *, seconds: float) -> None:
+        """Until the server at `base` answers HTTP; fails with its log if it does not within `seconds`."""
+        def answers() -> bool:
+            try:
+                with urllib.request.urlopen(f"{base}/api/schema", timeout=2):
+                    return True
+            except (urllib.error.URLError, ConnectionError):
+                return False
+
+        eventually(answers, seconds=seconds, what=f"{self.log.stem} answering", log=self.log)
+
     def kill(self) -> None:
         """SIGKILL, as the OOM killer or a lost node would: no shutdown handler runs."""
         if self.process.poll() is None:
@@ -104,15 +115,7 @@ class Spawner:
         web = self(name, [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                           "gameserver.asgi:application"], env=env)
         base = f"http://127.0.0.1:{port}"
-
-        def answers() -> bool:
-            try:
-                with urllib.request.urlopen(f"{base}/api/schema", timeout=2):
-                    return True
-            except (urllib.error.URLError, ConnectionError):
-                return False
-
-        eventually(answers, what=f"{name} answering", log=web.log)
+        web.wait_answering(base, seconds=30.0)
         return web, base
 
     def stop_all(self) -> None:
@@ -140,6 +143,33 @@ def spawn(tmp_path: Path, model_version) -> Iterator[Spawner]:
     app.conf.task_always_eager = False  # the test's web side enqueues on the broker, as in production
     try:
         yield spawner
+    finally:
+        spawner.stop_all()
+
+
+# What points a process at the shared services; the embedded game is started without them.
+SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER",
+                     "DATABASE_CONN_MAX_AGE", "PLANET_DB_POOL")
+
+
+@pytest.fixture
+def embedded_arena(tmp_path: Path, synthetic_train: Path, synthetic_test: Path, tiny_checkpoint: Path
+                   ) -> Iterator[str]:
+    """`manage.py run_arena` as `make play` runs it: SQLite in a file, in-memory layer and broker, the in-process
+    worker; the synthetic sets stand in for the demo sets (game set `osv5m-demo`). Its base URL."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "osv5m-demo").symlink_to(synthetic_test.parent)
+    (data / "yfcc-train").symlink_to(synthetic_train.parent)
+    env = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
+    env.update(PLANET_VAR_DIR=str(tmp_path / "var"), PLANET_DATA_DIR=str(data), PLANET_CHECKPOINT=str(tiny_checkpoint),
+               PLANET_RATE_LIMIT_GAMES="1000/60", PLANET_RATE_LIMIT_GUESSES="1000/60")
+    spawner = Spawner(tmp_path, env)
+    port = free_port()
+    try:
+        arena = spawner("arena", [sys.executable, "manage.py", "run_arena", "--port", str(port)])
+        arena.wait_answering(f"http://127.0.0.1:{port}", seconds=120.0)
+        yield f"http://127.0.0.1:{port}"
     finally:
         spawner.stop_all()
 

@@ -103,10 +103,11 @@ def check_response(client: Client, url: str, raw: bytes, body: JsonValue) -> Non
     guess.delete()  # the next example guesses afresh
 
 
+@pytest.mark.hypothesis
 def test_any_json_guess_is_stored_valid_or_refused_with_nothing_written(served_round: tuple[Client, str]) -> None:
     client, url = served_round
 
-    @hypothesis.settings(max_examples=80, deadline=None)
+    @hypothesis.settings(max_examples=4 * hypothesis.settings.default.max_examples // 5, deadline=None)  # 80 in ci
     @hypothesis.given(guess_bodies)
     def check(body: JsonValue) -> None:
         check_response(client, url, json.dumps(body).encode(), body)
@@ -114,10 +115,11 @@ def test_any_json_guess_is_stored_valid_or_refused_with_nothing_written(served_r
     check()
 
 
+@pytest.mark.hypothesis
 def test_any_raw_guess_body_is_refused_or_stored_never_a_server_error(served_round: tuple[Client, str]) -> None:
     client, url = served_round
 
-    @hypothesis.settings(max_examples=30, deadline=None)
+    @hypothesis.settings(max_examples=3 * hypothesis.settings.default.max_examples // 10, deadline=None)  # 30 in ci
     @hypothesis.given(raw_bodies)
     def check(raw: bytes) -> None:
         check_response(client, url, raw, parsed(raw))

@@ -50,6 +50,18 @@ async def test_unknown_game_is_refused():
     assert not connected and code == 4404
 
 
+@pytest.mark.parametrize("where", ["game id", "session cookie"])
+async def test_a_handshake_holding_a_nul_is_refused_before_the_session_is_read(game, where):
+    # A NUL reaching a query (the game, the session) fails it on PostgreSQL: refused as a bad request instead.
+    if where == "game id":
+        socket = connect("a%00b")
+    else:  # a quoted cookie value may spell a NUL as the octal escape \000
+        socket = WebsocketCommunicator(application, f"/ws/games/{game.public_id}", headers=[
+            (b"origin", b"http://127.0.0.1"), (b"cookie", b'sessionid="abcdefghij\\000klmnop"')])
+    connected, code = await socket.connect()
+    assert not connected and code == 4400
+
+
 async def test_the_socket_is_one_way(game):
     socket = connect(game.public_id)
     await socket.connect()
