@@ -72,6 +72,13 @@ COLUMNS: tuple[Column, ...] = (
 NAMES = tuple(column.name for column in COLUMNS)
 
 
+CSV_NOTE = [
+    "In this CSV file a text cell that begins with `=`, `+`, `-`, `@`, a tab, a carriage return or a single quote "
+    "carries one extra leading single quote, so that spreadsheets do not run it as a formula (OWASP's advice on "
+    "CSV injection); `benchmark_report` and `export_read` remove it, and JSON lines and Parquet exports hold the "
+    "exact values. Numeric cells are written unchanged, and rows end in CRLF.", ""]
+
+
 def datasheet(*, rows: int, filters: dict[str, str], fmt: str) -> str:
     """The markdown datasheet written beside an export."""
     applied = ", ".join(f"{key}={value}" for key, value in filters.items() if value) or "none"
@@ -89,6 +96,7 @@ def datasheet(*, rows: int, filters: dict[str, str], fmt: str) -> str:
         "for medians; in log-error ratios it is capped at half the Earth's circumference (20,037.5 km).", "",
         "Distances are great-circle (haversine, mean Earth radius 6371.0088 km). Images: see each row's licence "
         "and attribution.", "",
+        *(CSV_NOTE if fmt == "csv" else []),
         "| column | type | meaning |", "| --- | --- | --- |",
     ]
     lines += [f"| `{c.name}` | {c.kind} | {c.description} |" for c in COLUMNS]
