@@ -21,8 +21,9 @@ def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str
 
     The archive is checked before anything is extracted: no absolute paths, `..`, links, devices or encrypted
     entries, no empty or odd names (a NUL, a control character, a backslash), no two entries for one path
-    (names that differ only in case, slashes or `./` count as one), at most PANORAMA_ZIP_MAX_FILES entries and PANORAMA_ZIP_MAX_BYTES uncompressed (the declared
-    sizes, and again while extracting, since a bomb can lie about them). It is unpacked into a temporary
+    (names that differ only in case, slashes or `./` count as one), at most PANORAMA_ZIP_MAX_FILES entries and
+    PANORAMA_ZIP_MAX_BYTES uncompressed (the declared sizes, and again while extracting, since a bomb can lie
+    about them). It is unpacked into a temporary
     folder that is always removed; the import itself is panorama_set_import's, all or nothing.
     """
     try:
