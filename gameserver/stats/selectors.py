@@ -159,8 +159,9 @@ def round_table(*, rows: list[Row], include_suspicious: bool = False) -> RoundTa
     return RoundTable(
         human_km=floats("human_km", math.inf), model_km=floats("model_km", math.inf),
         human_points=floats("human_points", 0.0), model_points=floats("model_points", 0.0),
-        player=strings("player_id"), panorama_set=strings("panorama_set"), model_version=strings("model_name"),
-        mode=strings("mode"), continent=strings("truth_continent"),
+        player=strings("player_id"), panorama=strings("panorama_id"), panorama_set=strings("panorama_set"),
+        model_version=strings("model_name"), mode=strings("mode"), continent=strings("truth_continent"),
+        country=strings("truth_country"),
         human_same_country=same("human_country", "truth_country"),
         model_same_country=same("model_country", "truth_country"),
         human_same_continent=same("human_continent", "truth_continent"),

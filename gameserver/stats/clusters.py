@@ -1,0 +1,207 @@
+"""Two-way cluster-robust inference: rounds share panoramas (the model's error on one is the same every time)
+and players (a few may hold most rounds), so they are not independent duels.
+
+Every total gets Cameron, Gelbach & Miller's (2011) two-way variance V_panorama + V_player - V_cell, each term
+a sum over clusters of the squared cluster total, never below either one-way variance nor below the variance
+of independent rounds (so it is conservative where their formula can fall). Kish's design effect is V over the
+independent-rounds variance and the effective sample size the rounds over it. Tests compare t = total / sqrt(V)
+with Student's t on min(panoramas, players) - 1 degrees of freedom (Cameron & Miller 2015). A dimension with a
+single cluster is left out (one player: the claim is about that player). Every statistic can be computed per
+group (a breakdown's countries) in the same vectorised pass. Pure NumPy, no Django.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gameserver.stats.intervals import t_quantile, t_two_sided_p, wilson_interval
+
+# Per-group cluster totals are kept in one bincount while groups x clusters stays under this; beyond it the
+# (group, cluster) pairs are factorised first.
+DENSE_PAIRS = 1 << 22
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """Each row's panorama, player and (panorama, player) cell as int64 codes (N,), and how many of each."""
+
+    panorama: np.ndarray
+    player: np.ndarray
+    cell: np.ndarray
+    panoramas: int
+    players: int
+    cells: int
+
+
+def clusters_of(*, panorama: np.ndarray, player: np.ndarray, panoramas: int, players: int) -> Clusters:
+    panorama, player = np.asarray(panorama, dtype=np.int64), np.asarray(player, dtype=np.int64)
+    _, cell = np.unique(panorama * max(players, 1) + player, return_inverse=True)
+    cells = int(cell.max()) + 1 if cell.size else 0
+    return Clusters(panorama=panorama, player=player, cell=cell.astype(np.int64), panoramas=panoramas,
+                    players=players, cells=cells)
+
+
+@dataclass(frozen=True)
+class TwoWay:
+    """For k scores and G groups: each score's total (k, G), its sum of squares (the variance if rows were
+    independent), the sums over panoramas, players and cells of the squared cluster totals, and per group
+    (G,) the member rows and the panoramas and players holding one."""
+
+    total: np.ndarray
+    squares: np.ndarray
+    panorama: np.ndarray
+    player: np.ndarray
+    cell: np.ndarray
+    rows: np.ndarray
+    panoramas: np.ndarray
+    players: np.ndarray
+
+    def variance(self) -> np.ndarray:
+        """(k, G) the two-way variance of the total; NaN where neither dimension has two clusters."""
+        use_panorama, use_player = self.panoramas >= 2, self.players >= 2
+        both = np.maximum(np.maximum(self.panorama + self.player - self.cell, self.panorama), self.player)
+        one = np.where(use_panorama, self.panorama, np.where(use_player, self.player, np.nan))
+        return np.maximum(np.where(use_panorama & use_player, both, one), self.squares)
+
+    def degrees_of_freedom(self) -> np.ndarray:
+        """(G,) min(clusters) - 1 over the dimensions with two clusters or more; 0 where there are none."""
+        never = np.iinfo(np.int64).max
+        fewest = np.minimum(np.where(self.panoramas >= 2, self.panoramas, never),
+                            np.where(self.players >= 2, self.players, never))
+        return np.where(fewest == never, 0, fewest - 1)
+
+    def design_effect(self) -> np.ndarray:
+        """(k, G) V over the independent-rounds variance (>= 1 by construction); NaN where undefined."""
+        defined = self.squares > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(defined, self.variance() / np.where(defined, self.squares, 1), np.nan)
+
+
+def two_way(*, scores: np.ndarray, members: np.ndarray, clusters: Clusters, groups: np.ndarray | None = None,
+            group_count: int = 1) -> TwoWay:
+    """The two-way variance terms of the totals of `scores` (k, N), or (N,) as k = 1, over member rows (N,),
+    per group; scores off members count as 0."""
+    members = np.asarray(members, dtype=bool)
+    scores = np.where(members, np.atleast_2d(scores), 0.0)  # (k, N) float64
+
+    def per_group(values: np.ndarray) -> np.ndarray:
+        if groups is None:
+            return np.array([values.sum()])
+        return np.bincount(groups, weights=values, minlength=group_count)
+
+    squared = scores * scores
+    terms = {name: _square_sums(codes=getattr(clusters, name), count=max(getattr(clusters, f"{name}s"), 1),
+                                scores=scores, members=members, groups=groups, group_count=group_count)
+             for name in ("panorama", "player")}
+    # Seen-before rounds are excluded, so a (panorama, player) cell is usually one row: then the cell term is
+    # the sum of squares, with no factorisation.
+    squares = np.stack([per_group(row) for row in squared])
+    cell = (squares if clusters.cells == members.size else
+            _square_sums(codes=clusters.cell, count=max(clusters.cells, 1), scores=scores, members=members,
+                         groups=groups, group_count=group_count)[0])
+    return TwoWay(total=np.stack([per_group(row) for row in scores]), squares=squares,
+                  panorama=terms["panorama"][0], player=terms["player"][0], cell=cell,
+                  rows=per_group(members.astype(np.float64)).reshape(group_count),
+                  panoramas=terms["panorama"][1], players=terms["player"][1])
+
+
+def _square_sums(*, codes: np.ndarray, count: int, scores: np.ndarray, members: np.ndarray,
+                 groups: np.ndarray | None, group_count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per score and group (k, G): the sum over clusters of (cluster total)²; per group (G,): how many
+    clusters hold a member row."""
+    pairs = codes if groups is None else groups * count + codes
+    size = group_count * count
+    if size <= DENSE_PAIRS:
+        held = np.bincount(pairs[members], minlength=size).reshape(group_count, count)
+        squares = [np.bincount(pairs, weights=row, minlength=size).reshape(group_count, count) ** 2 for row in scores]
+        return np.stack([square.sum(axis=1) for square in squares]), (held > 0).sum(axis=1)
+    distinct, pair = np.unique(pairs, return_inverse=True)
+    owner = distinct // count
+    held = np.bincount(pair[members], minlength=distinct.size) > 0
+    squares = [np.bincount(owner, weights=np.bincount(pair, weights=row, minlength=distinct.size) ** 2,
+                           minlength=group_count) for row in scores]
+    return np.stack(squares), np.bincount(owner, weights=held, minlength=group_count).astype(np.int64)
+
+
+def contest_inference(*, human_win: np.ndarray, model_win: np.ndarray, clusters: Clusters,
+                      groups: np.ndarray | None = None, group_count: int = 1) -> list[dict]:
+    """Per group, the cluster-aware view of a duel: the score test of P(human wins) = P(model wins) on
+    win - loss scores (the null imposed, so the statistic is the sign test's normal form), its design effect
+    and effective decided rounds, and the human win rate's Wilson interval at that effective size with t's
+    critical value: the interval leaves out 50% exactly when the test rejects at 5%."""
+    scores = human_win.astype(np.float64) - model_win
+    terms = two_way(scores=scores, members=scores != 0, clusters=clusters, groups=groups, group_count=group_count)
+    variance, df, effect = terms.variance()[0], terms.degrees_of_freedom(), terms.design_effect()[0]
+    total = terms.total[0]
+    result = []
+    for g in range(group_count):
+        decided, wins = float(terms.rows[g]), float(terms.rows[g] + total[g]) / 2
+        row = {"low": None, "high": None, "cluster_p": 1.0 if decided == 0 else None, "cluster_df": int(df[g]),
+               "design_effect": _float_or_none(effect[g]), "effective_decided": None,
+               "panoramas": int(terms.panoramas[g]), "players": int(terms.players[g])}
+        if decided > 0 and df[g] >= 1:
+            effective = decided / float(effect[g])
+            low, high = wilson_interval(successes=wins / decided * effective, n=effective,
+                                        z=t_quantile(probability=0.975, df=float(df[g])))
+            row.update(low=low, high=high, effective_decided=effective,
+                       cluster_p=t_two_sided_p(t=float(total[g] / np.sqrt(variance[g])), df=float(df[g])))
+        result.append(row)
+    return result
+
+
+def rate_intervals(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters, groups: np.ndarray | None = None,
+                   group_count: int = 1) -> list[list[tuple[float | None, float | None, float | None]]]:
+    """Per rate (rows of `hits`, (k, N) bool) and group, (rate, low, high): the share of member rows that hit,
+    with the Wilson interval at the effective sample size (rows over the two-way design effect of hit - rate,
+    at least 1) and t's critical value. A rate of 0 or 1 leaves no spread to measure a design effect on, so it
+    takes the clusters' size factor (the design effect of a constant score: every round of a panorama or
+    player alike)."""
+    hits, members = np.atleast_2d(np.asarray(hits, dtype=bool)), np.asarray(members, dtype=bool)
+    if groups is None:
+        rows = np.array([members.sum()], dtype=np.float64)  # (G,)
+        hit_counts = (hits & members).sum(axis=1, keepdims=True)  # (k, G)
+    else:
+        rows = np.bincount(groups, weights=members, minlength=group_count)
+        hit_counts = np.stack([np.bincount(groups, weights=row & members, minlength=group_count) for row in hits])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = hit_counts / rows
+    row_rate = rate if groups is None else rate[:, groups]  # (k, N) or (k, 1)
+    scores = np.where((row_rate <= 0) | (row_rate >= 1), 1.0, hits - np.nan_to_num(row_rate))
+    terms = two_way(scores=scores, members=members, clusters=clusters, groups=groups, group_count=group_count)
+    effect, df = np.maximum(terms.design_effect(), 1.0), terms.degrees_of_freedom()
+    result: list[list[tuple[float | None, float | None, float | None]]] = []
+    for k in range(hits.shape[0]):
+        column: list[tuple[float | None, float | None, float | None]] = []
+        for g in range(group_count):
+            if rows[g] == 0 or df[g] < 1:
+                column.append((float(rate[k, g]) if rows[g] else None, None, None))
+                continue
+            effective = rows[g] / effect[k, g]
+            low, high = wilson_interval(successes=rate[k, g] * effective, n=effective,
+                                        z=t_quantile(probability=0.975, df=float(df[g])))
+            column.append((float(rate[k, g]), low, high))
+        result.append(column)
+    return result
+
+
+def mean_interval(*, values: np.ndarray, members: np.ndarray, clusters: Clusters) -> dict:
+    """The mean of `values` over member rows with a two-way cluster-robust t interval (residuals about the
+    mean), its design effect and the rows' standard deviation; None where undefined."""
+    n = int(members.sum())
+    if n == 0:
+        return {"mean": None, "low": None, "high": None, "sd": None, "design_effect": None}
+    mean = float(values[members].mean())
+    sd = float(values[members].std(ddof=1)) if n > 1 else None
+    terms = two_way(scores=values - mean, members=members, clusters=clusters)
+    variance, df = float(terms.variance()[0, 0]), int(terms.degrees_of_freedom()[0])
+    if df < 1 or not np.isfinite(variance):
+        return {"mean": mean, "low": None, "high": None, "sd": sd, "design_effect": None}
+    half = t_quantile(probability=0.975, df=df) * np.sqrt(variance) / n
+    return {"mean": mean, "low": mean - float(half), "high": mean + float(half), "sd": sd,
+            "design_effect": _float_or_none(terms.design_effect()[0, 0])}
+
+
+def _float_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
