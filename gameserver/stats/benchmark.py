@@ -97,7 +97,7 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
     right = {f"{side}_{level}": np.asarray(getattr(table, f"{side}_same_{level}"), dtype=bool)
              for side in ("human", "model") for level in ("country", "continent")}
     known = {level: np.asarray(getattr(table, level)).astype(str) != "" for level in ("country", "continent")}
-    rating_table = ratings(player_labels=labels["player"], model_labels=labels["model_version"],
+    rating_entries, rating_info = ratings(player_labels=labels["player"], model_labels=labels["model_version"],
                            human_better=human_better, model_better=model_better, anchor_model=anchor_model,
                            boot=boot)
     return {
@@ -123,8 +123,8 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
                                             human_better=human_better, model_better=model_better, right=right,
                                             known=known, clusters=clusters)
                        for dimension in BREAKDOWN_DIMENSIONS},
-        "ratings": rating_table.pop("entries"),
-        "ratings_info": rating_table,
+        "ratings": rating_entries,
+        "ratings_info": rating_info,
         "error_cdf": error_cdf(human_km=human_km, model_km=model_km),
     }
 

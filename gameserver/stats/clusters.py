@@ -114,9 +114,9 @@ def _square_sums(*, codes: np.ndarray, count: int, scores: np.ndarray, members: 
     pairs = codes if groups is None else groups * count + codes
     size = group_count * count
     if size <= DENSE_PAIRS:
-        held = np.bincount(pairs[members], minlength=size).reshape(group_count, count)
+        counts = np.bincount(pairs[members], minlength=size).reshape(group_count, count)
         squares = [np.bincount(pairs, weights=row, minlength=size).reshape(group_count, count) ** 2 for row in scores]
-        return np.stack([square.sum(axis=1) for square in squares]), (held > 0).sum(axis=1)
+        return np.stack([square.sum(axis=1) for square in squares]), (counts > 0).sum(axis=1)
     distinct, pair = np.unique(pairs, return_inverse=True)
     owner = distinct // count
     held = np.bincount(pair[members], minlength=distinct.size) > 0
@@ -159,9 +159,10 @@ def rate_intervals(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters,
     takes the clusters' size factor (the design effect of a constant score: every round of a panorama or
     player alike)."""
     hits, members = np.atleast_2d(np.asarray(hits, dtype=bool)), np.asarray(members, dtype=bool)
+    rows: np.ndarray
     if groups is None:
         rows = np.array([members.sum()], dtype=np.float64)  # (G,)
-        hit_counts = (hits & members).sum(axis=1, keepdims=True)  # (k, G)
+        hit_counts = (hits & members).sum(axis=1, keepdims=True).astype(np.float64)  # (k, G)
     else:
         rows = np.bincount(groups, weights=members, minlength=group_count)
         hit_counts = np.stack([np.bincount(groups, weights=row & members, minlength=group_count) for row in hits])

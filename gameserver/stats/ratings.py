@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -32,15 +33,15 @@ RATING_CHUNK = 100
 
 def ratings(*, player_labels: tuple[list[str], np.ndarray], model_labels: tuple[list[str], np.ndarray],
             human_better: np.ndarray, model_better: np.ndarray, anchor_model: str | None,
-            boot: Pigeonhole) -> dict:
-    """{"anchor", "anchor_rating", "prior_sd_elo", "provisional_below_rounds", "entries"}: one entry per player
-    and model (a tie is half a win each), best first. The anchor is `anchor_model` when it played, else the
-    model with the most rounds."""
+            boot: Pigeonhole) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One entry per player and model (a tie is half a win each), best first, and the scale's settings
+    (anchor, anchor_rating, prior_sd_elo, provisional_below_rounds). The anchor is `anchor_model` when it
+    played, else the model with the most rounds."""
     (players, player_codes), (models, model_codes) = player_labels, model_labels
-    info = {"anchor": None, "anchor_rating": ANCHOR_ELO, "prior_sd_elo": PRIOR_SD_ELO,
-            "provisional_below_rounds": PROVISIONAL_ROUNDS, "entries": []}
+    info: dict[str, Any] = {"anchor": None, "anchor_rating": ANCHOR_ELO, "prior_sd_elo": PRIOR_SD_ELO,
+                            "provisional_below_rounds": PROVISIONAL_ROUNDS}
     if not players:
-        return info
+        return [], info
     rounds = np.concatenate([np.bincount(player_codes, minlength=len(players)),
                              np.bincount(model_codes, minlength=len(models))])
     model_rounds = rounds[len(players):]
@@ -56,15 +57,14 @@ def ratings(*, player_labels: tuple[list[str], np.ndarray], model_labels: tuple[
     rating = _elo(point)[0]
     half = Z_95 * np.maximum(samples.std(axis=0), ELO_PER_LOG_ODDS * posterior_sd[0])
     half[len(players) + anchor] = 0.0
-    entries = [{"name": name, "kind": kind, "rounds": int(count), "rating": float(value),
-                "low": float(value - width), "high": float(value + width),
-                "provisional": bool(count < PROVISIONAL_ROUNDS) and i != len(players) + anchor,
-                "anchor": i == len(players) + anchor}
-               for i, (name, kind, count, value, width) in enumerate(zip(
-                   players + models, ["human"] * len(players) + ["model"] * len(models), rounds, rating, half))]
+    kinds = ["human"] * len(players) + ["model"] * len(models)
+    entries: list[dict[str, Any]] = [
+        {"name": name, "kind": kind, "rounds": int(count), "rating": float(value), "low": float(value - width),
+         "high": float(value + width), "provisional": bool(count < PROVISIONAL_ROUNDS) and i != len(players) + anchor,
+         "anchor": i == len(players) + anchor}
+        for i, (name, kind, count, value, width) in enumerate(zip(players + models, kinds, rounds, rating, half))]
     info["anchor"] = models[anchor]
-    info["entries"] = sorted(entries, key=lambda entry: (-entry["rating"], entry["kind"], entry["name"]))
-    return info
+    return sorted(entries, key=lambda entry: (-entry["rating"], entry["kind"], entry["name"])), info
 
 
 def _bootstrap_fits(*, cells: np.ndarray, shape: tuple[int, int, int], boot: Pigeonhole, anchor: int,
