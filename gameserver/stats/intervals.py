@@ -25,7 +25,8 @@ def wilson_interval(*, successes: float, n: float, z: float = Z_95) -> tuple[flo
     shrink = 1 + z * z / n
     centre = (rate + z * z / (2 * n)) / shrink
     half = z * math.sqrt(max(rate * (1 - rate), 0.0) / n + z * z / (4 * n * n)) / shrink
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At a rate of 0 (or 1) the bound is exactly 0 (or 1); the arithmetic would leave a rounding residue.
+    return (0.0 if rate <= 0 else max(0.0, centre - half)), (1.0 if rate >= 1 else min(1.0, centre + half))
 
 
 def sign_test_p(*, wins: int, losses: int) -> float:

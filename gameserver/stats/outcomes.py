@@ -18,14 +18,15 @@ ADMIN_NOTE = ("Right country and right continent compare the offline reverse geo
               "outcome; the 200 km radius is the nearest stand-in.")
 
 
-def contest(*, human_win: np.ndarray, model_win: np.ndarray, clusters: Clusters) -> dict:
-    """Win counts over rows (ties: neither side wins), the human win rate among decided rounds with the
+def contest(*, human_win: np.ndarray, model_win: np.ndarray, clusters: Clusters, rounds: int | None = None) -> dict:
+    """Win counts over `rounds` rows (all by default; ties: neither side wins), the human win rate among decided rounds with the
     naive Wilson interval and exact sign test (rounds as independent duels) and the cluster-aware ones
     (clusters.contest_inference: two-way score test, design effect, effective size, interval)."""
     human_wins, model_wins = int(human_win.sum()), int(model_win.sum())
     decided = human_wins + model_wins
     naive_low, naive_high = wilson_interval(successes=human_wins, n=decided) if decided else (None, None)
-    return {"human_wins": human_wins, "model_wins": model_wins, "ties": int(human_win.size) - decided,
+    rounds = int(human_win.size) if rounds is None else rounds
+    return {"human_wins": human_wins, "model_wins": model_wins, "ties": rounds - decided,
             "decided": decided, "human_win_rate": human_wins / decided if decided else None,
             **contest_inference(human_win=human_win, model_win=model_win, clusters=clusters)[0],
             "wilson_low": naive_low, "wilson_high": naive_high,
@@ -44,7 +45,8 @@ def admin_outcomes(*, human_right: dict[str, np.ndarray], model_right: dict[str,
         for side, ((rate, low, high),) in zip(("human", "model"), rates):
             accuracy |= {f"{side}_accuracy": rate, f"{side}_accuracy_low": low, f"{side}_accuracy_high": high}
         result.append({"name": level, "rounds": int(rows.sum()),
-                       **contest(human_win=human & ~model, model_win=model & ~human, clusters=clusters),
+                       **contest(human_win=human & ~model, model_win=model & ~human, clusters=clusters,
+                                 rounds=int(rows.sum())),
                        **accuracy})
     return result
 

@@ -11,35 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gameserver.stats.benchmark import RoundTable, benchmark_tables, error_cdf
+from gameserver.stats.benchmark import benchmark_tables, error_cdf
 from gameserver.stats.bootstrap import median_resamples, pigeonhole
 from gameserver.stats.clusters import clusters_of
 from gameserver.stats.intervals import percentile_interval, sign_test_p, wilson_interval
 from gameserver.stats.render import render_text
 from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM
+from tests.gameserver.stats.rounds import round_table
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def round_table(*, human_km: list[float], model_km: list[float], players: list[str] | None = None,
-                models: list[str] | None = None, panoramas: list[str] | None = None,
-                countries: list[str] | None = None) -> RoundTable:
-    """Rounds as benchmark_tables reads them; by default every round has a panorama of its own."""
-    n = len(human_km)
-    human, model = np.array(human_km, dtype=np.float64), np.array(model_km, dtype=np.float64)
-
-    def text(values: list[str] | None, default: str) -> np.ndarray:
-        return np.array(values if values is not None else [default] * n, dtype=object)
-
-    return RoundTable(
-        human_km=human, model_km=model,
-        human_points=np.where(np.isinf(human), 0.0, 5000 * np.exp(-np.minimum(human, 1e6) / 1492.7)),
-        model_points=5000 * np.exp(-model / 1492.7),
-        player=text(players, "ann"), panorama=text(panoramas or [f"p{i}" for i in range(n)], ""),
-        panorama_set=text(None, "yfcc-game"), model_version=text(models, "lite2"),
-        mode=text(None, "classic"), continent=text(None, "Europe"), country=text(countries, "FR"),
-        human_same_country=human < 300, model_same_country=model < 300,
-        human_same_continent=human < 2000, model_same_continent=model < 2000)
 
 
 # Hand-made rounds. 1: human 0.5 km vs model 30 -> human wins street and city, ties the rest.
