@@ -79,50 +79,53 @@ class TwoWay:
             return np.where(defined, self.variance() / np.where(defined, self.squares, 1), np.nan)
 
 
-def two_way(*, scores: np.ndarray, members: np.ndarray, clusters: Clusters, groups: np.ndarray | None = None,
-            group_count: int = 1) -> TwoWay:
-    """The two-way variance terms of the totals of `scores` (k, N), or (N,) as k = 1, over member rows (N,),
-    per group; scores off members count as 0."""
-    members = np.asarray(members, dtype=bool)
-    scores = np.where(members, np.atleast_2d(scores), 0.0)  # (k, N) float64
+def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | None = None,
+            rows: np.ndarray | None = None, groups: np.ndarray | None = None, group_count: int = 1) -> TwoWay:
+    """The two-way variance terms of the totals of `scores` (k, N), or (N,) as k = 1, over the member rows
+    (`members`, (N,) bool), per group (`groups`, (N,)). Only member rows are read: the arrays are cut to them
+    first; callers that already did pass `rows` (n,) indices instead, with `scores` (k, n) and `groups` (n,)."""
+    if rows is None:
+        rows = np.flatnonzero(members)
+        scores = np.atleast_2d(scores)[:, rows]
+        groups = None if groups is None else groups[rows]
+    keep = rows
+    scores = np.atleast_2d(scores).astype(np.float64)  # (k, n)
+    kept = {name: getattr(clusters, name)[keep] for name in ("panorama", "player", "cell")}
 
     def per_group(values: np.ndarray) -> np.ndarray:
         if groups is None:
-            return np.array([values.sum()])
+            return np.array([values.sum()], dtype=np.float64)
         return np.bincount(groups, weights=values, minlength=group_count)
 
-    squared = scores * scores
-    terms = {name: _square_sums(codes=getattr(clusters, name), count=max(getattr(clusters, f"{name}s"), 1),
-                                scores=scores, members=members, groups=groups, group_count=group_count)
-             for name in ("panorama", "player")}
+    terms = {name: _square_sums(codes=kept[name], count=max(getattr(clusters, f"{name}s"), 1), scores=scores,
+                                groups=groups, group_count=group_count) for name in ("panorama", "player")}
+    squares = np.stack([per_group(row * row) for row in scores])
     # Seen-before rounds are excluded, so a (panorama, player) cell is usually one row: then the cell term is
     # the sum of squares, with no factorisation.
-    squares = np.stack([per_group(row) for row in squared])
-    cell = (squares if clusters.cells == members.size else
-            _square_sums(codes=clusters.cell, count=max(clusters.cells, 1), scores=scores, members=members,
-                         groups=groups, group_count=group_count)[0])
+    cell = (squares if clusters.cells == clusters.cell.size else
+            _square_sums(codes=kept["cell"], count=max(clusters.cells, 1), scores=scores, groups=groups,
+                         group_count=group_count)[0])
     return TwoWay(total=np.stack([per_group(row) for row in scores]), squares=squares,
                   panorama=terms["panorama"][0], player=terms["player"][0], cell=cell,
-                  rows=per_group(members.astype(np.float64)).reshape(group_count),
+                  rows=per_group(np.ones(keep.size)).reshape(group_count),
                   panoramas=terms["panorama"][1], players=terms["player"][1])
 
 
-def _square_sums(*, codes: np.ndarray, count: int, scores: np.ndarray, members: np.ndarray,
-                 groups: np.ndarray | None, group_count: int) -> tuple[np.ndarray, np.ndarray]:
+def _square_sums(*, codes: np.ndarray, count: int, scores: np.ndarray, groups: np.ndarray | None,
+                 group_count: int) -> tuple[np.ndarray, np.ndarray]:
     """Per score and group (k, G): the sum over clusters of (cluster total)²; per group (G,): how many
-    clusters hold a member row."""
+    clusters hold a row."""
     pairs = codes if groups is None else groups * count + codes
     size = group_count * count
     if size <= DENSE_PAIRS:
-        counts = np.bincount(pairs[members], minlength=size).reshape(group_count, count)
+        counts = np.bincount(pairs, minlength=size).reshape(group_count, count)
         squares = [np.bincount(pairs, weights=row, minlength=size).reshape(group_count, count) ** 2 for row in scores]
         return np.stack([square.sum(axis=1) for square in squares]), (counts > 0).sum(axis=1)
     distinct, pair = np.unique(pairs, return_inverse=True)
     owner = distinct // count
-    held = np.bincount(pair[members], minlength=distinct.size) > 0
     squares = [np.bincount(owner, weights=np.bincount(pair, weights=row, minlength=distinct.size) ** 2,
                            minlength=group_count) for row in scores]
-    return np.stack(squares), np.bincount(owner, weights=held, minlength=group_count).astype(np.int64)
+    return np.stack(squares), np.bincount(owner, minlength=group_count).astype(np.int64)
 
 
 def contest_inference(*, human_win: np.ndarray, model_win: np.ndarray, clusters: Clusters,
@@ -131,8 +134,9 @@ def contest_inference(*, human_win: np.ndarray, model_win: np.ndarray, clusters:
     win - loss scores (the null imposed, so the statistic is the sign test's normal form), its design effect
     and effective decided rounds, and the human win rate's Wilson interval at that effective size with t's
     critical value: the interval leaves out 50% exactly when the test rejects at 5%."""
-    scores = human_win.astype(np.float64) - model_win
-    terms = two_way(scores=scores, members=scores != 0, clusters=clusters, groups=groups, group_count=group_count)
+    rows = np.flatnonzero(human_win != model_win)  # the decided rounds
+    terms = two_way(scores=np.where(human_win[rows], 1.0, -1.0), clusters=clusters, rows=rows,
+                    groups=None if groups is None else groups[rows], group_count=group_count)
     variance, df, effect = terms.variance()[0], terms.degrees_of_freedom(), terms.design_effect()[0]
     total = terms.total[0]
     result = []
@@ -158,28 +162,30 @@ def rate_intervals(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters,
     at least 1) and t's critical value. A rate of 0 or 1 leaves no spread to measure a design effect on, so it
     takes the clusters' size factor (the design effect of a constant score: every round of a panorama or
     player alike)."""
-    hits, members = np.atleast_2d(np.asarray(hits, dtype=bool)), np.asarray(members, dtype=bool)
-    rows: np.ndarray
-    if groups is None:
-        rows = np.array([members.sum()], dtype=np.float64)  # (G,)
-        hit_counts = (hits & members).sum(axis=1, keepdims=True).astype(np.float64)  # (k, G)
+    rows = np.flatnonzero(members)
+    hits = np.atleast_2d(np.asarray(hits, dtype=bool))[:, rows]  # (k, n) member rows only
+    kept_groups = None if groups is None else groups[rows]
+    counts: np.ndarray
+    if kept_groups is None:
+        counts = np.array([rows.size], dtype=np.float64)  # (G,)
+        hit_counts = hits.sum(axis=1, keepdims=True).astype(np.float64)  # (k, G)
     else:
-        rows = np.bincount(groups, weights=members, minlength=group_count)
-        hit_counts = np.stack([np.bincount(groups, weights=row & members, minlength=group_count) for row in hits])
+        counts = np.bincount(kept_groups, minlength=group_count).astype(np.float64)
+        hit_counts = np.stack([np.bincount(kept_groups, weights=row, minlength=group_count) for row in hits])
     with np.errstate(divide="ignore", invalid="ignore"):
-        rate = hit_counts / rows
-    row_rate = rate if groups is None else rate[:, groups]  # (k, N) or (k, 1)
+        rate = hit_counts / counts
+    row_rate = rate if kept_groups is None else rate[:, kept_groups]  # (k, n) or (k, 1)
     scores = np.where((row_rate <= 0) | (row_rate >= 1), 1.0, hits - np.nan_to_num(row_rate))
-    terms = two_way(scores=scores, members=members, clusters=clusters, groups=groups, group_count=group_count)
+    terms = two_way(scores=scores, clusters=clusters, rows=rows, groups=kept_groups, group_count=group_count)
     effect, df = np.maximum(terms.design_effect(), 1.0), terms.degrees_of_freedom()
     result: list[list[tuple[float | None, float | None, float | None]]] = []
     for k in range(hits.shape[0]):
         column: list[tuple[float | None, float | None, float | None]] = []
         for g in range(group_count):
-            if rows[g] == 0 or df[g] < 1:
-                column.append((float(rate[k, g]) if rows[g] else None, None, None))
+            if counts[g] == 0 or df[g] < 1:
+                column.append((float(rate[k, g]) if counts[g] else None, None, None))
                 continue
-            effective = rows[g] / effect[k, g]
+            effective = counts[g] / effect[k, g]
             low, high = wilson_interval(successes=rate[k, g] * effective, n=effective,
                                         z=t_quantile(probability=0.975, df=float(df[g])))
             column.append((float(rate[k, g]), low, high))

@@ -5,9 +5,9 @@
   2012 use a gamma one). A perfect record stays finite and a long one outweighs a short one: 59 wins of 68
   rate above 3 of 3.
 - An anchor: the default model sits at ANCHOR_ELO and is not fitted, so players joining never move it.
-- Intervals: rating ± 1.96 sd with sd the larger of the cluster bootstrap's and the posterior's (Laplace: the
-  inverse Hessian at the mode). The bootstrap redraws panoramas (the pigeonhole's panorama weights) and keeps
-  the players: a rating is about the player who played, and weighing a player's whole record by one draw
+- Intervals: rating ± 1.96 sd with sd the larger of the cluster bootstrap's (RATING_RESAMPLES refits) and the
+  posterior's (Laplace: the inverse Hessian at the mode). The bootstrap redraws panoramas (the pigeonhole's
+  panorama weights) and keeps the players: a rating is about the player who played, and weighing a player's whole record by one draw
   (zero a third of the time) would measure the player's absence, not their skill. The bootstrap carries the
   dependence between rounds; the posterior what few rounds cannot show (3 wins of 3 never resample a loss).
 - Fewer than PROVISIONAL_ROUNDS rounds: provisional.
@@ -27,6 +27,9 @@ ANCHOR_ELO = 1500.0
 PRIOR_SD_ELO = 200.0
 PROVISIONAL_ROUNDS = 10
 ELO_PER_LOG_ODDS = 400 / math.log(10)
+# The interval takes the bootstrap's standard deviation, not its percentiles, and 25-200 resamples give a
+# standard error (Efron & Tibshirani 1993, §6.4): refits stop at this many of the pigeonhole's resamples.
+RATING_RESAMPLES = 200
 # Bootstrap resamples are fitted this many at a time: (chunk, players, models) arrays.
 RATING_CHUNK = 100
 
@@ -75,8 +78,8 @@ def _bootstrap_fits(*, cells: np.ndarray, shape: tuple[int, int, int], boot: Pig
     by_panorama = np.bincount(boot.panorama_group * size + cells,
                               minlength=boot.panorama_groups * size).reshape(boot.panorama_groups, size)
     fits = []
-    for first in range(0, boot.resamples, RATING_CHUNK):
-        chunk = slice(first, first + RATING_CHUNK)
+    for first in range(0, min(boot.resamples, RATING_RESAMPLES), RATING_CHUNK):
+        chunk = slice(first, min(first + RATING_CHUNK, RATING_RESAMPLES))
         counts = (boot.panorama_weights[chunk] @ by_panorama).reshape(-1, *shape)
         # 1e-6 log-odds is 0.0002 Elo: enough for a resample, and a Newton step fewer than the point's 1e-9.
         fits.append(_fit(counts=counts, anchor=anchor, start=np.repeat(start, counts.shape[0], axis=0),
