@@ -85,6 +85,8 @@ def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | Non
     (`members`, (N,) bool), per group (`groups`, (N,)). Only member rows are read: the arrays are cut to them
     first; callers that already did pass `rows` (n,) indices instead, with `scores` (k, n) and `groups` (n,)."""
     if rows is None:
+        if members is None:
+            raise ValueError("two_way needs members or rows")
         rows = np.flatnonzero(members)
         scores = np.atleast_2d(scores)[:, rows]
         groups = None if groups is None else groups[rows]
