@@ -66,11 +66,20 @@ class TwoWay:
         return np.maximum(np.where(use_panorama & use_player, both, one), self.squares)
 
     def degrees_of_freedom(self) -> np.ndarray:
-        """(G,) min(clusters) - 1 over the dimensions with two clusters or more; 0 where there are none."""
+        """(k, G) Satterthwaite's (1946) degrees of freedom for V_panorama + V_player, each term estimated from
+        its clusters - 1, kept between the fewer and the more clusters - 1: a dimension that adds no variance
+        (players, for the model's errors) no longer sets them, as Cameron & Miller's min(clusters) - 1 would.
+        One dimension: its clusters - 1; 0 where neither has two clusters."""
+        use_panorama, use_player = self.panoramas >= 2, self.players >= 2
+        panorama_df, player_df = np.maximum(self.panoramas - 1, 1), np.maximum(self.players - 1, 1)
+        a, b = np.where(use_panorama, self.panorama, 0.0), np.where(use_player, self.player, 0.0)
         never = np.iinfo(np.int64).max
-        fewest = np.minimum(np.where(self.panoramas >= 2, self.panoramas, never),
-                            np.where(self.players >= 2, self.players, never))
-        return np.where(fewest == never, 0, fewest - 1)
+        fewest = np.minimum(np.where(use_panorama, panorama_df, never), np.where(use_player, player_df, never))
+        most = np.maximum(np.where(use_panorama, panorama_df, 0), np.where(use_player, player_df, 0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            combined = (a + b) ** 2 / (a * a / panorama_df + b * b / player_df)
+        df = np.clip(np.where(a + b > 0, combined, fewest), fewest, most)
+        return np.where(most == 0, 0.0, df)
 
     def design_effect(self) -> np.ndarray:
         """(k, G) V over the independent-rounds variance (>= 1 by construction); NaN where undefined."""
@@ -139,12 +148,12 @@ def contest_inference(*, human_win: np.ndarray, model_win: np.ndarray, clusters:
     rows = np.flatnonzero(human_win != model_win)  # the decided rounds
     terms = two_way(scores=np.where(human_win[rows], 1.0, -1.0), clusters=clusters, rows=rows,
                     groups=None if groups is None else groups[rows], group_count=group_count)
-    variance, df, effect = terms.variance()[0], terms.degrees_of_freedom(), terms.design_effect()[0]
+    variance, df, effect = terms.variance()[0], terms.degrees_of_freedom()[0], terms.design_effect()[0]
     total = terms.total[0]
     result = []
     for g in range(group_count):
         decided, wins = float(terms.rows[g]), float(terms.rows[g] + total[g]) / 2
-        row = {"low": None, "high": None, "cluster_p": 1.0 if decided == 0 else None, "cluster_df": int(df[g]),
+        row = {"low": None, "high": None, "cluster_p": 1.0 if decided == 0 else None, "cluster_df": float(df[g]),
                "design_effect": _float_or_none(effect[g]), "effective_decided": None,
                "panoramas": int(terms.panoramas[g]), "players": int(terms.players[g])}
         if decided > 0 and df[g] >= 1:
@@ -184,12 +193,12 @@ def rate_intervals(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters,
     for k in range(hits.shape[0]):
         column: list[tuple[float | None, float | None, float | None]] = []
         for g in range(group_count):
-            if counts[g] == 0 or df[g] < 1:
+            if counts[g] == 0 or df[k, g] < 1:
                 column.append((float(rate[k, g]) if counts[g] else None, None, None))
                 continue
             effective = counts[g] / effect[k, g]
             low, high = wilson_interval(successes=rate[k, g] * effective, n=effective,
-                                        z=t_quantile(probability=0.975, df=float(df[g])))
+                                        z=t_quantile(probability=0.975, df=float(df[k, g])))
             column.append((float(rate[k, g]), low, high))
         result.append(column)
     return result
@@ -204,7 +213,7 @@ def mean_interval(*, values: np.ndarray, members: np.ndarray, clusters: Clusters
     mean = float(values[members].mean())
     sd = float(values[members].std(ddof=1)) if n > 1 else None
     terms = two_way(scores=values - mean, members=members, clusters=clusters)
-    variance, df = float(terms.variance()[0, 0]), int(terms.degrees_of_freedom()[0])
+    variance, df = float(terms.variance()[0, 0]), float(terms.degrees_of_freedom()[0, 0])
     if df < 1 or not np.isfinite(variance):
         return {"mean": mean, "low": None, "high": None, "sd": sd, "design_effect": None}
     half = t_quantile(probability=0.975, df=df) * np.sqrt(variance) / n

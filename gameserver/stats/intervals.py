@@ -53,23 +53,36 @@ def t_two_sided_p(*, t: float, df: float) -> float:
 
 @functools.lru_cache(maxsize=4096)
 def t_quantile(*, probability: float, df: float) -> float:
-    """The t with P(T <= t) = probability (> 0.5): Newton's method on t_two_sided_p from the Cornish–Fisher
-    expansion (Abramowitz & Stegun 26.7.5), exact in closed form for 1 and 2 degrees of freedom."""
+    """The t with P(T <= t) = probability (> 0.5), for any real df > 0: Newton's method on t_two_sided_p from
+    the Cornish–Fisher expansion (Abramowitz & Stegun 26.7.5), kept inside a bracket that halves whenever a
+    step would leave it; closed forms at 1 and 2 degrees of freedom."""
     if df == 1:
         return math.tan(math.pi * (probability - 0.5))
     if df == 2:
         return (2 * probability - 1) / math.sqrt(2 * probability * (1 - probability))
+    target = 1 - probability
+
+    def upper_tail(t: float) -> float:
+        return t_two_sided_p(t=t, df=df) / 2
+
     z = _normal_quantile(probability)
     t = (z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
          + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * df ** 3))
+    low, high = 0.0, max(2 * t, 1.0)
+    while upper_tail(high) > target:
+        low, high = high, 2 * high
+    t = min(max(t, low), high)
     log_scale = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
-    for _ in range(20):
-        upper_tail = t_two_sided_p(t=t, df=df) / 2
+    for _ in range(200):
+        tail = upper_tail(t)
+        low, high = (t, high) if tail > target else (low, t)
         density = math.exp(log_scale - (df + 1) / 2 * math.log1p(t * t / df))
-        step = (upper_tail - (1 - probability)) / density
-        t += step
-        if abs(step) < 1e-12 * max(1.0, abs(t)):
-            break
+        candidate = t + (tail - target) / density
+        if not low < candidate < high:
+            candidate = (low + high) / 2
+        if abs(candidate - t) < 1e-12 * max(1.0, abs(t)):
+            return candidate
+        t = candidate
     return t
 
 

@@ -35,6 +35,9 @@ def test_t_distribution_matches_numerical_integration_and_tables() -> None:
     # Student's table: 12.706, 4.303, 2.365, 2.262, 2.042 and the normal 1.960.
     for df, expected in ((1, 12.7062), (2, 4.3027), (7, 2.3646), (9, 2.2622), (30, 2.0423), (10 ** 7, 1.9600)):
         assert t_quantile(probability=0.975, df=df) == pytest.approx(expected, abs=1e-4)
+    for df in (1.2, 1.5, 2.9, 4.4):  # Satterthwaite's degrees of freedom are not whole
+        t = t_quantile(probability=0.975, df=df)
+        assert t_two_sided_p(t=t, df=df) == pytest.approx(0.05, abs=1e-10)
 
 
 def test_holm_multiplies_the_ordered_p_values_and_keeps_them_monotone() -> None:
@@ -50,13 +53,15 @@ def test_two_way_variance_adds_the_panorama_and_player_terms_and_subtracts_the_c
     # Panoramas: a 2² + b 1 + c 1 = 6; players: x (1 - 1)² + y 2² = 4; cells (one row each): 4.
     assert (terms.panorama[0, 0], terms.player[0, 0], terms.cell[0, 0], terms.squares[0, 0]) == (6, 4, 4, 4)
     assert terms.variance()[0, 0] == 6.0  # max(6 + 4 - 4, 6, 4, 4)
-    assert terms.design_effect()[0, 0] == 1.5 and terms.degrees_of_freedom()[0] == 1  # min(3, 2) - 1
+    assert terms.design_effect()[0, 0] == 1.5
+    # Satterthwaite: (6 + 4)² / (6² / 2 + 4² / 1) = 2.94, kept within [min, max] of (3 - 1, 2 - 1): 2.
+    assert terms.degrees_of_freedom()[0, 0] == 2
 
 
 def test_a_single_player_is_fixed_and_a_single_cell_cannot_be_tested() -> None:
     one_player = two_way(scores=np.array([1.0, 1.0, -1.0]), members=np.ones(3, dtype=bool),
                          clusters=clusters([0, 0, 1], [0, 0, 0]))
-    assert one_player.variance()[0, 0] == 5.0 and one_player.degrees_of_freedom()[0] == 1  # panoramas: 2² + 1
+    assert one_player.variance()[0, 0] == 5.0 and one_player.degrees_of_freedom()[0, 0] == 1  # panoramas: 2² + 1
     one_cell = contest_inference(human_win=np.array([True, True]), model_win=np.array([False, False]),
                                  clusters=clusters([0, 0], [0, 0]))[0]
     assert one_cell["cluster_p"] is None and one_cell["low"] is None and one_cell["cluster_df"] == 0
@@ -68,6 +73,7 @@ def test_score_test_design_effect_and_interval_on_the_crafted_duels() -> None:
     # Panoramas: 6 x 10² + 4 x 10² = 1000; players: 10 x (6 - 4)² = 40; cells: 100. Cameron, Gelbach & Miller's
     # 1000 + 40 - 100 = 940 falls below the panorama term alone, so V = 1000 against 100 for independent duels.
     assert result["design_effect"] == pytest.approx(10.0) and result["effective_decided"] == pytest.approx(10.0)
+    # Satterthwaite: 1040² / (1000² / 9 + 40² / 9) = 9.7, no more than max(10, 10) - 1.
     assert result["cluster_df"] == 9 and (result["panoramas"], result["players"]) == (10, 10)
     assert result["cluster_p"] == pytest.approx(t_two_sided_p(t=20 / math.sqrt(1000), df=9))
     assert result["cluster_p"] == pytest.approx(0.5428, abs=1e-3)
@@ -114,8 +120,9 @@ def test_mean_interval_is_a_t_interval_with_the_two_way_variance() -> None:
     values = np.array([1.0, 2.0, 3.0, 4.0])
     result = mean_interval(values=values, members=np.ones(4, dtype=bool), clusters=clusters([0, 0, 1, 2], [0, 1, 0, 1]))
     # Residuals (-1.5, -0.5, 0.5, 1.5): panoramas (-2)² + 0.25 + 2.25 = 6.5, players (-1)² + 1 = 2, cells 5:
-    # V = max(3.5, 6.5, 2, 5) = 6.5; half-width t(1) sqrt(6.5) / 4.
-    half = t_quantile(probability=0.975, df=1) * math.sqrt(6.5) / 4
+    # V = max(3.5, 6.5, 2, 5) = 6.5; Satterthwaite 8.5² / (6.5² / 2 + 2² / 1) = 2.9, kept at most 2;
+    # half-width t(2) sqrt(6.5) / 4.
+    half = t_quantile(probability=0.975, df=2) * math.sqrt(6.5) / 4
     assert result["mean"] == 2.5 and (result["low"], result["high"]) == pytest.approx((2.5 - half, 2.5 + half))
     assert result["design_effect"] == pytest.approx(6.5 / 5)
 

@@ -69,9 +69,9 @@ def test_country_breakdown_has_win_rates_with_intervals() -> None:
     assert [(g["human_wins"], g["model_wins"], g["ties"]) for g in groups.values()] == [(1, 3, 0), (3, 1, 0)]
     assert (groups["FR"]["human_win_rate"], groups["DE"]["human_win_rate"]) == (0.75, 0.25)
     # FR scores (+1, +1, +1, -1): panoramas 4, players ann (1 + 1)² + bob (1 - 1)² = 4, cells 4: design effect 1,
-    # 4 effective duels, t on min(4, 2) - 1 = 1 degree of freedom.
+    # 4 effective duels, t on Satterthwaite's 8² / (4² / 3 + 4² / 1) = 3 degrees of freedom.
     assert (groups["FR"]["low"], groups["FR"]["high"]) == pytest.approx(
-        wilson_interval(successes=3, n=4, z=t_quantile(probability=0.975, df=1)))
+        wilson_interval(successes=3, n=4, z=t_quantile(probability=0.975, df=3)))
     assert (groups["FR"]["human_country_rate"], groups["FR"]["model_country_rate"]) == (0.75, 1.0)  # < 300 km
 
 
