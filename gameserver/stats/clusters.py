@@ -5,8 +5,9 @@ Every total gets Cameron, Gelbach & Miller's (2011) two-way variance V_panorama 
 a sum over clusters of the squared cluster total, never below either one-way variance nor below the variance
 of independent rounds (so it is conservative where their formula can fall). Kish's design effect is V over the
 independent-rounds variance and the effective sample size the rounds over it. Tests compare t = total / sqrt(V)
-with Student's t on min(panoramas, players) - 1 degrees of freedom (Cameron & Miller 2015). A dimension with a
-single cluster is left out (one player: the claim is about that player). Every statistic can be computed per
+with Student's t (few clusters need t, not normal, critical values: Cameron & Miller 2015) on Satterthwaite's
+degrees of freedom for the two terms. A dimension with a single cluster is left out (one player: the claim is
+about that player). Every statistic can be computed per
 group (a breakdown's countries) in the same vectorised pass. Pure NumPy, no Django.
 """
 
