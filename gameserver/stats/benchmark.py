@@ -23,7 +23,7 @@ import numpy as np
 
 from gameserver.stats.bootstrap import pigeonhole
 from gameserver.stats.breakdowns import breakdown
-from gameserver.stats.clusters import Clusters, clusters_of, mean_interval, two_way
+from gameserver.stats.clusters import Clusters, clusters_of, mean_interval, rate_design, two_way
 from gameserver.stats.intervals import holm
 from gameserver.stats.outcomes import ADMIN_NOTE, admin_outcomes, contest, median_summary, planet_table
 from gameserver.stats.power import power_plan
@@ -169,11 +169,10 @@ def _paired(*, human_km: np.ndarray, model_km: np.ndarray, clusters: Clusters) -
 
 
 def _power(*, human_better: np.ndarray, model_better: np.ndarray, clusters: Clusters) -> dict:
-    scores = human_better.astype(np.float64) - model_better
-    decided = scores != 0
-    return power_plan(rounds=int(scores.size), panoramas=clusters.panoramas, players=clusters.players,
-                      duel=two_way(scores=scores, members=decided, clusters=clusters),
-                      sizes=two_way(scores=np.ones(scores.size), members=decided, clusters=clusters))
+    decided = human_better != model_better
+    return power_plan(rounds=int(decided.size), panoramas=clusters.panoramas, players=clusters.players,
+                      duel=rate_design(hits=human_better, members=decided, clusters=clusters),
+                      sizes=two_way(scores=np.ones(decided.size), members=decided, clusters=clusters))
 
 
 def _factorize(labels: np.ndarray) -> tuple[list[str], np.ndarray]:

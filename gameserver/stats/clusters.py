@@ -4,9 +4,9 @@ and players (a few may hold most rounds), so they are not independent duels.
 Every total gets Cameron, Gelbach & Miller's (2011) two-way variance V_panorama + V_player - V_cell, each term
 a sum over clusters of the squared cluster total, never below either one-way variance nor below the variance
 of independent rounds (so it is conservative where their formula can fall). Kish's design effect is V over the
-independent-rounds variance and the effective sample size the rounds over it. Tests compare t = total / sqrt(V)
-with Student's t (few clusters need t, not normal, critical values: Cameron & Miller 2015) on Satterthwaite's
-degrees of freedom for the two terms. A dimension with a single cluster is left out (one player: the claim is
+independent-rounds variance and the effective sample size the rounds over it. The duel test is the sign test
+corrected by the design effect (Rao & Scott 1981), referred to Student's t (few clusters need t, not normal,
+critical values: Cameron & Miller 2015) on Satterthwaite's degrees of freedom for the two terms. A dimension with a single cluster is left out (one player: the claim is
 about that player). Every statistic can be computed per
 group (a breakdown's countries) in the same vectorised pass. Pure NumPy, no Django.
 """
@@ -140,40 +140,24 @@ def _square_sums(*, codes: np.ndarray, count: int, scores: np.ndarray, groups: n
     return np.stack(squares), np.bincount(owner, minlength=group_count).astype(np.int64)
 
 
-def contest_inference(*, human_win: np.ndarray, model_win: np.ndarray, clusters: Clusters,
-                      groups: np.ndarray | None = None, group_count: int = 1) -> list[dict]:
-    """Per group, the cluster-aware view of a duel: the score test of P(human wins) = P(model wins) on
-    win - loss scores (the null imposed, so the statistic is the sign test's normal form), its design effect
-    and effective decided rounds, and the human win rate's Wilson interval at that effective size with t's
-    critical value: the interval leaves out 50% exactly when the test rejects at 5%."""
-    rows = np.flatnonzero(human_win != model_win)  # the decided rounds
-    terms = two_way(scores=np.where(human_win[rows], 1.0, -1.0), clusters=clusters, rows=rows,
-                    groups=None if groups is None else groups[rows], group_count=group_count)
-    variance, df, effect = terms.variance()[0], terms.degrees_of_freedom()[0], terms.design_effect()[0]
-    total = terms.total[0]
-    result = []
-    for g in range(group_count):
-        decided, wins = float(terms.rows[g]), float(terms.rows[g] + total[g]) / 2
-        row = {"low": None, "high": None, "cluster_p": 1.0 if decided == 0 else None, "cluster_df": float(df[g]),
-               "design_effect": _float_or_none(effect[g]), "effective_decided": None,
-               "panoramas": int(terms.panoramas[g]), "players": int(terms.players[g])}
-        if decided > 0 and df[g] >= 1:
-            effective = decided / float(effect[g])
-            low, high = wilson_interval(successes=wins / decided * effective, n=effective,
-                                        z=t_quantile(probability=0.975, df=float(df[g])))
-            row.update(low=low, high=high, effective_decided=effective,
-                       cluster_p=t_two_sided_p(t=float(total[g] / np.sqrt(variance[g])), df=float(df[g])))
-        result.append(row)
-    return result
+@dataclass(frozen=True)
+class RateDesign:
+    """Per rate and group: member rows (G,), the rate (k, G), its design effect (k, G; at least 1) and
+    degrees of freedom (k, G), and the two-way terms behind them."""
+
+    counts: np.ndarray
+    rate: np.ndarray
+    effect: np.ndarray
+    df: np.ndarray
+    terms: TwoWay
 
 
-def rate_intervals(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters, groups: np.ndarray | None = None,
-                   group_count: int = 1) -> list[list[tuple[float | None, float | None, float | None]]]:
-    """Per rate (rows of `hits`, (k, N) bool) and group, (rate, low, high): the share of member rows that hit,
-    with the Wilson interval at the effective sample size (rows over the two-way design effect of hit - rate,
-    at least 1) and t's critical value. A rate of 0 or 1 leaves no spread to measure a design effect on, so it
-    takes the clusters' size factor (the design effect of a constant score: every round of a panorama or
-    player alike)."""
+def rate_design(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters, groups: np.ndarray | None = None,
+                group_count: int = 1) -> RateDesign:
+    """Kish's design effect of each rate (rows of `hits`, (k, N) bool, over `members`): the two-way variance
+    of sum(hit - rate) over its independent-rounds value n rate (1 - rate), at least 1. A rate of 0 or 1
+    leaves no spread to measure one on and is taken at its full size, design effect 1, as Korn & Graubard
+    (1998) do; its degrees of freedom still come from its clusters."""
     rows = np.flatnonzero(members)
     hits = np.atleast_2d(np.asarray(hits, dtype=bool))[:, rows]  # (k, n) member rows only
     kept_groups = None if groups is None else groups[rows]
@@ -187,20 +171,58 @@ def rate_intervals(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters,
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = hit_counts / counts
     row_rate = rate if kept_groups is None else rate[:, kept_groups]  # (k, n) or (k, 1)
-    scores = np.where((row_rate <= 0) | (row_rate >= 1), 1.0, hits - np.nan_to_num(row_rate))
-    terms = two_way(scores=scores, clusters=clusters, rows=rows, groups=kept_groups, group_count=group_count)
-    effect, df = np.maximum(terms.design_effect(), 1.0), terms.degrees_of_freedom()
+    terms = two_way(scores=hits - np.nan_to_num(row_rate), clusters=clusters, rows=rows, groups=kept_groups,
+                    group_count=group_count)
+    spread = terms.squares > 0  # a rate strictly between 0 and 1
+    effect = np.where(spread, np.maximum(np.where(spread, terms.design_effect(), 1.0), 1.0), 1.0)
+    return RateDesign(counts=counts, rate=rate, effect=effect, df=terms.degrees_of_freedom(), terms=terms)
+
+
+def contest_inference(*, human_win: np.ndarray, model_win: np.ndarray, clusters: Clusters,
+                      groups: np.ndarray | None = None, group_count: int = 1) -> list[dict]:
+    """Per group, the cluster-aware view of a duel over its decided rounds: the human win rate's design effect
+    (rate_design) and effective number of duels, the sign test corrected by that design effect (Rao & Scott
+    1981: t = (wins - losses) / sqrt(decided x design effect), referred to Student's t), and the Wilson interval
+    at the effective size with the same critical value, which inverts that test: the interval leaves out 50%
+    exactly when the test rejects at 5%."""
+    decided_rows = human_win != model_win
+    design = rate_design(hits=human_win, members=decided_rows, clusters=clusters, groups=groups,
+                         group_count=group_count)
+    result = []
+    for g in range(group_count):
+        decided, rate = float(design.counts[g]), float(design.rate[0, g]) if design.counts[g] else 0.0
+        effect, df = float(design.effect[0, g]), float(design.df[0, g])
+        row = {"low": None, "high": None, "cluster_p": 1.0 if decided == 0 else None, "cluster_df": df,
+               "design_effect": _float_or_none(effect) if decided else None, "effective_decided": None,
+               "panoramas": int(design.terms.panoramas[g]), "players": int(design.terms.players[g])}
+        if decided > 0 and df >= 1:
+            effective = decided / effect
+            low, high = wilson_interval(successes=rate * effective, n=effective,
+                                        z=t_quantile(probability=0.975, df=df))
+            row.update(low=low, high=high, effective_decided=effective,
+                       cluster_p=t_two_sided_p(t=(2 * rate - 1) * decided / np.sqrt(decided * effect), df=df))
+        result.append(row)
+    return result
+
+
+def rate_intervals(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters, groups: np.ndarray | None = None,
+                   group_count: int = 1) -> list[list[tuple[float | None, float | None, float | None]]]:
+    """Per rate (rows of `hits`, (k, N) bool) and group, (rate, low, high): the share of member rows that hit,
+    with Wilson's interval at the effective sample size (rows over rate_design's design effect; Korn & Graubard
+    1998) and t's critical value."""
+    design = rate_design(hits=hits, members=members, clusters=clusters, groups=groups, group_count=group_count)
     result: list[list[tuple[float | None, float | None, float | None]]] = []
-    for k in range(hits.shape[0]):
+    for k in range(design.rate.shape[0]):
         column: list[tuple[float | None, float | None, float | None]] = []
         for g in range(group_count):
-            if counts[g] == 0 or df[k, g] < 1:
-                column.append((float(rate[k, g]) if counts[g] else None, None, None))
+            count, rate, df = design.counts[g], design.rate[k, g], float(design.df[k, g])
+            if count == 0 or df < 1:
+                column.append((float(rate) if count else None, None, None))
                 continue
-            effective = counts[g] / effect[k, g]
-            low, high = wilson_interval(successes=rate[k, g] * effective, n=effective,
-                                        z=t_quantile(probability=0.975, df=float(df[k, g])))
-            column.append((float(rate[k, g]), low, high))
+            effective = count / design.effect[k, g]
+            low, high = wilson_interval(successes=rate * effective, n=effective,
+                                        z=t_quantile(probability=0.975, df=df))
+            column.append((float(rate), low, high))
         result.append(column)
     return result
 

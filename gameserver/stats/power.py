@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from gameserver.stats.clusters import TwoWay
+from gameserver.stats.clusters import RateDesign, TwoWay
 from gameserver.stats.intervals import Z_95
 
 TARGET_WIN_RATE = 0.55
@@ -25,16 +25,17 @@ def decided_needed_independent(*, target: float = TARGET_WIN_RATE) -> int:
     return math.ceil(((Z_95 * 0.5 + Z_80_POWER * math.sqrt(target * (1 - target))) / (target - 0.5)) ** 2)
 
 
-def power_plan(*, rounds: int, panoramas: int, players: int, duel: TwoWay, sizes: TwoWay) -> dict:
-    """`duel`: the two-way terms of the closer guess's win - loss scores; `sizes`: of a score of 1 on each
-    decided round (its panorama term is the sum of squared panorama sizes, for Kish's mean cluster size)."""
+def power_plan(*, rounds: int, panoramas: int, players: int, duel: RateDesign, sizes: TwoWay) -> dict:
+    """`duel`: rate_design of the human win among decided rounds (its design effect, and the panorama term of
+    its two-way variance); `sizes`: two_way of a score of 1 on each decided round (its panorama term is the sum
+    of squared panorama sizes, for Kish's size-weighted mean cluster size)."""
     independent = decided_needed_independent()
     plan: dict = {"target_win_rate": TARGET_WIN_RATE, "alpha": 0.05, "power": 0.8,
                   "decided_needed_independent": independent, "design_effect": None, "rounds_needed": None,
                   "panoramas_needed": None, "players_needed": None, "panoramas_at_least": None,
                   "panorama_correlation": None}
-    decided = float(duel.rows[0])
-    effect = float(duel.design_effect()[0, 0])
+    decided = float(duel.counts[0])
+    effect = float(duel.effect[0, 0])
     if not decided or not math.isfinite(effect):
         plan["note"] = ("Too few decided rounds, or a single panorama and player, to measure a design effect: "
                         f"independent duels would need {independent:,} decided rounds for 80% power at a "
@@ -45,8 +46,9 @@ def power_plan(*, rounds: int, panoramas: int, players: int, duel: TwoWay, sizes
     plan.update(design_effect=effect, rounds_needed=needed, panoramas_needed=math.ceil(needed / per_panorama),
                 players_needed=math.ceil(needed / per_player))
     mean_size = float(sizes.panorama[0, 0] / sizes.squares[0, 0])  # Kish's size-weighted mean: sum n_p² / n
-    if mean_size > 1:
-        correlation = (float(duel.panorama[0, 0] / duel.squares[0, 0]) - 1) / (mean_size - 1)
+    if mean_size > 1 and duel.terms.squares[0, 0] > 0:  # a win rate of 0 or 1 has no correlation to measure
+        panorama_effect = float(duel.terms.panorama[0, 0] / duel.terms.squares[0, 0])  # one-way, panoramas only
+        correlation = (panorama_effect - 1) / (mean_size - 1)
         plan["panorama_correlation"] = correlation
         if correlation > 0:
             plan["panoramas_at_least"] = math.ceil(independent * min(correlation, 1.0))

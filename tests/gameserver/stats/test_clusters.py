@@ -67,14 +67,15 @@ def test_a_single_player_is_fixed_and_a_single_cell_cannot_be_tested() -> None:
     assert one_cell["cluster_p"] is None and one_cell["low"] is None and one_cell["cluster_df"] == 0
 
 
-def test_score_test_design_effect_and_interval_on_the_crafted_duels() -> None:
+def test_design_effect_corrected_sign_test_and_interval_on_the_crafted_duels() -> None:
     human_win, model_win, design = crafted_duels()
     result = contest_inference(human_win=human_win, model_win=model_win, clusters=design)[0]
-    # Panoramas: 6 x 10² + 4 x 10² = 1000; players: 10 x (6 - 4)² = 40; cells: 100. Cameron, Gelbach & Miller's
-    # 1000 + 40 - 100 = 940 falls below the panorama term alone, so V = 1000 against 100 for independent duels.
+    # Win - 0.6 summed: panoramas 6 x (10 x 0.4)² + 4 x (10 x -0.6)² = 240; players 10 x (6 x 0.4 - 4 x 0.6)² = 0;
+    # cells 60 x 0.16 + 40 x 0.36 = 24 = 100 x 0.6 x 0.4. V = max(240 + 0 - 24, 240, 0, 24) = 240: design effect 10.
     assert result["design_effect"] == pytest.approx(10.0) and result["effective_decided"] == pytest.approx(10.0)
-    # Satterthwaite: 1040² / (1000² / 9 + 40² / 9) = 9.7, no more than max(10, 10) - 1.
+    # Satterthwaite: 240² / (240² / 9) = 9 degrees of freedom.
     assert result["cluster_df"] == 9 and (result["panoramas"], result["players"]) == (10, 10)
+    # Rao & Scott: t = (60 - 40) / sqrt(100 x 10).
     assert result["cluster_p"] == pytest.approx(t_two_sided_p(t=20 / math.sqrt(1000), df=9))
     assert result["cluster_p"] == pytest.approx(0.5428, abs=1e-3)
     assert sign_test_p(wins=60, losses=40) == pytest.approx(0.0569, abs=1e-4)  # what independence would claim
@@ -83,6 +84,17 @@ def test_score_test_design_effect_and_interval_on_the_crafted_duels() -> None:
         wilson_interval(successes=0.6 * effective, n=effective, z=t_quantile(probability=0.975, df=9)))
     naive = wilson_interval(successes=60, n=100)
     assert result["high"] - result["low"] > 2.5 * (naive[1] - naive[0])
+
+
+def test_independent_duels_keep_a_design_effect_near_1_however_unequal_the_players() -> None:
+    # One player holds 200 of 230 rounds, every round its own panorama, wins drawn independently at 77%: the
+    # design effect measures dependence, not the size of the effect or of the busiest player.
+    rng = np.random.default_rng(7)
+    player = np.concatenate([np.zeros(200, dtype=np.int64), np.repeat(np.arange(1, 16), 2)])
+    human_win = rng.random(230) < 0.77
+    result = contest_inference(human_win=human_win, model_win=~human_win,
+                               clusters=clusters_of(panorama=np.arange(230), player=player, panoramas=230, players=16))[0]
+    assert 1.0 <= result["design_effect"] < 1.3 and result["cluster_p"] < 1e-6
 
 
 def test_the_interval_leaves_out_half_exactly_when_the_cluster_test_rejects() -> None:
@@ -95,13 +107,13 @@ def test_the_interval_leaves_out_half_exactly_when_the_cluster_test_rejects() ->
         assert (result["low"] > 0.5 or result["high"] < 0.5) == (result["cluster_p"] < 0.05)
 
 
-def test_rate_of_one_takes_the_clusters_size_factor() -> None:
-    # Four hits on panoramas (a, a, b, b) by players (x, y, x, y): a constant score gives panoramas 2² + 2² = 8,
-    # players 8, cells 4: V = 12, design effect 3, effective size 4 / 3, t on min(2, 2) - 1 = 1 df.
+def test_a_rate_of_one_is_taken_at_full_size_with_its_clusters_t_value() -> None:
+    # Four hits on panoramas (a, a, b, b) by players (x, y, x, y): no spread, so design effect 1 (Korn &
+    # Graubard), and t on min(2, 2) - 1 = 1 degree of freedom.
     ((rate, low, high),), = rate_intervals(hits=np.ones(4, dtype=bool), members=np.ones(4, dtype=bool),
                                            clusters=clusters([0, 0, 1, 1], [0, 1, 0, 1]))
-    expected = wilson_interval(successes=4 / 3, n=4 / 3, z=t_quantile(probability=0.975, df=1))
-    assert rate == 1.0 and (low, high) == pytest.approx(expected) and low < 0.5
+    expected = wilson_interval(successes=4, n=4, z=t_quantile(probability=0.975, df=1))
+    assert rate == 1.0 and high == 1.0 and (low, high) == pytest.approx(expected) and low < 0.5
 
 
 def test_rate_intervals_per_group_use_each_groups_clusters() -> None:
