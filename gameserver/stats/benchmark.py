@@ -74,17 +74,18 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
     clusters = clusters_of(panorama=labels["panorama"][1], player=labels["player"][1],
                            panoramas=len(labels["panorama"][0]), players=len(labels["player"][0]))
     boot = pigeonhole(clusters=clusters, seed=seed, resamples=resamples)
-    weights, row_cell = boot.cell_weights(), boot.row_cell()
     sides = {side: _ranked(km) for side, km in (("human", human_km), ("model", model_km))}  # (sorted, order)
     orders = {side: order for side, (_, order) in sides.items()}
-    medians = {side: median_summary(ordered=ordered, ordered_cell=row_cell[order], boot=boot, weights=weights)
-               for side, (ordered, order) in sides.items()}
+    # The humans' errors resample panoramas and players; the model's panoramas only (its guess ignores the player).
+    resampled = {"human": (boot.cell_weights(), boot.row_cell()), "model": (boot.panorama_weights, boot.panorama_group)}
+    medians = {side: median_summary(ordered=ordered, ordered_cell=resampled[side][1][order],
+                                    weights=resampled[side][0]) for side, (ordered, order) in sides.items()}
     model_names, model_codes = labels["model_version"]
     for code, name in enumerate(model_names):
         rows = orders["model"][model_codes[orders["model"]] == code]  # this model's rows, in error order
         medians[name] = (medians["model"] if len(model_names) == 1 else
-                         median_summary(ordered=model_km[rows], ordered_cell=row_cell[rows], boot=boot,
-                                        weights=weights))
+                         median_summary(ordered=model_km[rows], ordered_cell=boot.panorama_group[rows],
+                                        weights=boot.panorama_weights))
     human_inside, model_inside = within_thresholds(human_km), within_thresholds(model_km)  # (N, 5) each
     thresholds = [{"name": name, "km": km,
                    **contest(human_win=human_inside[:, i] & ~model_inside[:, i],

@@ -35,6 +35,12 @@ class Clusters:
     players: int
     cells: int
 
+    def panorama_only(self) -> Clusters:
+        """The same rounds clustered by panorama alone, for the model's own outcomes: its guess does not depend
+        on who plays, so its rounds depend on one another only through repeated panoramas."""
+        return Clusters(panorama=self.panorama, player=np.zeros_like(self.player), cell=self.panorama,
+                        panoramas=self.panoramas, players=1, cells=self.panoramas)
+
 
 def clusters_of(*, panorama: np.ndarray, player: np.ndarray, panoramas: int, players: int) -> Clusters:
     panorama, player = np.asarray(panorama, dtype=np.int64), np.asarray(player, dtype=np.int64)

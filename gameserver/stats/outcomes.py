@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gameserver.stats.bootstrap import Pigeonhole, median_resamples
+from gameserver.stats.bootstrap import median_resamples
 from gameserver.stats.clusters import Clusters, contest_inference, rate_intervals
 from gameserver.stats.intervals import median_of_sorted, percentile_interval, sign_test_p, wilson_interval
 from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM
@@ -36,12 +36,13 @@ def contest(*, human_win: np.ndarray, model_win: np.ndarray, clusters: Clusters,
 def admin_outcomes(*, human_right: dict[str, np.ndarray], model_right: dict[str, np.ndarray],
                    known: dict[str, np.ndarray], clusters: Clusters) -> list[dict]:
     """Per level (country, continent): the duel of who named it (only one side right) over the rounds whose
-    truth is known there, and each side's share right with its cluster interval."""
+    truth is known there, and each side's share right with its cluster interval (the model's by panorama)."""
     result = []
     for level in ("country", "continent"):
         rows, human, model = known[level], human_right[level] & known[level], model_right[level] & known[level]
         accuracy: dict[str, float | None] = {}
-        rates = rate_intervals(hits=np.stack([human, model]), members=rows, clusters=clusters)
+        rates = [rate_intervals(hits=human, members=rows, clusters=clusters)[0],
+                 rate_intervals(hits=model, members=rows, clusters=clusters.panorama_only())[0]]
         for side, ((rate, low, high),) in zip(("human", "model"), rates):
             accuracy |= {f"{side}_accuracy": rate, f"{side}_accuracy_low": low, f"{side}_accuracy_high": high}
         result.append({"name": level, "rounds": int(rows.sum()),
@@ -51,10 +52,11 @@ def admin_outcomes(*, human_right: dict[str, np.ndarray], model_right: dict[str,
     return result
 
 
-def median_summary(*, ordered: np.ndarray, ordered_cell: np.ndarray, boot: Pigeonhole,
+def median_summary(*, ordered: np.ndarray, ordered_cell: np.ndarray,
                    weights: np.ndarray) -> tuple[float | None, float | None, float | None]:
-    """(median, low, high) of sorted errors with the pigeonhole bootstrap's 95% percentile interval; None for
-    no rows and for infinite ends (a median among timeouts)."""
+    """(median, low, high) of sorted errors with the cluster bootstrap's 95% percentile interval (`weights`
+    (B, cells) per resample, `ordered_cell` each sorted row's cell); None for no rows and for infinite ends
+    (a median among timeouts)."""
     if not ordered.size:
         return None, None, None
     low, high = percentile_interval(samples=median_resamples(weights=weights, ordered=ordered,
@@ -66,14 +68,15 @@ def planet_table(*, human_inside: np.ndarray, model_inside: np.ndarray, models: 
                  medians: dict[str, tuple[float | None, float | None, float | None]], clusters: Clusters) -> list[dict]:
     """PlaNet's table: one row for the humans (every round) and one per model (its rounds), accuracy at each
     radius with cluster intervals and the median error with its cluster-bootstrap interval (`medians`, keyed
-    "human" and by model name)."""
+    "human" and by model name). The humans' rounds are clustered by panorama and player, the model's by
+    panorama alone (Clusters.panorama_only)."""
     names, codes = models
     everyone = np.ones(human_inside.shape[0], dtype=bool)
     result = [_planet_row(name="Humans", kind="human", inside=human_inside, members=everyone, median=medians["human"],
                           clusters=clusters)]
     for code, name in enumerate(names):
         result.append(_planet_row(name=name, kind="model", inside=model_inside, members=codes == code,
-                                  median=medians[name], clusters=clusters))
+                                  median=medians[name], clusters=clusters.panorama_only()))
     return result
 
 
