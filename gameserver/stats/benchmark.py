@@ -1,34 +1,38 @@
-"""Human-vs-model benchmark statistics over played rounds: PlaNet's per-radius comparison, head to head,
-median errors, paired log-error ratios, per-dimension breakdowns and one Bradley–Terry rating scale
-(intervals and tests: intervals.py; ratings: ratings.py; the text report: render.py).
+"""Human-vs-model benchmark statistics over played rounds: PlaNet's per-radius comparison and table, head to
+head, right country and continent, median errors, paired log-error ratios, power, per-dimension breakdowns and
+one Bradley–Terry rating scale.
+
+Rounds are not independent duels: they share panoramas (the model's error on a panorama is the same every time)
+and players. Totals and rates get the two-way cluster-robust variance (clusters.py), medians the two-way
+cluster bootstrap (bootstrap.py), ratings a prior, an anchor and a bootstrap over panoramas (ratings.py);
+the naive sign test and Wilson interval stay beside them. The modules: intervals.py (intervals and tests),
+outcomes.py (duels, PlaNet's table), breakdowns.py, power.py; render.py prints the text report.
 
 Pure NumPy, no Django, so the stats app, its management commands and bench/stats.py share one
 implementation. Everything is vectorised over rounds (10^6 rows in a few seconds) and seeded: the same
-table and seed give the same JSON.
+table, seed and anchor give the same JSON.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from gameserver.stats.intervals import (
-    Z_95,
-    mean_interval,
-    median_interval,
-    median_of_sorted,
-    sign_test_p,
-    wilson_interval,
-)
+from gameserver.stats.bootstrap import pigeonhole
+from gameserver.stats.breakdowns import breakdown
+from gameserver.stats.clusters import Clusters, clusters_of, mean_interval, rate_design, two_way
+from gameserver.stats.intervals import holm
+from gameserver.stats.outcomes import ADMIN_NOTE, admin_outcomes, contest, median_summary, planet_table
+from gameserver.stats.power import power_plan
 from gameserver.stats.ratings import ratings
 from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM, within_thresholds
 
-Z_80_POWER = 0.841621
 # A timeout's error is infinite; in log ratios it counts as the farthest possible miss instead.
 HALF_CIRCUMFERENCE_KM = 20037.5
-BREAKDOWN_DIMENSIONS = ("panorama_set", "model_version", "mode", "continent", "player")
+BREAKDOWN_DIMENSIONS = ("panorama_set", "model_version", "mode", "continent", "country", "player")
 # Error CDFs (PlaNet's Figure 3) are sampled at log-spaced distances from 100 m to half the circumference.
 CDF_POINTS = 57
 
@@ -42,10 +46,12 @@ class RoundTable:
     human_points: np.ndarray  # float64 GeoGuessr points
     model_points: np.ndarray  # float64
     player: np.ndarray  # object array of str (player id)
+    panorama: np.ndarray  # object str (panorama id): the cluster rounds share with other players
     panorama_set: np.ndarray  # object str
     model_version: np.ndarray  # object str (model name)
     mode: np.ndarray  # object str
     continent: np.ndarray  # object str, the truth's continent ("" if unknown)
+    country: np.ndarray  # object str, the truth's ISO alpha-2 country ("" if unknown)
     human_same_country: np.ndarray  # bool: guess's country == truth's country
     model_same_country: np.ndarray
     human_same_continent: np.ndarray
@@ -55,43 +61,71 @@ class RoundTable:
         return int(len(self.human_km))
 
 
-
-
-def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000) -> dict:
-    """Every benchmark table of `table` as JSON-ready plain values (None where undefined or infinite)."""
+def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
+                     anchor_model: str | None = None) -> dict:
+    """Every benchmark table of `table` as JSON-ready plain values (None where undefined or infinite).
+    `anchor_model`: the model whose rating is fixed (the default model); None: the one with the most rounds."""
     n = len(table)
     human_km = np.asarray(table.human_km, dtype=np.float64)
     model_km = np.asarray(table.model_km, dtype=np.float64)
     human_better, model_better = human_km < model_km, model_km < human_km
-    # Independent streams per table, so adding resamples to one leaves the others unchanged.
-    human_seed, model_seed, paired_seed, rating_seed = (
-        int(s) for s in np.random.SeedSequence(seed).generate_state(4))
-    # Factorised once: the breakdowns and the ratings both group by player and model.
-    labels = {dimension: _factorize(getattr(table, dimension)) for dimension in BREAKDOWN_DIMENSIONS}
+    # Factorised once: breakdowns, clusters and ratings all group by them.
+    labels = {dimension: _factorize(getattr(table, dimension)) for dimension in (*BREAKDOWN_DIMENSIONS, "panorama")}
+    clusters = clusters_of(panorama=labels["panorama"][1], player=labels["player"][1],
+                           panoramas=len(labels["panorama"][0]), players=len(labels["player"][0]))
+    boot = pigeonhole(clusters=clusters, seed=seed, resamples=resamples)
+    sides = {side: _ranked(km) for side, km in (("human", human_km), ("model", model_km))}  # (sorted, order)
+    orders = {side: order for side, (_, order) in sides.items()}
+    # The humans' errors resample panoramas and players; the model's panoramas only (its guess ignores the player).
+    resampled = {"human": (boot.cell_weights(), boot.row_cell()), "model": (boot.panorama_weights, boot.panorama_group)}
+    medians = {side: median_summary(ordered=ordered, ordered_cell=resampled[side][1][order],
+                                    weights=resampled[side][0]) for side, (ordered, order) in sides.items()}
+    model_names, model_codes = labels["model_version"]
+    for code, name in enumerate(model_names):
+        rows = orders["model"][model_codes[orders["model"]] == code]  # this model's rows, in error order
+        medians[name] = (medians["model"] if len(model_names) == 1 else
+                         median_summary(ordered=model_km[rows], ordered_cell=boot.panorama_group[rows],
+                                        weights=boot.panorama_weights))
     human_inside, model_inside = within_thresholds(human_km), within_thresholds(model_km)  # (N, 5) each
-    human_wins = (human_inside & ~model_inside).sum(axis=0)
-    model_wins = (model_inside & ~human_inside).sum(axis=0)
-    thresholds = [
-        {"name": name, "km": km, **_contest(human_wins=int(h), model_wins=int(m), rounds=n),
-         "human_accuracy": _fraction(human_inside[:, i].sum(), n),
-         "model_accuracy": _fraction(model_inside[:, i].sum(), n)}
-        for i, (name, km, h, m) in enumerate(zip(THRESHOLD_NAMES, THRESHOLDS_KM, human_wins, model_wins))]
+    thresholds = [{"name": name, "km": km,
+                   **contest(human_win=human_inside[:, i] & ~model_inside[:, i],
+                             model_win=model_inside[:, i] & ~human_inside[:, i], clusters=clusters),
+                   "human_accuracy": _fraction(human_inside[:, i].sum(), n),
+                   "model_accuracy": _fraction(model_inside[:, i].sum(), n)}
+                  for i, (name, km) in enumerate(zip(THRESHOLD_NAMES, THRESHOLDS_KM))]
+    for row, adjusted in zip(thresholds, holm([row["cluster_p"] for row in thresholds])):
+        row["cluster_p_holm"] = adjusted
+    right = {f"{side}_{level}": np.asarray(getattr(table, f"{side}_same_{level}"), dtype=bool)
+             for side in ("human", "model") for level in ("country", "continent")}
+    known = {level: np.asarray(getattr(table, level)).astype(str) != "" for level in ("country", "continent")}
+    rating_entries, rating_info = ratings(player_labels=labels["player"], model_labels=labels["model_version"],
+                           human_better=human_better, model_better=model_better, anchor_model=anchor_model,
+                           boot=boot)
     return {
         "rounds": n,
+        "design": _design(clusters=clusters, resamples=resamples, panorama_groups=boot.panorama_groups,
+                          player_groups=boot.player_groups),
         "thresholds": thresholds,
-        "head_to_head": _contest(human_wins=int(human_better.sum()), model_wins=int(model_better.sum()), rounds=n),
-        "errors": {**_median_summary(prefix="human", km=human_km, seed=human_seed, resamples=resamples),
-                   **_median_summary(prefix="model", km=model_km, seed=model_seed, resamples=resamples),
+        "head_to_head": contest(human_win=human_better, model_win=model_better, clusters=clusters),
+        "admin_outcomes": admin_outcomes(human_right={level: right[f"human_{level}"] for level in known},
+                                         model_right={level: right[f"model_{level}"] for level in known},
+                                         known=known, clusters=clusters),
+        "admin_note": ADMIN_NOTE,
+        "planet_table": planet_table(human_inside=human_inside, model_inside=model_inside,
+                                     models=labels["model_version"], medians=medians, clusters=clusters),
+        "errors": {**{f"{side}_median_{part}": value for side in ("human", "model")
+                      for part, value in zip(("km", "low", "high"), medians[side])},
                    "human_mean_points": _mean_or_none(table.human_points),
                    "model_mean_points": _mean_or_none(table.model_points)},
-        "admin_levels": {name: _mean_or_none(getattr(table, name)) for name in (
-            "human_same_country", "model_same_country", "human_same_continent", "model_same_continent")},
-        "paired": _paired(human_km=human_km, model_km=model_km, seed=paired_seed, resamples=resamples),
-        "breakdowns": _breakdowns(table=table, labels=labels, human_km=human_km, model_km=model_km,
-                                  human_better=human_better, model_better=model_better),
-        "ratings": ratings(player_labels=labels["player"], model_labels=labels["model_version"],
-                            human_better=human_better, model_better=model_better, seed=rating_seed,
-                            resamples=resamples),
+        "paired": _paired(human_km=human_km, model_km=model_km, clusters=clusters),
+        "power": _power(human_better=human_better, model_better=model_better, clusters=clusters),
+        "breakdowns": {dimension: breakdown(labels=labels[dimension], sides=sides,
+                                            points={"human": table.human_points, "model": table.model_points},
+                                            human_better=human_better, model_better=model_better, right=right,
+                                            known=known, clusters=clusters)
+                       for dimension in BREAKDOWN_DIMENSIONS},
+        "ratings": rating_entries,
+        "ratings_info": rating_info,
         "error_cdf": error_cdf(human_km=human_km, model_km=model_km),
     }
 
@@ -109,111 +143,55 @@ def error_cdf(*, human_km: np.ndarray, model_km: np.ndarray) -> dict:
     return {"km": km.round(3).tolist(), "human": shares(human_km), "model": shares(model_km)}
 
 
+def _design(*, clusters: Clusters, resamples: int, panorama_groups: int, player_groups: int) -> dict:
+    """How clustered the rounds are, and how the bootstrap pooled them."""
+    n = clusters.panorama.size
+    busiest = int(np.bincount(clusters.player).max()) if n else 0
+    return {"rounds": n, "panoramas": clusters.panoramas, "players": clusters.players,
+            "rounds_per_panorama": n / clusters.panoramas if clusters.panoramas else None,
+            "rounds_per_player": n / clusters.players if clusters.players else None,
+            "busiest_player_share": busiest / n if n else None,
+            "bootstrap": {"resamples": resamples, "panorama_groups": panorama_groups, "player_groups": player_groups}}
 
 
-def _contest(*, human_wins: int, model_wins: int, rounds: int) -> dict:
-    """Win counts, the human win rate over decided rounds with its Wilson interval, and the sign test."""
-    decided = human_wins + model_wins
-    low, high = wilson_interval(successes=human_wins, n=decided) if decided else (None, None)
-    return {"human_wins": human_wins, "model_wins": model_wins, "ties": rounds - decided, "decided": decided,
-            "human_win_rate": human_wins / decided if decided else None, "wilson_low": low, "wilson_high": high,
-            "sign_test_p": sign_test_p(wins=human_wins, losses=model_wins)}
-
-
-def _median_summary(*, prefix: str, km: np.ndarray, seed: int, resamples: int) -> dict:
-    if km.size == 0:
-        return {f"{prefix}_median_km": None, f"{prefix}_median_low": None, f"{prefix}_median_high": None}
-    low, high = median_interval(values=km, seed=seed, resamples=resamples)
-    return {f"{prefix}_median_km": _finite_or_none(median_of_sorted(np.sort(km))),
-            f"{prefix}_median_low": _finite_or_none(low), f"{prefix}_median_high": _finite_or_none(high)}
-
-
-def _paired(*, human_km: np.ndarray, model_km: np.ndarray, seed: int, resamples: int) -> dict:
-    """Mean of d = ln(human_km + 1) - ln(model_km + 1) per round, its bootstrap interval and the rounds a
-    paired test would need to detect it; exp(mean) > 1 means humans miss by more."""
+def _paired(*, human_km: np.ndarray, model_km: np.ndarray, clusters: Clusters) -> dict:
+    """Mean of d = ln(human_km + 1) - ln(model_km + 1) per round with its two-way cluster-robust interval;
+    exp(mean) > 1 means humans miss by more (the (km+1) errors' geometric mean ratio)."""
     d = (np.log1p(np.minimum(human_km, HALF_CIRCUMFERENCE_KM))
          - np.log1p(np.minimum(model_km, HALF_CIRCUMFERENCE_KM)))  # (N,)
-    if d.size == 0:
-        return {"mean_log_ratio": None, "low": None, "high": None, "ratio": None, "ratio_low": None,
-                "ratio_high": None, "sd": None, "rounds_needed_80pct_power": None, "power_note": "No rounds yet."}
-    mean = float(d.mean())
-    sd = float(d.std(ddof=1)) if d.size > 1 else None
-    low, high = mean_interval(values=d, seed=seed, resamples=resamples)
-    needed = (math.ceil(((Z_95 + Z_80_POWER) * sd / abs(mean)) ** 2) if mean != 0 and sd is not None else None)
-    if needed is None:
-        note = "No measurable difference between human and model errors to power a test on."
-    else:
-        note = (f"Humans' (km+1) errors are {math.exp(mean):.3g}x the model's (geometric mean); a paired test at "
-                f"5% two-sided with 80% power needs about {needed:,} rounds to detect that; there are {d.size:,}.")
-    return {"mean_log_ratio": mean, "low": low, "high": high, "ratio": math.exp(mean), "ratio_low": math.exp(low),
-            "ratio_high": math.exp(high), "sd": sd, "rounds_needed_80pct_power": needed, "power_note": note}
+    summary = mean_interval(values=d, members=np.ones(d.size, dtype=bool), clusters=clusters)
+
+    def ratio(value: float | None) -> float | None:
+        return None if value is None else math.exp(value)
+
+    return {"mean_log_ratio": summary["mean"], "low": summary["low"], "high": summary["high"],
+            "ratio": ratio(summary["mean"]), "ratio_low": ratio(summary["low"]), "ratio_high": ratio(summary["high"]),
+            "sd": summary["sd"], "design_effect": summary["design_effect"]}
 
 
-
-
-def _breakdowns(*, table: RoundTable, labels: dict[str, tuple[list[str], np.ndarray]], human_km: np.ndarray,
-                model_km: np.ndarray, human_better: np.ndarray, model_better: np.ndarray) -> dict:
-    n = len(table)
-    # Rank every error once; per dimension one integer sort of (group, rank) then yields each group's
-    # sorted errors, so group medians cost no per-group work.
-    sides = {side: _ranked(km) for side, km in (("human", human_km), ("model", model_km))}
-    result = {}
-    for dimension in BREAKDOWN_DIMENSIONS:
-        names, codes = labels[dimension]
-        groups = len(names)
-        rounds = np.bincount(codes, minlength=groups)
-        columns = {
-            "rounds": rounds.tolist(),
-            "human_wins": np.bincount(codes, weights=human_better, minlength=groups).astype(np.int64).tolist(),
-            "model_wins": np.bincount(codes, weights=model_better, minlength=groups).astype(np.int64).tolist()}
-        columns["ties"] = (rounds - np.array(columns["human_wins"], dtype=np.int64)
-                           - np.array(columns["model_wins"], dtype=np.int64)).tolist()
-        for side, (ordered, rank) in sides.items():
-            key = np.sort(codes * max(n, 1) + rank)
-            starts = np.cumsum(rounds) - rounds
-            medians = (ordered[key[starts + (rounds - 1) // 2] % n] + ordered[key[starts + rounds // 2] % n]) / 2
-            points = np.bincount(codes, weights=getattr(table, f"{side}_points"), minlength=groups) / rounds
-            columns[f"{side}_median_km"] = [_finite_or_none(x) for x in medians]
-            columns[f"{side}_mean_points"] = [float(x) for x in points]
-        result[dimension] = [{"group": name, **{column: values[g] for column, values in columns.items()}}
-                             for g, name in enumerate(names)]
-    return result
-
-
+def _power(*, human_better: np.ndarray, model_better: np.ndarray, clusters: Clusters) -> dict:
+    decided = human_better != model_better
+    return power_plan(rounds=int(decided.size), panoramas=clusters.panoramas, players=clusters.players,
+                      duel=rate_design(hits=human_better, members=decided, clusters=clusters),
+                      sizes=two_way(scores=np.ones(decided.size), members=decided, clusters=clusters))
 
 
 def _factorize(labels: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Sorted distinct labels and each row's index into them.
-
-    np.unique on an object array compares Python strings (~0.5 s a column at 10^6 rows), so rows are
-    hashed (FNV-1a over their UTF-32 code units, one NumPy pass per character position), the hashes
-    factorised, and the result checked against the strings; a collision falls back to np.unique.
-    """
-    text = np.asarray(labels).astype(str)  # (N,) fixed-width unicode
-    if text.size == 0:
-        return [], np.zeros(0, dtype=np.int64)
-    digest = np.full(text.size, 14695981039346656037, dtype=np.uint64)
-    for units in text.view(np.uint32).reshape(text.size, -1).T:  # (N,) per character position
-        digest = (digest ^ units) * np.uint64(1099511628211)
-    _, first, codes = np.unique(digest, return_index=True, return_inverse=True)
-    if not np.array_equal(text[first][codes], text):
-        names, codes = np.unique(text, return_inverse=True)
-        return names.tolist(), codes
-    names = text[first]
-    order = np.argsort(names)
-    position = np.empty_like(order)
-    position[order] = np.arange(order.size)
-    return names[order].tolist(), position[codes]
+    """Sorted distinct labels and each row's index into them. One C-level pass of dict.setdefault maps each
+    row to the row where its label first appeared (np.unique on an object array compares Python strings and
+    takes several times longer at 10^6 rows)."""
+    first_rows: dict[str, int] = {}
+    first = np.fromiter(map(first_rows.setdefault, labels, itertools.count()), dtype=np.int64, count=len(labels))
+    names = sorted(first_rows)
+    position = np.empty(len(labels), dtype=np.int64)
+    position[[first_rows[name] for name in names]] = np.arange(len(names))
+    return names, position[first]
 
 
 def _ranked(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted values and each row's position in them."""
+    """Sorted values and the rows in that order."""
     order = np.argsort(values, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return values[order], rank
-
-
+    return values[order], order
 
 
 def _fraction(count: int, n: int) -> float | None:
@@ -223,9 +201,3 @@ def _fraction(count: int, n: int) -> float | None:
 def _mean_or_none(values: np.ndarray) -> float | None:
     values = np.asarray(values, dtype=np.float64)
     return float(values.mean()) if values.size else None
-
-
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-

@@ -94,6 +94,15 @@ def datasheet(*, rows: int, filters: dict[str, str], fmt: str) -> str:
         "guessed is a timeout (`guess_missing`).", "",
         "A timeout counts as an infinite error: outside every radius, a loss to any model guess, the largest error "
         "for medians; in log-error ratios it is capped at half the Earth's circumference (20,037.5 km).", "",
+        "Rows are not independent duels: the same `panorama_id` recurs across players (and the model answers a "
+        "panorama alike every time), and one `player_id` may hold many rows. Treat panoramas and players as "
+        "crossed clusters (Cameron, Gelbach & Miller 2011), as `benchmark_report` does.", "",
+        "Right country and right continent compare `human_country`/`model_country` (and the continents) with "
+        "`truth_country`/`truth_continent` from offline Natural Earth admin-0 polygons. First-level regions "
+        "(states, provinces) are not in that data, so no region-level outcome can be computed from this file.", "",
+        "Ratings fix the default model at 1500 Elo (`benchmark_report --anchor-model NAME`; without it, the model "
+        "with the most rounds) with a Normal prior of sd 200 for everyone else; players with fewer than 10 rounds "
+        "are provisional.", "",
         "Distances are great-circle (haversine, mean Earth radius 6371.0088 km). Images: see each row's licence "
         "and attribution.", "",
         *(CSV_NOTE if fmt == "csv" else []),

@@ -1,73 +1,115 @@
-"""One Bradley–Terry rating scale for players and models, fitted on each round's duel, with bootstrap
-intervals. Pure NumPy, no Django."""
+"""One Bradley–Terry rating scale for players and models, fitted on each round's duel. Pure NumPy, no Django.
+
+- A proper prior: every rated strength is Normal(0, PRIOR_SD_ELO²) around the anchor's, so the fit is the
+  posterior mode (ridge-penalised Bradley–Terry; a Gaussian prior as in Glickman 1999, where Caron & Doucet
+  2012 use a gamma one). A perfect record stays finite and a long one outweighs a short one: 59 wins of 68
+  rate above 3 of 3.
+- An anchor: the default model sits at ANCHOR_ELO and is not fitted, so players joining never move it.
+- Intervals: rating ± 1.96 sd with sd the larger of the cluster bootstrap's (RATING_RESAMPLES refits) and the
+  posterior's (Laplace: the inverse Hessian at the mode). The bootstrap redraws panoramas (the pigeonhole's
+  panorama weights) and keeps the players: a rating is about the player who played, and weighing a player's whole
+  record by one draw
+  (zero a third of the time) would measure the player's absence, not their skill. The bootstrap carries the
+  dependence between rounds; the posterior what few rounds cannot show (3 wins of 3 never resample a loss).
+- Fewer than PROVISIONAL_ROUNDS rounds: provisional.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-from gameserver.stats.intervals import percentile_interval
+from gameserver.stats.bootstrap import Pigeonhole
+from gameserver.stats.intervals import Z_95
 
+ANCHOR_ELO = 1500.0
+PRIOR_SD_ELO = 200.0
+PROVISIONAL_ROUNDS = 10
+ELO_PER_LOG_ODDS = 400 / math.log(10)
+# The interval takes the bootstrap's standard deviation, not its percentiles, and 25-200 resamples give a
+# standard error (Efron & Tibshirani 1993, §6.4): refits stop at this many of the pigeonhole's resamples.
+RATING_RESAMPLES = 200
 # Bootstrap resamples are fitted this many at a time: (chunk, players, models) arrays.
 RATING_CHUNK = 100
 
 
 def ratings(*, player_labels: tuple[list[str], np.ndarray], model_labels: tuple[list[str], np.ndarray],
-             human_better: np.ndarray, model_better: np.ndarray, seed: int, resamples: int) -> list[dict]:
-    """Bradley–Terry on each round's duel (player vs that round's model, a tie half a win each) on the Elo
-    scale, centred on 1500 over all players and models. Intervals use the Poisson bootstrap of rounds
-    (each round drawn Poisson(1) times), which over the (player, model, outcome) cells is one Poisson
-    draw per cell: independent of the row count, and ~4x cheaper than NumPy's multinomial here."""
+            human_better: np.ndarray, model_better: np.ndarray, anchor_model: str | None,
+            boot: Pigeonhole) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One entry per player and model (a tie is half a win each), best first, and the scale's settings
+    (anchor, anchor_rating, prior_sd_elo, provisional_below_rounds). The anchor is `anchor_model` when it
+    played, else the model with the most rounds."""
     (players, player_codes), (models, model_codes) = player_labels, model_labels
+    info: dict[str, Any] = {"anchor": None, "anchor_rating": ANCHOR_ELO, "prior_sd_elo": PRIOR_SD_ELO,
+                            "provisional_below_rounds": PROVISIONAL_ROUNDS}
     if not players:
-        return []
-    shape = (len(players), len(models), 3)  # outcome 0: human wins, 1: tie, 2: model wins
-    outcome = np.where(human_better, 0, np.where(model_better, 2, 1))
-    cells = np.bincount(np.ravel_multi_index((player_codes, model_codes, outcome), shape), minlength=math.prod(shape))
-    point = _bradley_terry(counts=cells.reshape(1, *shape))  # (1, players + models)
-    rating = _elo(point)[0]
-    rng = np.random.default_rng(seed)
-    samples = []
-    for first in range(0, resamples, RATING_CHUNK):
-        draws = rng.poisson(cells, size=(min(RATING_CHUNK, resamples - first), cells.size))
-        start = np.repeat(point, len(draws), axis=0)
-        samples.append(_elo(_bradley_terry(counts=draws.reshape(-1, *shape), start=start)))
-    intervals = [percentile_interval(samples=column, level=0.95) for column in np.concatenate(samples).T]
+        return [], info
     rounds = np.concatenate([np.bincount(player_codes, minlength=len(players)),
                              np.bincount(model_codes, minlength=len(models))])
-    entries = [{"name": name, "kind": kind, "rounds": int(count), "rating": float(value), "low": low, "high": high}
-               for name, kind, count, value, (low, high) in zip(
-                   players + models, ["human"] * len(players) + ["model"] * len(models), rounds, rating, intervals)]
-    return sorted(entries, key=lambda entry: (-entry["rating"], entry["kind"], entry["name"]))
+    model_rounds = rounds[len(players):]
+    anchor = (models.index(anchor_model) if anchor_model in models
+              else int(np.lexsort((np.arange(len(models)), -model_rounds))[0]))
+    outcome = np.where(human_better, 0, np.where(model_better, 2, 1))  # 0 human wins, 1 tie, 2 model wins
+    cells = (player_codes * len(models) + model_codes) * 3 + outcome
+    shape = (len(players), len(models), 3)
+    counts = np.bincount(cells, minlength=math.prod(shape)).reshape(1, *shape).astype(np.float64)
+    point, posterior_sd = _fit(counts=counts, anchor=anchor, with_posterior_sd=True)
+    samples = _elo(np.concatenate(list(_bootstrap_fits(cells=cells, shape=shape, boot=boot, anchor=anchor,
+                                                       start=point))))
+    rating = _elo(point)[0]
+    half = Z_95 * np.maximum(samples.std(axis=0), ELO_PER_LOG_ODDS * posterior_sd[0])
+    half[len(players) + anchor] = 0.0
+    kinds = ["human"] * len(players) + ["model"] * len(models)
+    entries: list[dict[str, Any]] = [
+        {"name": name, "kind": kind, "rounds": int(count), "rating": float(value), "low": float(value - width),
+         "high": float(value + width), "provisional": bool(count < PROVISIONAL_ROUNDS) and i != len(players) + anchor,
+         "anchor": i == len(players) + anchor}
+        for i, (name, kind, count, value, width) in enumerate(zip(players + models, kinds, rounds, rating, half))]
+    info["anchor"] = models[anchor]
+    return sorted(entries, key=lambda entry: (-entry["rating"], entry["kind"], entry["name"])), info
 
 
-def _bradley_terry(*, counts: np.ndarray, start: np.ndarray | None = None, tolerance: float = 1e-9,
-                   max_iterations: int = 100) -> np.ndarray:
-    """(B, players, models, 3) outcome counts -> (B, players + models) log strengths by Newton's method.
+def _bootstrap_fits(*, cells: np.ndarray, shape: tuple[int, int, int], boot: Pigeonhole, anchor: int,
+                    start: np.ndarray) -> list[np.ndarray]:
+    """Refit on each resample of panoramas: a (player, model, outcome) cell weighs the sum of its rounds'
+    panorama-group weights, one (B, Gp) x (Gp, cells) product."""
+    size = math.prod(shape)
+    by_panorama = np.bincount(boot.panorama_group * size + cells,
+                              minlength=boot.panorama_groups * size).reshape(boot.panorama_groups, size)
+    fits = []
+    for first in range(0, min(boot.resamples, RATING_RESAMPLES), RATING_CHUNK):
+        chunk = slice(first, min(first + RATING_CHUNK, RATING_RESAMPLES))
+        counts = (boot.panorama_weights[chunk] @ by_panorama).reshape(-1, *shape)
+        # 1e-6 log-odds is 0.0002 Elo: enough for a resample, and a Newton step fewer than the point's 1e-9.
+        fits.append(_fit(counts=counts, anchor=anchor, start=np.repeat(start, counts.shape[0], axis=0),
+                         tolerance=1e-6)[0])
+    return fits
 
-    Each entity also plays one virtual game against a fixed strength-1 opponent, won half: a weak prior
-    that keeps unbeaten and winless players finite and pins the common level (MM creeps along that level
-    for thousands of iterations; Newton does not). Humans only meet models, so the Hessian's human block
-    is diagonal and each step solves just a models x models system (its Schur complement). `start`
-    (B, players + models) warm-starts bootstrap fits from the point estimate.
+
+def _fit(*, counts: np.ndarray, anchor: int, start: np.ndarray | None = None, with_posterior_sd: bool = False,
+         tolerance: float = 1e-9, max_iterations: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """(B, players, models, 3) outcome counts -> ((B, players + models) posterior-mode log strengths, the
+    posterior sd of each for the first fit, or zeros), by Newton's method with the anchor fixed at 0.
+
+    Humans only meet models, so the Hessian's human block is diagonal and each step solves only a
+    models x models system (its Schur complement); the anchor's row and column are replaced by the identity
+    with a zero right-hand side, so its step is 0. `start` warm-starts bootstrap fits from the point estimate.
     """
-    games = counts.sum(axis=3).astype(np.float64)  # (B, P, M)
+    precision = (ELO_PER_LOG_ODDS / PRIOR_SD_ELO) ** 2  # prior 1 / sd² in log-odds units
+    games = counts.sum(axis=3)  # (B, P, M)
     human_score = counts[..., 0] + counts[..., 1] / 2  # (B, P, M), a tie is half a win
-    players = games.shape[1]
-    strength = np.zeros((games.shape[0], players + games.shape[2])) if start is None else start.copy()
+    players, models = games.shape[1], games.shape[2]
+    strength = np.zeros((games.shape[0], players + models)) if start is None else start.copy()
     human, model = strength[:, :players], strength[:, players:]  # views: the steps below update `strength`
+    free = np.ones(models)
+    free[anchor] = 0.0
     for _ in range(max_iterations):
-        win = _sigmoid(human[:, :, None] - model[:, None, :])  # (B, P, M) chance the human wins
-        weight = games * win * (1 - win)
-        human_prior, model_prior = _sigmoid(human), _sigmoid(model)
-        human_gradient = (human_score - games * win).sum(axis=2) + 0.5 - human_prior  # (B, P)
-        model_gradient = (games * win - human_score).sum(axis=1) + 0.5 - model_prior  # (B, M)
-        human_curvature = weight.sum(axis=2) + human_prior * (1 - human_prior)
-        model_curvature = weight.sum(axis=1) + model_prior * (1 - model_prior)
+        weight, schur, human_curvature, human_gradient, model_gradient = _newton_terms(
+            games=games, human_score=human_score, human=human, model=model, precision=precision, free=free)
         scaled = weight / human_curvature[:, :, None]
-        schur = np.eye(model.shape[1]) * model_curvature[:, :, None] - weight.transpose(0, 2, 1) @ scaled  # (B, M, M)
-        model_rhs = model_gradient + np.einsum("bpm,bp->bm", scaled, human_gradient)  # (B, M)
+        model_rhs = (model_gradient + np.einsum("bpm,bp->bm", scaled, human_gradient)) * free  # (B, M)
         model_step = np.linalg.solve(schur, model_rhs[..., None])[..., 0]
         human_step = (human_gradient + np.einsum("bpm,bm->bp", weight, model_step)) / human_curvature
         # Cap a step at a factor e in strength: far from the optimum a full step can overshoot.
@@ -75,7 +117,32 @@ def _bradley_terry(*, counts: np.ndarray, start: np.ndarray | None = None, toler
         strength += step
         if np.abs(step).max() < tolerance:
             break
-    return strength
+    if not with_posterior_sd:
+        return strength, np.zeros_like(strength)
+    weight, schur, human_curvature, _, _ = _newton_terms(games=games, human_score=human_score, human=human,
+                                                         model=model, precision=precision, free=free)
+    # Inverse Hessian's diagonal by blocks: models S^-1; a human 1/h + (w/h)' S^-1 (w/h).
+    inverse = np.linalg.inv(schur[0]) * np.outer(free, free)
+    coupling = (weight[0] * free) / human_curvature[0][:, None]  # (P, M)
+    human_variance = 1 / human_curvature[0] + np.einsum("pm,mk,pk->p", coupling, inverse, coupling)
+    return strength, np.sqrt(np.concatenate([human_variance, np.diag(inverse)]))[None, :]
+
+
+def _newton_terms(*, games: np.ndarray, human_score: np.ndarray, human: np.ndarray, model: np.ndarray,
+                  precision: float, free: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Duel weights (B, P, M), the Schur complement (B, M, M) with the anchor's row and column set to the
+    identity, human curvatures (B, P) and the log posterior's gradients (B, P) and (B, M)."""
+    win = _sigmoid(human[:, :, None] - model[:, None, :])  # (B, P, M) chance the human wins
+    weight = games * win * (1 - win)
+    human_gradient = (human_score - games * win).sum(axis=2) - precision * human
+    model_gradient = (games * win - human_score).sum(axis=1) - precision * model
+    human_curvature = weight.sum(axis=2) + precision
+    model_curvature = weight.sum(axis=1) + precision
+    coupled = weight * free  # the anchor is not a parameter: no coupling to it
+    schur = (np.eye(len(free)) * model_curvature[:, :, None]
+             - coupled.transpose(0, 2, 1) @ (coupled / human_curvature[:, :, None]))
+    schur = schur * np.outer(free, free) + np.diag(1 - free)
+    return weight, schur, human_curvature, human_gradient, model_gradient
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -83,6 +150,5 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _elo(log_strength: np.ndarray) -> np.ndarray:
-    """(B, E) natural-log strengths -> Elo points (400 per factor of ten in odds), each row averaging 1500."""
-    elo = 400 / math.log(10) * log_strength
-    return elo - elo.mean(axis=1, keepdims=True) + 1500
+    """(B, E) natural-log strengths relative to the anchor -> Elo points (400 per factor of ten in odds)."""
+    return ELO_PER_LOG_ODDS * log_strength + ANCHOR_ELO

@@ -6,39 +6,48 @@ from typing import Any
 
 
 def render_text(*, tables: dict[str, Any]) -> str:
-    """One screen of plain text over every table; the player breakdown and long rating lists are cut."""
-    lines = [f"PlaNet Arena benchmark: {tables['rounds']:,} rounds", "",
-             f"{'radius':<10}{'km':>6}{'human':>8}{'model':>8}{'H wins':>9}{'M wins':>9}{'ties':>9}"
-             f"  {'human win rate (95% CI)':<26}{'sign p':>8}"]
-    for row in tables["thresholds"]:
-        lines.append(f"{row['name']:<10}{row['km']:>6g}{_percent(row['human_accuracy']):>8}"
-                     f"{_percent(row['model_accuracy']):>8}{row['human_wins']:>9,}{row['model_wins']:>9,}"
-                     f"{row['ties']:>9,}  {_rate_text(row):<26}{row['sign_test_p']:>8.3g}")
-    duel, errors, admin, paired = (tables[key] for key in ("head_to_head", "errors", "admin_levels", "paired"))
-    lines += ["", f"head to head: human {duel['human_wins']:,}  model {duel['model_wins']:,}  ties {duel['ties']:,}"
-                  f"  human win rate {_rate_text(duel)}  sign p {duel['sign_test_p']:.3g}"]
-    for side in ("human", "model"):
-        lines.append(f"{side} median error {_number(errors[f'{side}_median_km'])} km "
-                     f"({_number(errors[f'{side}_median_low'])}–{_number(errors[f'{side}_median_high'])}), "
-                     f"mean points {_number(errors[f'{side}_mean_points'])}, same country "
-                     f"{_percent(admin[f'{side}_same_country'])}, "
-                     f"same continent {_percent(admin[f'{side}_same_continent'])}")
-    lines += [f"paired ln(km+1) difference {_number(paired['mean_log_ratio'], 3)} "
+    """One screen of plain text over every table; the long breakdowns and rating lists are cut."""
+    design = tables["design"]
+    lines = [f"PlaNet Arena benchmark: {tables['rounds']:,} rounds over {design['panoramas']:,} panoramas and "
+             f"{design['players']:,} players ({_number(design['rounds_per_panorama'])} rounds per panorama, "
+             f"busiest player {_percent(design['busiest_player_share'])} of rounds)", "",
+             f"{'':<18}{'human':>7}{'model':>7}{'H wins':>8}{'M wins':>8}{'ties':>8}  "
+             f"{'human win rate (95% CI)':<24}{'sign p':>9}{'clust p':>9}{'Holm p':>9}{'deff':>6}"]
+    duels = ([(f"{row['name']} {row['km']:g} km", row) for row in tables["thresholds"]]
+             + [("closer guess", tables["head_to_head"])]
+             + [(f"right {row['name']}", row) for row in tables["admin_outcomes"]])
+    for label, row in duels:
+        lines.append(f"{label:<18}{_percent(row.get('human_accuracy')):>7}{_percent(row.get('model_accuracy')):>7}"
+                     f"{row['human_wins']:>8,}{row['model_wins']:>8,}{row['ties']:>8,}  {_rate_text(row):<24}"
+                     f"{_p(row['sign_test_p']):>9}{_p(row['cluster_p']):>9}{_p(row.get('cluster_p_holm')):>9}"
+                     f"{_number(row['design_effect']):>6}")
+    lines += ["", "PlaNet's table: % within each radius (95% CI), median km (95% CI)"]
+    for row in tables["planet_table"]:
+        within = "  ".join(f"{_percent(a['rate'])} ({_percent(a['low'])}–{_percent(a['high'])})"
+                           for a in row["accuracy"])
+        lines.append(f"  {row['name'][:16]:<17}{row['rounds']:>9,}  {within}  {_number(row['median_km'])} "
+                     f"({_number(row['median_low'])}–{_number(row['median_high'])})")
+    errors, paired = tables["errors"], tables["paired"]
+    lines += ["", f"mean points: human {_number(errors['human_mean_points'])}, "
+                  f"model {_number(errors['model_mean_points'])}",
+              f"paired ln(km+1) difference {_number(paired['mean_log_ratio'], 3)} "
               f"({_number(paired['low'], 3)}–{_number(paired['high'], 3)}), ratio {_number(paired['ratio'], 3)}",
-              paired["power_note"], ""]
+              tables["power"]["note"], ""]
     for dimension, groups in tables["breakdowns"].items():
         if len(groups) > 8:
             lines.append(f"{dimension}: {len(groups)} groups (in the JSON tables)")
             continue
-        lines.append(f"{dimension} (rounds, human/model wins, human/model median km):")
+        lines.append(f"{dimension} (rounds, human/model wins, human win rate (95% CI), human/model median km):")
         lines += [f"  {group['group'] or '?':<20}{group['rounds']:>10,}"
-                  f"{group['human_wins']:>10,}/{group['model_wins']:<10,}"
+                  f"{group['human_wins']:>10,}/{group['model_wins']:<10,}{_rate_text(group):<24}"
                   f"{_number(group['human_median_km'])}/{_number(group['model_median_km'])}" for group in groups]
-    ratings = tables["ratings"]
+    ratings, info = tables["ratings"], tables["ratings_info"]
     shown = ratings[:10] + [r for r in ratings[10:] if r["kind"] == "model"]
-    lines += ["", f"ratings (Elo scale, 95% CI), {len(shown)} of {len(ratings)}:"]
-    lines += [f"  {r['rating']:7.1f} ({r['low']:.0f}–{r['high']:.0f})  {r['kind']:<5} {r['name']} "
-              f"({r['rounds']:,} rounds)" for r in shown]
+    lines += ["", f"ratings (Elo scale, {info['anchor']} fixed at {info['anchor_rating']:g}, prior sd "
+                  f"{info['prior_sd_elo']:g}; * provisional, under {info['provisional_below_rounds']} rounds), "
+                  f"{len(shown)} of {len(ratings)}:"]
+    lines += [f"  {r['rating']:7.1f} ({r['low']:.0f}–{r['high']:.0f})  {r['kind']:<5} {r['name']}"
+              f"{'*' if r['provisional'] else ''} ({r['rounds']:,} rounds)" for r in shown]
     return "\n".join(lines)
 
 
@@ -50,7 +59,11 @@ def _number(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
+def _p(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3g}"
+
+
 def _rate_text(row: dict[str, Any]) -> str:
     if row["human_win_rate"] is None:
         return "–"
-    return f"{_percent(row['human_win_rate'])} ({_percent(row['wilson_low'])}–{_percent(row['wilson_high'])})"
+    return f"{_percent(row['human_win_rate'])} ({_percent(row['low'])}–{_percent(row['high'])})"

@@ -27,6 +27,7 @@ from gameserver.games.rules import (
     round_model_point,
     rounds_closed,
 )
+from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import Panorama
 from gameserver.stats.benchmark import RoundTable, benchmark_tables
 from planet_engine.countries import country_index
@@ -209,8 +210,9 @@ def round_table(*, rows: list[Row], include_suspicious: bool = False) -> RoundTa
     return RoundTable(
         human_km=floats("human_km", math.inf), model_km=floats("model_km", math.inf),
         human_points=floats("human_points", 0.0), model_points=floats("model_points", 0.0),
-        player=strings("player_id"), panorama_set=strings("panorama_set"), model_version=strings("model_name"),
-        mode=strings("mode"), continent=strings("truth_continent"),
+        player=strings("player_id"), panorama=strings("panorama_id"), panorama_set=strings("panorama_set"),
+        model_version=strings("model_name"), mode=strings("mode"), continent=strings("truth_continent"),
+        country=strings("truth_country"),
         human_same_country=same("human_country", "truth_country"),
         model_same_country=same("model_country", "truth_country"),
         human_same_continent=same("human_continent", "truth_continent"),
@@ -223,8 +225,9 @@ def _truthy(value: object) -> bool:
 
 
 def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000,
-                        include_suspicious: bool = False) -> dict[str, object]:
-    """Every benchmark table, plus how many rows were left out and why."""
+                        include_suspicious: bool = False, anchor_model: str | None = None) -> dict[str, object]:
+    """Every benchmark table, plus how many rows were left out and why. `anchor_model`: the model whose rating
+    is fixed at 1500 (the live tables pass the default model); None: the model with the most rounds."""
     excluded: dict[str, int] = {}
     by_mode: dict[str, dict[str, object]] = {}
     for row in rows:
@@ -242,7 +245,7 @@ def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000
         # How often the model was too late, per mode: a mode where it often is loses rounds, not a random sample.
         mode["model_not_committed_share"] = reasons.get("model_not_committed", 0) / int(str(mode["player_rounds"]))
     tables = benchmark_tables(table=round_table(rows=rows, include_suspicious=include_suspicious), seed=seed,
-                              resamples=resamples)
+                              resamples=resamples, anchor_model=anchor_model)
     return {**tables, "player_rounds": len(rows), "excluded": dict(sorted(excluded.items())),
             "excluded_by_mode": dict(sorted(by_mode.items())), "guesses_missing": sum(
                 _truthy(row.get("guess_missing")) for row in rows),
@@ -256,7 +259,9 @@ BENCHMARK_CACHE_SECONDS = 3600
 
 
 def _benchmark_live(filters: Filters) -> dict[str, object]:
-    return benchmark_from_rows(rows=round_rows(filters=filters), include_suspicious=filters.include_suspicious)
+    default = ModelVersion.objects.filter(is_default=True).values_list("name", flat=True).first()
+    return benchmark_from_rows(rows=round_rows(filters=filters), include_suspicious=filters.include_suspicious,
+                               anchor_model=default)
 
 
 def rounds_open(*, filters: Filters = Filters()) -> dict[str, int]:

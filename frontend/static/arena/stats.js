@@ -1,5 +1,6 @@
 // The benchmark page: the tables of /api/stats/benchmark, a win-rate interval plot and the error CDFs,
-// drawn as plain SVG (no chart library), with filters and download links that follow them.
+// drawn as plain SVG (no chart library), with filters and download links that follow them. Intervals shown
+// are the cluster-aware ones (rounds share panoramas and players); the naive ones are in each cell's title.
 import { api, element, fill, formatKm, formatPercent } from "./api.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -23,9 +24,27 @@ function pValue(p) {
   return p < 0.001 ? "< 0.001" : p.toFixed(3);
 }
 
+function count(n) {
+  return n.toLocaleString("en");
+}
+
+function number(value, digits = 1) {
+  return value === null || value === undefined ? "—" : value.toFixed(digits);
+}
+
+function withInterval(value, low, high, digits = 1) {
+  if (value === null || value === undefined) return "—";
+  if (low === null || high === null) return formatPercent(value, digits);
+  return `${formatPercent(value, digits)} (${formatPercent(low, digits)}–${formatPercent(high, digits)})`;
+}
+
 function rateWithInterval(row) {
-  if (row.human_win_rate === null) return "—";
-  return `${formatPercent(row.human_win_rate)} (${formatPercent(row.wilson_low)}–${formatPercent(row.wilson_high)})`;
+  return withInterval(row.human_win_rate, row.low, row.high, 0);
+}
+
+// A table cell with a hover title (the naive statistic beside the cluster-aware one).
+function titled(text, title) {
+  return element("span", { title }, text);
 }
 
 function table(id, headings, rows, footer) {
@@ -34,23 +53,56 @@ function table(id, headings, rows, footer) {
     element("thead", {}, element("tr", {}, headings.map((h) => element("th", { scope: "col" }, h)))),
     element("tbody", {}, rows.map((cells) => element("tr", {}, cells.map((cell, i) =>
       i === 0 ? element("th", { scope: "row" }, cell) : element("td", {}, cell))))),
-    footer ? element("tfoot", {}, element("tr", {}, footer.map((cell, i) =>
-      i === 0 ? element("th", { scope: "row" }, cell) : element("td", {}, cell)))) : null,
+    footer ? element("tfoot", {}, footer.map((cells) => element("tr", {}, cells.map((cell, i) =>
+      i === 0 ? element("th", { scope: "row" }, cell) : element("td", {}, cell))))) : null,
   );
 }
 
-function renderThresholds(tables) {
-  const headings = ["Within", "Humans", "PlaNet", "Human wins", "PlaNet wins", "Ties", "Human win rate (95% CI)",
-    "Sign test p"];
-  const row = (label, r, accuracy) => [label, accuracy ? formatPercent(r.human_accuracy, 1) : "",
-    accuracy ? formatPercent(r.model_accuracy, 1) : "", r.human_wins.toLocaleString("en"),
-    r.model_wins.toLocaleString("en"), r.ties.toLocaleString("en"), rateWithInterval(r), pValue(r.sign_test_p)];
-  table("threshold-table", headings,
-    tables.thresholds.map((r) => row(`${capitalised(r.name)} (${r.km} km)`, r, true)),
-    row("Closer guess", tables.head_to_head, false));
+// The duel columns every contest shares: wins, win rate, the exact sign test, the cluster test and its design.
+function duelCells(r) {
+  const naive = r.wilson_low === null ? "no decided rounds"
+    : `Rounds as independent duels: ${formatPercent(r.wilson_low, 1)}–${formatPercent(r.wilson_high, 1)} (Wilson)`;
+  const design = r.design_effect === null ? "—"
+    : `${number(r.design_effect)} (${number(r.effective_decided, 0)} of ${count(r.decided)})`;
+  return [count(r.human_wins), count(r.model_wins), count(r.ties), titled(rateWithInterval(r), naive),
+    pValue(r.sign_test_p), titled(pValue(r.cluster_p), `t on ${r.cluster_df} df; ${r.panoramas} panoramas, `
+      + `${r.players} players with a decided round`), design];
 }
 
-// Human win rate per radius as points with interval bars on a 0–100% axis (a forest plot).
+const DUEL_HEADINGS = ["Human wins", "PlaNet wins", "Ties", "Human win rate (95% CI)", "Sign test p",
+  "Cluster p", "Design effect (effective duels)"];
+
+function renderThresholds(tables) {
+  table("threshold-table", ["Within", "Humans", "PlaNet", ...DUEL_HEADINGS, "Holm p"],
+    tables.thresholds.map((r) => [`${capitalised(r.name)} (${r.km} km)`, formatPercent(r.human_accuracy, 1),
+      formatPercent(r.model_accuracy, 1), ...duelCells(r), pValue(r.cluster_p_holm)]),
+    [["Closer guess", "", "", ...duelCells(tables.head_to_head), ""]]);
+  const d = tables.design;
+  document.getElementById("design-note").textContent = d.rounds === 0 ? "" : `${count(d.rounds)} rounds over `
+    + `${count(d.panoramas)} panoramas and ${count(d.players)} players: ${number(d.rounds_per_panorama)} rounds per `
+    + `panorama, ${number(d.rounds_per_player)} per player, the busiest player ${formatPercent(d.busiest_player_share, 0)}`
+    + ` of them. The bootstrap draws ${count(d.bootstrap.resamples)} resamples over ${d.bootstrap.panorama_groups}`
+    + ` panorama and ${d.bootstrap.player_groups} player groups.`;
+}
+
+function renderAdmin(tables) {
+  table("admin-table", ["Right", "Rounds", "Humans right (95% CI)", "PlaNet right (95% CI)", ...DUEL_HEADINGS],
+    tables.admin_outcomes.map((r) => [capitalised(r.name), count(r.rounds),
+      withInterval(r.human_accuracy, r.human_accuracy_low, r.human_accuracy_high),
+      withInterval(r.model_accuracy, r.model_accuracy_low, r.model_accuracy_high), ...duelCells(r)]));
+  document.getElementById("admin-note").textContent = tables.admin_note;
+}
+
+function renderPlanet(tables) {
+  const median = (r) => r.median_km === null ? "—" : `${formatKm(r.median_km)} (${formatKm(r.median_low)}–`
+    + `${formatKm(r.median_high)})`;
+  table("planet-table", ["", "Rounds", ...tables.thresholds.map((t) => `${t.km} km`), "Median error (95% CI)"],
+    tables.planet_table.map((r) => [r.name, count(r.rounds),
+      ...r.accuracy.map((a) => withInterval(a.rate, a.low, a.high)), median(r)]));
+}
+
+// Human win rate per radius as points with interval bars on a 0–100% axis (a forest plot): the cluster
+// interval, or the naive Wilson one where too few clusters allow none.
 function renderWinRates(tables) {
   const rows = [...tables.thresholds.map((r) => [capitalised(r.name), r]), ["Closer", tables.head_to_head]];
   const width = 420, left = 80, right = 16, rowHeight = 30, top = 10, height = top + rows.length * rowHeight + 30;
@@ -69,7 +121,8 @@ function renderWinRates(tables) {
       plot.append(svg("text", { x: x(0.5), y: y + 4, "text-anchor": "middle", class: "tick muted" }, "no decided rounds"));
       return;
     }
-    plot.append(svg("line", { x1: x(r.wilson_low), x2: x(r.wilson_high), y1: y, y2: y, class: "interval" }),
+    const [low, high] = r.low === null ? [r.wilson_low, r.wilson_high] : [r.low, r.high];
+    plot.append(svg("line", { x1: x(low), x2: x(high), y1: y, y2: y, class: "interval" }),
       svg("circle", { cx: x(r.human_win_rate), cy: y, r: 5, class: "estimate" },
         svg("title", {}, `${label}: ${rateWithInterval(r)} of ${r.decided} decided rounds`)));
   });
@@ -78,17 +131,18 @@ function renderWinRates(tables) {
 
 function renderErrors(tables) {
   const e = tables.errors;
-  const a = tables.admin_levels;
+  const p = tables.paired;
   const median = (side) => e[`${side}_median_km`] === null ? "—"
     : `${formatKm(e[`${side}_median_km`])} (${formatKm(e[`${side}_median_low`])}–${formatKm(e[`${side}_median_high`])})`;
   const points = (value) => value === null ? "—" : Math.round(value).toLocaleString("en");
+  const ratio = p.ratio === null ? "—" : p.ratio_low === null ? number(p.ratio, 2)
+    : `${number(p.ratio, 2)} (${number(p.ratio_low, 2)}–${number(p.ratio_high, 2)})`;
   table("error-table", ["", "Humans", "PlaNet"], [
     ["Median error (95% CI)", median("human"), median("model")],
     ["Mean points", points(e.human_mean_points), points(e.model_mean_points)],
-    ["Same country", formatPercent(a.human_same_country, 1), formatPercent(a.model_same_country, 1)],
-    ["Same continent", formatPercent(a.human_same_continent, 1), formatPercent(a.model_same_continent, 1)],
+    ["Human / PlaNet error, geometric mean (95% CI)", ratio, ""],
   ]);
-  document.getElementById("paired-note").textContent = tables.paired.power_note;
+  document.getElementById("power-note").textContent = tables.power.note;
 }
 
 // Share of rounds within d km against log d, one line per side, the five radii as dashed verticals.
@@ -127,18 +181,26 @@ function renderCdf(tables) {
 function renderBreakdown() {
   const dimension = document.getElementById("breakdown-by").value;
   const groups = state.tables.breakdowns[dimension] || [];
-  table("breakdown-table", ["Group", "Rounds", "Human closer", "PlaNet closer", "Ties", "Human median",
-    "PlaNet median", "Human mean points", "PlaNet mean points"],
-  groups.map((g) => [g.group || "unknown", g.rounds.toLocaleString("en"), g.human_wins.toLocaleString("en"),
-    g.model_wins.toLocaleString("en"), g.ties.toLocaleString("en"), formatKm(g.human_median_km),
-    formatKm(g.model_median_km), Math.round(g.human_mean_points).toLocaleString("en"),
-    Math.round(g.model_mean_points).toLocaleString("en")]));
+  table("breakdown-table", ["Group", "Rounds", "Human closer", "PlaNet closer", "Ties", "Human win rate (95% CI)",
+    "Human median", "PlaNet median", "Humans right country", "PlaNet right country", "Humans right continent",
+    "PlaNet right continent", "Human mean points", "PlaNet mean points"],
+  groups.map((g) => [g.group || "unknown", count(g.rounds), count(g.human_wins), count(g.model_wins), count(g.ties),
+    rateWithInterval(g), formatKm(g.human_median_km), formatKm(g.model_median_km),
+    formatPercent(g.human_country_rate, 0), formatPercent(g.model_country_rate, 0),
+    formatPercent(g.human_continent_rate, 0), formatPercent(g.model_continent_rate, 0),
+    Math.round(g.human_mean_points).toLocaleString("en"), Math.round(g.model_mean_points).toLocaleString("en")]));
 }
 
 function renderRatings(tables) {
+  const info = tables.ratings_info;
   table("ratings-table", ["", "Kind", "Rating (95% CI)", "Rounds"], tables.ratings.map((r) => [r.name,
     r.kind === "model" ? "model" : "player",
-    `${Math.round(r.rating)} (${Math.round(r.low)}–${Math.round(r.high)})`, r.rounds.toLocaleString("en")]));
+    r.anchor ? `${Math.round(r.rating)} (anchor, fixed)`
+      : `${Math.round(r.rating)} (${Math.round(r.low)}–${Math.round(r.high)})${r.provisional ? ", provisional" : ""}`,
+    count(r.rounds)]));
+  document.getElementById("ratings-note").textContent = info.anchor === null ? "" : `${info.anchor} is fixed at `
+    + `${info.anchor_rating}; every other strength has a Normal prior around it with a standard deviation of `
+    + `${info.prior_sd_elo} points; under ${info.provisional_below_rounds} rounds a rating is provisional.`;
 }
 
 function query() {
@@ -168,6 +230,8 @@ async function load() {
   document.getElementById("stats").hidden = false;
   renderThresholds(tables);
   renderWinRates(tables);
+  renderAdmin(tables);
+  renderPlanet(tables);
   renderErrors(tables);
   renderCdf(tables);
   renderBreakdown();

@@ -11,29 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gameserver.stats.benchmark import RoundTable, benchmark_tables, error_cdf
-from gameserver.stats.intervals import median_interval, sign_test_p, wilson_interval
+from gameserver.stats.benchmark import benchmark_tables, error_cdf
+from gameserver.stats.bootstrap import median_resamples, pigeonhole
+from gameserver.stats.clusters import clusters_of
+from gameserver.stats.intervals import percentile_interval, sign_test_p, wilson_interval
 from gameserver.stats.render import render_text
+from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM
+from tests.gameserver.stats.rounds import round_table
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def round_table(*, human_km: list[float], model_km: list[float], players: list[str] | None = None,
-                models: list[str] | None = None) -> RoundTable:
-    n = len(human_km)
-    human, model = np.array(human_km, dtype=np.float64), np.array(model_km, dtype=np.float64)
-
-    def text(values: list[str] | None, default: str) -> np.ndarray:
-        return np.array(values if values is not None else [default] * n, dtype=object)
-
-    return RoundTable(
-        human_km=human, model_km=model,
-        human_points=np.where(np.isinf(human), 0.0, 5000 * np.exp(-np.minimum(human, 1e6) / 1492.7)),
-        model_points=5000 * np.exp(-model / 1492.7),
-        player=text(players, "ann"), panorama_set=text(None, "yfcc-game"), model_version=text(models, "lite2"),
-        mode=text(None, "classic"), continent=text(None, "Europe"),
-        human_same_country=human < 300, model_same_country=model < 300,
-        human_same_continent=human < 2000, model_same_continent=model < 2000)
 
 
 # Hand-made rounds. 1: human 0.5 km vs model 30 -> human wins street and city, ties the rest.
@@ -101,6 +87,16 @@ def test_tables_are_json_without_nan_and_identical_for_the_same_seed(hand_tables
     assert "street" in render_text(tables=hand_tables)
 
 
+def median_interval(*, values: np.ndarray, seed: int) -> tuple[float | None, float | None]:
+    """The cluster bootstrap's median interval when every value is its own panorama (one player)."""
+    clusters = clusters_of(panorama=np.arange(values.size), player=np.zeros(values.size, dtype=np.int64),
+                           panoramas=values.size, players=1)
+    boot = pigeonhole(clusters=clusters, seed=seed, resamples=1000)
+    order = np.argsort(values, kind="stable")
+    return percentile_interval(samples=median_resamples(weights=boot.cell_weights(), ordered=values[order],
+                                                        ordered_cell=boot.row_cell()[order]))
+
+
 def test_median_interval_is_seeded_and_contains_the_sample_median() -> None:
     values = np.random.default_rng(3).lognormal(5, 2, size=5001)
     first = median_interval(values=values, seed=7)
@@ -111,7 +107,7 @@ def test_median_interval_is_seeded_and_contains_the_sample_median() -> None:
 
 def test_median_interval_with_mostly_timeouts_is_infinite_not_nan() -> None:
     low, high = median_interval(values=np.array([1.0, np.inf, np.inf, np.inf]), seed=0)
-    assert not math.isnan(low) and high == math.inf
+    assert low is not None and not math.isnan(low) and high == math.inf
 
 
 def test_ratings_put_an_unbeaten_player_above_the_model_and_the_model_above_a_winless_one() -> None:
@@ -122,14 +118,20 @@ def test_ratings_put_an_unbeaten_player_above_the_model_and_the_model_above_a_wi
                                                                       ("zed", "human")]
     assert all(math.isfinite(entry["rating"]) and entry["low"] <= entry["rating"] <= entry["high"]
                for entry in ratings)
-    assert sum(entry["rating"] for entry in ratings) / 3 == pytest.approx(1500)
+    # The model is the anchor, at 1500 exactly (no longer the mean over everyone rated).
+    assert ratings[1]["rating"] == 1500.0 and ratings[1]["anchor"]
+    assert ratings[0]["rating"] - 1500 == pytest.approx(1500 - ratings[2]["rating"])
 
 
 def test_empty_table_gives_empty_tables() -> None:
     tables = benchmark_tables(table=round_table(human_km=[], model_km=[]))
     assert tables["rounds"] == 0 and tables["ratings"] == [] and tables["breakdowns"]["player"] == []
     assert tables["errors"]["human_median_km"] is None and tables["paired"]["mean_log_ratio"] is None
-    assert tables["head_to_head"]["sign_test_p"] == 1.0
+    assert tables["head_to_head"]["sign_test_p"] == 1.0 and tables["head_to_head"]["cluster_p"] == 1.0
+    assert tables["power"]["rounds_needed"] is None and tables["planet_table"] == [
+        {"name": "Humans", "kind": "human", "rounds": 0, "median_km": None, "median_low": None, "median_high": None,
+         "accuracy": [{"name": name, "km": km, "rate": None, "low": None, "high": None}
+                      for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM)]}]
     json.dumps(tables, allow_nan=False)
     render_text(tables=tables)
 
@@ -137,21 +139,12 @@ def test_empty_table_gives_empty_tables() -> None:
 def test_all_ties_and_a_single_round_do_not_crash() -> None:
     ties = benchmark_tables(table=round_table(human_km=[5.0, 40.0], model_km=[5.0, 40.0]), resamples=50)
     assert ties["head_to_head"]["decided"] == 0 and ties["head_to_head"]["human_win_rate"] is None
-    assert ties["paired"]["mean_log_ratio"] == 0.0 and ties["paired"]["rounds_needed_80pct_power"] is None
+    assert ties["paired"]["mean_log_ratio"] == 0.0 and ties["power"]["rounds_needed"] is None
     single = benchmark_tables(table=round_table(human_km=[math.inf], model_km=[12.0]), resamples=50)
     assert single["head_to_head"]["model_wins"] == 1 and single["paired"]["sd"] is None
     for tables in (ties, single):
         json.dumps(tables, allow_nan=False)
         render_text(tables=tables)
-
-
-def test_paired_power_follows_the_normal_formula() -> None:
-    rng = np.random.default_rng(1)
-    table = round_table(human_km=list(rng.lognormal(5, 1, 400)), model_km=list(rng.lognormal(4.8, 1, 400)))
-    paired = benchmark_tables(table=table, resamples=200)["paired"]
-    expected = math.ceil(((1.959964 + 0.841621) * paired["sd"] / abs(paired["mean_log_ratio"])) ** 2)
-    assert paired["rounds_needed_80pct_power"] == expected
-    assert paired["low"] <= paired["mean_log_ratio"] <= paired["high"]
 
 
 def test_module_imports_no_django() -> None:

@@ -20,16 +20,20 @@ class Command(BaseCommand):
         parser.add_argument("--input", type=Path, required=True, dest="path")
         parser.add_argument("--json", type=Path, default=None, dest="json_out")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--anchor-model", default=None,
+                            help="the model whose rating is fixed at 1500 (the live tables use the default model); "
+                                 "default: the model with the most rounds")
         parser.add_argument("--include-suspicious", action="store_true",
                             help="count rounds flagged as suspicious too (left out by default)")
 
     def handle(self, *args: object, path: Path | str, json_out: Path | None, seed: int,
-               include_suspicious: bool = False, **options: object) -> None:
+               include_suspicious: bool = False, anchor_model: str | None = None, **options: object) -> None:
         try:
             rows = export_read(path=Path(path))
         except ExportError as error:
             raise CommandError(str(error)) from None
-        tables = benchmark_from_rows(rows=rows, seed=seed, include_suspicious=include_suspicious)
+        tables = benchmark_from_rows(rows=rows, seed=seed, include_suspicious=include_suspicious,
+                                     anchor_model=anchor_model)
         self.stdout.write(render_text(tables=tables))
         self.stdout.write(f"excluded: {tables['excluded'] or 'none'} of {tables['player_rounds']} player-rounds")
         if json_out:

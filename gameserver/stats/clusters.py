@@ -1,0 +1,255 @@
+"""Two-way cluster-robust inference: rounds share panoramas (the model's error on one is the same every time)
+and players (a few may hold most rounds), so they are not independent duels.
+
+Every total gets Cameron, Gelbach & Miller's (2011) two-way variance V_panorama + V_player - V_cell, each term
+a sum over clusters of the squared cluster total, never below either one-way variance nor below the variance
+of independent rounds (so it is conservative where their formula can fall). Kish's design effect is V over the
+independent-rounds variance and the effective sample size the rounds over it. The duel test is the sign test
+corrected by the design effect (Rao & Scott 1981), referred to Student's t (few clusters need t, not normal,
+critical values: Cameron & Miller 2015) on Satterthwaite's degrees of freedom for the two terms. A dimension with a
+single cluster is left out (one player: the claim is
+about that player). Every statistic can be computed per
+group (a breakdown's countries) in the same vectorised pass. Pure NumPy, no Django.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gameserver.stats.intervals import t_quantile, t_two_sided_p, wilson_interval
+
+# Per-group cluster totals are kept in one bincount while groups x clusters stays under this; beyond it the
+# (group, cluster) pairs are factorised first.
+DENSE_PAIRS = 1 << 22
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """Each row's panorama, player and (panorama, player) cell as int64 codes (N,), and how many of each."""
+
+    panorama: np.ndarray
+    player: np.ndarray
+    cell: np.ndarray
+    panoramas: int
+    players: int
+    cells: int
+
+    def panorama_only(self) -> Clusters:
+        """The same rounds clustered by panorama alone, for the model's own outcomes: its guess does not depend
+        on who plays, so its rounds depend on one another only through repeated panoramas."""
+        return Clusters(panorama=self.panorama, player=np.zeros_like(self.player), cell=self.panorama,
+                        panoramas=self.panoramas, players=1, cells=self.panoramas)
+
+
+def clusters_of(*, panorama: np.ndarray, player: np.ndarray, panoramas: int, players: int) -> Clusters:
+    panorama, player = np.asarray(panorama, dtype=np.int64), np.asarray(player, dtype=np.int64)
+    _, cell = np.unique(panorama * max(players, 1) + player, return_inverse=True)
+    cells = int(cell.max()) + 1 if cell.size else 0
+    return Clusters(panorama=panorama, player=player, cell=cell.astype(np.int64), panoramas=panoramas,
+                    players=players, cells=cells)
+
+
+@dataclass(frozen=True)
+class TwoWay:
+    """For k scores and G groups: each score's total (k, G), its sum of squares (the variance if rows were
+    independent), the sums over panoramas, players and cells of the squared cluster totals, and per group
+    (G,) the member rows and the panoramas and players holding one."""
+
+    total: np.ndarray
+    squares: np.ndarray
+    panorama: np.ndarray
+    player: np.ndarray
+    cell: np.ndarray
+    rows: np.ndarray
+    panoramas: np.ndarray
+    players: np.ndarray
+
+    def variance(self) -> np.ndarray:
+        """(k, G) the two-way variance of the total; NaN where neither dimension has two clusters."""
+        use_panorama, use_player = self.panoramas >= 2, self.players >= 2
+        both = np.maximum(np.maximum(self.panorama + self.player - self.cell, self.panorama), self.player)
+        one = np.where(use_panorama, self.panorama, np.where(use_player, self.player, np.nan))
+        return np.maximum(np.where(use_panorama & use_player, both, one), self.squares)
+
+    def degrees_of_freedom(self) -> np.ndarray:
+        """(k, G) Satterthwaite's (1946) degrees of freedom for V_panorama + V_player, each term estimated from
+        its clusters - 1, kept between the fewer and the more clusters - 1: a dimension that adds no variance
+        (players, for the model's errors) no longer sets them, as Cameron & Miller's min(clusters) - 1 would.
+        One dimension: its clusters - 1; 0 where neither has two clusters."""
+        use_panorama, use_player = self.panoramas >= 2, self.players >= 2
+        panorama_df, player_df = np.maximum(self.panoramas - 1, 1), np.maximum(self.players - 1, 1)
+        a, b = np.where(use_panorama, self.panorama, 0.0), np.where(use_player, self.player, 0.0)
+        never = np.iinfo(np.int64).max
+        fewest = np.minimum(np.where(use_panorama, panorama_df, never), np.where(use_player, player_df, never))
+        most = np.maximum(np.where(use_panorama, panorama_df, 0), np.where(use_player, player_df, 0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            combined = (a + b) ** 2 / (a * a / panorama_df + b * b / player_df)
+        df = np.clip(np.where(a + b > 0, combined, fewest), fewest, most)
+        return np.where(most == 0, 0.0, df)
+
+    def design_effect(self) -> np.ndarray:
+        """(k, G) V over the independent-rounds variance (>= 1 by construction); NaN where undefined."""
+        defined = self.squares > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(defined, self.variance() / np.where(defined, self.squares, 1), np.nan)
+
+
+def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | None = None,
+            rows: np.ndarray | None = None, groups: np.ndarray | None = None, group_count: int = 1) -> TwoWay:
+    """The two-way variance terms of the totals of `scores` (k, N), or (N,) as k = 1, over the member rows
+    (`members`, (N,) bool), per group (`groups`, (N,)). Only member rows are read: the arrays are cut to them
+    first; callers that already did pass `rows` (n,) indices instead, with `scores` (k, n) and `groups` (n,)."""
+    if rows is None:
+        if members is None:
+            raise ValueError("two_way needs members or rows")
+        rows = np.flatnonzero(members)
+        scores = np.atleast_2d(scores)[:, rows]
+        groups = None if groups is None else groups[rows]
+    keep = rows
+    scores = np.atleast_2d(scores).astype(np.float64)  # (k, n)
+    kept = {name: getattr(clusters, name)[keep] for name in ("panorama", "player", "cell")}
+
+    def per_group(values: np.ndarray) -> np.ndarray:
+        if groups is None:
+            return np.array([values.sum()], dtype=np.float64)
+        return np.bincount(groups, weights=values, minlength=group_count)
+
+    terms = {name: _square_sums(codes=kept[name], count=max(getattr(clusters, f"{name}s"), 1), scores=scores,
+                                groups=groups, group_count=group_count) for name in ("panorama", "player")}
+    squares = np.stack([per_group(row * row) for row in scores])
+    # Seen-before rounds are excluded, so a (panorama, player) cell is usually one row: then the cell term is
+    # the sum of squares, with no factorisation.
+    cell = (squares if clusters.cells == clusters.cell.size else
+            _square_sums(codes=kept["cell"], count=max(clusters.cells, 1), scores=scores, groups=groups,
+                         group_count=group_count)[0])
+    return TwoWay(total=np.stack([per_group(row) for row in scores]), squares=squares,
+                  panorama=terms["panorama"][0], player=terms["player"][0], cell=cell,
+                  rows=per_group(np.ones(keep.size)).reshape(group_count),
+                  panoramas=terms["panorama"][1], players=terms["player"][1])
+
+
+def _square_sums(*, codes: np.ndarray, count: int, scores: np.ndarray, groups: np.ndarray | None,
+                 group_count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per score and group (k, G): the sum over clusters of (cluster total)²; per group (G,): how many
+    clusters hold a row."""
+    pairs = codes if groups is None else groups * count + codes
+    size = group_count * count
+    if size <= DENSE_PAIRS:
+        counts = np.bincount(pairs, minlength=size).reshape(group_count, count)
+        squares = [np.bincount(pairs, weights=row, minlength=size).reshape(group_count, count) ** 2 for row in scores]
+        return np.stack([square.sum(axis=1) for square in squares]), (counts > 0).sum(axis=1)
+    distinct, pair = np.unique(pairs, return_inverse=True)
+    owner = distinct // count
+    squares = [np.bincount(owner, weights=np.bincount(pair, weights=row, minlength=distinct.size) ** 2,
+                           minlength=group_count) for row in scores]
+    return np.stack(squares), np.bincount(owner, minlength=group_count).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class RateDesign:
+    """Per rate and group: member rows (G,), the rate (k, G), its design effect (k, G; at least 1) and
+    degrees of freedom (k, G), and the two-way terms behind them."""
+
+    counts: np.ndarray
+    rate: np.ndarray
+    effect: np.ndarray
+    df: np.ndarray
+    terms: TwoWay
+
+
+def rate_design(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters, groups: np.ndarray | None = None,
+                group_count: int = 1) -> RateDesign:
+    """Kish's design effect of each rate (rows of `hits`, (k, N) bool, over `members`): the two-way variance
+    of sum(hit - rate) over its independent-rounds value n rate (1 - rate), at least 1. A rate of 0 or 1
+    leaves no spread to measure one on and is taken at its full size, design effect 1, as Korn & Graubard
+    (1998) do; its degrees of freedom still come from its clusters."""
+    rows = np.flatnonzero(members)
+    hits = np.atleast_2d(np.asarray(hits, dtype=bool))[:, rows]  # (k, n) member rows only
+    kept_groups = None if groups is None else groups[rows]
+    counts: np.ndarray
+    if kept_groups is None:
+        counts = np.array([rows.size], dtype=np.float64)  # (G,)
+        hit_counts = hits.sum(axis=1, keepdims=True).astype(np.float64)  # (k, G)
+    else:
+        counts = np.bincount(kept_groups, minlength=group_count).astype(np.float64)
+        hit_counts = np.stack([np.bincount(kept_groups, weights=row, minlength=group_count) for row in hits])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = hit_counts / counts
+    row_rate = rate if kept_groups is None else rate[:, kept_groups]  # (k, n) or (k, 1)
+    terms = two_way(scores=hits - np.nan_to_num(row_rate), clusters=clusters, rows=rows, groups=kept_groups,
+                    group_count=group_count)
+    spread = terms.squares > 0  # a rate strictly between 0 and 1
+    effect = np.where(spread, np.maximum(np.where(spread, terms.design_effect(), 1.0), 1.0), 1.0)
+    return RateDesign(counts=counts, rate=rate, effect=effect, df=terms.degrees_of_freedom(), terms=terms)
+
+
+def contest_inference(*, human_win: np.ndarray, model_win: np.ndarray, clusters: Clusters,
+                      groups: np.ndarray | None = None, group_count: int = 1) -> list[dict]:
+    """Per group, the cluster-aware view of a duel over its decided rounds: the human win rate's design effect
+    (rate_design) and effective number of duels, the sign test corrected by that design effect (Rao & Scott
+    1981: t = (wins - losses) / sqrt(decided x design effect), referred to Student's t), and the Wilson interval
+    at the effective size with the same critical value, which inverts that test: the interval leaves out 50%
+    exactly when the test rejects at 5%."""
+    decided_rows = human_win != model_win
+    design = rate_design(hits=human_win, members=decided_rows, clusters=clusters, groups=groups,
+                         group_count=group_count)
+    result = []
+    for g in range(group_count):
+        decided, rate = float(design.counts[g]), float(design.rate[0, g]) if design.counts[g] else 0.0
+        effect, df = float(design.effect[0, g]), float(design.df[0, g])
+        row = {"low": None, "high": None, "cluster_p": 1.0 if decided == 0 else None, "cluster_df": df,
+               "design_effect": _float_or_none(effect) if decided else None, "effective_decided": None,
+               "panoramas": int(design.terms.panoramas[g]), "players": int(design.terms.players[g])}
+        if decided > 0 and df >= 1:
+            effective = decided / effect
+            low, high = wilson_interval(successes=rate * effective, n=effective,
+                                        z=t_quantile(probability=0.975, df=df))
+            row.update(low=low, high=high, effective_decided=effective,
+                       cluster_p=t_two_sided_p(t=(2 * rate - 1) * decided / np.sqrt(decided * effect), df=df))
+        result.append(row)
+    return result
+
+
+def rate_intervals(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters, groups: np.ndarray | None = None,
+                   group_count: int = 1) -> list[list[tuple[float | None, float | None, float | None]]]:
+    """Per rate (rows of `hits`, (k, N) bool) and group, (rate, low, high): the share of member rows that hit,
+    with Wilson's interval at the effective sample size (rows over rate_design's design effect; Korn & Graubard
+    1998) and t's critical value."""
+    design = rate_design(hits=hits, members=members, clusters=clusters, groups=groups, group_count=group_count)
+    result: list[list[tuple[float | None, float | None, float | None]]] = []
+    for k in range(design.rate.shape[0]):
+        column: list[tuple[float | None, float | None, float | None]] = []
+        for g in range(group_count):
+            count, rate, df = design.counts[g], design.rate[k, g], float(design.df[k, g])
+            if count == 0 or df < 1:
+                column.append((float(rate) if count else None, None, None))
+                continue
+            effective = count / design.effect[k, g]
+            low, high = wilson_interval(successes=rate * effective, n=effective,
+                                        z=t_quantile(probability=0.975, df=df))
+            column.append((float(rate), low, high))
+        result.append(column)
+    return result
+
+
+def mean_interval(*, values: np.ndarray, members: np.ndarray, clusters: Clusters) -> dict:
+    """The mean of `values` over member rows with a two-way cluster-robust t interval (residuals about the
+    mean), its design effect and the rows' standard deviation; None where undefined."""
+    n = int(members.sum())
+    if n == 0:
+        return {"mean": None, "low": None, "high": None, "sd": None, "design_effect": None}
+    mean = float(values[members].mean())
+    sd = float(values[members].std(ddof=1)) if n > 1 else None
+    terms = two_way(scores=values - mean, members=members, clusters=clusters)
+    variance, df = float(terms.variance()[0, 0]), float(terms.degrees_of_freedom()[0, 0])
+    if df < 1 or not np.isfinite(variance):
+        return {"mean": mean, "low": None, "high": None, "sd": sd, "design_effect": None}
+    half = t_quantile(probability=0.975, df=df) * np.sqrt(variance) / n
+    return {"mean": mean, "low": mean - float(half), "high": mean + float(half), "sd": sd,
+            "design_effect": _float_or_none(terms.design_effect()[0, 0])}
+
+
+def _float_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
