@@ -134,3 +134,9 @@ def test_rows_can_be_limited_to_some_games(played):
     assert len(game_ids) == 2
     rows = round_rows(filters=Filters(games=(game_ids[0],)))
     assert len(rows) == 12 and {row["game_id"] for row in rows} == {game_ids[0]}
+
+
+def test_the_live_tables_anchor_the_default_model(played):
+    ratings = Client().get("/api/stats/benchmark").json()["ratings"]
+    anchored = [entry for entry in ratings if entry.get("anchor")]
+    assert [(entry["name"], entry["kind"], entry["rating"]) for entry in anchored] == [("tiny", "model", 1500.0)]
