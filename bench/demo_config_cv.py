@@ -3,7 +3,7 @@ on yfcc-train, printing accuracy at the five radii, median km and mean GeoScore 
 
 Two searches:
 - `--search method` (default, issue 18): on the partition chosen before (t1=25, t2=3, haversine tau 1000 km),
-  what the method adds: standardised features, training on augmented views, test-time augmentation (TTA),
+  what the method adds: calibration (a softmax temperature), training on augmented views, test-time augmentation (TTA),
   the GeoEstimation hierarchy of coarser partitions, retrieval refinement inside the top cells (several
   temperatures), beside the baselines (prior, random cell, kNN) computed on the same folds;
 - `--search partition`: the earlier grid over partition thresholds, loss and weight decay / epochs.
@@ -92,8 +92,8 @@ def run_setting(setting: Setting, views: dict[str, torch.Tensor], manifest: Mani
         kept = train_rows[partition.assignment >= 0]
         coarse = [CellSet.from_partition(adaptive_partition(lat[train_rows], lon[train_rows], t1=t1, t2=t2))
                   for t1, t2 in setting.levels]
-        head = HierarchicalHead(views["center"].shape[1], len(cells), ancestors=[ancestor_map(cells, c) for c in coarse],
-                                level_sizes=[len(c) for c in coarse])
+        head = HierarchicalHead(views["center"].shape[1], len(cells),
+                                ancestors=[ancestor_map(cells, c) for c in coarse], level_sizes=[len(c) for c in coarse])
         features = torch.cat([views[v][kept] for v in setting.train_views])  # (V*N, D)
         repeat = len(setting.train_views)
         fit_probe(head, features, np.tile(lat[kept], repeat), np.tile(lon[kept], repeat), [cells, *coarse],
@@ -128,8 +128,8 @@ def baselines(views: dict[str, torch.Tensor], manifest: Manifest, fold: np.ndarr
         frequencies = np.tile(cells.counts / cells.counts.sum(), (count, 1))  # (T, C)
         errors.setdefault("smart prior (GeoScore point of the cell frequencies)", []).append(
             distances_km(*point_guesses(frequencies, cells, "geoscore"), *truth))
-        errors.setdefault("prior (most frequent cell)", []).append(
-            distances_km(np.full(count, cells.mean_latitudes[best]), np.full(count, cells.mean_longitudes[best]), *truth))
+        errors.setdefault("prior (most frequent cell)", []).append(distances_km(
+            np.full(count, cells.mean_latitudes[best]), np.full(count, cells.mean_longitudes[best]), *truth))
         picks = np.random.default_rng(held_out).integers(0, len(cells), size=count)
         errors.setdefault("random cell", []).append(
             distances_km(cells.mean_latitudes[picks], cells.mean_longitudes[picks], *truth))

@@ -58,7 +58,8 @@ def view_transform(image: Image.Image, size: int, view: str) -> torch.Tensor:
         width, height = image.size
         side = max(1, int(round(min(width, height) * 0.75)))
         left, top = (width - side) // 2, (height - side) // 2
-        return to_tensor(image.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BILINEAR))
+        crop = image.crop((left, top, left + side, top + side))
+        return to_tensor(crop.resize((size, size), Image.Resampling.BILINEAR))
     raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
 
 
