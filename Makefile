@@ -41,7 +41,8 @@ $(COUNTRIES): $(VENV)/.installed planet_engine/countries.py
 
 # The demo model: PlaNet partition of yfcc-train, linear probe on EfficientNet-Lite2 features with
 # haversine label smoothing (settings chosen by owner-grouped cross-validation on yfcc-train only:
-# bench/demo_config_cv.py). The game set osv5m-demo is never trained on.
+# bench/demo_config_cv.py; README "Results on the real data" says why no hierarchy, retrieval, calibration
+# or test-time augmentation). The game set osv5m-demo is never trained on.
 $(DEMO)/model.pt: $(VENV)/.installed
 	$(PY) -m planet_engine partition --manifest $(TRAIN_SET) --t1 25 --t2 3 --out $(DEMO)/cells.csv
 	$(PY) -m planet_engine train --manifest $(TRAIN_SET) --cells $(DEMO)/cells.csv --out $(DEMO)/model.pt \

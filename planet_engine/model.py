@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 from efficientnet_lite_pytorch import EfficientNet
 from torch import nn
 
 from planet_engine.config import TRAINABLE
+from planet_engine.hierarchy import HierarchicalHead
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,17 @@ def build_backbone(name: str, *, pretrained: bool) -> EfficientNet:
 
 
 class GeoClassifier(nn.Module):
-    """Image -> logits over the partition's cells."""
+    """Image -> logits over the partition's cells (with a hierarchy: the folded log-probabilities, hierarchy.py)."""
 
-    def __init__(self, backbone_name: str, num_classes: int, *, pretrained: bool, dropout: float = 0.0):
+    def __init__(self, backbone_name: str, num_classes: int, *, pretrained: bool, dropout: float = 0.0,
+                 ancestors: list[np.ndarray] | None = None, level_sizes: list[int] | None = None,
+                 calibration: float = 1.0):
         super().__init__()
         self.spec = backbone_spec(backbone_name)
         self.backbone = build_backbone(backbone_name, pretrained=pretrained)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(self.spec.embedding_dim, num_classes)
+        self.head = HierarchicalHead(self.spec.embedding_dim, num_classes, ancestors=ancestors,
+                                     level_sizes=level_sizes, calibration=calibration)
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) normalised images -> (B, D) pooled features."""
@@ -89,6 +94,10 @@ class GeoClassifier(nn.Module):
         """(B, D) -> (B, C) logits."""
         logits: torch.Tensor = self.head(self.dropout(embeddings))
         return logits
+
+    def level_logits(self, embeddings: torch.Tensor) -> list[torch.Tensor]:
+        """(B, D) -> one (B, C_l) raw logits per partition, fine first: what training's losses read."""
+        return self.head.level_logits(self.dropout(embeddings))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.classify(self.embed(images))

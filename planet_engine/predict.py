@@ -20,7 +20,7 @@ import torch
 
 from planet_engine.cells import CellSet
 from planet_engine.checkpoint import load_checkpoint
-from planet_engine.data import ImageInput, eval_transform, load_image
+from planet_engine.data import ImageInput, load_image, view_transform
 from planet_engine.geo import geoscore, pairwise_distances_km
 from planet_engine.model import select_device
 from planet_engine.onnx_export import onnx_export, onnx_logits, onnx_path, onnx_session
@@ -103,6 +103,8 @@ class Predictor:
         self.config = loaded.config
         self.checkpoint_sha256 = loaded.sha256
         self.image_size = int(loaded.config["image_size"])
+        # Test-time augmentation: the distributions of these views of each photo are averaged.
+        self.views = list(loaded.config.get("tta_views", ["center"]))
         self.point_mode = point_mode
         self.batch_size = batch_size
         self._polygons: dict[int, list[tuple[float, float]]] = {}
@@ -120,9 +122,9 @@ class Predictor:
     def num_classes(self) -> int:
         return len(self.cells)
 
-    def preprocess(self, images: Sequence[ImageInput]) -> torch.Tensor:
-        """Images -> (B, 3, S, S) batch, exactly as the model was evaluated on."""
-        return torch.stack([eval_transform(load_image(image), self.image_size) for image in images])
+    def preprocess(self, images: Sequence[ImageInput], view: str = "center") -> torch.Tensor:
+        """Images -> (B, 3, S, S) batch of one view, exactly as the model was evaluated on."""
+        return torch.stack([view_transform(load_image(image), self.image_size, view) for image in images])
 
     @torch.inference_mode()
     def probabilities_from_tensor(self, batch: torch.Tensor) -> np.ndarray:
@@ -134,9 +136,12 @@ class Predictor:
         return np.asarray(torch.softmax(logits.float(), dim=1).cpu().numpy())
 
     def probabilities(self, images: Sequence[ImageInput]) -> np.ndarray:
-        """Images -> (B, C), in chunks of batch_size."""
-        chunks = [self.probabilities_from_tensor(self.preprocess(images[start:start + self.batch_size]))
-                  for start in range(0, len(images), self.batch_size)]
+        """Images -> (B, C) averaged over the checkpoint's test-time views, in chunks of batch_size."""
+        chunks = []
+        for start in range(0, len(images), self.batch_size):
+            decoded = [load_image(image) for image in images[start:start + self.batch_size]]
+            chunks.append(np.mean([self.probabilities_from_tensor(self.preprocess(decoded, view))
+                                   for view in self.views], axis=0))
         return np.concatenate(chunks) if chunks else np.zeros((0, self.num_classes))
 
     def predict(self, images: Sequence[ImageInput], *, top_k: int = 5, distribution: bool = False,

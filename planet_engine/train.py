@@ -32,6 +32,7 @@ from planet_engine.checkpoint import (
 from planet_engine.config import TrainConfig
 from planet_engine.data import ImageDataset, Progress, cached_embeddings
 from planet_engine.geo import pairwise_distances_km
+from planet_engine.hierarchy import HierarchicalHead, ancestor_map
 from planet_engine.manifest import read_manifest
 from planet_engine.model import GeoClassifier, pretrained_weights_sha256, select_device
 
@@ -50,9 +51,10 @@ class TrainResult:
     seconds: float = 0.0
 
 
-# One epoch over the training photos: (epoch, optimizer, (N,) labels, (N,) latitudes, (N,) longitudes, cells)
-# -> (mean loss, train accuracy).
-EpochStep = Callable[[int, torch.optim.Optimizer, torch.Tensor, np.ndarray, np.ndarray, CellSet], tuple[float, float]]
+# One epoch over the training photos: (epoch, optimizer, (N,) labels, (N,) latitudes, (N,) longitudes, the
+# partitions fine first) -> (mean loss, train accuracy).
+EpochStep = Callable[[int, torch.optim.Optimizer, torch.Tensor, np.ndarray, np.ndarray, list[CellSet]],
+                     tuple[float, float]]
 
 
 def seed_everything(seed: int, *, deterministic: bool) -> None:
@@ -94,6 +96,58 @@ def _loss(logits: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor | No
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
 
+def level_losses(level_logits: list[torch.Tensor], fine_labels: torch.Tensor, latitudes: np.ndarray,
+                 longitudes: np.ndarray, levels: list[CellSet], ancestors: list[torch.Tensor], *, loss: str,
+                 tau_km: float) -> torch.Tensor:
+    """The sum over partitions (fine first, then the coarser ones) of each head's loss on a batch of (B,) photos;
+    a photo's coarse label is its fine cell's ancestor, so the levels never disagree."""
+    total = torch.zeros((), device=level_logits[0].device)
+    for index, (logits, cells) in enumerate(zip(level_logits, levels)):
+        labels = fine_labels if index == 0 else ancestors[index - 1].to(fine_labels.device)[fine_labels]
+        targets = (soft_targets(latitudes, longitudes, cells, tau_km).to(logits.device)
+                   if loss == "haversine" else None)
+        total = total + _loss(logits, labels.to(logits.device), targets)
+    return total
+
+
+def probe_epoch(head: HierarchicalHead, optimizer: torch.optim.Optimizer, features: torch.Tensor,
+                labels: torch.Tensor, latitudes: np.ndarray, longitudes: np.ndarray, levels: list[CellSet], *,
+                loss: str, tau_km: float, batch_size: int, generator: torch.Generator) -> tuple[float, float]:
+    """One epoch of the linear probe on (N, D) cached features -> (mean loss, fine-cell train accuracy)."""
+    head.train()
+    order = torch.randperm(len(features), generator=generator)
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        rows = batch.numpy()
+        logits = head.level_logits(features[batch])
+        value = level_losses(logits, labels[batch], latitudes[rows], longitudes[rows], levels, head.ancestors,
+                             loss=loss, tau_km=tau_km)
+        optimizer.zero_grad(set_to_none=True)
+        value.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
+        optimizer.step()
+        total_loss += float(value.detach()) * len(batch)
+        correct += int((logits[0].argmax(1).cpu() == labels[batch].cpu()).sum())
+    return total_loss / len(order), correct / len(order)
+
+
+def fit_probe(head: HierarchicalHead, features: torch.Tensor, latitudes: np.ndarray, longitudes: np.ndarray,
+              levels: list[CellSet], *, loss: str, tau_km: float, weight_decay: float, epochs: int, lr: float,
+              batch_size: int, seed: int) -> None:
+    """Train `head` on (N, D) features of photos that all fall in kept fine cells (AdamW, cosine schedule);
+    the cross-validation's trainer (train() runs the same epochs with resumable state)."""
+    torch.manual_seed(seed)
+    labels = torch.from_numpy(levels[0].assign(latitudes, longitudes))
+    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        probe_epoch(head, optimizer, features, labels, latitudes, longitudes, levels, loss=loss, tau_km=tau_km,
+                    batch_size=batch_size, generator=generator)
+        schedule.step()
+    head.eval()
+
+
 def _distributed() -> tuple[int, int]:
     """(rank, world size); starts the process group when launched by torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -123,7 +177,10 @@ def train(config: TrainConfig) -> TrainResult:
     labels = torch.from_numpy(labels_all[keep])
     latitudes, longitudes = manifest.latitudes, manifest.longitudes
 
-    model = GeoClassifier(config.backbone, len(cells), pretrained=config.pretrained, dropout=config.dropout)
+    coarse = [CellSet.read_csv(path) for path in config.coarse_cells]
+    model = GeoClassifier(config.backbone, len(cells), pretrained=config.pretrained, dropout=config.dropout,
+                          ancestors=[ancestor_map(cells, level) for level in coarse],
+                          level_sizes=[len(level) for level in coarse], calibration=config.calibration)
     size = config.image_size or model.spec.image_size
     model.set_trainable(config.trainable)
     model.to(device)
@@ -150,13 +207,14 @@ def train(config: TrainConfig) -> TrainResult:
         step_epoch = _finetune_epochs(config, model, manifest.image_paths, size, device, world)
     result_sha = ""
     for epoch in range(start_epoch, config.epochs):
-        loss, accuracy = step_epoch(epoch, optimizer, labels, latitudes, longitudes, cells)
+        loss, accuracy = step_epoch(epoch, optimizer, labels, latitudes, longitudes, [cells, *coarse])
         scheduler.step()
         history.append({"epoch": epoch, "loss": loss, "train_accuracy": accuracy,
                         "lr": float(scheduler.get_last_lr()[0])})
         log(f"epoch {epoch + 1}/{config.epochs}  loss {loss:.4f}  train acc {accuracy:.3f}")
         if rank == 0:
-            payload = build_payload(model=model, cells=cells, config=_config_record(config, size), extra={
+            payload = build_payload(model=model, cells=cells, coarse=coarse, config=_config_record(config, size),
+                                    extra={
                 "epoch": epoch, "optimizer_state": optimizer.state_dict(),
                 "scheduler_state": scheduler.state_dict(), "history": history,
                 "train_manifest_sha256": manifest_sha256,
@@ -215,21 +273,9 @@ def _linear_probe_epochs(
     generator = torch.Generator().manual_seed(config.seed)
 
     def step_epoch(epoch: int, optimizer: torch.optim.Optimizer, labels: torch.Tensor,
-                   latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet) -> tuple[float, float]:
-        model.train()
-        order = torch.randperm(len(embeddings), generator=generator)
-        total_loss, correct = 0.0, 0
-        for start in range(0, len(order), config.batch_size):
-            batch = order[start:start + config.batch_size]
-            targets = _targets(config, latitudes, longitudes, cells, batch, device)
-            logits = model.classify(embeddings[batch])
-            loss = _loss(logits, labels[batch].to(device), targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
-            optimizer.step()
-            total_loss += float(loss.detach()) * len(batch)
-            correct += int((logits.argmax(1).cpu() == labels[batch]).sum())
-        return total_loss / len(order), correct / len(order)
+                   latitudes: np.ndarray, longitudes: np.ndarray, levels: list[CellSet]) -> tuple[float, float]:
+        return probe_epoch(model.head, optimizer, embeddings, labels, latitudes, longitudes, levels,
+                           loss=config.loss, tau_km=config.tau_km, batch_size=config.batch_size, generator=generator)
 
     return step_epoch
 
@@ -255,7 +301,7 @@ def _finetune_epochs(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
     def step_epoch(epoch: int, optimizer: torch.optim.Optimizer, labels: torch.Tensor,
-                   latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet) -> tuple[float, float]:
+                   latitudes: np.ndarray, longitudes: np.ndarray, levels: list[CellSet]) -> tuple[float, float]:
         network.train()
         dataset.epoch = epoch
         if sampler is not None:
@@ -264,7 +310,8 @@ def _finetune_epochs(
         progress = Progress(f"epoch {epoch + 1}", len(dataset) // world, enabled=not config.quiet)
         for images, index in loader:
             images = images.to(device, non_blocking=True)
-            targets = _targets(config, latitudes, longitudes, cells, index, device)
+            # Through the wrapped forward (DDP syncs there): with a hierarchy, the folded fine log-probabilities.
+            targets = _targets(config, latitudes, longitudes, levels[0], index, device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 logits = network(images)
                 loss = _loss(logits.float(), labels[index].to(device), targets)
