@@ -90,6 +90,9 @@ def main() -> int:
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
     environment.update(PLANET_VAR_DIR=str(var), PLANET_CHECKPOINT=str(args.checkpoint.resolve()))
+    # One client plays every round as fast as it can: the per-address and per-game limits would refuse it.
+    environment.update({f"PLANET_RATE_LIMIT_{scope}": "100000/60" for scope in (
+        "GAMES", "GUESSES", "ROUND_STARTS", "PREDICTIONS", "GAME_PREDICTIONS")})
     log = (var / "run_arena.log").open("wb")
     server = subprocess.Popen([sys.executable, "manage.py", "run_arena", "--port", str(port)], cwd=ROOT,
                               env=environment, stdout=log, stderr=subprocess.STDOUT)
