@@ -14,7 +14,7 @@ from gameserver.games.models import Game, Guess, Round
 from gameserver.panoramas.models import Panorama
 from gameserver.panoramas.perspective import panorama_fixed_view_path
 from gameserver.panoramas.storage import panorama_image_path, served_view_path
-from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM
+from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM, distance_km
 
 # A guess sent a moment after the deadline (network latency) still counts as sent in time.
 DEADLINE_GRACE = timedelta(seconds=2)
@@ -90,6 +90,12 @@ def round_model_point(*, round: Round) -> tuple[float, float] | None:
     if round.model_status != Round.ModelStatus.READY or round.model_latitude is None or round.model_longitude is None:
         return None
     return round.model_latitude, round.model_longitude
+
+
+def round_model_km(*, round: Round) -> float | None:
+    """The great-circle error of the model's committed guess on the round, or None before it answered."""
+    point = round_model_point(round=round)
+    return None if point is None else distance_km(*point, round.panorama.latitude, round.panorama.longitude)
 
 
 def round_points(points: float) -> int:

@@ -16,13 +16,13 @@ from gameserver.games.rules import (
     panorama_attribution,
     panorama_licence,
     round_fixed_view,
-    round_model_point,
+    round_model_km,
     round_points,
     round_revealed,
 )
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
-from planet_engine.geo import distance_km, geoscore, head_to_head, threshold_outcomes
+from planet_engine.geo import geoscore, head_to_head, threshold_outcomes
 
 
 def panorama_set_get(*, name: str) -> PanoramaSet:
@@ -169,10 +169,9 @@ def round_reveal(*, round: Round, guess: Guess, alone: bool = False) -> dict[str
         ],
     }
     model_km = guess.model_km
-    model_point = round_model_point(round=round)
-    if model_km is None and model_point is not None:
+    if model_km is None:
         # The model answered after this guess was locked: shown, but not counted in the benchmark.
-        model_km = distance_km(*model_point, panorama.latitude, panorama.longitude)
+        model_km = round_model_km(round=round)
     if model_km is not None:
         result["model"] = {
             "status": round.model_status, "latitude": round.model_latitude, "longitude": round.model_longitude,

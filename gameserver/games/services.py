@@ -26,7 +26,7 @@ from gameserver.games.rules import (
     guess_suspicion,
     round_closes_at,
     round_fixed_view,
-    round_model_point,
+    round_model_km,
     round_revealed,
     round_view_source,
 )
@@ -237,13 +237,12 @@ class _Scored(TypedDict):
 def _score(round: Round, latitude: float | None, longitude: float | None, timed_out: bool) -> _Scored:
     truth = (round.panorama.latitude, round.panorama.longitude)
     human_km = None if timed_out or latitude is None or longitude is None else distance_km(latitude, longitude, *truth)
-    model_point = round_model_point(round=round)
-    model_km = distance_km(*model_point, *truth) if model_point is not None else None
+    model_km = round_model_km(round=round)
     return {
         "latitude": None if timed_out else latitude, "longitude": None if timed_out else longitude,
         "timed_out": timed_out, "km": human_km, "points": 0.0 if human_km is None else float(geoscore(human_km)),
         "model_km": model_km, "model_points": None if model_km is None else float(geoscore(model_km)),
-        "model_committed_first": model_point is not None,
+        "model_committed_first": model_km is not None,
     }
 
 

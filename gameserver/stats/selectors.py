@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,14 +25,14 @@ from gameserver.games.rules import (
     panorama_attribution,
     panorama_licence,
     round_closes_at,
-    round_model_point,
+    round_model_km,
     rounds_closed,
 )
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import Panorama
 from gameserver.stats.benchmark import RoundTable, benchmark_tables
 from planet_engine.countries import country_index
-from planet_engine.geo import THRESHOLD_NAMES, distance_km, geoscore, head_to_head, threshold_outcomes
+from planet_engine.geo import THRESHOLD_NAMES, geoscore, head_to_head, threshold_outcomes
 
 Row = dict[str, object]
 logger = logging.getLogger(__name__)
@@ -105,18 +106,15 @@ def _missing_guesses(filters: Filters) -> list[Guess]:
         closed_at = round_closes_at(round=game_round)
         if (filters.since and closed_at < filters.since) or (filters.until and closed_at >= filters.until):
             continue
+        ready_at = game_round.model_ready_at
+        model_km = round_model_km(round=game_round) if ready_at is not None and ready_at <= closed_at else None
+        model_points = None if model_km is None else float(geoscore(model_km))
         for key in sorted(seats.get(game_round.game_id, [])):
             if (game_round.pk, key) in locked:
                 continue
-            model_point = round_model_point(round=game_round)
-            committed = model_point is not None and game_round.model_ready_at is not None and (
-                game_round.model_ready_at <= closed_at)
-            model_km = (distance_km(*model_point, game_round.panorama.latitude, game_round.panorama.longitude)
-                        if committed and model_point is not None else None)
-            model_points = None if model_km is None else float(geoscore(model_km))
             missing.append(Guess(round=game_round, player_key=key, timed_out=True, km=None, points=0.0,
-                                 model_km=model_km, model_points=model_points, model_committed_first=committed,
-                                 guessed_at=closed_at))
+                                 model_km=model_km, model_points=model_points,
+                                 model_committed_first=model_km is not None, guessed_at=closed_at))
     return missing
 
 
@@ -228,22 +226,16 @@ def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000
                         include_suspicious: bool = False, anchor_model: str | None = None) -> dict[str, object]:
     """Every benchmark table, plus how many rows were left out and why. `anchor_model`: the model whose rating
     is fixed at 1500 (the live tables pass the default model); None: the model with the most rounds."""
-    excluded: dict[str, int] = {}
-    by_mode: dict[str, dict[str, object]] = {}
+    modes = Counter(str(row["mode"]) for row in rows)
+    excluded_in: dict[str, Counter[str]] = {mode: Counter() for mode in modes}
     for row in rows:
-        mode = by_mode.setdefault(str(row["mode"]), {"player_rounds": 0, "excluded": {}})
-        mode["player_rounds"] = int(str(mode["player_rounds"])) + 1
         if not _counts(row, include_suspicious=include_suspicious):
-            reason = str(row["exclusion"])
-            excluded[reason] = excluded.get(reason, 0) + 1
-            reasons = mode["excluded"]
-            assert isinstance(reasons, dict)
-            reasons[reason] = reasons.get(reason, 0) + 1
-    for mode in by_mode.values():
-        reasons = mode["excluded"]
-        assert isinstance(reasons, dict)
-        # How often the model was too late, per mode: a mode where it often is loses rounds, not a random sample.
-        mode["model_not_committed_share"] = reasons.get("model_not_committed", 0) / int(str(mode["player_rounds"]))
+            excluded_in[str(row["mode"])][str(row["exclusion"])] += 1
+    excluded = sum(excluded_in.values(), Counter[str]())
+    # How often the model was too late, per mode: a mode where it often is loses rounds, not a random sample.
+    by_mode = {mode: {"player_rounds": n, "excluded": dict(sorted(excluded_in[mode].items())),
+                      "model_not_committed_share": excluded_in[mode]["model_not_committed"] / n}
+               for mode, n in modes.items()}
     tables = benchmark_tables(table=round_table(rows=rows, include_suspicious=include_suspicious), seed=seed,
                               resamples=resamples, anchor_model=anchor_model)
     return {**tables, "player_rounds": len(rows), "excluded": dict(sorted(excluded.items())),
