@@ -24,11 +24,15 @@ from planet_engine.train import train
 #   ci (make test, .ci/run): derandomized, so every run tries the same examples; no example database and no
 #     timing checks (deadline, too_slow), which a busy shared machine would fail at random.
 #   fuzz (make fuzz): twenty times the examples, random, to hunt for new failures.
+# Each profile starts from Hypothesis's own defaults: where CI=true is set, Hypothesis makes its derandomized
+# built-in `ci` profile the default, and a profile without a parent would inherit derandomize from it.
 TIMING = [HealthCheck.too_slow]
-settings.register_profile("dev", max_examples=100)
-settings.register_profile("ci", max_examples=100, derandomize=True, database=None, deadline=None,
+BASE = settings.get_profile("default")
+settings.register_profile("dev", BASE, max_examples=100, derandomize=False)
+settings.register_profile("ci", BASE, max_examples=100, derandomize=True, database=None, deadline=None,
                           suppress_health_check=TIMING, print_blob=True)
-settings.register_profile("fuzz", max_examples=2000, deadline=None, suppress_health_check=TIMING, print_blob=True)
+settings.register_profile("fuzz", BASE, max_examples=2000, derandomize=False, deadline=None,
+                          suppress_health_check=TIMING, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 

@@ -5,7 +5,9 @@ many fresh random examples (profiles in tests/conftest.py)."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -31,6 +33,15 @@ def test_the_ci_profile_draws_the_same_examples_on_every_run() -> None:
     assert drawn("ci") == drawn("ci")
     assert drawn("fuzz") != drawn("fuzz")  # the hunt tries new ones
     assert settings.get_profile("fuzz").max_examples >= 10 * settings.get_profile("ci").max_examples
+
+
+def test_the_profiles_hold_where_a_ci_service_sets_its_variables() -> None:
+    """Hypothesis loads its own derandomized `ci` profile by default when it sees CI=true (GitHub Actions, the
+    project's CI), and a profile registered without a parent inherits from it: `fuzz` would hunt nothing new."""
+    test = f"{Path(__file__).relative_to(ROOT)}::test_the_ci_profile_draws_the_same_examples_on_every_run"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+                         cwd=ROOT, capture_output=True, text=True, env={**os.environ, "CI": "true"})
+    assert run.returncode == 0, run.stdout[-2000:]
 
 
 def make_dry_run(target: str) -> list[str]:
