@@ -152,7 +152,7 @@ CHANNEL_LAYERS = {
         # a key, so channels_redis's default (100) lost events with 500 players (bench/README.md).
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}],
                    "capacity": int(os.environ.get("PLANET_CHANNEL_CAPACITY", "10000"))},
-    } if REDIS_URL else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    } if REDIS_URL else {"BACKEND": "gameserver.realtime.layers.EmbeddedChannelLayer"}
 }
 
 # Shared by every web process in production (the benchmark tables' cache); per process when embedded.
