@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
+from django.db.models import Case, Subquery, Value, When
 from django.utils import timezone
 
 from gameserver.games.models import Round
@@ -85,39 +86,36 @@ def model_version_register(*, name: str, checkpoint: Path, default: bool = False
 
 
 def round_predict(*, round_id: int) -> None:
-    """Run the model on the round's served pixels, with other waiting rounds of the same model in one batch."""
-    first = Round.objects.select_related("panorama", "game__model_version").get(pk=round_id)
-    if first.model_status != Round.ModelStatus.PENDING:
-        return
-    version = first.game.model_version
-    others = (Round.objects.select_related("panorama", "game__model_version")
-              .filter(model_status=Round.ModelStatus.PENDING, served_at__isnull=False, game__model_version=version)
-              .exclude(pk=first.pk).order_by("served_at")[:settings.INFERENCE_BATCH - 1])
-    rounds = [first, *others]
+    """Run the model on the round's served pixels, with other waiting rounds of the same model in one batch.
+    One query reads the batch (this round first); each guess is one conditional UPDATE."""
+    same_model = Round.objects.filter(pk=round_id).values("game__model_version_id")
+    rounds = list(Round.objects.select_related("panorama", "game__model_version")
+                  .filter(model_status=Round.ModelStatus.PENDING, served_at__isnull=False,
+                          game__model_version_id=Subquery(same_model))
+                  .annotate(other=Case(When(pk=round_id, then=Value(0)), default=Value(1)))
+                  .order_by("other", "served_at")[:settings.INFERENCE_BATCH])
+    if not rounds or rounds[0].pk != round_id:
+        return  # answered already (another worker's batch, or a retry)
+    version = rounds[0].game.model_version
     model = predictor(version.checkpoint_path)
     if model.checkpoint_sha256 != version.checkpoint_sha256:
         raise CheckpointError(f"{version.checkpoint_path} changed since model {version.name!r} was registered "
                               f"(sha256 {model.checkpoint_sha256[:12]}, registered {version.checkpoint_sha256[:12]})")
     predictions = model.predict([round_view_path(round=r) for r in rounds], top_k=TOP_K)
     for game_round, prediction in zip(rounds, predictions):
-        _guess_commit(round_id=game_round.pk, prediction=prediction)
+        _guess_commit(round=game_round, prediction=prediction)
 
 
-def _guess_commit(*, round_id: int, prediction: Prediction) -> None:
+def _guess_commit(*, round: Round, prediction: Prediction) -> None:
+    """Store the guess unless the round was answered meanwhile (the UPDATE's condition), then say so."""
     cells = [{"token": c.token, "probability": c.probability, "latitude": c.latitude, "longitude": c.longitude,
               "polygon": c.polygon} for c in prediction.top_cells]
-    with transaction.atomic():
-        locked = Round.objects.select_for_update(of=("self",)).select_related("game").get(pk=round_id)
-        if locked.model_status != Round.ModelStatus.PENDING:
-            return
-        locked.model_status = Round.ModelStatus.READY
-        locked.model_latitude, locked.model_longitude = prediction.latitude, prediction.longitude
-        locked.model_top_cells = cells
-        locked.model_checkpoint_sha256 = prediction.checkpoint_sha256
-        locked.model_ready_at = timezone.now()
-        locked.save()
-        game_event_send_on_commit(game_public_id=locked.game.public_id, event="model_ready",
-                                  round_number=locked.number)
+    stored = Round.objects.filter(pk=round.pk, model_status=Round.ModelStatus.PENDING).update(
+        model_status=Round.ModelStatus.READY, model_latitude=prediction.latitude,
+        model_longitude=prediction.longitude, model_top_cells=cells,
+        model_checkpoint_sha256=prediction.checkpoint_sha256, model_ready_at=timezone.now())
+    if stored:
+        game_event_send_on_commit(game_public_id=round.game.public_id, event="model_ready", round_number=round.number)
 
 
 def round_mark_model_unavailable(*, round_id: int, error: str) -> None:

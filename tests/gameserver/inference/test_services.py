@@ -131,3 +131,21 @@ def test_registering_exports_the_graph_the_worker_serves(tiny_checkpoint, tmp_pa
     version = model_version_register(name="graph", checkpoint=copy)
     assert list(tmp_path.glob(f"model.{version.checkpoint_sha256[:16]}.onnx"))
     assert services.predictor(version.checkpoint_path).backend == "onnx"
+
+
+def test_a_round_answered_while_the_model_ran_keeps_the_first_answer(panorama_set, model_version, monkeypatch):
+    monkeypatch.setattr(tasks.predict_round, "delay", lambda round_id: None)
+    game_round = round_serve(round=game_create(panorama_set=panorama_set, owner_key="p", rounds=1).rounds.get(),
+                             player_key="p")
+    predictor = services.predictor(model_version.checkpoint_path)
+    original = predictor.predict
+
+    def another_worker_answers_first(images, **kw):
+        Round.objects.filter(pk=game_round.pk).update(model_status=Round.ModelStatus.READY, model_latitude=1.0,
+                                                      model_longitude=2.0)
+        return original(images, **kw)
+
+    monkeypatch.setattr(predictor, "predict", another_worker_answers_first)
+    round_predict(round_id=game_round.pk)
+    game_round.refresh_from_db()
+    assert (game_round.model_latitude, game_round.model_longitude) == (1.0, 2.0)
