@@ -54,6 +54,8 @@ class CheckpointConfig(TypedDict):
     coarse_cells: NotRequired[list[str]]  # checkpoints before issue 18 lack these three: no hierarchy,
     calibration: NotRequired[float]  # calibration 1.0,
     tta_views: NotRequired[list[str]]  # the centre crop only
+    shuffle_buffer: NotRequired[int]  # training from shards (issue 19); older checkpoints lack these two
+    checkpoint_every: NotRequired[int]
 
 
 class HierarchyLevel(TypedDict):
@@ -80,6 +82,8 @@ class TrainingState(TypedDict, total=False):
     train_manifest_sha256: str
     train_photos: int
     dropped_photos: int
+    step: int  # training from shards: batches of `epoch` done (a checkpoint written mid-epoch); -1 when whole
+    images_per_second: float
 
 
 class CheckpointPayload(TrainingState):

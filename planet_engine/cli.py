@@ -1,4 +1,4 @@
-"""`python -m planet_engine <verb>`: partition, train, evaluate, predict, countries-geojson. Each ends with a short
+"""`python -m planet_engine <verb>`: prepare, partition, train, evaluate, predict, countries-geojson. Each ends with a short
 summary."""
 
 from __future__ import annotations
@@ -64,13 +64,33 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         deterministic=not args.nondeterministic, device=args.device, amp=not args.no_amp,
         num_workers=args.workers, cache_dir=args.cache_dir or None, resume=args.resume,
         coarse_cells=list(args.coarse_cells), calibration=args.calibration, tta_views=list(args.tta_views),
+        shuffle_buffer=args.shuffle_buffer, checkpoint_every=args.checkpoint_every,
     )
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from planet_engine.layouts import read_layout
+    from planet_engine.shards import write_shards
+
+    started = time.perf_counter()
+    samples, source = read_layout(args.layout, root=args.root and Path(args.root), split=args.split,
+                                  csv_path=args.csv and Path(args.csv), images=args.images and Path(args.images))
+    print(f"{len(samples)} samples checked ({args.layout}); writing shards of ~{args.shard_size_mb} MB to {args.out}",
+          file=sys.stderr)
+    index = write_shards(samples, source, Path(args.out), dataset=args.layout,
+                         shard_bytes=int(args.shard_size_mb * 1_000_000), progress=not args.quiet)
+    size_mb = sum((Path(args.out) / shard["name"]).stat().st_size for shard in index["shards"]) / 1e6
+    print(f"{index['samples']} samples in {len(index['shards'])} shards ({size_mb:.1f} MB) at {args.out}: "
+          f"dataset.json, SHA256SUMS, locations.csv (for partition) in {time.perf_counter() - started:.1f}s")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    from planet_engine.stream_train import is_prepared, train_from_shards
     from planet_engine.train import train
 
-    result = train(train_config(args))
+    config = train_config(args)
+    result = train_from_shards(config) if is_prepared(config.manifest) else train(config)
     print(f"\ncheckpoint {result.checkpoint} (sha256 {result.checkpoint_sha256[:12]})")
     print(f"{result.num_classes} classes, {result.train_photos} photos trained on, "
           f"{result.dropped_photos} left out in dropped cells")
@@ -132,6 +152,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m planet_engine", description=__doc__)
     verbs = parser.add_subparsers(dest="verb", required=True)
 
+    p = verbs.add_parser("prepare", help="a published dataset's layout -> WebDataset shards (resumable)")
+    p.add_argument("layout", choices=["osv5m", "mp16", "im2gps3k", "yfcc4k", "folder"])
+    p.add_argument("--root", help="osv5m: the folder of train.csv/test.csv and images/; folder: the photos")
+    p.add_argument("--split", default="train", help="osv5m: train or test")
+    p.add_argument("--csv", help="mp16/im2gps3k/yfcc4k: GeoEstimation's *_places365.csv (IMG_ID, LAT, LON)")
+    p.add_argument("--images", help="mp16/im2gps3k/yfcc4k: the images (a folder, zip or tar)")
+    p.add_argument("--out", required=True, help="folder for the shards (rerun with the same to resume)")
+    p.add_argument("--shard-size-mb", type=float, default=1000.0, help="about this many MB per shard")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=cmd_prepare)
+
     p = verbs.add_parser("partition", help="PlaNet's adaptive S2 partition of a manifest's photos")
     p.add_argument("--manifest", required=True, help="manifest CSV (file, latitude, longitude, ...)")
     p.add_argument("--t1", type=int, default=50, help="split cells holding more than t1 photos")
@@ -143,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("train", help="train the cell classifier")
     default = _TRAIN_DEFAULTS
-    p.add_argument("--manifest", required=True)
+    p.add_argument("--manifest", required=True, help="a manifest CSV, or a folder written by prepare (streamed)")
     p.add_argument("--cells", required=True, help="cells CSV written by partition")
     p.add_argument("--out", required=True, help="checkpoint to write (and resume from)")
     p.add_argument("--backbone", default=default["backbone"], choices=["efficientnet-lite0", "efficientnet-lite2"])
@@ -170,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="softmax temperature of the cell distribution, applied inside the network")
     p.add_argument("--tta-views", nargs="+", default=default["tta_views"], choices=VIEWS,
                    help="views whose predictions are averaged at test time")
+    p.add_argument("--shuffle-buffer", type=int, default=default["shuffle_buffer"],
+                   help="prepared shards: samples mixed in memory per data-loader worker")
+    p.add_argument("--checkpoint-every", type=int, default=default["checkpoint_every"],
+                   help="prepared shards: also checkpoint every N steps (resumable mid-epoch)")
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     p.set_defaults(run=cmd_train)
 

@@ -44,6 +44,10 @@ class TrainConfig:
     calibration: float = 1.0
     # Test-time augmentation: the views (data.VIEWS) whose predictions are averaged; training sees the centre.
     tta_views: list[str] = field(default_factory=lambda: ["center"])
+    # Training from prepared shards (`manifest` a folder written by `prepare`): the shuffle buffer's size and
+    # a checkpoint every this many steps as well as after each epoch (0: after each epoch only).
+    shuffle_buffer: int = 1000
+    checkpoint_every: int = 0
     resume: bool = False
     quiet: bool = False
 

@@ -37,7 +37,7 @@ from planet_engine.manifest import read_manifest
 from planet_engine.model import GeoClassifier, pretrained_weights_sha256, select_device
 
 # Config keys that must match for --resume to continue a run rather than silently start another one.
-_RESUME_KEYS = ("backbone", "pretrained", "trainable", "loss", "tau_km", "image_size", "seed", "batch_size")
+RESUME_KEYS = ("backbone", "pretrained", "trainable", "loss", "tau_km", "image_size", "seed", "batch_size")
 
 
 @dataclass
@@ -90,7 +90,7 @@ def _targets(
     return soft_targets(latitudes[rows], longitudes[rows], cells, config.tau_km).to(device)
 
 
-def _loss(logits: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor:
+def cell_loss(logits: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor:
     if targets is None:
         return F.cross_entropy(logits, labels)
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
@@ -106,7 +106,7 @@ def level_losses(level_logits: list[torch.Tensor], fine_labels: torch.Tensor, la
         labels = fine_labels if index == 0 else ancestors[index - 1].to(fine_labels.device)[fine_labels]
         targets = (soft_targets(latitudes, longitudes, cells, tau_km).to(logits.device)
                    if loss == "haversine" else None)
-        total = total + _loss(logits, labels.to(logits.device), targets)
+        total = total + cell_loss(logits, labels.to(logits.device), targets)
     return total
 
 
@@ -148,7 +148,7 @@ def fit_probe(head: HierarchicalHead, features: torch.Tensor, latitudes: np.ndar
     head.eval()
 
 
-def _distributed() -> tuple[int, int]:
+def distributed_start() -> tuple[int, int]:
     """(rank, world size); starts the process group when launched by torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
@@ -158,7 +158,7 @@ def _distributed() -> tuple[int, int]:
 
 def train(config: TrainConfig) -> TrainResult:
     started = time.perf_counter()
-    rank, world = _distributed()
+    rank, world = distributed_start()
     seed_everything(config.seed, deterministic=config.deterministic)
     device = select_device(config.device)
     if world > 1 and device.type == "cuda":
@@ -213,7 +213,7 @@ def train(config: TrainConfig) -> TrainResult:
                         "lr": float(scheduler.get_last_lr()[0])})
         log(f"epoch {epoch + 1}/{config.epochs}  loss {loss:.4f}  train acc {accuracy:.3f}")
         if rank == 0:
-            payload = build_payload(model=model, cells=cells, coarse=coarse, config=_config_record(config, size),
+            payload = build_payload(model=model, cells=cells, coarse=coarse, config=config_record(config, size),
                                     extra={
                 "epoch": epoch, "optimizer_state": optimizer.state_dict(),
                 "scheduler_state": scheduler.state_dict(), "history": history,
@@ -230,7 +230,7 @@ def train(config: TrainConfig) -> TrainResult:
     )
 
 
-def _config_record(config: TrainConfig, size: int) -> CheckpointConfig:
+def config_record(config: TrainConfig, size: int) -> CheckpointConfig:
     """What the checkpoint records: the config but the run's own switches (resume, quiet), the size resolved."""
     record = asdict(config)
     record["image_size"] = size
@@ -248,8 +248,8 @@ def _resume(
     if payload["cells_sha256"] != cells.fingerprint():
         raise CheckpointError(f"cannot resume {out}: it was trained on other cells")
     saved = payload["config"]
-    wanted = _config_record(config, saved["image_size"] if config.image_size is None else config.image_size)
-    changed = [key for key in _RESUME_KEYS if saved.get(key) != wanted.get(key)]
+    wanted = config_record(config, saved["image_size"] if config.image_size is None else config.image_size)
+    changed = [key for key in RESUME_KEYS if saved.get(key) != wanted.get(key)]
     if changed:
         raise CheckpointError(f"cannot resume {out}: config differs in {', '.join(changed)}")
     if payload["backbone_state"] is not None:
@@ -314,7 +314,7 @@ def _finetune_epochs(
             targets = _targets(config, latitudes, longitudes, levels[0], index, device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 logits = network(images)
-                loss = _loss(logits.float(), labels[index].to(device), targets)
+                loss = cell_loss(logits.float(), labels[index].to(device), targets)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()  # type: ignore[no-untyped-call]  # as above
             scaler.step(optimizer)
