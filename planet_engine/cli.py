@@ -104,15 +104,22 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from planet_engine.evaluate import evaluate, format_table, write_report
 
+    from planet_engine.shards import evaluation_manifest, read_index
+    from planet_engine.stream_train import is_prepared
+
     baselines = [] if args.no_baselines else [b for b in args.baselines.split(",") if b]
+    manifest, anchors = args.manifest, args.anchors
+    if is_prepared(args.manifest):  # a standard test set prepared from its published layout
+        anchors = anchors or str(read_index(Path(args.manifest))["dataset"])
+        manifest = str(evaluation_manifest(Path(args.manifest)))
     report = evaluate(
-        checkpoint=args.checkpoint, manifest_path=args.manifest, baselines=baselines,
+        checkpoint=args.checkpoint, manifest_path=manifest, baselines=baselines,
         train_manifest=args.train_manifest, knn_k=args.knn_k, seed=args.seed,
         cache_dir=args.cache_dir or None, device=args.device,
     )
     if args.report:
         write_report(report, args.report)
-    print(format_table(report))
+    print(format_table(report, anchors=anchors or "im2gps"))
     if args.report:
         print(f"report written to {args.report}")
     return 0
@@ -210,7 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("evaluate", help="PlaNet's table for the model and baselines on a manifest")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--manifest", required=True, help="the photos to evaluate on (never trained on)")
+    p.add_argument("--manifest", required=True,
+                   help="the photos to evaluate on (never trained on): a manifest CSV or a folder written by prepare")
+    p.add_argument("--anchors", choices=["im2gps", "im2gps3k", "yfcc4k"],
+                   help="whose published numbers to print beside (default: the prepared set's, else Im2GPS)")
     p.add_argument("--train-manifest", help="reference photos of the kNN baseline (default: the checkpoint's)")
     p.add_argument("--baselines", default="prior,random-cell,knn", help="comma list of prior,random-cell,knn")
     p.add_argument("--no-baselines", action="store_true")

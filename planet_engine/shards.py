@@ -121,6 +121,30 @@ def read_index(root: Path, *, verify: bool = False) -> dict[str, Any]:
     return index
 
 
+def evaluation_manifest(root: Path) -> Path:
+    """The shards' images as files with a manifest CSV (file, latitude, longitude, country), written once under
+    `root/evaluation/`: evaluation reads a manifest, and the standard test sets are small (3k to 210k photos)."""
+    folder = root / "evaluation"
+    manifest = folder / "manifest.csv"
+    index = read_index(root)
+    if manifest.is_file() and sum(1 for _ in manifest.open()) == index["samples"] + 1:
+        return manifest
+    folder.mkdir(exist_ok=True)
+    rows = []
+    for shard in index["shards"]:
+        for key, data, record in iter_shard(root / shard["name"]):
+            (folder / f"{key}.jpg").write_bytes(data)
+            rows.append([f"{key}.jpg", repr(record["latitude"]), repr(record["longitude"]), record.get("country", "")])
+    with_country = all(row[3] for row in rows)  # a country column only where every photo has one (OSV-5M)
+    partial = manifest.with_suffix(".partial")
+    with partial.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "latitude", "longitude", *(["country"] if with_country else [])])
+        writer.writerows(row if with_country else row[:3] for row in rows)
+    partial.rename(manifest)
+    return manifest
+
+
 def iter_shard(path: Path) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
     """(key, image bytes, json) of each sample of one shard, in order."""
     pending: dict[str, dict[str, Any]] = {}

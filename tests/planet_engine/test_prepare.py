@@ -181,3 +181,28 @@ def test_prepare_refuses_to_mix_two_datasets_in_one_folder(tmp_path):
     write_shards(samples[:5], source, tmp_path / "out", dataset="osv5m", progress=False)
     with pytest.raises(ValueError, match="other rows"):
         write_shards(samples, source, tmp_path / "out", dataset="osv5m", progress=False)
+
+
+def test_evaluate_on_a_prepared_test_set_prints_its_published_anchors(tiny_checkpoint, synthetic_test, tmp_path,
+                                                                     capsys):
+    """The synthetic test photos laid out as Im2GPS3k is published (GeoEstimation's CSV and an image folder)."""
+    test = read_manifest(synthetic_test)
+    rows = [[path.name, "a", lat, lon] for path, lat, lon in zip(test.image_paths, test.latitudes, test.longitudes)]
+    csv_path = write_csv(tmp_path / "im2gps3k_places365.csv", ["IMG_ID", "AUTHOR", "LAT", "LON"], rows)
+    out = tmp_path / "im2gps3k"
+    assert main(["prepare", "im2gps3k", "--csv", str(csv_path), "--images", str(synthetic_test.parent / "images"),
+                 "--out", str(out), "--quiet"]) == 0
+    report = tmp_path / "report.json"
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--manifest", str(out), "--no-baselines",
+                 "--report", str(report), "--cache-dir", ""]) == 0
+    table = capsys.readouterr().out
+    assert "GeoCLIP (published, Im2GPS3k)" in table and "PIGEOTTO (published, Im2GPS3k)" in table
+    assert "PlaNet 91M (published, Im2GPS)" not in table
+    assert json.loads(report.read_text())["photos"] == len(test)
+    # The same photos through the plain manifest give the same numbers (Im2GPS3k has no country column).
+    direct = tmp_path / "direct.json"
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--manifest", str(synthetic_test),
+                 "--no-baselines", "--report", str(direct), "--cache-dir", ""]) == 0
+    for name, row in json.loads(direct.read_text())["methods"].items():
+        row.pop("country_accuracy")
+        assert json.loads(report.read_text())["methods"][name] == row
