@@ -38,7 +38,7 @@ def is_prepared(path: str | Path) -> bool:
     return (Path(path) / INDEX).is_file()
 
 
-class _Crop:
+class TrainCrop:
     """The training crop at a fixed size (a class, not a closure: data-loader workers pickle it)."""
 
     def __init__(self, size: int) -> None:
@@ -101,7 +101,7 @@ def train_from_shards(config: TrainConfig) -> TrainResult:
     result_sha, rate = "", 0.0
     for epoch in range(start_epoch, config.epochs):
         first = start_step if epoch == start_epoch else 0
-        stream = ShardStream(root, _Crop(size), rank=rank, world=world, shuffle_buffer=config.shuffle_buffer,
+        stream = ShardStream(root, TrainCrop(size), rank=rank, world=world, shuffle_buffer=config.shuffle_buffer,
                              seed=config.seed, epoch=epoch, batch_size=config.batch_size, skip_batches=first)
         loader = torch.utils.data.DataLoader(stream, batch_size=config.batch_size, num_workers=config.num_workers,
                                              pin_memory=device.type == "cuda")

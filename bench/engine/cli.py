@@ -21,6 +21,7 @@ import torch
 from bench.engine.partition import bench_partition
 from bench.engine.predictor import BATCH, bench_predictor, make_cells, write_checkpoint
 from bench.engine.report import report
+from bench.engine.streaming import bench_streaming
 from bench.engine.training import bench_training, write_training_set
 from bench.engine.workload import FULL, QUICK, decoded, photo_jpeg
 from bench.machine import load_average, machine_cpu_seconds
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
     parser.add_argument("--num-workers", type=int, default=0,
                         help="DataLoader workers for the fine-tuning benchmark (train.py's default: 0)")
+    parser.add_argument("--stream-workers", type=int, default=1,
+                        help="DataLoader workers for the streaming benchmark (decoding beside the step)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.threads:
@@ -83,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"training: {sizes.train_images} JPEGs")
         manifest = write_training_set(folder / "train", rng, sizes.train_images, lat, lon, assignment)
         training = bench_training(sizes, cells, manifest, args.num_workers)
+        say(f"streaming: the same JPEGs as WebDataset shards, {args.stream_workers} data-loader worker(s)")
+        streaming = bench_streaming(sizes, cells, manifest, args.stream_workers)
     load_after = load_average()
     counters_after = cpu_counters()
     seconds = time.perf_counter() - started
@@ -102,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             "other_processes_cores": None if others is None else round(others, 3),
             "steal_cores": None if steal is None else round(steal, 3),
         },
-        "partition": partition, "predictor": predictor_results, "training": training,
+        "partition": partition, "predictor": predictor_results, "training": training, "streaming": streaming,
         "seconds": seconds,
     }
     print(report(results))

@@ -18,7 +18,7 @@ from planet_engine.config import TrainConfig
 from planet_engine.data import load_image, to_tensor
 from planet_engine.model import GeoClassifier
 from planet_engine.predict import Predictor, point_guesses
-from planet_engine.train import _config_record
+from planet_engine.train import config_record
 
 PREDICT_OVERHEAD_GOAL = 0.25
 BATCH = 8  # predictor batch: on CPU, batches past 8 are slower per image
@@ -35,7 +35,7 @@ def write_checkpoint(folder: Path, backbone: str, cells: CellSet) -> Path:
     model = GeoClassifier(backbone, len(cells), pretrained=True)
     config = TrainConfig(manifest="bench/manifest.csv", cells="bench/cells.csv", out=str(folder / "x.pt"),
                          backbone=backbone, pretrained=True, trainable="head")
-    record = _config_record(config, model.spec.image_size)
+    record = config_record(config, model.spec.image_size)
     path = folder / f"{backbone}.pt"
     save_checkpoint(path, build_payload(model=model, cells=cells, config=record, extra={"bench": True}))
     return path

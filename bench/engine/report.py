@@ -64,4 +64,9 @@ def report(results: dict[str, Any]) -> str:
     row(f"linear probe on embeddings, batch {t['probe_batch']}, {t['cells']} cells",
         f"{fmt_rate(t['probe_images_per_s'])} img/s")
     row("  steps/s", f"{t['probe_steps_per_s']:.0f}")
+    st = results["streaming"]
+    row(f"fine-tune from {st['shards']} shards ({st['num_workers']} workers) / cached",
+        f"{st['streamed_steps_per_s']:.2f} / {st['cached_steps_per_s']:.2f}")
+    row("  streamed over compute-bound step rate", f"{100 * st['streamed_over_cached']:.0f}%",
+        f">= {100 * st['goal']:.0f}%", "PASS" if st["pass"] else "FAIL")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,20 @@ def write_training_set(folder: Path, rng: np.random.Generator, count: int, lat: 
     return manifest
 
 
+def finetune_step(model: GeoClassifier, optimizer: torch.optim.Optimizer) -> Callable[[torch.Tensor, torch.Tensor], None]:
+    """One fine-tuning step as train.py takes it on CPU (no autocast, AdamW, cross-entropy, its bookkeeping)."""
+
+    def step(images: torch.Tensor, labels: torch.Tensor) -> None:
+        logits = model(images)
+        loss = F.cross_entropy(logits.float(), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        float(loss.detach()), int((logits.argmax(1) == labels).sum())
+
+    return step
+
+
 def bench_training(sizes: Sizes, cells: CellSet, manifest_path: Path, num_workers: int) -> dict[str, Any]:
     manifest = read_manifest(manifest_path)
     labels = torch.from_numpy(cells.assign(manifest.latitudes, manifest.longitudes))
@@ -60,13 +75,10 @@ def bench_training(sizes: Sizes, cells: CellSet, manifest_path: Path, num_worker
         )
         model.train()
 
+        train_step = finetune_step(model, optimizer)
+
         def step(images: torch.Tensor, index: torch.Tensor) -> None:
-            logits = model(images)
-            loss = F.cross_entropy(logits.float(), labels[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            float(loss.detach()), int((logits.argmax(1) == labels[index]).sum())  # train.py's bookkeeping
+            train_step(images, labels[index])
 
         def batches() -> Any:
             epoch = 0
