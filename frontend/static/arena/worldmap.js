@@ -6,9 +6,12 @@ import { element } from "./api.js";
 
 const MAP_SETTINGS = document.querySelector("[data-countries-url]")?.dataset || {};
 const COUNTRIES_URL = MAP_SETTINGS.countriesUrl || "/static/map/countries.json";
+// Country and city names with the zoom from which each is shown (planet_engine/map_labels.py).
+const PLACES_URL = MAP_SETTINGS.placesUrl || "/static/map/places.json";
 // A deployment's tile server (PLANET_MAP_TILE_URL); unset by default, so nothing leaves the game's host.
 const TILE_URL = MAP_SETTINGS.tileUrl || "";
 let countries = null;
+let places = null;
 
 function loadCountries() {
   countries ??= fetch(COUNTRIES_URL).then((response) => {
@@ -34,6 +37,47 @@ function dequantised(data) {
   return data;
 }
 
+function loadPlaces() {
+  places ??= fetch(PLACES_URL).then((response) => {
+    if (!response.ok) throw new Error(`place names unavailable (${response.status})`);
+    return response.json();
+  }).then((data) => ({
+    attribution: data.attribution,
+    all: [...data.countries.map(([name, lat, lng, zoom]) => ({ name, lat, lng, zoom: zoom - 0.5, kind: "country" })),
+      ...data.cities.map(([name, lat, lng, zoom]) => ({ name, lat, lng, zoom, kind: "city" }))],
+  }));
+  return places;
+}
+
+// Names on the map by zoom level: countries first, then ever smaller cities as the player zooms in. Only the
+// names inside the view are drawn, on whichever copy of the world the view shows.
+function addPlaceNames(map) {
+  const pane = map.createPane("places");
+  pane.style.zIndex = 350; // above the land, under the guesses and cells
+  pane.style.pointerEvents = "none";
+  const layer = L.layerGroup().addTo(map);
+  loadPlaces().then(({ attribution, all }) => {
+    map.attributionControl.addAttribution(htmlEscaped(attribution));
+    const draw = () => {
+      layer.clearLayers();
+      const zoom = map.getZoom();
+      const bounds = map.getBounds().pad(0.1);
+      for (const place of all) {
+        if (place.zoom > zoom + 1e-6) continue;
+        const lng = [place.lng, place.lng + 360, place.lng - 360].find((x) => bounds.contains([place.lat, x]));
+        if (lng === undefined) continue;
+        const label = element("span", {}, place.name);
+        layer.addLayer(L.marker([place.lat, lng], {
+          icon: L.divIcon({ className: `place-name ${place.kind}`, html: label, iconSize: null }),
+          interactive: false, keyboard: false, pane: "places",
+        }));
+      }
+    };
+    map.on("zoomend moveend", draw);
+    draw();
+  }).catch(() => {}); // names are a help; the map plays without them
+}
+
 function cssColour(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
@@ -51,6 +95,7 @@ export function createWorldMap(container) {
     return map;
   }
   map.attributionControl.addAttribution("Borders: Natural Earth (public domain)");
+  addPlaceNames(map);
   loadCountries().then((data) => {
     L.geoJSON(data, {
       interactive: false, pane: "land",

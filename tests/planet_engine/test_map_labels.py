@@ -1,0 +1,25 @@
+"""The map's place names: every country at its label point, big cities from the world view on, capitals early,
+small towns never (the file stays small enough for a first visit)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from planet_engine.cli import main
+from planet_engine.countries import country_index
+
+
+def test_names_by_zoom_level(tmp_path):
+    out = tmp_path / "places.json"
+    assert main(["map-labels", "--out", str(out)]) == 0
+    labels = json.loads(out.read_text())
+    cities = {name: zoom for name, _, _, zoom in labels["cities"]}
+    assert cities["Tokyo"] == 3.0 and cities["Lyon"] == 5.0
+    assert cities["Canberra"] <= 4.0  # a capital, although under 1M people
+    assert "Annecy" not in cities  # under 300,000 and no capital
+    countries = {name: (lat, lon) for name, lat, lon, _ in labels["countries"]}
+    brazil = country_index().lookup_many([countries["Brazil"][0]], [countries["Brazil"][1]])[0]
+    assert brazil.country == "BR"  # the label sits inside its country
+    assert "GeoNames" in labels["attribution"]
+    assert len(gzip.compress(out.read_bytes())) < 40_000
