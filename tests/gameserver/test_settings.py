@@ -15,7 +15,7 @@ def test_the_suite_runs_on_the_backends_the_environment_names():
     expected_db = "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"
     assert connection.vendor == expected_db
     layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
-    assert layer.endswith("RedisChannelLayer" if os.environ.get("REDIS_URL") else "InMemoryChannelLayer")
+    assert layer.endswith("RedisChannelLayer" if os.environ.get("REDIS_URL") else "EmbeddedChannelLayer")
     from gameserver.celery import app
 
     assert app.conf.broker_url.startswith("redis://" if os.environ.get("REDIS_URL") else "memory://")
