@@ -27,13 +27,12 @@ from planet_engine.geo import (
     THRESHOLDS_KM,
     ErrorSummaryRecord,
     distances_km,
-    geoscore,
-    pairwise_distances_km,
     summarize_errors,
 )
 from planet_engine.manifest import Manifest, read_manifest
 from planet_engine.model import pretrained_weights_sha256, select_device
 from planet_engine.predict import POINT_MODES, point_guesses
+from planet_engine.retrieval import densest_neighbour
 
 BASELINES = ("prior", "random-cell", "knn")
 # PlaNet (Weyand et al. 2016, Table 2) on Im2GPS: % within 1/25/200/750/2500 km, by training set size.
@@ -90,10 +89,7 @@ def knn_guesses(
         return ref_latitudes[neighbours[:, 0]], ref_longitudes[neighbours[:, 0]]
     chosen = np.empty(len(neighbours), dtype=np.int64)
     for q, row in enumerate(neighbours):
-        # The neighbour with the most GeoScore-weighted company among the k: a one-step mean shift.
-        density = geoscore(pairwise_distances_km(ref_latitudes[row], ref_longitudes[row],
-                                                 ref_latitudes[row], ref_longitudes[row])).sum(axis=1)
-        chosen[q] = row[int(np.argmax(density))]
+        chosen[q] = row[densest_neighbour(ref_latitudes[row], ref_longitudes[row], np.ones(len(row)))]
     return ref_latitudes[chosen], ref_longitudes[chosen]
 
 
