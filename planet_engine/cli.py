@@ -11,7 +11,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from planet_engine.config import DEFAULT_CACHE_DIR, LOSSES, TRAINABLE, VIEWS, TrainConfig
+from planet_engine.config import (
+    DEFAULT_CACHE_DIR,
+    KNN_K,
+    KNN_TEMPERATURE,
+    LOSSES,
+    TRAINABLE,
+    VIEWS,
+    TrainConfig,
+)
 from planet_engine.manifest import ManifestError
 
 # The train verb's defaults are TrainConfig's, so the command line and the Python API cannot disagree.
@@ -82,14 +90,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from planet_engine.evaluate import evaluate, format_table, write_report
+    from planet_engine.evaluate import evaluate, evaluate_knn, format_table, write_report
+    from planet_engine.knn import is_knn_checkpoint
 
     baselines = [] if args.no_baselines else [b for b in args.baselines.split(",") if b]
-    report = evaluate(
-        checkpoint=args.checkpoint, manifest_path=args.manifest, baselines=baselines,
-        train_manifest=args.train_manifest, knn_k=args.knn_k, seed=args.seed,
-        cache_dir=args.cache_dir or None, device=args.device,
-    )
+    if is_knn_checkpoint(args.checkpoint):  # its own table: the baselines belong to a PlaNet checkpoint's cells
+        report = evaluate_knn(checkpoint=args.checkpoint, manifest_path=args.manifest, device=args.device)
+    else:
+        report = evaluate(
+            checkpoint=args.checkpoint, manifest_path=args.manifest, baselines=baselines,
+            train_manifest=args.train_manifest, knn_k=args.knn_k, seed=args.seed,
+            cache_dir=args.cache_dir or None, device=args.device,
+        )
     if args.report:
         write_report(report, args.report)
     print(format_table(report))
@@ -111,12 +123,10 @@ def cmd_knn_build(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from planet_engine.checkpoint import read_file
-    from planet_engine.knn import KNN_FORMAT, KnnPredictor
+    from planet_engine.knn import KnnPredictor, is_knn_checkpoint
     from planet_engine.predict import Predictor
 
-    contents = read_file(args.checkpoint)[0]
-    if isinstance(contents, dict) and contents.get("format") == KNN_FORMAT:
+    if is_knn_checkpoint(args.checkpoint):
         if args.multi_view or args.distribution:
             raise ValueError("a kNN checkpoint predicts single images, with no distribution over cells")
         knn = KnnPredictor(args.checkpoint, device=args.device)
@@ -223,8 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="kNN checkpoint to write")
     p.add_argument("--backbone", default="efficientnet-lite2", choices=["efficientnet-lite0", "efficientnet-lite2"])
     p.add_argument("--image-size", type=int, default=None, help="default: the backbone's native size")
-    p.add_argument("--k", type=int, default=10, help="neighbours a guess is made from")
-    p.add_argument("--temperature", type=float, default=0.1, help="softmax temperature of the neighbours' cosines")
+    p.add_argument("--k", type=int, default=KNN_K, help="neighbours a guess is made from")
+    p.add_argument("--temperature", type=float, default=KNN_TEMPERATURE,
+                   help="softmax temperature of the neighbours' cosines")
     p.add_argument("--t1", type=int, default=25, help="the reveal's cells: split cells holding more than t1 photos")
     p.add_argument("--t2", type=int, default=1, help="drop cells holding fewer than t2 photos")
     p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="embedding cache ('' for none)")

@@ -29,6 +29,7 @@ from planet_engine.geo import (
     distances_km,
     summarize_errors,
 )
+from planet_engine.knn import KnnPredictor
 from planet_engine.manifest import Manifest, read_manifest
 from planet_engine.model import pretrained_weights_sha256, select_device
 from planet_engine.predict import POINT_MODES, point_guesses
@@ -148,6 +149,18 @@ def evaluate(
         "thresholds_km": list(THRESHOLDS_KM),
         "methods": {method.name: method.report(manifest) for method in methods},
     }
+
+
+def evaluate_knn(*, checkpoint: str | Path, manifest_path: str | Path, device: str = "cpu") -> EvaluationReport:
+    """The kNN retrieval model's table on a manifest, from its own checkpoint (knn.py)."""
+    predictor = KnnPredictor(checkpoint, device=device)
+    manifest = read_manifest(manifest_path)
+    predictions = predictor.predict(manifest.image_paths, top_k=1)
+    method = MethodResult(f"kNN model (k={predictor.k}, T={predictor.gallery.temperature:g})",
+                          np.array([p.latitude for p in predictions]), np.array([p.longitude for p in predictions]))
+    return {"manifest": str(manifest_path), "photos": len(manifest), "checkpoint": str(checkpoint),
+            "checkpoint_sha256": predictor.checkpoint_sha256, "thresholds_km": list(THRESHOLDS_KM),
+            "methods": {method.name: method.report(manifest)}}
 
 
 def format_table(report: EvaluationReport, *, published: bool = True) -> str:

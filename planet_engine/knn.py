@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from planet_engine.cells import CellRow, CellSet, adaptive_partition
-from planet_engine.checkpoint import CheckpointError, git_sha, read_tagged, save_checkpoint
-from planet_engine.config import DEFAULT_CACHE_DIR
+from planet_engine.checkpoint import CheckpointError, git_sha, read_file, read_tagged, save_checkpoint
+from planet_engine.config import DEFAULT_CACHE_DIR, KNN_K, KNN_TEMPERATURE
 from planet_engine.data import ImageInput, cached_embeddings, load_image, view_transform
 from planet_engine.manifest import read_manifest
 from planet_engine.model import GeoClassifier, backbone_spec, pretrained_weights_sha256, select_device
@@ -71,7 +71,8 @@ class KnnBuildResult:
 
 
 def knn_build(*, manifest: str | Path, out: str | Path, backbone: str = "efficientnet-lite2",
-              image_size: int | None = None, k: int = 10, temperature: float = 0.1, t1: int = 25, t2: int = 1,
+              image_size: int | None = None, k: int = KNN_K, temperature: float = KNN_TEMPERATURE, t1: int = 25,
+              t2: int = 1,
               cache_dir: str | Path | None = DEFAULT_CACHE_DIR, device: str = "auto",
               quiet: bool = False) -> KnnBuildResult:
     """Embed every photo of `manifest` and write the gallery as a kNN checkpoint at `out`."""
@@ -103,6 +104,13 @@ def knn_build(*, manifest: str | Path, out: str | Path, backbone: str = "efficie
                           seconds=time.perf_counter() - started)
 
 
+def is_knn_checkpoint(path: str | Path) -> bool:
+    """Whether a checkpoint is the kNN model's (knn_build) rather than PlaNet's; CheckpointError if it cannot be
+    read."""
+    contents = read_file(path)[0]
+    return isinstance(contents, dict) and contents.get("format") == KNN_FORMAT
+
+
 def load_knn(path: str | Path) -> LoadedKnn:
     """Read a kNN checkpoint, checking its cells and the installed backbone weights against what it records."""
     raw, sha256 = read_tagged(path, KNN_FORMAT)
@@ -118,6 +126,15 @@ def load_knn(path: str | Path) -> LoadedKnn:
     gallery = Gallery.build(payload["embeddings"], payload["latitudes"].numpy(), payload["longitudes"].numpy(),
                             payload["photo_cells"].numpy(), temperature=float(payload["temperature"]))
     return LoadedKnn(payload=payload, sha256=sha256, gallery=gallery, cells=cells)
+
+
+def neighbour_weights(similarities: np.ndarray, k: int, temperature: float) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) cosine similarities of one query -> its (k,) nearest gallery photos, most similar first, and their
+    (k,) weights softmax(cosine / temperature)."""
+    neighbours = np.argsort(-similarities, kind="stable")[:k]
+    logits = similarities[neighbours] / temperature
+    weights = np.exp(logits - logits.max())
+    return neighbours, weights / weights.sum()
 
 
 class KnnPredictor:
@@ -153,10 +170,7 @@ class KnnPredictor:
 
     def _guess(self, similarities: np.ndarray, k: int, top_k: int, points_per_edge: int) -> Prediction:
         """(N,) similarities of one query -> its guess."""
-        neighbours = np.argsort(-similarities, kind="stable")[:k]  # (k,) most similar first
-        logits = similarities[neighbours] / self.gallery.temperature
-        weights = np.exp(logits - logits.max())
-        weights /= weights.sum()  # (k,)
+        neighbours, weights = neighbour_weights(similarities, k, self.gallery.temperature)
         latitudes, longitudes = self.gallery.latitudes[neighbours], self.gallery.longitudes[neighbours]
         choice = densest_neighbour(latitudes, longitudes, weights)
         cells = self.gallery.cells[neighbours]

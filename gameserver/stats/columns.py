@@ -42,6 +42,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("human_points", "float", "GeoGuessr points of the player, 5000·exp(−km/1492.7); 0 when timed out"),
     Column("model_name", "str", "the model version played against"),
     Column("model_checkpoint_sha256", "str", "sha256 of the checkpoint file that made the model's guess"),
+    Column("model_view", "str", "the image the model's guess was made on: served (the exact bytes served to the "
+           "players, view_sha256) or original (the dataset's file: a model registered by its predictions); empty "
+           "when the model did not answer"),
     Column("model_status", "str", "ready, pending or unavailable"),
     Column("model_latitude", "float", "the model's point guess"),
     Column("model_longitude", "float", "the model's point guess"),

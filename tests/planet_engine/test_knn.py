@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,39 +12,29 @@ import pytest
 from planet_engine.checkpoint import CheckpointError
 from planet_engine.cli import main
 from planet_engine.geo import distances_km
-from planet_engine.knn import KnnPredictor, knn_build, load_knn
+from planet_engine.knn import KnnPredictor, load_knn
 from planet_engine.manifest import read_manifest
 from planet_engine.retrieval import densest_neighbour
 
-SIZE = 64
 
-
-@pytest.fixture(scope="module")
-def knn_checkpoint(synthetic_train: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("knn") / "knn.pt"
-    knn_build(manifest=synthetic_train, out=out, backbone="efficientnet-lite0", image_size=SIZE, k=5, t1=10, t2=2,
-              cache_dir=None, quiet=True)
-    return out
-
-
-def test_knn_finds_the_region_of_photos_it_never_saw(knn_checkpoint, synthetic_test):
+def test_knn_finds_the_region_of_photos_it_never_saw(tiny_knn_checkpoint, synthetic_test):
     test = read_manifest(synthetic_test)
-    predictions = KnnPredictor(knn_checkpoint, device="cpu").predict(test.image_paths, top_k=3)
+    predictions = KnnPredictor(tiny_knn_checkpoint, device="cpu").predict(test.image_paths, top_k=3)
     errors = distances_km(np.array([p.latitude for p in predictions]), np.array([p.longitude for p in predictions]),
                           test.latitudes, test.longitudes)
     # Four far-apart regions: chance puts three quarters of the guesses on another continent.
     assert np.mean(errors < 750) >= 0.9
 
 
-def test_knn_top_cells_are_a_distribution_over_the_neighbours_cells(knn_checkpoint, synthetic_test):
-    predictor = KnnPredictor(knn_checkpoint, device="cpu")
+def test_knn_top_cells_are_a_distribution_over_the_neighbours_cells(tiny_knn_checkpoint, synthetic_test):
+    predictor = KnnPredictor(tiny_knn_checkpoint, device="cpu")
     image = read_manifest(synthetic_test).image_paths[0]
     prediction = predictor.predict([image], top_k=3)[0]
     probabilities = [cell.probability for cell in prediction.top_cells]
     assert 1 <= len(probabilities) <= 3 and probabilities == sorted(probabilities, reverse=True)
     assert all(0.0 < p <= 1.0 for p in probabilities) and sum(probabilities) <= 1.0 + 1e-9
     assert all(len(cell.polygon) >= 4 for cell in prediction.top_cells)
-    assert prediction.checkpoint_sha256 == hashlib.sha256(knn_checkpoint.read_bytes()).hexdigest()
+    assert prediction.checkpoint_sha256 == hashlib.sha256(tiny_knn_checkpoint.read_bytes()).hexdigest()
     assert prediction.point_mode == "knn"
     # A batch answers each image as it would alone.
     paths = read_manifest(synthetic_test).image_paths[:4]
