@@ -26,7 +26,7 @@ from django.core.validators import validate_slug
 from django.db import transaction
 
 from gameserver.inference.models import ExternalPrediction, ModelVersion
-from gameserver.panoramas.models import Panorama, PanoramaSet
+from gameserver.panoramas.models import PanoramaSet
 from planet_engine.cells import token_center, token_polygon
 from planet_engine.geo import validate_coordinates
 from planet_engine.manifest import problems_text
@@ -55,29 +55,37 @@ class _Row:
     top_cells: list[dict[str, object]]
 
 
-def external_predictions_register(*, name: str, panorama_set: PanoramaSet, path: Path, default: bool = False,
-                                  description: str = "") -> ModelVersion:
-    """Register (or re-register) the model `name` by its predictions for `panorama_set` from the file at `path`,
-    replacing any it had for that set; its predictions for other sets stay. All or nothing."""
+def predictions_file_read(*, path: Path) -> bytes:
+    """A predictions file's bytes, refused when missing or over PREDICTIONS_MAX_BYTES."""
+    if not path.is_file():
+        raise PredictionsError([f"predictions file not found: {path}"])
+    if path.stat().st_size > PREDICTIONS_MAX_BYTES:
+        raise PredictionsError([f"{path} is over {PREDICTIONS_MAX_BYTES // 2**20} MiB"])
+    return path.read_bytes()
+
+
+def external_predictions_register(*, name: str, panorama_set: PanoramaSet, data: bytes, file_name: str,
+                                  source: str, default: bool = False, description: str = "") -> ModelVersion:
+    """Register (or re-register) the model `name` by its predictions for `panorama_set`: `data`, the contents of
+    the file `file_name` (its suffix says the format), recorded as coming from `source` (a path, an upload);
+    any predictions it had for that set are replaced, those for other sets stay. All or nothing."""
     try:
         validate_slug(name)
     except ValidationError:
         raise PredictionsError([f"model name {name!r} must be a slug (letters, digits, - and _)"]) from None
     taken = ModelVersion.objects.filter(name=name).exclude(kind=ModelVersion.Kind.EXTERNAL).first()
     if taken is not None:
-        raise PredictionsError([f"model name {name!r} is taken by a {taken.kind} model"])
-    if not path.is_file():
-        raise PredictionsError([f"predictions file not found: {path}"])
-    if path.stat().st_size > PREDICTIONS_MAX_BYTES:
-        raise PredictionsError([f"{path} is over {PREDICTIONS_MAX_BYTES // 2**20} MiB"])
-    data = path.read_bytes()
-    rows = _rows_checked(records=_records(data=data, suffix=path.suffix.lower()), panorama_set=panorama_set)
+        raise PredictionsError([f"model name {name!r} is taken by a model of kind {taken.kind}"])
+    if len(data) > PREDICTIONS_MAX_BYTES:
+        raise PredictionsError([f"{file_name} is over {PREDICTIONS_MAX_BYTES // 2**20} MiB"])
+    rows = _rows_checked(records=_records(data=data, suffix=PurePosixPath(file_name).suffix.lower()),
+                         panorama_set=panorama_set)
     summary = (description or f"external predictions for {len(rows)} panoramas of {panorama_set.name}")[:300]
     with transaction.atomic():
         if default:
             ModelVersion.objects.filter(is_default=True).exclude(name=name).update(is_default=False)
         version, _ = ModelVersion.objects.update_or_create(name=name, defaults={
-            "kind": ModelVersion.Kind.EXTERNAL, "checkpoint_path": str(path.resolve())[:500],
+            "kind": ModelVersion.Kind.EXTERNAL, "checkpoint_path": source[:500],
             "checkpoint_sha256": hashlib.sha256(data).hexdigest(), "description": summary})
         ExternalPrediction.objects.filter(model_version=version, panorama__panorama_set=panorama_set).delete()
         ExternalPrediction.objects.bulk_create(

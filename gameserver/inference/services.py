@@ -71,7 +71,7 @@ def model_version_register(*, name: str, checkpoint: Path, default: bool = False
                                 "register_predictions)")
     taken = ModelVersion.objects.filter(name=name).exclude(kind=kind).first()
     if taken is not None:
-        raise ModelVersionError(f"model name {name!r} is taken by a {taken.kind} model")
+        raise ModelVersionError(f"model name {name!r} is taken by a model of kind {taken.kind}")
     try:
         sha256, description = (_knn_checked(checkpoint) if kind == ModelVersion.Kind.KNN
                                else _planet_checked(checkpoint))

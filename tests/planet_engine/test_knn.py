@@ -75,3 +75,12 @@ def test_cli_builds_a_knn_checkpoint_and_predicts_with_it(synthetic_train, synth
     line = json.loads(capsys.readouterr().out.splitlines()[0])
     assert abs(line["latitude"] - 35.68) < 2 and abs(line["longitude"] - 139.69) < 2
     assert line["point_mode"] == "knn"
+
+
+def test_evaluate_reads_a_knn_checkpoint_and_reports_its_table(tiny_knn_checkpoint, synthetic_test, tmp_path, capsys):
+    report = tmp_path / "report.json"
+    assert main(["evaluate", "--checkpoint", str(tiny_knn_checkpoint), "--manifest", str(synthetic_test),
+                 "--report", str(report)]) == 0
+    assert "kNN model (k=5, T=1)" in capsys.readouterr().out
+    methods = json.loads(report.read_text())["methods"]
+    assert methods["kNN model (k=5, T=1)"]["accuracy"]["country"] >= 0.9

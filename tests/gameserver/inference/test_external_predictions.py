@@ -96,7 +96,7 @@ def test_a_bad_predictions_file_is_refused_whole_naming_every_bad_row(panorama_s
 
 def test_a_name_taken_by_a_checkpoint_model_is_refused(panorama_set, model_version, tmp_path):
     path = write_csv(tmp_path / "p.csv", good_rows(list(panorama_set.panoramas.all()[:1])))
-    with pytest.raises(CommandError, match="planet model"):
+    with pytest.raises(CommandError, match="kind planet"):
         call_command("register_predictions", name=model_version.name, set="synthetic", file=str(path))
 
 
@@ -120,7 +120,7 @@ def test_a_game_against_external_predictions_plays_a_whole_round(panorama_set, t
     assert served.model_checkpoint_sha256 == version.checkpoint_sha256
     assert served.model_top_cells[0]["probability"] == 0.6
     result = guess_submit(round=served, player_key="p", latitude=truth[0], longitude=truth[1] + 1.0)
-    assert result.guess.model_committed_first
+    assert result.guess.model_committed_first and result.shown["model"]["view"] == "original"
     assert result.guess.model_km == pytest.approx(distance_km(truth[0] + 1.0, truth[1], *truth))
 
 
@@ -141,6 +141,7 @@ def test_a_round_on_a_panorama_without_a_prediction_is_unavailable(panorama_set,
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
 def test_exports_and_tables_say_which_view_each_model_saw(fmt, panorama_set, model_version, tmp_path):
     from gameserver.stats.exports import export_read
+    from gameserver.stats.render import render_text
     from gameserver.stats.selectors import benchmark_from_rows
 
     call_command("register_predictions", name="geoclip", set="synthetic",
@@ -156,4 +157,7 @@ def test_exports_and_tables_say_which_view_each_model_saw(fmt, panorama_set, mod
     assert sorted((row["model_name"], row["model_view"]) for row in rows) == [
         ("geoclip", "original"), ("geoclip", "original"), ("tiny", "served"), ("tiny", "served")]
     assert "`model_view`" in (tmp_path / f"rounds.{fmt}.datasheet.md").read_text()
-    assert benchmark_from_rows(rows=rows)["model_views"] == {"geoclip": {"original": 2}, "tiny": {"served": 2}}
+    tables = benchmark_from_rows(rows=rows)
+    assert tables["model_views"] == {"geoclip": {"original": 2}, "tiny": {"served": 2}}
+    text = render_text(tables=tables)
+    assert "geoclip guessed on: original (2)" in text and "tiny guessed on: served (2)" in text

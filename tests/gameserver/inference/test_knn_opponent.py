@@ -47,7 +47,7 @@ def test_a_checkpoint_of_the_other_kind_is_refused(tiny_knn_checkpoint, tiny_che
 
 
 def test_a_name_keeps_its_kind(tiny_knn_checkpoint, model_version):
-    with pytest.raises(CommandError, match="planet model"):
+    with pytest.raises(CommandError, match="kind planet"):
         call_command("register_model", name=model_version.name, checkpoint=str(tiny_knn_checkpoint), kind="knn")
     assert ModelVersion.objects.get(name=model_version.name).kind == ModelVersion.Kind.PLANET
 

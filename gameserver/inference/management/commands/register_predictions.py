@@ -9,7 +9,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gameserver.inference.external import PredictionsError, external_predictions_register
+from gameserver.inference.external import (
+    PredictionsError,
+    external_predictions_register,
+    predictions_file_read,
+)
 from gameserver.panoramas.models import PanoramaSet
 
 
@@ -29,9 +33,11 @@ class Command(BaseCommand):
         found = PanoramaSet.objects.filter(name=set_name).first()
         if found is None:
             raise CommandError(f"no panorama set named {set_name!r}")
+        path = Path(file)
         try:
-            version = external_predictions_register(name=name, panorama_set=found, path=Path(file), default=default,
-                                                    description=description)
+            version = external_predictions_register(
+                name=name, panorama_set=found, data=predictions_file_read(path=path), file_name=path.name,
+                source=str(path.resolve()), default=default, description=description)
         except PredictionsError as error:
             raise CommandError(str(error)) from None
         count = version.external_predictions.filter(panorama__panorama_set=found).count()
