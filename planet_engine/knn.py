@@ -168,6 +168,14 @@ class KnnPredictor:
         k = min(self.k, similarities.shape[1])
         return [self._guess(row, k, top_k, polygon_points_per_edge) for row in similarities]
 
+    def predict_views(self, views: Sequence[ImageInput], *, top_k: int = 5,
+                      polygon_points_per_edge: int = 4) -> Prediction:
+        """Several views of one place -> one Prediction from their mean similarity to each gallery photo."""
+        if not views:
+            raise ValueError("predict_views needs at least one view")
+        similarities = self.gallery.similarities(self.embed(views)).mean(axis=0)  # (N,)
+        return self._guess(similarities, min(self.k, len(similarities)), top_k, polygon_points_per_edge)
+
     def _guess(self, similarities: np.ndarray, k: int, top_k: int, points_per_edge: int) -> Prediction:
         """(N,) similarities of one query -> its guess."""
         neighbours, weights = neighbour_weights(similarities, k, self.gallery.temperature)

@@ -44,6 +44,17 @@ def test_knn_top_cells_are_a_distribution_over_the_neighbours_cells(tiny_knn_che
         [c for p in alone for c in (p.latitude, p.longitude)])
 
 
+def test_several_views_of_one_place_give_one_guess(tiny_knn_checkpoint, synthetic_test):
+    predictor = KnnPredictor(tiny_knn_checkpoint, device="cpu")
+    images = sorted((synthetic_test.parent / "images").glob("lima-*.jpg"))[:3]
+    single = predictor.predict(images[:1], top_k=2)[0]
+    assert predictor.predict_views(images[:1], top_k=2) == single
+    together = predictor.predict_views(images, top_k=2)
+    assert abs(together.latitude - -12.05) < 2 and abs(together.longitude - -77.04) < 2
+    with pytest.raises(ValueError, match="at least one view"):
+        predictor.predict_views([])
+
+
 def test_the_guess_is_the_neighbour_with_the_most_weighted_company():
     latitudes = np.array([48.0, 48.1, 48.2, -33.9])
     longitudes = np.array([2.0, 2.1, 2.2, 151.2])
