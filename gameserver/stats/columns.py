@@ -88,7 +88,9 @@ def datasheet(*, rows: int, filters: dict[str, str], fmt: str) -> str:
     lines = [
         "# PlaNet Arena round export: datasheet", "",
         f"{rows} rows, one per player-round, format {fmt}; filters: {applied}.", "",
-        "Each row is one player's guess on one round, beside the PlaNet model's guess on the same served image. "
+        "Each row is one player's guess on one round, beside the model's guess on the same round: made on the same "
+        "served image, or, for a model registered by its predictions, on the dataset's original file "
+        "(`model_view`). "
         "The benchmark counts only rows with `counted` true. `python manage.py benchmark_report --input FILE` "
         "recomputes every table of the stats page from this file alone.", "",
         "Only rounds of finished games appear: every round of the game closed (all seats locked, or the deadline "
