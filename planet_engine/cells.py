@@ -286,15 +286,37 @@ class CellSet:
 
     def polygon(self, index: int, *, points_per_edge: int = 1) -> list[tuple[float, float]]:
         """The cell's boundary as (lat, lon) vertices, edges densified for drawing coarse cells."""
-        cell = s2sphere.Cell(s2sphere.CellId.from_token(self.tokens[index]))
-        corners = [cell.get_vertex(k) for k in range(4)]
-        ring: list[tuple[float, float]] = []
-        for k in range(4):
-            start, end = corners[k], corners[(k + 1) % 4]
-            for step in range(points_per_edge):
-                t = step / points_per_edge
-                # Interpolating on the chord and normalising follows the cell's great-circle edge.
-                point = s2sphere.Point(*(start[a] * (1 - t) + end[a] * t for a in range(3))).normalize()
-                latlng = s2sphere.LatLng.from_point(point)
-                ring.append((latlng.lat().degrees, latlng.lng().degrees))
-        return ring
+        return token_polygon(self.tokens[index], points_per_edge=points_per_edge)
+
+
+def token_cell_id(token: str) -> s2sphere.CellId:
+    """An S2 cell token (hex, trailing zeros dropped) as its cell id; ValueError unless it names a valid cell."""
+    text = token.strip().lower()
+    if not 1 <= len(text) <= 16 or any(character not in "0123456789abcdef" for character in text):
+        raise ValueError(f"{token!r} is not an S2 cell token")
+    cell_id = s2sphere.CellId.from_token(text)
+    if not cell_id.is_valid():
+        raise ValueError(f"{token!r} is not an S2 cell token")
+    return cell_id
+
+
+def token_center(token: str) -> tuple[float, float]:
+    """The (lat, lon) centre of the cell a token names."""
+    center = token_cell_id(token).to_lat_lng()
+    return center.lat().degrees, center.lng().degrees
+
+
+def token_polygon(token: str, *, points_per_edge: int = 1) -> list[tuple[float, float]]:
+    """The boundary of the cell a token names as (lat, lon) vertices, edges densified for drawing coarse cells."""
+    cell = s2sphere.Cell(token_cell_id(token))
+    corners = [cell.get_vertex(k) for k in range(4)]
+    ring: list[tuple[float, float]] = []
+    for k in range(4):
+        start, end = corners[k], corners[(k + 1) % 4]
+        for step in range(points_per_edge):
+            t = step / points_per_edge
+            # Interpolating on the chord and normalising follows the cell's great-circle edge.
+            point = s2sphere.Point(*(start[a] * (1 - t) + end[a] * t for a in range(3))).normalize()
+            latlng = s2sphere.LatLng.from_point(point)
+            ring.append((latlng.lat().degrees, latlng.lng().degrees))
+    return ring

@@ -158,7 +158,8 @@ def save_checkpoint(path: str | Path, payload: CheckpointPayload) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_payload(path: str | Path) -> tuple[CheckpointPayload, str]:
+def read_file(path: str | Path) -> tuple[object, str]:
+    """A checkpoint file's contents, whatever its format, and the file's sha256."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
@@ -167,10 +168,21 @@ def read_payload(path: str | Path) -> tuple[CheckpointPayload, str]:
         payload: object = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a damaged file
         raise CheckpointError(f"checkpoint {path} is corrupt or not a checkpoint: {error}") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a {FORMAT} checkpoint")
+    return payload, hashlib.sha256(data).hexdigest()
+
+
+def read_tagged(path: str | Path, tag: str) -> tuple[dict[str, Any], str]:
+    """A checkpoint file whose format tag is `tag` (PlaNet's, or knn.py's), and the file's sha256."""
+    payload, sha256 = read_file(path)
+    if not isinstance(payload, dict) or payload.get("format") != tag:
+        raise CheckpointError(f"{path} is not a {tag} checkpoint")
+    return payload, sha256
+
+
+def read_payload(path: str | Path) -> tuple[CheckpointPayload, str]:
+    payload, sha256 = read_tagged(path, FORMAT)
     # The format tag vouches for the shape: build_payload wrote it.
-    return cast(CheckpointPayload, payload), hashlib.sha256(data).hexdigest()
+    return cast(CheckpointPayload, payload), sha256
 
 
 def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> LoadedCheckpoint:

@@ -1,5 +1,5 @@
-"""`python -m planet_engine <verb>`: prepare, partition, train, evaluate, predict, countries-geojson, map-labels. Each ends with a short
-summary."""
+"""`python -m planet_engine <verb>`: prepare, partition, train, evaluate, knn-build, predict, countries-geojson,
+map-labels. Each ends with a short summary."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from planet_engine.config import DEFAULT_CACHE_DIR, LOSSES, TRAINABLE, VIEWS, TrainConfig
+from planet_engine.config import (
+    DEFAULT_CACHE_DIR,
+    KNN_K,
+    KNN_TEMPERATURE,
+    LOSSES,
+    TRAINABLE,
+    VIEWS,
+    TrainConfig,
+)
 from planet_engine.manifest import ManifestError
 
 # The train verb's defaults are TrainConfig's, so the command line and the Python API cannot disagree.
@@ -102,8 +110,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from planet_engine.evaluate import evaluate, format_table, write_report
-
+    from planet_engine.evaluate import evaluate, evaluate_knn, format_table, write_report
+    from planet_engine.knn import is_knn_checkpoint
     from planet_engine.shards import evaluation_manifest, read_index
     from planet_engine.stream_train import is_prepared
 
@@ -112,11 +120,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if is_prepared(args.manifest):  # a standard test set prepared from its published layout
         anchors = anchors or str(read_index(Path(args.manifest))["dataset"])
         manifest = str(evaluation_manifest(Path(args.manifest)))
-    report = evaluate(
-        checkpoint=args.checkpoint, manifest_path=manifest, baselines=baselines,
-        train_manifest=args.train_manifest, knn_k=args.knn_k, seed=args.seed,
-        cache_dir=args.cache_dir or None, device=args.device,
-    )
+    if is_knn_checkpoint(args.checkpoint):  # its own table: the baselines belong to a PlaNet checkpoint's cells
+        report = evaluate_knn(checkpoint=args.checkpoint, manifest_path=manifest, device=args.device)
+    else:
+        report = evaluate(
+            checkpoint=args.checkpoint, manifest_path=manifest, baselines=baselines,
+            train_manifest=args.train_manifest, knn_k=args.knn_k, seed=args.seed,
+            cache_dir=args.cache_dir or None, device=args.device,
+        )
     if args.report:
         write_report(report, args.report)
     print(format_table(report, anchors=anchors or "im2gps"))
@@ -125,9 +136,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_knn_build(args: argparse.Namespace) -> int:
+    from planet_engine.knn import knn_build
+
+    result = knn_build(manifest=args.manifest, out=args.out, backbone=args.backbone, image_size=args.image_size,
+                       k=args.k, temperature=args.temperature, t1=args.t1, t2=args.t2,
+                       cache_dir=args.cache_dir or None, device=args.device, quiet=True)
+    print(f"kNN checkpoint {result.checkpoint} (sha256 {result.sha256[:12]}): {result.photos} gallery photos, "
+          f"{result.cells} cells, k={args.k}, temperature {args.temperature:g}, {args.backbone}, "
+          f"in {result.seconds:.1f}s")
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
+    from planet_engine.knn import KnnPredictor, is_knn_checkpoint
     from planet_engine.predict import Predictor
 
+    if is_knn_checkpoint(args.checkpoint):
+        if args.multi_view or args.distribution:
+            raise ValueError("a kNN checkpoint predicts single images, with no distribution over cells")
+        knn = KnnPredictor(args.checkpoint, device=args.device)
+        for image, prediction in zip(args.images, knn.predict(args.images, top_k=args.top_k)):
+            print(json.dumps({"image": image, **prediction.as_dict()}))
+        return 0
     predictor = Predictor(args.checkpoint, device=args.device, point_mode=args.point)
     if args.multi_view:
         predictions = [predictor.predict_views(args.images, top_k=args.top_k, distribution=args.distribution)]
@@ -249,6 +280,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--multi-view", action="store_true", help="the images are views of one place: average")
     p.add_argument("--device", default="auto")
     p.set_defaults(run=cmd_predict)
+
+    p = verbs.add_parser("knn-build", help="the kNN retrieval model (im2gps): a gallery of a manifest's photos")
+    p.add_argument("--manifest", required=True, help="the gallery's photos (file, latitude, longitude)")
+    p.add_argument("--out", required=True, help="kNN checkpoint to write")
+    p.add_argument("--backbone", default="efficientnet-lite2", choices=["efficientnet-lite0", "efficientnet-lite2"])
+    p.add_argument("--image-size", type=int, default=None, help="default: the backbone's native size")
+    p.add_argument("--k", type=int, default=KNN_K, help="neighbours a guess is made from")
+    p.add_argument("--temperature", type=float, default=KNN_TEMPERATURE,
+                   help="softmax temperature of the neighbours' cosines")
+    p.add_argument("--t1", type=int, default=25, help="the reveal's cells: split cells holding more than t1 photos")
+    p.add_argument("--t2", type=int, default=1, help="drop cells holding fewer than t2 photos")
+    p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="embedding cache ('' for none)")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(run=cmd_knn_build)
 
     p = verbs.add_parser("map-labels", help="the game map's country and city names (Natural Earth, GeoNames)")
     p.add_argument("--out", required=True, help="JSON file to write")

@@ -14,6 +14,10 @@ TRAINABLE = ("head", "last", "all")
 VIEWS = ("center", "flip", "left", "right", "zoom")
 # ce: cross-entropy on the true cell; haversine: PIGEON's label smoothing by distance.
 LOSSES = ("ce", "haversine")
+# The kNN retrieval model's neighbours and softmax temperature over their cosines, chosen by leave-one-owner-out
+# on yfcc-train for the mean GeoScore (bench/knn_cv.py; the game set chose nothing).
+KNN_K = 20
+KNN_TEMPERATURE = 1.0
 
 
 @dataclass

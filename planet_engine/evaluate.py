@@ -27,13 +27,13 @@ from planet_engine.geo import (
     THRESHOLDS_KM,
     ErrorSummaryRecord,
     distances_km,
-    geoscore,
-    pairwise_distances_km,
     summarize_errors,
 )
+from planet_engine.knn import KnnPredictor
 from planet_engine.manifest import Manifest, read_manifest
 from planet_engine.model import pretrained_weights_sha256, select_device
 from planet_engine.predict import POINT_MODES, point_guesses
+from planet_engine.retrieval import densest_neighbour
 
 BASELINES = ("prior", "random-cell", "knn")
 # PlaNet (Weyand et al. 2016, Table 2) on Im2GPS: % within 1/25/200/750/2500 km, by training set size.
@@ -105,10 +105,7 @@ def knn_guesses(
         return ref_latitudes[neighbours[:, 0]], ref_longitudes[neighbours[:, 0]]
     chosen = np.empty(len(neighbours), dtype=np.int64)
     for q, row in enumerate(neighbours):
-        # The neighbour with the most GeoScore-weighted company among the k: a one-step mean shift.
-        density = geoscore(pairwise_distances_km(ref_latitudes[row], ref_longitudes[row],
-                                                 ref_latitudes[row], ref_longitudes[row])).sum(axis=1)
-        chosen[q] = row[int(np.argmax(density))]
+        chosen[q] = row[densest_neighbour(ref_latitudes[row], ref_longitudes[row], np.ones(len(row)))]
     return ref_latitudes[chosen], ref_longitudes[chosen]
 
 
@@ -167,6 +164,18 @@ def evaluate(
         "thresholds_km": list(THRESHOLDS_KM),
         "methods": {method.name: method.report(manifest) for method in methods},
     }
+
+
+def evaluate_knn(*, checkpoint: str | Path, manifest_path: str | Path, device: str = "cpu") -> EvaluationReport:
+    """The kNN retrieval model's table on a manifest, from its own checkpoint (knn.py)."""
+    predictor = KnnPredictor(checkpoint, device=device)
+    manifest = read_manifest(manifest_path)
+    predictions = predictor.predict(manifest.image_paths, top_k=1)
+    method = MethodResult(f"kNN model (k={predictor.k}, T={predictor.gallery.temperature:g})",
+                          np.array([p.latitude for p in predictions]), np.array([p.longitude for p in predictions]))
+    return {"manifest": str(manifest_path), "photos": len(manifest), "checkpoint": str(checkpoint),
+            "checkpoint_sha256": predictor.checkpoint_sha256, "thresholds_km": list(THRESHOLDS_KM),
+            "methods": {method.name: method.report(manifest)}}
 
 
 def format_table(report: EvaluationReport, *, published: bool = True, anchors: str = "im2gps") -> str:

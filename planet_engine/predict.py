@@ -177,11 +177,17 @@ class Predictor:
         ]
 
     def _cell_guess(self, index: int, probability: float, points_per_edge: int) -> CellGuess:
-        key = index * 1000 + points_per_edge
-        if key not in self._polygons:
-            self._polygons[key] = self.cells.polygon(index, points_per_edge=points_per_edge)
-        return CellGuess(
-            class_index=index, token=self.cells.tokens[index], probability=probability,
-            latitude=float(self.cells.mean_latitudes[index]), longitude=float(self.cells.mean_longitudes[index]),
-            polygon=self._polygons[key],
-        )
+        return cell_guess(self.cells, index, probability, points_per_edge=points_per_edge, polygons=self._polygons)
+
+
+def cell_guess(cells: CellSet, index: int, probability: float, *, points_per_edge: int,
+               polygons: dict[int, list[tuple[float, float]]]) -> CellGuess:
+    """Cell `index` of `cells` as a guess; `polygons` caches the drawn outlines (a predictor keeps one)."""
+    key = index * 1000 + points_per_edge
+    if key not in polygons:
+        polygons[key] = cells.polygon(index, points_per_edge=points_per_edge)
+    return CellGuess(
+        class_index=index, token=cells.tokens[index], probability=probability,
+        latitude=float(cells.mean_latitudes[index]), longitude=float(cells.mean_longitudes[index]),
+        polygon=polygons[key],
+    )

@@ -26,7 +26,7 @@ class Gallery:
     mean: torch.Tensor  # (D,) the training mean the embeddings were centred on
     latitudes: np.ndarray  # (N,)
     longitudes: np.ndarray  # (N,)
-    cells: np.ndarray  # (N,) the class index of each photo
+    cells: np.ndarray  # (N,) the class index of each photo; -1 (kNN galleries only) where no cell kept it
     temperature: float
 
     @classmethod
@@ -44,6 +44,13 @@ class Gallery:
 
 def normalise(embeddings: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.normalize(embeddings.float() - mean, dim=1)
+
+
+def densest_neighbour(latitudes: np.ndarray, longitudes: np.ndarray, weights: np.ndarray) -> int:
+    """(K,) neighbours and their (K,) weights -> the index of the one with the most weighted company,
+    argmax_j sum_i w_i exp(-d(j, i) / 1492.7): a one-step mean shift, and the neighbour that maximises the
+    expected GeoScore when the truth is neighbour i with probability w_i (im2gps's densest cluster)."""
+    return int(np.argmax(geoscore(pairwise_distances_km(latitudes, longitudes, latitudes, longitudes)) @ weights))
 
 
 def refine_points(probabilities: np.ndarray, queries: torch.Tensor, gallery: Gallery,

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, settings
 
 from planet_engine.cells import CellSet, adaptive_partition
 from planet_engine.config import TrainConfig
+from planet_engine.knn import knn_build
 from planet_engine.manifest import data_dir, read_manifest
 from planet_engine.synthetic import write_synthetic_set
 from planet_engine.train import train
@@ -62,6 +63,15 @@ def tiny_checkpoint(synthetic_train: Path, tmp_path_factory: pytest.TempPathFact
     train(TrainConfig(manifest=str(synthetic_train), cells=str(folder / "cells.csv"), out=str(folder / "model.pt"),
                       image_size=64, epochs=15, lr=1e-2, weight_decay=1e-4, cache_dir=None, quiet=True))
     return folder / "model.pt"
+
+
+@pytest.fixture(scope="session")
+def tiny_knn_checkpoint(synthetic_train: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real kNN retrieval checkpoint (Lite0 features at 64 px) whose gallery is the synthetic training set."""
+    out = tmp_path_factory.mktemp("tiny-knn") / "knn.pt"
+    knn_build(manifest=synthetic_train, out=out, backbone="efficientnet-lite0", image_size=64, k=5, t1=10, t2=2,
+              cache_dir=None, quiet=True)
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from gameserver.inference.models import ModelVersion
+from gameserver.inference.models import ModelVersion, ModelView
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.public_ids import new_public_id
 
@@ -66,6 +66,8 @@ class Round(models.Model):
     model_longitude = models.FloatField(null=True, blank=True)
     model_top_cells = models.JSONField(default=list, blank=True)
     model_checkpoint_sha256 = models.CharField(max_length=64, blank=True)
+    # Which image the committed guess was made on: the served bytes, or (external predictions) the original file.
+    model_view = models.CharField(max_length=10, choices=ModelView.choices, blank=True)
     model_error = models.TextField(blank=True)
     model_ready_at = models.DateTimeField(null=True, blank=True)
 

@@ -37,6 +37,9 @@ STATS_FILTERS = [{"name": name, "in": "query", "required": False, "schema": {"ty
 POST_NOTE = ("POSTs need the session cookie and the CSRF token (cookie `csrftoken`, sent back as the "
              "`X-CSRFToken` header) that GET /api/session sets.")
 
+VIEW = {"type": "string", "enum": ["served", "original"],
+        "description": "the image the model guesses on: the round's served bytes, or (a model registered by its "
+                       "predictions) the dataset's original file"}
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {
         "error": {"type": "string", "description": "safe to show; every /api/ error is this JSON, 500 included"},
@@ -48,7 +51,8 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string"}, "panoramas": {"type": "integer"}, "licence": {"type": "string"},
             "attribution": {"type": "string"}}}},
         "models": {"type": "array", "items": {"type": "object", "properties": {
-            "name": {"type": "string"}, "description": {"type": "string"},
+            "name": {"type": "string"}, "kind": {"type": "string", "enum": ["planet", "knn", "external"]},
+            "view": VIEW, "description": {"type": "string"},
             "checkpoint_sha256": {"type": "string"}, "default": {"type": "boolean"}}}}}},
     "GameCreate": {"type": "object", "required": ["set"], "properties": {
         "set": {"type": "string", "description": "a panorama set's name"},
@@ -103,7 +107,7 @@ SCHEMAS: dict[str, Any] = {
         "model": {"type": "object", "properties": {
             "status": {"type": "string", "enum": ["pending", "ready", "unavailable"]},
             "latitude": {"type": "number"}, "longitude": {"type": "number"}, "km": {"type": "number"},
-            "points": {"type": "integer"}, "checkpoint_sha256": {"type": "string"},
+            "points": {"type": "integer"}, "checkpoint_sha256": {"type": "string"}, "view": VIEW,
             "top_cells": {"type": "array", "items": _ref("Cell")}}},
         "winners": {"type": "object", "properties": {name: OUTCOME for name in THRESHOLD_NAMES},
                     "description": "per radius of `thresholds`: tie when both are inside or both outside"},

@@ -46,8 +46,9 @@ def model_version_get(*, name: str) -> ModelVersion:
 
 
 def model_version_list() -> list[dict[str, object]]:
-    return [{"name": v.name, "description": v.description, "checkpoint_sha256": v.checkpoint_sha256,
-             "default": v.is_default} for v in ModelVersion.objects.order_by("-is_default", "name")]
+    return [{"name": v.name, "kind": v.kind, "view": v.view, "description": v.description,
+             "checkpoint_sha256": v.checkpoint_sha256, "default": v.is_default}
+            for v in ModelVersion.objects.order_by("-is_default", "name")]
 
 
 def game_get(*, public_id: str) -> Game:
@@ -177,6 +178,7 @@ def round_reveal(*, round: Round, guess: Guess, alone: bool = False) -> dict[str
             "status": round.model_status, "latitude": round.model_latitude, "longitude": round.model_longitude,
             "km": model_km, "points": round_points(geoscore(model_km)),
             "top_cells": round.model_top_cells, "checkpoint_sha256": round.model_checkpoint_sha256,
+            "view": round.model_view,
         }
         result["winners"] = threshold_outcomes(human_km, model_km)
         result["head_to_head"] = head_to_head(human_km, model_km)

@@ -60,9 +60,9 @@ class GuessResult:
 def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = "", owner_browser: str = "",
                 rounds: int = 5, time_limit_s: int | None = None, mode: str = Game.Mode.MOVE,
                 model_version: ModelVersion | None = None, rng: random.Random | None = None) -> Game:
-    """A game of `rounds` panoramas drawn without repeats, against `model_version` (else the default model);
-    its creator is its first player. Panoramas the creator has already been shown are drawn only when the set
-    has too few others."""
+    """A game of `rounds` panoramas drawn without repeats, against `model_version` (else the default model; an
+    external model's games draw only panoramas it has predictions for); its creator is its first player.
+    Panoramas the creator has already been shown are drawn only when the set has too few others."""
     if model_version is None:
         model_version = ModelVersion.objects.filter(is_default=True).first()
         if model_version is None:
@@ -73,9 +73,15 @@ def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = 
         raise GameError(f"time limit must be between 5 and {MAX_TIME_LIMIT_S} seconds, or none")
     if mode not in Game.Mode.values:
         raise GameError(f"mode must be one of {', '.join(Game.Mode.values)}")
-    panorama_ids = sorted(panorama_set.panoramas.values_list("id", flat=True))
+    panoramas = panorama_set.panoramas.all()
+    if model_version.kind == ModelVersion.Kind.EXTERNAL:  # it can answer only where it has a prediction
+        panoramas = panoramas.filter(external_predictions__model_version=model_version)
+    panorama_ids = sorted(panoramas.values_list("id", flat=True))
     if len(panorama_ids) < rounds:
-        raise GameError(f"set {panorama_set.name} has {len(panorama_ids)} panoramas, fewer than {rounds} rounds")
+        raise GameError(f"model {model_version.name} has predictions for {len(panorama_ids)} panoramas of set "
+                        f"{panorama_set.name}, fewer than {rounds} rounds"
+                        if model_version.kind == ModelVersion.Kind.EXTERNAL else
+                        f"set {panorama_set.name} has {len(panorama_ids)} panoramas, fewer than {rounds} rounds")
     seen = set(_exposures(player_key=owner_key, browser_key=owner_browser)
                .filter(panorama__panorama_set=panorama_set).values_list("panorama_id", flat=True))
     draw = rng or random.SystemRandom()

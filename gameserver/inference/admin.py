@@ -1,5 +1,6 @@
-"""Admin: the registered model versions, and registering a checkpoint (admins: the add-model-version
-permission). A version is never edited or deleted here: its games and their benchmark rows point at it."""
+"""Admin: the registered model versions, registering a checkpoint (PlaNet's or a kNN gallery) and registering an
+external model by uploading its predictions for a set (admins: the add-model-version permission). A version is
+never edited or deleted here: its games and their benchmark rows point at it."""
 
 from __future__ import annotations
 
@@ -12,21 +13,38 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from gameserver.inference.external import PredictionsError, external_predictions_register
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.services import ModelVersionError, model_version_register
 from gameserver.panoramas.admin import ReadOnlyAdmin
+from gameserver.panoramas.models import PanoramaSet
 
 
 class ModelVersionRegisterForm(forms.Form):
     name = forms.SlugField(max_length=100, help_text="e.g. planet-lite2-v1; registering a name again replaces it")
+    kind = forms.TypedChoiceField(
+        choices=[(ModelVersion.Kind.PLANET, "PlaNet (python -m planet_engine train)"),
+                 (ModelVersion.Kind.KNN, "kNN retrieval (python -m planet_engine knn-build)")],
+        required=False, empty_value=ModelVersion.Kind.PLANET)
     checkpoint = forms.CharField(max_length=500, help_text="path of a planet_engine checkpoint (.pt) on the "
                                                            "server, readable by the inference workers")
     default = forms.BooleanField(required=False, help_text="games that name no model play this one")
 
 
+class PredictionsUploadForm(forms.Form):
+    name = forms.SlugField(max_length=100, help_text="e.g. geoclip; uploading again replaces its predictions "
+                                                     "for that set")
+    panorama_set = forms.ModelChoiceField(queryset=PanoramaSet.objects.order_by("name"), label="Set")
+    predictions = forms.FileField(help_text="CSV (file, latitude, longitude, optional top_cells as JSON) or JSON "
+                                            "lines, one row per panorama, keyed by the manifest's file names")
+    description = forms.CharField(max_length=300, required=False)
+    default = forms.BooleanField(required=False, help_text="games that name no model play this one")
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadOnlyAdmin):
-    list_display = ("name", "is_default", "description", "short_sha256", "created_at")
+    list_display = ("name", "kind", "is_default", "description", "short_sha256", "created_at")
+    list_filter = ("kind",)
     search_fields = ("name", "description")
     change_list_template = "admin/inference/modelversion/change_list.html"
 
@@ -37,7 +55,9 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     def get_urls(self) -> list[URLPattern]:
         register = path("register/", self.admin_site.admin_view(self.register_view),
                         name="inference_modelversion_register")
-        return [register, *super().get_urls()]
+        predictions = path("predictions/", self.admin_site.admin_view(self.predictions_view),
+                           name="inference_modelversion_predictions")
+        return [register, predictions, *super().get_urls()]
 
     def register_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("inference.add_modelversion"):
@@ -47,7 +67,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             data = form.cleaned_data
             try:
                 version = model_version_register(name=data["name"], checkpoint=Path(data["checkpoint"]),
-                                                 default=data["default"])
+                                                 default=data["default"], kind=data["kind"])
             except ModelVersionError as error:
                 form.add_error("checkpoint", str(error))
             else:
@@ -57,4 +77,25 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
                    "title": "Register a model version"}
         return TemplateResponse(request, "admin/inference/modelversion/register.html", context,
+                                status=400 if form.errors else 200)
+
+    def predictions_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("inference.add_modelversion"):
+            raise PermissionDenied
+        form = PredictionsUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data, upload = form.cleaned_data, form.cleaned_data["predictions"]
+            try:
+                version = external_predictions_register(
+                    name=data["name"], panorama_set=data["panorama_set"], data=upload.read(), file_name=upload.name,
+                    source=f"upload:{upload.name}", default=data["default"], description=data["description"])
+            except PredictionsError as error:
+                form.add_error("predictions", str(error))
+            else:
+                self.message_user(request, f"registered external model {version.name!r}: {version.description}",
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:inference_modelversion_changelist"))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "title": "Register an external model by its predictions"}
+        return TemplateResponse(request, "admin/inference/modelversion/predictions.html", context,
                                 status=400 if form.errors else 200)

@@ -1,14 +1,35 @@
-"""Model versions players can be matched against: a registered checkpoint and the hash it was registered with."""
+"""Model versions players can be matched against, and the stored guesses of models registered by their
+predictions.
+
+Three kinds: a PlaNet checkpoint and a kNN retrieval checkpoint (planet_engine/knn.py) are run by the worker on
+the exact bytes each round serves; an external model (GeoCLIP, PIGEON, anything trained elsewhere) is registered
+by uploading its predictions for a set, made on the dataset's original files, and answers from those rows."""
 
 from __future__ import annotations
 
 from django.db import models
 
+from gameserver.panoramas.models import Panorama
+
+
+class ModelView(models.TextChoices):
+    """Which image a model's guess was made on."""
+
+    SERVED = "served", "the round's served bytes"
+    ORIGINAL = "original", "the dataset's original file"
+
 
 class ModelVersion(models.Model):
+    class Kind(models.TextChoices):
+        PLANET = "planet", "PlaNet cell classifier"
+        KNN = "knn", "kNN retrieval (im2gps)"
+        EXTERNAL = "external", "external predictions"
+
     name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PLANET)
+    # A checkpoint (planet, knn) or the predictions file an external model was registered from.
     checkpoint_path = models.CharField(max_length=500)
-    # The file's sha256 at registration; the worker refuses a file that no longer matches it.
+    # The file's sha256 at registration; the worker refuses a checkpoint that no longer matches it.
     checkpoint_sha256 = models.CharField(max_length=64)
     description = models.CharField(max_length=300, blank=True)  # backbone, cells, training manifest
     is_default = models.BooleanField(default=False)
@@ -20,3 +41,23 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def view(self) -> str:
+        """What the model sees of a round: external predictions were made on the original files."""
+        return ModelView.ORIGINAL if self.kind == self.Kind.EXTERNAL else ModelView.SERVED
+
+
+class ExternalPrediction(models.Model):
+    """An external model's guess on one panorama, as uploaded (register_predictions)."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="external_predictions")
+    panorama = models.ForeignKey(Panorama, on_delete=models.CASCADE, related_name="external_predictions")
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    # As a round stores its model's cells: token, probability, the cell's centre and outline, most probable first.
+    top_cells = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model_version", "panorama"],
+                                               name="one_prediction_per_model_panorama")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from django.conf import settings
@@ -22,11 +23,12 @@ from django.utils import timezone
 
 from gameserver.games.models import Round
 from gameserver.games.rules import round_view_path
-from gameserver.inference.models import ModelVersion
+from gameserver.inference.models import ExternalPrediction, ModelVersion, ModelView
 from gameserver.panoramas.models import Panorama
 from gameserver.panoramas.storage import panorama_image_path
 from gameserver.realtime.events import game_event_send_on_commit
 from planet_engine.checkpoint import CheckpointError, load_checkpoint
+from planet_engine.knn import KnnPredictor, is_knn_checkpoint, load_knn
 from planet_engine.onnx_export import OnnxParityError, onnx_export
 from planet_engine.predict import Prediction, Predictor
 
@@ -41,48 +43,73 @@ class ModelVersionError(ValueError):
 
 
 @functools.lru_cache(maxsize=4)
-def predictor(checkpoint_path: str) -> Predictor:
-    """One Predictor per checkpoint per process (GPU when present); CheckpointError if missing or corrupt."""
+def predictor(checkpoint_path: str) -> Predictor | KnnPredictor:
+    """One predictor per checkpoint per process (GPU when present), PlaNet's or the kNN model's as the file says
+    (registration checked its kind; the sha256 check guards it since); CheckpointError if missing or corrupt."""
     started = time.perf_counter()
-    loaded = Predictor(checkpoint_path, batch_size=settings.INFERENCE_BATCH, backend=settings.INFERENCE_BACKEND,
-                       threads=settings.INFERENCE_THREADS or None)
+    loaded: Predictor | KnnPredictor
+    if is_knn_checkpoint(checkpoint_path):
+        loaded = KnnPredictor(checkpoint_path, batch_size=settings.INFERENCE_BATCH)
+    else:
+        loaded = Predictor(checkpoint_path, batch_size=settings.INFERENCE_BATCH,
+                           backend=settings.INFERENCE_BACKEND, threads=settings.INFERENCE_THREADS or None)
     logger.info("loaded model %s (sha256 %s) on %s (%s) in %.1f s", checkpoint_path, loaded.checkpoint_sha256[:12],
                 loaded.device, loaded.backend, time.perf_counter() - started)
     return loaded
 
 
-def model_version_register(*, name: str, checkpoint: Path, default: bool = False) -> ModelVersion:
-    """Register (or re-register) a checkpoint under a name after loading it once; optionally the default."""
+def model_version_register(*, name: str, checkpoint: Path, default: bool = False,
+                           kind: str = ModelVersion.Kind.PLANET) -> ModelVersion:
+    """Register (or re-register) a checkpoint of a kind (planet or knn) under a name after loading it once;
+    optionally the default. External models are registered by their predictions (external.py)."""
     try:
         validate_slug(name)
     except ValidationError:
         raise ModelVersionError(f"model name {name!r} must be a slug (letters, digits, - and _)") from None
+    if kind not in (ModelVersion.Kind.PLANET, ModelVersion.Kind.KNN):
+        raise ModelVersionError(f"a checkpoint is of kind planet or knn, not {kind!r} (external models: "
+                                "register_predictions)")
+    taken = ModelVersion.objects.filter(name=name).exclude(kind=kind).first()
+    if taken is not None:
+        raise ModelVersionError(f"model name {name!r} is taken by a model of kind {taken.kind}")
     try:
-        loaded = load_checkpoint(checkpoint)
-    except CheckpointError as error:
+        sha256, description = (_knn_checked(checkpoint) if kind == ModelVersion.Kind.KNN
+                               else _planet_checked(checkpoint))
+    except (CheckpointError, OnnxParityError) as error:
         raise ModelVersionError(str(error)) from None
-    # The CPU workers run the network as ONNX: export it now, and refuse a model whose graph does not compute
-    # what the checkpoint computes on game images.
-    game_images = [panorama_image_path(panorama=p) for p in Panorama.objects.order_by("pk")[:PARITY_IMAGES]]
-    try:
-        onnx_export(loaded, checkpoint, images=[path for path in game_images if path.is_file()],
-                    threads=settings.INFERENCE_THREADS or None)
-    except OnnxParityError as error:
-        raise ModelVersionError(str(error)) from None
-    config = loaded.config
-    description = (f"{config['backbone']}, {len(loaded.cells)} cells, trained on "
-                   f"{Path(str(config['manifest'])).parent.name or config['manifest']}")[:300]
     with transaction.atomic():
         if default:
             ModelVersion.objects.filter(is_default=True).exclude(name=name).update(is_default=False)
         version, _ = ModelVersion.objects.update_or_create(name=name, defaults={
-            "checkpoint_path": str(Path(checkpoint).resolve()), "checkpoint_sha256": loaded.sha256,
-            "description": description,
+            "kind": kind, "checkpoint_path": str(Path(checkpoint).resolve()), "checkpoint_sha256": sha256,
+            "description": description[:300],
         })
         if default or not ModelVersion.objects.filter(is_default=True).exists():
             version.is_default = True
             version.save(update_fields=["is_default"])
     return version
+
+
+def _planet_checked(checkpoint: Path) -> tuple[str, str]:
+    """A PlaNet checkpoint's sha256 and description, after loading it and exporting its ONNX graph."""
+    loaded = load_checkpoint(checkpoint)
+    # The CPU workers run the network as ONNX: export it now, and refuse a model whose graph does not compute
+    # what the checkpoint computes on game images.
+    game_images = [panorama_image_path(panorama=p) for p in Panorama.objects.order_by("pk")[:PARITY_IMAGES]]
+    onnx_export(loaded, checkpoint, images=[path for path in game_images if path.is_file()],
+                threads=settings.INFERENCE_THREADS or None)
+    config = loaded.config
+    return loaded.sha256, (f"{config['backbone']}, {len(loaded.cells)} cells, trained on "
+                           f"{Path(str(config['manifest'])).parent.name or config['manifest']}")
+
+
+def _knn_checked(checkpoint: Path) -> tuple[str, str]:
+    """A kNN checkpoint's sha256 and description, after loading it once (it runs in torch: no graph)."""
+    loaded = load_knn(checkpoint)
+    payload = loaded.payload
+    return loaded.sha256, (f"kNN retrieval (k={loaded.k}), {payload['backbone']}, "
+                           f"{len(loaded.gallery.latitudes)} gallery photos of "
+                           f"{Path(payload['manifest']).parent.name or payload['manifest']}")
 
 
 def round_predict(*, round_id: int) -> None:
@@ -97,6 +124,9 @@ def round_predict(*, round_id: int) -> None:
     if not rounds or rounds[0].pk != round_id:
         return  # answered already (another worker's batch, or a retry)
     version = rounds[0].game.model_version
+    if version.kind == ModelVersion.Kind.EXTERNAL:
+        _external_guesses_commit(rounds=rounds, version=version)
+        return
     model = predictor(version.checkpoint_path)
     if model.checkpoint_sha256 != version.checkpoint_sha256:
         raise CheckpointError(f"{version.checkpoint_path} changed since model {version.name!r} was registered "
@@ -110,10 +140,30 @@ def _guess_commit(*, round: Round, prediction: Prediction) -> None:
     """Store the guess unless the round was answered meanwhile (the UPDATE's condition), then say so."""
     cells = [{"token": c.token, "probability": c.probability, "latitude": c.latitude, "longitude": c.longitude,
               "polygon": c.polygon} for c in prediction.top_cells]
+    _answer_store(round=round, latitude=prediction.latitude, longitude=prediction.longitude, cells=cells,
+                  sha256=prediction.checkpoint_sha256, view=ModelView.SERVED)
+
+
+def _external_guesses_commit(*, rounds: Sequence[Round], version: ModelVersion) -> None:
+    """An external model's guesses are its stored predictions (made on the original files); a panorama it has
+    none for leaves the round without a model guess."""
+    stored = {p.panorama_id: p for p in ExternalPrediction.objects.filter(
+        model_version=version, panorama_id__in=[r.panorama_id for r in rounds])}
+    for game_round in rounds:
+        row = stored.get(game_round.panorama_id)
+        if row is None:
+            round_mark_model_unavailable(round_id=game_round.pk, error=f"model {version.name!r} has no prediction "
+                                                                      "for this panorama")
+            continue
+        _answer_store(round=game_round, latitude=row.latitude, longitude=row.longitude, cells=row.top_cells,
+                      sha256=version.checkpoint_sha256, view=ModelView.ORIGINAL)
+
+
+def _answer_store(*, round: Round, latitude: float, longitude: float, cells: list[dict[str, object]], sha256: str,
+                  view: str) -> None:
     stored = Round.objects.filter(pk=round.pk, model_status=Round.ModelStatus.PENDING).update(
-        model_status=Round.ModelStatus.READY, model_latitude=prediction.latitude,
-        model_longitude=prediction.longitude, model_top_cells=cells,
-        model_checkpoint_sha256=prediction.checkpoint_sha256, model_ready_at=timezone.now())
+        model_status=Round.ModelStatus.READY, model_latitude=latitude, model_longitude=longitude,
+        model_top_cells=cells, model_checkpoint_sha256=sha256, model_view=view, model_ready_at=timezone.now())
     if stored:
         game_event_send_on_commit(game_public_id=round.game.public_id, event="model_ready", round_number=round.number)
 
@@ -131,6 +181,8 @@ def default_model_preload() -> None:
     if version is None:
         logger.warning("no default model version registered: `python manage.py register_model`")
         return
+    if version.kind == ModelVersion.Kind.EXTERNAL:
+        return  # answers from stored rows: nothing to load
     try:
         predictor(version.checkpoint_path)
     except CheckpointError as error:

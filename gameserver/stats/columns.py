@@ -42,6 +42,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("human_points", "float", "GeoGuessr points of the player, 5000·exp(−km/1492.7); 0 when timed out"),
     Column("model_name", "str", "the model version played against"),
     Column("model_checkpoint_sha256", "str", "sha256 of the checkpoint file that made the model's guess"),
+    Column("model_view", "str", "the image the model's guess was made on: served (the exact bytes served to the "
+           "players, view_sha256) or original (the dataset's file: a model registered by its predictions); empty "
+           "when the model did not answer"),
     Column("model_status", "str", "ready, pending or unavailable"),
     Column("model_latitude", "float", "the model's point guess"),
     Column("model_longitude", "float", "the model's point guess"),
@@ -85,7 +88,9 @@ def datasheet(*, rows: int, filters: dict[str, str], fmt: str) -> str:
     lines = [
         "# PlaNet Arena round export: datasheet", "",
         f"{rows} rows, one per player-round, format {fmt}; filters: {applied}.", "",
-        "Each row is one player's guess on one round, beside the PlaNet model's guess on the same served image. "
+        "Each row is one player's guess on one round, beside the model's guess on the same round: made on the same "
+        "served image, or, for a model registered by its predictions, on the dataset's original file "
+        "(`model_view`). "
         "The benchmark counts only rows with `counted` true. `python manage.py benchmark_report --input FILE` "
         "recomputes every table of the stats page from this file alone.", "",
         "Only rounds of finished games appear: every round of the game closed (all seats locked, or the deadline "

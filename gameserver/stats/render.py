@@ -27,6 +27,9 @@ def render_text(*, tables: dict[str, Any]) -> str:
                            for a in row["accuracy"])
         lines.append(f"  {row['name'][:16]:<17}{row['rounds']:>9,}  {within}  {_number(row['median_km'])} "
                      f"({_number(row['median_low'])}–{_number(row['median_high'])})")
+    views = tables.get("model_views", {})
+    lines += [f"  {model} guessed on: " + ", ".join(f"{view or 'no recorded view'} ({n:,})" for view, n in seen.items())
+              for model, seen in views.items()]
     errors, paired = tables["errors"], tables["paired"]
     lines += ["", f"mean points: human {_number(errors['human_mean_points'])}, "
                   f"model {_number(errors['model_mean_points'])}",

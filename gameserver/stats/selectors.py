@@ -170,7 +170,7 @@ def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tup
         "human_country": human_place[0], "human_continent": human_place[1],
         "human_km": guess.km, "human_points": guess.points,
         "model_name": game.model_version.name, "model_checkpoint_sha256": game_round.model_checkpoint_sha256,
-        "model_status": game_round.model_status,
+        "model_view": game_round.model_view, "model_status": game_round.model_status,
         "model_latitude": game_round.model_latitude, "model_longitude": game_round.model_longitude,
         "model_country": model_place[0], "model_continent": model_place[1],
         "model_top_cells": json.dumps([[c["token"], round(c["probability"], 6)] for c in game_round.model_top_cells]),
@@ -238,7 +238,13 @@ def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000
                for mode, n in modes.items()}
     tables = benchmark_tables(table=round_table(rows=rows, include_suspicious=include_suspicious), seed=seed,
                               resamples=resamples, anchor_model=anchor_model)
-    return {**tables, "player_rounds": len(rows), "excluded": dict(sorted(excluded.items())),
+    # Which image each model's counted guesses were made on: the served bytes, or the original file.
+    views: dict[str, Counter[str]] = {}
+    for row in rows:
+        if _counts(row, include_suspicious=include_suspicious):
+            views.setdefault(str(row["model_name"]), Counter())[str(row.get("model_view") or "")] += 1
+    return {**tables, "model_views": {model: dict(sorted(counts.items())) for model, counts in sorted(views.items())},
+            "player_rounds": len(rows), "excluded": dict(sorted(excluded.items())),
             "excluded_by_mode": dict(sorted(by_mode.items())), "guesses_missing": sum(
                 _truthy(row.get("guess_missing")) for row in rows),
             "suspicious_included": include_suspicious}

@@ -12,12 +12,14 @@ from django.test import Client
 
 from gameserver.games.models import Game
 from gameserver.inference.models import ModelVersion
+from gameserver.panoramas.models import Panorama
 from gameserver.panoramas.services import panorama_set_import
 
 pytestmark = pytest.mark.django_db
 
 REGISTER_URL = "/admin/inference/modelversion/register/"
 UPLOAD_URL = "/admin/panoramas/panoramaset/upload/"
+PREDICTIONS_URL = "/admin/inference/modelversion/predictions/"
 EXPORT_URL = "/api/stats/export?format=csv"
 
 
@@ -42,14 +44,39 @@ def clients(db: None) -> dict[str, Client]:
 
 
 def test_each_role_reaches_exactly_its_doors(clients, tiny_checkpoint: Path):
-    expected = {  # role: (export, upload form, register form)
-        "anonymous": (401, 302, 302), "player": (403, 302, 302), "researcher": (200, 302, 302),
+    expected = {  # role: (export, upload form, register form, predictions form)
+        "anonymous": (401, 302, 302, 302), "player": (403, 302, 302, 302), "researcher": (200, 302, 302, 302),
         # Staff are admins: they export; loading data needs its own permission.
-        "staff": (200, 403, 403), "loader": (200, 200, 200), "admin": (200, 200, 200),
+        "staff": (200, 403, 403, 403), "loader": (200, 200, 200, 200), "admin": (200, 200, 200, 200),
     }
     seen = {role: (client.get(EXPORT_URL).status_code, client.get(UPLOAD_URL).status_code,
-                   client.get(REGISTER_URL).status_code) for role, client in clients.items()}
+                   client.get(REGISTER_URL).status_code, client.get(PREDICTIONS_URL).status_code)
+            for role, client in clients.items()}
     assert seen == expected
+
+
+def test_an_admin_uploads_predictions_and_a_bad_file_is_refused_naming_its_rows(clients, synthetic_test):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from gameserver.inference.models import ExternalPrediction
+
+    panorama_set = panorama_set_import(manifest_path=synthetic_test, name="synthetic")
+    panorama = Panorama.objects.order_by("pk").first()
+    admin = clients["admin"]
+
+    def upload(text: str) -> object:
+        return admin.post(PREDICTIONS_URL, {"name": "geoclip", "panorama_set": panorama_set.set_id,
+                                            "predictions": SimpleUploadedFile("p.csv", text.encode())})
+
+    refused = upload(f"file,latitude,longitude\n{panorama.source_file},95,0\nimages/nope.jpg,1,1\n")
+    assert refused.status_code == 400 and not ModelVersion.objects.exists()
+    assert "line 2: latitude 95" in refused.content.decode() and "line 3: unknown file" in refused.content.decode()
+    assert upload(f"file,latitude,longitude\n{panorama.source_file},45,5\n").status_code == 302
+    version = ModelVersion.objects.get(name="geoclip")
+    assert version.kind == "external" and ExternalPrediction.objects.get().latitude == 45
+    assert PREDICTIONS_URL in admin.get("/admin/inference/modelversion/").content.decode()
+    knn = admin.post(REGISTER_URL, {"name": "geoclip", "kind": "knn", "checkpoint": "/nowhere.pt"})
+    assert knn.status_code == 400 and "taken by a model of kind external" in knn.content.decode()
 
 
 def test_an_admin_registers_a_model_and_a_bad_checkpoint_is_refused_with_nothing_written(clients, tiny_checkpoint,

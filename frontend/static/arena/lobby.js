@@ -15,8 +15,10 @@ async function fillCatalogue() {
   const modelSelect = document.getElementById("model");
   setSelect.replaceChildren(...sets.map((s) => element("option", { value: s.name },
     `${s.name} (${s.panoramas} views)`)));
+  // A kNN or external opponent says so: the latter guessed on the original photo, not the view you are served.
+  const kinds = { knn: "kNN retrieval", external: "uploaded predictions" };
   modelSelect.replaceChildren(...models.map((m) => element("option", { value: m.name, selected: m.default },
-    m.default ? `${m.name} (default)` : m.name)));
+    [m.name, kinds[m.kind] && `· ${kinds[m.kind]}`, m.default && "(default)"].filter(Boolean).join(" "))));
   if (!sets.length) showError("new-game-error", "No panorama set is loaded yet: an admin must import one.");
   if (!models.length) showError("new-game-error", "No model is registered yet: an admin must register one.");
   document.getElementById("play-solo").disabled = !sets.length || !models.length;

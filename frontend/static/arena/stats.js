@@ -99,6 +99,11 @@ function renderPlanet(tables) {
   table("planet-table", ["", "Rounds", ...tables.thresholds.map((t) => `${t.km} km`), "Median error (95% CI)"],
     tables.planet_table.map((r) => [r.name, count(r.rounds),
       ...r.accuracy.map((a) => withInterval(a.rate, a.low, a.high)), median(r)]));
+  // Which image each model guessed on: the bytes the players were served, or the dataset's original file.
+  const seen = { served: "the served image", original: "the original file", "": "no recorded view" };
+  document.getElementById("views-note").textContent = Object.entries(tables.model_views || {}).map(([model, views]) =>
+    `${model} guessed on ${Object.entries(views).map(([view, n]) => `${seen[view] ?? view} (${count(n)} rounds)`)
+      .join(" and ")}`).join("; ");
 }
 
 // Human win rate per radius as points with interval bars on a 0–100% axis (a forest plot): the cluster

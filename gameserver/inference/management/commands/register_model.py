@@ -1,5 +1,6 @@
-"""`python manage.py register_model --name NAME --checkpoint PATH [--default]`: make a trained checkpoint an
-opponent players can pick. The checkpoint is loaded once to check it, and its sha256 is recorded."""
+"""`python manage.py register_model --name NAME --checkpoint PATH [--kind planet|knn] [--default]`: make a trained
+checkpoint (PlaNet's, or a kNN gallery from `python -m planet_engine knn-build`) an opponent players can pick. The
+checkpoint is loaded once to check it, and its sha256 is recorded. External models: register_predictions."""
 
 from __future__ import annotations
 
@@ -16,12 +17,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", required=True, help="the version's name (a slug), e.g. planet-lite2-v1")
         parser.add_argument("--checkpoint", required=True, type=Path, help="a planet_engine checkpoint (.pt)")
+        parser.add_argument("--kind", default="planet", choices=["planet", "knn"],
+                            help="planet: a cell classifier (python -m planet_engine train); knn: a retrieval "
+                                 "gallery (python -m planet_engine knn-build)")
         parser.add_argument("--default", action="store_true", help="games that name no model play this one")
 
-    def handle(self, *args: object, name: str, checkpoint: Path | str, default: bool, **options: object) -> None:
+    def handle(self, *args: object, name: str, checkpoint: Path | str, default: bool, kind: str = "planet",
+               **options: object) -> None:
         try:
-            version = model_version_register(name=name, checkpoint=Path(checkpoint), default=default)
+            version = model_version_register(name=name, checkpoint=Path(checkpoint), default=default, kind=kind)
         except ModelVersionError as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(f"model {version.name!r}: {version.description}; sha256 {version.checkpoint_sha256[:12]}"
-                          f"{' (default)' if version.is_default else ''}")
+        self.stdout.write(f"{version.kind} model {version.name!r}: {version.description}; "
+                          f"sha256 {version.checkpoint_sha256[:12]}{' (default)' if version.is_default else ''}")

@@ -1,0 +1,229 @@
+"""External opponents: a model trained elsewhere (GeoCLIP, PIGEON, ...) registered by its predictions for a
+panorama set, one row per panorama, so it faces the same humans as the models the worker runs.
+
+A predictions file is CSV (columns `file, latitude, longitude` and optionally `top_cells`, a JSON list) or JSON
+lines (`.jsonl`, one object per line with the same keys; `top_cells` a list). `file` is the panorama's file
+name in the set's manifest (`images/xyz.jpg`), or its base name where that is unique in the set. `top_cells`
+holds up to TOP_CELLS_MAX S2 cells as `[token, probability]` or `{"token": ..., "probability": ...}`, each
+probability in [0, 1] and their sum at most 1. Every row is checked before anything is written; a file with any
+bad row is refused whole, every bad row named. The predictions were made on the original files, so their rounds
+record the view `original`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db import transaction
+
+from gameserver.inference.models import ExternalPrediction, ModelVersion
+from gameserver.panoramas.models import PanoramaSet
+from planet_engine.cells import token_center, token_polygon
+from planet_engine.geo import validate_coordinates
+from planet_engine.manifest import problems_text
+
+TOP_CELLS_MAX = 100
+PREDICTIONS_MAX_BYTES = 100 * 1024 * 1024
+POLYGON_POINTS_PER_EDGE = 4  # as the worker draws a model's cells
+# Probabilities that should sum to one are written with rounding: allow that much over.
+SUM_TOLERANCE = 1e-6
+
+
+class PredictionsError(ValueError):
+    """A predictions file refused whole; `problems` names every bad row ("line N: reason"); nothing was written."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"nothing registered, {problems_text(problems)}")
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    panorama_id: int
+    latitude: float
+    longitude: float
+    top_cells: list[dict[str, object]]
+
+
+def predictions_file_read(*, path: Path) -> bytes:
+    """A predictions file's bytes, refused when missing or over PREDICTIONS_MAX_BYTES."""
+    if not path.is_file():
+        raise PredictionsError([f"predictions file not found: {path}"])
+    if path.stat().st_size > PREDICTIONS_MAX_BYTES:
+        raise PredictionsError([f"{path} is over {PREDICTIONS_MAX_BYTES // 2**20} MiB"])
+    return path.read_bytes()
+
+
+def external_predictions_register(*, name: str, panorama_set: PanoramaSet, data: bytes, file_name: str,
+                                  source: str, default: bool = False, description: str = "") -> ModelVersion:
+    """Register (or re-register) the model `name` by its predictions for `panorama_set`: `data`, the contents of
+    the file `file_name` (its suffix says the format), recorded as coming from `source` (a path, an upload);
+    any predictions it had for that set are replaced, those for other sets stay. All or nothing."""
+    try:
+        validate_slug(name)
+    except ValidationError:
+        raise PredictionsError([f"model name {name!r} must be a slug (letters, digits, - and _)"]) from None
+    taken = ModelVersion.objects.filter(name=name).exclude(kind=ModelVersion.Kind.EXTERNAL).first()
+    if taken is not None:
+        raise PredictionsError([f"model name {name!r} is taken by a model of kind {taken.kind}"])
+    if len(data) > PREDICTIONS_MAX_BYTES:
+        raise PredictionsError([f"{file_name} is over {PREDICTIONS_MAX_BYTES // 2**20} MiB"])
+    rows = _rows_checked(records=_records(data=data, suffix=PurePosixPath(file_name).suffix.lower()),
+                         panorama_set=panorama_set)
+    summary = (description or f"external predictions for {len(rows)} panoramas of {panorama_set.name}")[:300]
+    with transaction.atomic():
+        if default:
+            ModelVersion.objects.filter(is_default=True).exclude(name=name).update(is_default=False)
+        version, _ = ModelVersion.objects.update_or_create(name=name, defaults={
+            "kind": ModelVersion.Kind.EXTERNAL, "checkpoint_path": source[:500],
+            "checkpoint_sha256": hashlib.sha256(data).hexdigest(), "description": summary})
+        ExternalPrediction.objects.filter(model_version=version, panorama__panorama_set=panorama_set).delete()
+        ExternalPrediction.objects.bulk_create(
+            ExternalPrediction(model_version=version, panorama_id=row.panorama_id, latitude=row.latitude,
+                               longitude=row.longitude, top_cells=row.top_cells) for row in rows)
+        if default or not ModelVersion.objects.filter(is_default=True).exists():
+            version.is_default = True
+            version.save(update_fields=["is_default"])
+    return version
+
+
+def _records(*, data: bytes, suffix: str) -> Iterator[tuple[int, dict[str, object] | str]]:
+    """(line number, the row's fields) for each row, or (line number, why it cannot be read)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise PredictionsError(["the file is not UTF-8 text"]) from None
+    if suffix in (".jsonl", ".ndjson"):
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                yield number, f"not JSON: {error.msg}"
+                continue
+            yield number, record if isinstance(record, dict) else "not a JSON object"
+        return
+    if suffix != ".csv":
+        raise PredictionsError([f"the file must be .csv or .jsonl, not {suffix or 'without a suffix'!r}"])
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = {"file", "latitude", "longitude"} - set(reader.fieldnames or [])
+    if missing:
+        raise PredictionsError([f"the CSV header lacks {', '.join(sorted(missing))}"])
+    for record in reader:
+        yield reader.line_num, dict(record)
+
+
+def _rows_checked(*, records: Iterator[tuple[int, dict[str, object] | str]],
+                  panorama_set: PanoramaSet) -> list[_Row]:
+    """Every record checked and resolved to a panorama of the set, or PredictionsError naming every bad one."""
+    panoramas = list(panorama_set.panoramas.values_list("pk", "source_file"))
+    by_file = {_normalised(source): pk for pk, source in panoramas}
+    names: dict[str, list[int]] = {}
+    for pk, source in panoramas:
+        names.setdefault(PurePosixPath(_normalised(source)).name, []).append(pk)
+    problems: list[str] = []
+    rows: list[_Row] = []
+    first_line: dict[int, int] = {}
+    for line, record in records:
+        if isinstance(record, str):
+            problems.append(f"line {line}: {record}")
+            continue
+        try:
+            file = str(record.get("file") or "")
+            pk = _panorama_of(file, by_file=by_file, names=names, set_name=panorama_set.name)
+            latitude, longitude = _number(record.get("latitude"), "latitude"), _number(record.get("longitude"),
+                                                                                      "longitude")
+            validate_coordinates(latitude, longitude)
+            cells = _cells(record.get("top_cells"))
+        except ValueError as error:
+            problems.append(f"line {line}: {error}")
+            continue
+        if pk in first_line:
+            problems.append(f"line {line}: duplicate: line {first_line[pk]} already predicts {file!r}")
+            continue
+        first_line[pk] = line
+        rows.append(_Row(line=line, panorama_id=pk, latitude=latitude, longitude=longitude, top_cells=cells))
+    if not rows and not problems:
+        problems.append("the file holds no predictions")
+    if problems:
+        raise PredictionsError(problems)
+    return rows
+
+
+def _panorama_of(file: str, *, by_file: dict[str, int], names: dict[str, list[int]], set_name: str) -> int:
+    """The panorama a row names: by the manifest's file name, else by a base name unique in the set."""
+    key = _normalised(file)
+    if key in by_file:
+        return by_file[key]
+    same_name = names.get(key, [])
+    if not same_name:
+        raise ValueError(f"unknown file {file!r}: no panorama of set {set_name} has that file")
+    if len(same_name) > 1:
+        raise ValueError(f"file {file!r} names {len(same_name)} panoramas of set {set_name}: give its folder too")
+    return same_name[0]
+
+
+def _normalised(file: str) -> str:
+    text = file.strip().replace("\\", "/")
+    while text.startswith("./"):
+        text = text[2:]
+    return text
+
+
+def _number(value: object, column: str) -> float:
+    if isinstance(value, bool) or value is None or value == "":
+        raise ValueError(f"{column} is missing")
+    try:
+        number = float(str(value))
+    except ValueError:
+        raise ValueError(f"{column} {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{column} {value!r} is not finite")
+    return number
+
+
+def _cells(value: object) -> list[dict[str, object]]:
+    """`top_cells` (a JSON list, or its text in a CSV cell) as a round stores its model's cells."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError("top_cells is not JSON") from None
+    if not isinstance(value, list):
+        raise ValueError("top_cells must be a list of [token, probability]")
+    if len(value) > TOP_CELLS_MAX:
+        raise ValueError(f"top_cells holds {len(value)} cells, more than {TOP_CELLS_MAX}")
+    cells: list[tuple[str, float]] = []
+    for item in value:
+        if isinstance(item, dict):
+            token, probability = item.get("token"), item.get("probability")
+        elif isinstance(item, list) and len(item) == 2:
+            token, probability = item
+        else:
+            raise ValueError(f"top_cells entry {item!r} is not [token, probability]")
+        share = _number(probability, "probability")
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"probability {probability} of cell {token!r} is not in [0, 1]")
+        cells.append((str(token).strip().lower(), share))
+    if sum(share for _, share in cells) > 1.0 + SUM_TOLERANCE:
+        raise ValueError("the probabilities of top_cells sum to more than 1")
+    cells.sort(key=lambda cell: -cell[1])
+    stored: list[dict[str, object]] = []
+    for token, share in cells:
+        latitude, longitude = token_center(token)
+        stored.append({"token": token, "probability": share, "latitude": latitude, "longitude": longitude,
+                       "polygon": token_polygon(token, points_per_edge=POLYGON_POINTS_PER_EDGE)})
+    return stored

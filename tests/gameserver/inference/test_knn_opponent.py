@@ -1,0 +1,85 @@
+"""The kNN retrieval model as a registered opponent: verified by hash like a checkpoint, and predicting on the
+served bytes like PlaNet."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from gameserver.games.models import Round
+from gameserver.games.rules import round_view_path
+from gameserver.games.services import game_create, guess_submit, round_serve
+from gameserver.inference import services
+from gameserver.inference.models import ModelVersion
+from gameserver.inference.services import model_version_register
+from gameserver.panoramas.models import PanoramaSet
+from gameserver.panoramas.services import panorama_set_import
+from planet_engine.geo import distance_km
+from planet_engine.knn import KnnPredictor, knn_build
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def panorama_set(synthetic_test: Path) -> PanoramaSet:
+    return PanoramaSet.objects.get(pk=panorama_set_import(manifest_path=synthetic_test, name="synthetic").set_id)
+
+
+def test_register_model_with_kind_knn_records_the_gallery_and_its_hash(tiny_knn_checkpoint, tmp_path, capsys):
+    call_command("register_model", name="knn-tiny", checkpoint=str(tiny_knn_checkpoint), kind="knn")
+    version = ModelVersion.objects.get(name="knn-tiny")
+    assert version.kind == ModelVersion.Kind.KNN and version.is_default, "the first model is the default"
+    assert version.checkpoint_sha256 == hashlib.sha256(tiny_knn_checkpoint.read_bytes()).hexdigest()
+    assert "kNN" in version.description and "48 gallery photos" in version.description
+    assert "knn-tiny" in capsys.readouterr().out
+    assert not list(tiny_knn_checkpoint.parent.glob("*.onnx")), "kNN runs in torch: no graph is exported"
+
+
+def test_a_checkpoint_of_the_other_kind_is_refused(tiny_knn_checkpoint, tiny_checkpoint):
+    with pytest.raises(CommandError, match="not a planet-engine/1 checkpoint"):
+        call_command("register_model", name="wrong", checkpoint=str(tiny_knn_checkpoint))
+    with pytest.raises(CommandError, match="not a planet-engine-knn/1 checkpoint"):
+        call_command("register_model", name="wrong", checkpoint=str(tiny_checkpoint), kind="knn")
+    assert not ModelVersion.objects.exists()
+
+
+def test_a_name_keeps_its_kind(tiny_knn_checkpoint, model_version):
+    with pytest.raises(CommandError, match="kind planet"):
+        call_command("register_model", name=model_version.name, checkpoint=str(tiny_knn_checkpoint), kind="knn")
+    assert ModelVersion.objects.get(name=model_version.name).kind == ModelVersion.Kind.PLANET
+
+
+def test_a_game_against_the_knn_model_plays_a_whole_round(panorama_set, tiny_knn_checkpoint):
+    version = model_version_register(name="knn-tiny", checkpoint=tiny_knn_checkpoint, kind="knn")
+    game = game_create(panorama_set=panorama_set, owner_key="p", rounds=1, model_version=version)
+    served = round_serve(round=game.rounds.get(), player_key="p")  # the task runs in line (eager)
+    served.refresh_from_db()
+    assert served.model_status == Round.ModelStatus.READY, served.model_error
+    assert served.model_view == "served" and served.model_checkpoint_sha256 == version.checkpoint_sha256
+    # The guess is the kNN model's answer on the exact bytes the player was served.
+    alone = KnnPredictor(tiny_knn_checkpoint, device="cpu").predict([round_view_path(round=served)], top_k=1)[0]
+    assert (served.model_latitude, served.model_longitude) == pytest.approx((alone.latitude, alone.longitude))
+    assert served.model_top_cells and all(0 < cell["probability"] <= 1 for cell in served.model_top_cells)
+    truth = (served.panorama.latitude, served.panorama.longitude)
+    result = guess_submit(round=served, player_key="p", latitude=0.0, longitude=0.0)
+    assert result.guess.model_committed_first
+    assert result.guess.model_km == pytest.approx(distance_km(served.model_latitude, served.model_longitude, *truth))
+    assert result.guess.model_km < 750, "the synthetic regions are far apart: retrieval finds the right one"
+
+
+def test_a_knn_checkpoint_replaced_after_registration_marks_its_rounds_unavailable(panorama_set, synthetic_train,
+                                                                                  tmp_path):
+    path = tmp_path / "knn.pt"
+    knn_build(manifest=synthetic_train, out=path, backbone="efficientnet-lite0", image_size=64, k=5, t1=10, t2=2,
+              cache_dir=None, quiet=True)
+    version = model_version_register(name="knn-tiny", checkpoint=path, kind="knn")
+    knn_build(manifest=synthetic_train, out=path, backbone="efficientnet-lite0", image_size=64, k=2, t1=10, t2=2,
+              cache_dir=None, quiet=True)
+    services.predictor.cache_clear()
+    game = game_create(panorama_set=panorama_set, owner_key="p", rounds=1, model_version=version)
+    served = round_serve(round=game.rounds.get(), player_key="p")
+    served.refresh_from_db()
+    assert served.model_status == Round.ModelStatus.UNAVAILABLE and "changed since" in served.model_error
