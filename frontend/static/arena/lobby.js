@@ -14,7 +14,7 @@ async function fillCatalogue() {
   const setSelect = document.getElementById("set");
   const modelSelect = document.getElementById("model");
   setSelect.replaceChildren(...sets.map((s) => element("option", { value: s.name },
-    `${s.name} (${s.panoramas} views)`)));
+    s.views > s.panoramas ? `${s.name} (${s.panoramas} places, ${s.views} views)` : `${s.name} (${s.panoramas} views)`)));
   modelSelect.replaceChildren(...models.map((m) => element("option", { value: m.name, selected: m.default },
     m.default ? `${m.name} (default)` : m.name)));
   if (!sets.length) showError("new-game-error", "No panorama set is loaded yet: an admin must import one.");
