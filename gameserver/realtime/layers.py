@@ -13,7 +13,7 @@ import asyncio
 from channels.layers import InMemoryChannelLayer
 
 
-class EmbeddedChannelLayer(InMemoryChannelLayer):  # type: ignore[misc]
+class EmbeddedChannelLayer(InMemoryChannelLayer):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self._receiving_loop: asyncio.AbstractEventLoop | None = None
