@@ -30,6 +30,10 @@ from planet_engine.manifest import ManifestError, ManifestRow, problems_text, re
 
 _COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 
+# The kinds a manifest row or an operator may name; a multi-view place is made by rows sharing a place_id.
+IMPORT_KINDS = (Panorama.Kind.PHOTO, Panorama.Kind.EQUIRECTANGULAR)
+IMPORT_KIND_VALUES = [kind.value for kind in IMPORT_KINDS]
+
 # Called as progress(stage, done, total) with stage "checked" or "written".
 Progress = Callable[[str, int, int], None]
 
@@ -154,8 +158,8 @@ def _set_problems(*, name: str, licence: str, kind: str | None) -> list[str]:
         problems.append(f"a panorama set named {name!r} already exists")
     if len(licence) > _max_length(PanoramaSet, "licence"):
         problems.append("licence is too long")
-    if kind is not None and kind not in Panorama.Kind.values:
-        problems.append(f"kind {kind!r} is not one of {', '.join(Panorama.Kind.values)}")
+    if kind is not None and kind not in IMPORT_KIND_VALUES:
+        problems.append(f"kind {kind!r} is not one of {', '.join(IMPORT_KIND_VALUES)}")
     return problems
 
 
@@ -206,8 +210,8 @@ def _row_columns(*, row: ManifestRow, licence: str, attribution: str, kind: str 
     """The optional columns parsed: (kind, heading, country, licence, attribution), or None with reasons."""
     before = len(reasons)
     row_kind = row.extra.get("kind", "").strip().lower() or kind or Panorama.Kind.PHOTO
-    if row_kind not in Panorama.Kind.values:
-        reasons.append(f"kind {row_kind!r} is not one of {', '.join(Panorama.Kind.values)}")
+    if row_kind not in IMPORT_KIND_VALUES:
+        reasons.append(f"kind {row_kind!r} is not one of {', '.join(IMPORT_KIND_VALUES)}")
     heading_text = row.extra.get("heading", "").strip()
     heading = None
     if heading_text:

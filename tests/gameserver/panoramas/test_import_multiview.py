@@ -105,3 +105,23 @@ def test_the_real_multiview_set_imports_as_one_hundred_places_of_four_views(tmp_
     assert set(Panorama.objects.values_list("kind", flat=True)) == {Panorama.Kind.MULTIVIEW}
     assert {tuple(p.views.order_by("index").values_list("name", flat=True)) for p in Panorama.objects.all()} == {
         ("front", "right", "back", "left")}
+
+
+def test_multiview_is_not_a_kind_a_manifest_or_an_operator_can_name(source, tmp_storage):
+    manifest = source.manifest([{"file": source.image("a.jpg", seed=1), **LEGE, "kind": "multiview"}])
+    with pytest.raises(PanoramaImportError) as refused:
+        panorama_set_import(manifest_path=manifest, name="rows")
+    assert refused.value.problems == ["line 2: kind 'multiview' is not one of photo, equirectangular"]
+    plain = source.manifest([{"file": source.image("a.jpg", seed=1), **LEGE}])
+    with pytest.raises(PanoramaImportError) as refused:
+        panorama_set_import(manifest_path=plain, name="set", kind="multiview")
+    assert refused.value.problems == ["kind 'multiview' is not one of photo, equirectangular"]
+    assert not Panorama.objects.exists()
+
+
+def test_the_admin_shows_a_places_views_read_only(source, tmp_storage, admin_client):
+    panorama_set_import(manifest_path=source.manifest(place_rows(source, "p1", 10, LEGE)), name="places")
+    page = admin_client.get(f"/admin/panoramas/panorama/{Panorama.objects.get().pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert all(name in text for name, _ in TURNS) and 'name="views-0-name"' not in text  # no form field
