@@ -41,7 +41,8 @@ ARENA_SET = "browser-synthetic"
 PANORAMA_SET = "browser-panoramas"
 MULTIVIEW_SET = "browser-multiview"
 ARENA_MODEL = "tiny"
-STARTUP_TIMEOUT_S = 60.0
+# run_arena imports the real demo sets (osv5m-demo, panoramax-multiview) before it serves: over a minute on a busy box.
+STARTUP_TIMEOUT_S = 150.0
 SERVER_LOG = pytest.StashKey[Path]()
 SERVER_ENVIRONMENT = pytest.StashKey[dict[str, str]]()
 
