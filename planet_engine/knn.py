@@ -171,10 +171,18 @@ class KnnPredictor:
     def predict_views(self, views: Sequence[ImageInput], *, top_k: int = 5,
                       polygon_points_per_edge: int = 4) -> Prediction:
         """Several views of one place -> one Prediction from their mean similarity to each gallery photo."""
-        if not views:
-            raise ValueError("predict_views needs at least one view")
-        similarities = self.gallery.similarities(self.embed(views)).mean(axis=0)  # (N,)
-        return self._guess(similarities, min(self.k, len(similarities)), top_k, polygon_points_per_edge)
+        return self.predict_groups([views], top_k=top_k, polygon_points_per_edge=polygon_points_per_edge)[0]
+
+    def predict_groups(self, groups: Sequence[Sequence[ImageInput]], *, top_k: int = 5,
+                       polygon_points_per_edge: int = 4) -> list[Prediction]:
+        """One Prediction per group of views of one place (as Predictor.predict_groups), all embedded together."""
+        if any(not group for group in groups):
+            raise ValueError("every group needs at least one view")
+        similarities = self.gallery.similarities(self.embed([image for group in groups for image in group]))
+        ends = np.cumsum([len(group) for group in groups])
+        k = min(self.k, similarities.shape[1])
+        return [self._guess(similarities[end - len(group):end].mean(axis=0), k, top_k, polygon_points_per_edge)
+                for group, end in zip(groups, ends)]
 
     def _guess(self, similarities: np.ndarray, k: int, top_k: int, points_per_edge: int) -> Prediction:
         """(N,) similarities of one query -> its guess."""

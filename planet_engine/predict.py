@@ -88,6 +88,18 @@ def point_guesses(probabilities: np.ndarray, cells: CellSet, mode: str) -> tuple
     return cells.mean_latitudes[best], cells.mean_longitudes[best]
 
 
+def views_combine(probabilities: np.ndarray) -> np.ndarray:
+    """(V, C) distributions of V views of one place -> (C,): the mean of their log-probabilities, renormalised
+    (a geometric mean). A cell that one view rules out stays unlikely, where an arithmetic mean would let the
+    other views outvote it. One view comes back as it is."""
+    if len(probabilities) == 1:
+        return np.asarray(probabilities[0], dtype=np.float64)
+    # float32 softmax underflows to 0 for cells far below the top one: floor it so the log stays finite.
+    logs = np.log(np.maximum(probabilities.astype(np.float64), np.finfo(np.float32).tiny)).mean(axis=0)  # (C,)
+    combined = np.exp(logs - logs.max())
+    return np.asarray(combined / combined.sum())
+
+
 class Predictor:
     """Loads a checkpoint once; predicts batches of images (paths or PIL images)."""
 
@@ -153,12 +165,22 @@ class Predictor:
 
     def predict_views(self, views: Sequence[ImageInput], *, top_k: int = 5, distribution: bool = False,
                       polygon_points_per_edge: int = 4) -> Prediction:
-        """Several views of one place -> one Prediction from their averaged distributions (PlaNet avg)."""
-        if not views:
-            raise ValueError("predict_views needs at least one view")
-        mean = self.probabilities(views).mean(axis=0, keepdims=True)  # (1, C)
-        return self.predictions_from_probabilities(mean, top_k=top_k, distribution=distribution,
-                                                   polygon_points_per_edge=polygon_points_per_edge)[0]
+        """Several views of one place -> one Prediction from the mean of their log-probabilities (PlaNet avg)."""
+        return self.predict_groups([views], top_k=top_k, distribution=distribution,
+                                   polygon_points_per_edge=polygon_points_per_edge)[0]
+
+    def predict_groups(self, groups: Sequence[Sequence[ImageInput]], *, top_k: int = 5, distribution: bool = False,
+                       polygon_points_per_edge: int = 4) -> list[Prediction]:
+        """One Prediction per group of views of one place; every image of every group shares the forward
+        batches, so rounds of one view and rounds of several are predicted together."""
+        if any(not group for group in groups):
+            raise ValueError("every group needs at least one view")
+        probabilities = self.probabilities([image for group in groups for image in group])  # (sum V, C)
+        ends = np.cumsum([len(group) for group in groups])
+        combined = [views_combine(probabilities[end - len(group):end]) for group, end in zip(groups, ends)]
+        return self.predictions_from_probabilities(
+            np.stack(combined) if combined else np.zeros((0, self.num_classes)), top_k=top_k,
+            distribution=distribution, polygon_points_per_edge=polygon_points_per_edge)
 
     def predictions_from_probabilities(self, probabilities: np.ndarray, *, top_k: int, distribution: bool,
                                        polygon_points_per_edge: int = 4) -> list[Prediction]:

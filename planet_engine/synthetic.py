@@ -31,26 +31,33 @@ def synthetic_image(colour: tuple[int, int, int], pattern: str, rng: np.random.G
 
 
 def write_synthetic_set(folder: Path, *, per_region: int, seed: int, size: tuple[int, int] = (96, 72),
-                        equirectangular: int = 0) -> Path:
+                        equirectangular: int = 0, views_per_place: int = 1) -> Path:
     """JPEGs near each region's centre (jittered by ~0.3°) and their manifest; returns the manifest path.
 
     The default size keeps training fast; the browser tests ask for screen-sized photos (width, height) and
-    a few 2:1 equirectangular panoramas (regions in turn), which add a `kind` column to the manifest.
+    a few 2:1 equirectangular panoramas (regions in turn), which add a `kind` column to the manifest. With
+    views_per_place > 1 a region's photos come in places of that many views (one location, `place_id`,
+    `view` and `heading` columns), as the game imports multi-view places.
     """
     rng = np.random.default_rng(seed)
     (folder / "images").mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
 
-    def add(file: str, image: Image.Image, latitude: float, longitude: float, name: str, kind: str) -> None:
+    def add(file: str, image: Image.Image, latitude: float, longitude: float, name: str, kind: str,
+            view: int | None = None) -> None:
         image.save(folder / file, quality=90)
-        rows.append({"file": file, "latitude": latitude + rng.normal(0, 0.3),
-                     "longitude": longitude + rng.normal(0, 0.3), "country": "", "region": name}
-                    | ({"kind": kind} if equirectangular else {}))
+        row: dict[str, object] = {"file": file, "latitude": latitude + rng.normal(0, 0.3),
+                                  "longitude": longitude + rng.normal(0, 0.3), "country": "", "region": name}
+        if view is not None:  # the place's later views stand where its first does
+            if view:
+                row["latitude"], row["longitude"] = rows[-1]["latitude"], rows[-1]["longitude"]
+            row |= {"place_id": f"{name}-{seed}-{len(rows) - view}", "view": f"view-{view}", "heading": 90 * view}
+        rows.append(row | ({"kind": kind} if equirectangular else {}))
 
     for name, ((latitude, longitude), colour, pattern) in REGIONS.items():
         for k in range(per_region):
             add(f"images/{name}-{seed}-{k}.jpg", synthetic_image(colour, pattern, rng, size),
-                latitude, longitude, name, "photo")
+                latitude, longitude, name, "photo", k % views_per_place if views_per_place > 1 else None)
     for k in range(equirectangular):
         name, ((latitude, longitude), colour, pattern) = list(REGIONS.items())[k % len(REGIONS)]
         add(f"images/{name}-{seed}-equirectangular-{k}.jpg",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from gameserver.inference.models import ModelVersion, ModelView
-from gameserver.panoramas.models import Panorama, PanoramaSet
+from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
 from gameserver.public_ids import new_public_id
 
 
@@ -55,7 +55,8 @@ class Round(models.Model):
     served_at = models.DateTimeField(null=True, blank=True)
     deadline = models.DateTimeField(null=True, blank=True)
     # The view served, recorded on first serve: the image (panorama.public_id), the sha256 of the exact bytes
-    # players and model get (the whole image, uncropped), and the heading a panorama opens at.
+    # players and model get (the whole image, uncropped), and the heading a panorama opens at. A multi-view
+    # place's round records each view it served as a RoundView; these fields are its first view's.
     view_sha256 = models.CharField(max_length=64, blank=True)
     view_heading = models.FloatField(null=True, blank=True)
     # The file of this round's own encoding of the view (fresh crop, scale and JPEG quality per serve), under
@@ -74,6 +75,21 @@ class Round(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["game", "number"], name="unique_round_number")]
         ordering = ["game", "number"]
+
+
+class RoundView(models.Model):
+    """A view of a multi-view place as a round served it: every view in move mode, the first alone otherwise.
+    Each is the round's own encoding (serving.py), which players and the model got."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="views")
+    number = models.PositiveSmallIntegerField()  # 0-based: /api/rounds/{id}/views/{number}
+    panorama_view = models.ForeignKey(PanoramaView, on_delete=models.PROTECT, related_name="served")
+    view_name = models.CharField(max_length=64)  # the file under PANORAMA_STORAGE_DIR/rounds
+    view_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "number"], name="unique_round_view_number")]
+        ordering = ["round", "number"]
 
 
 class Guess(models.Model):

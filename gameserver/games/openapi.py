@@ -48,8 +48,9 @@ SCHEMAS: dict[str, Any] = {
         "player": {"type": "string", "enum": ["guest", "user"]}, "name": {"type": ["string", "null"]}}},
     "Catalogue": {"type": "object", "properties": {
         "sets": {"type": "array", "items": {"type": "object", "properties": {
-            "name": {"type": "string"}, "panoramas": {"type": "integer"}, "licence": {"type": "string"},
-            "attribution": {"type": "string"}}}},
+            "name": {"type": "string"}, "panoramas": {"type": "integer"},
+            "views": {"type": "integer", "description": "pictures: one per panorama, each view of a multi-view place"},
+            "licence": {"type": "string"}, "attribution": {"type": "string"}}}},
         "models": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"}, "kind": {"type": "string", "enum": ["planet", "knn", "external"]},
             "view": VIEW, "description": {"type": "string"},
@@ -82,8 +83,14 @@ SCHEMAS: dict[str, Any] = {
     "RoundView": {"type": "object", "description": "a round before the player's guess: no location at all",
                   "properties": {
                       "round": {"type": "string"}, "number": {"type": "integer"},
-                      "kind": {"type": "string", "enum": ["photo", "equirectangular"]},
-                      "mode": {"type": "string"}, "image_url": {"type": "string"},
+                      "kind": {"type": "string", "enum": ["photo", "equirectangular", "multiview"]},
+                      "mode": {"type": "string"}, "image_url": {"type": "string",
+                                                                "description": "the (first) view's JPEG"},
+                      "views": {"type": "array", "description": "multiview only: every view served, in order",
+                                "items": {"type": "object", "properties": {
+                                    "image_url": {"type": "string"}, "name": {"type": "string"},
+                                    "heading": {"type": ["number", "null"],
+                                                "description": "compass degrees the view faces"}}}},
                       "heading": {"type": ["number", "null"], "description": "a panorama's opening heading"},
                       "deadline": {"type": ["string", "null"], "format": "date-time"},
                       "model_ready": {"type": "boolean"}, "locked": {"const": False}}},
@@ -181,6 +188,12 @@ def schema() -> dict[str, Any]:
             "/api/rounds/{round_id}/image": {"parameters": [ROUND_ID], "get": {
                 "summary": "The served image, to the game's players: a re-encoded JPEG without metadata",
                 "responses": {"200": {"description": "JPEG", "content": {"image/jpeg": {}}}, **_errors(403, 404)}}},
+            "/api/rounds/{round_id}/views/{number}": {
+                "parameters": [ROUND_ID, _path_id("number", "0-based view of a multi-view round", "integer")],
+                "get": {"summary": "One served view of a multi-view round, to the game's players: its own "
+                                   "re-encoded JPEG without metadata",
+                        "responses": {"200": {"description": "JPEG", "content": {"image/jpeg": {}}},
+                                      **_errors(403, 404)}}},
             "/api/rounds/{round_id}/guess": {"parameters": [ROUND_ID], "post": {
                 "summary": "Lock this player's guess (or timeout): the reveal if every seat has locked, else "
                            "who has guessed; repeating it changes nothing",

@@ -1,17 +1,18 @@
-"""The rules of a round, in one place: when it closes, which view it serves, how its points are shown, whose
-licence it carries and whether it counts in the benchmark. Services, selectors, the inference worker and the
-stats all read these; this module reads only models and storage, so it can sit under all of them."""
+"""The rules of a round, in one place: when it closes, which view (or views of a place) it serves, how its points
+are shown, whose licence it carries and whether it counts in the benchmark. Services, selectors, the inference
+worker and the stats all read these; this module reads only models and storage, so it can sit under all of them."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
-from gameserver.games.models import Game, Guess, Round
-from gameserver.panoramas.models import Panorama
+from gameserver.games.models import Game, Guess, Round, RoundView
+from gameserver.panoramas.models import Panorama, PanoramaView
 from gameserver.panoramas.perspective import panorama_fixed_view_path
 from gameserver.panoramas.storage import panorama_image_path, served_view_path
 from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM, distance_km
@@ -83,6 +84,24 @@ def round_view_source(*, round: Round) -> Path:
     if round_fixed_view(round=round):
         return panorama_fixed_view_path(panorama=round.panorama, heading_deg=round.view_heading or 0.0)
     return panorama_image_path(panorama=round.panorama)
+
+
+def round_views_to_serve(*, round: Round) -> list[PanoramaView]:
+    """The views of a multi-view place a round serves: every one when the player may move (they look around),
+    the first alone in no-move and NMPZ (they stand still, facing one way)."""
+    views = list(round.panorama.views.order_by("index"))
+    return views if round.game.mode == Game.Mode.MOVE else views[:1]
+
+
+def round_view_files(*, rounds: Sequence[Round]) -> list[list[Path]]:
+    """The exact images each served round showed its players, in order: what the model guesses from. One
+    query for the multi-view rounds among them (their panoramas selected with them)."""
+    several = [r.pk for r in rounds if r.panorama.kind == Panorama.Kind.MULTIVIEW]
+    served: dict[int, list[Path]] = {}
+    if several:
+        for view in RoundView.objects.filter(round_id__in=several).order_by("round_id", "number"):
+            served.setdefault(view.round_id, []).append(served_view_path(name=view.view_name))
+    return [served.get(r.pk) or [round_view_path(round=r)] for r in rounds]
 
 
 def round_model_point(*, round: Round) -> tuple[float, float] | None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from django.db.models import Count
+from pathlib import Path
+
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from gameserver.games.errors import NotAPlayer, NotFound
-from gameserver.games.models import Game, Guess, Player, Round
+from gameserver.games.models import Game, Guess, Player, Round, RoundView
 from gameserver.games.rules import (
     THRESHOLDS,
     guess_exclusion,
@@ -21,7 +23,8 @@ from gameserver.games.rules import (
     round_revealed,
 )
 from gameserver.inference.models import ModelVersion
-from gameserver.panoramas.models import PanoramaSet
+from gameserver.panoramas.models import Panorama, PanoramaSet
+from gameserver.panoramas.storage import served_view_path
 from planet_engine.geo import geoscore, head_to_head, threshold_outcomes
 
 
@@ -33,9 +36,12 @@ def panorama_set_get(*, name: str) -> PanoramaSet:
 
 
 def panorama_set_list() -> list[dict[str, object]]:
-    sets = PanoramaSet.objects.annotate(size=Count("panoramas")).filter(size__gt=0).order_by("name")
-    return [{"name": s.name, "panoramas": s.size, "licence": s.licence, "attribution": s.attribution}
-            for s in sets]
+    sets = PanoramaSet.objects.annotate(
+        size=Count("panoramas", distinct=True), place_views=Count("panoramas__views", distinct=True),
+        places=Count("panoramas", filter=Q(panoramas__kind=Panorama.Kind.MULTIVIEW), distinct=True),
+    ).filter(size__gt=0).order_by("name")
+    return [{"name": s.name, "panoramas": s.size, "views": s.size - s.places + s.place_views, "licence": s.licence,
+             "attribution": s.attribution} for s in sets]
 
 
 def model_version_get(*, name: str) -> ModelVersion:
@@ -85,7 +91,7 @@ def guess_for(*, round: Round, player_key: str) -> Guess | None:
 
 def round_view(*, round: Round) -> dict[str, object]:
     """What a player may know about a round before guessing: no location, no model guess."""
-    return {
+    shown: dict[str, object] = {
         "round": round.public_id, "number": round.number,
         # What is served: a photo, or an equirectangular panorama (NMPZ serves its opening view as a photo).
         "kind": "photo" if round_fixed_view(round=round) else round.panorama.kind,
@@ -94,6 +100,24 @@ def round_view(*, round: Round) -> dict[str, object]:
         "deadline": round.deadline.isoformat() if round.deadline else None,
         "model_ready": round.model_status == Round.ModelStatus.READY,
     }
+    if round.panorama.kind == Panorama.Kind.MULTIVIEW:
+        views = list(round.views.select_related("panorama_view"))
+        # One view served (no-move, NMPZ) is a photo; several are a place to look around. Names and headings say
+        # which way each faces, never where.
+        shown["kind"] = "multiview" if len(views) > 1 else "photo"
+        if len(views) > 1:
+            shown["views"] = [{"image_url": f"/api/rounds/{round.public_id}/views/{view.number}",
+                               "name": view.panorama_view.name, "heading": view.panorama_view.heading}
+                              for view in views]
+    return shown
+
+
+def round_view_file(*, round: Round, number: int) -> Path:
+    """The served file of view `number` of a multi-view round."""
+    view = RoundView.objects.filter(round=round, number=number).first()
+    if view is None:
+        raise NotFound("no such view")
+    return served_view_path(name=view.view_name)
 
 
 def game_summary(*, game: Game, player_key: str) -> dict[str, object]:

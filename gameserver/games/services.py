@@ -11,6 +11,7 @@ import random
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypedDict
 
 from django.db import IntegrityError, transaction
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from gameserver.games import serving
 from gameserver.games.errors import GameError, GameStarted
-from gameserver.games.models import Exposure, Game, Guess, Player, Round
+from gameserver.games.models import Exposure, Game, Guess, Player, Round, RoundView
 from gameserver.games.rules import (
     SUSPICIOUS_RUN_KM,
     SUSPICIOUS_RUN_OF,
@@ -29,13 +30,14 @@ from gameserver.games.rules import (
     round_model_km,
     round_revealed,
     round_view_source,
+    round_views_to_serve,
 )
 from gameserver.games.selectors import player_require, round_reveal, round_waiting
 from gameserver.games.throttle import rate_limits_hit
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.tasks import predict_round_enqueue
 from gameserver.panoramas.models import Panorama, PanoramaSet
-from gameserver.panoramas.storage import file_write_atomic, served_view_path
+from gameserver.panoramas.storage import file_write_atomic, served_view_path, stored_image_path
 from gameserver.public_ids import new_public_id
 from gameserver.realtime.events import game_event_send_on_commit
 from planet_engine.geo import distance_km, geoscore, validate_coordinates
@@ -142,14 +144,15 @@ def round_serve(*, round: Round, player_key: str, address: str | None = None) ->
         if locked.served_at is None:
             if address is not None:  # under the game's row lock: only a real first serve is counted
                 rate_limits_hit(checks=[("predictions", address), ("game_predictions", locked.game.public_id)])
-            if locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR:
-                locked.view_heading = locked.panorama.heading or 0.0
-            equirectangular = locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR and not round_fixed_view(
-                round=locked)
-            view = serving.view_encode(source=round_view_source(round=locked), equirectangular=equirectangular)
-            locked.view_name = f"{new_public_id()}.jpg"
-            file_write_atomic(served_view_path(name=locked.view_name), view)
-            locked.view_sha256 = hashlib.sha256(view).hexdigest()
+            if locked.panorama.kind == Panorama.Kind.MULTIVIEW:
+                _views_serve(round=locked)
+            else:
+                if locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR:
+                    locked.view_heading = locked.panorama.heading or 0.0
+                equirectangular = locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR and not round_fixed_view(
+                    round=locked)
+                locked.view_name, locked.view_sha256 = _view_write(source=round_view_source(round=locked),
+                                                                   equirectangular=equirectangular)
             # The clock starts once the view exists: the response that shows it leaves right after.
             now = timezone.now()
             locked.served_at = now
@@ -160,6 +163,25 @@ def round_serve(*, round: Round, player_key: str, address: str | None = None) ->
             game_event_send_on_commit(game_public_id=locked.game.public_id, event="round_started",
                                       round_number=locked.number)
     return locked
+
+
+def _view_write(*, source: Path, equirectangular: bool) -> tuple[str, str]:
+    """A fresh encoding of `source` for one round (serving.py), stored under a random name: (name, sha256)."""
+    view = serving.view_encode(source=source, equirectangular=equirectangular)
+    name = f"{new_public_id()}.jpg"
+    file_write_atomic(served_view_path(name=name), view)
+    return name, hashlib.sha256(view).hexdigest()
+
+
+def _views_serve(*, round: Round) -> None:
+    """Encode and record each view of a multi-view place the round serves (rules.round_views_to_serve); the
+    round's own view fields are its first view's."""
+    served = []
+    for number, view in enumerate(round_views_to_serve(round=round)):
+        name, sha256 = _view_write(source=stored_image_path(name=view.image_name), equirectangular=False)
+        served.append(RoundView(round=round, number=number, panorama_view=view, view_name=name, view_sha256=sha256))
+    RoundView.objects.bulk_create(served)
+    round.view_name, round.view_sha256 = served[0].view_name, served[0].view_sha256
 
 
 def guess_submit(*, round: Round, player_key: str, latitude: float | None, longitude: float | None,

@@ -12,5 +12,6 @@ urlpatterns = [
     path("games/<str:game_id>/rounds/<int:number>/start", views.round_start, name="api-round-start"),
     path("rounds/<str:round_id>", views.round_detail, name="api-round"),
     path("rounds/<str:round_id>/image", views.round_image, name="api-round-image"),
+    path("rounds/<str:round_id>/views/<int:number>", views.round_view_image, name="api-round-view"),
     path("rounds/<str:round_id>/guess", views.guess_create, name="api-guess"),
 ]

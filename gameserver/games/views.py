@@ -7,6 +7,7 @@ import secrets
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 
 from django.http import FileResponse, HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -195,7 +196,21 @@ def round_image(request: HttpRequest, round_id: str) -> FileResponse:
     if game_round.served_at is None:
         raise NotFound("no such round")
     selectors.player_require(game=game_round.game, player_key=player_key(request))
-    response = FileResponse(round_view_path(round=game_round).open("rb"), content_type="image/jpeg")
+    return jpeg_response(round_view_path(round=game_round))
+
+
+@require_GET
+@api
+def round_view_image(request: HttpRequest, round_id: str, number: int) -> FileResponse:
+    game_round = selectors.round_get(public_id=round_id)
+    if game_round.served_at is None:
+        raise NotFound("no such round")
+    selectors.player_require(game=game_round.game, player_key=player_key(request))
+    return jpeg_response(selectors.round_view_file(round=game_round, number=number))
+
+
+def jpeg_response(path: Path) -> FileResponse:
+    response = FileResponse(path.open("rb"), content_type="image/jpeg")
     # No file name: the stored name is nobody's business (and was once a panorama's stable id).
     del response["Content-Disposition"]
     response["Cache-Control"] = "private, max-age=3600"

@@ -22,7 +22,7 @@ from django.db.models import Case, Subquery, Value, When
 from django.utils import timezone
 
 from gameserver.games.models import Round
-from gameserver.games.rules import round_view_path
+from gameserver.games.rules import round_view_files
 from gameserver.inference.models import ExternalPrediction, ModelVersion, ModelView
 from gameserver.panoramas.models import Panorama
 from gameserver.panoramas.storage import panorama_image_path
@@ -114,7 +114,8 @@ def _knn_checked(checkpoint: Path) -> tuple[str, str]:
 
 def round_predict(*, round_id: int) -> None:
     """Run the model on the round's served pixels, with other waiting rounds of the same model in one batch.
-    One query reads the batch (this round first); each guess is one conditional UPDATE."""
+    One query reads the batch (this round first), one more the views of its multi-view rounds; each guess is
+    one conditional UPDATE."""
     same_model = Round.objects.filter(pk=round_id).values("game__model_version_id")
     rounds = list(Round.objects.select_related("panorama", "game__model_version")
                   .filter(model_status=Round.ModelStatus.PENDING, served_at__isnull=False,
@@ -131,7 +132,9 @@ def round_predict(*, round_id: int) -> None:
     if model.checkpoint_sha256 != version.checkpoint_sha256:
         raise CheckpointError(f"{version.checkpoint_path} changed since model {version.name!r} was registered "
                               f"(sha256 {model.checkpoint_sha256[:12]}, registered {version.checkpoint_sha256[:12]})")
-    predictions = model.predict([round_view_path(round=r) for r in rounds], top_k=TOP_K)
+    # Each round's guess comes from exactly the views its players were served (several for a multi-view place:
+    # the mean of their log-probabilities); all the batch's images share the forward passes.
+    predictions = model.predict_groups(round_view_files(rounds=rounds), top_k=TOP_K)
     for game_round, prediction in zip(rounds, predictions):
         _guess_commit(round=game_round, prediction=prediction)
 

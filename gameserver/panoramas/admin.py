@@ -15,8 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from gameserver.panoramas.archives import panorama_set_import_zip
-from gameserver.panoramas.models import Panorama, PanoramaSet
-from gameserver.panoramas.services import PanoramaImportError
+from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
+from gameserver.panoramas.services import IMPORT_KINDS, PanoramaImportError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -36,7 +36,8 @@ class PanoramaSetUploadForm(forms.Form):
                                         "images it names; blank coordinates are read from EXIF GPS")
     licence = forms.CharField(max_length=200, required=False)
     attribution = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    kind = forms.ChoiceField(choices=[("", "from the manifest (default photo)"), *Panorama.Kind.choices],
+    kind = forms.ChoiceField(choices=[("", "from the manifest (default photo)"),
+                                      *((kind.value, kind.label) for kind in IMPORT_KINDS)],
                              required=False)
 
     def clean_archive(self) -> object:
@@ -86,8 +87,21 @@ class PanoramaSetAdmin(ReadOnlyAdmin):
                                 status=400 if problems or form.errors else 200)
 
 
+class PanoramaViewInline(admin.TabularInline):
+    """A multi-view place's views, read only like the panorama."""
+
+    model = PanoramaView
+    fields = readonly_fields = ("index", "name", "heading", "width", "height", "source_file")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Panorama)
 class PanoramaAdmin(ReadOnlyAdmin):
+    inlines = [PanoramaViewInline]
     list_display = ("public_id", "panorama_set", "kind", "country", "continent", "width", "height",
                     "near_training_photo", "nearest_training_km")
     list_filter = ("panorama_set", "kind", "near_training_photo", "continent")

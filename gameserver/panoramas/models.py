@@ -21,11 +21,14 @@ class Panorama(models.Model):
     class Kind(models.TextChoices):
         PHOTO = "photo", "Photo"
         EQUIRECTANGULAR = "equirectangular", "360° equirectangular panorama"
+        # Several photos of one place (manifest rows sharing a place_id): its PanoramaView rows.
+        MULTIVIEW = "multiview", "Several views of one place"
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     panorama_set = models.ForeignKey(PanoramaSet, on_delete=models.CASCADE, related_name="panoramas")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PHOTO)
-    # Re-encoded JPEG without metadata, stored under PANORAMA_STORAGE_DIR by public_id.
+    # Re-encoded JPEG without metadata, stored under PANORAMA_STORAGE_DIR by public_id (a multi-view place: its
+    # first view's image and file, so whatever shows one picture of a panorama still can).
     image_name = models.CharField(max_length=64)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
@@ -50,3 +53,26 @@ class Panorama(models.Model):
 
     def __str__(self) -> str:
         return f"{self.panorama_set.name}/{self.public_id}"
+
+
+class PanoramaView(models.Model):
+    """One photo of a multi-view place, in the manifest's order. Like a panorama's image it is stored re-encoded,
+    without metadata, under a random name; its location is the panorama's."""
+
+    panorama = models.ForeignKey(Panorama, on_delete=models.CASCADE, related_name="views")
+    index = models.PositiveSmallIntegerField()  # 0-based, the manifest's order; 0 opens the round
+    name = models.CharField(max_length=40)  # the manifest's `view` ("front"), else "view N"
+    heading = models.FloatField(null=True, blank=True)  # compass degrees the view faces
+    image_name = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    content_sha256 = models.CharField(max_length=64)
+    source_sha256 = models.CharField(max_length=64)
+    source_file = models.CharField(max_length=500)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["panorama", "index"], name="unique_view_index")]
+        ordering = ["panorama", "index"]
+
+    def __str__(self) -> str:
+        return f"{self.panorama}#{self.index} {self.name}"

@@ -21,12 +21,18 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 
 from gameserver.panoramas.images import equirectangular_check, exif_position, image_decode, jpeg_encode, source_read
-from gameserver.panoramas.models import Panorama, PanoramaSet
-from gameserver.panoramas.storage import files_remove, panorama_image_write
+from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
+from gameserver.panoramas.places import places_group, view_name
+from gameserver.panoramas.storage import files_remove, stored_image_write
+from gameserver.public_ids import new_public_id
 from planet_engine.countries import continent_of_country, country_index
 from planet_engine.manifest import ManifestError, ManifestRow, problems_text, read_manifest
 
 _COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+
+# The kinds a manifest row or an operator may name; a multi-view place is made by rows sharing a place_id.
+IMPORT_KINDS = (Panorama.Kind.PHOTO, Panorama.Kind.EQUIRECTANGULAR)
+IMPORT_KIND_VALUES = [kind.value for kind in IMPORT_KINDS]
 
 # Called as progress(stage, done, total) with stage "checked" or "written".
 Progress = Callable[[str, int, int], None]
@@ -60,6 +66,12 @@ class _CheckedRow:
     manifest_country: str
     licence: str
     attribution: str
+    place_id: str  # "" for a row that is a panorama of its own
+    view: str
+
+    @property
+    def line(self) -> int:
+        return self.row.line
 
 
 def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", attribution: str = "",
@@ -68,7 +80,9 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
 
     Optional manifest columns: `heading` (degrees, 0-360), `kind` (photo | equirectangular; else `kind`,
     else photo), `licence` and `attribution` (override the set's), `country` (ISO alpha-2, used only
-    where the offline lookup finds no country). Every row is checked before anything is written: the file
+    where the offline lookup finds no country), `place_id` and `view`: rows sharing a place_id are one
+    multi-view panorama whose views (named by `view`, facing `heading`) keep the manifest's order and must
+    share its location (places.py); its licence, attribution and country are its first row's. Every row is checked before anything is written: the file
     decodes fully, is at most PANORAMA_MAX_BYTES and PANORAMA_MAX_PIXELS (and JPEG_MAX_SIDE a side), is not
     the same image as another row, and an equirectangular image is 2:1. The set is always new (a taken name
     is refused), so there is nothing of the same set in the database to duplicate; the (set, source_sha256)
@@ -89,24 +103,38 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
         raise PanoramaImportError(error.problems) from None
     checked = _rows_check(rows=manifest.rows, licence=licence, attribution=attribution, kind=kind,
                           progress=progress)
-    places = country_index().lookup_many(np.array([item.latitude for item in checked]),
-                                         np.array([item.longitude for item in checked]))
+    groups, problems = places_group(checked, photo_kind=Panorama.Kind.PHOTO)
+    if problems:
+        raise PanoramaImportError(problems)
+    firsts = [group[0] for group in groups]
+    places = country_index().lookup_many(np.array([item.latitude for item in firsts]),
+                                         np.array([item.longitude for item in firsts]))
     panoramas: list[Panorama] = []
-    for item, place in zip(checked, places):
+    views: list[list[PanoramaView]] = []  # per panorama; none unless it is a multi-view place
+    for group, place in zip(groups, places):
+        item = group[0]
         country = place.country or item.manifest_country
         continent = place.continent or (continent_of_country(country) if country else None) or ""
         panoramas.append(Panorama(
-            kind=item.kind, source_sha256=item.source_sha256, source_file=item.row.file,
-            latitude=item.latitude, longitude=item.longitude, heading=item.heading,
+            kind=Panorama.Kind.MULTIVIEW if item.place_id else item.kind, source_sha256=item.source_sha256,
+            source_file=item.row.file, latitude=item.latitude, longitude=item.longitude,
+            heading=None if item.place_id else item.heading,
             country=country, continent=continent, licence=item.licence, attribution=item.attribution,
         ))
-    written = _images_write(checked=checked, panoramas=panoramas, progress=progress)
+        views.append([PanoramaView(index=index, name=view_name(row, index), heading=row.heading,
+                                   source_sha256=row.source_sha256, source_file=row.row.file)
+                      for index, row in enumerate(group)] if item.place_id else [])
+    written = _images_write(groups=groups, panoramas=panoramas, views=views, progress=progress)
     try:
         with transaction.atomic():
             panorama_set = PanoramaSet.objects.create(name=name, licence=licence, attribution=attribution)
             for panorama in panoramas:
                 panorama.panorama_set = panorama_set
             Panorama.objects.bulk_create(panoramas, batch_size=500)
+            for panorama, its_views in zip(panoramas, views):
+                for view in its_views:
+                    view.panorama = panorama
+            PanoramaView.objects.bulk_create([view for its_views in views for view in its_views], batch_size=500)
     except BaseException as error:
         files_remove(written)
         if isinstance(error, IntegrityError) and PanoramaSet.objects.filter(name=name).exists():
@@ -130,8 +158,8 @@ def _set_problems(*, name: str, licence: str, kind: str | None) -> list[str]:
         problems.append(f"a panorama set named {name!r} already exists")
     if len(licence) > _max_length(PanoramaSet, "licence"):
         problems.append("licence is too long")
-    if kind is not None and kind not in Panorama.Kind.values:
-        problems.append(f"kind {kind!r} is not one of {', '.join(Panorama.Kind.values)}")
+    if kind is not None and kind not in IMPORT_KIND_VALUES:
+        problems.append(f"kind {kind!r} is not one of {', '.join(IMPORT_KIND_VALUES)}")
     return problems
 
 
@@ -167,7 +195,9 @@ def _rows_check(*, rows: tuple[ManifestRow, ...], licence: str, attribution: str
             checked.append(_CheckedRow(row=row, latitude=position[0], longitude=position[1],
                                        source_sha256=sha256, kind=row_kind, heading=heading,
                                        manifest_country=country, licence=row_licence,
-                                       attribution=row_attribution))
+                                       attribution=row_attribution,
+                                       place_id=row.extra.get("place_id", "").strip(),
+                                       view=row.extra.get("view", "").strip()))
         if progress:
             progress("checked", done, len(rows))
     if problems:
@@ -180,8 +210,8 @@ def _row_columns(*, row: ManifestRow, licence: str, attribution: str, kind: str 
     """The optional columns parsed: (kind, heading, country, licence, attribution), or None with reasons."""
     before = len(reasons)
     row_kind = row.extra.get("kind", "").strip().lower() or kind or Panorama.Kind.PHOTO
-    if row_kind not in Panorama.Kind.values:
-        reasons.append(f"kind {row_kind!r} is not one of {', '.join(Panorama.Kind.values)}")
+    if row_kind not in IMPORT_KIND_VALUES:
+        reasons.append(f"kind {row_kind!r} is not one of {', '.join(IMPORT_KIND_VALUES)}")
     heading_text = row.extra.get("heading", "").strip()
     heading = None
     if heading_text:
@@ -209,27 +239,41 @@ def _row_columns(*, row: ManifestRow, licence: str, attribution: str, kind: str 
 
 
 
-def _images_write(*, checked: list[_CheckedRow], panoramas: list[Panorama],
-                  progress: Progress | None) -> list[Path]:
-    """Re-encode and store every image, filling width/height/content_sha256/image_name; all or none."""
+def _images_write(*, groups: list[list[_CheckedRow]], panoramas: list[Panorama],
+                  views: list[list[PanoramaView]], progress: Progress | None) -> list[Path]:
+    """Re-encode and store every image, filling image_name/width/height/content_sha256 of each panorama and
+    view (a multi-view panorama's are its first view's); all or none."""
     written: list[Path] = []
+    total, done = sum(len(group) for group in groups), 0
     try:
-        for done, (item, panorama) in enumerate(zip(checked, panoramas), 1):
-            data = source_read(item.row.path)
-            if hashlib.sha256(data).hexdigest() != item.source_sha256:
-                raise PanoramaImportError([f"line {item.row.line}: file changed during the import"])
-            with image_decode(data) as image:
-                jpeg = jpeg_encode(image)
-                panorama.width, panorama.height = image.size
-            panorama.content_sha256 = hashlib.sha256(jpeg).hexdigest()
-            panorama.image_name = f"{panorama.public_id}.jpg"
-            written.append(panorama_image_write(panorama=panorama, data=jpeg))
-            if progress:
-                progress("written", done, len(checked))
+        for group, panorama, its_views in zip(groups, panoramas, views):
+            targets: list[Panorama | PanoramaView] = list(its_views) or [panorama]
+            for item, target in zip(group, targets):
+                name = f"{panorama.public_id if target is panorama else new_public_id()}.jpg"
+                written.append(_image_store(item=item, target=target, name=name))
+                done += 1
+                if progress:
+                    progress("written", done, total)
+            if its_views:
+                first = its_views[0]
+                panorama.image_name, panorama.width, panorama.height = first.image_name, first.width, first.height
+                panorama.content_sha256 = first.content_sha256
     except BaseException:
         files_remove(written)
         raise
     return written
+
+
+def _image_store(*, item: _CheckedRow, target: Panorama | PanoramaView, name: str) -> Path:
+    data = source_read(item.row.path)
+    if hashlib.sha256(data).hexdigest() != item.source_sha256:
+        raise PanoramaImportError([f"line {item.row.line}: file changed during the import"])
+    with image_decode(data) as image:
+        jpeg = jpeg_encode(image)
+        target.width, target.height = image.size
+    target.content_sha256 = hashlib.sha256(jpeg).hexdigest()
+    target.image_name = name
+    return stored_image_write(name=name, data=jpeg)
 
 
 def _max_length(model: type[Panorama] | type[PanoramaSet], field: str) -> int:

@@ -14,9 +14,14 @@ def storage_dir() -> Path:
     return Path(settings.PANORAMA_STORAGE_DIR)
 
 
+def stored_image_path(*, name: str) -> Path:
+    """Where an imported image (a panorama's, or a view's of a multi-view place) is stored, re-encoded."""
+    return storage_dir() / name
+
+
 def panorama_image_path(*, panorama: Panorama) -> Path:
     """Where the panorama's served (re-encoded, metadata-free) JPEG is stored."""
-    return storage_dir() / panorama.image_name
+    return stored_image_path(name=panorama.image_name)
 
 
 def panorama_view_path(*, panorama: Panorama, key: str) -> Path:
@@ -41,8 +46,8 @@ def file_write_atomic(path: Path, data: bytes) -> Path:
     return path
 
 
-def panorama_image_write(*, panorama: Panorama, data: bytes) -> Path:
-    return file_write_atomic(panorama_image_path(panorama=panorama), data)
+def stored_image_write(*, name: str, data: bytes) -> Path:
+    return file_write_atomic(stored_image_path(name=name), data)
 
 
 def files_remove(paths: list[Path]) -> None:

@@ -24,12 +24,14 @@ COLUMNS: tuple[Column, ...] = (
     Column("panorama_id", "str", "opaque id of the panorama"),
     Column("panorama_licence", "str", "licence of the image"),
     Column("panorama_attribution", "str", "credit line of the image"),
-    Column("panorama_kind", "str", "photo or equirectangular"),
+    Column("panorama_kind", "str", "photo, equirectangular or multiview (a place's views: every one served in "
+           "move mode, the first alone in no-move and nmpz)"),
     Column("truth_latitude", "float", "where the image was taken, WGS84 degrees"),
     Column("truth_longitude", "float", "where the image was taken, WGS84 degrees"),
     Column("truth_country", "str", "ISO alpha-2 country of the truth (offline reverse geocoding)"),
     Column("truth_continent", "str", "continent of the truth (Natural Earth)"),
-    Column("view_sha256", "str", "sha256 of the exact image bytes served to the players and the model"),
+    Column("view_sha256", "str", "sha256 of the exact image bytes served to the players and the model (a "
+           "multi-view round: its first view's)"),
     Column("view_heading", "float", "heading a panorama opened at, degrees; empty for photos"),
     Column("mode", "str", "move, no-move or nmpz"),
     Column("time_limit_s", "int", "round time limit in seconds; empty when unlimited"),

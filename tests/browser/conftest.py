@@ -39,8 +39,10 @@ LOCAL_SCHEMES = {"data", "blob", "about"}
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
 ARENA_SET = "browser-synthetic"
 PANORAMA_SET = "browser-panoramas"
+MULTIVIEW_SET = "browser-multiview"
 ARENA_MODEL = "tiny"
-STARTUP_TIMEOUT_S = 60.0
+# run_arena imports the real demo sets (osv5m-demo, panoramax-multiview) before it serves: over a minute on a busy box.
+STARTUP_TIMEOUT_S = 150.0
 SERVER_LOG = pytest.StashKey[Path]()
 SERVER_ENVIRONMENT = pytest.StashKey[dict[str, str]]()
 
@@ -148,18 +150,21 @@ def arena_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     Its own SQLite database and storage (PLANET_VAR_DIR), the set `browser-synthetic` (three screen-sized
     photos per synthetic region, photos only: a test that waits for a photo must never draw a panorama, which
     pannellum shows without an <img>; that was the phone test's flake), the set `browser-panoramas` (two
-    equirectangular panoramas only, so a test can be sure to get one) and the tiny checkpoint as the default
-    model, so run_arena registers no other; it still imports the real demo set osv5m-demo (about 4 s).
+    equirectangular panoramas only, so a test can be sure to get one), the set `browser-multiview` (four
+    places of two views) and the tiny checkpoint as the default model, so run_arena registers no other; it
+    still imports the real demo sets osv5m-demo and panoramax-multiview (about 10 s).
     """
     var_dir = tmp_path_factory.mktemp("arena-var")
     manifest = synthetic_set_writer(tmp_path_factory.mktemp("arena-source"), per_region=3, seed=3,
                                     size=(640, 480))
     panoramas = synthetic_set_writer(tmp_path_factory.mktemp("arena-panoramas"), per_region=0, seed=4,
                                      size=(640, 480), equirectangular=2)
+    places = synthetic_set_writer(tmp_path_factory.mktemp("arena-places"), per_region=2, seed=5, size=(640, 480),
+                                  views_per_place=2)
     environment = server_environment(var_dir=var_dir, checkpoint=tiny_checkpoint)
     started = time.monotonic()
     manage("migrate", "--no-input", "-v", "0", environment=environment)
-    for source, name in ((manifest, ARENA_SET), (panoramas, PANORAMA_SET)):
+    for source, name in ((manifest, ARENA_SET), (panoramas, PANORAMA_SET), (places, MULTIVIEW_SET)):
         manage("import_panoramas", "--manifest", str(source), "--name", name, "--licence", "CC0-1.0",
                "--attribution", "synthetic test images", "-v", "0", environment=environment)
     manage("register_model", "--name", ARENA_MODEL, "--checkpoint", str(tiny_checkpoint), "--default",

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import ARENA_SET, DESKTOP_VIEWPORT, PANORAMA_SET, BrowserGuard, guarded_page
+from conftest import ARENA_SET, DESKTOP_VIEWPORT, MULTIVIEW_SET, PANORAMA_SET, BrowserGuard, guarded_page
 from playwright.sync_api import Browser, Page, expect
 
 MODEL_TIMEOUT_MS = 60_000  # the in-process worker loads the tiny model on its first round
@@ -164,6 +164,37 @@ def test_an_nmpz_panorama_is_served_as_a_still_photo(page: Page) -> None:
     wait_for_photo(page)
     expect(page.locator("#viewer .panorama")).to_have_count(0)
     expect(page.locator("#viewer .zoomable")).to_have_count(0)  # no zoom either
+
+
+def test_a_multi_view_place_is_looked_around_with_the_buttons_and_arrow_keys(
+        page: Page, screenshot: Callable[..., Path]) -> None:
+    game = create_game_by_api(page, set=MULTIVIEW_SET, rounds=1, mode="move")
+    page.goto(f"/play/{game}")
+    wait_for_photo(page)
+    image, label = page.locator("#viewer img"), page.locator("#viewer .view-name")
+    expect(label).to_contain_text("view-0")
+    expect(label).to_contain_text("1/2")
+    expect(image).to_have_attribute("src", re.compile(r"/views/0$"))
+    page.locator("body").press("ArrowRight")
+    expect(label).to_contain_text("view-1 · facing E (90°) — 2/2")
+    expect(image).to_have_attribute("src", re.compile(r"/views/1$"))
+    wait_for_photo(page)
+    screenshot(page, "multiview")
+    page.click("#view-previous")
+    expect(image).to_have_attribute("src", re.compile(r"/views/0$"))
+    page.click("#view-previous")  # round the place: from the first view back to the last
+    expect(label).to_contain_text("2/2")
+    guess_by_clicking(page, x=0.5, y=0.5)
+    page.keyboard.press("Enter")
+    expect_full_reveal(page)
+
+
+def test_an_nmpz_multi_view_round_shows_one_view_and_no_switcher(page: Page) -> None:
+    game = create_game_by_api(page, set=MULTIVIEW_SET, rounds=1, mode="nmpz")
+    page.goto(f"/play/{game}")
+    wait_for_photo(page)
+    expect(page.locator("#viewer .view-switcher")).to_have_count(0)
+    expect(page.locator("#viewer img")).to_have_attribute("src", re.compile(r"/image$"))
 
 
 def test_two_players_in_a_room_see_each_other_live(browser: Browser, guard: BrowserGuard, arena_server: str,

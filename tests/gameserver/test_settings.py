@@ -7,15 +7,19 @@ import subprocess
 import sys
 
 import pytest
+from channels.layers import InMemoryChannelLayer
+from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from django.db import connection
+from django.utils.module_loading import import_string
 
 
 def test_the_suite_runs_on_the_backends_the_environment_names():
     expected_db = "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"
     assert connection.vendor == expected_db
-    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
-    assert layer.endswith("RedisChannelLayer" if os.environ.get("REDIS_URL") else "EmbeddedChannelLayer")
+    layer = import_string(settings.CHANNEL_LAYERS["default"]["BACKEND"])
+    # Embedded: Channels' in-memory layer (gameserver.realtime.layers.EmbeddedChannelLayer extends it).
+    assert issubclass(layer, RedisChannelLayer if os.environ.get("REDIS_URL") else InMemoryChannelLayer)
     from gameserver.celery import app
 
     assert app.conf.broker_url.startswith("redis://" if os.environ.get("REDIS_URL") else "memory://")

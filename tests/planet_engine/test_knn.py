@@ -55,6 +55,19 @@ def test_several_views_of_one_place_give_one_guess(tiny_knn_checkpoint, syntheti
         predictor.predict_views([])
 
 
+def test_rounds_of_one_view_and_of_several_are_predicted_together(tiny_knn_checkpoint, synthetic_test):
+    """The worker's call for a mixed batch (multi-view places beside single photos), as for PlaNet."""
+    predictor = KnnPredictor(tiny_knn_checkpoint, device="cpu")
+    images = read_manifest(synthetic_test).image_paths[:5]
+    groups = [images[:1], images[1:4], images[4:]]
+    together = predictor.predict_groups(groups, top_k=2)
+    apart = [predictor.predict_views(group, top_k=2) for group in groups]
+    assert [c for p in together for c in (p.latitude, p.longitude)] == pytest.approx(
+        [c for p in apart for c in (p.latitude, p.longitude)])
+    with pytest.raises(ValueError):
+        predictor.predict_groups([images[:1], []])
+
+
 def test_the_guess_is_the_neighbour_with_the_most_weighted_company():
     latitudes = np.array([48.0, 48.1, 48.2, -33.9])
     longitudes = np.array([2.0, 2.1, 2.2, 151.2])

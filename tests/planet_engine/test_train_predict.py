@@ -95,13 +95,34 @@ def test_predictor_reproduces_the_in_memory_model(trained, synthetic_test):
     assert prediction.checkpoint_sha256 == loaded.sha256
 
 
-def test_multi_view_averages_the_distributions(trained, synthetic_test):
+def test_multi_view_averages_the_log_probabilities(trained, synthetic_test):
     checkpoint, _ = trained
     predictor = Predictor(checkpoint, device="cpu")
     paths = read_manifest(synthetic_test).image_paths[:3]
-    single = predictor.probabilities(paths)
+    single = predictor.probabilities(paths).astype(np.float64)  # (3, C)
     combined = predictor.predict_views(paths, distribution=True)
-    np.testing.assert_allclose(combined.distribution, single.mean(axis=0), rtol=1e-5, atol=1e-7)
+    # PlaNet's average over an album: the mean of the views' log-probabilities, renormalised (a geometric mean).
+    geometric = np.exp(np.log(single).mean(axis=0))
+    np.testing.assert_allclose(combined.distribution, geometric / geometric.sum(), rtol=1e-4, atol=1e-7)
+    assert not np.allclose(combined.distribution, single.mean(axis=0), rtol=1e-4, atol=1e-7)
+
+
+def test_a_batch_of_view_groups_predicts_each_group_as_predict_views_would(trained, synthetic_test):
+    checkpoint, _ = trained
+    predictor = Predictor(checkpoint, device="cpu", batch_size=2)  # groups straddle the forward batches
+    paths = read_manifest(synthetic_test).image_paths[:6]
+    groups = [paths[:1], paths[1:4], paths[4:6]]
+    batched = predictor.predict_groups(groups, top_k=3, distribution=True)
+    alone = [predictor.predict_views(group, top_k=3, distribution=True) for group in groups]
+    assert len(batched) == 3
+    for mine, theirs in zip(batched, alone):
+        np.testing.assert_allclose(mine.distribution, theirs.distribution, rtol=1e-5, atol=1e-8)
+        assert (mine.latitude, mine.longitude) == (theirs.latitude, theirs.longitude)
+    # A group of one view is the single-image prediction.
+    single = predictor.predict(paths[:1], distribution=True)[0]
+    np.testing.assert_allclose(batched[0].distribution, single.distribution, rtol=1e-5, atol=1e-8)
+    with pytest.raises(ValueError, match="at least one view"):
+        predictor.predict_groups([paths[:1], []])
 
 
 def test_geoscore_point_moves_towards_the_probability_mass():

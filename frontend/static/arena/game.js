@@ -4,7 +4,7 @@
 import { api, element, fill, formatKm, toast } from "./api.js";
 import { countryName, drawRound, outcomeTable, scoreCard } from "./reveal.js";
 import { createWorldMap, guessPicker } from "./worldmap.js";
-import { showView } from "./viewer.js";
+import { showView, stepView } from "./viewer.js";
 
 const root = document.getElementById("game");
 const gameId = root.dataset.gameId;
@@ -304,6 +304,10 @@ function onKey(event) {
     submitGuess();
   } else if (!panels["round-panel"].hidden && (event.key === "p" || event.key === "P")) {
     state.picker.placeAtCentre();
+  } else if (!panels["round-panel"].hidden && ["ArrowLeft", "ArrowRight"].includes(event.key) &&
+      !event.target.closest(".leaflet-container")) {
+    // Outside the map (whose arrows pan it), the arrows look around a multi-view place.
+    if (stepView(event.key === "ArrowLeft" ? -1 : 1)) event.preventDefault();
   } else if (!panels["reveal-panel"].hidden && event.key === "Enter" && event.target.tagName !== "BUTTON") {
     event.preventDefault();
     document.getElementById("next-button").click();

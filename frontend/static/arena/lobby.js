@@ -14,7 +14,7 @@ async function fillCatalogue() {
   const setSelect = document.getElementById("set");
   const modelSelect = document.getElementById("model");
   setSelect.replaceChildren(...sets.map((s) => element("option", { value: s.name },
-    `${s.name} (${s.panoramas} views)`)));
+    s.views > s.panoramas ? `${s.name} (${s.panoramas} places, ${s.views} views)` : `${s.name} (${s.panoramas} views)`)));
   // A kNN or external opponent says so: the latter guessed on the original photo, not the view you are served.
   const kinds = { knn: "kNN retrieval", external: "uploaded predictions" };
   modelSelect.replaceChildren(...models.map((m) => element("option", { value: m.name, selected: m.default },

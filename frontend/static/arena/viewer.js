@@ -1,9 +1,49 @@
 // The round's view. A photo is an <img> (zoomable unless the mode is NMPZ); an equirectangular panorama
 // opens in pannellum (vendored) at the round's heading. NMPZ panoramas arrive from the server already
-// rendered as their fixed opening view, so the client never holds more than the player may see.
+// rendered as their fixed opening view, so the client never holds more than the player may see. A multi-view
+// place (move mode) shows one of its views at a time, switched with the arrows beside it or the arrow keys; in
+// no-move and NMPZ the server serves its first view alone, as a photo.
 import { element } from "./api.js";
 
 let panorama = null;
+let switcher = null; // the multi-view round on screen: { step(delta) }
+
+// Which way a view faces, as a compass point and degrees (never where it is).
+function compass(heading) {
+  if (heading === null || heading === undefined) return "";
+  const points = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
+  return ` · facing ${points[Math.round(heading / 45) % 8]} (${Math.round(heading)}°)`;
+}
+
+function showViews(container, view, onReady) {
+  const views = view.views;
+  let current = 0;
+  const described = (n) => `Round ${view.number}: view ${n + 1} of ${views.length}, ${views[n].name}`;
+  const image = element("img", { src: views[0].image_url, alt: described(0), draggable: "false" });
+  image.addEventListener("load", () => onReady && onReady(), { once: true });
+  const label = element("span", { class: "view-name", "aria-live": "polite" });
+  const show = (n) => {
+    current = (n + views.length) % views.length;
+    image.src = views[current].image_url;
+    image.alt = described(current);
+    label.textContent = `${views[current].name}${compass(views[current].heading)} — ${current + 1}/${views.length}`;
+  };
+  const previous = element("button", { type: "button", class: "secondary view-step", id: "view-previous",
+    "aria-label": "Previous view (left arrow)", onclick: () => show(current - 1) }, "◀");
+  const next = element("button", { type: "button", class: "secondary view-step", id: "view-next",
+    "aria-label": "Next view (right arrow)", onclick: () => show(current + 1) }, "▶");
+  container.append(image, element("div", { class: "view-switcher" }, previous, label, next));
+  for (const other of views.slice(1)) new Image().src = other.image_url; // switching shows them at once
+  show(0);
+  switcher = { step: (delta) => show(current + delta) };
+}
+
+// The arrow keys look around a multi-view place; false when the round on screen has one view.
+export function stepView(delta) {
+  if (!switcher) return false;
+  switcher.step(delta);
+  return true;
+}
 
 function webglAvailable() {
   try {
@@ -18,7 +58,9 @@ export function showView(container, view, { onReady } = {}) {
     panorama.destroy();
     panorama = null;
   }
+  switcher = null;
   container.replaceChildren();
+  if (view.kind === "multiview" && view.views && view.views.length > 1) return showViews(container, view, onReady);
   const described = `Round ${view.number}: ${view.kind === "equirectangular" ? "360° panorama" : "photo"}`;
   if (view.kind === "equirectangular" && webglAvailable()) {
     const holder = element("div", { class: "panorama", role: "img", "aria-label": described });

@@ -184,7 +184,8 @@ def test_the_catalogue_lists_sets_and_models_and_a_game_can_pick_its_model(panor
     model_version_register(name="other", checkpoint=tiny_checkpoint)
     client = Client()
     catalogue = client.get("/api/catalogue").json()
-    assert catalogue["sets"] == [{"name": "synthetic", "panoramas": 20, "licence": "CC0", "attribution": ""}]
+    assert catalogue["sets"] == [{"name": "synthetic", "panoramas": 20, "views": 20, "licence": "CC0",
+                                  "attribution": ""}]
     assert [(m["name"], m["default"]) for m in catalogue["models"]] == [("tiny", True), ("other", False)]
     assert post(client, "/api/games", {"set": "synthetic", "rounds": 1})[1]["model"] == "tiny"
     assert post(client, "/api/games", {"set": "synthetic", "rounds": 1, "model": "other"})[1]["model"] == "other"
@@ -277,9 +278,9 @@ def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model
                                  "heading": "90"}])
     panorama_set_import(manifest_path=manifest, name="panos")
     predicted: list[str] = []
-    original = Predictor.predict
-    monkeypatch.setattr(Predictor, "predict", lambda self, images, **kw: (
-        predicted.extend(str(i) for i in images), original(self, images, **kw))[1])
+    original = Predictor.predict_groups
+    monkeypatch.setattr(Predictor, "predict_groups", lambda self, groups, **kw: (
+        predicted.extend(str(i) for group in groups for i in group), original(self, groups, **kw))[1])
     client = Client()
     _, game = post(client, "/api/games", {"set": "panos", "rounds": 1, "mode": "nmpz"})
     _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})

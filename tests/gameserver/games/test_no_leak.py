@@ -26,6 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LEAK_KM = 50.0
 SYDNEY = (-33.8712, 151.2065)  # a photo round
 REYKJAVIK = (64.1355, -21.8954)  # an equirectangular panorama round
+WELLINGTON = (-41.2865, 174.7762)  # a multi-view place: two views
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 # A coordinate's two numbers stand within a few tokens of each other in any serialisation (JSON, CSV, a URL).
 PAIR_WINDOW = 4
@@ -93,6 +94,9 @@ def located_set(source, model_version) -> str:
          "latitude": SYDNEY[0], "longitude": SYDNEY[1], "kind": "photo"},
         {"file": source.image("reykjavik.jpg", size=(400, 200), seed=2, exif=phone_exif(REYKJAVIK)),
          "latitude": REYKJAVIK[0], "longitude": REYKJAVIK[1], "kind": "equirectangular"},
+        *({"file": source.image(f"wellington_{view}.jpg", size=(240, 240), seed=3 + i, exif=phone_exif(WELLINGTON)),
+           "latitude": WELLINGTON[0], "longitude": WELLINGTON[1], "kind": "photo", "place_id": "wlg", "view": view,
+           "heading": 90 * i} for i, view in enumerate(("front", "back"))),
     ])
     panorama_set_import(manifest_path=manifest, name="located")
     return "located"
@@ -144,6 +148,7 @@ def crawl_a_round_in_play(*, player: Crawl, outsider: Crawl, game_id: str, round
     """Every endpoint either client can reach while `player` has not locked `round_id`."""
     for url in ("/", f"/play/{game_id}", "/stats", "/api/session", "/api/catalogue", "/api/schema",
                 f"/api/games/{game_id}", f"/api/rounds/{round_id}", f"/api/rounds/{round_id}/image",
+                f"/api/rounds/{round_id}/views/0", f"/api/rounds/{round_id}/views/1",
                 "/api/stats/benchmark", f"/api/stats/benchmark?set={set_name}",
                 *(f"/api/stats/export?format={fmt}&set={set_name}" for fmt in ("csv", "jsonl")),
                 f"/api/rounds/{round_id}/guess", "/admin/"):
@@ -163,7 +168,7 @@ async def frames(socket: WebsocketCommunicator) -> list[str]:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("truth", [SYDNEY, REYKJAVIK], ids=["photo", "panorama"])
+@pytest.mark.parametrize("truth", [SYDNEY, REYKJAVIK, WELLINGTON], ids=["photo", "panorama", "multiview"])
 @pytest.mark.parametrize("mode", ["move", "nmpz"])
 async def test_nothing_a_seat_can_reach_while_a_seat_is_open_holds_the_location(located_set, mode, truth):
     # Its own thread: the consumer's database calls need the main sync thread free meanwhile.
@@ -182,7 +187,7 @@ def play_a_room_of_three(*, located_set: str, mode: str, truth: tuple[float, flo
     from asgiref.sync import async_to_sync
 
     player, opponent, third, outsider = Crawl(researcher_client()), Crawl(Client()), Crawl(Client()), Crawl(Client())
-    # Draw the set's panoramas until the round is the one of `truth` (two panoramas: quick).
+    # Draw the set's panoramas until the round is the one of `truth` (three panoramas: quick).
     while True:
         game = player.post("/api/games", {"set": located_set, "rounds": 1, "mode": mode,
                                           "time_limit_s": 600}).json()

@@ -58,9 +58,9 @@ def test_waiting_rounds_of_one_model_share_one_forward_pass(panorama_set, model_
     rounds = [round_serve(round=game.rounds.get(), player_key="p") for game in games]
     batches: list[int] = []
     predictor = services.predictor(model_version.checkpoint_path)
-    original = predictor.predict
-    monkeypatch.setattr(predictor, "predict",
-                        lambda images, **kw: batches.append(len(images)) or original(images, **kw))
+    original = predictor.predict_groups
+    monkeypatch.setattr(predictor, "predict_groups",
+                        lambda groups, **kw: batches.append(len(groups)) or original(groups, **kw))
 
     round_predict(round_id=rounds[1].pk)
     round_predict(round_id=rounds[0].pk)  # already answered by the first call: no second forward
@@ -69,7 +69,7 @@ def test_waiting_rounds_of_one_model_share_one_forward_pass(panorama_set, model_
     assert set(Round.objects.values_list("model_status", flat=True)) == {Round.ModelStatus.READY}
     # Each round got its own served image's answer: the same as predicting it alone.
     for game_round in Round.objects.select_related("panorama", "game"):
-        alone = original([round_view_path(round=game_round)], top_k=1)[0]
+        alone = original([[round_view_path(round=game_round)]], top_k=1)[0]
         assert (game_round.model_latitude, game_round.model_longitude) == pytest.approx(
             (alone.latitude, alone.longitude))
 
@@ -138,14 +138,14 @@ def test_a_round_answered_while_the_model_ran_keeps_the_first_answer(panorama_se
     game_round = round_serve(round=game_create(panorama_set=panorama_set, owner_key="p", rounds=1).rounds.get(),
                              player_key="p")
     predictor = services.predictor(model_version.checkpoint_path)
-    original = predictor.predict
+    original = predictor.predict_groups
 
-    def another_worker_answers_first(images, **kw):
+    def another_worker_answers_first(groups, **kw):
         Round.objects.filter(pk=game_round.pk).update(model_status=Round.ModelStatus.READY, model_latitude=1.0,
                                                       model_longitude=2.0)
-        return original(images, **kw)
+        return original(groups, **kw)
 
-    monkeypatch.setattr(predictor, "predict", another_worker_answers_first)
+    monkeypatch.setattr(predictor, "predict_groups", another_worker_answers_first)
     round_predict(round_id=game_round.pk)
     game_round.refresh_from_db()
     assert (game_round.model_latitude, game_round.model_longitude) == (1.0, 2.0)

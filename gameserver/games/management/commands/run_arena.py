@@ -1,6 +1,7 @@
-"""`python manage.py run_arena`: the embedded game on one machine. Migrates, imports the demo set and flags
-its panoramas near the demo model's training photos, registers the demo model, then serves HTTP and
-websockets with Daphne while an in-process Celery worker answers the model's rounds."""
+"""`python manage.py run_arena`: the embedded game on one machine. Migrates, imports the demo set (and the
+multi-view set panoramax-multiview when PLANET_DATA_DIR holds it) and flags their panoramas near the demo
+model's training photos, registers the demo model, then serves HTTP and websockets with Daphne while an
+in-process Celery worker answers the model's rounds."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ from gameserver.panoramas.models import PanoramaSet
 DEMO_SET = "osv5m-demo"
 DEMO_TRAINING_SET = "yfcc-train"
 DEMO_MODEL = "planet-demo"
+# name -> (licence, attribution, required): the sets a start imports once.
+GAME_SETS = {
+    DEMO_SET: ("CC BY-SA 4.0", "OpenStreetView-5M / Mapillary contributors, CC BY-SA 4.0", True),
+    "panoramax-multiview": ("Licence Ouverte 2.0 (Etalab)",
+                            "Panoramax contributors (sogefi sig, coban), Licence Ouverte 2.0", False),
+}
 
 
 class Command(BaseCommand):
@@ -33,10 +40,12 @@ class Command(BaseCommand):
         # are skipped).
         call_command("collectstatic", interactive=False, verbosity=0)
         data = Path(settings.PLANET_DATA_DIR)
-        if not PanoramaSet.objects.filter(name=DEMO_SET).exists():
-            call_command("import_panoramas", manifest=str(data / DEMO_SET / "manifest.csv"), name=DEMO_SET,
-                         licence="CC BY-SA 4.0",
-                         attribution="OpenStreetView-5M / Mapillary contributors, CC BY-SA 4.0",
+        for name, (licence, attribution, required) in GAME_SETS.items():
+            manifest = data / name / "manifest.csv"
+            if PanoramaSet.objects.filter(name=name).exists() or not (required or manifest.is_file()):
+                continue
+            call_command("import_panoramas", manifest=str(manifest), name=name, licence=licence,
+                         attribution=attribution,
                          check_training_manifest=str(data / DEMO_TRAINING_SET / "manifest.csv"))
         if not ModelVersion.objects.filter(is_default=True).exists():
             if not Path(settings.PLANET_CHECKPOINT).is_file():

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gameserver.panoramas.leaks import panorama_set_flag_training_leaks
-from gameserver.panoramas.models import Panorama, PanoramaSet
-from gameserver.panoramas.services import PanoramaImportError, panorama_set_import
+from gameserver.panoramas.models import PanoramaSet
+from gameserver.panoramas.services import IMPORT_KIND_VALUES, PanoramaImportError, panorama_set_import
 from planet_engine.manifest import ManifestError
 
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True, help="the new set's name (a slug)")
         parser.add_argument("--licence", default="", help="the set's licence; a row's licence column wins")
         parser.add_argument("--attribution", default="", help="the set's credit; a row's attribution column wins")
-        parser.add_argument("--kind", choices=Panorama.Kind.values, default=None,
+        parser.add_argument("--kind", choices=IMPORT_KIND_VALUES, default=None,
                             help="kind of rows without a kind column value (default photo)")
         parser.add_argument("--check-training-manifest", type=Path, default=None,
                             help="after importing, flag panoramas within 1 km of this manifest's photos")
