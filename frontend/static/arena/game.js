@@ -30,6 +30,9 @@ function renderStandings() {
   const game = state.game;
   const room = game.players.length > 1 || new URLSearchParams(location.search).has("room");
   panels["room-panel"].hidden = !room;
+  // Once the first round is served no one can join: the panel shrinks to the standings, leaving the round room.
+  panels["room-panel"].classList.toggle("started", !game.joinable);
+  document.getElementById("game").classList.toggle("in-room", room);
   document.getElementById("invite-link").value = `${location.origin}/play/${gameId}`;
   document.getElementById("standings").textContent = game.players
     .map((p) => `${p.name}${p.you ? " (you)" : ""}: ${p.total_points.toLocaleString("en")} pts, ` +
@@ -61,6 +64,7 @@ async function onEvent(event) {
   if (event.event === "round_started" && state.waitingForHost) {
     state.waitingForHost = false;
     document.getElementById("room-start").hidden = true;
+    panels["room-panel"].classList.add("started");
     await refreshGame();
     await nextRound();
     return;
@@ -127,6 +131,7 @@ async function playOrWait() {
 
 async function startGame() {
   document.getElementById("room-start").hidden = true;
+  panels["room-panel"].classList.add("started");
   state.waitingForHost = false;
   await nextRound();
 }
