@@ -4,6 +4,7 @@
 // place (move mode) shows one of its views at a time, switched with the arrows beside it or the arrow keys; in
 // no-move and NMPZ the server serves its first view alone, as a photo.
 import { element } from "./api.js";
+import { panZoom } from "./zoomer.js";
 
 let panorama = null;
 let switcher = null; // the multi-view round on screen: { step(delta) }
@@ -32,7 +33,10 @@ function showViews(container, view, onReady) {
     "aria-label": "Previous view (left arrow)", onclick: () => show(current - 1) }, "◀");
   const next = element("button", { type: "button", class: "secondary view-step", id: "view-next",
     "aria-label": "Next view (right arrow)", onclick: () => show(current + 1) }, "▶");
-  container.append(image, element("div", { class: "view-switcher" }, previous, label, next));
+  const frame = zoomFrame(image, `${described(0)}; wheel, pinch or + and - to zoom, drag to pan`);
+  const zoom = panZoom(frame, image, { arrowsPan: false }); // the arrow keys switch views here
+  image.addEventListener("load", () => zoom.reset());
+  container.append(frame, element("div", { class: "view-switcher" }, previous, label, next));
   for (const other of views.slice(1)) new Image().src = other.image_url; // switching shows them at once
   show(0);
   switcher = { step: (delta) => show(current + delta) };
@@ -79,14 +83,14 @@ export function showView(container, view, { onReady } = {}) {
     container.append(image);
     return;
   }
-  // Without WebGL a panorama is shown flat; it scrolls sideways like a strip.
-  const frame = element("div", { class: "zoomable", tabindex: "0", role: "region",
-    "aria-label": `${described}; press Z or click to zoom` });
-  if (view.kind === "equirectangular") image.classList.add("zoomed");
-  frame.append(image);
-  const toggle = () => image.classList.toggle("zoomed");
-  image.addEventListener("click", toggle);
-  frame.addEventListener("keydown", (event) => { if (event.key === "z") toggle(); });
-  frame.style.height = "100%";
+  // A photo, or a panorama shown flat where there is no WebGL: zoom and pan it.
+  const frame = zoomFrame(image, `${described}; wheel, pinch or + and - to zoom, drag to pan, F for full screen`);
+  panZoom(frame, image);
   container.append(frame);
+}
+
+function zoomFrame(image, label) {
+  const frame = element("div", { class: "zoomable", tabindex: "0", role: "region", "aria-label": label });
+  frame.append(image);
+  return frame;
 }
