@@ -247,12 +247,19 @@ function renderReveal(reveal) {
       ? element("p", { class: "hint" }, "Not counted in the benchmark: PlaNet's guess arrived after yours.") : null,
     (reveal.opponents || []).length ? element("div", {}, element("h2", {}, "Room"), element("ul", {},
       reveal.opponents.map((o) => element("li", {}, `${o.name}: ${o.timed_out ? "timed out" : formatKm(o.km)}, ${o.points} pts`)))) : null,
-    element("p", { class: "attribution" }, `Image: ${reveal.attribution || "unknown"}${reveal.licence ? ` (${reveal.licence})` : ""}`),
+    element("p", { class: "attribution" }, credit(reveal)),
   );
   const last = state.game.rounds.every((r) => r.locked);
   document.getElementById("next-button").textContent = last ? "See the summary" : "Next round";
   document.getElementById("reveal-title").textContent = `Round ${reveal.number}: ${reveal.human.points.toLocaleString("en")} points`;
   document.getElementById("reveal-title").focus({ preventScroll: true });
+}
+
+// The image credit, naming the licence once (an attribution often ends with it already).
+function credit(reveal) {
+  const attribution = reveal.attribution || "unknown";
+  const licence = reveal.licence && !attribution.includes(reveal.licence) ? ` (${reveal.licence})` : "";
+  return `Image: ${attribution}${licence}`;
 }
 
 // ---- the end of the game ----
@@ -278,13 +285,16 @@ async function showSummary() {
       element("thead", {}, element("tr", {}, ["Round", "Where", "You", "PlaNet"].map((h) => element("th", { scope: "col" }, h)))),
       element("tbody", {}, reveals.map((r) => element("tr", {},
         element("td", {}, r.number), element("td", {}, countryName(r.truth.country) || "—"),
-        element("td", {}, `${formatKm(r.human.km)} · ${r.human.points}`),
-        element("td", {}, r.model.status === "ready" ? `${formatKm(r.model.km)} · ${r.model.points}` : "—")))),
+        element("td", {}, `${formatKm(r.human.km)} · ${r.human.points.toLocaleString("en")}`),
+        element("td", {}, r.model.status === "ready"
+          ? `${formatKm(r.model.km)} · ${r.model.points.toLocaleString("en")}` : "—")))),
       element("tfoot", {}, element("tr", {}, element("th", { scope: "row" }, "Total"), element("td", {}),
         element("td", {}, game.total_points.toLocaleString("en")), element("td", {}, game.total_model_points.toLocaleString("en")))))),
     element("h2", {}, "Standings"),
-    element("ol", {}, [...game.players].sort((a, b) => b.total_points - a.total_points)
-      .map((p) => element("li", {}, `${p.name}${p.you ? " (you)" : ""}: ${p.total_points.toLocaleString("en")} pts`))),
+    // PlaNet stands among the players: it played every round too.
+    element("ol", { id: "summary-standings" }, [...game.players.map((p) => ({ ...p, name: `${p.name}${p.you ? " (you)" : ""}` })),
+      { name: "PlaNet", total_points: game.total_model_points }].sort((a, b) => b.total_points - a.total_points)
+      .map((p) => element("li", {}, `${p.name}: ${p.total_points.toLocaleString("en")} pts`))),
   );
   document.getElementById("summary-title").focus({ preventScroll: true });
 }

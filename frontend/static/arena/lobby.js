@@ -54,13 +54,20 @@ async function createGame(event) {
   }
 }
 
-function joinRoom(event) {
+async function joinRoom(event) {
   event.preventDefault();
   const text = document.getElementById("room").value.trim();
   // An invite link ends in /play/<code>; a bare code is the same id.
   const code = (text.match(/play\/([A-Za-z0-9_-]+)/) || [null, text])[1];
   if (!/^[A-Za-z0-9_-]{4,64}$/.test(code || "")) {
     showError("join-error", "That is not a room link or code.");
+    return;
+  }
+  try {
+    await api(`/api/games/${encodeURIComponent(code)}`); // a wrong code is said here, not on an error page
+  } catch (error) {
+    showError("join-error", error.status === 404 ? "No game has that code: check the link your friend sent."
+      : error.message);
     return;
   }
   window.location.assign(`/play/${code}`);

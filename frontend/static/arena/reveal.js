@@ -69,8 +69,10 @@ export function outcomeTable(reveal) {
   // The radii come with the reveal (rules.THRESHOLDS on the server): one definition, never repeated here.
   const rows = reveal.thresholds.map(({ name, km }) => {
     const who = reveal.winners[name];
+    // A tie at a radius is both within it or neither: say which, as "Tie" reads as a draw either way.
+    const text = who === "tie" ? (reveal.human.km <= km ? "Both" : "Neither") : WHO[who];
     return element("tr", { class: "outcome-row" }, element("td", {}, `${name[0].toUpperCase()}${name.slice(1)} (${km} km)`),
-      element("td", { class: `who-${who}` }, WHO[who]));
+      element("td", { class: `who-${who}` }, text));
   });
   const closer = reveal.head_to_head;
   rows.push(element("tr", { class: "outcome-row" }, element("td", {}, "Closer guess"),

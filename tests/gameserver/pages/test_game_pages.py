@@ -25,7 +25,11 @@ def test_the_lobby_sets_the_csrf_cookie_and_loads_its_module():
 
 
 def test_an_unknown_game_page_is_not_found():
-    assert Client().get("/play/nope").status_code == 404
+    response = Client().get("/play/nope")
+    assert response.status_code == 404
+    # The game's own page, pointing back to the lobby: not Django's bare (or debug) one.
+    html = response.content.decode()
+    assert "Nothing here" in html and 'href="/"' in html and "site-header" in html
 
 
 def test_the_game_page_loads_only_local_scripts_and_no_location(synthetic_test: Path, model_version):
