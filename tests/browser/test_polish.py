@@ -35,3 +35,25 @@ def test_a_wrong_room_code_is_said_in_the_lobby(page: Page, guard: BrowserGuard)
     assert page.url.endswith("/")
     # The lobby asked the API about the code; Chromium logs the expected 404 of that one call as an error.
     guard.console_errors[:] = [error for error in guard.console_errors if "/api/games/NoSuchGame1234" not in error]
+
+
+def test_a_result_is_shared_as_text_without_spoilers(page: Page) -> None:
+    start_game_in_lobby(page, rounds=2, name="Ada")
+    for number in (1, 2):
+        expect(page.locator("#round-title")).to_have_text(f"Round {number} of 2")
+        wait_for_photo(page)
+        guess_by_clicking(page, x=0.5, y=0.5)
+        page.click("#guess-button")
+        expect(page.locator("#reveal-title")).to_have_text(re.compile(f"Round {number}: "))
+        expect(page.locator("#winners tbody tr")).to_have_count(6, timeout=MODEL_TIMEOUT_MS)
+        page.click("#next-button")
+    expect(page.locator("#summary-panel")).to_be_visible()
+    expect(page.locator("#summary-table tbody tr")).to_have_count(2)
+    page.click("#share-button")
+    text = page.locator("#share-text").input_value()
+    lines = text.splitlines()
+    assert lines[0].startswith("PlaNet Arena") and "2 rounds" in lines[0]
+    assert re.fullmatch(r"Me [\d,]+ · PlaNet [\d,]+", lines[1])
+    assert re.fullmatch(r"[🟩🟨🟧🟥]{2}", lines[2]) and re.fullmatch(r"Closer: [🙂🤖🤝]{2}", lines[3])
+    assert lines[4].endswith("/") and "/play/" not in text
+    assert not re.search(r"km|°|\.jpg", text)  # no distance, coordinate or file

@@ -296,7 +296,35 @@ async function showSummary() {
       { name: "PlaNet", total_points: game.total_model_points }].sort((a, b) => b.total_points - a.total_points)
       .map((p) => element("li", {}, `${p.name}: ${p.total_points.toLocaleString("en")} pts`))),
   );
+  state.shareText = shareText(game, reveals);
   document.getElementById("summary-title").focus({ preventScroll: true });
+}
+
+// A result to post anywhere: points and who was closer per round as emoji, a link to the lobby; no place, no
+// distance, no photo (nothing that spoils the rounds for someone about to play them).
+function shareText(game, reveals) {
+  const square = (points) => (points >= 4000 ? "🟩" : points >= 2000 ? "🟨" : points >= 500 ? "🟧" : "🟥");
+  const closer = { human: "🙂", model: "🤖", tie: "🤝" };
+  return [
+    `PlaNet Arena · ${game.set} · ${reveals.length} round${reveals.length === 1 ? "" : "s"}`,
+    `Me ${game.total_points.toLocaleString("en")} · PlaNet ${game.total_model_points.toLocaleString("en")}`,
+    reveals.map((r) => square(r.human.points || 0)).join(""),
+    `Closer: ${reveals.map((r) => closer[r.head_to_head] || "·").join("")}`,
+    `${location.origin}/`,
+  ].join("\n");
+}
+
+async function share() {
+  const box = document.getElementById("share-text");
+  box.value = state.shareText || "";
+  box.hidden = false;
+  box.select();
+  try {
+    await navigator.clipboard.writeText(box.value);
+    toast("Result copied: paste it anywhere.");
+  } catch {
+    toast("Copy the text below to share your result.");
+  }
 }
 
 async function playAgain() {
@@ -335,6 +363,7 @@ async function main() {
   document.getElementById("next-button").addEventListener("click", () => nextRound().catch(fail));
   document.getElementById("again-button").addEventListener("click", () => playAgain().catch(fail));
   document.getElementById("start-button").addEventListener("click", () => startGame().catch(fail));
+  document.getElementById("share-button").addEventListener("click", share);
   document.getElementById("copy-invite").addEventListener("click", async () => {
     const input = document.getElementById("invite-link");
     input.select();
