@@ -23,6 +23,8 @@ class Game(models.Model):
     time_limit_s = models.PositiveIntegerField(null=True, blank=True)
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.MOVE)
     created_at = models.DateTimeField(auto_now_add=True)
+    # "Play again" in a room: the one next game its players are brought to (services.game_rematch).
+    rematch = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rematch_of")
 
 
 class Player(models.Model):

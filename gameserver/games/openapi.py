@@ -79,7 +79,8 @@ SCHEMAS: dict[str, Any] = {
             "rounds_played": {"type": "integer"}, "total_points": {"type": "integer",
                                                                   "description": "over revealed rounds only"}}}},
         "total_points": {"type": "integer"}, "total_model_points": {"type": "integer"},
-        "finished": {"type": "boolean"}}},
+        "finished": {"type": "boolean"},
+        "rematch": {"type": ["string", "null"], "description": "the room's next game, once a seat asked to play again"}}},
     "RoundView": {"type": "object", "description": "a round before the player's guess: no location at all",
                   "properties": {
                       "round": {"type": "string"}, "number": {"type": "integer"},
@@ -174,6 +175,11 @@ def schema() -> dict[str, Any]:
                            "and per browser; joining twice keeps one seat",
                 "requestBody": {"content": {"application/json": {"schema": _ref("Join")}}},
                 "responses": {"200": game_ok, **_errors(400, 404, 409, 429)}}},
+            "/api/games/{game_id}/rematch": {"parameters": [GAME_ID], "post": {
+                "summary": "Play again as a room: the first seat to ask creates the next game (same settings) and "
+                           "the room hears of it (`rematch` event); every later seat is seated in that game",
+                "requestBody": {"content": {"application/json": {"schema": _ref("Join")}}},
+                "responses": {"200": game_ok, **_errors(400, 403, 404, 409, 429)}}},
             "/api/games/{game_id}/rounds/{number}/start": {
                 "parameters": [GAME_ID, _path_id("number", "1-based round number", "integer")],
                 "post": {"summary": "Serve a round: starts its clock once and asks the model on the same pixels",

@@ -100,6 +100,26 @@ def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = 
     return game
 
 
+def game_rematch(*, game: Game, player_key: str, browser_key: str = "", name: str = "") -> Game:
+    """"Play again" for a room: the first seat to ask creates the next game (same set, model, rounds, limit and
+    mode) and takes its first seat; everyone else who asks is seated in that same game (while it is joinable).
+    The room hears of it (a `rematch` event naming the new game, never a location)."""
+    player_require(game=game, player_key=player_key)
+    with transaction.atomic():
+        locked = Game.objects.select_for_update().select_related("rematch").get(pk=game.pk)
+        if locked.rematch is None:
+            locked.rematch = game_create(
+                panorama_set=locked.panorama_set, owner_key=player_key, owner_name=name, owner_browser=browser_key,
+                rounds=locked.round_count, time_limit_s=locked.time_limit_s, mode=locked.mode,
+                model_version=locked.model_version)
+            locked.save(update_fields=["rematch"])
+            game_event_send_on_commit(game_public_id=locked.public_id, event="rematch", round_number=0,
+                                      game=locked.rematch.public_id)
+            return locked.rematch
+    game_join(game=locked.rematch, player_key=player_key, browser_key=browser_key, name=name)
+    return locked.rematch
+
+
 def game_join(*, game: Game, player_key: str, browser_key: str = "", name: str = "") -> Player:
     """Take a seat in a game's room to play its rounds too; joining twice returns the same seat. One account
     and one browser hold at most one seat, and joining closes when the first round is served (a latecomer is

@@ -9,6 +9,7 @@ urlpatterns = [
     path("games", views.game_create, name="api-game-create"),
     path("games/<str:game_id>", views.game_detail, name="api-game"),
     path("games/<str:game_id>/join", views.game_join, name="api-game-join"),
+    path("games/<str:game_id>/rematch", views.game_rematch, name="api-game-rematch"),
     path("games/<str:game_id>/rounds/<int:number>/start", views.round_start, name="api-round-start"),
     path("rounds/<str:round_id>", views.round_detail, name="api-round"),
     path("rounds/<str:round_id>/image", views.round_image, name="api-round-image"),

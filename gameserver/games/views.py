@@ -172,6 +172,16 @@ def game_join(request: HttpRequest, game_id: str) -> JsonResponse:
     return JsonResponse(selectors.game_summary(game=game, player_key=player_key(request)))
 
 
+@require_POST
+@rate_limited("games", by=client_address)
+@api
+def game_rematch(request: HttpRequest, game_id: str) -> JsonResponse:
+    game = selectors.game_get(public_id=game_id)
+    rematch = services.game_rematch(game=game, player_key=player_key(request), browser_key=browser_key(request),
+                                    name=player_name(request, json_body(request)))
+    return JsonResponse(selectors.game_summary(game=rematch, player_key=player_key(request)))
+
+
 @require_GET
 @api
 def game_detail(request: HttpRequest, game_id: str) -> JsonResponse:

@@ -7,7 +7,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-EVENT_TYPES = ("player_joined", "round_started", "model_ready", "player_guessed", "round_complete")
+EVENT_TYPES = ("player_joined", "round_started", "model_ready", "player_guessed", "round_complete", "rematch")
 
 
 def game_group(game_public_id: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from conftest import BrowserGuard
-from playwright.sync_api import Page, expect
+from conftest import DESKTOP_VIEWPORT, BrowserGuard, guarded_page
+from playwright.sync_api import Browser, Page, expect
 from test_game import MODEL_TIMEOUT_MS, guess_by_clicking, start_game_in_lobby, wait_for_photo
 
 
@@ -57,3 +57,31 @@ def test_a_result_is_shared_as_text_without_spoilers(page: Page) -> None:
     assert re.fullmatch(r"[🟩🟨🟧🟥]{2}", lines[2]) and re.fullmatch(r"Closer: [🙂🤖🤝]{2}", lines[3])
     assert lines[4].endswith("/") and "/play/" not in text
     assert not re.search(r"km|°|\.jpg", text)  # no distance, coordinate or file
+
+
+def test_play_again_brings_the_room_along(browser: Browser, guard: BrowserGuard, arena_server: str) -> None:
+    with (guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
+          guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest):
+        game = start_game_in_lobby(host, rounds=1, name="Host", room=True)
+        guest.goto(f"/play/{game}")
+        guest.fill("#join-name", "Guest")
+        guest.click("#join-form button")
+        expect(host.locator("#standings")).to_contain_text("Guest")
+        host.click("#start-button")
+        for player in (host, guest):
+            wait_for_photo(player)
+            guess_by_clicking(player, x=0.5, y=0.5)
+            player.click("#guess-button")
+        for player in (host, guest):
+            expect(player.locator("#winners tbody tr")).to_have_count(6, timeout=MODEL_TIMEOUT_MS)
+            player.click("#next-button")
+            expect(player.locator("#summary-panel")).to_be_visible()
+
+        host.click("#again-button")
+        host.wait_for_url(re.compile(r"/play/(?!" + game + r")[A-Za-z0-9_-]+\?room=1"))
+        expect(host.locator("#start-button")).to_be_visible()
+        expect(guest.locator("#again-button")).to_have_text("Join the rematch")
+        guest.click("#again-button")
+        guest.wait_for_url(host.url)
+        expect(guest.locator("#room-wait")).to_contain_text("host")
+        expect(host.locator("#standings")).to_contain_text("Guest")

@@ -60,6 +60,10 @@ function connectSocket(delay = 500) {
 
 async function onEvent(event) {
   if (event.event === "player_joined") toast(`${event.name} joined the room`);
+  if (event.event === "rematch") {
+    toast("Someone in the room is playing again: join them with “Join the rematch”.");
+    document.getElementById("again-button").textContent = "Join the rematch";
+  }
   // The host started the game: everyone waiting in the room starts round 1 with them.
   if (event.event === "round_started" && state.waitingForHost) {
     state.waitingForHost = false;
@@ -297,6 +301,7 @@ async function showSummary() {
       .map((p) => element("li", {}, `${p.name}: ${p.total_points.toLocaleString("en")} pts`))),
   );
   state.shareText = shareText(game, reveals);
+  if (game.rematch) document.getElementById("again-button").textContent = "Join the rematch";
   document.getElementById("summary-title").focus({ preventScroll: true });
 }
 
@@ -329,6 +334,13 @@ async function share() {
 
 async function playAgain() {
   const game = state.game;
+  const name = localStorage.getItem("arena.name") || undefined;
+  if (game.players.length > 1) {
+    // A room plays again together: the first to ask makes the next game, the others are seated in it.
+    const again = await api(`/api/games/${gameId}/rematch`, { method: "POST", body: { name } });
+    location.assign(`/play/${again.game}?room=1`);
+    return;
+  }
   const again = await api("/api/games", { method: "POST", body: {
     set: game.set, model: game.model, rounds: game.round_count, time_limit_s: game.time_limit_s, mode: game.mode,
     name: localStorage.getItem("arena.name") || undefined,
