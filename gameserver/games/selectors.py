@@ -158,7 +158,7 @@ def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
         "total_points": sum(round_points(g.points) for g in mine_shown),
         "total_model_points": sum(round_points(g.model_points) for g in mine_shown if g.model_points is not None),
         "finished": all(game_round.pk in mine for game_round in game_rounds),
-        "rematch": game.rematch.public_id if game.rematch_id else None,
+        "rematch": game.rematch.public_id if game.rematch is not None else None,
     }
 
 
