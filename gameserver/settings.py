@@ -35,6 +35,8 @@ CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS",
 
 # The real datasets (read in place, never copied): PLANET_DATA_DIR, default ../shared/datasets.
 PLANET_DATA_DIR = data_dir()
+# The panorama set the daily challenge draws from (games/daily.py); empty: the first set by name.
+PLANET_DAILY_SET = os.environ.get("PLANET_DAILY_SET", "")
 # Where imported, metadata-free re-encoded images and model checkpoints live.
 PLANET_VAR_DIR = Path(os.environ.get("PLANET_VAR_DIR", BASE_DIR / "var"))
 PANORAMA_STORAGE_DIR = PLANET_VAR_DIR / "panoramas"

@@ -25,6 +25,12 @@ class Game(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # "Play again" in a room: the one next game its players are brought to (services.game_rematch).
     rematch = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rematch_of")
+    # The daily challenge this game is one player's try at (the same rounds for everyone that UTC day; daily.py).
+    daily = models.DateField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["daily", "owner_key"], condition=models.Q(daily__isnull=False),
+                                               name="one_daily_try_per_player")]
 
 
 class Player(models.Model):

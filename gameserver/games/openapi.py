@@ -175,6 +175,17 @@ def schema() -> dict[str, Any]:
                            "and per browser; joining twice keeps one seat",
                 "requestBody": {"content": {"application/json": {"schema": _ref("Join")}}},
                 "responses": {"200": game_ok, **_errors(400, 404, 409, 429)}}},
+            "/api/daily": {"post": {
+                "summary": "Today's daily challenge (UTC): the same five rounds for everyone, one try; returns this "
+                           "player's try (a new game, or the one already started)",
+                "requestBody": {"content": {"application/json": {"schema": _ref("Join")}}},
+                "responses": {"200": game_ok, **_errors(400, 429)}}},
+            "/api/daily/leaderboard": {"get": {
+                "summary": "A day's finished tries, best first, with PlaNet's mean total over them; points only",
+                "parameters": [{"name": "day", "in": "query", "required": False,
+                                "schema": {"type": "string", "format": "date"}, "description": "default: today (UTC)"}],
+                "responses": {"200": _json({"type": "object"}, "the day and its leaderboard rows"),
+                              **_errors(400)}}},
             "/api/games/{game_id}/rematch": {"parameters": [GAME_ID], "post": {
                 "summary": "Play again as a room: the first seat to ask creates the next game (same settings) and "
                            "the room hears of it (`rematch` event); every later seat is seated in that game",

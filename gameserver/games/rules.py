@@ -143,16 +143,19 @@ def guess_suspicion(*, km: float | None, seconds: float, recent_exact: int) -> s
     return ""
 
 
-def guess_exclusion(*, guess: Guess, panorama: Panorama) -> str:
+def guess_exclusion(*, guess: Guess, panorama: Panorama, daily: bool = False) -> str:
     """Why a locked player-round is left out of the benchmark, or "" when it counts. In this order: the model
-    answered late, the place is near a training photo, the player had seen the truth before, the guess is
-    suspicious (the tables can include those on request)."""
+    answered late, the place is near a training photo, the player had seen the truth before, a daily challenge's
+    round (its answers can be passed around for a day), the guess is suspicious (the tables can include those
+    on request)."""
     if not guess.model_committed_first:
         return "model_not_committed"
     if panorama.near_training_photo:
         return "near_training_photo"
     if guess.seen_before:
         return "seen_before"
+    if daily:
+        return "daily_challenge"
     if guess.suspicion:
         return "suspicious"
     return ""

@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from datetime import date
 from pathlib import Path
+from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from gameserver.games.errors import NotAPlayer, NotFound
@@ -160,6 +162,29 @@ def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
         "finished": all(game_round.pk in mine for game_round in game_rounds),
         "rematch": game.rematch.public_id if game.rematch is not None else None,
     }
+
+
+def daily_leaderboard(*, day: date) -> list[dict[str, Any]]:
+    """The day's finished tries, best first, with PlaNet's row: its mean total over those games (it played each
+    player's own encodings of the same places). Points only: nothing of where the rounds were."""
+    totals: dict[int, list[int]] = {}
+    model: dict[int, list[int]] = {}
+    for game_id, points, model_points in Guess.objects.filter(
+            round__game__daily=day, player_key=F("round__game__owner_key")).values_list(
+            "round__game_id", "points", "model_points"):
+        totals.setdefault(game_id, []).append(round_points(points))
+        if model_points is not None:
+            model.setdefault(game_id, []).append(round_points(model_points))
+    games = Game.objects.filter(daily=day, pk__in=totals).prefetch_related("players")
+    finished = [game for game in games if len(totals[game.pk]) == game.round_count]
+    rows: list[dict[str, Any]] = [
+        {"name": next(seat.name for seat in game.players.all() if seat.player_key == game.owner_key),
+         "points": sum(totals[game.pk]), "model": False} for game in finished]
+    answered = [sum(model[game.pk]) for game in finished if len(model.get(game.pk, [])) == game.round_count]
+    if answered:
+        rows.append({"name": "PlaNet", "points": round(sum(answered) / len(answered)), "model": True,
+                     "games": len(answered)})
+    return sorted(rows, key=lambda row: -row["points"])
 
 
 def round_waiting(*, round: Round, guess: Guess, seats: int, locked: int) -> dict[str, object]:

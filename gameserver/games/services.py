@@ -10,7 +10,7 @@ import hashlib
 import random
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -61,10 +61,12 @@ class GuessResult:
 
 def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = "", owner_browser: str = "",
                 rounds: int = 5, time_limit_s: int | None = None, mode: str = Game.Mode.MOVE,
-                model_version: ModelVersion | None = None, rng: random.Random | None = None) -> Game:
+                model_version: ModelVersion | None = None, rng: random.Random | None = None,
+                panorama_ids: list[int] | None = None, daily: date | None = None) -> Game:
     """A game of `rounds` panoramas drawn without repeats, against `model_version` (else the default model; an
     external model's games draw only panoramas it has predictions for); its creator is its first player.
-    Panoramas the creator has already been shown are drawn only when the set has too few others."""
+    Panoramas the creator has already been shown are drawn only when the set has too few others; `panorama_ids`
+    (a daily challenge's, the same for everyone) are played as given."""
     if model_version is None:
         model_version = ModelVersion.objects.filter(is_default=True).first()
         if model_version is None:
@@ -78,26 +80,35 @@ def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = 
     panoramas = panorama_set.panoramas.all()
     if model_version.kind == ModelVersion.Kind.EXTERNAL:  # it can answer only where it has a prediction
         panoramas = panoramas.filter(external_predictions__model_version=model_version)
-    panorama_ids = sorted(panoramas.values_list("id", flat=True))
-    if len(panorama_ids) < rounds:
-        raise GameError(f"model {model_version.name} has predictions for {len(panorama_ids)} panoramas of set "
+    available = sorted(panoramas.values_list("id", flat=True))
+    if len(available) < rounds:
+        raise GameError(f"model {model_version.name} has predictions for {len(available)} panoramas of set "
                         f"{panorama_set.name}, fewer than {rounds} rounds"
                         if model_version.kind == ModelVersion.Kind.EXTERNAL else
-                        f"set {panorama_set.name} has {len(panorama_ids)} panoramas, fewer than {rounds} rounds")
-    seen = set(_exposures(player_key=owner_key, browser_key=owner_browser)
-               .filter(panorama__panorama_set=panorama_set).values_list("panorama_id", flat=True))
-    draw = rng or random.SystemRandom()
-    unseen = [pid for pid in panorama_ids if pid not in seen]
-    drawn = draw.sample(unseen, min(rounds, len(unseen)))  # without repeats
-    if len(drawn) < rounds:
-        drawn += draw.sample([pid for pid in panorama_ids if pid in seen], rounds - len(drawn))
+                        f"set {panorama_set.name} has {len(available)} panoramas, fewer than {rounds} rounds")
+    drawn = panorama_ids if panorama_ids is not None else _draw(panorama_ids=available, rounds=rounds, owner_key=owner_key,
+                                                                owner_browser=owner_browser,
+                                                                panorama_set=panorama_set, rng=rng)
     with transaction.atomic():
         game = Game.objects.create(panorama_set=panorama_set, owner_key=owner_key, round_count=rounds,
-                                   time_limit_s=time_limit_s, mode=mode, model_version=model_version)
+                                   time_limit_s=time_limit_s, mode=mode, model_version=model_version, daily=daily)
         Round.objects.bulk_create(Round(game=game, number=n, panorama_id=pid) for n, pid in enumerate(drawn, 1))
         Player.objects.create(game=game, player_key=owner_key, browser_key=owner_browser,
                               name=_player_name(owner_name, owner_key))
     return game
+
+
+def _draw(*, panorama_ids: list[int], rounds: int, owner_key: str, owner_browser: str, panorama_set: PanoramaSet,
+          rng: random.Random | None) -> list[int]:
+    """`rounds` panoramas without repeats, those the player has not been shown first."""
+    seen = set(_exposures(player_key=owner_key, browser_key=owner_browser)
+               .filter(panorama__panorama_set=panorama_set).values_list("panorama_id", flat=True))
+    draw = rng or random.SystemRandom()
+    unseen = [pid for pid in panorama_ids if pid not in seen]
+    drawn = draw.sample(unseen, min(rounds, len(unseen)))
+    if len(drawn) < rounds:
+        drawn += draw.sample([pid for pid in panorama_ids if pid in seen], rounds - len(drawn))
+    return drawn
 
 
 def game_rematch(*, game: Game, player_key: str, browser_key: str = "", name: str = "") -> Game:

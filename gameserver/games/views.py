@@ -6,6 +6,7 @@ import json
 import secrets
 import sys
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from django.http import FileResponse, HttpRequest, HttpResponseBase, JsonRespons
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from gameserver.games import openapi, selectors, services
+from gameserver.games import daily, openapi, selectors, services
 from gameserver.games.errors import GameError, GameStarted, NotAPlayer, NotFound
 from gameserver.games.rules import round_view_path
 from gameserver.games.throttle import RateLimited, rate_limit_hit
@@ -170,6 +171,25 @@ def game_join(request: HttpRequest, game_id: str) -> JsonResponse:
     services.game_join(game=game, player_key=player_key(request), browser_key=browser_key(request),
                        name=player_name(request, json_body(request)))
     return JsonResponse(selectors.game_summary(game=game, player_key=player_key(request)))
+
+
+@require_POST
+@rate_limited("games", by=client_address)
+@api
+def daily_play(request: HttpRequest) -> JsonResponse:
+    game = daily.daily_game(player_key=player_key(request), browser_key=browser_key(request),
+                            name=player_name(request, json_body(request)))
+    return JsonResponse(selectors.game_summary(game=game, player_key=player_key(request)))
+
+
+@require_GET
+@api
+def daily_leaderboard(request: HttpRequest) -> JsonResponse:
+    try:
+        day = date.fromisoformat(request.GET["day"]) if "day" in request.GET else daily.daily_today()
+    except ValueError:
+        raise GameError("day must be a date like 2026-12-01") from None
+    return JsonResponse({"day": day.isoformat(), "leaderboard": selectors.daily_leaderboard(day=day)})
 
 
 @require_POST

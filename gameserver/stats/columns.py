@@ -65,7 +65,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("counted", "bool", "the round enters the benchmark: the model committed first, the place is not near "
            "training data, the player had not seen it before, nothing suspicious"),
     Column("exclusion", "str", "why a round is not counted, the first that applies: model_not_committed, "
-           "near_training_photo, seen_before, suspicious (tables can include these on request); else empty"),
+           "near_training_photo, seen_before, daily_challenge, suspicious (tables can include these on request); else empty"),
     *(Column(f"winner_{name}", "str", f"human, model or tie within {km:g} km (tie: both inside or both outside)")
       for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM)),
     Column("head_to_head", "str", "human, model or tie by the smaller error"),

@@ -150,7 +150,7 @@ def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tup
          missing: bool = False) -> Row:
     game_round: Round = guess.round
     game, panorama = game_round.game, game_round.panorama
-    exclusion = guess_exclusion(guess=guess, panorama=panorama)
+    exclusion = guess_exclusion(guess=guess, panorama=panorama, daily=game.daily is not None)
     human_km = math.inf if guess.km is None else guess.km
     winners = (threshold_outcomes(human_km, guess.model_km) if guess.model_km is not None
                else dict.fromkeys(THRESHOLD_NAMES, ""))

@@ -85,3 +85,15 @@ def test_play_again_brings_the_room_along(browser: Browser, guard: BrowserGuard,
         guest.wait_for_url(host.url)
         expect(guest.locator("#room-wait")).to_contain_text("host")
         expect(host.locator("#standings")).to_contain_text("Guest")
+
+
+def test_the_daily_challenge_is_one_try_from_the_lobby(page: Page) -> None:
+    page.goto("/")
+    expect(page.locator("#daily-leaderboard li").first).to_be_attached()
+    page.click("#daily-button")
+    page.wait_for_url(re.compile(r"/play/[A-Za-z0-9_-]+$"))
+    first = page.url
+    expect(page.locator("#round-title")).to_have_text("Round 1 of 5")
+    page.goto("/")
+    page.click("#daily-button")
+    page.wait_for_url(first)  # the same try, not a second one

@@ -73,12 +73,32 @@ async function joinRoom(event) {
   window.location.assign(`/play/${code}`);
 }
 
+async function playDaily() {
+  showError("join-error", "");
+  try {
+    const game = await api("/api/daily", { method: "POST", body: { name: localStorage.getItem(NAME_KEY) || undefined } });
+    window.location.assign(`/play/${encodeURIComponent(game.game)}`);
+  } catch (error) {
+    showError("join-error", error.message);
+  }
+}
+
+async function fillDailyLeaderboard() {
+  const { leaderboard } = await api("/api/daily/leaderboard");
+  const list = document.getElementById("daily-leaderboard");
+  list.replaceChildren(...leaderboard.slice(0, 10).map((row) => element("li", { class: row.model ? "model" : "" },
+    `${row.name}${row.model ? ` (mean of ${row.games} games)` : ""}: ${row.points.toLocaleString("en")} pts`)));
+  if (!leaderboard.length) list.replaceChildren(element("li", { class: "hint" }, "No one has finished today's yet."));
+}
+
 async function main() {
   document.getElementById("name").value = localStorage.getItem(NAME_KEY) || "";
   document.getElementById("new-game").addEventListener("submit", createGame);
   document.getElementById("join-room").addEventListener("submit", joinRoom);
+  document.getElementById("daily-button").addEventListener("click", playDaily);
   await api("/api/session");
   await fillCatalogue();
+  await fillDailyLeaderboard();
 }
 
 main().catch((error) => showError("new-game-error", error.message));

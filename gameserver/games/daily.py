@@ -1,0 +1,65 @@
+"""The daily challenge: the same rounds for everyone each UTC day, one try each, a leaderboard with PlaNet on it.
+
+The day's panoramas are drawn from the daily set (PLANET_DAILY_SET, default the first set by name) by a
+generator seeded with the date, so every player, server and restart agrees on them (default set: the first by
+name with at least five panoramas). Each player's try is their
+own game (its own encodings, clock and model guesses), marked with the day; a second try by the same account
+or browser returns the first. Daily rounds stay out of the benchmark (`daily_challenge`): their answers can be
+passed around for a day.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from gameserver.games.errors import GameError
+from gameserver.games.models import Game
+from gameserver.games.services import game_create
+from gameserver.panoramas.models import PanoramaSet
+
+DAILY_ROUNDS = 5
+
+
+def daily_today() -> date:
+    return timezone.now().date()  # UTC (USE_TZ, TIME_ZONE UTC)
+
+
+def daily_set() -> PanoramaSet:
+    """PLANET_DAILY_SET, else the first set by name with enough panoramas for a challenge."""
+    sets = PanoramaSet.objects.order_by("name")
+    chosen = (sets.filter(name=settings.PLANET_DAILY_SET) if settings.PLANET_DAILY_SET else
+              sets.annotate(size=Count("panoramas")).filter(size__gte=DAILY_ROUNDS)).first()
+    if chosen is None:
+        raise GameError("no panorama set for the daily challenge: an admin must import one")
+    return chosen
+
+
+def daily_panorama_ids(*, panorama_set: PanoramaSet, day: date) -> list[int]:
+    """The day's panoramas, in order: the same for everyone."""
+    ids = sorted(panorama_set.panoramas.values_list("id", flat=True))
+    if len(ids) < DAILY_ROUNDS:
+        raise GameError(f"set {panorama_set.name} has {len(ids)} panoramas, fewer than the {DAILY_ROUNDS} a daily "
+                        "challenge plays")
+    return random.Random(f"planet-arena daily {day.isoformat()} {panorama_set.name}").sample(ids, DAILY_ROUNDS)
+
+
+def daily_game(*, player_key: str, browser_key: str = "", name: str = "", day: date | None = None) -> Game:
+    """This player's try at the day's challenge: the one they started, else a new one."""
+    day = day or daily_today()
+    tried = Q(owner_key=player_key) | (Q(players__browser_key=browser_key) if browser_key else Q(pk__in=[]))
+    existing = Game.objects.filter(tried, daily=day).first()
+    if existing is not None:
+        return existing
+    panorama_set = daily_set()
+    try:
+        return game_create(panorama_set=panorama_set, owner_key=player_key, owner_name=name,
+                           owner_browser=browser_key, rounds=DAILY_ROUNDS,
+                           panorama_ids=daily_panorama_ids(panorama_set=panorama_set, day=day), daily=day)
+    except IntegrityError:  # the same player's second request, a moment later: one try
+        return Game.objects.get(owner_key=player_key, daily=day)

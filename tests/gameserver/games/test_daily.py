@@ -1,0 +1,78 @@
+"""The daily challenge: the same rounds for everyone each UTC day, one try per account and per browser, a
+leaderboard of finished tries with PlaNet on it, and its rounds kept out of the benchmark."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from gameserver.games import daily
+from gameserver.games.models import Game, Guess
+from gameserver.panoramas.services import panorama_set_import
+from gameserver.stats.selectors import round_rows
+
+pytestmark = pytest.mark.django_db(transaction=True)
+DAY = date(2026, 12, 1)
+
+
+@pytest.fixture
+def daily_set(synthetic_test: Path, model_version) -> str:
+    panorama_set_import(manifest_path=synthetic_test, name="s")
+    return "s"
+
+
+def order(game: Game) -> list[int]:
+    return list(game.rounds.order_by("number").values_list("panorama_id", flat=True))
+
+
+def test_everyone_plays_the_same_rounds_once_a_day(daily_set):
+    ada = daily.daily_game(player_key="guest:ada", browser_key="b-ada", name="Ada", day=DAY)
+    bob = daily.daily_game(player_key="guest:bob", browser_key="b-bob", name="Bob", day=DAY)
+    assert ada.pk != bob.pk and order(ada) == order(bob) and len(order(ada)) == daily.DAILY_ROUNDS
+    assert daily.daily_game(player_key="guest:ada", day=DAY).pk == ada.pk  # one try: the same game
+    # Signed in as someone else in the same browser: still the browser's one try.
+    assert daily.daily_game(player_key="user:7", browser_key="b-ada", day=DAY).pk == ada.pk
+    tomorrow = daily.daily_game(player_key="guest:ada", day=date(2026, 12, 2))
+    assert tomorrow.pk != ada.pk and order(tomorrow) != order(ada)
+
+
+def post(client: Client, url: str, body: object) -> tuple[int, dict]:
+    response = client.post(url, data=json.dumps(body), content_type="application/json")
+    return response.status_code, response.json()
+
+
+def play(client: Client, game: str, rounds: int) -> None:
+    for number in range(1, rounds + 1):
+        view = post(client, f"/api/games/{game}/rounds/{number}/start", {})[1]
+        assert post(client, f"/api/rounds/{view['round']}/guess", {"latitude": 10.0 * number, "longitude": 5.0})[0] == 201
+
+
+def test_the_leaderboard_ranks_finished_tries_with_planet_and_the_benchmark_leaves_them_out(daily_set):
+    ada, bob, cat = Client(), Client(), Client()
+    for client in (ada, bob, cat):
+        client.get("/api/session")
+    games = {name: post(client, "/api/daily", {"name": name})[1]
+             for name, client in (("Ada", ada), ("Bob", bob), ("Cat", cat))}
+    assert games["Ada"]["round_count"] == daily.DAILY_ROUNDS and games["Ada"]["game"] != games["Bob"]["game"]
+    play(ada, games["Ada"]["game"], daily.DAILY_ROUNDS)
+    play(bob, games["Bob"]["game"], daily.DAILY_ROUNDS)
+    play(cat, games["Cat"]["game"], 2)  # unfinished: not on the board
+
+    board = ada.get("/api/daily/leaderboard").json()
+    assert board["day"] == daily.daily_today().isoformat()
+    names = [row["name"] for row in board["leaderboard"]]
+    assert sorted(names) == ["Ada", "Bob", "PlaNet"]
+    points = [row["points"] for row in board["leaderboard"]]
+    assert points == sorted(points, reverse=True)
+    planet = next(row for row in board["leaderboard"] if row["model"])
+    totals = [sum(round(g.model_points) for g in Guess.objects.filter(round__game__public_id=games[n]["game"]))
+              for n in ("Ada", "Bob")]
+    assert planet["games"] == 2 and planet["points"] == round(sum(totals) / 2)
+    assert ada.get("/api/daily/leaderboard?day=2026-13-01").status_code == 400
+
+    rows = [row for row in round_rows() if row["game_id"] in {games["Ada"]["game"], games["Bob"]["game"]}]
+    assert rows and {row["exclusion"] for row in rows} == {"daily_challenge"}
