@@ -2,7 +2,7 @@
 // truth with PlaNet's guess and cell probabilities, and end on a summary of all rounds.
 // Everything comes from the JSON API; the websocket only says that something happened.
 import { api, element, fill, formatKm, toast } from "./api.js";
-import { countryName, drawRound, outcomeTable, scoreCard } from "./reveal.js";
+import { countryName, credit, drawRound, outcomeTable, scoreCard, shareText } from "./reveal.js";
 import { createWorldMap, guessPicker } from "./worldmap.js";
 import { showView, stepView } from "./viewer.js";
 
@@ -259,13 +259,6 @@ function renderReveal(reveal) {
   document.getElementById("reveal-title").focus({ preventScroll: true });
 }
 
-// The image credit, naming the licence once (an attribution often ends with it already).
-function credit(reveal) {
-  const attribution = reveal.attribution || "unknown";
-  const licence = reveal.licence && !attribution.includes(reveal.licence) ? ` (${reveal.licence})` : "";
-  return `Image: ${attribution}${licence}`;
-}
-
 // ---- the end of the game ----
 
 async function showSummary() {
@@ -303,20 +296,6 @@ async function showSummary() {
   state.shareText = shareText(game, reveals);
   if (game.rematch) document.getElementById("again-button").textContent = "Join the rematch";
   document.getElementById("summary-title").focus({ preventScroll: true });
-}
-
-// A result to post anywhere: points and who was closer per round as emoji, a link to the lobby; no place, no
-// distance, no photo (nothing that spoils the rounds for someone about to play them).
-function shareText(game, reveals) {
-  const square = (points) => (points >= 4000 ? "🟩" : points >= 2000 ? "🟨" : points >= 500 ? "🟧" : "🟥");
-  const closer = { human: "🙂", model: "🤖", tie: "🤝" };
-  return [
-    `PlaNet Arena · ${game.set} · ${reveals.length} round${reveals.length === 1 ? "" : "s"}`,
-    `Me ${game.total_points.toLocaleString("en")} · PlaNet ${game.total_model_points.toLocaleString("en")}`,
-    reveals.map((r) => square(r.human.points || 0)).join(""),
-    `Closer: ${reveals.map((r) => closer[r.head_to_head] || "·").join("")}`,
-    `${location.origin}/`,
-  ].join("\n");
 }
 
 async function share() {

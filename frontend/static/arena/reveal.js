@@ -1,5 +1,5 @@
-// The pieces of a round's reveal: the map's pins, great circles and PlaNet's cells, the score cards and who won
-// at each radius. game.js puts them together for a round and for the game's summary.
+// The pieces of a round's reveal: the map's pins, great circles and PlaNet's cells, the score cards, who won
+// at each radius, the image credit and the spoiler-free text a result is shared as. game.js puts them together.
 import { element, formatKm } from "./api.js";
 import { cellLayer, greatCircle, pin, textTooltip } from "./worldmap.js";
 
@@ -81,4 +81,25 @@ export function outcomeTable(reveal) {
     element("caption", { class: "visually-hidden" }, "Who was within each distance of the truth"),
     element("thead", {}, element("tr", {}, element("th", { scope: "col" }, "Within"), element("th", { scope: "col" }, "Winner"))),
     element("tbody", {}, rows)));
+}
+
+// The image credit, naming the licence once (an attribution often ends with it already).
+export function credit(reveal) {
+  const attribution = reveal.attribution || "unknown";
+  const licence = reveal.licence && !attribution.includes(reveal.licence) ? ` (${reveal.licence})` : "";
+  return `Image: ${attribution}${licence}`;
+}
+
+// A result to post anywhere: points and who was closer per round as emoji, a link to the lobby; no place, no
+// distance, no photo (nothing that spoils the rounds for someone about to play them).
+export function shareText(game, reveals) {
+  const square = (points) => (points >= 4000 ? "🟩" : points >= 2000 ? "🟨" : points >= 500 ? "🟧" : "🟥");
+  const closer = { human: "🙂", model: "🤖", tie: "🤝" };
+  return [
+    `PlaNet Arena · ${game.set} · ${reveals.length} round${reveals.length === 1 ? "" : "s"}`,
+    `Me ${game.total_points.toLocaleString("en")} · PlaNet ${game.total_model_points.toLocaleString("en")}`,
+    reveals.map((r) => square(r.human.points || 0)).join(""),
+    `Closer: ${reveals.map((r) => closer[r.head_to_head] || "·").join("")}`,
+    `${location.origin}/`,
+  ].join("\n");
 }
