@@ -8,7 +8,6 @@ continues mid-epoch on the very batches that were next. Images per second are lo
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from pathlib import Path
 
@@ -17,19 +16,20 @@ import torch
 from PIL import Image
 
 from planet_engine.cells import CellSet
-from planet_engine.checkpoint import CheckpointError, EpochRecord, build_payload, read_payload, save_checkpoint
+from planet_engine.checkpoint import EpochRecord, build_payload, save_checkpoint
 from planet_engine.config import TrainConfig
 from planet_engine.data import Progress, train_transform
-from planet_engine.model import GeoClassifier, select_device
+from planet_engine.model import GeoClassifier
 from planet_engine.shards import INDEX, ShardStream, read_index, steps_per_epoch
 from planet_engine.train import (
     RESUME_KEYS,
     TrainResult,
     cell_loss,
     config_record,
-    distributed_start,
-    seed_everything,
+    mixed_precision,
+    resume_payload,
     soft_targets,
+    training_start,
 )
 
 
@@ -50,12 +50,7 @@ class TrainCrop:
 
 def train_from_shards(config: TrainConfig) -> TrainResult:
     started = time.perf_counter()
-    rank, world = distributed_start()
-    seed_everything(config.seed, deterministic=config.deterministic)
-    device = select_device(config.device)
-    if world > 1 and device.type == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
+    rank, world, device = training_start(config)
     if config.trainable == "head":
         raise ValueError("training from shards fine-tunes the network: --trainable last or all (the linear probe "
                          "caches every photo's embedding, which is for small manifests)")
@@ -82,9 +77,7 @@ def train_from_shards(config: TrainConfig) -> TrainResult:
     if world > 1:
         network = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
-    use_amp = config.amp and device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    use_amp, amp_dtype, scaler = mixed_precision(config, device)
     dataset_sha256 = hashlib.sha256((root / INDEX).read_bytes()).hexdigest()
     if rank == 0 and not config.quiet:
         print(f"training {config.backbone} (trainable={config.trainable}) from {len(index['shards'])} shards, "
@@ -153,20 +146,9 @@ def train_from_shards(config: TrainConfig) -> TrainResult:
 
 def _resume(out: Path, config: TrainConfig, cells: CellSet, model: GeoClassifier, optimizer: torch.optim.Optimizer,
             scheduler: torch.optim.lr_scheduler.LRScheduler) -> tuple[int, int, list[EpochRecord]]:
-    """(epoch, step within it, history) to continue from; the same checks as a manifest run's resume."""
-    payload, _ = read_payload(out)
-    if payload["cells_sha256"] != cells.fingerprint():
-        raise CheckpointError(f"cannot resume {out}: it was trained on other cells")
-    saved = payload["config"]
-    wanted = config_record(config, saved["image_size"] if config.image_size is None else config.image_size)
-    changed = [key for key in (*RESUME_KEYS, "manifest", "shuffle_buffer") if saved.get(key) != wanted.get(key)]
-    if changed:
-        raise CheckpointError(f"cannot resume {out}: config differs in {', '.join(changed)}")
-    if payload["backbone_state"] is not None:
-        model.backbone.load_state_dict(payload["backbone_state"])
-    model.head.load_state_dict(payload["head_state"])
-    optimizer.load_state_dict(payload["optimizer_state"])
-    scheduler.load_state_dict(payload["scheduler_state"])
+    """(epoch, step within it, history) to continue from; the manifest run's checks, and the same shards."""
+    payload = resume_payload(out, config, cells, model, optimizer, scheduler,
+                             keys=(*RESUME_KEYS, "manifest", "shuffle_buffer"))
     step = int(payload.get("step", -1))
     epoch = int(payload["epoch"])
     return (epoch + 1, 0, list(payload["history"])) if step < 0 else (epoch, step, list(payload["history"]))

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from planet_engine.cells import CellSet
 from planet_engine.checkpoint import (
     CheckpointConfig,
+    CheckpointPayload,
     CheckpointError,
     EpochRecord,
     build_payload,
@@ -156,14 +157,28 @@ def distributed_start() -> tuple[int, int]:
     return (dist.get_rank() if world > 1 else 0), world
 
 
-def train(config: TrainConfig) -> TrainResult:
-    started = time.perf_counter()
+def training_start(config: TrainConfig) -> tuple[int, int, torch.device]:
+    """(rank, world size, device) of this process: the process group under torchrun, the seeds, and the GPU of
+    its local rank."""
     rank, world = distributed_start()
     seed_everything(config.seed, deterministic=config.deterministic)
     device = select_device(config.device)
     if world > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
+    return rank, world, device
+
+
+def mixed_precision(config: TrainConfig, device: torch.device) -> tuple[bool, torch.dtype, torch.amp.GradScaler]:
+    """(autocast on, its dtype, the gradient scaler): bfloat16 where the GPU has it, float16 with scaling else."""
+    use_amp = config.amp and device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    return use_amp, amp_dtype, torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+
+
+def train(config: TrainConfig) -> TrainResult:
+    started = time.perf_counter()
+    rank, world, device = training_start(config)
 
     manifest = read_manifest(config.manifest)
     cells = CellSet.read_csv(config.cells)
@@ -240,16 +255,18 @@ def config_record(config: TrainConfig, size: int) -> CheckpointConfig:
     return cast(CheckpointConfig, record)
 
 
-def _resume(
-    out: Path, config: TrainConfig, cells: CellSet, model: GeoClassifier,
-    optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
-) -> tuple[int, list[EpochRecord]]:
+def resume_payload(
+    out: Path, config: TrainConfig, cells: CellSet, model: GeoClassifier, optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler, *, keys: tuple[str, ...] = RESUME_KEYS,
+) -> CheckpointPayload:
+    """The checkpoint to continue from, its weights and optimiser state loaded; refused if it was trained on
+    other cells or with another config (in `keys`)."""
     payload, _ = read_payload(out)
     if payload["cells_sha256"] != cells.fingerprint():
         raise CheckpointError(f"cannot resume {out}: it was trained on other cells")
     saved = payload["config"]
     wanted = config_record(config, saved["image_size"] if config.image_size is None else config.image_size)
-    changed = [key for key in RESUME_KEYS if saved.get(key) != wanted.get(key)]
+    changed = [key for key in keys if saved.get(key) != wanted.get(key)]
     if changed:
         raise CheckpointError(f"cannot resume {out}: config differs in {', '.join(changed)}")
     if payload["backbone_state"] is not None:
@@ -257,6 +274,14 @@ def _resume(
     model.head.load_state_dict(payload["head_state"])
     optimizer.load_state_dict(payload["optimizer_state"])
     scheduler.load_state_dict(payload["scheduler_state"])
+    return payload
+
+
+def _resume(
+    out: Path, config: TrainConfig, cells: CellSet, model: GeoClassifier,
+    optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
+) -> tuple[int, list[EpochRecord]]:
+    payload = resume_payload(out, config, cells, model, optimizer, scheduler)
     return int(payload["epoch"]) + 1, list(payload["history"])
 
 
@@ -296,9 +321,7 @@ def _finetune_epochs(
     if world > 1:
         network = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
-    use_amp = config.amp and device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    use_amp, amp_dtype, scaler = mixed_precision(config, device)
 
     def step_epoch(epoch: int, optimizer: torch.optim.Optimizer, labels: torch.Tensor,
                    latitudes: np.ndarray, longitudes: np.ndarray, levels: list[CellSet]) -> tuple[float, float]:
