@@ -250,7 +250,7 @@ function renderReveal(reveal) {
     reveal.counted === false && status === "ready"
       ? element("p", { class: "hint" }, "Not counted in the benchmark: PlaNet's guess arrived after yours.") : null,
     (reveal.opponents || []).length ? element("div", {}, element("h2", {}, "Room"), element("ul", {},
-      reveal.opponents.map((o) => element("li", {}, `${o.name}: ${o.timed_out ? "timed out" : formatKm(o.km)}, ${o.points} pts`)))) : null,
+      reveal.opponents.map((o) => element("li", {}, `${o.name}: ${o.timed_out ? "timed out" : formatKm(o.km)}, ${o.points.toLocaleString("en")} pts`)))) : null,
     element("p", { class: "attribution" }, credit(reveal)),
   );
   const last = state.game.rounds.every((r) => r.locked);
