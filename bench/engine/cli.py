@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
     parser.add_argument("--num-workers", type=int, default=0,
                         help="DataLoader workers for the fine-tuning benchmark (train.py's default: 0)")
-    parser.add_argument("--stream-workers", type=int, default=1,
-                        help="DataLoader workers for the streaming benchmark (decoding beside the step)")
+    parser.add_argument("--stream-workers", type=int, default=0,
+                        help="DataLoader workers for the streaming benchmark (train's default: 0)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.threads:

@@ -117,7 +117,8 @@ def game_rematch(*, game: Game, player_key: str, browser_key: str = "", name: st
     The room hears of it (a `rematch` event naming the new game, never a location)."""
     player_require(game=game, player_key=player_key)
     with transaction.atomic():
-        locked = Game.objects.select_for_update().select_related("rematch").get(pk=game.pk)
+        # No join in the locking query: PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+        locked = Game.objects.select_for_update().get(pk=game.pk)
         if locked.rematch is None:
             locked.rematch = game_create(
                 panorama_set=locked.panorama_set, owner_key=player_key, owner_name=name, owner_browser=browser_key,

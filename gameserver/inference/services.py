@@ -115,7 +115,7 @@ def _knn_checked(checkpoint: Path) -> tuple[str, str]:
 def round_predict(*, round_id: int) -> None:
     """Run the model on the round's served pixels, with other waiting rounds of the same model in one batch.
     One query reads the batch (this round first), one more the views of its multi-view rounds; each guess is
-    one conditional UPDATE."""
+    one conditional UPDATE in its own transaction."""
     same_model = Round.objects.filter(pk=round_id).values("game__model_version_id")
     rounds = list(Round.objects.select_related("panorama", "game__model_version")
                   .filter(model_status=Round.ModelStatus.PENDING, served_at__isnull=False,
@@ -164,11 +164,15 @@ def _external_guesses_commit(*, rounds: Sequence[Round], version: ModelVersion) 
 
 def _answer_store(*, round: Round, latitude: float, longitude: float, cells: list[dict[str, object]], sha256: str,
                   view: str) -> None:
-    stored = Round.objects.filter(pk=round.pk, model_status=Round.ModelStatus.PENDING).update(
-        model_status=Round.ModelStatus.READY, model_latitude=latitude, model_longitude=longitude,
-        model_top_cells=cells, model_checkpoint_sha256=sha256, model_view=view, model_ready_at=timezone.now())
-    if stored:
-        game_event_send_on_commit(game_public_id=round.game.public_id, event="model_ready", round_number=round.number)
+    # In a transaction of its own, not autocommit: a worker killed while its UPDATE waits on the round's row lock
+    # must leave nothing behind (its task goes to another worker), and autocommit would commit it server-side.
+    with transaction.atomic():
+        stored = Round.objects.filter(pk=round.pk, model_status=Round.ModelStatus.PENDING).update(
+            model_status=Round.ModelStatus.READY, model_latitude=latitude, model_longitude=longitude,
+            model_top_cells=cells, model_checkpoint_sha256=sha256, model_view=view, model_ready_at=timezone.now())
+        if stored:
+            game_event_send_on_commit(game_public_id=round.game.public_id, event="model_ready",
+                                      round_number=round.number)
 
 
 def round_mark_model_unavailable(*, round_id: int, error: str) -> None:
