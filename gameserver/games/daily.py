@@ -49,11 +49,16 @@ def daily_panorama_ids(*, panorama_set: PanoramaSet, day: date) -> list[int]:
     return random.Random(f"planet-arena daily {day.isoformat()} {panorama_set.name}").sample(ids, DAILY_ROUNDS)
 
 
+def daily_try(*, player_key: str, browser_key: str = "", day: date | None = None) -> Game | None:
+    """The try this account or browser already started at the day's challenge, if any."""
+    tried = Q(owner_key=player_key) | (Q(players__browser_key=browser_key) if browser_key else Q(pk__in=[]))
+    return Game.objects.filter(tried, daily=day or daily_today()).first()
+
+
 def daily_game(*, player_key: str, browser_key: str = "", name: str = "", day: date | None = None) -> Game:
     """This player's try at the day's challenge: the one they started, else a new one."""
     day = day or daily_today()
-    tried = Q(owner_key=player_key) | (Q(players__browser_key=browser_key) if browser_key else Q(pk__in=[]))
-    existing = Game.objects.filter(tried, daily=day).first()
+    existing = daily_try(player_key=player_key, browser_key=browser_key, day=day)
     if existing is not None:
         return existing
     panorama_set = daily_set()

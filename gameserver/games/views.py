@@ -174,11 +174,17 @@ def game_join(request: HttpRequest, game_id: str) -> JsonResponse:
 
 
 @require_POST
-@rate_limited("games", by=client_address)
 @api
 def daily_play(request: HttpRequest) -> JsonResponse:
-    game = daily.daily_game(player_key=player_key(request), browser_key=browser_key(request),
-                            name=player_name(request, json_body(request)))
+    # Coming back to one's try is free; only a new try spends the address's allowance of new games.
+    game = daily.daily_try(player_key=player_key(request), browser_key=browser_key(request))
+    if game is None:
+        try:
+            rate_limit_hit(scope="games", key=client_address(request))
+        except RateLimited as error:
+            return too_many_requests(error)
+        game = daily.daily_game(player_key=player_key(request), browser_key=browser_key(request),
+                                name=player_name(request, json_body(request)))
     return JsonResponse(selectors.game_summary(game=game, player_key=player_key(request)))
 
 

@@ -76,3 +76,13 @@ def test_the_leaderboard_ranks_finished_tries_with_planet_and_the_benchmark_leav
 
     rows = [row for row in round_rows() if row["game_id"] in {games["Ada"]["game"], games["Bob"]["game"]}]
     assert rows and {row["exclusion"] for row in rows} == {"daily_challenge"}
+
+
+def test_coming_back_to_ones_try_spends_no_allowance(daily_set, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "games": "1/60"}
+    client = Client()
+    client.get("/api/session")
+    first = post(client, "/api/daily", {})
+    assert first[0] == 200
+    assert [post(client, "/api/daily", {})[1]["game"] for _ in range(3)] == [first[1]["game"]] * 3
+    assert post(client, "/api/games", {"set": daily_set})[0] == 429  # the one new game was the daily try
