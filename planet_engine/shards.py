@@ -127,8 +127,10 @@ def evaluation_manifest(root: Path) -> Path:
     folder = root / "evaluation"
     manifest = folder / "manifest.csv"
     index = read_index(root)
-    if manifest.is_file() and sum(1 for _ in manifest.open()) == index["samples"] + 1:
-        return manifest
+    if manifest.is_file():
+        with manifest.open() as handle:
+            if sum(1 for _ in handle) == index["samples"] + 1:
+                return manifest
     folder.mkdir(exist_ok=True)
     rows = []
     for shard in index["shards"]:

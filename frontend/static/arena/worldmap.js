@@ -73,7 +73,7 @@ function addPlaceNames(map) {
         }));
       }
     };
-    map.on("zoomend moveend", draw);
+    map.on("moveend", draw); // Leaflet ends every zoom with a moveend too: one redraw per change
     draw();
   }).catch(() => {}); // names are a help; the map plays without them
 }

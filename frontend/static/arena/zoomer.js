@@ -94,7 +94,8 @@ export function panZoom(frame, image, { arrowsPan = true } = {}) {
     event.preventDefault();
     event.stopPropagation();
   });
-  document.addEventListener("fullscreenchange", () => requestAnimationFrame(apply));
+  // On the frame, not the document: a listener per round's frame would outlive the round.
+  frame.addEventListener("fullscreenchange", () => requestAnimationFrame(apply));
   frame.append(fullscreen);
   return { reset: () => { scale = 1; x = 0; y = 0; apply(); } };
 }
