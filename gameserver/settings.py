@@ -40,6 +40,12 @@ PLANET_DAILY_SET = os.environ.get("PLANET_DAILY_SET", "")
 # Where imported, metadata-free re-encoded images and model checkpoints live.
 PLANET_VAR_DIR = Path(os.environ.get("PLANET_VAR_DIR", BASE_DIR / "var"))
 PANORAMA_STORAGE_DIR = PLANET_VAR_DIR / "panoramas"
+# The object store every web process and worker shares (images, served views, checkpoints): PANORAMA_STORAGE_DIR
+# by default; an S3-compatible bucket with s3://bucket[/prefix][?endpoint=URL&region=NAME] (credentials from
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or the machine's role, as boto3 finds them).
+PLANET_STORAGE_URL = os.environ.get("PLANET_STORAGE_URL", "")
+# Each machine's verified copies of the checkpoints it loads from an S3 store.
+PLANET_CHECKPOINT_CACHE = Path(os.environ.get("PLANET_CHECKPOINT_CACHE", PLANET_VAR_DIR / "checkpoints"))
 PLANET_CHECKPOINT = Path(os.environ.get("PLANET_CHECKPOINT", PLANET_VAR_DIR / "demo" / "model.pt"))
 # The game map draws Natural Earth borders and needs no network; a deployment may add a tile server
 # ({z}/{x}/{y} URL template) with the attribution its licence asks for.
@@ -191,9 +197,36 @@ STATIC_URL = "static/"
 # frontend/static, with DEBUG off as well.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = PLANET_VAR_DIR / "static"
+
+
+def object_storage(url: str) -> dict[str, object]:
+    """STORAGES["planet"] from PLANET_STORAGE_URL: the local folder, or an S3-compatible bucket that objects are
+    read from and written to whole (file_overwrite: a key names one content) and that is never public (players
+    get images through the game's own views)."""
+    if not url:
+        return {"BACKEND": "gameserver.panoramas.storage.LocalObjectStorage"}
+    parsed = urlparse(url)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ImproperlyConfigured(f"PLANET_STORAGE_URL must be s3://bucket[/prefix][?endpoint=URL&region=NAME], "
+                                   f"not {url!r}")
+    query = dict(part.split("=", 1) for part in parsed.query.split("&") if "=" in part)
+    unknown = set(query) - {"endpoint", "region"}
+    if unknown:
+        raise ImproperlyConfigured(f"PLANET_STORAGE_URL: unknown option {sorted(unknown)[0]!r} (endpoint, region)")
+    options: dict[str, object] = {"bucket_name": parsed.netloc, "location": parsed.path.strip("/"),
+                                  "file_overwrite": True, "default_acl": None, "querystring_auth": True,
+                                  "querystring_expire": 60}
+    if "endpoint" in query:
+        options.update(endpoint_url=unquote(query["endpoint"]), addressing_style="path")
+    if "region" in query:
+        options["region_name"] = query["region"]
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "gameserver.pages.static_storage.ArenaStaticFilesStorage"},
+    "planet": object_storage(PLANET_STORAGE_URL),
 }
 STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"] if (BASE_DIR / "frontend" / "static").is_dir() else []
 

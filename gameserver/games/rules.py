@@ -7,14 +7,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from gameserver.games.models import Game, Guess, Round, RoundView
 from gameserver.panoramas.models import Panorama, PanoramaView
-from gameserver.panoramas.perspective import panorama_fixed_view_path
-from gameserver.panoramas.storage import panorama_image_path, served_view_path
+from gameserver.panoramas.perspective import panorama_fixed_view_key
+from gameserver.panoramas.storage import panorama_image_key, served_view_key
 from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM, distance_km
 
 # A guess sent a moment after the deadline (network latency) still counts as sent in time.
@@ -72,18 +71,19 @@ def round_fixed_view(*, round: Round) -> bool:
     return round.panorama.kind == Panorama.Kind.EQUIRECTANGULAR and round.game.mode == Game.Mode.NMPZ
 
 
-def round_view_path(*, round: Round) -> Path:
-    """The exact image a served round shows players and the model: its own encoding (serving.py)."""
+def round_view_key(*, round: Round) -> str:
+    """The stored key of the exact image a served round shows players and the model: its own encoding
+    (serving.py)."""
     if round.view_name:
-        return served_view_path(name=round.view_name)
+        return served_view_key(name=round.view_name)
     return round_view_source(round=round)
 
 
-def round_view_source(*, round: Round) -> Path:
+def round_view_source(*, round: Round) -> str:
     """The stored image a round's view is encoded from: the panorama, or the flat render of its opening view."""
     if round_fixed_view(round=round):
-        return panorama_fixed_view_path(panorama=round.panorama, heading_deg=round.view_heading or 0.0)
-    return panorama_image_path(panorama=round.panorama)
+        return panorama_fixed_view_key(panorama=round.panorama, heading_deg=round.view_heading or 0.0)
+    return panorama_image_key(panorama=round.panorama)
 
 
 def round_views_to_serve(*, round: Round) -> list[PanoramaView]:
@@ -93,15 +93,15 @@ def round_views_to_serve(*, round: Round) -> list[PanoramaView]:
     return views if round.game.mode == Game.Mode.MOVE else views[:1]
 
 
-def round_view_files(*, rounds: Sequence[Round]) -> list[list[Path]]:
+def round_view_keys(*, rounds: Sequence[Round]) -> list[list[str]]:
     """The exact images each served round showed its players, in order: what the model guesses from. One
     query for the multi-view rounds among them (their panoramas selected with them)."""
     several = [r.pk for r in rounds if r.panorama.kind == Panorama.Kind.MULTIVIEW]
-    served: dict[int, list[Path]] = {}
+    served: dict[int, list[str]] = {}
     if several:
         for view in RoundView.objects.filter(round_id__in=several).order_by("round_id", "number"):
-            served.setdefault(view.round_id, []).append(served_view_path(name=view.view_name))
-    return [served.get(r.pk) or [round_view_path(round=r)] for r in rounds]
+            served.setdefault(view.round_id, []).append(served_view_key(name=view.view_name))
+    return [served.get(r.pk) or [round_view_key(round=r)] for r in rounds]
 
 
 def round_model_point(*, round: Round) -> tuple[float, float] | None:

@@ -6,7 +6,6 @@ import math
 from collections import Counter
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from django.db.models import Count, F, Q
@@ -26,7 +25,7 @@ from gameserver.games.rules import (
 )
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import Panorama, PanoramaSet
-from gameserver.panoramas.storage import served_view_path
+from gameserver.panoramas.storage import served_view_key
 from planet_engine.geo import geoscore, head_to_head, threshold_outcomes
 
 
@@ -114,12 +113,12 @@ def round_view(*, round: Round) -> dict[str, object]:
     return shown
 
 
-def round_view_file(*, round: Round, number: int) -> Path:
-    """The served file of view `number` of a multi-view round."""
+def round_view_file(*, round: Round, number: int) -> str:
+    """The stored key of the served view `number` of a multi-view round."""
     view = RoundView.objects.filter(round=round, number=number).first()
     if view is None:
         raise NotFound("no such view")
-    return served_view_path(name=view.view_name)
+    return served_view_key(name=view.view_name)
 
 
 def game_summary(*, game: Game, player_key: str) -> dict[str, object]:

@@ -11,7 +11,6 @@ import random
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any, TypedDict
 
 from django.db import IntegrityError, transaction
@@ -37,7 +36,7 @@ from gameserver.games.throttle import rate_limits_hit
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.tasks import predict_round_enqueue
 from gameserver.panoramas.models import Panorama, PanoramaSet
-from gameserver.panoramas.storage import file_write_atomic, served_view_path, stored_image_path
+from gameserver.panoramas.storage import object_read, object_write, served_view_key, stored_image_key
 from gameserver.public_ids import new_public_id
 from gameserver.realtime.events import game_event_send_on_commit
 from planet_engine.geo import distance_km, geoscore, validate_coordinates
@@ -197,11 +196,12 @@ def round_serve(*, round: Round, player_key: str, address: str | None = None) ->
     return locked
 
 
-def _view_write(*, source: Path, equirectangular: bool) -> tuple[str, str]:
-    """A fresh encoding of `source` for one round (serving.py), stored under a random name: (name, sha256)."""
-    view = serving.view_encode(source=source, equirectangular=equirectangular)
+def _view_write(*, source: str, equirectangular: bool) -> tuple[str, str]:
+    """A fresh encoding of the stored image `source` for one round (serving.py), stored under a random name:
+    (name, sha256)."""
+    view = serving.view_encode(data=object_read(key=source), equirectangular=equirectangular)
     name = f"{new_public_id()}.jpg"
-    file_write_atomic(served_view_path(name=name), view)
+    object_write(key=served_view_key(name=name), data=view)
     return name, hashlib.sha256(view).hexdigest()
 
 
@@ -210,7 +210,7 @@ def _views_serve(*, round: Round) -> None:
     round's own view fields are its first view's."""
     served = []
     for number, view in enumerate(round_views_to_serve(round=round)):
-        name, sha256 = _view_write(source=stored_image_path(name=view.image_name), equirectangular=False)
+        name, sha256 = _view_write(source=stored_image_key(name=view.image_name), equirectangular=False)
         served.append(RoundView(round=round, number=number, panorama_view=view, view_name=name, view_sha256=sha256))
     RoundView.objects.bulk_create(served)
     round.view_name, round.view_sha256 = served[0].view_name, served[0].view_sha256

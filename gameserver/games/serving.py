@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import io
 import random
-from pathlib import Path
-
 from PIL import Image
 
 # At most this share of each side is cropped away, at random between the two edges.
@@ -22,10 +20,10 @@ JPEG_QUALITY_RANGE = (84, 92)
 _rng: random.Random = random.SystemRandom()
 
 
-def view_encode(*, source: Path, equirectangular: bool) -> bytes:
-    """A fresh JPEG of the image at `source`. A 360° panorama keeps its whole sphere (a crop would break the
+def view_encode(*, data: bytes, equirectangular: bool) -> bytes:
+    """A fresh JPEG of the stored image `data`. A 360° panorama keeps its whole sphere (a crop would break the
     wrap and the 2:1 projection): it is only scaled, keeping 2:1, and re-encoded."""
-    with Image.open(source) as image:
+    with Image.open(io.BytesIO(data)) as image:
         picture = image.convert("RGB")
     width, height = picture.size
     if not equirectangular:

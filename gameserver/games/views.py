@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
-from pathlib import Path
 
 from django.http import FileResponse, HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -16,9 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from gameserver.games import daily, openapi, selectors, services
 from gameserver.games.errors import GameError, GameStarted, NotAPlayer, NotFound
-from gameserver.games.rules import round_view_path
+from gameserver.games.rules import round_view_key
 from gameserver.games.throttle import RateLimited, rate_limit_hit
 from gameserver.games.unstorable_text import text_unstorable
+from gameserver.panoramas.storage import object_open
 
 View = Callable[..., HttpResponseBase]
 BROWSER_KEY = "arena_browser"
@@ -232,7 +232,7 @@ def round_image(request: HttpRequest, round_id: str) -> FileResponse:
     if game_round.served_at is None:
         raise NotFound("no such round")
     selectors.player_require(game=game_round.game, player_key=player_key(request))
-    return jpeg_response(round_view_path(round=game_round))
+    return jpeg_response(round_view_key(round=game_round))
 
 
 @require_GET
@@ -245,10 +245,11 @@ def round_view_image(request: HttpRequest, round_id: str, number: int) -> FileRe
     return jpeg_response(selectors.round_view_file(round=game_round, number=number))
 
 
-def jpeg_response(path: Path) -> FileResponse:
-    response = FileResponse(path.open("rb"), content_type="image/jpeg")
-    # No file name: the stored name is nobody's business (and was once a panorama's stable id).
-    del response["Content-Disposition"]
+def jpeg_response(key: str) -> FileResponse:
+    """A stored image, streamed through this server to the player it is for (the object store is never public).
+    No file name: the stored name is nobody's business (and was once a panorama's stable id)."""
+    response = FileResponse(object_open(key=key), content_type="image/jpeg")
+    response.headers.pop("Content-Disposition", None)
     response["Cache-Control"] = "private, max-age=3600"
     return response
 

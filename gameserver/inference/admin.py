@@ -26,8 +26,9 @@ class ModelVersionRegisterForm(forms.Form):
         choices=[(ModelVersion.Kind.PLANET, "PlaNet (python -m planet_engine train)"),
                  (ModelVersion.Kind.KNN, "kNN retrieval (python -m planet_engine knn-build)")],
         required=False, empty_value=ModelVersion.Kind.PLANET)
-    checkpoint = forms.CharField(max_length=500, help_text="path of a planet_engine checkpoint (.pt) on the "
-                                                           "server, readable by the inference workers")
+    checkpoint = forms.CharField(max_length=500, help_text="path of a planet_engine checkpoint (.pt) on this "
+                                                           "server; it is copied into the object store, where "
+                                                           "every inference worker finds it")
     default = forms.BooleanField(required=False, help_text="games that name no model play this one")
 
 

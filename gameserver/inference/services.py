@@ -20,12 +20,14 @@ from django.core.validators import validate_slug
 from django.db import transaction
 from django.db.models import Case, Subquery, Value, When
 from django.utils import timezone
+from PIL import Image
 
 from gameserver.games.models import Round
-from gameserver.games.rules import round_view_files
+from gameserver.games.rules import round_view_keys
+from gameserver.inference.checkpoints import checkpoint_local, checkpoint_store, checkpoint_unstore
 from gameserver.inference.models import ExternalPrediction, ModelVersion, ModelView
 from gameserver.panoramas.models import Panorama
-from gameserver.panoramas.storage import panorama_image_path
+from gameserver.panoramas.storage import image_open, panorama_image_key
 from gameserver.realtime.events import game_event_send_on_commit
 from planet_engine.checkpoint import CheckpointError, load_checkpoint
 from planet_engine.knn import KnnPredictor, is_knn_checkpoint, load_knn
@@ -58,6 +60,11 @@ def predictor(checkpoint_path: str) -> Predictor | KnnPredictor:
     return loaded
 
 
+def version_predictor(*, version: ModelVersion) -> Predictor | KnnPredictor:
+    """The version's predictor, from this machine's verified copy of its checkpoint (checkpoints.py)."""
+    return predictor(str(checkpoint_local(sha256=version.checkpoint_sha256)))
+
+
 def model_version_register(*, name: str, checkpoint: Path, default: bool = False,
                            kind: str = ModelVersion.Kind.PLANET) -> ModelVersion:
     """Register (or re-register) a checkpoint of a kind (planet or knn) under a name after loading it once;
@@ -73,9 +80,16 @@ def model_version_register(*, name: str, checkpoint: Path, default: bool = False
     if taken is not None:
         raise ModelVersionError(f"model name {name!r} is taken by a model of kind {taken.kind}")
     try:
-        sha256, description = (_knn_checked(checkpoint) if kind == ModelVersion.Kind.KNN
-                               else _planet_checked(checkpoint))
+        # Into the object store first, where every worker finds it by its hash; checked from the local copy a
+        # worker on this machine would load (the ONNX graph is exported beside it).
+        stored_sha256, local, created = checkpoint_store(path=Path(checkpoint))
+    except CheckpointError as error:
+        raise ModelVersionError(str(error)) from None
+    try:
+        sha256, description = (_knn_checked(local) if kind == ModelVersion.Kind.KNN else _planet_checked(local))
     except (CheckpointError, OnnxParityError) as error:
+        if created:
+            checkpoint_unstore(sha256=stored_sha256)
         raise ModelVersionError(str(error)) from None
     with transaction.atomic():
         if default:
@@ -95,12 +109,20 @@ def _planet_checked(checkpoint: Path) -> tuple[str, str]:
     loaded = load_checkpoint(checkpoint)
     # The CPU workers run the network as ONNX: export it now, and refuse a model whose graph does not compute
     # what the checkpoint computes on game images.
-    game_images = [panorama_image_path(panorama=p) for p in Panorama.objects.order_by("pk")[:PARITY_IMAGES]]
-    onnx_export(loaded, checkpoint, images=[path for path in game_images if path.is_file()],
-                threads=settings.INFERENCE_THREADS or None)
+    onnx_export(loaded, checkpoint, images=_parity_images(), threads=settings.INFERENCE_THREADS or None)
     config = loaded.config
     return loaded.sha256, (f"{config['backbone']}, {len(loaded.cells)} cells, trained on "
                            f"{Path(str(config['manifest'])).parent.name or config['manifest']}")
+
+
+def _parity_images() -> list[Image.Image]:
+    images = []
+    for panorama in Panorama.objects.order_by("pk")[:PARITY_IMAGES]:
+        try:
+            images.append(image_open(key=panorama_image_key(panorama=panorama)))
+        except FileNotFoundError:
+            continue  # a set whose images were removed: the random inputs still check the graph
+    return images
 
 
 def _knn_checked(checkpoint: Path) -> tuple[str, str]:
@@ -128,13 +150,14 @@ def round_predict(*, round_id: int) -> None:
     if version.kind == ModelVersion.Kind.EXTERNAL:
         _external_guesses_commit(rounds=rounds, version=version)
         return
-    model = predictor(version.checkpoint_path)
+    model = version_predictor(version=version)
     if model.checkpoint_sha256 != version.checkpoint_sha256:
-        raise CheckpointError(f"{version.checkpoint_path} changed since model {version.name!r} was registered "
+        raise CheckpointError(f"the checkpoint of {version.name!r} changed since it was registered "
                               f"(sha256 {model.checkpoint_sha256[:12]}, registered {version.checkpoint_sha256[:12]})")
     # Each round's guess comes from exactly the views its players were served (several for a multi-view place:
     # the mean of their log-probabilities); all the batch's images share the forward passes.
-    predictions = model.predict_groups(round_view_files(rounds=rounds), top_k=TOP_K)
+    groups = [[image_open(key=key) for key in keys] for keys in round_view_keys(rounds=rounds)]
+    predictions = model.predict_groups(groups, top_k=TOP_K)
     for game_round, prediction in zip(rounds, predictions):
         _guess_commit(round=game_round, prediction=prediction)
 
@@ -191,7 +214,7 @@ def default_model_preload() -> None:
     if version.kind == ModelVersion.Kind.EXTERNAL:
         return  # answers from stored rows: nothing to load
     try:
-        predictor(version.checkpoint_path)
+        version_predictor(version=version)
     except CheckpointError as error:
         logger.error("default model %r cannot be loaded; its rounds will be marked unavailable: %s",
                      version.name, error)

@@ -8,13 +8,11 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-from pathlib import Path
-
 import numpy as np
 from PIL import Image
 
 from gameserver.panoramas.models import Panorama
-from gameserver.panoramas.storage import file_write_atomic, panorama_image_path, panorama_view_path
+from gameserver.panoramas.storage import image_open, object_exists, object_write, panorama_image_key, panorama_view_key
 
 VIEW_HFOV_DEG = 100.0  # what the viewer opens at
 VIEW_SIZE = (1024, 640)  # width, height of the render
@@ -46,16 +44,15 @@ def perspective_from_equirectangular(pixels: np.ndarray, *, heading_deg: float, 
     return np.clip(top * (1 - dv) + bottom * dv + 0.5, 0, 255).astype(np.uint8)
 
 
-def panorama_fixed_view_path(*, panorama: Panorama, heading_deg: float) -> Path:
-    """The stored render of `panorama` seen at `heading_deg`, written once (atomically) and reused."""
+def panorama_fixed_view_key(*, panorama: Panorama, heading_deg: float) -> str:
+    """The stored render of `panorama` seen at `heading_deg`, written once (whole) and reused."""
     key = hashlib.sha256(f"{panorama.content_sha256}:{heading_deg:.3f}:{VIEW_HFOV_DEG}:{VIEW_SIZE}".encode())
-    path = panorama_view_path(panorama=panorama, key=key.hexdigest()[:16])
-    if path.is_file():
-        return path
-    with Image.open(panorama_image_path(panorama=panorama)) as image:
-        pixels = np.asarray(image.convert("RGB"))
+    stored = panorama_view_key(panorama=panorama, key=key.hexdigest()[:16])
+    if object_exists(key=stored):
+        return stored
+    pixels = np.asarray(image_open(key=panorama_image_key(panorama=panorama)).convert("RGB"))
     view = perspective_from_equirectangular(pixels, heading_deg=heading_deg, hfov_deg=VIEW_HFOV_DEG,
                                             width=VIEW_SIZE[0], height=VIEW_SIZE[1])
     buffer = io.BytesIO()
     Image.fromarray(view).save(buffer, format="JPEG", quality=VIEW_JPEG_QUALITY)
-    return file_write_atomic(path, buffer.getvalue())
+    return object_write(key=stored, data=buffer.getvalue())

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from gameserver.panoramas.images import equirectangular_check, exif_position, image_decode, jpeg_encode, source_read
 from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
 from gameserver.panoramas.places import places_group, view_name
-from gameserver.panoramas.storage import files_remove, stored_image_write
+from gameserver.panoramas.storage import object_write, objects_delete, stored_image_key
 from gameserver.public_ids import new_public_id
 from planet_engine.countries import continent_of_country, country_index
 from planet_engine.manifest import ManifestError, ManifestRow, problems_text, read_manifest
@@ -88,8 +88,8 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
     is refused), so there is nothing of the same set in the database to duplicate; the (set, source_sha256)
     constraint backs that up. Raises PanoramaImportError listing every problem.
 
-    Files are written (temp name, then rename) before the short database transaction, so the database is
-    not locked while images are encoded; if the transaction fails the files are removed. A caller's own
+    Images are written to the object store (whole objects) before the short database transaction, so the
+    database is not locked while images are encoded; if the transaction fails they are removed. A caller's own
     enclosing transaction that rolls back later leaves orphan files behind, never missing ones.
     """
     problems = _set_problems(name=name, licence=licence, kind=kind)
@@ -136,7 +136,7 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
                     view.panorama = panorama
             PanoramaView.objects.bulk_create([view for its_views in views for view in its_views], batch_size=500)
     except BaseException as error:
-        files_remove(written)
+        objects_delete(keys=written)
         if isinstance(error, IntegrityError) and PanoramaSet.objects.filter(name=name).exists():
             raise PanoramaImportError([f"a panorama set named {name!r} already exists"]) from None
         raise
@@ -240,10 +240,10 @@ def _row_columns(*, row: ManifestRow, licence: str, attribution: str, kind: str 
 
 
 def _images_write(*, groups: list[list[_CheckedRow]], panoramas: list[Panorama],
-                  views: list[list[PanoramaView]], progress: Progress | None) -> list[Path]:
+                  views: list[list[PanoramaView]], progress: Progress | None) -> list[str]:
     """Re-encode and store every image, filling image_name/width/height/content_sha256 of each panorama and
     view (a multi-view panorama's are its first view's); all or none."""
-    written: list[Path] = []
+    written: list[str] = []
     total, done = sum(len(group) for group in groups), 0
     try:
         for group, panorama, its_views in zip(groups, panoramas, views):
@@ -259,12 +259,12 @@ def _images_write(*, groups: list[list[_CheckedRow]], panoramas: list[Panorama],
                 panorama.image_name, panorama.width, panorama.height = first.image_name, first.width, first.height
                 panorama.content_sha256 = first.content_sha256
     except BaseException:
-        files_remove(written)
+        objects_delete(keys=written)
         raise
     return written
 
 
-def _image_store(*, item: _CheckedRow, target: Panorama | PanoramaView, name: str) -> Path:
+def _image_store(*, item: _CheckedRow, target: Panorama | PanoramaView, name: str) -> str:
     data = source_read(item.row.path)
     if hashlib.sha256(data).hexdigest() != item.source_sha256:
         raise PanoramaImportError([f"line {item.row.line}: file changed during the import"])
@@ -273,7 +273,7 @@ def _image_store(*, item: _CheckedRow, target: Panorama | PanoramaView, name: st
         target.width, target.height = image.size
     target.content_sha256 = hashlib.sha256(jpeg).hexdigest()
     target.image_name = name
-    return stored_image_write(name=name, data=jpeg)
+    return object_write(key=stored_image_key(name=name), data=jpeg)
 
 
 def _max_length(model: type[Panorama] | type[PanoramaSet], field: str) -> int:

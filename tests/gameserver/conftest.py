@@ -20,16 +20,20 @@ def isolated_server(settings: pytest.FixtureRequest, tmp_path: Path, tiny_checkp
     from django.core.cache import cache
 
     from gameserver.celery import app
+    from gameserver.inference.checkpoints import checkpoint_local
     from gameserver.inference.services import predictor
 
     settings.PANORAMA_STORAGE_DIR = tmp_path / "panoramas"
+    settings.PLANET_CHECKPOINT_CACHE = tmp_path / "checkpoints"
     settings.PLANET_CHECKPOINT = tiny_checkpoint
     # Tasks run inline unless a test starts a real worker (tests/gameserver/inference/test_worker.py).
     app.conf.task_always_eager = True
     predictor.cache_clear()
+    checkpoint_local.cache_clear()
     cache.clear()  # Redis in the production pass: no cached tables from another test's database
     yield
     predictor.cache_clear()
+    checkpoint_local.cache_clear()
     app.conf.task_always_eager = True
 
 
@@ -39,6 +43,22 @@ def model_version(db: None, tiny_checkpoint: Path):
     from gameserver.inference.services import model_version_register
 
     return model_version_register(name="tiny", checkpoint=tiny_checkpoint, default=True)
+
+
+@pytest.fixture
+def checkpoint_broken() -> Callable[..., None]:
+    """checkpoint_broken(version, content): the version's checkpoint in the object store damaged since it was
+    registered (replaced by `content`) or gone (None)."""
+    from gameserver.panoramas.storage import checkpoint_key, object_write, objects_delete
+
+    def broken(version, content: bytes | None) -> None:  # type: ignore[no-untyped-def]
+        key = checkpoint_key(sha256=version.checkpoint_sha256)
+        if content is None:
+            objects_delete(keys=[key])
+        else:
+            object_write(key=key, data=content)
+
+    return broken
 
 
 @pytest.fixture

@@ -89,3 +89,25 @@ def test_each_rate_limit_comes_from_the_environment_and_is_checked(variable: str
     assert settings_in_subprocess({variable: "7/30"}, show=f"s.RATE_LIMITS[{scope!r}]").stdout.split() == ["7/30"]
     refused = settings_in_subprocess({variable: "lots"})
     assert refused.returncode != 0 and "must be requests/seconds" in refused.stderr
+
+
+def test_the_object_store_is_the_local_folder_unless_an_s3_url_is_set():
+    from gameserver.panoramas.storage import LocalObjectStorage, planet_storage
+    from gameserver.settings import object_storage
+
+    assert isinstance(planet_storage(), LocalObjectStorage)
+    assert planet_storage().location == str(settings.PANORAMA_STORAGE_DIR)  # the test's own folder
+    store = object_storage("s3://arena-objects/prod/v1?endpoint=http%3A//10.0.0.5%3A9000&region=eu-west-1")
+    assert store == {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": "arena-objects", "location": "prod/v1", "file_overwrite": True, "default_acl": None,
+        "querystring_auth": True, "querystring_expire": 60, "endpoint_url": "http://10.0.0.5:9000",
+        "addressing_style": "path", "region_name": "eu-west-1"}}
+    result = settings_in_subprocess({"PLANET_STORAGE_URL": "s3://bucket/p"}, show="s.STORAGES['planet']['OPTIONS']")
+    assert result.returncode == 0 and "'bucket_name': 'bucket'" in result.stdout
+
+
+@pytest.mark.parametrize("url,message", [("/srv/objects", "must be s3://"), ("s3://", "must be s3://"),
+                                         ("gs://bucket", "must be s3://"), ("s3://b?acl=public", "unknown option")])
+def test_an_object_store_url_that_is_not_s3_is_refused_at_start(url: str, message: str):
+    result = settings_in_subprocess({"PLANET_STORAGE_URL": url})
+    assert result.returncode != 0 and "PLANET_STORAGE_URL" in result.stderr and message in result.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -20,20 +19,15 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("content,reason", [(None, "checkpoint not found"), (b"\x00garbage", "is corrupt")])
+@pytest.mark.parametrize("content,reason", [(None, "is missing"), (b"\x00garbage", "changed since registration")])
 def test_a_worker_on_a_broken_checkpoint_says_why_at_start_and_the_rounds_play_on(
-        content: bytes | None, reason: str, synthetic_test, model_version, spawn, eventually, tmp_path: Path):
-    checkpoint = tmp_path / "damaged" / "model.pt"
-    if content is not None:
-        checkpoint.parent.mkdir()
-        checkpoint.write_bytes(content)
-    model_version.checkpoint_path = str(checkpoint)  # the registered file went missing or was damaged since
-    model_version.save()
+        content: bytes | None, reason: str, synthetic_test, model_version, spawn, eventually, checkpoint_broken):
+    checkpoint_broken(model_version, content)  # the stored checkpoint went missing or was damaged since
 
     worker = spawn.worker("worker")
     started = worker.log_text()
     assert "default model 'tiny' cannot be loaded" in started and reason in started
-    assert str(checkpoint) in started
+    assert model_version.checkpoint_sha256[:12] in started
 
     panorama_set_import(manifest_path=synthetic_test, name="synthetic")
     client = Client()
@@ -43,7 +37,7 @@ def test_a_worker_on_a_broken_checkpoint_says_why_at_start_and_the_rounds_play_o
     unavailable = eventually(lambda: Round.objects.filter(public_id=view["round"],
                                                           model_status=Round.ModelStatus.UNAVAILABLE).first(),
                              what="the worker marking the model's guess unavailable", log=worker.log)
-    assert str(checkpoint) in unavailable.model_error and reason in unavailable.model_error
+    assert model_version.checkpoint_sha256[:12] in unavailable.model_error and reason in unavailable.model_error
     guessed = post(f"/api/rounds/{view['round']}/guess", {"latitude": 1.0, "longitude": 2.0})
     assert guessed.status_code == 201 and guessed.json()["counted"] is False
     assert worker.process.poll() is None  # still up, for when the checkpoint is put back

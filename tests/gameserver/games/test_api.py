@@ -17,12 +17,13 @@ from PIL import Image
 
 from gameserver.games.errors import GameError
 from gameserver.games.models import Game, Guess, Player, Round
-from gameserver.games.rules import round_view_path
+from gameserver.games.rules import round_view_key
 from gameserver.games.selectors import round_reveal
 from gameserver.games.services import game_create, guess_submit, round_serve
 from gameserver.inference.services import round_predict
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
+from gameserver.panoramas.storage import image_open, object_read
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,7 +71,7 @@ def test_model_guess_is_committed_before_the_human_guess_is_accepted(panorama_se
     result = guess_submit(round=served, player_key="p1", latitude=10, longitude=10)
     assert result.guess.model_committed_first and result.guess.guessed_at >= served.model_ready_at
     # The model saw exactly the bytes players are served: the round's own encoding, not the stored image.
-    assert served.view_sha256 == hashlib.sha256(round_view_path(round=served).read_bytes()).hexdigest()
+    assert served.view_sha256 == hashlib.sha256(object_read(key=round_view_key(round=served))).hexdigest()
     assert served.view_sha256 != served.panorama.content_sha256
     assert served.model_checkpoint_sha256
 
@@ -94,14 +95,12 @@ def test_a_guess_before_the_model_is_ready_is_kept_but_marked(panorama_set, monk
 
 
 def test_an_unusable_checkpoint_marks_the_model_unavailable_and_the_round_still_plays(panorama_set, model_version,
-                                                                                     tmp_path):
-    (tmp_path / "broken.pt").write_bytes(b"not a model")  # the registered file was damaged since
-    model_version.checkpoint_path = str(tmp_path / "broken.pt")
-    model_version.save()
+                                                                                     checkpoint_broken):
+    checkpoint_broken(model_version, b"not a model")  # the stored checkpoint was damaged since
     game = game_create(panorama_set=panorama_set, owner_key="p1", rounds=1)
     served = round_serve(round=game.rounds.get(), player_key="p1")
     served.refresh_from_db()
-    assert served.model_status == Round.ModelStatus.UNAVAILABLE and "corrupt" in served.model_error
+    assert served.model_status == Round.ModelStatus.UNAVAILABLE and "changed since registration" in served.model_error
     guess = guess_submit(round=served, player_key="p1", latitude=10, longitude=10).guess
     assert guess.points > 0 and not guess.model_committed_first
 
@@ -259,7 +258,7 @@ def test_a_panorama_round_records_and_serves_its_opening_heading(synthetic_test,
     served = Round.objects.get(public_id=view["round"])
     assert served.view_heading == 135.0 and served.view_sha256 != served.panorama.content_sha256
     # A 360° panorama keeps its whole sphere: scaled, still 2:1.
-    with Image.open(round_view_path(round=served)) as image:
+    with image_open(key=round_view_key(round=served)) as image:
         assert image.width == 2 * image.height and 90 <= image.height <= 100
 
 
@@ -277,10 +276,10 @@ def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model
     manifest = source.manifest([{"file": "pano.png", "latitude": 10, "longitude": 20, "kind": "equirectangular",
                                  "heading": "90"}])
     panorama_set_import(manifest_path=manifest, name="panos")
-    predicted: list[str] = []
+    predicted: list[np.ndarray] = []
     original = Predictor.predict_groups
     monkeypatch.setattr(Predictor, "predict_groups", lambda self, groups, **kw: (
-        predicted.extend(str(i) for group in groups for i in group), original(self, groups, **kw))[1])
+        predicted.extend(np.asarray(i) for group in groups for i in group), original(self, groups, **kw))[1])
     client = Client()
     _, game = post(client, "/api/games", {"set": "panos", "rounds": 1, "mode": "nmpz"})
     _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
@@ -291,11 +290,11 @@ def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model
     with Image.open(io.BytesIO(body)) as image:
         # The 1024 x 640 render, cropped by at most 4% and scaled by 0.9-1 for this round only.
         assert 0.86 * 1024 <= image.width <= 1024 and 0.86 * 640 <= image.height <= 640
-        centre = np.asarray(image.convert("RGB"))[image.height // 2, image.width // 2].astype(int)
+        pixels_served = np.asarray(image.convert("RGB"))
+        centre = pixels_served[image.height // 2, image.width // 2].astype(int)
     # Heading 90° looks a quarter turn right of the panorama's centre column: column 540 of 720.
     assert abs(centre[0] - 540 % 256) <= 6 and abs(centre[1] - (540 // 256) * 80) <= 6
-    assert predicted and all(hashlib.sha256(Path(p).read_bytes()).hexdigest() == served.view_sha256
-                             for p in predicted)
+    assert predicted and all(np.array_equal(seen, pixels_served) for seen in predicted)  # the model saw these
 
 
 def test_a_guess_body_that_is_not_json_is_rejected_and_nothing_is_written(panorama_set: PanoramaSet) -> None:

@@ -18,7 +18,7 @@ from gameserver.games import services, serving
 from gameserver.games.models import Exposure, Guess, Round
 from gameserver.panoramas.models import Panorama
 from gameserver.panoramas.services import panorama_set_import
-from gameserver.panoramas.storage import panorama_image_path
+from gameserver.panoramas.storage import object_read, panorama_image_key
 from gameserver.stats.selectors import round_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,7 +84,7 @@ def test_a_fingerprint_table_of_the_public_images_finds_no_served_round(syntheti
     panorama_set_import(manifest_path=manifest, name="one")
     panorama = Panorama.objects.get()
     # What an attacker can build offline: the public file and our stored re-encoding, by hash and by size.
-    known = [(source.root / "only.jpg").read_bytes(), panorama_image_path(panorama=panorama).read_bytes()]
+    known = [(source.root / "only.jpg").read_bytes(), object_read(key=panorama_image_key(panorama=panorama))]
     hashes, sizes = {hashlib.sha256(b).hexdigest() for b in known}, {len(b) for b in known}
     served = []
     for _ in range(3):  # three games, the same panorama each time

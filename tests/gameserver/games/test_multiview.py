@@ -12,13 +12,13 @@ import pytest
 from django.test import Client
 
 from gameserver.games.models import Round, RoundView
-from gameserver.games.rules import round_view_path
+from gameserver.games.rules import round_view_key
 from gameserver.games.services import game_create, round_serve
 from gameserver.inference import services as inference, tasks
 from gameserver.inference.services import round_predict
 from gameserver.panoramas.models import PanoramaSet, PanoramaView
 from gameserver.panoramas.services import panorama_set_import
-from gameserver.panoramas.storage import served_view_path, stored_image_path
+from gameserver.panoramas.storage import image_open, object_read, served_view_key, stored_image_key
 from planet_engine.predict import Predictor
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,10 +49,10 @@ def served_bytes(client: Client, url: str) -> bytes:
 
 
 def test_a_move_round_serves_every_view_freshly_encoded_and_the_model_sees_exactly_those(places, monkeypatch):
-    groups: list[list[str]] = []
+    groups: list[list[np.ndarray]] = []
     original = Predictor.predict_groups
     monkeypatch.setattr(Predictor, "predict_groups", lambda self, images, **kw: (
-        groups.extend([[str(path) for path in group] for group in images]), original(self, images, **kw))[1])
+        groups.extend([[np.asarray(image) for image in group] for group in images]), original(self, images, **kw))[1])
     client = Client()
     _, game = post(client, "/api/games", {"set": "places", "rounds": 1, "mode": "move"})
     status, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
@@ -63,7 +63,7 @@ def test_a_move_round_serves_every_view_freshly_encoded_and_the_model_sees_exact
     assert served.panorama.public_id not in json.dumps(view)
     records = list(served.views.select_related("panorama_view").order_by("number"))
     assert [r.panorama_view.name for r in records] == [name for name, _ in TURNS]
-    stored = {hashlib.sha256(stored_image_path(name=v.image_name).read_bytes()).hexdigest()
+    stored = {hashlib.sha256(object_read(key=stored_image_key(name=v.image_name))).hexdigest()
               for v in PanoramaView.objects.all()} | set(PanoramaView.objects.values_list("source_sha256", flat=True))
     for record, listed in zip(records, view["views"]):
         body = served_bytes(client, listed["image_url"])
@@ -71,10 +71,13 @@ def test_a_move_round_serves_every_view_freshly_encoded_and_the_model_sees_exact
         assert hashlib.sha256(body).hexdigest() == record.view_sha256 not in stored
     # The round's image is its first view, and the model guessed from the four files players got.
     assert served_bytes(client, view["image_url"]) == served_bytes(client, view["views"][0]["image_url"])
-    assert groups == [[str(served_view_path(name=r.view_name)) for r in records]]
+    (pixels,) = groups
+    assert len(pixels) == len(records) and all(
+        np.array_equal(seen, np.asarray(image_open(key=served_view_key(name=r.view_name))))
+        for seen, r in zip(pixels, records))
     served.refresh_from_db()
-    model = inference.predictor(served.game.model_version.checkpoint_path)
-    expected = model.predict_views([served_view_path(name=r.view_name) for r in records])
+    model = inference.version_predictor(version=served.game.model_version)
+    expected = model.predict_views([image_open(key=served_view_key(name=r.view_name)) for r in records])
     assert (served.model_latitude, served.model_longitude) == pytest.approx((expected.latitude, expected.longitude))
     assert served.model_top_cells[0]["token"] == expected.top_cells[0].token
 
@@ -113,7 +116,7 @@ def test_a_batch_mixing_single_and_multi_view_rounds_answers_each_from_its_own_v
     monkeypatch.setattr(tasks.predict_round, "delay", lambda round_id: None)  # nobody answers yet
     rounds = [round_serve(round=game_create(panorama_set=chosen, owner_key="p", rounds=1).rounds.get(),
                           player_key="p") for chosen in (photos, places, photos, places)]
-    model = inference.predictor(rounds[0].game.model_version.checkpoint_path)
+    model = inference.version_predictor(version=rounds[0].game.model_version)
     calls: list[int] = []
     original = model.predict_groups
     monkeypatch.setattr(model, "predict_groups", lambda groups, **kw: calls.append(len(groups)) or original(groups, **kw))
@@ -122,8 +125,9 @@ def test_a_batch_mixing_single_and_multi_view_rounds_answers_each_from_its_own_v
 
     assert calls == [4]  # one call for the whole batch
     for game_round in Round.objects.select_related("panorama"):
-        files = ([served_view_path(name=v.view_name) for v in game_round.views.order_by("number")]
-                 or [round_view_path(round=game_round)])
+        files = [image_open(key=key) for key in ([served_view_key(name=v.view_name)
+                                                  for v in game_round.views.order_by("number")]
+                                                 or [round_view_key(round=game_round)])]
         alone = original([files], top_k=3)[0]
         assert len(files) == (4 if game_round.panorama.kind == "multiview" else 1)
         assert game_round.model_status == Round.ModelStatus.READY

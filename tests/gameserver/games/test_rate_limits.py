@@ -15,7 +15,7 @@ from django.test import Client
 from gameserver.games import throttle
 from gameserver.games.models import Game, Guess, Player, Round
 from gameserver.panoramas.services import panorama_set_import
-from gameserver.panoramas.storage import served_view_path
+from gameserver.panoramas.storage import planet_storage, served_view_key
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,7 @@ def predictions(monkeypatch: pytest.MonkeyPatch, transactional_db: None) -> list
 
 
 def served_views() -> int:
-    folder = served_view_path(name="x").parent
+    folder = Path(planet_storage().path(served_view_key(name="x"))).parent
     return len(list(folder.iterdir())) if folder.exists() else 0
 
 

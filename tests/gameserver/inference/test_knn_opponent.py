@@ -10,13 +10,15 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from gameserver.games.models import Round
-from gameserver.games.rules import round_view_path
+from gameserver.games.rules import round_view_key
 from gameserver.games.services import game_create, guess_submit, round_serve
 from gameserver.inference import services
+from gameserver.inference.checkpoints import checkpoint_local
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.services import model_version_register
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
+from gameserver.panoramas.storage import file_sha256, image_open
 from planet_engine.geo import distance_km
 from planet_engine.knn import KnnPredictor, knn_build
 
@@ -60,7 +62,7 @@ def test_a_game_against_the_knn_model_plays_a_whole_round(panorama_set, tiny_knn
     assert served.model_status == Round.ModelStatus.READY, served.model_error
     assert served.model_view == "served" and served.model_checkpoint_sha256 == version.checkpoint_sha256
     # The guess is the kNN model's answer on the exact bytes the player was served.
-    alone = KnnPredictor(tiny_knn_checkpoint, device="cpu").predict([round_view_path(round=served)], top_k=1)[0]
+    alone = KnnPredictor(tiny_knn_checkpoint, device="cpu").predict([image_open(key=round_view_key(round=served))], top_k=1)[0]
     assert (served.model_latitude, served.model_longitude) == pytest.approx((alone.latitude, alone.longitude))
     assert served.model_top_cells and all(0 < cell["probability"] <= 1 for cell in served.model_top_cells)
     truth = (served.panorama.latitude, served.panorama.longitude)
@@ -70,16 +72,25 @@ def test_a_game_against_the_knn_model_plays_a_whole_round(panorama_set, tiny_knn
     assert result.guess.model_km < 750, "the synthetic regions are far apart: retrieval finds the right one"
 
 
-def test_a_knn_checkpoint_replaced_after_registration_marks_its_rounds_unavailable(panorama_set, synthetic_train,
-                                                                                  tmp_path):
+def test_a_knn_model_plays_what_was_registered_and_a_damaged_stored_copy_is_refused(panorama_set, synthetic_train,
+                                                                                    tmp_path, checkpoint_broken):
     path = tmp_path / "knn.pt"
     knn_build(manifest=synthetic_train, out=path, backbone="efficientnet-lite0", image_size=64, k=5, t1=10, t2=2,
               cache_dir=None, quiet=True)
     version = model_version_register(name="knn-tiny", checkpoint=path, kind="knn")
+    # Rebuilt in place after registration: the store still holds (and the worker loads) what was registered.
     knn_build(manifest=synthetic_train, out=path, backbone="efficientnet-lite0", image_size=64, k=2, t1=10, t2=2,
               cache_dir=None, quiet=True)
-    services.predictor.cache_clear()
-    game = game_create(panorama_set=panorama_set, owner_key="p", rounds=1, model_version=version)
-    served = round_serve(round=game.rounds.get(), player_key="p")
+    game = game_create(panorama_set=panorama_set, owner_key="p", rounds=2, model_version=version)
+    served = round_serve(round=game.rounds.get(number=1), player_key="p")
     served.refresh_from_db()
-    assert served.model_status == Round.ModelStatus.UNAVAILABLE and "changed since" in served.model_error
+    assert served.model_status == Round.ModelStatus.READY
+    assert served.model_checkpoint_sha256 == version.checkpoint_sha256 != file_sha256(path)
+
+    checkpoint_broken(version, b"damaged")  # the stored object itself changed since
+    services.predictor.cache_clear()
+    checkpoint_local.cache_clear()
+    served = round_serve(round=game.rounds.get(number=2), player_key="p")
+    served.refresh_from_db()
+    assert served.model_status == Round.ModelStatus.UNAVAILABLE
+    assert "changed since registration" in served.model_error

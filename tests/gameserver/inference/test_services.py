@@ -9,13 +9,16 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from gameserver.games.models import Round
-from gameserver.games.rules import round_view_path
+from gameserver.games.rules import round_view_key
 from gameserver.games.services import game_create, round_serve
 from gameserver.inference import services, tasks
+from gameserver.inference.checkpoints import checkpoint_local
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.services import ModelVersionError, model_version_register, round_predict
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
+from gameserver.panoramas.storage import checkpoint_key, file_sha256, image_open, object_exists
+from planet_engine.onnx_export import onnx_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,7 +60,7 @@ def test_waiting_rounds_of_one_model_share_one_forward_pass(panorama_set, model_
     games = [game_create(panorama_set=panorama_set, owner_key="p", rounds=1) for _ in range(3)]
     rounds = [round_serve(round=game.rounds.get(), player_key="p") for game in games]
     batches: list[int] = []
-    predictor = services.predictor(model_version.checkpoint_path)
+    predictor = services.version_predictor(version=model_version)
     original = predictor.predict_groups
     monkeypatch.setattr(predictor, "predict_groups",
                         lambda groups, **kw: batches.append(len(groups)) or original(groups, **kw))
@@ -69,21 +72,21 @@ def test_waiting_rounds_of_one_model_share_one_forward_pass(panorama_set, model_
     assert set(Round.objects.values_list("model_status", flat=True)) == {Round.ModelStatus.READY}
     # Each round got its own served image's answer: the same as predicting it alone.
     for game_round in Round.objects.select_related("panorama", "game"):
-        alone = original([[round_view_path(round=game_round)]], top_k=1)[0]
+        alone = original([[image_open(key=round_view_key(round=game_round))]], top_k=1)[0]
         assert (game_round.model_latitude, game_round.model_longitude) == pytest.approx(
             (alone.latitude, alone.longitude))
 
 
-def test_a_checkpoint_replaced_after_registration_is_refused(panorama_set, model_version, tmp_path):
-    replaced = tmp_path / "replaced.pt"
-    shutil.copy(model_version.checkpoint_path, replaced)
-    model_version.checkpoint_path = str(replaced)
-    model_version.checkpoint_sha256 = "0" * 64  # what was registered is not what is on disk now
-    model_version.save()
+def test_a_checkpoint_replaced_after_registration_is_refused_before_it_is_loaded(panorama_set, model_version,
+                                                                                checkpoint_broken, monkeypatch):
+    checkpoint_broken(model_version, b"another model entirely")  # the stored object is not what was registered
+    loads: list[str] = []
+    monkeypatch.setattr(services, "Predictor", lambda path, **kw: loads.append(path))
     game = game_create(panorama_set=panorama_set, owner_key="p", rounds=1)
     served = round_serve(round=game.rounds.get(), player_key="p")
     served.refresh_from_db()
-    assert served.model_status == Round.ModelStatus.UNAVAILABLE and "changed since" in served.model_error
+    assert served.model_status == Round.ModelStatus.UNAVAILABLE and "changed since registration" in served.model_error
+    assert loads == []  # the hash is checked before torch reads a byte of it
 
 
 def test_a_game_needs_a_registered_model(panorama_set):
@@ -94,24 +97,23 @@ def test_a_game_needs_a_registered_model(panorama_set):
 
 
 def test_a_worker_process_preloads_the_default_model(model_version, caplog):
-    from gameserver.inference.services import default_model_preload, predictor
+    from gameserver.inference.services import default_model_preload, predictor, version_predictor
 
     predictor.cache_clear()
     with caplog.at_level("INFO", logger="gameserver.inference.services"):
         default_model_preload()
-        predictor(model_version.checkpoint_path)  # the first task: served from the cache
+        version_predictor(version=model_version)  # the first task: served from the cache
     assert predictor.cache_info().currsize == 1 and predictor.cache_info().hits == 1
     assert sum("loaded model" in record.message for record in caplog.records) == 1
 
 
-def test_preloading_a_broken_default_model_logs_why_and_keeps_the_worker_up(model_version, tmp_path, caplog):
+def test_preloading_a_broken_default_model_logs_why_and_keeps_the_worker_up(model_version, checkpoint_broken,
+                                                                             caplog):
     from gameserver.inference.services import default_model_preload
 
-    (tmp_path / "broken.pt").write_bytes(b"nope")
-    model_version.checkpoint_path = str(tmp_path / "broken.pt")
-    model_version.save()
+    checkpoint_broken(model_version, b"nope")
     default_model_preload()
-    assert "cannot be loaded" in caplog.text and "corrupt" in caplog.text
+    assert "cannot be loaded" in caplog.text and "changed since registration" in caplog.text
 
 
 def test_a_model_whose_onnx_graph_fails_parity_is_refused(tiny_checkpoint, tmp_path, monkeypatch):
@@ -122,22 +124,24 @@ def test_a_model_whose_onnx_graph_fails_parity_is_refused(tiny_checkpoint, tmp_p
     monkeypatch.setattr(onnx_export, "PARITY_ATOL", -1.0)  # no graph can be that close
     with pytest.raises(ModelVersionError, match="ONNX graph differs"):
         model_version_register(name="strict", checkpoint=copy)
-    assert not ModelVersion.objects.exists() and not list(tmp_path.glob("*.onnx"))
+    assert not ModelVersion.objects.exists() and not list(tmp_path.rglob("*.onnx"))
+    assert not object_exists(key=checkpoint_key(sha256=file_sha256(copy)))  # the store took it back
 
 
 def test_registering_exports_the_graph_the_worker_serves(tiny_checkpoint, tmp_path):
     copy = tmp_path / "model.pt"
     shutil.copy(tiny_checkpoint, copy)
     version = model_version_register(name="graph", checkpoint=copy)
-    assert list(tmp_path.glob(f"model.{version.checkpoint_sha256[:16]}.onnx"))
-    assert services.predictor(version.checkpoint_path).backend == "onnx"
+    local = checkpoint_local(sha256=version.checkpoint_sha256)
+    assert onnx_path(local, version.checkpoint_sha256).is_file()  # beside the copy a worker here loads
+    assert services.version_predictor(version=version).backend == "onnx"
 
 
 def test_a_round_answered_while_the_model_ran_keeps_the_first_answer(panorama_set, model_version, monkeypatch):
     monkeypatch.setattr(tasks.predict_round, "delay", lambda round_id: None)
     game_round = round_serve(round=game_create(panorama_set=panorama_set, owner_key="p", rounds=1).rounds.get(),
                              player_key="p")
-    predictor = services.predictor(model_version.checkpoint_path)
+    predictor = services.version_predictor(version=model_version)
     original = predictor.predict_groups
 
     def another_worker_answers_first(groups, **kw):

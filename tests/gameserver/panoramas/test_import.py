@@ -14,7 +14,7 @@ from PIL import ExifTags, Image, ImageCms
 
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.services import PanoramaImportError, panorama_set_import
-from gameserver.panoramas.storage import panorama_image_path
+from gameserver.panoramas.storage import object_read, panorama_image_key, planet_storage
 from planet_engine.manifest import data_dir
 
 pytestmark = pytest.mark.django_db
@@ -65,10 +65,10 @@ def test_import_stores_every_row_as_a_metadata_free_jpeg(source, tmp_storage, st
     panoramas = {p.source_file: p for p in panorama_set.panoramas.all()}
     assert len(stored_files()) == 3
     for panorama in panoramas.values():
-        path = panorama_image_path(panorama=panorama)
-        assert path == tmp_storage / f"{panorama.public_id}.jpg"
-        data = path.read_bytes()
-        with Image.open(path) as served:
+        key = panorama_image_key(panorama=panorama)
+        assert Path(planet_storage().path(key)) == tmp_storage / f"{panorama.public_id}.jpg"
+        data = object_read(key=key)
+        with Image.open(io.BytesIO(data)) as served:
             assert (served.format, served.mode) == ("JPEG", "RGB")
             assert served.size == (panorama.width, panorama.height)
             assert not served.getexif()
@@ -280,7 +280,7 @@ def test_blank_coordinates_are_read_from_the_images_exif_gps(source, tmp_storage
     assert (sw.latitude, sw.longitude) == pytest.approx((-33.868, -151.21))
     assert Panorama.objects.get(source_file="tokyo.jpg").latitude == TOKYO["latitude"]
     for panorama in Panorama.objects.all():  # the position was read, never kept in the served bytes
-        with Image.open(panorama_image_path(panorama=panorama)) as served:
+        with Image.open(io.BytesIO(object_read(key=panorama_image_key(panorama=panorama)))) as served:
             assert not served.getexif()
 
 

@@ -4,13 +4,14 @@ all or nothing; rows without a place_id import as before."""
 from __future__ import annotations
 
 import hashlib
+import io
 
 import pytest
 from PIL import ExifTags, Image
 
 from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
 from gameserver.panoramas.services import PanoramaImportError, panorama_set_import
-from gameserver.panoramas.storage import panorama_image_path, stored_image_path
+from gameserver.panoramas.storage import object_read, panorama_image_key, stored_image_key
 from planet_engine.manifest import data_dir
 
 pytestmark = pytest.mark.django_db
@@ -42,14 +43,14 @@ def test_rows_of_one_place_become_one_panorama_with_its_views_in_manifest_order(
     views = list(first.views.order_by("index"))
     assert [(v.index, v.name, v.heading) for v in views] == [(i, name, float(h)) for i, (name, h) in enumerate(TURNS)]
     for view in views:
-        stored = stored_image_path(name=view.image_name).read_bytes()
+        stored = object_read(key=stored_image_key(name=view.image_name))
         assert hashlib.sha256(stored).hexdigest() == view.content_sha256
         original = (source.root / view.source_file).read_bytes()
         assert hashlib.sha256(original).hexdigest() == view.source_sha256 != view.content_sha256
         # Stored under a random name: neither the place id nor the view's file name.
         assert "p1" not in view.image_name and view.image_name.endswith(".jpg")
     # The panorama's own image is its first view's, so everything that shows one picture of it still can.
-    assert panorama_image_path(panorama=first) == stored_image_path(name=views[0].image_name)
+    assert panorama_image_key(panorama=first) == stored_image_key(name=views[0].image_name)
     assert len({v.image_name for v in PanoramaView.objects.all()}) == 8
 
 
@@ -63,7 +64,7 @@ def test_views_without_a_name_are_numbered_and_the_import_drops_their_metadata(s
     panorama_set_import(manifest_path=manifest, name="unnamed")
     views = list(PanoramaView.objects.order_by("index"))
     assert [(v.name, v.heading) for v in views] == [("view 1", None), ("view 2", None)]
-    with Image.open(stored_image_path(name=views[0].image_name)) as image:
+    with Image.open(io.BytesIO(object_read(key=stored_image_key(name=views[0].image_name)))) as image:
         assert not image.getexif() and "icc_profile" not in image.info
 
 

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from gameserver.panoramas.leaks import panorama_set_flag_training_leaks
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import IMPORT_KIND_VALUES, PanoramaImportError, panorama_set_import
+from gameserver.panoramas.storage import storage_describe
 from planet_engine.manifest import ManifestError
 
 
@@ -41,7 +42,7 @@ class Command(BaseCommand):
                 self.stderr.write(problem)
             raise CommandError(f"{len(error.problems)} problem(s) in {manifest}; nothing was imported") from None
         self.stdout.write(f"imported set {name!r} (id {report.set_id}): {report.count} panoramas, "
-                          f"{report.countries} countries, images in {settings.PANORAMA_STORAGE_DIR}")
+                          f"{report.countries} countries, images in {storage_describe()}")
         if check_training_manifest is not None:
             panorama_set = PanoramaSet.objects.get(pk=report.set_id)
             try:
