@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -175,13 +176,87 @@ def embedded_arena(tmp_path: Path, synthetic_train: Path, synthetic_test: Path, 
 
 
 def broker_clear(url: str) -> None:
-    """Drop what a crashed earlier run left on a Redis broker: queued tasks and unacked (in-flight) ones."""
+    """Drop what a crashed earlier run left on the broker: queued tasks, and on Redis unacked (in-flight) ones
+    (RabbitMQ hands those back itself when their consumer's connection closes)."""
+    from amqp.exceptions import NotFound
     from kombu import Connection
 
-    with Connection(url) as broker:
+    with Connection(url, connect_timeout=5) as broker:
         channel = broker.default_channel
-        channel.queue_purge("inference")
-        channel.client.delete(channel.unacked_key, channel.unacked_index_key)
+        try:
+            channel.queue_purge("inference")
+        except NotFound:
+            return  # RabbitMQ: no worker has declared the queue yet
+        if url.startswith("redis"):
+            channel.client.delete(channel.unacked_key, channel.unacked_index_key)
+
+
+# RabbitMQ, the production broker (.ci/run starts it where rabbitmq-server is installed).
+RABBITMQ_URL = os.environ.get("PLANET_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+@pytest.fixture
+def rabbitmq() -> str:
+    """RABBITMQ_URL with an empty inference queue; the test is skipped, saying why, where RabbitMQ is not running."""
+    from kombu import Connection
+    from kombu.exceptions import OperationalError
+
+    try:
+        with Connection(RABBITMQ_URL, connect_timeout=3) as broker:
+            broker.ensure_connection(max_retries=1)
+    except (OSError, OperationalError) as error:
+        pytest.skip(f"RabbitMQ is not reachable at {RABBITMQ_URL} ({error}); .ci/run starts it where "
+                    "rabbitmq-server is installed")
+    broker_clear(RABBITMQ_URL)
+    return RABBITMQ_URL
+
+
+@dataclass
+class ObjectStore:
+    """An S3-compatible server of the test's own (moto's server mode, on loopback) and its one bucket."""
+
+    endpoint: str
+    bucket: str = "arena"
+    credentials: dict[str, str] = field(default_factory=lambda: {
+        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"})
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What points a process at the store (PLANET_STORAGE_URL and the credentials boto3 reads)."""
+        return {"PLANET_STORAGE_URL": f"s3://{self.bucket}/arena?endpoint={self.endpoint}&region=us-east-1",
+                **self.credentials}
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="test", aws_secret_access_key="test")
+
+    def keys(self, prefix: str = "") -> list[str]:
+        listed = self.client().list_objects_v2(Bucket=self.bucket, Prefix=f"arena/{prefix}")
+        return [item["Key"].removeprefix("arena/") for item in listed.get("Contents", [])]
+
+    def read(self, key: str) -> bytes:
+        return bytes(self.client().get_object(Bucket=self.bucket, Key=f"arena/{key}")["Body"].read())
+
+
+@pytest.fixture
+def s3_store(spawn: Spawner) -> ObjectStore:
+    """A fresh S3-compatible server with an empty bucket, stopped with the test's other processes."""
+    port = free_port()
+    server = spawn("s3", [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)])
+    store = ObjectStore(endpoint=f"http://127.0.0.1:{port}")
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(store.endpoint, timeout=2):
+                return True
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    eventually(answers, seconds=60.0, what="the S3 server answering", log=server.log)
+    store.client().create_bucket(Bucket=store.bucket)
+    return store
 
 
 class DatabaseFaults:
