@@ -27,3 +27,10 @@ class GameStarted(GameError):
         super().__init__("this game has started: joining is closed. Start a fresh game on the same set instead")
         self.offer = {"set": game.panorama_set.name, "rounds": game.round_count, "mode": game.mode,
                       "time_limit_s": game.time_limit_s, "model": game.model_version.name}
+
+
+class WaitForHost(GameError):
+    """In a room the host (the seat that made the game) starts each round; the others follow its round_started."""
+
+    def __init__(self) -> None:
+        super().__init__("the host starts each round of a room: this one starts when they do")

@@ -58,6 +58,13 @@ def round_revealed(*, round: Round, seats: int, locked: int, now: datetime) -> b
     return round.served_at is not None and (locked >= seats or now > round_closes_at(round=round))
 
 
+def round_first_serve_allowed(*, game: Game, seats: int, player_key: str) -> bool:
+    """Who may serve a round first (start its clock): anyone in a solo game; in a room only the host (the seat that
+    made the game), so the room moves from round to round together, as a party game does. Everyone may fetch a
+    round once it is served."""
+    return seats <= 1 or player_key == game.owner_key
+
+
 def games_finished(*, now: datetime) -> QuerySet[Game]:
     """Games whose every round is closed (rounds_closed), or that were abandoned GAME_OPEN_MAX ago. Only their
     rounds enter the public tables and the exports, so those change when a game finishes, never on a join or

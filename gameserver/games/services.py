@@ -18,13 +18,14 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from gameserver.games import serving
-from gameserver.games.errors import GameError, GameStarted
+from gameserver.games.errors import GameError, GameStarted, WaitForHost
 from gameserver.games.models import Exposure, Game, Guess, Player, Round, RoundView
 from gameserver.games.rules import (
     SUSPICIOUS_RUN_KM,
     SUSPICIOUS_RUN_OF,
     guess_suspicion,
     round_closes_at,
+    round_first_serve_allowed,
     round_fixed_view,
     round_model_km,
     round_revealed,
@@ -173,6 +174,9 @@ def round_serve(*, round: Round, player_key: str, address: str | None = None) ->
         Game.objects.select_for_update().get(pk=round.game_id)
         locked = Round.objects.select_for_update(of=("self",)).select_related("game", "panorama").get(pk=round.pk)
         if locked.served_at is None:
+            if not round_first_serve_allowed(game=locked.game, seats=locked.game.players.count(),
+                                             player_key=player_key):
+                raise WaitForHost()
             if address is not None:  # under the game's row lock: only a real first serve is counted
                 rate_limits_hit(checks=[("predictions", address), ("game_predictions", locked.game.public_id)])
             if locked.panorama.kind == Panorama.Kind.MULTIVIEW:

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from gameserver.games import daily, openapi, selectors, services
-from gameserver.games.errors import GameError, GameStarted, NotAPlayer, NotFound
+from gameserver.games.errors import GameError, GameStarted, NotAPlayer, NotFound, WaitForHost
 from gameserver.games.rules import round_view_key
 from gameserver.games.throttle import RateLimited, rate_limit_hit
 from gameserver.games.unstorable_text import text_unstorable
@@ -37,6 +37,8 @@ def api(view: View) -> View:
             return JsonResponse({"error": str(error)}, status=403)
         except GameStarted as error:
             return JsonResponse({"error": str(error), "offer": error.offer}, status=409)
+        except WaitForHost as error:
+            return JsonResponse({"error": str(error), "wait_for_host": True}, status=409)
         except GameError as error:
             return JsonResponse({"error": str(error)}, status=400)
         except RateLimited as error:  # a limit only a service can check (a round's first serve)

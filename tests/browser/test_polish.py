@@ -99,3 +99,28 @@ def test_the_daily_challenge_is_one_try_from_the_lobby(page: Page) -> None:
     page.goto("/")
     page.click("#daily-button")
     page.wait_for_url(first)  # the same try, not a second one
+
+
+def test_the_host_advances_the_room_from_round_to_round(browser: Browser, guard: BrowserGuard,
+                                                        arena_server: str) -> None:
+    with (guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
+          guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest):
+        game = start_game_in_lobby(host, rounds=2, name="Host", room=True)
+        guest.goto(f"/play/{game}")
+        guest.fill("#join-name", "Guest")
+        guest.click("#join-form button")
+        expect(host.locator("#standings")).to_contain_text("Guest")
+        host.click("#start-button")
+        for player in (host, guest):
+            wait_for_photo(player)
+            guess_by_clicking(player, x=0.5, y=0.5)
+            player.click("#guess-button")
+        for player in (host, guest):  # the room's reveal: once both have locked
+            expect(player.locator("#winners tbody tr")).to_have_count(6, timeout=MODEL_TIMEOUT_MS)
+        # The guest asks for the next round first: it waits for the host, and follows them when they start it.
+        guest.click("#next-button")
+        expect(guest.locator("#next-button")).to_have_text("Waiting for the host to start round 2…")
+        expect(guest.locator("#next-button")).to_be_disabled()
+        host.click("#next-button")
+        for player in (host, guest):
+            expect(player.locator("#round-title")).to_have_text("Round 2 of 2")

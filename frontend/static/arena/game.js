@@ -64,9 +64,12 @@ async function onEvent(event) {
     toast("Someone in the room is playing again: join them with “Join the rematch”.");
     document.getElementById("again-button").textContent = "Join the rematch";
   }
-  // The host started the game: everyone waiting in the room starts round 1 with them.
-  if (event.event === "round_started" && state.waitingForHost) {
+  // The host started a round: everyone waiting for it, or looking at the last reveal, moves on with them.
+  const onReveal = state.game && roomGuest() && state.reveal && state.reveal.revealed !== false &&
+    event.round > state.reveal.number;
+  if (event.event === "round_started" && (state.waitingForHost || onReveal)) {
     state.waitingForHost = false;
+    document.getElementById("next-button").disabled = false;
     document.getElementById("room-start").hidden = true;
     panels["room-panel"].classList.add("started");
     await refreshGame();
@@ -142,9 +145,22 @@ async function startGame() {
 
 // ---- a round ----
 
+const roomGuest = () => state.game.players.length > 1 && !state.game.players[0].you;
+
+function waitForHost(number) {
+  state.waitingForHost = true;
+  Object.assign(document.getElementById("next-button"), { disabled: true,
+    textContent: `Waiting for the host to start round ${number}…` });
+}
+
 async function nextRound() {
   const pending = state.game.rounds.find((r) => !r.locked);
   if (!pending) return showSummary();
+  if (!pending.round && roomGuest()) {
+    // In a room the host starts each round (the server refuses anyone else): wait here for its round_started.
+    await refreshGame();
+    if (!state.game.rounds.find((r) => r.number === pending.number).round) return waitForHost(pending.number);
+  }
   const view = await api(`/api/games/${gameId}/rounds/${pending.number}/start`, { method: "POST", body: {} });
   state.view = view;
   state.reveal = null;

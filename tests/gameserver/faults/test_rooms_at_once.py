@@ -55,6 +55,8 @@ def play_a_full_room_at_once(base: str, set_name: str, http_player: type) -> lis
     check("join", at_once(players[1:], lambda p: p.call("POST", f"/api/games/{game_id}/join", {})))
     for number in range(1, ROUNDS + 1):
         start = f"/api/games/{game_id}/rounds/{number}/start"
+        # The host starts the round (a room moves with its host); then every seat opens it at once.
+        check(f"round {number} host start", [players[0].call("POST", start, {})])
         started = at_once(players, lambda p, url=start: p.call("POST", url, {}))
         check(f"round {number} start", started)
         rounds = {body["round"] for status, body in started if status == 200}
