@@ -1,5 +1,5 @@
-"""`python -m planet_engine <verb>`: prepare, partition, train, evaluate, knn-build, predict, countries-geojson,
-map-labels. Each ends with a short summary."""
+"""`python -m planet_engine <verb>`: prepare, partition, train, evaluate, knn-build, album-train, predict,
+countries-geojson, map-labels. Each ends with a short summary."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from planet_engine.config import (
+    ALBUM_INPUTS,
     DEFAULT_CACHE_DIR,
     KNN_K,
     KNN_TEMPERATURE,
     LOSSES,
     TRAINABLE,
     VIEWS,
+    AlbumSettings,
     TrainConfig,
 )
 from planet_engine.manifest import ManifestError
@@ -148,10 +150,32 @@ def cmd_knn_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_album_train(args: argparse.Namespace) -> int:
+    from planet_engine.album import album_train
+
+    settings = AlbumSettings(input=args.input, hidden=args.hidden, dropout=args.dropout, epochs=args.epochs,
+                             batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, loss=args.loss,
+                             tau_km=args.tau_km, shuffle_views=not args.keep_order, seed=args.seed)
+    result = album_train(base=args.base, manifest=args.manifest, out=args.out, settings=settings,
+                         cache_dir=args.cache_dir or None, device=args.device, quiet=args.quiet)
+    print(f"album checkpoint {result.checkpoint} (sha256 {result.sha256[:12]}) over base {args.base}: "
+          f"{result.places} places, {result.views} views, input {settings.input}, final loss "
+          f"{result.history[-1]['loss']:.4f} after {len(result.history)} epochs, in {result.seconds:.1f}s")
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
+    from planet_engine.album_predict import AlbumPredictor
     from planet_engine.knn import KnnPredictor, is_knn_checkpoint
     from planet_engine.predict import Predictor
 
+    if args.album:
+        album = AlbumPredictor(args.album, base=args.checkpoint, device=args.device, point_mode=args.point)
+        groups = [list(args.images)] if args.multi_view else [[image] for image in args.images]
+        for group, prediction in zip(groups, album.predict_groups(groups, top_k=args.top_k,
+                                                                  distribution=args.distribution)):
+            print(json.dumps({"image": ",".join(group), **prediction.as_dict()}))
+        return 0
     if is_knn_checkpoint(args.checkpoint):
         if args.multi_view or args.distribution:
             raise ValueError("a kNN checkpoint predicts single images, with no distribution over cells")
@@ -278,8 +302,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--point", default="geoscore", choices=["cell", "geoscore"])
     p.add_argument("--distribution", action="store_true", help="include the probability of every cell")
     p.add_argument("--multi-view", action="store_true", help="the images are views of one place: average")
+    p.add_argument("--album", help="an album checkpoint over --checkpoint: combine the views with its LSTM")
     p.add_argument("--device", default="auto")
     p.set_defaults(run=cmd_predict)
+
+    p = verbs.add_parser("album-train", help="PlaNet's album LSTM over the views of each place of a manifest")
+    defaults = AlbumSettings()
+    p.add_argument("--base", required=True, help="the PlaNet checkpoint whose frozen features the LSTM reads")
+    p.add_argument("--manifest", required=True, help="multi-view manifest: rows sharing a place_id are one place")
+    p.add_argument("--out", required=True, help="album checkpoint to write")
+    p.add_argument("--input", default=defaults.input, choices=ALBUM_INPUTS,
+                   help="per view: the backbone's embedding or the base head's log-probabilities")
+    p.add_argument("--hidden", type=int, default=defaults.hidden, help="LSTM state size")
+    p.add_argument("--dropout", type=float, default=defaults.dropout, help="on the standardised inputs")
+    p.add_argument("--epochs", type=int, default=defaults.epochs)
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size, help="places per step")
+    p.add_argument("--lr", type=float, default=defaults.lr)
+    p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    p.add_argument("--loss", default=defaults.loss, choices=LOSSES,
+                   help="haversine: PIGEON label smoothing by distance; ce: the place's cell")
+    p.add_argument("--tau-km", type=float, default=defaults.tau_km, help="temperature of haversine smoothing")
+    p.add_argument("--keep-order", action="store_true", help="train on the manifest's view order, not random ones")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="embedding cache ('' for none)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(run=cmd_album_train)
 
     p = verbs.add_parser("knn-build", help="the kNN retrieval model (im2gps): a gallery of a manifest's photos")
     p.add_argument("--manifest", required=True, help="the gallery's photos (file, latitude, longitude)")

@@ -18,6 +18,8 @@ LOSSES = ("ce", "haversine")
 # on yfcc-train for the mean GeoScore (bench/knn_cv.py; the game set chose nothing).
 KNN_K = 20
 KNN_TEMPERATURE = 1.0
+# The album model's input per view (album.py): the backbone's embedding or the base head's log-probabilities.
+ALBUM_INPUTS = ("embedding", "logprobs")
 
 
 @dataclass
@@ -66,3 +68,31 @@ class TrainConfig:
             raise ValueError("calibration must be positive")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.tau_km <= 0:
             raise ValueError("epochs, batch_size, lr and tau_km must be positive")
+
+
+@dataclass(frozen=True)
+class AlbumSettings:
+    """How PlaNet's album LSTM (album.py) is trained. The defaults were fixed before any held-out evaluation, for
+    small sets (tens to hundreds of places); bench/multiview.py compares them with averaging on held-out places."""
+
+    input: str = "embedding"  # one of ALBUM_INPUTS
+    hidden: int = 64
+    dropout: float = 0.3  # on the standardised inputs
+    epochs: int = 60
+    batch_size: int = 16
+    lr: float = 3e-3
+    weight_decay: float = 1e-2
+    loss: str = "haversine"  # one of LOSSES
+    tau_km: float = 1000.0
+    shuffle_views: bool = True  # a fresh random order of each place's views every epoch
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.input not in ALBUM_INPUTS:
+            raise ValueError(f"input must be one of {ALBUM_INPUTS}, not {self.input!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, not {self.loss!r}")
+        if self.hidden < 1 or self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.tau_km <= 0:
+            raise ValueError("hidden, epochs, batch size, learning rate and tau must be positive")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError("dropout must be in [0, 1)")

@@ -88,6 +88,21 @@ class Manifest:
     def subset(self, indices: np.ndarray | list[int]) -> Manifest:
         return Manifest(path=self.path, rows=tuple(self.rows[int(i)] for i in indices))
 
+    def places(self) -> list[list[int]]:
+        """Row indices of each place in manifest order: rows sharing a `place_id` together, in their order (the
+        views of one place); a row without one alone."""
+        groups: list[list[int]] = []
+        of_place: dict[str, list[int]] = {}
+        for index, row in enumerate(self.rows):
+            place = row.extra.get("place_id", "")
+            if place and place in of_place:
+                of_place[place].append(index)
+            else:
+                groups.append([index])
+                if place:
+                    of_place[place] = groups[-1]
+        return groups
+
 
 def _parse_float(text: str, column: str) -> float:
     try:

@@ -22,6 +22,18 @@ def test_good_manifest_keeps_extra_columns(tmp_path):
     assert manifest.latitudes.tolist() == [1.5, -3.0]
 
 
+def test_rows_sharing_a_place_id_are_one_place_in_their_order(tmp_path):
+    text = ("file,latitude,longitude,place_id\na.jpg,1,2,p\nb.jpg,3,4,\nc.jpg,1,2,q\nd.jpg,1,2,p\n"
+            "e.jpg,5,6,\n")
+    manifest = read_manifest(write(tmp_path, text, files=("a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg")))
+    assert manifest.places() == [[0, 3], [1], [2], [4]]
+
+
+def test_real_multiview_places_are_a_hundred_of_four_views(datasets):
+    places = read_manifest(datasets / "panoramax-multiview" / "manifest.csv").places()
+    assert len(places) == 100 and {len(place) for place in places} == {4}
+
+
 def test_every_bad_row_is_reported_and_nothing_returned(tmp_path):
     text = ("file,latitude,longitude\na.jpg,91,0\nb.jpg,nan,0\nmissing.jpg,0,0\na.jpg,0,0\n"
             "../escape.jpg,0,0\nc.jpg,zero,0\n")
