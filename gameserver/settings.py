@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "gameserver.realtime",
     "gameserver.stats",
     "gameserver.pages",
+    "gameserver.accounts",
 ]
 
 MIDDLEWARE = [
@@ -104,6 +105,11 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "gameserver.urls"
+# Accounts are Django's own (gameserver/accounts): these pages, and every password validator it ships.
+LOGIN_URL = "sign-in"
+AUTH_PASSWORD_VALIDATORS = [{"NAME": f"django.contrib.auth.password_validation.{name}"} for name in (
+    "UserAttributeSimilarityValidator", "MinimumLengthValidator", "CommonPasswordValidator",
+    "NumericPasswordValidator")]
 ASGI_APPLICATION = "gameserver.asgi.application"
 WSGI_APPLICATION = None
 TEMPLATES = [
@@ -248,7 +254,9 @@ RATE_LIMITS = {"games": os.environ.get("PLANET_RATE_LIMIT_GAMES", "20/60"),
                "guesses": os.environ.get("PLANET_RATE_LIMIT_GUESSES", "60/60"),
                "round_starts": os.environ.get("PLANET_RATE_LIMIT_ROUND_STARTS", "240/60"),
                "predictions": os.environ.get("PLANET_RATE_LIMIT_PREDICTIONS", "60/60"),
-               "game_predictions": os.environ.get("PLANET_RATE_LIMIT_GAME_PREDICTIONS", "20/60")}
+               "game_predictions": os.environ.get("PLANET_RATE_LIMIT_GAME_PREDICTIONS", "20/60"),
+               # Sign-up and sign-in attempts (POSTs) per address: password guessing, mass sign-ups.
+               "accounts": os.environ.get("PLANET_RATE_LIMIT_ACCOUNTS", "10/60")}
 for _scope, _limit in RATE_LIMITS.items():
     if not re.fullmatch(r"[1-9][0-9]*/[1-9][0-9]*", _limit):
         raise ImproperlyConfigured(f"rate limit {_scope} must be requests/seconds like 20/60, not {_limit!r}")

@@ -46,6 +46,20 @@ SCHEMAS: dict[str, Any] = {
         "offer": {"allOf": [_ref("GameCreate")], "description": "409 on join: the same game, fresh"}}},
     "Session": {"type": "object", "properties": {
         "player": {"type": "string", "enum": ["guest", "user"]}, "name": {"type": ["string", "null"]}}},
+    "Profile": {"type": "object", "properties": {
+        "player": {"type": "string", "enum": ["guest", "user"]}, "name": {"type": ["string", "null"]},
+        "display_name": {"type": ["string", "null"], "description": "the latest seat name"},
+        "games": {"type": "integer"}, "rounds": {"type": "integer"}, "counted_rounds": {"type": "integer"},
+        "mean_points": {"type": ["number", "null"]},
+        "models": {"type": "array", "items": {"type": "object", "properties": {
+            "model": {"type": "string"}, "rounds": {"type": "integer"}, "wins": {"type": "integer"},
+            "ties": {"type": "integer"}, "losses": {"type": "integer"}}}},
+        "rating": {"type": "object", "properties": {
+            "points": {"type": "array", "items": {"type": "object", "properties": {
+                "game": {"type": "string"}, "played_at": {"type": "string", "format": "date-time"},
+                "counted_rounds": {"type": "integer"}, "rating": {"type": "number"}}}},
+            "anchor": {"type": ["string", "null"]}, "anchor_rating": {"type": "number"},
+            "provisional": {"type": "boolean"}, "definition": {"type": "string"}}}}},
     "Catalogue": {"type": "object", "properties": {
         "sets": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"}, "panoramas": {"type": "integer"},
@@ -219,6 +233,11 @@ def schema() -> dict[str, Any]:
                               "200": _json({"oneOf": [_ref("Reveal"), _ref("Waiting")]},
                                            "was already locked (repeated: true)"),
                               **_errors(400, 403, 404, 429)}}},
+            "/api/profile": {"get": {
+                "summary": "This player's profile (the signed-in account, else this browser's guest session): "
+                           "games, rounds and mean points of finished games, wins/ties/losses against each model "
+                           "over counted rounds, and the rating after each game",
+                "responses": {"200": _json(_ref("Profile"), "the profile")}}},
             "/api/stats/benchmark": {"get": {
                 "summary": "Every benchmark table over the counted rounds of finished games (optional filters set, "
                            "model, mode; suspicious=include counts rounds flagged as suspicious too)",

@@ -71,6 +71,29 @@ def ratings(*, player_labels: tuple[list[str], np.ndarray], model_labels: tuple[
     return sorted(entries, key=lambda entry: (-entry["rating"], entry["kind"], entry["name"])), info
 
 
+def player_rating_path(*, model_elo: np.ndarray, score: np.ndarray, ends: list[int],
+                       tolerance: float = 1e-9, max_iterations: int = 100) -> list[float]:
+    """One player's rating on the scale of `ratings` after each prefix of their rounds: for each end in `ends`,
+    the posterior mode of their strength on rounds [0, end) with every model held at `model_elo` (the models'
+    current ratings, one per round: (N,) Elo) and the same Normal prior. `score`: (N,) 1 won, 0.5 tie, 0 lost.
+
+    Humans meet only models, so given the models a player's strength is a one-dimensional fit; at the full
+    record it is the player's rating in `ratings` (the joint mode satisfies the same equation)."""
+    precision = (ELO_PER_LOG_ODDS / PRIOR_SD_ELO) ** 2
+    model = (np.asarray(model_elo, dtype=np.float64) - ANCHOR_ELO) / ELO_PER_LOG_ODDS  # (N,) log strengths
+    taken = np.arange(len(model))[None, :] < np.asarray(ends)[:, None]  # (E, N): round in the prefix
+    human = np.zeros(len(ends))  # (E,)
+    for _ in range(max_iterations):
+        win = _sigmoid(human[:, None] - model[None, :])  # (E, N)
+        gradient = (taken * (score[None, :] - win)).sum(axis=1) - precision * human
+        curvature = (taken * win * (1 - win)).sum(axis=1) + precision
+        step = np.clip(gradient / curvature, -1.0, 1.0)
+        human += step
+        if not len(step) or np.abs(step).max() < tolerance:
+            break
+    return [float(value) for value in _elo(human)]
+
+
 def _bootstrap_fits(*, cells: np.ndarray, shape: tuple[int, int, int], boot: Pigeonhole, anchor: int,
                     start: np.ndarray) -> list[np.ndarray]:
     """Refit on each resample of panoramas: a (player, model, outcome) cell weighs the sum of its rounds'

@@ -48,12 +48,21 @@ class Filters:
     until: datetime | None = None
     # Count rounds flagged as suspicious (rules.guess_suspicion) too; by default they are left out.
     include_suspicious: bool = False
+    # Player keys ("user:<id>", "guest:<session key>"); empty: every player. A profile reads its own rows.
+    players: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, str]:
         return {"set": self.panorama_set, "model": self.model, "mode": self.mode,
                 "suspicious": "include" if self.include_suspicious else "",
                 "since": self.since.isoformat() if self.since else "",
-                "until": self.until.isoformat() if self.until else "", "games": ",".join(self.games)}
+                "until": self.until.isoformat() if self.until else "", "games": ",".join(self.games),
+                # Pseudonymous, as in the rows: a datasheet or a cache key never holds a player key.
+                "players": ",".join(player_id(key) for key in self.players)}
+
+
+def player_id(key: str) -> str:
+    """The pseudonymous id exports and tables use for a player key: the first 16 hex digits of its sha256."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def _rounds(filters: Filters) -> QuerySet[Round]:
@@ -67,6 +76,8 @@ def _rounds(filters: Filters) -> QuerySet[Round]:
         rounds = rounds.filter(game__mode=filters.mode)
     if filters.games:
         rounds = rounds.filter(game__public_id__in=filters.games)
+    if filters.players:
+        rounds = rounds.filter(game__in=Player.objects.filter(player_key__in=filters.players).values("game_id"))
     return rounds
 
 
@@ -85,6 +96,8 @@ def _guesses(filters: Filters) -> QuerySet[Guess]:
         guesses = guesses.filter(guessed_at__gte=filters.since)
     if filters.until:
         guesses = guesses.filter(guessed_at__lt=filters.until)
+    if filters.players:
+        guesses = guesses.filter(player_key__in=filters.players)
     return guesses
 
 
@@ -110,7 +123,7 @@ def _missing_guesses(filters: Filters) -> list[Guess]:
         model_km = round_model_km(round=game_round) if ready_at is not None and ready_at <= closed_at else None
         model_points = None if model_km is None else float(geoscore(model_km))
         for key in sorted(seats.get(game_round.game_id, [])):
-            if (game_round.pk, key) in locked:
+            if (game_round.pk, key) in locked or (filters.players and key not in filters.players):
                 continue
             missing.append(Guess(round=game_round, player_key=key, timed_out=True, km=None, points=0.0,
                                  model_km=model_km, model_points=model_points,
@@ -157,7 +170,7 @@ def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tup
     served = game_round.served_at
     return {
         "round_id": game_round.public_id, "game_id": game.public_id, "round_number": game_round.number,
-        "player_id": hashlib.sha256(guess.player_key.encode()).hexdigest()[:16], "player_name": name,
+        "player_id": player_id(guess.player_key), "player_name": name,
         "panorama_set": game.panorama_set.name, "panorama_id": panorama.public_id,
         "panorama_licence": panorama_licence(panorama=panorama),
         "panorama_attribution": panorama_attribution(panorama=panorama),
@@ -243,11 +256,25 @@ def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000
     for row in rows:
         if _counts(row, include_suspicious=include_suspicious):
             views.setdefault(str(row["model_name"]), Counter())[str(row.get("model_view") or "")] += 1
+    # Ratings name players by their seat name (hashed ids stay in `name`, as in the rows), models by their own.
+    names = _display_names(rows)
+    tables["ratings"] = [{**entry, "display_name": names.get(entry["name"], "") if entry["kind"] == "human"
+                          else entry["name"]} for entry in tables["ratings"]]
     return {**tables, "model_views": {model: dict(sorted(counts.items())) for model, counts in sorted(views.items())},
             "player_rounds": len(rows), "excluded": dict(sorted(excluded.items())),
             "excluded_by_mode": dict(sorted(by_mode.items())), "guesses_missing": sum(
                 _truthy(row.get("guess_missing")) for row in rows),
             "suspicious_included": include_suspicious}
+
+
+def _display_names(rows: list[Row]) -> dict[str, str]:
+    """Each player id's latest seat name (rows are oldest first): a signed-in player's seat is named after the
+    account unless they typed a name. Read from the rows, so tables recomputed from an export name alike."""
+    names: dict[str, str] = {}
+    for row in rows:
+        if row.get("player_name"):
+            names[str(row["player_id"])] = str(row["player_name"])
+    return names
 
 
 # The tables change only when a game finishes (its rounds' guesses enter the rows at once) or the leak check

@@ -2,18 +2,9 @@
 // drawn as plain SVG (no chart library), with filters and download links that follow them. Intervals shown
 // are the cluster-aware ones (rounds share panoramas and players); the naive ones are in each cell's title.
 import { api, element, fill, formatKm, formatPercent } from "./api.js";
+import { svg } from "./svg.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 const state = { tables: null };
-
-function svg(tag, attributes = {}, ...children) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  for (const child of children.flat()) {
-    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : document.createTextNode(child));
-  }
-  return node;
-}
 
 function capitalised(text) {
   return text ? `${text[0].toUpperCase()}${text.slice(1)}` : text;
@@ -198,7 +189,9 @@ function renderBreakdown() {
 
 function renderRatings(tables) {
   const info = tables.ratings_info;
-  table("ratings-table", ["", "Kind", "Rating (95% CI)", "Rounds"], tables.ratings.map((r) => [r.name,
+  // A player by their seat name (as text), the pseudonymous id on hover; a model by its name.
+  table("ratings-table", ["", "Kind", "Rating (95% CI)", "Rounds"], tables.ratings.map((r) => [
+    r.display_name && r.display_name !== r.name ? titled(r.display_name, `player ${r.name}`) : r.name,
     r.kind === "model" ? "model" : "player",
     r.anchor ? `${Math.round(r.rating)} (anchor, fixed)`
       : `${Math.round(r.rating)} (${Math.round(r.low)}–${Math.round(r.high)})${r.provisional ? ", provisional" : ""}`,

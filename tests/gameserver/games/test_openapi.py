@@ -11,6 +11,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client, RequestFactory
 from django.urls import URLPattern
 
+from gameserver.accounts import api_urls as account_urls
 from gameserver.games import urls
 from gameserver.games.openapi import schema
 from gameserver.stats import urls as stats_urls
@@ -49,6 +50,7 @@ def test_the_served_schema_documents_every_route_with_its_methods():
     documented = {path: {m for m in item if m in ("get", "post")} for path, item in document["paths"].items()}
     routes = {openapi_path(pattern, "/api/"): pattern for pattern in urls.urlpatterns}
     routes |= {openapi_path(pattern, "/api/stats/"): pattern for pattern in stats_urls.urlpatterns}
+    routes |= {openapi_path(pattern, "/api/"): pattern for pattern in account_urls.urlpatterns}
     assert set(documented) == set(routes)
     for path, pattern in routes.items():
         assert documented[path] == allowed_methods(pattern), path

@@ -1,0 +1,51 @@
+"""The ratings name players by their latest seat name (text from the rows); hashed ids stay in `name` and in
+the exports, and a report recomputed from an export names them alike."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from gameserver.panoramas.services import panorama_set_import
+from gameserver.stats.exports import export_read, export_write
+from gameserver.stats.selectors import benchmark_from_rows, player_id, round_rows
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the model answers on commit
+
+
+def play(client: Client, name: str | None) -> None:
+    def post(url: str, body: dict) -> dict:
+        return client.post(url, data=json.dumps(body), content_type="application/json").json()
+
+    game = post("/api/games", {"set": "s", "rounds": 1, **({"name": name} if name else {})})["game"]
+    round_id = post(f"/api/games/{game}/rounds/1/start", {})["round"]
+    post(f"/api/rounds/{round_id}/guess", {"latitude": 1.0, "longitude": 2.0})
+
+
+def test_players_are_named_by_seat_and_the_export_keeps_the_hash(synthetic_test: Path, model_version, tmp_path):
+    panorama_set_import(manifest_path=synthetic_test, name="s")
+    guest = Client()
+    play(guest, "<b>Ada</b>")
+    play(guest, "Ada Lovelace")  # the latest seat name names the player
+    account = Client()
+    user = User.objects.create_user("grace", password="correct horse battery 42")
+    account.force_login(user)
+    play(account, None)  # no name typed: the seat is named after the account
+
+    ratings = Client().get("/api/stats/benchmark").json()["ratings"]
+    humans = {entry["name"]: entry["display_name"] for entry in ratings if entry["kind"] == "human"}
+    assert humans[player_id(f"user:{user.pk}")] == "grace"
+    assert sorted(humans.values()) == ["Ada Lovelace", "grace"]
+    assert all(len(name) == 16 for name in humans)
+    assert [entry["display_name"] for entry in ratings if entry["kind"] == "model"] == ["tiny"]
+
+    rows = round_rows()
+    export_write(rows=rows, fmt="csv", out=tmp_path / "rounds.csv", filters={})
+    text = (tmp_path / "rounds.csv").read_text()
+    assert player_id(f"user:{user.pk}") in text and f"user:{user.pk}" not in text
+    again = benchmark_from_rows(rows=export_read(path=tmp_path / "rounds.csv"), resamples=50)
+    assert {e["name"]: e["display_name"] for e in again["ratings"] if e["kind"] == "human"} == humans
