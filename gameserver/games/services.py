@@ -1,5 +1,5 @@
 """Game logic (writes): create a game, join it, serve a round (and ask the model on the same pixels), lock a
-guess, show a player the outcome of a round. Reads are in selectors.py; the rules of a round in rules.py.
+guess (a country streak's right guess adds its next round: streaks.py), show a player the outcome of a round. Reads are in selectors.py; the rules of a round in rules.py.
 
 Enqueueing happens on commit, so a worker never looks for a round that is not yet in the database.
 """
@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any, TypedDict
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from gameserver.games import serving
@@ -23,10 +23,12 @@ from gameserver.games.models import Exposure, Game, Guess, Player, Round, RoundV
 from gameserver.games.rules import (
     SUSPICIOUS_RUN_KM,
     SUSPICIOUS_RUN_OF,
+    guess_country_right,
     guess_suspicion,
     round_closes_at,
     round_fixed_view,
     round_model_km,
+    round_model_point,
     round_revealed,
     round_view_source,
     round_views_to_serve,
@@ -38,6 +40,7 @@ from gameserver.inference.tasks import predict_round_enqueue
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.storage import object_read, object_write, served_view_key, stored_image_key
 from gameserver.public_ids import new_public_id
+from planet_engine.countries import country_codes
 from gameserver.realtime.events import game_event_send_on_commit
 from planet_engine.geo import distance_km, geoscore, validate_coordinates
 
@@ -61,25 +64,30 @@ class GuessResult:
 def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = "", owner_browser: str = "",
                 rounds: int = 5, time_limit_s: int | None = None, mode: str = Game.Mode.MOVE,
                 model_version: ModelVersion | None = None, rng: random.Random | None = None,
-                panorama_ids: list[int] | None = None, daily: date | None = None) -> Game:
+                panorama_ids: list[int] | None = None, daily: date | None = None,
+                goal: str = Game.Goal.DISTANCE) -> Game:
     """A game of `rounds` panoramas drawn without repeats, against `model_version` (else the default model; an
     external model's games draw only panoramas it has predictions for); its creator is its first player.
     Panoramas the creator has already been shown are drawn only when the set has too few others; `panorama_ids`
-    (a daily challenge's, the same for everyone) are played as given."""
+    (a daily challenge's, the same for everyone) are played as given. A country streak (`goal` "country")
+    ignores `rounds`: it starts with one round and grows while the player is right (streaks.py)."""
     if model_version is None:
         model_version = ModelVersion.objects.filter(is_default=True).first()
         if model_version is None:
             raise GameError("no model is registered to play against: python manage.py register_model")
+    if goal not in Game.Goal.values:
+        raise GameError(f"goal must be one of {', '.join(Game.Goal.values)}")
+    if goal == Game.Goal.COUNTRY:
+        rounds = 1
     if not 1 <= rounds <= MAX_ROUNDS:
         raise GameError(f"rounds must be between 1 and {MAX_ROUNDS}")
     if time_limit_s is not None and not 5 <= time_limit_s <= MAX_TIME_LIMIT_S:
         raise GameError(f"time limit must be between 5 and {MAX_TIME_LIMIT_S} seconds, or none")
     if mode not in Game.Mode.values:
         raise GameError(f"mode must be one of {', '.join(Game.Mode.values)}")
-    panoramas = panorama_set.panoramas.all()
-    if model_version.kind == ModelVersion.Kind.EXTERNAL:  # it can answer only where it has a prediction
-        panoramas = panoramas.filter(external_predictions__model_version=model_version)
-    available = sorted(panoramas.values_list("id", flat=True))
+    available = _playable(panorama_set=panorama_set, model_version=model_version, goal=goal)
+    if goal == Game.Goal.COUNTRY and not available:
+        raise GameError(f"set {panorama_set.name} has no panorama in a country the map can name")
     if len(available) < rounds:
         raise GameError(f"model {model_version.name} has predictions for {len(available)} panoramas of set "
                         f"{panorama_set.name}, fewer than {rounds} rounds"
@@ -90,11 +98,23 @@ def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = 
                                                                 panorama_set=panorama_set, rng=rng)
     with transaction.atomic():
         game = Game.objects.create(panorama_set=panorama_set, owner_key=owner_key, round_count=rounds,
-                                   time_limit_s=time_limit_s, mode=mode, model_version=model_version, daily=daily)
+                                   time_limit_s=time_limit_s, mode=mode, model_version=model_version, daily=daily,
+                                   goal=goal)
         Round.objects.bulk_create(Round(game=game, number=n, panorama_id=pid) for n, pid in enumerate(drawn, 1))
         Player.objects.create(game=game, player_key=owner_key, browser_key=owner_browser,
                               name=_player_name(owner_name, owner_key))
     return game
+
+
+def _playable(*, panorama_set: PanoramaSet, model_version: ModelVersion, goal: str) -> list[int]:
+    """The set's panoramas a game against `model_version` may draw: an external model answers only where it has
+    a prediction; a country streak plays only panoramas whose country a player can name."""
+    panoramas = panorama_set.panoramas.all()
+    if model_version.kind == ModelVersion.Kind.EXTERNAL:  # it can answer only where it has a prediction
+        panoramas = panoramas.filter(external_predictions__model_version=model_version)
+    if goal == Game.Goal.COUNTRY:
+        panoramas = panoramas.filter(country__in=country_codes())
+    return sorted(panoramas.values_list("id", flat=True))
 
 
 def _draw(*, panorama_ids: list[int], rounds: int, owner_key: str, owner_browser: str, panorama_set: PanoramaSet,
@@ -122,7 +142,7 @@ def game_rematch(*, game: Game, player_key: str, browser_key: str = "", name: st
             locked.rematch = game_create(
                 panorama_set=locked.panorama_set, owner_key=player_key, owner_name=name, owner_browser=browser_key,
                 rounds=locked.round_count, time_limit_s=locked.time_limit_s, mode=locked.mode,
-                model_version=locked.model_version)
+                model_version=locked.model_version, goal=locked.goal)
             locked.save(update_fields=["rematch"])
             game_event_send_on_commit(game_public_id=locked.public_id, event="rematch", round_number=0,
                                       game=locked.rematch.public_id)
@@ -138,6 +158,8 @@ def game_join(*, game: Game, player_key: str, browser_key: str = "", name: str =
     seat = Player.objects.filter(game=game, player_key=player_key).first()
     if seat:
         return seat
+    if game.goal == Game.Goal.COUNTRY:
+        raise GameError("a country streak is played alone: start your own from the lobby")
     with transaction.atomic():
         # Locks the game row, so two joins cannot both take the last seat, nor join while a round starts.
         Game.objects.select_for_update().get(pk=game.pk)
@@ -217,18 +239,15 @@ def _views_serve(*, round: Round) -> None:
 
 
 def guess_submit(*, round: Round, player_key: str, latitude: float | None, longitude: float | None,
-                 timed_out: bool = False, browser_key: str = "") -> GuessResult:
+                 timed_out: bool = False, browser_key: str = "", country: str | None = None) -> GuessResult:
     """Lock a player's guess (or timeout) on a served round, score it, and show the player the outcome;
     repeating it changes nothing. A fresh guess costs five statements: the seat, the locked round (with the
     room's counts, whether the player has seen the panorama and their recent near-exact guesses, all as
-    subqueries of the one row lock), the insert and the exposure."""
-    if not timed_out:
-        if latitude is None or longitude is None:
-            raise GameError("a guess needs latitude and longitude")
-        try:
-            validate_coordinates(latitude, longitude)
-        except ValueError as error:
-            raise GameError(str(error)) from None
+    subqueries of the one row lock), the insert and the exposure. A country streak's round takes `country`
+    instead of a point; a right one adds the streak's next round in the same transaction."""
+    streak = round.game.goal == Game.Goal.COUNTRY
+    country = _guess_check(streak=streak, latitude=latitude, longitude=longitude, country=country,
+                           timed_out=timed_out)
     seat = player_require(game=round.game, player_key=player_key)
     try:
         with transaction.atomic():
@@ -239,13 +258,16 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
             now = timezone.now()
             if now > round_closes_at(round=current):
                 timed_out = True
-            scored = _score(current, latitude, longitude, timed_out)
+            scored = _score_country(current, timed_out) if streak else _score(current, latitude, longitude, timed_out)
             seconds = (now - current.served_at).total_seconds()
             # A second submission of the same seat fails here, on the one-guess-per-player constraint.
             guess = Guess.objects.create(
                 round=current, player_key=player_key, **scored, seen_before=current.seen,  # type: ignore[attr-defined]
+                country=None if scored["timed_out"] else country,
                 suspicion=guess_suspicion(km=scored["km"], seconds=seconds,
                                           recent_exact=current.recent_exact or 0))  # type: ignore[attr-defined]
+            if streak and guess_country_right(guess=guess, panorama=current.panorama):
+                _streak_extend(round=current, player_key=player_key, browser_key=browser_key)
             guesses, players = (current.locked or 0) + 1, current.seats  # type: ignore[attr-defined]
             game_event_send_on_commit(game_public_id=current.game.public_id, event="player_guessed",
                                       round_number=current.number, name=seat.name, guesses=guesses,
@@ -259,6 +281,48 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
                        browser_key=browser_key)
     return GuessResult(guess=guess, created=True, round=current, shown=round_outcome_show(
         round=current, guess=guess, browser_key=browser_key, seats=players, locked=guesses))
+
+
+def _guess_check(*, streak: bool, latitude: float | None, longitude: float | None, country: str | None,
+                 timed_out: bool) -> str | None:
+    """The guess's country (a streak round's, upper case), or None, once the body is one its round takes: a
+    point for a distance round, a known ISO 3166-1 alpha-2 code for a country streak's. GameError otherwise,
+    before anything is written."""
+    if streak and (latitude is not None or longitude is not None):
+        raise GameError('a country-streak round takes a country, not a point: {"country": "FR"}')
+    if not streak and country is not None:
+        raise GameError("this round takes latitude and longitude, not a country")
+    if timed_out:
+        return None
+    if streak:
+        if (code := (country or "").strip().upper()) not in country_codes():
+            raise GameError('a country-streak guess names a country the map knows by its ISO 3166-1 alpha-2 code: '
+                            '{"country": "FR"}')
+        return code
+    if latitude is None or longitude is None:
+        raise GameError("a guess needs latitude and longitude")
+    try:
+        validate_coordinates(latitude, longitude)
+    except ValueError as error:
+        raise GameError(str(error)) from None
+    return None
+
+
+def _streak_extend(*, round: Round, player_key: str, browser_key: str) -> None:
+    """A right country: the streak's next round, drawn from the set's panoramas this game has not played (those
+    the player has not been shown first). None left: the streak ends unbroken, with nothing more to name."""
+    game = round.game
+    if round.number != game.round_count:  # only the streak's latest round grows it
+        return
+    played = set(game.rounds.values_list("panorama_id", flat=True))
+    left = [pid for pid in _playable(panorama_set=game.panorama_set, model_version=game.model_version, goal=game.goal)
+            if pid not in played]
+    if not left:
+        return
+    drawn = _draw(panorama_ids=left, rounds=1, owner_key=player_key, owner_browser=browser_key,
+                  panorama_set=game.panorama_set, rng=None)
+    Round.objects.create(game=game, number=round.number + 1, panorama_id=drawn[0])
+    Game.objects.filter(pk=game.pk).update(round_count=F("round_count") + 1)
 
 
 def _round_locked(*, round: Round, player_key: str, browser_key: str) -> Round:
@@ -304,6 +368,14 @@ def _score(round: Round, latitude: float | None, longitude: float | None, timed_
         "model_km": model_km, "model_points": None if model_km is None else float(geoscore(model_km)),
         "model_committed_first": model_km is not None,
     }
+
+
+def _score_country(round: Round, timed_out: bool) -> _Scored:
+    """A country-streak guess has no point, distance or points (nor has the model's side): right or wrong is
+    rules.guess_country_right. Whether the model had answered first is still recorded."""
+    return {"latitude": None, "longitude": None, "timed_out": timed_out, "km": None, "points": 0.0,
+            "model_km": None, "model_points": None,
+            "model_committed_first": round_model_point(round=round) is not None}
 
 
 def round_outcome_show(*, round: Round, guess: Guess, browser_key: str = "", seats: int | None = None,
