@@ -142,6 +142,11 @@ def _country_table() -> dict[str, str | None]:
     return table
 
 
+def country_codes() -> frozenset[str]:
+    """Every ISO 3166-1 alpha-2 code Natural Earth knows (upper case): the countries a player can name."""
+    return frozenset(_country_table())
+
+
 def continent_of_country(code: str) -> str | None:
     """Continent of an ISO 3166-1 alpha-2 code (any case); None when Natural Earth does not know the code."""
     return _country_table().get(code.strip().upper())

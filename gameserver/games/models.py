@@ -15,6 +15,12 @@ class Game(models.Model):
         NO_MOVE = "no-move", "No move"
         NMPZ = "nmpz", "No move, pan or zoom"
 
+    class Goal(models.TextChoices):
+        # What a round asks: a point on the map (GeoGuessr points, the benchmark's distances), or the country of
+        # a country streak (streaks.py), which goes on while the player names the right country.
+        DISTANCE = "distance", "Distance"
+        COUNTRY = "country", "Country streak"
+
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     panorama_set = models.ForeignKey(PanoramaSet, on_delete=models.PROTECT, related_name="games")
     owner_key = models.CharField(max_length=64)  # the creating player's key (see Player)
@@ -22,6 +28,7 @@ class Game(models.Model):
     round_count = models.PositiveSmallIntegerField()
     time_limit_s = models.PositiveIntegerField(null=True, blank=True)
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.MOVE)
+    goal = models.CharField(max_length=10, choices=Goal.choices, default=Goal.DISTANCE)
     created_at = models.DateTimeField(auto_now_add=True)
     # "Play again" in a room: the one next game its players are brought to (services.game_rematch).
     rematch = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rematch_of")
@@ -106,6 +113,9 @@ class Guess(models.Model):
     latitude = models.FloatField(null=True, blank=True)  # null: the round timed out
     longitude = models.FloatField(null=True, blank=True)
     timed_out = models.BooleanField(default=False)
+    # The ISO 3166-1 alpha-2 country named in a country-streak round (no point, no km, no points); null
+    # otherwise, and on a streak round that timed out.
+    country = models.CharField(max_length=2, null=True, blank=True)
     km = models.FloatField(null=True, blank=True)
     points = models.FloatField()
     model_km = models.FloatField(null=True, blank=True)

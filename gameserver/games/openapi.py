@@ -68,10 +68,16 @@ SCHEMAS: dict[str, Any] = {
         "models": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"}, "kind": {"type": "string", "enum": ["planet", "knn", "external"]},
             "view": VIEW, "description": {"type": "string"},
-            "checkpoint_sha256": {"type": "string"}, "default": {"type": "boolean"}}}}}},
+            "checkpoint_sha256": {"type": "string"}, "default": {"type": "boolean"}}}},
+        "countries": {"type": "array", "items": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                      "description": "ISO 3166-1 alpha-2 codes a country-streak guess may name"}}},
     "GameCreate": {"type": "object", "required": ["set"], "properties": {
         "set": {"type": "string", "description": "a panorama set's name"},
-        "rounds": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
+        "rounds": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5,
+                   "description": "distance games; a country streak starts with one round and grows"},
+        "goal": {"type": "string", "enum": ["distance", "country"], "default": "distance",
+                 "description": "distance: place a point, GeoGuessr points; country: a country streak (name the "
+                                "country; the first wrong one ends the game; played alone)"},
         "time_limit_s": {"type": ["integer", "null"], "minimum": 5, "maximum": 3600, "default": None},
         "mode": {"type": "string", "enum": ["move", "no-move", "nmpz"], "default": "move"},
         "model": {"type": "string", "description": "a model version's name; the default model if left out"},
@@ -80,7 +86,10 @@ SCHEMAS: dict[str, Any] = {
     "Game": {"type": "object", "properties": {
         "game": {"type": "string"}, "set": {"type": "string"}, "model": {"type": "string"},
         "round_count": {"type": "integer"}, "time_limit_s": {"type": ["integer", "null"]},
-        "mode": {"type": "string"}, "joined": {"type": "boolean"},
+        "mode": {"type": "string"}, "goal": {"type": "string", "enum": ["distance", "country"]},
+        "joined": {"type": "boolean"},
+        "streak": {"oneOf": [{"type": "null"}, _ref("Streak")],
+                   "description": "a country streak's standing over its revealed rounds; null in a distance game"},
         "rounds": {"type": "array", "items": {"type": "object", "properties": {
             "number": {"type": "integer"}, "round": {"type": ["string", "null"]}, "locked": {"type": "boolean"},
             "revealed": {"type": "boolean", "description": "every seat locked, or the round closed"},
@@ -99,7 +108,8 @@ SCHEMAS: dict[str, Any] = {
                   "properties": {
                       "round": {"type": "string"}, "number": {"type": "integer"},
                       "kind": {"type": "string", "enum": ["photo", "equirectangular", "multiview"]},
-                      "mode": {"type": "string"}, "image_url": {"type": "string",
+                      "mode": {"type": "string"}, "goal": {"type": "string", "enum": ["distance", "country"]},
+                      "image_url": {"type": "string",
                                                                 "description": "the (first) view's JPEG"},
                       "views": {"type": "array", "description": "multiview only: every view served, in order",
                                 "items": {"type": "object", "properties": {
@@ -115,18 +125,33 @@ SCHEMAS: dict[str, Any] = {
                     "round": {"type": "string"}, "number": {"type": "integer"}, "locked": {"const": True},
                     "revealed": {"const": False}, "human": _ref("Point"), "guessed": {"type": "integer"},
                     "players": {"type": "integer"}, "deadline": {"type": ["string", "null"], "format": "date-time"}}},
+    "Streak": {"type": "object", "description": "both streaks on the same rounds: rounds right in a row from "
+               "the first", "properties": {
+                   "human": {"type": "integer"}, "model": {"type": "integer", "description": "PlaNet's, on the "
+                                                                                             "rounds the player saw"},
+                   "rounds": {"type": "integer", "description": "rounds revealed so far"},
+                   "model_alive": {"type": "boolean", "description": "PlaNet named every one of those rounds"},
+                   "over": {"type": "boolean", "description": "game summary: the streak has ended"},
+                   "ended": {"type": "boolean", "description": "reveal: this round ended the player's streak"}}},
     "Point": {"type": "object", "properties": {
         "latitude": {"type": ["number", "null"]}, "longitude": {"type": ["number", "null"]}}},
-    "Reveal": {"type": "object", "description": "a round after the player's guess is locked", "properties": {
+    "Reveal": {"type": "object", "description": "a round after the player's guess is locked (a country streak's: "
+               "countries and `streak`, no km, points, winners or thresholds)", "properties": {
         "round": {"type": "string"}, "number": {"type": "integer"}, "locked": {"const": True},
+        "goal": {"type": "string", "enum": ["country"], "description": "present in a country streak's reveal"},
+        "streak": _ref("Streak"),
         "revealed": {"const": True},
         "repeated": {"type": "boolean", "description": "POST only: true when the guess was already locked"},
         "counted": {"type": "boolean", "description": "whether the round enters the benchmark"},
         "truth": {"allOf": [_ref("Point")], "properties": {
             "country": {"type": "string"}, "continent": {"type": "string"}}},
         "human": {"allOf": [_ref("Point")], "properties": {
-            "timed_out": {"type": "boolean"}, "km": {"type": ["number", "null"]}, "points": {"type": "integer"}}},
+            "timed_out": {"type": "boolean"}, "km": {"type": ["number", "null"]}, "points": {"type": "integer"},
+            "country": {"type": ["string", "null"], "description": "country streak: the country named"},
+            "right": {"type": "boolean", "description": "country streak: it is the true country"}}},
         "model": {"type": "object", "properties": {
+            "country": {"type": ["string", "null"], "description": "country streak: the country of its point"},
+            "right": {"type": "boolean", "description": "country streak: it is the true country"},
             "status": {"type": "string", "enum": ["pending", "ready", "unavailable"]},
             "latitude": {"type": "number"}, "longitude": {"type": "number"}, "km": {"type": "number"},
             "points": {"type": "integer"}, "checkpoint_sha256": {"type": "string"}, "view": VIEW,
@@ -147,7 +172,10 @@ SCHEMAS: dict[str, Any] = {
         "latitude": {"type": "number"}, "longitude": {"type": "number"},
         "polygon": {"type": "array", "items": {"type": "array", "items": {"type": "number"}},
                     "description": "[latitude, longitude] vertices"}}},
-    "Guess": {"type": "object", "description": "latitude and longitude, or timed_out: true", "properties": {
+    "Guess": {"type": "object", "description": "latitude and longitude; in a country streak's round country "
+              "instead; or timed_out: true", "properties": {
+        "country": {"type": "string", "pattern": "^[A-Za-z]{2}$",
+                    "description": "ISO 3166-1 alpha-2, one of the catalogue's countries"},
         "latitude": {"type": "number", "minimum": -90, "maximum": 90},
         "longitude": {"type": "number", "minimum": -180, "maximum": 180},
         "timed_out": {"type": "boolean"}}},

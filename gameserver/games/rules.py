@@ -1,5 +1,6 @@
 """The rules of a round, in one place: when it closes, which view (or views of a place) it serves, how its points
-are shown, whose licence it carries and whether it counts in the benchmark. Services, selectors, the inference
+are shown, whose licence it carries, whether a country-streak guess is right and whether it counts in the
+benchmark. Services, selectors, the inference
 worker and the stats all read these; this module reads only models and storage, so it can sit under all of them."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from gameserver.games.models import Game, Guess, Round, RoundView
 from gameserver.panoramas.models import Panorama, PanoramaView
 from gameserver.panoramas.perspective import panorama_fixed_view_key
 from gameserver.panoramas.storage import panorama_image_key, served_view_key
+from planet_engine.countries import country_index
 from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM, distance_km
 
 # A guess sent a moment after the deadline (network latency) still counts as sent in time.
@@ -124,6 +126,29 @@ def round_model_km(*, round: Round) -> float | None:
     return None if point is None else distance_km(*point, round.panorama.latitude, round.panorama.longitude)
 
 
+def round_model_country(*, round: Round) -> str | None:
+    """The country of the model's committed point guess (offline reverse geocoding, the same Natural Earth
+    polygons the map draws; a point at sea takes the nearest country within 200 km), or None: no guess yet, or
+    far out at sea. A country streak judges the model by it."""
+    point = round_model_point(round=round)
+    return None if point is None else country_index().lookup(*point).country
+
+
+def guess_country_right(*, guess: Guess, panorama: Panorama) -> bool:
+    """A country-streak guess is right when it names the panorama's country; a timeout never is."""
+    return not guess.timed_out and bool(guess.country) and guess.country == panorama.country
+
+
+def streak_length(rights: Sequence[bool]) -> int:
+    """How many rounds from the start were right in a row: a streak ends at its first miss."""
+    length = 0
+    for right in rights:
+        if not right:
+            break
+        length += 1
+    return length
+
+
 def round_points(points: float) -> int:
     """Points as shown: half up, as GeoGuessr shows them (the builtin round() is half-to-even)."""
     return int(math.floor(points + 0.5))
@@ -150,11 +175,14 @@ def guess_suspicion(*, km: float | None, seconds: float, recent_exact: int) -> s
     return ""
 
 
-def guess_exclusion(*, guess: Guess, panorama: Panorama, daily: bool = False) -> str:
-    """Why a locked player-round is left out of the benchmark, or "" when it counts. In this order: the model
+def guess_exclusion(*, guess: Guess, panorama: Panorama, daily: bool = False, country_streak: bool = False) -> str:
+    """Why a locked player-round is left out of the benchmark, or "" when it counts. In this order: a country
+    streak's round (it names a country, no point: there is no distance to put in the tables), the model
     answered late, the place is near a training photo, the player had seen the truth before, a daily challenge's
     round (its answers can be passed around for a day), the guess is suspicious (the tables can include those
     on request)."""
+    if country_streak:
+        return "country_streak"
     if not guess.model_committed_first:
         return "model_not_committed"
     if panorama.near_training_photo:

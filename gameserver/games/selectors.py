@@ -23,9 +23,11 @@ from gameserver.games.rules import (
     round_points,
     round_revealed,
 )
+from gameserver.games.streaks import round_streak_reveal, streak_standing
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.storage import served_view_key
+from planet_engine.countries import country_codes
 from planet_engine.geo import geoscore, head_to_head, threshold_outcomes
 
 
@@ -43,6 +45,11 @@ def panorama_set_list() -> list[dict[str, object]]:
     ).filter(size__gt=0).order_by("name")
     return [{"name": s.name, "panoramas": s.size, "views": s.size - s.places + s.place_views, "licence": s.licence,
              "attribution": s.attribution} for s in sets]
+
+
+def country_list() -> list[str]:
+    """The ISO 3166-1 alpha-2 codes a country-streak guess may name (the map's Natural Earth countries)."""
+    return sorted(country_codes())
 
 
 def model_version_get(*, name: str) -> ModelVersion:
@@ -96,7 +103,7 @@ def round_view(*, round: Round) -> dict[str, object]:
         "round": round.public_id, "number": round.number,
         # What is served: a photo, or an equirectangular panorama (NMPZ serves its opening view as a photo).
         "kind": "photo" if round_fixed_view(round=round) else round.panorama.kind,
-        "mode": round.game.mode, "image_url": f"/api/rounds/{round.public_id}/image",
+        "mode": round.game.mode, "goal": round.game.goal, "image_url": f"/api/rounds/{round.public_id}/image",
         "heading": None if round_fixed_view(round=round) else round.view_heading,  # a panorama opens here (°)
         "deadline": round.deadline.isoformat() if round.deadline else None,
         "model_ready": round.model_status == Round.ModelStatus.READY,
@@ -129,7 +136,7 @@ def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
     seats = list(game.players.all())
     all_guesses = list(Guess.objects.filter(round__game=game))
     locked = Counter(g.round_id for g in all_guesses)
-    game_rounds = list(game.rounds.all())
+    game_rounds = list(game.rounds.select_related("panorama"))
     revealed = {r.pk for r in game_rounds if round_revealed(round=r, seats=len(seats), locked=locked[r.pk], now=now)}
     shown = [g for g in all_guesses if g.round_id in revealed]
     mine = {g.round_id: g for g in all_guesses if g.player_key == player_key}
@@ -148,18 +155,23 @@ def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
     for guess in shown:
         totals.setdefault(guess.player_key, []).append(round_points(guess.points))
     mine_shown = [g for g in shown if g.player_key == player_key]
+    finished = all(game_round.pk in mine for game_round in game_rounds)
     players = [{"name": seat.name, "you": seat.player_key == player_key,
                 "rounds_played": len(totals.get(seat.player_key, [])),
                 "total_points": sum(totals.get(seat.player_key, []))} for seat in seats]
     return {
         "game": game.public_id, "set": game.panorama_set.name, "model": game.model_version.name,
         "rounds": rounds, "round_count": game.round_count, "time_limit_s": game.time_limit_s, "mode": game.mode,
+        "goal": game.goal,
         "joined": any(seat.player_key == player_key for seat in seats), "players": players,
         "joinable": not any(r.served_at for r in game_rounds),
         "total_points": sum(round_points(g.points) for g in mine_shown),
         "total_model_points": sum(round_points(g.model_points) for g in mine_shown if g.model_points is not None),
-        "finished": all(game_round.pk in mine for game_round in game_rounds),
+        "finished": finished,
         "rematch": game.rematch.public_id if game.rematch is not None else None,
+        # A country streak's standing over the rounds revealed so far (streaks.py); `over` once it has ended.
+        "streak": ({**streak_standing(rounds=[r for r in game_rounds if r.pk in revealed], guesses=mine),
+                    "over": finished} if game.goal == Game.Goal.COUNTRY else None),
     }
 
 
@@ -191,7 +203,8 @@ def round_waiting(*, round: Round, guess: Guess, seats: int, locked: int) -> dic
     nothing about the truth, the model's guess or anyone's distance or points."""
     return {
         "round": round.public_id, "number": round.number, "revealed": False,
-        "human": {"latitude": guess.latitude, "longitude": guess.longitude, "timed_out": guess.timed_out},
+        "human": {"latitude": guess.latitude, "longitude": guess.longitude, "country": guess.country,
+                  "timed_out": guess.timed_out},
         "guessed": locked, "players": seats,
         "deadline": round.deadline.isoformat() if round.deadline else None,
     }
@@ -199,7 +212,10 @@ def round_waiting(*, round: Round, guess: Guess, seats: int, locked: int) -> dic
 
 def round_reveal(*, round: Round, guess: Guess, alone: bool = False) -> dict[str, object]:
     """Everything shown once a round is revealed: truth, both guesses, errors, winners, cells, and the room's
-    other guesses (none to look up when the player is `alone` in the game)."""
+    other guesses (none to look up when the player is `alone` in the game). A country streak's round has its own
+    reveal (streaks.py): countries and streaks, no distances."""
+    if round.game.goal == Game.Goal.COUNTRY:
+        return round_streak_reveal(round=round, guess=guess)
     panorama = round.panorama
     human_km = math.inf if guess.km is None else guess.km
     result: dict[str, object] = {

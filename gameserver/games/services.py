@@ -1,5 +1,6 @@
 """Game logic (writes): create a game, join it, serve a round (and ask the model on the same pixels), lock a
-guess, show a player the outcome of a round. Reads are in selectors.py; the rules of a round in rules.py.
+guess (a country streak's right guess adds its next round: streaks.py), show a player the outcome of a round.
+Reads are in selectors.py; the rules of a round in rules.py; which panoramas a game draws in drawing.py.
 
 Enqueueing happens on commit, so a worker never looks for a round that is not yet in the database.
 """
@@ -14,20 +15,23 @@ from datetime import date, timedelta
 from typing import Any, TypedDict
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from gameserver.games import serving
+from gameserver.games.drawing import exposures_of, panoramas_draw, panoramas_playable
 from gameserver.games.errors import GameError, GameStarted, WaitForHost
 from gameserver.games.models import Exposure, Game, Guess, Player, Round, RoundView
 from gameserver.games.rules import (
     SUSPICIOUS_RUN_KM,
     SUSPICIOUS_RUN_OF,
+    guess_country_right,
     guess_suspicion,
     round_closes_at,
     round_first_serve_allowed,
     round_fixed_view,
     round_model_km,
+    round_model_point,
     round_revealed,
     round_view_source,
     round_views_to_serve,
@@ -40,6 +44,7 @@ from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.storage import object_read, object_write, served_view_key, stored_image_key
 from gameserver.public_ids import new_public_id
 from gameserver.realtime.events import game_event_send_on_commit
+from planet_engine.countries import country_codes
 from planet_engine.geo import distance_km, geoscore, validate_coordinates
 
 MAX_ROUNDS = 50
@@ -62,53 +67,46 @@ class GuessResult:
 def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = "", owner_browser: str = "",
                 rounds: int = 5, time_limit_s: int | None = None, mode: str = Game.Mode.MOVE,
                 model_version: ModelVersion | None = None, rng: random.Random | None = None,
-                panorama_ids: list[int] | None = None, daily: date | None = None) -> Game:
+                panorama_ids: list[int] | None = None, daily: date | None = None,
+                goal: str = Game.Goal.DISTANCE) -> Game:
     """A game of `rounds` panoramas drawn without repeats, against `model_version` (else the default model; an
     external model's games draw only panoramas it has predictions for); its creator is its first player.
     Panoramas the creator has already been shown are drawn only when the set has too few others; `panorama_ids`
-    (a daily challenge's, the same for everyone) are played as given."""
+    (a daily challenge's, the same for everyone) are played as given. A country streak (`goal` "country")
+    ignores `rounds`: it starts with one round and grows while the player is right (streaks.py)."""
     if model_version is None:
         model_version = ModelVersion.objects.filter(is_default=True).first()
         if model_version is None:
             raise GameError("no model is registered to play against: python manage.py register_model")
+    if goal not in Game.Goal.values:
+        raise GameError(f"goal must be one of {', '.join(Game.Goal.values)}")
+    if goal == Game.Goal.COUNTRY:
+        rounds = 1
     if not 1 <= rounds <= MAX_ROUNDS:
         raise GameError(f"rounds must be between 1 and {MAX_ROUNDS}")
     if time_limit_s is not None and not 5 <= time_limit_s <= MAX_TIME_LIMIT_S:
         raise GameError(f"time limit must be between 5 and {MAX_TIME_LIMIT_S} seconds, or none")
     if mode not in Game.Mode.values:
         raise GameError(f"mode must be one of {', '.join(Game.Mode.values)}")
-    panoramas = panorama_set.panoramas.all()
-    if model_version.kind == ModelVersion.Kind.EXTERNAL:  # it can answer only where it has a prediction
-        panoramas = panoramas.filter(external_predictions__model_version=model_version)
-    available = sorted(panoramas.values_list("id", flat=True))
+    available = panoramas_playable(panorama_set=panorama_set, model_version=model_version, goal=goal)
+    if goal == Game.Goal.COUNTRY and not available:
+        raise GameError(f"set {panorama_set.name} has no panorama in a country the map can name")
     if len(available) < rounds:
         raise GameError(f"model {model_version.name} has predictions for {len(available)} panoramas of set "
                         f"{panorama_set.name}, fewer than {rounds} rounds"
                         if model_version.kind == ModelVersion.Kind.EXTERNAL else
                         f"set {panorama_set.name} has {len(available)} panoramas, fewer than {rounds} rounds")
-    drawn = panorama_ids if panorama_ids is not None else _draw(panorama_ids=available, rounds=rounds, owner_key=owner_key,
+    drawn = panorama_ids if panorama_ids is not None else panoramas_draw(panorama_ids=available, rounds=rounds, owner_key=owner_key,
                                                                 owner_browser=owner_browser,
                                                                 panorama_set=panorama_set, rng=rng)
     with transaction.atomic():
         game = Game.objects.create(panorama_set=panorama_set, owner_key=owner_key, round_count=rounds,
-                                   time_limit_s=time_limit_s, mode=mode, model_version=model_version, daily=daily)
+                                   time_limit_s=time_limit_s, mode=mode, model_version=model_version, daily=daily,
+                                   goal=goal)
         Round.objects.bulk_create(Round(game=game, number=n, panorama_id=pid) for n, pid in enumerate(drawn, 1))
         Player.objects.create(game=game, player_key=owner_key, browser_key=owner_browser,
                               name=_player_name(owner_name, owner_key))
     return game
-
-
-def _draw(*, panorama_ids: list[int], rounds: int, owner_key: str, owner_browser: str, panorama_set: PanoramaSet,
-          rng: random.Random | None) -> list[int]:
-    """`rounds` panoramas without repeats, those the player has not been shown first."""
-    seen = set(_exposures(player_key=owner_key, browser_key=owner_browser)
-               .filter(panorama__panorama_set=panorama_set).values_list("panorama_id", flat=True))
-    draw = rng or random.SystemRandom()
-    unseen = [pid for pid in panorama_ids if pid not in seen]
-    drawn = draw.sample(unseen, min(rounds, len(unseen)))
-    if len(drawn) < rounds:
-        drawn += draw.sample([pid for pid in panorama_ids if pid in seen], rounds - len(drawn))
-    return drawn
 
 
 def game_rematch(*, game: Game, player_key: str, browser_key: str = "", name: str = "") -> Game:
@@ -123,7 +121,7 @@ def game_rematch(*, game: Game, player_key: str, browser_key: str = "", name: st
             locked.rematch = game_create(
                 panorama_set=locked.panorama_set, owner_key=player_key, owner_name=name, owner_browser=browser_key,
                 rounds=locked.round_count, time_limit_s=locked.time_limit_s, mode=locked.mode,
-                model_version=locked.model_version)
+                model_version=locked.model_version, goal=locked.goal)
             locked.save(update_fields=["rematch"])
             game_event_send_on_commit(game_public_id=locked.public_id, event="rematch", round_number=0,
                                       game=locked.rematch.public_id)
@@ -139,6 +137,8 @@ def game_join(*, game: Game, player_key: str, browser_key: str = "", name: str =
     seat = Player.objects.filter(game=game, player_key=player_key).first()
     if seat:
         return seat
+    if game.goal == Game.Goal.COUNTRY:
+        raise GameError("a country streak is played alone: start your own from the lobby")
     with transaction.atomic():
         # Locks the game row, so two joins cannot both take the last seat, nor join while a round starts.
         Game.objects.select_for_update().get(pk=game.pk)
@@ -221,18 +221,15 @@ def _views_serve(*, round: Round) -> None:
 
 
 def guess_submit(*, round: Round, player_key: str, latitude: float | None, longitude: float | None,
-                 timed_out: bool = False, browser_key: str = "") -> GuessResult:
+                 timed_out: bool = False, browser_key: str = "", country: str | None = None) -> GuessResult:
     """Lock a player's guess (or timeout) on a served round, score it, and show the player the outcome;
     repeating it changes nothing. A fresh guess costs five statements: the seat, the locked round (with the
     room's counts, whether the player has seen the panorama and their recent near-exact guesses, all as
-    subqueries of the one row lock), the insert and the exposure."""
-    if not timed_out:
-        if latitude is None or longitude is None:
-            raise GameError("a guess needs latitude and longitude")
-        try:
-            validate_coordinates(latitude, longitude)
-        except ValueError as error:
-            raise GameError(str(error)) from None
+    subqueries of the one row lock), the insert and the exposure. A country streak's round takes `country`
+    instead of a point; a right one adds the streak's next round in the same transaction."""
+    streak = round.game.goal == Game.Goal.COUNTRY
+    country = _guess_check(streak=streak, latitude=latitude, longitude=longitude, country=country,
+                           timed_out=timed_out)
     seat = player_require(game=round.game, player_key=player_key)
     try:
         with transaction.atomic():
@@ -243,13 +240,16 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
             now = timezone.now()
             if now > round_closes_at(round=current):
                 timed_out = True
-            scored = _score(current, latitude, longitude, timed_out)
+            scored = _score_country(current, timed_out) if streak else _score(current, latitude, longitude, timed_out)
             seconds = (now - current.served_at).total_seconds()
             # A second submission of the same seat fails here, on the one-guess-per-player constraint.
             guess = Guess.objects.create(
                 round=current, player_key=player_key, **scored, seen_before=current.seen,  # type: ignore[attr-defined]
+                country=None if scored["timed_out"] else country,
                 suspicion=guess_suspicion(km=scored["km"], seconds=seconds,
                                           recent_exact=current.recent_exact or 0))  # type: ignore[attr-defined]
+            if streak and guess_country_right(guess=guess, panorama=current.panorama):
+                _streak_extend(round=current, player_key=player_key, browser_key=browser_key)
             guesses, players = (current.locked or 0) + 1, current.seats  # type: ignore[attr-defined]
             game_event_send_on_commit(game_public_id=current.game.public_id, event="player_guessed",
                                       round_number=current.number, name=seat.name, guesses=guesses,
@@ -265,6 +265,48 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
         round=current, guess=guess, browser_key=browser_key, seats=players, locked=guesses))
 
 
+def _guess_check(*, streak: bool, latitude: float | None, longitude: float | None, country: str | None,
+                 timed_out: bool) -> str | None:
+    """The guess's country (a streak round's, upper case), or None, once the body is one its round takes: a
+    point for a distance round, a known ISO 3166-1 alpha-2 code for a country streak's. GameError otherwise,
+    before anything is written."""
+    if streak and (latitude is not None or longitude is not None):
+        raise GameError('a country-streak round takes a country, not a point: {"country": "FR"}')
+    if not streak and country is not None:
+        raise GameError("this round takes latitude and longitude, not a country")
+    if timed_out:
+        return None
+    if streak:
+        if (code := (country or "").strip().upper()) not in country_codes():
+            raise GameError('a country-streak guess names a country the map knows by its ISO 3166-1 alpha-2 code: '
+                            '{"country": "FR"}')
+        return code
+    if latitude is None or longitude is None:
+        raise GameError("a guess needs latitude and longitude")
+    try:
+        validate_coordinates(latitude, longitude)
+    except ValueError as error:
+        raise GameError(str(error)) from None
+    return None
+
+
+def _streak_extend(*, round: Round, player_key: str, browser_key: str) -> None:
+    """A right country: the streak's next round, drawn from the set's panoramas this game has not played (those
+    the player has not been shown first). None left: the streak ends unbroken, with nothing more to name."""
+    game = round.game
+    if round.number != game.round_count:  # only the streak's latest round grows it
+        return
+    played = set(game.rounds.values_list("panorama_id", flat=True))
+    left = [pid for pid in panoramas_playable(panorama_set=game.panorama_set, model_version=game.model_version, goal=game.goal)
+            if pid not in played]
+    if not left:
+        return
+    drawn = panoramas_draw(panorama_ids=left, rounds=1, owner_key=player_key, owner_browser=browser_key,
+                  panorama_set=game.panorama_set, rng=None)
+    Round.objects.create(game=game, number=round.number + 1, panorama_id=drawn[0])
+    Game.objects.filter(pk=game.pk).update(round_count=F("round_count") + 1)
+
+
 def _round_locked(*, round: Round, player_key: str, browser_key: str) -> Round:
     """The round, row-locked, annotated with `seats`, `locked` (guesses so far), `seen` (the player has been
     shown this panorama in another round) and `recent_exact` (near-exact guesses among their last few)."""
@@ -275,7 +317,7 @@ def _round_locked(*, round: Round, player_key: str, browser_key: str) -> Round:
     return (Round.objects.select_for_update(of=("self",)).select_related("panorama__panorama_set", "game")
             .annotate(seats=count(Player.objects.filter(game=OuterRef("game")), "game"),
                       locked=count(Guess.objects.filter(round=OuterRef("pk")), "round"),
-                      seen=Exists(_exposures(player_key=player_key, browser_key=browser_key)
+                      seen=Exists(exposures_of(player_key=player_key, browser_key=browser_key)
                                   .filter(panorama=OuterRef("panorama")).exclude(round=OuterRef("pk"))),
                       recent_exact=count(Guess.objects.filter(pk__in=recent[:SUSPICIOUS_RUN_OF - 1],
                                                               km__lt=SUSPICIOUS_RUN_KM), "player_key"))
@@ -310,6 +352,14 @@ def _score(round: Round, latitude: float | None, longitude: float | None, timed_
     }
 
 
+def _score_country(round: Round, timed_out: bool) -> _Scored:
+    """A country-streak guess has no point, distance or points (nor has the model's side): right or wrong is
+    rules.guess_country_right. Whether the model had answered first is still recorded."""
+    return {"latitude": None, "longitude": None, "timed_out": timed_out, "km": None, "points": 0.0,
+            "model_km": None, "model_points": None,
+            "model_committed_first": round_model_point(round=round) is not None}
+
+
 def round_outcome_show(*, round: Round, guess: Guess, browser_key: str = "", seats: int | None = None,
                        locked: int | None = None) -> dict[str, object]:
     """What a player who has locked `guess` may see of the round now: the whole reveal once the round is
@@ -322,9 +372,3 @@ def round_outcome_show(*, round: Round, guess: Guess, browser_key: str = "", sea
     Exposure.objects.bulk_create([Exposure(panorama_id=round.panorama_id, player_key=guess.player_key,
                                            browser_key=browser_key, round=round)], ignore_conflicts=True)
     return round_reveal(round=round, guess=guess, alone=seats == 1)
-
-
-def _exposures(*, player_key: str, browser_key: str) -> QuerySet[Exposure]:
-    """The panoramas shown to this account or this browser."""
-    match = Q(player_key=player_key) | (Q(browser_key=browser_key) if browser_key else Q(pk__in=[]))
-    return Exposure.objects.filter(match)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from gameserver.games import daily, openapi, selectors, services
 from gameserver.games.errors import GameError, GameStarted, NotAPlayer, NotFound, WaitForHost
+from gameserver.games.models import Game
 from gameserver.games.rules import round_view_key
 from gameserver.games.throttle import RateLimited, rate_limit_hit
 from gameserver.games.unstorable_text import text_unstorable
@@ -142,8 +143,10 @@ def schema(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def catalogue(request: HttpRequest) -> JsonResponse:
-    """What a game can be made of: the panorama sets and the model versions to play against."""
-    return JsonResponse({"sets": selectors.panorama_set_list(), "models": selectors.model_version_list()})
+    """What a game can be made of: the panorama sets and the model versions to play against, and the countries a
+    country streak's guess may name."""
+    return JsonResponse({"sets": selectors.panorama_set_list(), "models": selectors.model_version_list(),
+                         "countries": selectors.country_list()})
 
 
 @require_POST
@@ -161,6 +164,7 @@ def game_create(request: HttpRequest) -> JsonResponse:
         rounds=5 if rounds is None else int(rounds),
         time_limit_s=None if time_limit is None else int(time_limit), mode=str(body.get("mode", "move")),
         model_version=None if model is None else selectors.model_version_get(name=str(model)),
+        goal=str(body.get("goal", "distance")),
     )
     return JsonResponse(selectors.game_summary(game=game, player_key=player_key(request)), status=201)
 
@@ -275,10 +279,16 @@ def guess_create(request: HttpRequest, round_id: str) -> JsonResponse:
     body = json_body(request)
     game_round = selectors.round_get(public_id=round_id)
     timed_out = body.get("timed_out") is True
+    # A country streak's round takes {"country": "FR"}; the service refuses a point there, a country elsewhere.
+    country = body.get("country")
+    if country is not None and not isinstance(country, str):
+        raise GameError("country must be a string: an ISO 3166-1 alpha-2 code such as FR")
+    point = game_round.game.goal == Game.Goal.DISTANCE and country is None
     result = services.guess_submit(
         round=game_round, player_key=player_key(request), timed_out=timed_out,
-        latitude=None if timed_out else number(body, "latitude"),
-        longitude=None if timed_out else number(body, "longitude"), browser_key=browser_key(request),
+        latitude=None if timed_out else number(body, "latitude", required=point),
+        longitude=None if timed_out else number(body, "longitude", required=point), browser_key=browser_key(request),
+        country=country,
     )
     return JsonResponse({**result.shown, "locked": True, "repeated": not result.created},
                         status=201 if result.created else 200)

@@ -38,9 +38,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("human_latitude", "float", "the player's guess; empty when the round timed out"),
     Column("human_longitude", "float", "the player's guess; empty when the round timed out"),
     Column("human_timed_out", "bool", "the player sent no guess before the deadline"),
-    Column("human_country", "str", "ISO alpha-2 country of the player's guess"),
+    Column("human_country", "str", "ISO alpha-2 country of the player's guess (a country streak's round: the "
+           "country the player named)"),
     Column("human_continent", "str", "continent of the player's guess"),
-    Column("human_km", "float", "great-circle error of the player, km; empty when timed out"),
+    Column("human_km", "float", "great-circle error of the player, km; empty when timed out and in a country "
+           "streak's round (a country named, no point)"),
     Column("human_points", "float", "GeoGuessr points of the player, 5000·exp(−km/1492.7); 0 when timed out"),
     Column("model_name", "str", "the model version played against"),
     Column("model_checkpoint_sha256", "str", "sha256 of the checkpoint file that made the model's guess"),
@@ -53,7 +55,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("model_country", "str", "ISO alpha-2 country of the model's guess"),
     Column("model_continent", "str", "continent of the model's guess"),
     Column("model_top_cells", "str", "JSON list of the model's top S2 cells: [token, probability]"),
-    Column("model_km", "float", "great-circle error of the model, km"),
+    Column("model_km", "float", "great-circle error of the model, km; empty in a country streak's round"),
     Column("model_points", "float", "GeoGuessr points of the model"),
     Column("model_committed_first", "bool", "the model's guess was committed before the player's was locked"),
     Column("near_training_photo", "bool", "the panorama lies within 1 km of a photo the model was trained on"),
@@ -64,8 +66,9 @@ COLUMNS: tuple[Column, ...] = (
            "10 s) or run_of_exact (3 of the player's last 5 guesses under 1 km); else empty"),
     Column("counted", "bool", "the round enters the benchmark: the model committed first, the place is not near "
            "training data, the player had not seen it before, nothing suspicious"),
-    Column("exclusion", "str", "why a round is not counted, the first that applies: model_not_committed, "
-           "near_training_photo, seen_before, daily_challenge, suspicious (tables can include these on request); else empty"),
+    Column("exclusion", "str", "why a round is not counted, the first that applies: country_streak (a country "
+           "streak's round: a country named, no distance), model_not_committed, near_training_photo, seen_before, "
+           "daily_challenge, suspicious (tables can include these on request); else empty"),
     *(Column(f"winner_{name}", "str", f"human, model or tie within {km:g} km (tie: both inside or both outside)")
       for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM)),
     Column("head_to_head", "str", "human, model or tie by the smaller error"),
@@ -107,6 +110,9 @@ def datasheet(*, rows: int, filters: dict[str, str], fmt: str) -> str:
         "Right country and right continent compare `human_country`/`model_country` (and the continents) with "
         "`truth_country`/`truth_continent` from offline Natural Earth admin-0 polygons. First-level regions "
         "(states, provinces) are not in that data, so no region-level outcome can be computed from this file.", "",
+        "Country-streak rounds (the player names the country; no point, no km, no points) are rows with "
+        "`exclusion` country_streak, never counted in the tables: `human_country` is the country named and "
+        "`model_country` the country of the model's point guess, so right-country rates can be read from them.", "",
         "Ratings fix the default model at 1500 Elo (`benchmark_report --anchor-model NAME`; without it, the model "
         "with the most rounds) with a Normal prior of sd 200 for everyone else; players with fewer than 10 rounds "
         "are provisional.", "",

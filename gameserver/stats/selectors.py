@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
-from gameserver.games.models import Guess, Player, Round
+from gameserver.games.models import Game, Guess, Player, Round
 from gameserver.games.rules import (
     games_finished,
     guess_exclusion,
@@ -31,7 +31,7 @@ from gameserver.games.rules import (
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import Panorama
 from gameserver.stats.benchmark import RoundTable, benchmark_tables
-from planet_engine.countries import country_index
+from planet_engine.countries import continent_of_country, country_index
 from planet_engine.geo import THRESHOLD_NAMES, geoscore, head_to_head, threshold_outcomes
 
 Row = dict[str, object]
@@ -125,8 +125,9 @@ def _missing_guesses(filters: Filters) -> list[Guess]:
         for key in sorted(seats.get(game_round.game_id, [])):
             if (game_round.pk, key) in locked or (filters.players and key not in filters.players):
                 continue
+            streak = game_round.game.goal == Game.Goal.COUNTRY  # a country named, no distance on either side
             missing.append(Guess(round=game_round, player_key=key, timed_out=True, km=None, points=0.0,
-                                 model_km=model_km, model_points=model_points,
+                                 model_km=None if streak else model_km, model_points=None if streak else model_points,
                                  model_committed_first=model_km is not None, guessed_at=closed_at))
     return missing
 
@@ -163,7 +164,10 @@ def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tup
          missing: bool = False) -> Row:
     game_round: Round = guess.round
     game, panorama = game_round.game, game_round.panorama
-    exclusion = guess_exclusion(guess=guess, panorama=panorama, daily=game.daily is not None)
+    streak = game.goal == Game.Goal.COUNTRY
+    exclusion = guess_exclusion(guess=guess, panorama=panorama, daily=game.daily is not None, country_streak=streak)
+    if streak and guess.country:  # the country the player named: a streak guess has no point to look up
+        human_place = (guess.country, continent_of_country(guess.country) or "")
     human_km = math.inf if guess.km is None else guess.km
     winners = (threshold_outcomes(human_km, guess.model_km) if guess.model_km is not None
                else dict.fromkeys(THRESHOLD_NAMES, ""))

@@ -1,8 +1,9 @@
 // The game page: join if needed, then for each round show the view, take a guess on the map, reveal the
 // truth with PlaNet's guess and cell probabilities, and end on a summary of all rounds.
 // Everything comes from the JSON API; the websocket only says that something happened.
-import { api, element, fill, formatKm, toast } from "./api.js";
-import { countryName, credit, drawRound, outcomeTable, scoreCard, shareText } from "./reveal.js";
+import { api, element, fill, toast } from "./api.js";
+import { drawRound, revealParts, shareText, summaryParts } from "./reveal.js";
+import { countryPicker, drawStreakRound, streakReveal, streakShareText, streakSummary } from "./streak.js";
 import { createWorldMap, guessPicker } from "./worldmap.js";
 import { showView, stepView } from "./viewer.js";
 
@@ -37,8 +38,9 @@ function renderStandings() {
   document.getElementById("standings").textContent = game.players
     .map((p) => `${p.name}${p.you ? " (you)" : ""}: ${p.total_points.toLocaleString("en")} pts, ` +
       `${p.rounds_played}/${game.round_count} rounds`).join(" · ");
-  document.getElementById("total-points").textContent =
-    `You ${game.total_points.toLocaleString("en")} · PlaNet ${game.total_model_points.toLocaleString("en")} pts`;
+  document.getElementById("total-points").textContent = game.streak
+    ? `Streak: you ${game.streak.human} · PlaNet ${game.streak.model}`
+    : `You ${game.total_points.toLocaleString("en")} · PlaNet ${game.total_model_points.toLocaleString("en")} pts`;
 }
 
 async function refreshGame() {
@@ -165,12 +167,15 @@ async function nextRound() {
   state.view = view;
   state.reveal = null;
   show("round-panel");
-  document.getElementById("round-title").textContent = `Round ${view.number} of ${state.game.round_count}`;
+  // A country streak has no last round: it goes on while the player names the right country.
+  document.getElementById("round-title").textContent = state.game.streak
+    ? `Round ${view.number} · streak ${state.game.streak.human}` : `Round ${view.number} of ${state.game.round_count}`;
   document.getElementById("guess-error").hidden = true;
   showView(document.getElementById("viewer"), view);
   if (!state.guessMap) {
     state.guessMap = createWorldMap(document.getElementById("guess-map"));
-    state.picker = guessPicker(state.guessMap, () => { document.getElementById("guess-button").disabled = false; });
+    const enable = () => { document.getElementById("guess-button").disabled = false; };
+    state.picker = (state.game.streak ? countryPicker : guessPicker)(state.guessMap, enable);
   }
   state.picker.clear();
   state.guessMap.invalidateSize();
@@ -206,7 +211,7 @@ async function submitGuess({ timeUp = false } = {}) {
   state.submitting = true;
   document.getElementById("guess-button").disabled = true;
   // When time runs out, a pin already on the map still counts as the guess.
-  const body = guess ? { latitude: guess.lat, longitude: guess.lng } : { timed_out: true };
+  const body = guess ? (guess.country ? guess : { latitude: guess.lat, longitude: guess.lng }) : { timed_out: true };
   try {
     const reveal = await api(`/api/rounds/${state.view.round}/guess`, { method: "POST", body });
     clearInterval(state.timer);
@@ -250,28 +255,16 @@ function renderReveal(reveal) {
   if (state.revealLayers) state.revealLayers.remove();
   state.revealLayers = L.featureGroup().addTo(map);
   map.invalidateSize();
-  const points = drawRound(map, state.revealLayers, reveal, { cells: true });
+  const points = reveal.streak ? drawStreakRound(state.revealLayers, reveal, { cells: true })
+    : drawRound(map, state.revealLayers, reveal, { cells: true });
   map.fitBounds(L.latLngBounds(points).pad(0.25), { maxZoom: 8 });
   document.getElementById("legend-others").hidden = !(reveal.opponents || []).length;
 
-  const status = reveal.model.status;
-  const details = document.getElementById("reveal-details");
-  const place = [countryName(reveal.truth.country), reveal.truth.continent].filter(Boolean).join(", ");
-  fill(details,
-    element("p", {}, "The photo was taken ", element("strong", {}, place ? `in ${place}` : "here"),
-      ` (${reveal.truth.latitude.toFixed(4)}, ${reveal.truth.longitude.toFixed(4)}).`),
-    element("div", { class: "score-cards" }, scoreCard("human", "You", reveal.human, "ready"),
-      scoreCard("model", "PlaNet", reveal.model, status)),
-    outcomeTable(reveal),
-    reveal.counted === false && status === "ready"
-      ? element("p", { class: "hint" }, "Not counted in the benchmark: PlaNet's guess arrived after yours.") : null,
-    (reveal.opponents || []).length ? element("div", {}, element("h2", {}, "Room"), element("ul", {},
-      reveal.opponents.map((o) => element("li", {}, `${o.name}: ${o.timed_out ? "timed out" : formatKm(o.km)}, ${o.points.toLocaleString("en")} pts`)))) : null,
-    element("p", { class: "attribution" }, credit(reveal)),
-  );
+  const { title, parts } = (reveal.streak ? streakReveal : revealParts)(reveal);
+  fill(document.getElementById("reveal-details"), ...parts);
   const last = state.game.rounds.every((r) => r.locked);
   document.getElementById("next-button").textContent = last ? "See the summary" : "Next round";
-  document.getElementById("reveal-title").textContent = `Round ${reveal.number}: ${reveal.human.points.toLocaleString("en")} points`;
+  document.getElementById("reveal-title").textContent = title;
   document.getElementById("reveal-title").focus({ preventScroll: true });
 }
 
@@ -284,32 +277,15 @@ async function showSummary() {
     .filter((r) => r.revealed);
   const map = createWorldMap(document.getElementById("summary-map"));
   const layers = L.featureGroup().addTo(map);
-  const points = reveals.flatMap((reveal) => drawRound(map, layers, reveal, { cells: false }));
+  const points = reveals.flatMap((reveal) => (reveal.streak ? drawStreakRound(layers, reveal, { cells: false })
+    : drawRound(map, layers, reveal, { cells: false })));
   map.invalidateSize();
   if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.15), { maxZoom: 6 });
   const game = state.game;
-  const humanWins = reveals.filter((r) => r.head_to_head === "human").length;
-  const modelWins = reveals.filter((r) => r.head_to_head === "model").length;
-  document.getElementById("summary-title").textContent =
-    `Game over: you ${game.total_points.toLocaleString("en")}, PlaNet ${game.total_model_points.toLocaleString("en")}`;
-  fill(document.getElementById("summary-details"),
-    element("p", {}, `Closer guess: you ${humanWins}, PlaNet ${modelWins}, ties ${reveals.length - humanWins - modelWins}.`),
-    element("div", { class: "table-scroll" }, element("table", { id: "summary-table" },
-      element("thead", {}, element("tr", {}, ["Round", "Where", "You", "PlaNet"].map((h) => element("th", { scope: "col" }, h)))),
-      element("tbody", {}, reveals.map((r) => element("tr", {},
-        element("td", {}, r.number), element("td", {}, countryName(r.truth.country) || "—"),
-        element("td", {}, `${formatKm(r.human.km)} · ${r.human.points.toLocaleString("en")}`),
-        element("td", {}, r.model.status === "ready"
-          ? `${formatKm(r.model.km)} · ${r.model.points.toLocaleString("en")}` : "—")))),
-      element("tfoot", {}, element("tr", {}, element("th", { scope: "row" }, "Total"), element("td", {}),
-        element("td", {}, game.total_points.toLocaleString("en")), element("td", {}, game.total_model_points.toLocaleString("en")))))),
-    element("h2", {}, "Standings"),
-    // PlaNet stands among the players: it played every round too.
-    element("ol", { id: "summary-standings" }, [...game.players.map((p) => ({ ...p, name: `${p.name}${p.you ? " (you)" : ""}` })),
-      { name: "PlaNet", total_points: game.total_model_points }].sort((a, b) => b.total_points - a.total_points)
-      .map((p) => element("li", {}, `${p.name}: ${p.total_points.toLocaleString("en")} pts`))),
-  );
-  state.shareText = shareText(game, reveals);
+  const { title, parts } = (game.streak ? streakSummary : summaryParts)(game, reveals);
+  document.getElementById("summary-title").textContent = title;
+  fill(document.getElementById("summary-details"), ...parts);
+  state.shareText = (game.streak ? streakShareText : shareText)(game, reveals);
   if (game.rematch) document.getElementById("again-button").textContent = "Join the rematch";
   document.getElementById("summary-title").focus({ preventScroll: true });
 }
@@ -338,6 +314,7 @@ async function playAgain() {
   }
   const again = await api("/api/games", { method: "POST", body: {
     set: game.set, model: game.model, rounds: game.round_count, time_limit_s: game.time_limit_s, mode: game.mode,
+    goal: game.goal,
     name: localStorage.getItem("arena.name") || undefined,
   } });
   location.assign(`/play/${again.game}`);

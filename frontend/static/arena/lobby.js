@@ -27,12 +27,16 @@ async function fillCatalogue() {
 
 function gameSettings(form) {
   const data = new FormData(form);
+  const goal = data.get("goal") || "distance";
   const rounds = Number(data.get("rounds"));
-  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error("Rounds must be a whole number from 1 to 50.");
+  // A country streak has no set length: it goes on until the first wrong country.
+  if (goal === "distance" && (!Number.isInteger(rounds) || rounds < 1 || rounds > 50)) {
+    throw new Error("Rounds must be a whole number from 1 to 50.");
+  }
   const timeLimit = data.get("time_limit_s");
   return {
-    set: data.get("set"), model: data.get("model") || undefined, rounds,
-    time_limit_s: timeLimit ? Number(timeLimit) : null, mode: data.get("mode"),
+    set: data.get("set"), model: data.get("model") || undefined, rounds: goal === "distance" ? rounds : undefined,
+    time_limit_s: timeLimit ? Number(timeLimit) : null, mode: data.get("mode"), goal,
     name: (data.get("name") || "").trim() || undefined,
   };
 }
@@ -44,6 +48,7 @@ async function createGame(event) {
   showError("new-game-error", "");
   try {
     const settings = gameSettings(form);
+    if (room && settings.goal === "country") throw new Error("A country streak is played alone: choose Play solo.");
     localStorage.setItem(NAME_KEY, settings.name || "");
     for (const button of form.querySelectorAll("button")) button.disabled = true;
     const game = await api("/api/games", { method: "POST", body: settings });

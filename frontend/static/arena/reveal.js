@@ -1,5 +1,6 @@
 // The pieces of a round's reveal: the map's pins, great circles and PlaNet's cells, the score cards, who won
-// at each radius, the image credit and the spoiler-free text a result is shared as. game.js puts them together.
+// at each radius, the image credit, the summary and the spoiler-free text a result is shared as. game.js puts
+// them together (a country streak's pieces are in streak.js).
 import { element, formatKm } from "./api.js";
 import { cellLayer, greatCircle, pin, textTooltip } from "./worldmap.js";
 
@@ -81,6 +82,53 @@ export function outcomeTable(reveal) {
     element("caption", { class: "visually-hidden" }, "Who was within each distance of the truth"),
     element("thead", {}, element("tr", {}, element("th", { scope: "col" }, "Within"), element("th", { scope: "col" }, "Winner"))),
     element("tbody", {}, rows)));
+}
+
+// The reveal's words: {title, parts}.
+export function revealParts(reveal) {
+  const status = reveal.model.status;
+  const place = [countryName(reveal.truth.country), reveal.truth.continent].filter(Boolean).join(", ");
+  return {
+    title: `Round ${reveal.number}: ${reveal.human.points.toLocaleString("en")} points`,
+    parts: [
+      element("p", {}, "The photo was taken ", element("strong", {}, place ? `in ${place}` : "here"),
+        ` (${reveal.truth.latitude.toFixed(4)}, ${reveal.truth.longitude.toFixed(4)}).`),
+      element("div", { class: "score-cards" }, scoreCard("human", "You", reveal.human, "ready"),
+        scoreCard("model", "PlaNet", reveal.model, status)),
+      outcomeTable(reveal),
+      reveal.counted === false && status === "ready"
+        ? element("p", { class: "hint" }, "Not counted in the benchmark: PlaNet's guess arrived after yours.") : null,
+      (reveal.opponents || []).length ? element("div", {}, element("h2", {}, "Room"), element("ul", {},
+        reveal.opponents.map((o) => element("li", {}, `${o.name}: ${o.timed_out ? "timed out" : formatKm(o.km)}, ${o.points.toLocaleString("en")} pts`)))) : null,
+      element("p", { class: "attribution" }, credit(reveal)),
+    ],
+  };
+}
+
+// The end of a game: {title, parts}: each round's distances and points, and the standings with PlaNet in them.
+export function summaryParts(game, reveals) {
+  const humanWins = reveals.filter((r) => r.head_to_head === "human").length;
+  const modelWins = reveals.filter((r) => r.head_to_head === "model").length;
+  return {
+    title: `Game over: you ${game.total_points.toLocaleString("en")}, PlaNet ${game.total_model_points.toLocaleString("en")}`,
+    parts: [
+      element("p", {}, `Closer guess: you ${humanWins}, PlaNet ${modelWins}, ties ${reveals.length - humanWins - modelWins}.`),
+      element("div", { class: "table-scroll" }, element("table", { id: "summary-table" },
+        element("thead", {}, element("tr", {}, ["Round", "Where", "You", "PlaNet"].map((h) => element("th", { scope: "col" }, h)))),
+        element("tbody", {}, reveals.map((r) => element("tr", {},
+          element("td", {}, r.number), element("td", {}, countryName(r.truth.country) || "—"),
+          element("td", {}, `${formatKm(r.human.km)} · ${r.human.points.toLocaleString("en")}`),
+          element("td", {}, r.model.status === "ready"
+            ? `${formatKm(r.model.km)} · ${r.model.points.toLocaleString("en")}` : "—")))),
+        element("tfoot", {}, element("tr", {}, element("th", { scope: "row" }, "Total"), element("td", {}),
+          element("td", {}, game.total_points.toLocaleString("en")), element("td", {}, game.total_model_points.toLocaleString("en")))))),
+      element("h2", {}, "Standings"),
+      // PlaNet stands among the players: it played every round too.
+      element("ol", { id: "summary-standings" }, [...game.players.map((p) => ({ ...p, name: `${p.name}${p.you ? " (you)" : ""}` })),
+        { name: "PlaNet", total_points: game.total_model_points }].sort((a, b) => b.total_points - a.total_points)
+        .map((p) => element("li", {}, `${p.name}: ${p.total_points.toLocaleString("en")} pts`))),
+    ],
+  };
 }
 
 // The image credit, naming the licence once (an attribution often ends with it already).

@@ -13,7 +13,8 @@ const TILE_URL = MAP_SETTINGS.tileUrl || "";
 let countries = null;
 let places = null;
 
-function loadCountries() {
+// The borders as GeoJSON, fetched once per page (the streak's picker finds the country under a click in them).
+export function loadCountries() {
   countries ??= fetch(COUNTRIES_URL).then((response) => {
     if (!response.ok) throw new Error(`country borders unavailable (${response.status})`);
     return response.json().then(dequantised);
