@@ -86,7 +86,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 # README's pictures: the browser tests' latest screenshots (artefacts/screenshots/, written by `make test`).
-SHOTS := game reveal stats panorama room-reveal reveal-phone multiview
+SHOTS := game reveal stats panorama room-reveal reveal-phone multiview profile streak-reveal
 screenshots:
 	mkdir -p docs/screenshots
 	for shot in $(SHOTS); do cp artefacts/screenshots/$$shot.png docs/screenshots/; done

@@ -5,6 +5,8 @@ account links, stays one line on a phone."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 from conftest import PHONE_VIEWPORT, BrowserGuard, guarded_page
 from playwright.sync_api import Browser, Page, expect
@@ -21,7 +23,8 @@ def wait_for_the_model(page: Page) -> None:
         return view.model_ready; }""", polling=250, timeout=MODEL_TIMEOUT_MS)
 
 
-def test_a_guest_signs_up_and_finds_their_round_on_the_profile(page: Page, guard: BrowserGuard) -> None:
+def test_a_guest_signs_up_and_finds_their_round_on_the_profile(page: Page, guard: BrowserGuard,
+                                                              screenshot: Callable[..., Path]) -> None:
     start_game_in_lobby(page, rounds=1, name="Grace")
     wait_for_photo(page)
     wait_for_the_model(page)
@@ -52,6 +55,7 @@ def test_a_guest_signs_up_and_finds_their_round_on_the_profile(page: Page, guard
     expect(page.locator("#rating-plot svg circle.rating-point")).to_have_count(1)
     expect(page.locator("#rating-now")).to_contain_text(re.compile(r"Now \d+"))
     expect(page.locator("header")).to_contain_text("Sign out")
+    screenshot(page, "profile")
 
     page.goto("/stats")
     ratings = page.locator("#ratings-table tbody")

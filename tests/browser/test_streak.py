@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,8 @@ def click_country(page: Page, code: str) -> None:
     expect(page.locator("#guess-button")).to_be_enabled()
 
 
-def test_a_country_streak_is_played_by_clicking_countries_until_it_ends(page: Page, arena_database: Path) -> None:
+def test_a_country_streak_is_played_by_clicking_countries_until_it_ends(page: Page, arena_database: Path,
+                                                                       screenshot: Callable[..., Path]) -> None:
     page.goto("/")
     expect(page.locator("#set option")).not_to_have_count(0)
     page.fill("#name", "Ada")
@@ -77,6 +79,8 @@ def test_a_country_streak_is_played_by_clicking_countries_until_it_ends(page: Pa
         expect(page.locator("#streak-truth")).to_contain_text(NAMES[truth])
         expect(page.locator("#streaks")).to_contain_text(f"Your streak: {min(number, 2)}")
         expect(page.locator("#next-button")).to_have_text("Next round" if right else "See the summary")
+        if number == 2:
+            screenshot(page, "streak-reveal")
         page.click("#next-button")
 
     expect(page.locator("#summary-panel")).to_be_visible(timeout=15_000)

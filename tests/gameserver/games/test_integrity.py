@@ -72,7 +72,8 @@ def test_joining_closes_at_the_first_serve_and_offers_a_fresh_game_on_the_same_s
     post(owner, f"/api/games/{game['game']}/rounds/1/start", {})
     status, refused = post(late, f"/api/games/{game['game']}/join", {})
     assert status == 409 and "fresh game" in refused["error"]
-    assert refused["offer"] == {"set": synthetic, "rounds": 2, "mode": "nmpz", "time_limit_s": 60, "model": "tiny"}
+    assert refused["offer"] == {"set": synthetic, "rounds": 2, "mode": "nmpz", "time_limit_s": 60, "model": "tiny",
+                                "goal": "distance"}
     assert post(late, "/api/games", refused["offer"])[0] == 201
 
 
