@@ -86,9 +86,12 @@ get_user_model().objects.create_superuser({json.dumps(ADMIN_USER)}, "", {json.du
 
 def reveal_tooltips(page: Page, panel: str) -> list[str]:
     """Open every other player's tooltip (Leaflet sets a tooltip's content when it opens) and read them."""
+    # Once PlaNet's guess is drawn, nothing redraws the map (a redraw would close the tooltips being read).
+    expect(page.locator(f"{panel} .map-pin.model").first).to_be_attached(timeout=MODEL_TIMEOUT_MS)
     pins = page.locator(f"{panel} .map-pin.other")
     for index in range(pins.count()):
         pins.nth(index).dispatch_event("mouseover")
+    expect(page.locator(f"{panel} .leaflet-tooltip")).to_have_count(pins.count())
     page.wait_for_timeout(300)  # an <img src=x> payload's error event comes after its request
     return page.locator(f"{panel} .leaflet-tooltip").all_inner_texts()
 

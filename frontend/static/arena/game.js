@@ -237,11 +237,11 @@ function renderWaiting(waiting) {
     element("p", { id: "waiting" }, `Waiting for the room: ${waiting.guessed} of ${waiting.players} have guessed. `,
       "Everyone sees the answer together."));
   clearTimeout(state.waitTimer);
-  if (waiting.deadline) {
-    // The round closes at its deadline even if someone never guesses: ask again then.
-    const wait = Math.max(0, Date.parse(waiting.deadline) - Date.now()) + 2500;
-    state.waitTimer = setTimeout(() => api(`/api/rounds/${waiting.round}`).then(renderReveal).catch(fail), wait);
-  }
+  // Ask again every few seconds, and once the deadline has passed (the round closes then even if someone never
+  // guesses): the events are hints, and one missed while the socket was away must not leave the room waiting.
+  const closes = waiting.deadline ? Math.max(0, Date.parse(waiting.deadline) - Date.now()) + 2500 : Infinity;
+  state.waitTimer = setTimeout(() => api(`/api/rounds/${waiting.round}`).then(renderReveal).catch(fail),
+    Math.min(5000, closes));
 }
 
 function renderReveal(reveal) {
