@@ -51,7 +51,7 @@ def checkpoint_broken() -> Callable[..., None]:
     registered (replaced by `content`) or gone (None)."""
     from gameserver.panoramas.storage import checkpoint_key, object_write, objects_delete
 
-    def broken(version, content: bytes | None) -> None:  # type: ignore[no-untyped-def]
+    def broken(version, content: bytes | None) -> None:
         key = checkpoint_key(sha256=version.checkpoint_sha256)
         if content is None:
             objects_delete(keys=[key])
@@ -59,6 +59,15 @@ def checkpoint_broken() -> Callable[..., None]:
             object_write(key=key, data=content)
 
     return broken
+
+
+@pytest.fixture
+def synthetic(synthetic_test: Path, model_version) -> str:
+    """The synthetic test set imported as set "s", with the tiny model registered to play it."""
+    from gameserver.panoramas.services import panorama_set_import
+
+    panorama_set_import(manifest_path=synthetic_test, name="s")
+    return "s"
 
 
 @pytest.fixture

@@ -4,23 +4,15 @@ attempts per address, and the guest's games brought into the account on sign-up 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
 from gameserver.games.models import Guess, Player
-from gameserver.panoramas.services import panorama_set_import
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery 42"
-
-
-@pytest.fixture
-def synthetic(synthetic_test: Path, model_version) -> str:
-    panorama_set_import(manifest_path=synthetic_test, name="s")
-    return "s"
 
 
 def post_json(client: Client, url: str, body: object):  # -> HttpResponse

@@ -4,7 +4,6 @@ closer guess, counted rounds only) and the rating over time, whose last point is
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -12,17 +11,10 @@ from django.test import Client
 
 from gameserver.games.models import Round
 from gameserver.games.rules import round_model_km
-from gameserver.panoramas.services import panorama_set_import
 from gameserver.stats.selectors import player_id
 from planet_engine.geo import geoscore
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the model answers on commit
-
-
-@pytest.fixture
-def synthetic(synthetic_test: Path, model_version) -> str:
-    panorama_set_import(manifest_path=synthetic_test, name="s")
-    return "s"
 
 
 def post_json(client: Client, url: str, body: object):  # -> HttpResponse

@@ -4,21 +4,13 @@ round_started event and may fetch a round once it is served. A solo game is unch
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from gameserver.games.models import Round
-from gameserver.panoramas.services import panorama_set_import
 
 pytestmark = pytest.mark.django_db(transaction=True)  # a serve queues the model on commit
-
-
-@pytest.fixture
-def synthetic(synthetic_test: Path, model_version) -> str:
-    panorama_set_import(manifest_path=synthetic_test, name="s")
-    return "s"
 
 
 def post(client: Client, url: str, body: object) -> tuple[int, dict]:

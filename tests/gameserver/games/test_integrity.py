@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -22,12 +21,6 @@ from gameserver.panoramas.storage import object_read, panorama_image_key
 from gameserver.stats.selectors import round_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def synthetic(synthetic_test: Path, model_version) -> str:
-    panorama_set_import(manifest_path=synthetic_test, name="s")
-    return "s"
 
 
 def post(client: Client, url: str, body: object) -> tuple[int, dict]:

@@ -20,12 +20,6 @@ from gameserver.panoramas.storage import planet_storage, served_view_key
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def synthetic(synthetic_test: Path, model_version) -> str:
-    panorama_set_import(manifest_path=synthetic_test, name="s")
-    return "s"
-
-
 def post(client: Client, url: str, body: object):  # -> HttpResponse
     return client.post(url, data=json.dumps(body), content_type="application/json")
 

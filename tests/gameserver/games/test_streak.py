@@ -6,14 +6,12 @@ streak rounds stay out of the distance tables."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from gameserver.games.models import Game, Guess, Round
 from gameserver.panoramas.models import Panorama
-from gameserver.panoramas.services import panorama_set_import
 from gameserver.stats.selectors import benchmark_from_rows, round_rows
 from tests.gameserver.games.test_no_leak import (  # noqa: F401 (located_set is a fixture)
     SYDNEY,
@@ -26,12 +24,6 @@ from tests.gameserver.games.test_no_leak import (  # noqa: F401 (located_set is 
 pytestmark = pytest.mark.django_db(transaction=True)
 # A point in a country none of the synthetic regions (France, Kenya, Japan, Peru) lies in.
 BRASILIA = (-15.79, -47.88)
-
-
-@pytest.fixture
-def synthetic(synthetic_test: Path, model_version) -> str:
-    panorama_set_import(manifest_path=synthetic_test, name="s")
-    return "s"
 
 
 def post(client: Client, url: str, body: object) -> tuple[int, dict]:

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from gameserver.games.models import Game, Round
-from gameserver.panoramas.services import panorama_set_import
 from gameserver.stats.selectors import benchmark_from_rows, round_rows, rounds_open
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def synthetic(synthetic_test: Path, model_version) -> str:
-    panorama_set_import(manifest_path=synthetic_test, name="s")
-    return "s"
 
 
 def post(client: Client, url: str, body: object) -> dict:
