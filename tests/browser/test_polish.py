@@ -61,21 +61,29 @@ def test_a_result_is_shared_as_text_without_spoilers(page: Page) -> None:
     assert not re.search(r"km|°|\.jpg", text)  # no distance, coordinate or file
 
 
+def play_round_one_as_a_room(host: Page, guest: Page, *, rounds: int) -> str:
+    """The host opens a room, the guest joins, the host starts; both guess round 1 and see its reveal (which
+    comes once both have locked). The game's id."""
+    game = start_game_in_lobby(host, rounds=rounds, name="Host", room=True)
+    guest.goto(f"/play/{game}")
+    guest.fill("#join-name", "Guest")
+    guest.click("#join-form button")
+    expect(host.locator("#standings")).to_contain_text("Guest")
+    host.click("#start-button")
+    for player in (host, guest):
+        wait_for_photo(player)
+        guess_by_clicking(player, x=0.5, y=0.5)
+        player.click("#guess-button")
+    for player in (host, guest):
+        expect(player.locator("#winners tbody tr")).to_have_count(6, timeout=MODEL_TIMEOUT_MS)
+    return game
+
+
 def test_play_again_brings_the_room_along(browser: Browser, guard: BrowserGuard, arena_server: str) -> None:
     with (guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
           guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest):
-        game = start_game_in_lobby(host, rounds=1, name="Host", room=True)
-        guest.goto(f"/play/{game}")
-        guest.fill("#join-name", "Guest")
-        guest.click("#join-form button")
-        expect(host.locator("#standings")).to_contain_text("Guest")
-        host.click("#start-button")
+        game = play_round_one_as_a_room(host, guest, rounds=1)
         for player in (host, guest):
-            wait_for_photo(player)
-            guess_by_clicking(player, x=0.5, y=0.5)
-            player.click("#guess-button")
-        for player in (host, guest):
-            expect(player.locator("#winners tbody tr")).to_have_count(6, timeout=MODEL_TIMEOUT_MS)
             player.click("#next-button")
             expect(player.locator("#summary-panel")).to_be_visible()
 
@@ -105,18 +113,7 @@ def test_the_host_advances_the_room_from_round_to_round(browser: Browser, guard:
                                                         arena_server: str) -> None:
     with (guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
           guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest):
-        game = start_game_in_lobby(host, rounds=2, name="Host", room=True)
-        guest.goto(f"/play/{game}")
-        guest.fill("#join-name", "Guest")
-        guest.click("#join-form button")
-        expect(host.locator("#standings")).to_contain_text("Guest")
-        host.click("#start-button")
-        for player in (host, guest):
-            wait_for_photo(player)
-            guess_by_clicking(player, x=0.5, y=0.5)
-            player.click("#guess-button")
-        for player in (host, guest):  # the room's reveal: once both have locked
-            expect(player.locator("#winners tbody tr")).to_have_count(6, timeout=MODEL_TIMEOUT_MS)
+        play_round_one_as_a_room(host, guest, rounds=2)
         # The guest asks for the next round first: it waits for the host, and follows them when they start it.
         guest.click("#next-button")
         expect(guest.locator("#next-button")).to_have_text("Waiting for the host to start round 2…")
