@@ -47,7 +47,11 @@ def click_country(page: Page, code: str) -> None:
         const offset = at([lat, lng]).subtract(at([20, 0]));
         return [offset.x, offset.y];
     }""", list(INSIDE[code]))
-    guess_map.click(position={"x": box["width"] / 2 + dx, "y": box["height"] / 2 + dy})
+    x, y = box["width"] / 2 + dx, box["height"] / 2 + dy
+    if 10 <= x <= box["width"] - 10 and 10 <= y <= box["height"] - 10:
+        guess_map.click(position={"x": x, "y": y})
+    else:  # not in view at the opening zoom on this screen (Japan, on a narrow map): a player would pick it so
+        page.select_option("#country-select", code)
     expect(page.locator("#country-choice")).to_have_text(NAMES[code])
     expect(page.locator("#guess-button")).to_be_enabled()
 
