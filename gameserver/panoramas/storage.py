@@ -120,11 +120,9 @@ def object_read(*, key: str) -> bytes:
 
 
 def object_open(*, key: str) -> File[Any]:
-    """The object, open for reading in chunks; FileNotFoundError when there is none."""
-    storage = planet_storage()
-    if not storage.exists(key):
-        raise FileNotFoundError(f"no object {key!r} in the store")
-    return storage.open(key, "rb")
+    """The object, open for reading in chunks; FileNotFoundError when there is none (both backends raise it
+    from open itself: S3's open is the one HEAD request, so no separate exists() round trip precedes it)."""
+    return planet_storage().open(key, "rb")
 
 
 def object_exists(*, key: str) -> bool:
