@@ -137,9 +137,9 @@ def objects_delete(*, keys: Iterable[str]) -> None:
 
 def image_open(*, key: str) -> Image.Image:
     """A stored image, decoded (the stored JPEGs were checked on import: no bomb, no metadata)."""
-    with Image.open(io.BytesIO(object_read(key=key))) as image:
-        image.load()
-        return image.copy()
+    image = Image.open(io.BytesIO(object_read(key=key)))
+    image.load()  # decoded in full now: the in-memory bytes hold no file open, so no copy is needed to close it
+    return image
 
 
 def file_sha256(path: Path) -> str:
