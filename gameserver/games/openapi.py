@@ -115,8 +115,11 @@ SCHEMAS: dict[str, Any] = {
                                 "items": {"type": "object", "properties": {
                                     "image_url": {"type": "string"}, "name": {"type": "string"},
                                     "heading": {"type": ["number", "null"],
-                                                "description": "compass degrees the view faces"}}}},
-                      "heading": {"type": ["number", "null"], "description": "a panorama's opening heading"},
+                                                "description": "the compass point the view faces, in degrees (a "
+                                                               "multiple of 45: N, NE, ...), never its exact heading"}}}},
+                      "heading": {"type": ["number", "null"],
+                                  "description": "the yaw a 360° panorama opens at, in its served (randomly turned) "
+                                                 "frame; null for a photo"},
                       "deadline": {"type": ["string", "null"], "format": "date-time"},
                       "model_ready": {"type": "boolean"}, "locked": {"const": False}}},
     "Waiting": {"type": "object", "description": "a locked guess on a round some seat has not locked: the "

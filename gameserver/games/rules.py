@@ -75,6 +75,14 @@ def games_finished(*, now: datetime) -> QuerySet[Game]:
     return Game.objects.filter(~Exists(still_open) | Q(created_at__lt=now - GAME_OPEN_MAX))
 
 
+def compass_point(heading: float | None) -> float | None:
+    """The compass point (a multiple of 45°: N, NE, E, ...) nearest a view's heading: what a player is told
+    about the way a view faces before guessing. An exact heading would be a key into a public set (71 of
+    panoramax-multiview's 100 places have headings no other place shares); eight points tell no more than the
+    sun and shadows do, and a point holds about an eighth of any set."""
+    return None if heading is None else float(45 * (round(heading / 45) % 8))
+
+
 def round_fixed_view(*, round: Round) -> bool:
     """A panorama in a no-move-pan-zoom game is served as the flat render of its opening view."""
     return round.panorama.kind == Panorama.Kind.EQUIRECTANGULAR and round.game.mode == Game.Mode.NMPZ

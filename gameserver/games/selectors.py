@@ -15,6 +15,7 @@ from gameserver.games.errors import NotAPlayer, NotFound
 from gameserver.games.models import Game, Guess, Player, Round, RoundView
 from gameserver.games.rules import (
     THRESHOLDS,
+    compass_point,
     guess_exclusion,
     panorama_attribution,
     panorama_licence,
@@ -110,12 +111,12 @@ def round_view(*, round: Round) -> dict[str, object]:
     }
     if round.panorama.kind == Panorama.Kind.MULTIVIEW:
         views = list(round.views.select_related("panorama_view"))
-        # One view served (no-move, NMPZ) is a photo; several are a place to look around. Names and headings say
-        # which way each faces, never where.
+        # One view served (no-move, NMPZ) is a photo; several are a place to look around. Names and compass points
+        # say which way each faces, never where (rules.compass_point).
         shown["kind"] = "multiview" if len(views) > 1 else "photo"
         if len(views) > 1:
             shown["views"] = [{"image_url": f"/api/rounds/{round.public_id}/views/{view.number}",
-                               "name": view.panorama_view.name, "heading": view.panorama_view.heading}
+                               "name": view.panorama_view.name, "heading": compass_point(view.panorama_view.heading)}
                               for view in views]
     return shown
 

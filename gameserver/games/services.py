@@ -186,8 +186,10 @@ def round_serve(*, round: Round, player_key: str, address: str | None = None) ->
                     locked.view_heading = locked.panorama.heading or 0.0
                 equirectangular = locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR and not round_fixed_view(
                     round=locked)
-                locked.view_name, locked.view_sha256 = _view_write(source=round_view_source(round=locked),
-                                                                   equirectangular=equirectangular)
+                locked.view_name, locked.view_sha256, turn = _view_write(source=round_view_source(round=locked),
+                                                                         equirectangular=equirectangular)
+                if equirectangular:  # the served panorama was turned: it opens where the manifest's heading was
+                    locked.view_heading = ((locked.view_heading or 0.0) + turn) % 360.0
             # The clock starts once the view exists: the response that shows it leaves right after.
             now = timezone.now()
             locked.served_at = now
@@ -200,13 +202,13 @@ def round_serve(*, round: Round, player_key: str, address: str | None = None) ->
     return locked
 
 
-def _view_write(*, source: str, equirectangular: bool) -> tuple[str, str]:
+def _view_write(*, source: str, equirectangular: bool) -> tuple[str, str, float]:
     """A fresh encoding of the stored image `source` for one round (serving.py), stored under a random name:
-    (name, sha256)."""
-    view = serving.view_encode(data=object_read(key=source), equirectangular=equirectangular)
+    (name, sha256, the degrees a 360° panorama was turned)."""
+    view, turn = serving.view_encode(data=object_read(key=source), equirectangular=equirectangular)
     name = f"{new_public_id()}.jpg"
     object_write(key=served_view_key(name=name), data=view)
-    return name, hashlib.sha256(view).hexdigest()
+    return name, hashlib.sha256(view).hexdigest(), turn
 
 
 def _views_serve(*, round: Round) -> None:
@@ -214,7 +216,7 @@ def _views_serve(*, round: Round) -> None:
     round's own view fields are its first view's."""
     served = []
     for number, view in enumerate(round_views_to_serve(round=round)):
-        name, sha256 = _view_write(source=stored_image_key(name=view.image_name), equirectangular=False)
+        name, sha256, _ = _view_write(source=stored_image_key(name=view.image_name), equirectangular=False)
         served.append(RoundView(round=round, number=number, panorama_view=view, view_name=name, view_sha256=sha256))
     RoundView.objects.bulk_create(served)
     round.view_name, round.view_sha256 = served[0].view_name, served[0].view_sha256

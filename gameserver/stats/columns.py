@@ -32,7 +32,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("truth_continent", "str", "continent of the truth (Natural Earth)"),
     Column("view_sha256", "str", "sha256 of the exact image bytes served to the players and the model (a "
            "multi-view round: its first view's)"),
-    Column("view_heading", "float", "heading a panorama opened at, degrees; empty for photos"),
+    Column("view_heading", "float", "yaw a 360° panorama opened at, degrees, in the frame it was served in (each "
+           "serve turns the panorama by a random angle; NMPZ: the manifest's heading of the rendered view); "
+           "empty for photos"),
     Column("mode", "str", "move, no-move or nmpz"),
     Column("time_limit_s", "int", "round time limit in seconds; empty when unlimited"),
     Column("human_latitude", "float", "the player's guess; empty when the round timed out"),

@@ -9,11 +9,11 @@ import { panZoom } from "./zoomer.js";
 let panorama = null;
 let switcher = null; // the multi-view round on screen: { step(delta) }
 
-// Which way a view faces, as a compass point and degrees (never where it is).
+// Which way a view faces, as the compass point the server sends (never where it is, nor an exact heading).
 function compass(heading) {
   if (heading === null || heading === undefined) return "";
   const points = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
-  return ` · facing ${points[Math.round(heading / 45) % 8]} (${Math.round(heading)}°)`;
+  return ` · facing ${points[Math.round(heading / 45) % 8]}`;
 }
 
 function showViews(container, view, onReady) {

@@ -247,26 +247,8 @@ def test_nothing_before_the_guess_reveals_the_location(panorama_set):
     assert game_round.panorama.public_id not in view["image_url"]
 
 
-def test_a_panorama_round_records_and_serves_its_opening_heading(synthetic_test, model_version, source):
-    manifest = source.manifest([{"file": source.image("p.jpg", size=(200, 100)), "latitude": 10, "longitude": 20,
-                                 "kind": "equirectangular", "heading": "135"}])
-    panorama_set_import(manifest_path=manifest, name="panos")
-    client = Client()
-    _, game = post(client, "/api/games", {"set": "panos", "rounds": 1, "mode": "move"})
-    _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
-    assert (view["kind"], view["heading"], view["mode"]) == ("equirectangular", 135.0, "move")
-    served = Round.objects.get(public_id=view["round"])
-    assert served.view_heading == 135.0 and served.view_sha256 != served.panorama.content_sha256
-    # A 360° panorama keeps its whole sphere: scaled, still 2:1.
-    with image_open(key=round_view_key(round=served)) as image:
-        assert image.width == 2 * image.height and 90 <= image.height <= 100
-
-
-def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model(model_version, source,
-                                                                                  monkeypatch):
-    from planet_engine.predict import Predictor
-
-    # Each column of the panorama has its own colour, so the render shows which direction it looks at.
+def column_coloured_panorama(source, *, heading: str) -> None:
+    """A 720 x 360 panorama whose every column has its own colour (column_of reads it back), as set "panos"."""
     width, height = 720, 360
     columns = np.arange(width)
     pixels = np.stack([columns % 256, (columns // 256) * 80, np.full(width, 128)], axis=-1).astype(np.uint8)
@@ -274,8 +256,44 @@ def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model
     panorama.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.repeat(pixels[None], height, axis=0)).save(panorama)
     manifest = source.manifest([{"file": "pano.png", "latitude": 10, "longitude": 20, "kind": "equirectangular",
-                                 "heading": "90"}])
+                                 "heading": heading}])
     panorama_set_import(manifest_path=manifest, name="panos")
+
+
+def column_of(pixel: np.ndarray) -> int:
+    """The column of column_coloured_panorama a (decoded, slightly noisy) pixel came from."""
+    return int(round(pixel[1] / 80)) * 256 + int(pixel[0])
+
+
+def test_a_panorama_round_opens_at_its_heading_turned_by_a_random_angle_of_its_own(model_version, source):
+    # The manifest's heading (135.25°, the column 630.5 of 720) would be a key into the set: each round turns
+    # the panorama about its vertical axis by its own random angle and opens at the same place in the picture.
+    column_coloured_panorama(source, heading="135.25")
+    headings = set()
+    for _ in range(3):
+        client = Client()  # a new player each time: the one panorama is drawn again
+        _, game = post(client, "/api/games", {"set": "panos", "rounds": 1, "mode": "move"})
+        _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
+        assert (view["kind"], view["mode"]) == ("equirectangular", "move")
+        served = Round.objects.get(public_id=view["round"])
+        assert served.view_heading == view["heading"] and served.view_sha256 != served.panorama.content_sha256
+        headings.add(view["heading"])
+        # A 360° panorama keeps its whole sphere: scaled, still 2:1, turned.
+        with image_open(key=round_view_key(round=served)) as image:
+            assert image.width == 2 * image.height and 324 <= image.height <= 360
+            pixels = np.asarray(image.convert("RGB")).astype(int)
+        # Yaw 0 is the centre column; the served heading looks where the manifest's heading looked before.
+        x = int((view["heading"] / 360 + 0.5) * image.width) % image.width
+        assert abs(column_of(pixels[image.height // 2, x]) - 630) <= 6, (view["heading"], x)
+    assert len(headings) == 3 and 135.25 not in headings
+
+
+def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model(model_version, source,
+                                                                                  monkeypatch):
+    from planet_engine.predict import Predictor
+
+    # Each column of the panorama has its own colour, so the render shows which direction it looks at.
+    column_coloured_panorama(source, heading="90")
     predicted: list[np.ndarray] = []
     original = Predictor.predict_groups
     monkeypatch.setattr(Predictor, "predict_groups", lambda self, groups, **kw: (
