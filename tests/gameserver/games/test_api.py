@@ -19,6 +19,7 @@ from gameserver.games.errors import GameError
 from gameserver.games.models import Game, Guess, Player, Round
 from gameserver.games.rules import round_view_key
 from gameserver.games.selectors import round_reveal
+from gameserver.games.serving import served_height_range
 from gameserver.games.services import game_create, guess_submit, round_serve
 from gameserver.inference.services import round_predict
 from gameserver.panoramas.models import PanoramaSet
@@ -306,8 +307,10 @@ def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model
     body = b"".join(client.get(view["image_url"]).streaming_content)
     assert hashlib.sha256(body).hexdigest() == served.view_sha256 != served.panorama.content_sha256
     with Image.open(io.BytesIO(body)) as image:
-        # The 1024 x 640 render, cropped by at most 4% and scaled by 0.9-1 for this round only.
-        assert 0.86 * 1024 <= image.width <= 1024 and 0.86 * 640 <= image.height <= 640
+        # The 1024 x 640 render served as any photo is (serving.py): cropped about its centre to 16:9, then by at
+        # most 4% a side, at a height of the one band.
+        low, high = served_height_range()
+        assert low <= image.height <= high and abs(image.width / image.height / (16 / 9) - 1) <= 0.05
         pixels_served = np.asarray(image.convert("RGB"))
         centre = pixels_served[image.height // 2, image.width // 2].astype(int)
     # Heading 90° looks a quarter turn right of the panorama's centre column: column 540 of 720.
