@@ -275,7 +275,8 @@ def schema() -> dict[str, Any]:
                 "parameters": [*STATS_FILTERS, {"name": "suspicious", "in": "query", "required": False,
                                                 "schema": {"type": "string", "enum": ["include"]}}],
                 "responses": {"200": {"description": "thresholds, head to head, errors, paired analysis, "
-                                                     "breakdowns, ratings, exclusions"}}}},
+                                                     "breakdowns, ratings, exclusions"},
+                              "400": _json(_ref("Error"), "a filter names no set, model or mode")}}},
             "/api/stats/export": {"get": {
                 "summary": "One row per player-round as CSV, JSON lines or Parquet (researchers and admins)",
                 "parameters": [*STATS_FILTERS, {"name": "format", "in": "query", "schema": {

@@ -5,20 +5,40 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from gameserver.games.models import Game
+from gameserver.inference.models import ModelVersion
+from gameserver.panoramas.models import PanoramaSet
 from gameserver.stats.exports import CONTENT_TYPES, FORMATS, rows_encode
 from gameserver.stats.selectors import Filters, benchmark_cached, round_rows
 
 RESEARCHERS_GROUP = "researchers"
 
 
+class FilterError(ValueError):
+    """A filter that names nothing: said, rather than answered with empty tables that read as "no rounds"."""
+
+
 def _filters(request: HttpRequest) -> Filters:
-    return Filters(panorama_set=request.GET.get("set", ""), model=request.GET.get("model", ""),
-                   mode=request.GET.get("mode", ""), include_suspicious=request.GET.get("suspicious") == "include")
+    panorama_set, model = request.GET.get("set", ""), request.GET.get("model", "")
+    mode, suspicious = request.GET.get("mode", ""), request.GET.get("suspicious", "")
+    if panorama_set and not PanoramaSet.objects.filter(name=panorama_set).exists():
+        raise FilterError(f"set: no panorama set is named {panorama_set!r}")
+    if model and not ModelVersion.objects.filter(name=model).exists():
+        raise FilterError(f"model: no model is named {model!r}")
+    if mode and mode not in Game.Mode.values:
+        raise FilterError(f"mode must be one of {', '.join(Game.Mode.values)}")
+    if suspicious not in ("", "include"):
+        raise FilterError("suspicious must be 'include' or empty")
+    return Filters(panorama_set=panorama_set, model=model, mode=mode, include_suspicious=suspicious == "include")
 
 
 @require_GET
 def benchmark(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(benchmark_cached(filters=_filters(request)))
+    try:
+        filters = _filters(request)
+    except FilterError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse(benchmark_cached(filters=filters))
 
 
 @require_GET
@@ -31,7 +51,11 @@ def export(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("format", "csv")
     if fmt not in FORMATS:
         return JsonResponse({"error": f"format must be one of {', '.join(FORMATS)}"}, status=400)
-    response = HttpResponse(rows_encode(rows=round_rows(filters=_filters(request)), fmt=fmt),
+    try:
+        filters = _filters(request)
+    except FilterError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    response = HttpResponse(rows_encode(rows=round_rows(filters=filters), fmt=fmt),
                             content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="rounds.{fmt}"'
     return response

@@ -140,3 +140,18 @@ def test_the_live_tables_anchor_the_default_model(played):
     ratings = Client().get("/api/stats/benchmark").json()["ratings"]
     anchored = [entry for entry in ratings if entry.get("anchor")]
     assert [(entry["name"], entry["kind"], entry["rating"]) for entry in anchored] == [("tiny", "model", 1500.0)]
+
+
+def test_a_filter_that_names_nothing_is_refused_clearly(played):
+    """A mistyped filter answers 400 and says which one, not empty tables that read as "no rounds"."""
+    client = Client()
+    for query, named in (("set=nope", "set"), ("model=nope", "model"), ("mode=zzz", "mode"),
+                         ("suspicious=zz", "suspicious")):
+        response = client.get(f"/api/stats/benchmark?{query}")
+        assert response.status_code == 400 and named in response.json()["error"], (query, response.content)
+    researcher = Client()
+    researcher.force_login(User.objects.create_superuser("admin", password="pw"))
+    assert researcher.get("/api/stats/export?format=csv&mode=zzz").status_code == 400
+    # What exists is fine, with or without rounds behind it.
+    for query in ("set=s", "model=tiny", "mode=nmpz", "suspicious=include", "suspicious="):
+        assert client.get(f"/api/stats/benchmark?{query}").status_code == 200, query
