@@ -21,6 +21,7 @@ def test_the_reveal_and_the_summary_read_plainly(page: Page) -> None:
     page.click("#next-button")
     expect(page.locator("#summary-panel")).to_be_visible()
     expect(page.locator("#summary-legend")).to_be_visible()
+    expect(page.locator("#summary-legend-others")).to_be_hidden()  # a solo game has no other players
     expect(page.locator("#summary-standings")).to_contain_text("PlaNet")
     expect(page.locator("#summary-standings")).to_contain_text("Ada (you)")
     # Cell by cell: the table's inner text runs cells together ("9,121 km · 1" then "168 km" reads "1168").
@@ -87,6 +88,7 @@ def test_play_again_brings_the_room_along(browser: Browser, guard: BrowserGuard,
         for player in (host, guest):
             player.click("#next-button")
             expect(player.locator("#summary-panel")).to_be_visible()
+            expect(player.locator("#summary-legend-others")).to_be_visible()
 
         host.click("#again-button")
         host.wait_for_url(re.compile(r"/play/(?!" + game + r")[A-Za-z0-9_-]+\?room=1"))

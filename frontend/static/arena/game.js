@@ -281,6 +281,7 @@ async function showSummary() {
     : drawRound(map, layers, reveal, { cells: false })));
   map.invalidateSize();
   if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.15), { maxZoom: 6 });
+  document.getElementById("summary-legend-others").hidden = !reveals.some((r) => (r.opponents || []).length);
   const game = state.game;
   const { title, parts } = (game.streak ? streakSummary : summaryParts)(game, reveals);
   document.getElementById("summary-title").textContent = title;
