@@ -111,7 +111,9 @@ def datasheet(*, rows: int, filters: dict[str, str], fmt: str) -> str:
         "crossed clusters (Cameron, Gelbach & Miller 2011), as `benchmark_report` does.", "",
         "Right country and right continent compare `human_country`/`model_country` (and the continents) with "
         "`truth_country`/`truth_continent` from offline Natural Earth admin-0 polygons. First-level regions "
-        "(states, provinces) are not in that data, so no region-level outcome can be computed from this file.", "",
+        "(states, provinces) are not in that data, so no region-level outcome can be computed from this file. "
+        "A continent is its country's, as Natural Earth files it: all of Russia is Europe (Vladivostok too), "
+        "Turkey and Kazakhstan are Asia, Egypt is Africa; a point's continent never splits a country.", "",
         "Country-streak rounds (the player names the country; no point, no km, no points) are rows with "
         "`exclusion` country_streak, never counted in the tables: `human_country` is the country named and "
         "`model_country` the country of the model's point guess, so right-country rates can be read from them.", "",
