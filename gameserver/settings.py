@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -14,7 +15,6 @@ from django.core.exceptions import ImproperlyConfigured
 from planet_engine.manifest import data_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DEV_SECRET = "dev-only-insecure-secret-key"
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -24,8 +24,7 @@ def env_bool(name: str, default: bool) -> bool:
 # Off unless asked for, the embedded game included: a debug page shows a request's local variables.
 DEBUG = env_bool("DJANGO_DEBUG", False)
 PRODUCTION = env_bool("PLANET_PRODUCTION", False)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET)
-if PRODUCTION and (SECRET_KEY == DEV_SECRET or len(SECRET_KEY) < 32 or DEBUG):
+if PRODUCTION and (len(os.environ.get("DJANGO_SECRET_KEY", "")) < 32 or DEBUG):
     raise ImproperlyConfigured("production needs DJANGO_SECRET_KEY (32+ chars) and DJANGO_DEBUG off")
 if PRODUCTION and not os.environ.get("DJANGO_ALLOWED_HOSTS"):
     raise ImproperlyConfigured("production needs DJANGO_ALLOWED_HOSTS (the site's host names, comma-separated)")
@@ -39,6 +38,28 @@ PLANET_DATA_DIR = data_dir()
 PLANET_DAILY_SET = os.environ.get("PLANET_DAILY_SET", "")
 # Where imported, metadata-free re-encoded images and model checkpoints live.
 PLANET_VAR_DIR = Path(os.environ.get("PLANET_VAR_DIR", BASE_DIR / "var"))
+
+
+def installation_secret(var_dir: Path) -> str:
+    """This installation's own secret key, made once under var_dir and readable by its owner only: a key in the
+    source would let anyone forge what the game signs and work out the daily challenge ahead of the day."""
+    path = var_dir / "secret_key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        draft = var_dir / f".secret_key.{os.getpid()}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, path)  # atomic, and never over a secret another process made a moment ago
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or installation_secret(PLANET_VAR_DIR)
 PANORAMA_STORAGE_DIR = PLANET_VAR_DIR / "panoramas"
 # The object store every web process and worker shares (images, served views, checkpoints): PANORAMA_STORAGE_DIR
 # by default; an S3-compatible bucket with s3://bucket[/prefix][?endpoint=URL&region=NAME] (credentials from

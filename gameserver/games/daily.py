@@ -1,7 +1,8 @@
 """The daily challenge: the same rounds for everyone each UTC day, one try each, a leaderboard with PlaNet on it.
 
 The day's panoramas are drawn from the daily set (PLANET_DAILY_SET, default the first set by name) by a
-generator seeded with the date, so every player, server and restart agrees on them (default set: the first by
+generator seeded with an HMAC of the date under SECRET_KEY, so every player, server and restart agrees on them
+and nobody without the secret can work them out from the public manifest ahead of the day (default set: the first by
 name with at least five panoramas). Each player's try is their
 own game (its own encodings, clock and model guesses), marked with the day; a second try by the same account
 or browser returns the first. Daily rounds stay out of the benchmark (`daily_challenge`): their answers can be
@@ -10,6 +11,8 @@ passed around for a day.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 from datetime import date
 
@@ -46,7 +49,9 @@ def daily_panorama_ids(*, panorama_set: PanoramaSet, day: date) -> list[int]:
     if len(ids) < DAILY_ROUNDS:
         raise GameError(f"set {panorama_set.name} has {len(ids)} panoramas, fewer than the {DAILY_ROUNDS} a daily "
                         "challenge plays")
-    return random.Random(f"planet-arena daily {day.isoformat()} {panorama_set.name}").sample(ids, DAILY_ROUNDS)
+    seed = hmac.new(settings.SECRET_KEY.encode(), f"planet-arena daily {day.isoformat()} {panorama_set.name}".encode(),
+                    hashlib.sha256).hexdigest()
+    return random.Random(seed).sample(ids, DAILY_ROUNDS)
 
 
 def daily_try(*, player_key: str, browser_key: str = "", day: date | None = None) -> Game | None:

@@ -139,6 +139,8 @@ def game_join(*, game: Game, player_key: str, browser_key: str = "", name: str =
         return seat
     if game.goal == Game.Goal.COUNTRY:
         raise GameError("a country streak is played alone: start your own from the lobby")
+    if game.daily:  # each try is one player's own; a seat in another's would spend the joiner's try and hold it up
+        raise GameError("a daily challenge is played alone: start your own try from the lobby")
     with transaction.atomic():
         # Locks the game row, so two joins cannot both take the last seat, nor join while a round starts.
         Game.objects.select_for_update().get(pk=game.pk)

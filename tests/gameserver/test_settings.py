@@ -111,3 +111,20 @@ def test_the_object_store_is_the_local_folder_unless_an_s3_url_is_set():
 def test_an_object_store_url_that_is_not_s3_is_refused_at_start(url: str, message: str):
     result = settings_in_subprocess({"PLANET_STORAGE_URL": url})
     assert result.returncode != 0 and "PLANET_STORAGE_URL" in result.stderr and message in result.stderr
+
+
+def test_the_embedded_game_makes_its_own_secret_once(tmp_path):
+    """Without DJANGO_SECRET_KEY the embedded game signs with a secret of its own, made once under PLANET_VAR_DIR
+    (readable by its owner only): a key in the source would let anyone forge what it signs and work out the daily
+    challenge's rounds ahead of the day."""
+    env = {"PLANET_VAR_DIR": str(tmp_path / "var")}
+    first = settings_in_subprocess(env, show="s.SECRET_KEY")
+    again = settings_in_subprocess(env, show="s.SECRET_KEY")
+    other = settings_in_subprocess({"PLANET_VAR_DIR": str(tmp_path / "elsewhere")}, show="s.SECRET_KEY")
+    assert first.returncode == 0, first.stderr
+    secret = first.stdout.strip()
+    assert len(secret) >= 50 and secret != "dev-only-insecure-secret-key"
+    assert again.stdout.strip() == secret and other.stdout.strip() != secret
+    assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o777 == 0o600
+    given = settings_in_subprocess({**env, "DJANGO_SECRET_KEY": "k" * 50}, show="s.SECRET_KEY")
+    assert given.stdout.strip() == "k" * 50

@@ -4,6 +4,7 @@ leaderboard of finished tries with PlaNet on it, and its rounds kept out of the 
 from __future__ import annotations
 
 import json
+import random
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from django.test import Client
 
 from gameserver.games import daily
 from gameserver.games.models import Game, Guess
+from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 from gameserver.stats.selectors import round_rows
 
@@ -86,3 +88,28 @@ def test_coming_back_to_ones_try_spends_no_allowance(daily_set, settings):
     assert first[0] == 200
     assert [post(client, "/api/daily", {})[1]["game"] for _ in range(3)] == [first[1]["game"]] * 3
     assert post(client, "/api/games", {"set": daily_set})[0] == 429  # the one new game was the daily try
+
+
+def test_the_days_panoramas_cannot_be_foreseen_without_the_servers_secret(daily_set, settings):
+    """The draw is keyed by SECRET_KEY: from the public manifest and the date alone nobody can work out a day's
+    rounds (a seed of the date and the set's name was enough before)."""
+    panorama_set = PanoramaSet.objects.get(name=daily_set)
+    ids = sorted(panorama_set.panoramas.values_list("id", flat=True))
+    public_guess = random.Random(f"planet-arena daily {DAY.isoformat()} s").sample(ids, daily.DAILY_ROUNDS)
+    draws = []
+    for secret in ("a" * 50, "b" * 50, "c" * 50):
+        settings.SECRET_KEY = secret
+        draws.append(daily.daily_panorama_ids(panorama_set=panorama_set, day=DAY))
+        assert draws[-1] == daily.daily_panorama_ids(panorama_set=panorama_set, day=DAY)  # the same all day
+    assert public_guess not in draws and len({tuple(d) for d in draws}) == 3
+
+
+def test_a_daily_try_is_one_players_own_and_cannot_be_joined(daily_set):
+    owner, joiner = Client(), Client()
+    _, game = post(owner, "/api/daily", {"name": "Ada"})
+    status, refused = post(joiner, f"/api/games/{game['game']}/join", {"name": "Bob"})
+    assert status == 400 and "daily" in refused["error"]
+    # The joiner's own try is still theirs to start, and the owner's plays on alone.
+    _, own = post(joiner, "/api/daily", {"name": "Bob"})
+    assert own["game"] != game["game"]
+    play(owner, game["game"], daily.DAILY_ROUNDS)
