@@ -34,7 +34,9 @@ class Deployment:
     def machine(self, name: str) -> dict[str, str]:
         var = self.tmp_path / "machines" / name
         var.mkdir(parents=True)
-        return {"PLANET_VAR_DIR": str(var), "CELERY_BROKER_URL": self.broker, **self.store.env}
+        # One secret key for every machine of a deployment, as production requires (settings.py).
+        return {"PLANET_VAR_DIR": str(var), "CELERY_BROKER_URL": self.broker, "DJANGO_SECRET_KEY": "s" * 50,
+                **self.store.env}
 
     def admin_loads(self, spawn, manifest: Path, checkpoint: Path) -> None:  # type: ignore[no-untyped-def]
         """The admin's machine imports the set and registers the model into the store, then is gone: nothing on
