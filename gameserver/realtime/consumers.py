@@ -22,9 +22,10 @@ class GameConsumer(AsyncJsonWebsocketConsumer):
         if hasattr(self, "game_id"):
             await self.channel_layer.group_discard(game_group(self.game_id), self.channel_name)
 
-    async def receive_json(self, content: object, **kwargs: object) -> None:
-        # The socket is one-way; actions go through the JSON API (CSRF, validation, one code path).
-        await self.send_json({"error": "this socket only sends events; use the HTTP API to act"})
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: object) -> None:
+        # The socket is one-way; actions go through the JSON API (CSRF, validation, one code path). A frame from
+        # the client closes its socket, unread: answering each let a client that never reads stall the server.
+        await self.close(code=1008)
 
     async def game_event(self, message: dict[str, object]) -> None:
         await self.send_json({key: value for key, value in message.items() if key != "type"})

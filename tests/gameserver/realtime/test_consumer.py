@@ -62,12 +62,17 @@ async def test_a_handshake_holding_a_nul_is_refused_before_the_session_is_read(g
     assert not connected and code == 4400
 
 
-async def test_the_socket_is_one_way(game):
+@pytest.mark.parametrize("frame", [{"text_data": '{"guess": [1, 2]}'}, {"text_data": "not json"},
+                                   {"bytes_data": b"\x00\xff"}], ids=["json", "text", "binary"])
+async def test_the_socket_is_one_way_and_a_client_frame_closes_it(game, frame):
+    """Actions go through the HTTP API. A frame from the client closes its socket (1008, policy) without an
+    answer or a decode: answering each one let a client that never reads stall the server (a probe's 4 sockets
+    held an HTTP request up for 14 s), and a frame that was not JSON raised on every one."""
     socket = connect(game.public_id)
-    await socket.connect()
-    await socket.send_json_to({"guess": [1, 2]})
-    assert "use the HTTP API" in (await socket.receive_json_from())["error"]
-    await socket.disconnect()
+    assert (await socket.connect())[0]
+    await socket.send_to(**frame)
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 1008}
+    await socket.wait(timeout=5)  # the consumer ended cleanly: an exception would be raised here
 
 
 async def test_a_player_joining_the_room_is_announced(game):
