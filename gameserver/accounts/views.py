@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gameserver.accounts.selectors import player_profile
 from gameserver.accounts.services import guest_history_move
 from gameserver.games.throttle import RateLimited, rate_limit_hit
-from gameserver.games.views import client_address, player_key
+from gameserver.games.views import BROWSER_KEY, client_address, player_key
 
 # Only these may follow a sign-in: the game's own pages, never another host.
 NEXT = "next"
@@ -82,7 +82,12 @@ def _next_url(request: HttpRequest) -> str:
 
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
+    # The browser stays the same browser: its id outlives the session, or signing out would give it a second
+    # daily try and forget the panoramas it has seen revealed.
+    browser = request.session.get(BROWSER_KEY)
     logout(request)
+    if isinstance(browser, str):
+        request.session[BROWSER_KEY] = browser
     return redirect("lobby")
 
 

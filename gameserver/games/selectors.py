@@ -178,17 +178,21 @@ def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
 
 def daily_leaderboard(*, day: date) -> list[dict[str, Any]]:
     """The day's finished tries, best first, with PlaNet's row: its mean total over those games (it played each
-    player's own encodings of the same places). Points only: nothing of where the rounds were."""
+    player's own encodings of the same places). Points only: nothing of where the rounds were. A try with a
+    guess flagged as suspicious (rules.guess_suspicion: nearly exact and fast) is not ranked."""
     totals: dict[int, list[int]] = {}
     model: dict[int, list[int]] = {}
-    for game_id, points, model_points in Guess.objects.filter(
+    flagged: set[int] = set()
+    for game_id, points, model_points, suspicion in Guess.objects.filter(
             round__game__daily=day, player_key=F("round__game__owner_key")).values_list(
-            "round__game_id", "points", "model_points"):
+            "round__game_id", "points", "model_points", "suspicion"):
+        if suspicion:
+            flagged.add(game_id)
         totals.setdefault(game_id, []).append(round_points(points))
         if model_points is not None:
             model.setdefault(game_id, []).append(round_points(model_points))
     games = Game.objects.filter(daily=day, pk__in=totals).prefetch_related("players")
-    finished = [game for game in games if len(totals[game.pk]) == game.round_count]
+    finished = [game for game in games if len(totals[game.pk]) == game.round_count and game.pk not in flagged]
     rows: list[dict[str, Any]] = [
         {"name": next(seat.name for seat in game.players.all() if seat.player_key == game.owner_key),
          "points": sum(totals[game.pk]), "model": False} for game in finished]

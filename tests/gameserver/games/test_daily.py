@@ -9,10 +9,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from gameserver.games import daily
-from gameserver.games.models import Game, Guess
+from gameserver.games.models import Game, Guess, Round
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 from gameserver.stats.selectors import round_rows
@@ -113,3 +114,28 @@ def test_a_daily_try_is_one_players_own_and_cannot_be_joined(daily_set):
     _, own = post(joiner, "/api/daily", {"name": "Bob"})
     assert own["game"] != game["game"]
     play(owner, game["game"], daily.DAILY_ROUNDS)
+
+
+def test_signing_out_keeps_the_browsers_one_try(daily_set):
+    """Signing out flushed the session and the browser's id with it: the same browser then had a second try."""
+    client = Client()
+    client.force_login(User.objects.create_user("ada", password="pw"))
+    _, game = post(client, "/api/daily", {"name": "Ada"})
+    assert client.post("/accounts/sign-out").status_code == 302
+    assert post(client, "/api/daily", {"name": "Ada"})[1]["game"] == game["game"]
+    assert Game.objects.filter(daily__isnull=False).count() == 1
+
+
+def test_a_try_with_flagged_guesses_is_not_ranked(daily_set):
+    """A try whose guesses no honest human makes (rules.guess_suspicion: the answers, looked up, sent at once)
+    stays off the leaderboard; an honest try is on it."""
+    cheat, honest = Client(), Client()
+    _, game = post(cheat, "/api/daily", {"name": "Cheat"})
+    for number in range(1, daily.DAILY_ROUNDS + 1):
+        view = post(cheat, f"/api/games/{game['game']}/rounds/{number}/start", {})[1]
+        truth = Round.objects.select_related("panorama").get(public_id=view["round"]).panorama
+        post(cheat, f"/api/rounds/{view['round']}/guess", {"latitude": truth.latitude, "longitude": truth.longitude})
+    assert Guess.objects.filter(round__game__public_id=game["game"]).exclude(suspicion="").exists()
+    play(honest, post(honest, "/api/daily", {"name": "Honest"})[1]["game"], daily.DAILY_ROUNDS)
+    names = [row["name"] for row in cheat.get("/api/daily/leaderboard").json()["leaderboard"]]
+    assert "Honest" in names and "Cheat" not in names
