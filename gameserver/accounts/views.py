@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib import admin
 from django.contrib.auth import login, logout
 from django.contrib.auth.models import User
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
@@ -36,6 +37,19 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 def sign_in(request: HttpRequest) -> HttpResponse:
     form = AuthenticationForm(request, request.POST if request.method == "POST" else None)
     return _account_form(request, form=form, user_of=form.get_user, template="accounts/sign_in.html")
+
+
+def admin_sign_in(request: HttpRequest) -> HttpResponse:
+    """The Django admin's login page, each POST counted against the address's allowance as the game's own sign-in
+    is: left alone, it takes any number of guesses at a staff password."""
+    if request.method == "POST":
+        try:
+            rate_limit_hit(scope="accounts", key=client_address(request))
+        except RateLimited as error:
+            response = HttpResponse(f"{error}\n", status=429, content_type="text/plain; charset=utf-8")
+            response["Retry-After"] = str(error.retry_after_s)
+            return response
+    return admin.site.login(request)
 
 
 def _account_form(request: HttpRequest, *, form: BaseForm, user_of: Callable[[], User],

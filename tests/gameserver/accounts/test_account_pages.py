@@ -121,3 +121,18 @@ def test_signing_up_needs_the_csrf_token():
     client = Client(enforce_csrf_checks=True)
     assert sign_up(client).status_code == 403
     assert not User.objects.exists()
+
+
+def test_the_admins_sign_in_shares_the_allowance_so_a_staff_password_cannot_be_brute_forced(settings):
+    """The Django admin's own login page took any number of guesses (a probe's 26th, the right one, got in)."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "accounts": "3/60"}
+    User.objects.create_superuser("root", password=PASSWORD)
+    client = Client(REMOTE_ADDR="10.0.0.3")
+    assert client.get("/admin/login/").status_code == 200  # reading the form is not an attempt
+    for _ in range(3):
+        assert client.post("/admin/login/", {"username": "root", "password": "wrong"}).status_code == 200
+    refused = client.post("/admin/login/", {"username": "root", "password": PASSWORD})
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+    assert "_auth_user_id" not in client.session
+    other = Client(REMOTE_ADDR="10.0.0.4")
+    assert other.post("/admin/login/", {"username": "root", "password": PASSWORD}).status_code == 302
