@@ -47,6 +47,10 @@ class PanoramaSetUploadForm(forms.Form):
         return archive
 
 
+# An upload's refused rows listed on the page; the rest are counted (100,000 bad rows made a 6 MB page).
+PROBLEMS_SHOWN = 100
+
+
 @admin.register(PanoramaSet)
 class PanoramaSetAdmin(ReadOnlyAdmin):
     list_display = ("name", "panorama_count", "licence", "created_at")
@@ -82,7 +86,8 @@ class PanoramaSetAdmin(ReadOnlyAdmin):
                                            f"{report.countries} countries", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:panoramas_panoramaset_changelist"))
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "problems": problems, "title": "Import a panorama set"}
+                   "problems": problems, "problems_shown": problems[:PROBLEMS_SHOWN],
+                   "problems_more": max(0, len(problems) - PROBLEMS_SHOWN), "title": "Import a panorama set"}
         return TemplateResponse(request, "admin/panoramas/panoramaset/upload.html", context,
                                 status=400 if problems or form.errors else 200)
 

@@ -307,3 +307,16 @@ def test_an_entry_whose_directory_record_has_an_empty_name_is_refused(two_photos
         panorama_set_import_zip(archive=io.BytesIO(bytes(archive)), name="nameless")
     assert caught.value.problems == ["an entry has an empty name"]
     assert not PanoramaSet.objects.exists() and stored_files() == []
+
+
+def test_a_manifest_of_many_bad_rows_lists_the_first_hundred_and_counts_the_rest(source, tmp_storage, stored_files):
+    """A 100,000-row manifest of missing files gave a 6 MB page of 100,000 items."""
+    source.image("a.jpg", seed=1)
+    source.manifest([{"file": f"missing-{n}.jpg", "latitude": 1, "longitude": 2} for n in range(500)])
+    response = admin_client().post(UPLOAD_URL, {
+        "name": "broken", "archive": SimpleUploadedFile("set.zip", zip_of(source.root)),
+    })
+    page = response.content.decode()
+    assert response.status_code == 400 and "500 problem(s); nothing was imported" in page
+    assert page.count("<li>") <= 101 and "and 400 more" in page
+    assert not PanoramaSet.objects.exists() and stored_files() == []
