@@ -25,7 +25,9 @@ def guest_history_move(*, guest_key: str, account_key: str) -> HistoryMoved:
     person on another device), or already has a daily try for a day the guest tried too, the account's stays
     the one that counts for it, and the guest's seat, guesses and try stay where they are, under the guest key
     nobody can sign in as any more. Merging two seats would give one player two guesses on a round, and deleting
-    one would rewrite games that may already be in the benchmark. Every exposure moves (the person has seen
+    one would rewrite games that may already be in the benchmark. A guest seat that never guessed does give way
+    (it is deleted; if the guest ran the room, the account now does): left, nobody could use it, and the room
+    would wait on it until each round closed. Every exposure moves (the person has seen
     those panoramas either way); one the account already holds for the same panorama and browser is dropped."""
     with transaction.atomic():
         seated = set(Player.objects.filter(player_key=account_key).values_list("game_id", flat=True))
@@ -34,6 +36,11 @@ def guest_history_move(*, guest_key: str, account_key: str) -> HistoryMoved:
         games = Game.objects.select_for_update(of=("self",)).filter(players__player_key=guest_key)
         left = {game.pk for game in games
                 if game.pk in seated or (game.daily in tried and game.owner_key == guest_key)}
+        guessed = set(Guess.objects.filter(player_key=guest_key).values_list("round__game_id", flat=True))
+        give_way = {pk for pk in left & seated if pk not in guessed}
+        Player.objects.filter(player_key=guest_key, game_id__in=give_way).delete()
+        Game.objects.filter(pk__in=give_way, owner_key=guest_key).update(owner_key=account_key)
+        left -= give_way
         moving = Game.objects.filter(players__player_key=guest_key).exclude(pk__in=left).values("pk")
         guesses = Guess.objects.filter(player_key=guest_key, round__game__in=moving).update(player_key=account_key)
         Game.objects.filter(pk__in=moving, owner_key=guest_key).update(owner_key=account_key)

@@ -8,9 +8,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from gameserver.accounts.services import guest_history_move
 from gameserver.games.models import Exposure, Game, Guess, Player
+from gameserver.games.rules import round_revealed
 from gameserver.games.services import game_create, game_join, guess_submit, round_serve
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
@@ -98,3 +100,39 @@ def test_a_guest_with_no_history_moves_nothing(panorama_set):
     moved = guest_history_move(guest_key=GUEST, account_key=ACCOUNT)
     assert (moved.seats, moved.guesses, moved.exposures, moved.games_left) == (0, 0, 0, 0)
     assert list(Player.objects.values_list("player_key", flat=True)) == ["guest:someone-else"]
+
+
+def test_a_guest_seat_that_never_guessed_gives_way_to_the_accounts_so_the_room_plays_on(panorama_set):
+    """Signing in mid-game to an account already seated in the room left the guest's seat, which nobody could
+    use any more: the room waited on it until the round closed (24 hours without a time limit)."""
+    room = game_create(panorama_set=panorama_set, owner_key=ACCOUNT, owner_name="Ada", owner_browser="phone",
+                       rounds=1)
+    game_join(game=room, player_key=GUEST, browser_key="laptop", name="Ada on the laptop")
+    game_join(game=room, player_key="guest:bob", browser_key="bob", name="Bob")
+    play_round(room, player_key=ACCOUNT, browser_key="phone")
+
+    moved = guest_history_move(guest_key=GUEST, account_key=ACCOUNT)
+
+    assert (moved.seats, moved.games_left) == (0, 0)
+    assert sorted(room.players.values_list("player_key", flat=True)) == ["guest:bob", ACCOUNT]
+    bob = play_round(room, player_key="guest:bob", browser_key="bob")
+    assert guess_reveal_ready(bob)  # both remaining seats locked: the reveal is out
+
+
+def test_a_guest_host_who_signs_in_to_a_seated_account_keeps_running_the_room(panorama_set):
+    """The guest host's seat gave way, but the room's host stayed the guest key: no round could ever start."""
+    room = game_create(panorama_set=panorama_set, owner_key=GUEST, owner_name="Host", owner_browser="laptop",
+                       rounds=1)
+    game_join(game=room, player_key=ACCOUNT, browser_key="phone", name="Ada")
+
+    guest_history_move(guest_key=GUEST, account_key=ACCOUNT)
+
+    room.refresh_from_db()
+    assert room.owner_key == ACCOUNT and list(room.players.values_list("player_key", flat=True)) == [ACCOUNT]
+    assert round_serve(round=room.rounds.get(number=1), player_key=ACCOUNT).served_at is not None
+
+
+def guess_reveal_ready(guess: Guess) -> bool:
+    game_round = guess.round
+    return round_revealed(round=game_round, seats=game_round.game.players.count(),
+                          locked=game_round.guesses.count(), now=timezone.now())
