@@ -163,7 +163,8 @@ def _player_name(name: str, player_key: str) -> str:
                             or unicodedata.category(character) not in INVISIBLE_CATEGORIES).split())
     if len(name) > MAX_NAME_LENGTH:
         raise GameError(f"a player name has at most {MAX_NAME_LENGTH} characters")
-    return name or f"guest-{player_key.rsplit(':', 1)[-1][:4]}"
+    # A default name tells the room nothing of the player's key (its session key, for a guest).
+    return name or f"guest-{hashlib.sha256(player_key.encode()).hexdigest()[:4]}"
 
 
 def round_serve(*, round: Round, player_key: str, address: str | None = None) -> Round:

@@ -36,7 +36,8 @@ async def test_events_of_a_round_reach_the_socket_without_locations(game):
     assert {event["event"] for event in events} == {"round_started", "model_ready"}
     await sync_to_async(guess_submit)(round=served, player_key="p1", latitude=1.0, longitude=2.0)
     guessed = await socket.receive_json_from(timeout=10)
-    assert guessed == {"event": "player_guessed", "round": 1, "name": "guest-p1", "guesses": 1, "players": 1}
+    name = await sync_to_async(lambda: game.players.get().name)()
+    assert guessed == {"event": "player_guessed", "round": 1, "name": name, "guesses": 1, "players": 1}
     complete = await socket.receive_json_from(timeout=10)
     assert complete == {"event": "round_complete", "round": 1}  # every player of the room has guessed
     for event in [*events, guessed, complete]:
