@@ -126,5 +126,5 @@ def test_the_embedded_game_makes_its_own_secret_once(tmp_path):
     assert len(secret) >= 50 and secret != "dev-only-insecure-secret-key"
     assert again.stdout.strip() == secret and other.stdout.strip() != secret
     assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o777 == 0o600
-    given = settings_in_subprocess({**env, "DJANGO_SECRET_KEY": "k" * 50}, show="s.SECRET_KEY")
-    assert given.stdout.strip() == "k" * 50
+    from_environment = settings_in_subprocess({**env, "DJANGO_SECRET_KEY": "k" * 50}, show="s.SECRET_KEY")
+    assert from_environment.stdout.strip() == "k" * 50
