@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from conftest import DESKTOP_VIEWPORT, BrowserGuard, guarded_page
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, WebSocketRoute, expect
+from test_accounts import wait_for_the_model
 from test_game import MODEL_TIMEOUT_MS, guess_by_clicking, start_game_in_lobby, wait_for_photo
 
 
@@ -124,3 +125,29 @@ def test_the_host_advances_the_room_from_round_to_round(browser: Browser, guard:
         host.click("#next-button")
         for player in (host, guest):
             expect(player.locator("#round-title")).to_have_text("Round 2 of 2")
+
+
+def test_a_late_event_of_the_last_round_does_not_take_the_summary_away(page: Page) -> None:
+    """The socket's events for the last round (player_guessed, round_complete) may arrive after the player has
+    moved on to the summary; they re-drew the reveal over it (a CI run's summary never showed). Here they are
+    held back until the summary is up, then let through."""
+    held: list[tuple[WebSocketRoute, str | bytes]] = []
+
+    def hold_events(route: WebSocketRoute) -> None:
+        route.connect_to_server().on_message(lambda message: held.append((route, message)))
+
+    page.route_web_socket(re.compile(r"/ws/games/"), hold_events)
+    start_game_in_lobby(page, rounds=1, name="Ada")
+    wait_for_photo(page)
+    wait_for_the_model(page)  # its model_ready is held too: the reveal must not need it
+    guess_by_clicking(page, x=0.5, y=0.5)
+    page.click("#guess-button")
+    expect(page.locator("#winners tbody tr")).to_have_count(6)
+    page.click("#next-button")
+    expect(page.locator("#summary-panel")).to_be_visible()
+    assert held, "the round's events were held back"
+    for route, message in held:
+        route.send(message)
+    page.wait_for_timeout(1500)  # what the page does with them: an API call or two
+    expect(page.locator("#summary-panel")).to_be_visible()
+    expect(page.locator("#reveal-panel")).to_be_hidden()

@@ -83,14 +83,21 @@ async function onEvent(event) {
   }
   if (event.event === "model_ready" && state.reveal && state.reveal.number === event.round &&
       state.reveal.revealed && state.reveal.model.status !== "ready") {
-    renderReveal(await api(`/api/rounds/${state.reveal.round}`));
+    await refreshReveal(state.reveal.round);
   }
   if (["player_joined", "player_guessed", "round_complete"].includes(event.event)) {
     await refreshGame();
     if (state.reveal && event.event !== "player_joined" && event.round === state.reveal.number) {
-      renderReveal(await api(`/api/rounds/${state.reveal.round}`));
+      await refreshReveal(state.reveal.round);
     }
   }
+}
+
+// Redraw a round's reveal from the API, only while the player is still on it: an event that arrives late must not
+// draw an old reveal over the next round or the summary.
+async function refreshReveal(round) {
+  const reveal = await api(`/api/rounds/${round}`);
+  if (state.reveal && state.reveal.round === round && !panels["reveal-panel"].hidden) renderReveal(reveal);
 }
 
 // ---- joining ----
@@ -240,8 +247,7 @@ function renderWaiting(waiting) {
   // Ask again every few seconds, and once the deadline has passed (the round closes then even if someone never
   // guesses): the events are hints, and one missed while the socket was away must not leave the room waiting.
   const closes = waiting.deadline ? Math.max(0, Date.parse(waiting.deadline) - Date.now()) + 2500 : Infinity;
-  state.waitTimer = setTimeout(() => api(`/api/rounds/${waiting.round}`).then(renderReveal).catch(fail),
-    Math.min(5000, closes));
+  state.waitTimer = setTimeout(() => refreshReveal(waiting.round).catch(fail), Math.min(5000, closes));
 }
 
 function renderReveal(reveal) {
