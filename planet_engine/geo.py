@@ -159,3 +159,29 @@ def threshold_outcomes(human_km: float, model_km: float) -> dict[str, str]:
 def head_to_head(human_km: float, model_km: float) -> str:
     """The smaller error wins; equal errors tie."""
     return "tie" if human_km == model_km else ("human" if human_km < model_km else "model")
+
+
+def geometric_median(latitudes: np.ndarray, longitudes: np.ndarray, *, iterations: int = 200) -> tuple[float, float]:
+    """The point on the sphere minimising the summed great-circle distance to the (N,) points (Weiszfeld's
+    iteration on unit vectors, started at their normalised mean): the one fixed guess that does best on a set
+    of places, the "set prior" a player can make without looking."""
+    lat, lon = validate_coordinate_arrays(latitudes, longitudes)
+    if not lat.size:
+        raise ValueError("the geometric median of no points is undefined")
+    phi, lam = np.radians(lat), np.radians(lon)
+    points = np.stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)], axis=1)  # (N, 3)
+    centre = points.mean(axis=0)
+    centre = centre / np.linalg.norm(centre) if np.linalg.norm(centre) > 1e-12 else points[0]
+    for _ in range(iterations):
+        angles = np.arccos(np.clip(points @ centre, -1.0, 1.0))  # (N,) radians
+        weights = 1.0 / np.maximum(angles, 1e-9)
+        moved = (weights[:, None] * points).sum(axis=0)
+        if np.linalg.norm(moved) < 1e-12:
+            break
+        moved /= np.linalg.norm(moved)
+        if np.linalg.norm(moved - centre) < 1e-10:
+            centre = moved
+            break
+        centre = moved
+    return (float(np.degrees(np.arcsin(np.clip(centre[2], -1.0, 1.0)))),
+            float(np.degrees(np.arctan2(centre[1], centre[0]))))
