@@ -36,6 +36,17 @@ CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS",
 PLANET_DATA_DIR = data_dir()
 # The panorama set the daily challenge draws from (games/daily.py); empty: the first set by name.
 PLANET_DAILY_SET = os.environ.get("PLANET_DAILY_SET", "")
+# The verified tier (games/rules.guess_tier, games/trust.py): an account's rounds are verified only once it has
+# locked this many guesses on this many distinct UTC days before; a panorama leaves the pool once its truth was
+# revealed to more identities than its set's budget (this default for new sets). Sets named in
+# PLANET_PRIVATE_SETS are imported private by run_arena (their photos not published), so the embedded game can
+# be tried both ways.
+PLANET_VERIFIED_MIN_ROUNDS = int(os.environ.get("PLANET_VERIFIED_MIN_ROUNDS", "30"))
+PLANET_VERIFIED_MIN_DAYS = int(os.environ.get("PLANET_VERIFIED_MIN_DAYS", "3"))
+PLANET_EXPOSURE_BUDGET = int(os.environ.get("PLANET_EXPOSURE_BUDGET", "10"))
+PLANET_PRIVATE_SETS = [name for name in os.environ.get("PLANET_PRIVATE_SETS", "").split(",") if name]
+# New accounts per address per UTC day: an identity with a cost.
+PLANET_SIGNUPS_PER_ADDRESS_DAY = int(os.environ.get("PLANET_SIGNUPS_PER_ADDRESS_DAY", "3"))
 # Where imported, metadata-free re-encoded images and model checkpoints live.
 PLANET_VAR_DIR = Path(os.environ.get("PLANET_VAR_DIR", BASE_DIR / "var"))
 
@@ -277,7 +288,9 @@ RATE_LIMITS = {"games": os.environ.get("PLANET_RATE_LIMIT_GAMES", "20/60"),
                "predictions": os.environ.get("PLANET_RATE_LIMIT_PREDICTIONS", "60/60"),
                "game_predictions": os.environ.get("PLANET_RATE_LIMIT_GAME_PREDICTIONS", "20/60"),
                # Sign-up and sign-in attempts (POSTs) per address: password guessing, mass sign-ups.
-               "accounts": os.environ.get("PLANET_RATE_LIMIT_ACCOUNTS", "10/60")}
+               "accounts": os.environ.get("PLANET_RATE_LIMIT_ACCOUNTS", "10/60"),
+               # New accounts per address per UTC day (a sliding day): an identity with a cost.
+               "signups": f"{PLANET_SIGNUPS_PER_ADDRESS_DAY}/86400"}
 for _scope, _limit in RATE_LIMITS.items():
     if not re.fullmatch(r"[1-9][0-9]*/[1-9][0-9]*", _limit):
         raise ImproperlyConfigured(f"rate limit {_scope} must be requests/seconds like 20/60, not {_limit!r}")

@@ -16,7 +16,7 @@ from gameserver.panoramas.services import ImportReport, PanoramaImportError, pan
 
 
 def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str = "", attribution: str = "",
-                            kind: str | None = None) -> ImportReport:
+                            kind: str | None = None, private: bool = False) -> ImportReport:
     """Import a zip holding manifest.csv (at its root or in its one top folder) and the images it names.
 
     The archive is checked before anything is extracted: no absolute paths, `..`, links, devices or encrypted
@@ -54,7 +54,7 @@ def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str
             raise PanoramaImportError(["the archive must hold exactly one manifest.csv, at its root or in its "
                                        f"top folder; found {len(manifests)}"])
         return panorama_set_import(manifest_path=manifests[0], name=name, licence=licence,
-                                   attribution=attribution, kind=kind)
+                                   attribution=attribution, kind=kind, private=private)
 
 
 def _zip_problems(infos: list[zipfile.ZipInfo]) -> list[str]:

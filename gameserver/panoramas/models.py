@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from gameserver.public_ids import new_public_id
 
 
+def default_exposure_budget() -> int:
+    return int(settings.PLANET_EXPOSURE_BUDGET)
+
+
 class PanoramaSet(models.Model):
+    class Provenance(models.TextChoices):
+        # Public: its photos are published anywhere (a perceptual hash finds each one), so its rounds are never
+        # verified. Private: the admin asserts at import that the photos are not published.
+        PUBLIC = "public", "Public (its photos are published)"
+        PRIVATE = "private", "Private (its photos are not published)"
+
     name = models.SlugField(max_length=100, unique=True)
     licence = models.CharField(max_length=200, blank=True)
     attribution = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    provenance = models.CharField(max_length=10, choices=Provenance.choices, default=Provenance.PUBLIC)
+    # How many identities a panorama's truth may be revealed to before its rounds leave the verified tier.
+    exposure_budget = models.PositiveIntegerField(default=default_exposure_budget)
+    # Measured at import (panoramas.services.panorama_set_measure): the set prior, a fixed guess at the
+    # geometric median of its places, and the spread, the median great-circle km from it to a place.
+    prior_latitude = models.FloatField(null=True, blank=True)
+    prior_longitude = models.FloatField(null=True, blank=True)
+    spread_km = models.FloatField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -45,6 +64,8 @@ class Panorama(models.Model):
     # Set by the leak check: within 1 km of a photo the model was trained on; excluded from statistics.
     near_training_photo = models.BooleanField(default=False)
     nearest_training_km = models.FloatField(null=True, blank=True)
+    # Retired by staff: it leaves new games and the verified tier; its past rounds keep their history.
+    retired = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

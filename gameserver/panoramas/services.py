@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from gameserver.panoramas.places import places_group, view_name
 from gameserver.panoramas.storage import object_write, objects_delete, stored_image_key
 from gameserver.public_ids import new_public_id
 from planet_engine.countries import continent_of_country, country_index
+from planet_engine.geo import distances_km, geometric_median
 from planet_engine.manifest import ManifestError, ManifestRow, problems_text, read_manifest
 
 _COUNTRY_CODE = re.compile(r"[A-Z]{2}")
@@ -75,7 +76,8 @@ class _CheckedRow:
 
 
 def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", attribution: str = "",
-                        kind: str | None = None, progress: Progress | None = None) -> ImportReport:
+                        kind: str | None = None, progress: Progress | None = None,
+                        private: bool = False) -> ImportReport:
     """Import every row of a manifest as a new set, or nothing at all.
 
     Optional manifest columns: `heading` (degrees, 0-360), `kind` (photo | equirectangular; else `kind`,
@@ -127,7 +129,11 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
     written = _images_write(groups=groups, panoramas=panoramas, views=views, progress=progress)
     try:
         with transaction.atomic():
-            panorama_set = PanoramaSet.objects.create(name=name, licence=licence, attribution=attribution)
+            prior, spread = panorama_set_measure(panoramas=panoramas)
+            panorama_set = PanoramaSet.objects.create(
+                name=name, licence=licence, attribution=attribution, prior_latitude=prior[0],
+                prior_longitude=prior[1], spread_km=spread,
+                provenance=PanoramaSet.Provenance.PRIVATE if private else PanoramaSet.Provenance.PUBLIC)
             for panorama in panoramas:
                 panorama.panorama_set = panorama_set
             Panorama.objects.bulk_create(panoramas, batch_size=500)
@@ -144,6 +150,17 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
                         countries=len({p.country for p in panoramas if p.country}))
 
 
+
+
+def panorama_set_measure(*, panoramas: Sequence[Panorama]) -> tuple[tuple[float, float], float]:
+    """The set prior (the geometric median of the places: the one fixed guess that does best on the set, made
+    without looking) and the spread (the median km from it to a place)."""
+    latitudes = np.array([p.latitude for p in panoramas], dtype=np.float64)
+    longitudes = np.array([p.longitude for p in panoramas], dtype=np.float64)
+    prior = geometric_median(latitudes, longitudes)
+    spread = float(np.median(distances_km(np.full(latitudes.size, prior[0]), np.full(latitudes.size, prior[1]),
+                                          latitudes, longitudes)))
+    return prior, spread
 
 
 def _set_problems(*, name: str, licence: str, kind: str | None) -> list[str]:

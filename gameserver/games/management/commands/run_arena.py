@@ -45,7 +45,7 @@ class Command(BaseCommand):
             if PanoramaSet.objects.filter(name=name).exists() or not (required or manifest.is_file()):
                 continue
             call_command("import_panoramas", manifest=str(manifest), name=name, licence=licence,
-                         attribution=attribution,
+                         attribution=attribution, private=name in settings.PLANET_PRIVATE_SETS,
                          check_training_manifest=str(data / DEMO_TRAINING_SET / "manifest.csv"))
         if not ModelVersion.objects.filter(is_default=True).exists():
             if not Path(settings.PLANET_CHECKPOINT).is_file():

@@ -25,24 +25,30 @@ class Command(BaseCommand):
         parser.add_argument("--attribution", default="", help="the set's credit; a row's attribution column wins")
         parser.add_argument("--kind", choices=IMPORT_KIND_VALUES, default=None,
                             help="kind of rows without a kind column value (default photo)")
+        parser.add_argument("--private", action="store_true",
+                            help="assert the photos are published nowhere else; only a private set's rounds can be "
+                                 "verified (a public set's photos can be looked up by a perceptual hash)")
         parser.add_argument("--check-training-manifest", type=Path, default=None,
                             help="after importing, flag panoramas within 1 km of this manifest's photos")
 
     def handle(self, *args: object, manifest: Path | str, name: str, licence: str, attribution: str,
                kind: str | None, check_training_manifest: Path | str | None, verbosity: int = 1,
-               **options: object) -> None:
+               private: bool = False, **options: object) -> None:
         if check_training_manifest is not None and not Path(check_training_manifest).is_file():
             raise CommandError(f"training manifest not found: {check_training_manifest}")
         try:
             report = panorama_set_import(manifest_path=Path(manifest), name=name, licence=licence,
-                                         attribution=attribution, kind=kind,
+                                         attribution=attribution, kind=kind, private=private,
                                          progress=self._progress if verbosity >= 1 else None)
         except PanoramaImportError as error:
             for problem in error.problems:
                 self.stderr.write(problem)
             raise CommandError(f"{len(error.problems)} problem(s) in {manifest}; nothing was imported") from None
-        self.stdout.write(f"imported set {name!r} (id {report.set_id}): {report.count} panoramas, "
-                          f"{report.countries} countries, images in {storage_describe()}")
+        measured = PanoramaSet.objects.get(pk=report.set_id)
+        self.stdout.write(f"imported set {name!r} (id {report.set_id}, {measured.provenance}): {report.count} "
+                          f"panoramas, {report.countries} countries, images in {storage_describe()}; set prior "
+                          f"({measured.prior_latitude:.4f}, {measured.prior_longitude:.4f}), spread "
+                          f"{measured.spread_km:,.1f} km")
         if check_training_manifest is not None:
             panorama_set = PanoramaSet.objects.get(pk=report.set_id)
             try:
