@@ -30,7 +30,14 @@ NEXT = "next"
 @require_http_methods(["GET", "POST"])
 def sign_up(request: HttpRequest) -> HttpResponse:
     form: UserCreationForm[User] = UserCreationForm(request.POST if request.method == "POST" else None)
-    return _account_form(request, form=form, user_of=form.save, template="accounts/sign_up.html")
+
+    def create() -> User:
+        # An identity with a cost: PLANET_SIGNUPS_PER_ADDRESS_DAY new accounts an address a day, counted only
+        # when one is made (a mistyped form spends the sign-in allowance, not this).
+        rate_limit_hit(scope="signups", key=client_address(request))
+        return form.save()
+
+    return _account_form(request, form=form, user_of=create, template="accounts/sign_up.html")
 
 
 @require_http_methods(["GET", "POST"])
@@ -64,14 +71,14 @@ def _account_form(request: HttpRequest, *, form: BaseForm, user_of: Callable[[],
         return render(request, template, context)
     try:
         rate_limit_hit(scope="accounts", key=client_address(request))
+        if not form.is_valid():
+            return render(request, template, context, status=400)
+        with transaction.atomic():
+            _sign_in_keeping_history(request, user=user_of())
     except RateLimited as error:
         response = render(request, template, {**context, "limited": str(error)}, status=429)
         response["Retry-After"] = str(error.retry_after_s)
         return response
-    if not form.is_valid():
-        return render(request, template, context, status=400)
-    with transaction.atomic():
-        _sign_in_keeping_history(request, user=user_of())
     return HttpResponseRedirect(next_url)
 
 

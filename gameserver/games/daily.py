@@ -6,52 +6,22 @@ and nobody without the secret can work them out from the public manifest ahead o
 name with at least five panoramas). Each player's try is their
 own game (its own encodings, clock and model guesses), marked with the day; a second try by the same account
 or browser returns the first. Daily rounds stay out of the benchmark (`daily_challenge`): their answers can be
-passed around for a day.
+passed around, so the day's places also stay out of ordinary games that day and the next (drawing.py), and the
+leaderboard ranks accounts only. The draw itself lives in drawing.py, which ordinary games read too.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import random
 from datetime import date
 
-from django.conf import settings
 from django.db import IntegrityError
-from django.db.models import Count, Q
-from django.utils import timezone
+from django.db.models import Q
 
-from gameserver.games.errors import GameError
+from gameserver.games.drawing import DAILY_ROUNDS, daily_panorama_ids, daily_set, daily_today
 from gameserver.games.models import Game
 from gameserver.games.services import game_create
-from gameserver.panoramas.models import PanoramaSet
 
-DAILY_ROUNDS = 5
-
-
-def daily_today() -> date:
-    return timezone.now().date()  # UTC (USE_TZ, TIME_ZONE UTC)
-
-
-def daily_set() -> PanoramaSet:
-    """PLANET_DAILY_SET, else the first set by name with enough panoramas for a challenge."""
-    sets = PanoramaSet.objects.order_by("name")
-    chosen = (sets.filter(name=settings.PLANET_DAILY_SET) if settings.PLANET_DAILY_SET else
-              sets.annotate(size=Count("panoramas")).filter(size__gte=DAILY_ROUNDS)).first()
-    if chosen is None:
-        raise GameError("no panorama set for the daily challenge: an admin must import one")
-    return chosen
-
-
-def daily_panorama_ids(*, panorama_set: PanoramaSet, day: date) -> list[int]:
-    """The day's panoramas, in order: the same for everyone."""
-    ids = sorted(panorama_set.panoramas.values_list("id", flat=True))
-    if len(ids) < DAILY_ROUNDS:
-        raise GameError(f"set {panorama_set.name} has {len(ids)} panoramas, fewer than the {DAILY_ROUNDS} a daily "
-                        "challenge plays")
-    seed = hmac.new(settings.SECRET_KEY.encode(), f"planet-arena daily {day.isoformat()} {panorama_set.name}".encode(),
-                    hashlib.sha256).hexdigest()
-    return random.Random(seed).sample(ids, DAILY_ROUNDS)
+__all__ = ["DAILY_ROUNDS", "daily_game", "daily_panorama_ids", "daily_set", "daily_today", "daily_try"]
 
 
 def daily_try(*, player_key: str, browser_key: str = "", day: date | None = None) -> Game | None:

@@ -3,10 +3,16 @@ shown first (exposures)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
+from datetime import date, timedelta
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
+from gameserver.games.errors import GameError
 from gameserver.games.models import Exposure, Game
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
@@ -16,7 +22,7 @@ from planet_engine.countries import country_codes
 def panoramas_playable(*, panorama_set: PanoramaSet, model_version: ModelVersion, goal: str) -> list[int]:
     """The set's panoramas a game against `model_version` may draw: an external model answers only where it has
     a prediction; a country streak plays only panoramas whose country a player can name."""
-    panoramas = panorama_set.panoramas.all()
+    panoramas = panorama_set.panoramas.filter(retired=False)
     if model_version.kind == ModelVersion.Kind.EXTERNAL:  # it can answer only where it has a prediction
         panoramas = panoramas.filter(external_predictions__model_version=model_version)
     if goal == Game.Goal.COUNTRY:
@@ -25,10 +31,13 @@ def panoramas_playable(*, panorama_set: PanoramaSet, model_version: ModelVersion
 
 
 def panoramas_draw(*, panorama_ids: list[int], rounds: int, owner_key: str, owner_browser: str, panorama_set: PanoramaSet,
-          rng: random.Random | None) -> list[int]:
-    """`rounds` panoramas without repeats, those the player has not been shown first."""
-    seen = set(exposures_of(player_key=owner_key, browser_key=owner_browser)
+          rng: random.Random | None, owner_address: str = "") -> list[int]:
+    """`rounds` panoramas without repeats: those the player has not been shown first; only when the set has too
+    few others, the ones they have seen or the daily challenge's places of today and yesterday (whose answers
+    are being passed around)."""
+    seen = set(exposures_of(player_key=owner_key, browser_key=owner_browser, address_key=owner_address)
                .filter(panorama__panorama_set=panorama_set).values_list("panorama_id", flat=True))
+    seen |= set(daily_places_recent(panorama_set=panorama_set))
     draw = rng or random.SystemRandom()
     unseen = [pid for pid in panorama_ids if pid not in seen]
     drawn = draw.sample(unseen, min(rounds, len(unseen)))
@@ -37,7 +46,53 @@ def panoramas_draw(*, panorama_ids: list[int], rounds: int, owner_key: str, owne
     return drawn
 
 
-def exposures_of(*, player_key: str, browser_key: str) -> QuerySet[Exposure]:
-    """The panoramas shown to this account or this browser."""
-    match = Q(player_key=player_key) | (Q(browser_key=browser_key) if browser_key else Q(pk__in=[]))
+DAILY_ROUNDS = 5
+
+
+def daily_today() -> date:
+    return timezone.now().date()  # UTC (USE_TZ, TIME_ZONE UTC)
+
+
+def daily_set() -> PanoramaSet:
+    """PLANET_DAILY_SET, else the first set by name with enough panoramas for a challenge."""
+    sets = PanoramaSet.objects.order_by("name")
+    chosen = (sets.filter(name=settings.PLANET_DAILY_SET) if settings.PLANET_DAILY_SET else
+              sets.annotate(size=Count("panoramas")).filter(size__gte=DAILY_ROUNDS)).first()
+    if chosen is None:
+        raise GameError("no panorama set for the daily challenge: an admin must import one")
+    return chosen
+
+
+def daily_panorama_ids(*, panorama_set: PanoramaSet, day: date) -> list[int]:
+    """The day's panoramas, in order: the same for everyone."""
+    ids = sorted(panorama_set.panoramas.filter(retired=False).values_list("id", flat=True))
+    if len(ids) < DAILY_ROUNDS:
+        raise GameError(f"set {panorama_set.name} has {len(ids)} panoramas, fewer than the {DAILY_ROUNDS} a daily "
+                        "challenge plays")
+    seed = hmac.new(settings.SECRET_KEY.encode(), f"planet-arena daily {day.isoformat()} {panorama_set.name}".encode(),
+                    hashlib.sha256).hexdigest()
+    return random.Random(seed).sample(ids, DAILY_ROUNDS)
+
+
+def daily_places_recent(*, panorama_set: PanoramaSet) -> list[int]:
+    """The daily challenge's places of today and yesterday, when `panorama_set` is the daily set: they stay out
+    of ordinary games for the day and the next."""
+    try:
+        if daily_set().pk != panorama_set.pk:
+            return []
+        today = daily_today()
+        return [pid for day in (today, today - timedelta(days=1))
+                for pid in daily_panorama_ids(panorama_set=panorama_set, day=day)]
+    except GameError:
+        return []
+
+
+def exposures_of(*, player_key: str, browser_key: str, address_key: str = "") -> QuerySet[Exposure]:
+    """The panoramas shown to this account, this browser or (a guest's: `address_key`, trust.address_key) any
+    guest at this address: a fresh cookie jar is a new guest, not a new person."""
+    match = Q(player_key=player_key)
+    if browser_key:
+        match |= Q(browser_key=browser_key)
+    if address_key:
+        match |= Q(address_key=address_key)
     return Exposure.objects.filter(match)

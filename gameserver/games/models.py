@@ -140,12 +140,22 @@ class FlaggedGuess(Guess):
         verbose_name = "flagged guess"
 
 
+class FlaggedPlayer(Player):
+    """Seats of players the verified tier's anomaly model flags (games/trust.py): the admin lists them for review."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "flagged player"
+
+
 class Exposure(models.Model):
     """A panorama whose truth a player has been shown (a reveal served to them), by account and by browser."""
 
     panorama = models.ForeignKey(Panorama, on_delete=models.CASCADE, related_name="exposures")
     player_key = models.CharField(max_length=64)
     browser_key = models.CharField(max_length=64, blank=True)
+    # A guest's address, keyed (games.trust.address_key): clearing cookies makes a new guest, not a new address.
+    address_key = models.CharField(max_length=32, blank=True, db_index=True)
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="exposures")
     revealed_at = models.DateTimeField(auto_now_add=True)
 

@@ -145,7 +145,12 @@ SCHEMAS: dict[str, Any] = {
         "streak": _ref("Streak"),
         "revealed": {"const": True},
         "repeated": {"type": "boolean", "description": "POST only: true when the guess was already locked"},
-        "counted": {"type": "boolean", "description": "whether the round enters the benchmark"},
+        "counted": {"type": "boolean", "description": "whether the round enters the benchmark (the open tier)"},
+        "tier": {"type": "string", "enum": ["verified", "open", "excluded"],
+                 "description": "the round's benchmark tier as far as the player is told (anomaly flags and "
+                                "suspicion are for staff and researchers only)"},
+        "tier_reasons": {"type": "array", "items": {"type": "string"},
+                         "description": "why the round is open (guest, public_set, ...) or excluded"},
         "truth": {"allOf": [_ref("Point")], "properties": {
             "country": {"type": "string"}, "continent": {"type": "string"}}},
         "human": {"allOf": [_ref("Point")], "properties": {
@@ -271,10 +276,14 @@ def schema() -> dict[str, Any]:
                            "over counted rounds, and the rating after each game",
                 "responses": {"200": _json(_ref("Profile"), "the profile")}}},
             "/api/stats/benchmark": {"get": {
-                "summary": "Every benchmark table over the counted rounds of finished games (optional filters set, "
-                           "model, mode; suspicious=include counts rounds flagged as suspicious too)",
+                "summary": "Every benchmark table of one tier over the rounds of finished games: tier=verified "
+                           "(the default and the headline) or open (every counted round); optional filters set, "
+                           "model, mode; suspicious=include counts rounds flagged as suspicious in the open tier. "
+                           "`tiers` gives both tiers' sizes and why open rounds are not verified",
                 "parameters": [*STATS_FILTERS, {"name": "suspicious", "in": "query", "required": False,
-                                                "schema": {"type": "string", "enum": ["include"]}}],
+                                                "schema": {"type": "string", "enum": ["include"]}},
+                               {"name": "tier", "in": "query", "required": False,
+                                "schema": {"type": "string", "enum": ["verified", "open"], "default": "verified"}}],
                 "responses": {"200": {"description": "thresholds, head to head, errors, paired analysis, "
                                                      "breakdowns, ratings, exclusions"},
                               "400": _json(_ref("Error"), "a filter names no set, model or mode")}}},

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from gameserver.games.models import Game, Guess, Round, RoundView
-from gameserver.panoramas.models import Panorama, PanoramaView
+from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
 from gameserver.panoramas.perspective import panorama_fixed_view_key
 from gameserver.panoramas.storage import panorama_image_key, served_view_key
 from planet_engine.countries import country_index
@@ -183,13 +184,15 @@ def guess_suspicion(*, km: float | None, seconds: float, recent_exact: int) -> s
     return ""
 
 
-def guess_exclusion(*, guess: Guess, panorama: Panorama, daily: bool = False, country_streak: bool = False) -> str:
+def guess_exclusion(*, guess: Guess, round: Round, disclose: bool = True) -> str:
     """Why a locked player-round is left out of the benchmark, or "" when it counts. In this order: a country
     streak's round (it names a country, no point: there is no distance to put in the tables), the model
     answered late, the place is near a training photo, the player had seen the truth before, a daily challenge's
     round (its answers can be passed around for a day), the guess is suspicious (the tables can include those
-    on request)."""
-    if country_streak:
+    on request). `disclose=False` (the player's own reveal) leaves out what would tell a cheater they were
+    caught: the suspicion."""
+    panorama = round.panorama
+    if round.game.goal == Game.Goal.COUNTRY:
         return "country_streak"
     if not guess.model_committed_first:
         return "model_not_committed"
@@ -197,8 +200,57 @@ def guess_exclusion(*, guess: Guess, panorama: Panorama, daily: bool = False, co
         return "near_training_photo"
     if guess.seen_before:
         return "seen_before"
-    if daily:
+    if round.game.daily is not None:
         return "daily_challenge"
-    if guess.suspicion:
+    if guess.suspicion and disclose:
         return "suspicious"
     return ""
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the verified tier knows of a guess beyond the guess itself (games/trust.py gathers it)."""
+
+    # The account had the history verified rounds need (PLANET_VERIFIED_MIN_ROUNDS on PLANET_VERIFIED_MIN_DAYS
+    # days) when it guessed; always False for a guest.
+    established: bool
+    # How many other identities the panorama's truth had been revealed to before the guess was locked.
+    exposures_before: int = 0
+    # One of them was an identity the verified tier does not trust (a guest, an account without the history, a
+    # flagged player): what it saw may have been harvested to be replayed.
+    exposed_to_unverified: bool = False
+    # The anomaly model's flags on the player (trust.player_flags): "too_good", "no_effort".
+    player_flags: tuple[str, ...] = ()
+
+
+# Why a counted round is in the open tier, not the verified one, in the order guess_tier lists them.
+OPEN_REASONS = ("guest", "account_not_established", "public_set", "panorama_retired", "exposure_budget_spent",
+                "exposed_to_unverified", "flagged_player")
+
+
+def guess_tier(*, guess: Guess, round: Round, standing: Standing, disclose: bool = True) -> tuple[str, tuple[str, ...]]:
+    """The benchmark tier of a locked player-round and why: ("excluded", (exclusion,)) when it does not count
+    (guess_exclusion); ("open", reasons) when it counts but a reason in OPEN_REASONS applies; ("verified", ())
+    when none does. Verified rounds come from an established account, on a private set, on a panorama not
+    retired whose truth was shown to at most the set's budget of other identities, all of them trusted, by a
+    player the anomaly model does not flag. `disclose=False` (the player's own reveal) leaves out the flags."""
+    exclusion = guess_exclusion(guess=guess, round=round, disclose=disclose)
+    if exclusion:
+        return "excluded", (exclusion,)
+    panorama = round.panorama
+    reasons = []
+    if not guess.player_key.startswith("user:"):
+        reasons.append("guest")
+    elif not standing.established:
+        reasons.append("account_not_established")
+    if panorama.panorama_set.provenance != PanoramaSet.Provenance.PRIVATE:
+        reasons.append("public_set")
+    if panorama.retired:
+        reasons.append("panorama_retired")
+    if standing.exposures_before > panorama.panorama_set.exposure_budget:
+        reasons.append("exposure_budget_spent")
+    if standing.exposed_to_unverified:
+        reasons.append("exposed_to_unverified")
+    if standing.player_flags and disclose:
+        reasons.append("flagged_player")
+    return ("open" if reasons else "verified"), tuple(reasons)

@@ -16,7 +16,7 @@ from gameserver.games.models import Game, Guess, Player, Round, RoundView
 from gameserver.games.rules import (
     THRESHOLDS,
     compass_point,
-    guess_exclusion,
+    guess_tier,
     panorama_attribution,
     panorama_licence,
     round_fixed_view,
@@ -25,6 +25,7 @@ from gameserver.games.rules import (
     round_revealed,
 )
 from gameserver.games.streaks import round_streak_reveal, streak_standing
+from gameserver.games.trust import AccountHistories, guess_standing_shown, player_flags_cached
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.storage import served_view_key
@@ -178,8 +179,10 @@ def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
 
 def daily_leaderboard(*, day: date) -> list[dict[str, Any]]:
     """The day's finished tries, best first, with PlaNet's row: its mean total over those games (it played each
-    player's own encodings of the same places). Points only: nothing of where the rounds were. A try with a
-    guess flagged as suspicious (rules.guess_suspicion: nearly exact and fast) is not ranked."""
+    player's own encodings of the same places). Points only: nothing of where the rounds were. Only tries by
+    accounts that were established when they started it are ranked (the verified tier's bar: a new cookie jar
+    or a fresh account is no new person), and not a try with a guess flagged as suspicious
+    (rules.guess_suspicion) nor one by a player the anomaly model flags (trust.player_flags)."""
     totals: dict[int, list[int]] = {}
     model: dict[int, list[int]] = {}
     flagged: set[int] = set()
@@ -192,7 +195,10 @@ def daily_leaderboard(*, day: date) -> list[dict[str, Any]]:
         if model_points is not None:
             model.setdefault(game_id, []).append(round_points(model_points))
     games = Game.objects.filter(daily=day, pk__in=totals).prefetch_related("players")
-    finished = [game for game in games if len(totals[game.pk]) == game.round_count and game.pk not in flagged]
+    players_flagged = player_flags_cached()
+    histories = AccountHistories(game.owner_key for game in games)
+    finished = [game for game in games if len(totals[game.pk]) == game.round_count and game.pk not in flagged
+                and histories.established(game.owner_key, game.created_at) and game.owner_key not in players_flagged]
     rows: list[dict[str, Any]] = [
         {"name": next(seat.name for seat in game.players.all() if seat.player_key == game.owner_key),
          "points": sum(totals[game.pk]), "model": False} for game in finished]
@@ -252,7 +258,11 @@ def round_reveal(*, round: Round, guess: Guess, alone: bool = False) -> dict[str
         }
         result["winners"] = threshold_outcomes(human_km, model_km)
         result["head_to_head"] = head_to_head(human_km, model_km)
-    result["counted"] = not guess_exclusion(guess=guess, panorama=panorama)
+    # The player's own view of the rule: the tier and whether it counts, without what would tell a cheater they
+    # were caught (the suspicion, the anomaly flags), which staff see in the admin and researchers in the export.
+    tier, reasons = guess_tier(guess=guess, round=round, standing=guess_standing_shown(guess), disclose=False)
+    result["counted"] = tier != "excluded"
+    result["tier"], result["tier_reasons"] = tier, list(reasons)
     result["revealed"] = True
     return result
 

@@ -68,7 +68,7 @@ def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = 
                 rounds: int = 5, time_limit_s: int | None = None, mode: str = Game.Mode.MOVE,
                 model_version: ModelVersion | None = None, rng: random.Random | None = None,
                 panorama_ids: list[int] | None = None, daily: date | None = None,
-                goal: str = Game.Goal.DISTANCE) -> Game:
+                goal: str = Game.Goal.DISTANCE, owner_address: str = "") -> Game:
     """A game of `rounds` panoramas drawn without repeats, against `model_version` (else the default model; an
     external model's games draw only panoramas it has predictions for); its creator is its first player.
     Panoramas the creator has already been shown are drawn only when the set has too few others; `panorama_ids`
@@ -97,7 +97,7 @@ def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = 
                         if model_version.kind == ModelVersion.Kind.EXTERNAL else
                         f"set {panorama_set.name} has {len(available)} panoramas, fewer than {rounds} rounds")
     drawn = panorama_ids if panorama_ids is not None else panoramas_draw(panorama_ids=available, rounds=rounds, owner_key=owner_key,
-                                                                owner_browser=owner_browser,
+                                                                owner_browser=owner_browser, owner_address=owner_address,
                                                                 panorama_set=panorama_set, rng=rng)
     with transaction.atomic():
         game = Game.objects.create(panorama_set=panorama_set, owner_key=owner_key, round_count=rounds,
@@ -226,7 +226,8 @@ def _views_serve(*, round: Round) -> None:
 
 
 def guess_submit(*, round: Round, player_key: str, latitude: float | None, longitude: float | None,
-                 timed_out: bool = False, browser_key: str = "", country: str | None = None) -> GuessResult:
+                 timed_out: bool = False, browser_key: str = "", country: str | None = None,
+                 address_key: str = "") -> GuessResult:
     """Lock a player's guess (or timeout) on a served round, score it, and show the player the outcome;
     repeating it changes nothing. A fresh guess costs five statements: the seat, the locked round (with the
     room's counts, whether the player has seen the panorama and their recent near-exact guesses, all as
@@ -239,7 +240,8 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
     try:
         with transaction.atomic():
             # Row lock: the model's result and this guess are ordered, so model_committed_first is exact.
-            current = _round_locked(round=round, player_key=player_key, browser_key=browser_key)
+            current = _round_locked(round=round, player_key=player_key, browser_key=browser_key,
+                                    address_key=address_key)
             if current.served_at is None:
                 raise GameError("this round has not started")
             now = timezone.now()
@@ -254,7 +256,8 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
                 suspicion=guess_suspicion(km=scored["km"], seconds=seconds,
                                           recent_exact=current.recent_exact or 0))  # type: ignore[attr-defined]
             if streak and guess_country_right(guess=guess, panorama=current.panorama):
-                _streak_extend(round=current, player_key=player_key, browser_key=browser_key)
+                _streak_extend(round=current, player_key=player_key, browser_key=browser_key,
+                               address_key=address_key)
             guesses, players = (current.locked or 0) + 1, current.seats  # type: ignore[attr-defined]
             game_event_send_on_commit(game_public_id=current.game.public_id, event="player_guessed",
                                       round_number=current.number, name=seat.name, guesses=guesses,
@@ -265,9 +268,9 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
                                           round_number=current.number)
     except IntegrityError:  # already locked (a repeat, or a concurrent duplicate): answer with the first guess
         return _result(Guess.objects.get(round=round, player_key=player_key), created=False, round=round,
-                       browser_key=browser_key)
+                       browser_key=browser_key, address_key=address_key)
     return GuessResult(guess=guess, created=True, round=current, shown=round_outcome_show(
-        round=current, guess=guess, browser_key=browser_key, seats=players, locked=guesses))
+        round=current, guess=guess, browser_key=browser_key, seats=players, locked=guesses, address_key=address_key))
 
 
 def _guess_check(*, streak: bool, latitude: float | None, longitude: float | None, country: str | None,
@@ -295,7 +298,7 @@ def _guess_check(*, streak: bool, latitude: float | None, longitude: float | Non
     return None
 
 
-def _streak_extend(*, round: Round, player_key: str, browser_key: str) -> None:
+def _streak_extend(*, round: Round, player_key: str, browser_key: str, address_key: str) -> None:
     """A right country: the streak's next round, drawn from the set's panoramas this game has not played (those
     the player has not been shown first). None left: the streak ends unbroken, with nothing more to name."""
     game = round.game
@@ -307,12 +310,12 @@ def _streak_extend(*, round: Round, player_key: str, browser_key: str) -> None:
     if not left:
         return
     drawn = panoramas_draw(panorama_ids=left, rounds=1, owner_key=player_key, owner_browser=browser_key,
-                  panorama_set=game.panorama_set, rng=None)
+                  owner_address=address_key, panorama_set=game.panorama_set, rng=None)
     Round.objects.create(game=game, number=round.number + 1, panorama_id=drawn[0])
     Game.objects.filter(pk=game.pk).update(round_count=F("round_count") + 1)
 
 
-def _round_locked(*, round: Round, player_key: str, browser_key: str) -> Round:
+def _round_locked(*, round: Round, player_key: str, browser_key: str, address_key: str) -> Round:
     """The round, row-locked, annotated with `seats`, `locked` (guesses so far), `seen` (the player has been
     shown this panorama in another round) and `recent_exact` (near-exact guesses among their last few)."""
     def count(rows: QuerySet[Any], by: str) -> Subquery:
@@ -322,16 +325,18 @@ def _round_locked(*, round: Round, player_key: str, browser_key: str) -> Round:
     return (Round.objects.select_for_update(of=("self",)).select_related("panorama__panorama_set", "game")
             .annotate(seats=count(Player.objects.filter(game=OuterRef("game")), "game"),
                       locked=count(Guess.objects.filter(round=OuterRef("pk")), "round"),
-                      seen=Exists(exposures_of(player_key=player_key, browser_key=browser_key)
+                      seen=Exists(exposures_of(player_key=player_key, browser_key=browser_key,
+                                               address_key=address_key)
                                   .filter(panorama=OuterRef("panorama")).exclude(round=OuterRef("pk"))),
                       recent_exact=count(Guess.objects.filter(pk__in=recent[:SUSPICIOUS_RUN_OF - 1],
                                                               km__lt=SUSPICIOUS_RUN_KM), "player_key"))
             .get(pk=round.pk))
 
 
-def _result(guess: Guess, *, created: bool, round: Round, browser_key: str) -> GuessResult:
+def _result(guess: Guess, *, created: bool, round: Round, browser_key: str, address_key: str) -> GuessResult:
     return GuessResult(guess=guess, created=created, round=round,
-                       shown=round_outcome_show(round=round, guess=guess, browser_key=browser_key))
+                       shown=round_outcome_show(round=round, guess=guess, browser_key=browser_key,
+                                                address_key=address_key))
 
 
 class _Scored(TypedDict):
@@ -366,7 +371,7 @@ def _score_country(round: Round, timed_out: bool) -> _Scored:
 
 
 def round_outcome_show(*, round: Round, guess: Guess, browser_key: str = "", seats: int | None = None,
-                       locked: int | None = None) -> dict[str, object]:
+                       locked: int | None = None, address_key: str = "") -> dict[str, object]:
     """What a player who has locked `guess` may see of the round now: the whole reveal once the round is
     revealed (rules.round_revealed), recorded as an exposure of the panorama to them; before that, their own
     guess and who has guessed. `seats` and `locked`: the room's counts when the caller already has them."""
@@ -375,5 +380,6 @@ def round_outcome_show(*, round: Round, guess: Guess, browser_key: str = "", sea
     if not round_revealed(round=round, seats=seats, locked=locked, now=timezone.now()):
         return round_waiting(round=round, guess=guess, seats=seats, locked=locked)
     Exposure.objects.bulk_create([Exposure(panorama_id=round.panorama_id, player_key=guess.player_key,
-                                           browser_key=browser_key, round=round)], ignore_conflicts=True)
+                                           browser_key=browser_key, address_key=address_key, round=round)],
+                                 ignore_conflicts=True)
     return round_reveal(round=round, guess=guess, alone=seats == 1)

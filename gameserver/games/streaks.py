@@ -57,7 +57,7 @@ def round_streak_reveal(*, round: Round, guess: Guess) -> dict[str, object]:
         "streak": {**streak_standing(rounds=played, guesses=guesses), "ended": not right},
         "attribution": panorama_attribution(panorama=panorama), "licence": panorama_licence(panorama=panorama),
         "opponents": [],
-        "counted": not guess_exclusion(guess=guess, panorama=panorama, country_streak=True),
+        "counted": not guess_exclusion(guess=guess, round=round, disclose=False),
         "revealed": True,
     }
     if round.model_status == Round.ModelStatus.READY and round.model_latitude is not None:

@@ -18,6 +18,7 @@ from gameserver.games.errors import GameError, GameStarted, NotAPlayer, NotFound
 from gameserver.games.models import Game
 from gameserver.games.rules import round_view_key
 from gameserver.games.throttle import RateLimited, rate_limit_hit
+from gameserver.games.trust import address_key
 from gameserver.games.unstorable_text import text_unstorable
 from gameserver.panoramas.storage import object_open
 
@@ -79,6 +80,12 @@ def player_key(request: HttpRequest) -> str:
     if request.session.session_key is None:
         request.session.save()
     return f"guest:{request.session.session_key}"
+
+
+def guest_address(request: HttpRequest) -> str:
+    """A guest's keyed address, which their exposures carry (drawing.exposures_of): a fresh cookie jar at the
+    same address has still seen what the last one was shown. "" for an account, whose exposures follow it."""
+    return "" if request.user.is_authenticated else address_key(client_address(request))
 
 
 def browser_key(request: HttpRequest) -> str:
@@ -160,7 +167,7 @@ def game_create(request: HttpRequest) -> JsonResponse:
     rounds = number(body, "rounds", integer=True, required=False)
     game = services.game_create(
         panorama_set=panorama_set, owner_key=player_key(request), owner_name=player_name(request, body),
-        owner_browser=browser_key(request),
+        owner_browser=browser_key(request), owner_address=guest_address(request),
         rounds=5 if rounds is None else int(rounds),
         time_limit_s=None if time_limit is None else int(time_limit), mode=str(body.get("mode", "move")),
         model_version=None if model is None else selectors.model_version_get(name=str(model)),
@@ -268,7 +275,8 @@ def round_detail(request: HttpRequest, round_id: str) -> JsonResponse:
     guess = selectors.guess_for(round=game_round, player_key=player_key(request))
     if guess is None:
         return JsonResponse({**selectors.round_view(round=game_round), "locked": False})
-    shown = services.round_outcome_show(round=game_round, guess=guess, browser_key=browser_key(request))
+    shown = services.round_outcome_show(round=game_round, guess=guess, browser_key=browser_key(request),
+                                        address_key=guest_address(request))
     return JsonResponse({**shown, "locked": True})
 
 
@@ -288,7 +296,7 @@ def guess_create(request: HttpRequest, round_id: str) -> JsonResponse:
         round=game_round, player_key=player_key(request), timed_out=timed_out,
         latitude=None if timed_out else number(body, "latitude", required=point),
         longitude=None if timed_out else number(body, "longitude", required=point), browser_key=browser_key(request),
-        country=country,
+        country=country, address_key=guest_address(request),
     )
     return JsonResponse({**result.shown, "locked": True, "repeated": not result.created},
                         status=201 if result.created else 200)

@@ -136,3 +136,15 @@ def test_the_admins_sign_in_shares_the_allowance_so_a_staff_password_cannot_be_b
     assert "_auth_user_id" not in client.session
     other = Client(REMOTE_ADDR="10.0.0.4")
     assert other.post("/admin/login/", {"username": "root", "password": PASSWORD}).status_code == 302
+
+
+def test_an_address_makes_only_a_few_accounts_a_day(settings):
+    """An identity with a cost: a fresh cookie jar is free, an account is not (PLANET_SIGNUPS_PER_ADDRESS_DAY)."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "signups": "2/86400"}
+    assert sign_up(Client(REMOTE_ADDR="10.0.0.7"), "one").status_code == 302
+    assert sign_up(Client(REMOTE_ADDR="10.0.0.7"), "two").status_code == 302
+    refused = sign_up(Client(REMOTE_ADDR="10.0.0.7"), "three")
+    assert refused.status_code == 429 and "too many requests (signups)" in refused.content.decode()
+    assert int(refused["Retry-After"]) > 3600
+    assert sorted(User.objects.values_list("username", flat=True)) == ["one", "two"]
+    assert sign_up(Client(REMOTE_ADDR="10.0.0.8"), "three").status_code == 302

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from gameserver.games import daily
 from gameserver.games.models import Game, Guess, Round
@@ -20,6 +21,12 @@ from gameserver.stats.selectors import round_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DAY = date(2026, 12, 1)
+
+
+@pytest.fixture(autouse=True)
+def established_at_once(settings) -> None:
+    """Accounts rank on the board from their first try here; the bar itself is tested below."""
+    settings.PLANET_VERIFIED_MIN_ROUNDS = settings.PLANET_VERIFIED_MIN_DAYS = 0
 
 
 @pytest.fixture
@@ -48,14 +55,26 @@ def post(client: Client, url: str, body: object) -> tuple[int, dict]:
     return response.status_code, response.json()
 
 
+def think(round_id: str, seconds: float = 40.0) -> None:
+    """A human looks before guessing: the round was served `seconds` ago (an instant guess is no effort's)."""
+    Round.objects.filter(public_id=round_id).update(served_at=timezone.now() - timedelta(seconds=seconds))
+
+
 def play(client: Client, game: str, rounds: int) -> None:
     for number in range(1, rounds + 1):
         view = post(client, f"/api/games/{game}/rounds/{number}/start", {})[1]
+        think(view["round"])
         assert post(client, f"/api/rounds/{view['round']}/guess", {"latitude": 10.0 * number, "longitude": 5.0})[0] == 201
 
 
+def signed_in(name: str) -> Client:
+    client = Client()
+    client.force_login(User.objects.create_user(name.lower(), password="correct horse battery 42"))
+    return client
+
+
 def test_the_leaderboard_ranks_finished_tries_with_planet_and_the_benchmark_leaves_them_out(daily_set):
-    ada, bob, cat = Client(), Client(), Client()
+    ada, bob, cat = signed_in("Ada"), signed_in("Bob"), signed_in("Cat")
     for client in (ada, bob, cat):
         client.get("/api/session")
     games = {name: post(client, "/api/daily", {"name": name})[1]
@@ -129,7 +148,7 @@ def test_signing_out_keeps_the_browsers_one_try(daily_set):
 def test_a_try_with_flagged_guesses_is_not_ranked(daily_set):
     """A try whose guesses no honest human makes (rules.guess_suspicion: the answers, looked up, sent at once)
     stays off the leaderboard; an honest try is on it."""
-    cheat, honest = Client(), Client()
+    cheat, honest = signed_in("Cheat"), signed_in("Honest")
     _, game = post(cheat, "/api/daily", {"name": "Cheat"})
     for number in range(1, daily.DAILY_ROUNDS + 1):
         view = post(cheat, f"/api/games/{game['game']}/rounds/{number}/start", {})[1]
@@ -139,3 +158,48 @@ def test_a_try_with_flagged_guesses_is_not_ranked(daily_set):
     play(honest, post(honest, "/api/daily", {"name": "Honest"})[1]["game"], daily.DAILY_ROUNDS)
     names = [row["name"] for row in cheat.get("/api/daily/leaderboard").json()["leaderboard"]]
     assert "Honest" in names and "Cheat" not in names
+
+
+def test_the_leaderboard_ranks_accounts_and_a_new_cookie_jar_is_no_new_try_on_it(daily_set):
+    """A guest's try is a cookie jar's: a puppet one reads the day's truths and a fresh jar is a fresh try, so
+    guests play the daily but only accounts are ranked."""
+    puppet, account = Client(), signed_in("Ada")
+    play(puppet, post(puppet, "/api/daily", {"name": "Puppet"})[1]["game"], daily.DAILY_ROUNDS)
+    play(account, post(account, "/api/daily", {"name": "Ada"})[1]["game"], daily.DAILY_ROUNDS)
+    names = [row["name"] for row in account.get("/api/daily/leaderboard").json()["leaderboard"]]
+    assert "Ada" in names and "Puppet" not in names
+
+
+def test_only_accounts_with_an_established_history_are_ranked(daily_set, settings):
+    """A fresh account is cheap (three an address a day): one with no history plays but is not ranked."""
+    settings.PLANET_VERIFIED_MIN_ROUNDS = 3
+    fresh, veteran = signed_in("Fresh"), signed_in("Veteran")
+    history = post(veteran, "/api/games", {"set": daily_set, "rounds": 3})[1]
+    play(veteran, history["game"], 3)
+    play(fresh, post(fresh, "/api/daily", {"name": "Fresh"})[1]["game"], daily.DAILY_ROUNDS)
+    play(veteran, post(veteran, "/api/daily", {"name": "Veteran"})[1]["game"], daily.DAILY_ROUNDS)
+    names = [row["name"] for row in veteran.get("/api/daily/leaderboard").json()["leaderboard"]]
+    assert "Veteran" in names and "Fresh" not in names
+
+
+def test_the_days_places_stay_out_of_ordinary_games_that_day_and_the_next(daily_set):
+    """Their answers are being passed around: an ordinary game on the daily set draws every other place first."""
+    panorama_set = PanoramaSet.objects.get(name=daily_set)
+    today, yesterday = daily.daily_today(), daily.daily_today() - timedelta(days=1)
+    spoiled = {*daily.daily_panorama_ids(panorama_set=panorama_set, day=today),
+               *daily.daily_panorama_ids(panorama_set=panorama_set, day=yesterday)}
+    others = panorama_set.panoramas.count() - len(spoiled)
+    for seed in range(5):
+        game = post(signed_in(f"p{seed}"), "/api/games", {"set": daily_set, "rounds": min(others, 10)})[1]
+        drawn = set(Round.objects.filter(game__public_id=game["game"]).values_list("panorama_id", flat=True))
+        assert drawn and not drawn & spoiled
+
+
+def test_a_daily_reveal_says_its_round_is_not_counted(daily_set):
+    """The tables leave daily rounds out (their answers are passed around for a day); the reveal said counted."""
+    player = signed_in("Ada")
+    game = post(player, "/api/daily", {"name": "Ada"})[1]["game"]
+    view = post(player, f"/api/games/{game}/rounds/1/start", {})[1]
+    think(view["round"])
+    shown = post(player, f"/api/rounds/{view['round']}/guess", {"latitude": 1.0, "longitude": 2.0})[1]
+    assert shown["counted"] is False and shown["tier"] == "excluded" and shown["tier_reasons"] == ["daily_challenge"]
