@@ -43,7 +43,7 @@ def _rating_over_time(rows: list[Row]) -> dict[str, object]:
     """The player's Bradley–Terry rating (the benchmark's scale, stats.ratings) fitted on their counted rounds
     up to the end of each game, with every model held at its current rating on the benchmark page: one point
     per game that added counted rounds, the last one their rating there."""
-    tables = benchmark_cached()
+    tables = benchmark_cached(filters=Filters(tier="open"))  # every counted round, as the player's own rows
     entries = cast(list[dict[str, Any]], tables["ratings"])
     info = cast(dict[str, Any], tables["ratings_info"])
     model_elo = {str(entry["name"]): float(entry["rating"]) for entry in entries if entry["kind"] == "model"}

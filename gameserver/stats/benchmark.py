@@ -56,6 +56,8 @@ class RoundTable:
     model_same_country: np.ndarray
     human_same_continent: np.ndarray
     model_same_continent: np.ndarray
+    # float64 km from the set prior (a fixed guess at the set's geometric median) to the truth; inf unknown.
+    set_prior_km: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(len(self.human_km))
@@ -87,11 +89,17 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
                          median_summary(ordered=model_km[rows], ordered_cell=boot.panorama_group[rows],
                                         weights=boot.panorama_weights))
     human_inside, model_inside = within_thresholds(human_km), within_thresholds(model_km)  # (N, 5) each
+    prior_km = np.full(n, np.inf) if table.set_prior_km is None else np.asarray(table.set_prior_km, dtype=np.float64)
+    prior_inside = within_thresholds(prior_km)
     thresholds = [{"name": name, "km": km,
                    **contest(human_win=human_inside[:, i] & ~model_inside[:, i],
                              model_win=model_inside[:, i] & ~human_inside[:, i], clusters=clusters),
                    "human_accuracy": _fraction(human_inside[:, i].sum(), n),
-                   "model_accuracy": _fraction(model_inside[:, i].sum(), n)}
+                   "model_accuracy": _fraction(model_inside[:, i].sum(), n),
+                   "set_prior_accuracy": _fraction(prior_inside[:, i].sum(), n),
+                   # A fixed guess at the set's centre, made without looking, is inside this radius in most
+                   # rounds: a win here says nothing of geolocation skill.
+                   "set_prior_wins_most": bool(n and prior_inside[:, i].sum() * 2 > n)}
                   for i, (name, km) in enumerate(zip(THRESHOLD_NAMES, THRESHOLDS_KM))]
     for row, adjusted in zip(thresholds, holm([row["cluster_p"] for row in thresholds])):
         row["cluster_p_holm"] = adjusted
@@ -112,7 +120,8 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
                                          known=known, clusters=clusters),
         "admin_note": ADMIN_NOTE,
         "planet_table": planet_table(human_inside=human_inside, model_inside=model_inside,
-                                     models=labels["model_version"], medians=medians, clusters=clusters),
+                                     models=labels["model_version"], medians=medians, clusters=clusters,
+                                     prior_km=prior_km),
         "errors": {**{f"{side}_median_{part}": value for side in ("human", "model")
                       for part, value in zip(("km", "low", "high"), medians[side])},
                    "human_mean_points": _mean_or_none(table.human_points),

@@ -71,6 +71,18 @@ COLUMNS: tuple[Column, ...] = (
     Column("exclusion", "str", "why a round is not counted, the first that applies: country_streak (a country "
            "streak's round: a country named, no distance), model_not_committed, near_training_photo, seen_before, "
            "daily_challenge, suspicious (tables can include these on request); else empty"),
+    Column("tier", "str", "verified (the headline tables: every rule of the verified tier passes), open (counted, "
+           "but a reason in tier_reasons applies) or excluded (not counted: see exclusion)"),
+    Column("tier_reasons", "str", "why a counted round is not verified, ';'-separated in this order: guest, "
+           "account_not_established, public_set (its photos are published), panorama_retired, "
+           "exposure_budget_spent (its truth was revealed to more identities than the set's budget), "
+           "exposed_to_unverified (revealed before to an identity the tier does not trust), flagged_player (the "
+           "anomaly model flags the player: too_good or no_effort, in player_flags); empty when verified"),
+    Column("player_flags", "str", "the anomaly model's flags on the player, ';'-separated: too_good (their errors "
+           "beat nearly all of the population's on the same set, consistently), no_effort (timeouts, instant, "
+           "near-antipodal or consistently worst guesses); empty when none"),
+    Column("set_prior_km", "float", "great-circle km from the set prior (a fixed guess at the geometric median of "
+           "the set's places, measured at import) to the truth: the baseline no one has to look to reach"),
     *(Column(f"winner_{name}", "str", f"human, model or tie within {km:g} km (tie: both inside or both outside)")
       for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM)),
     Column("head_to_head", "str", "human, model or tie by the smaller error"),

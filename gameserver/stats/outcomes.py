@@ -10,7 +10,7 @@ import numpy as np
 from gameserver.stats.bootstrap import median_resamples
 from gameserver.stats.clusters import Clusters, contest_inference, rate_intervals
 from gameserver.stats.intervals import median_of_sorted, percentile_interval, sign_test_p, wilson_interval
-from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM
+from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM, within_thresholds
 
 ADMIN_NOTE = ("Right country and right continent compare the offline reverse geocoding (Natural Earth admin-0 "
               "polygons) of each guess with the truth's, over rounds whose truth has a known country or continent. "
@@ -65,11 +65,13 @@ def median_summary(*, ordered: np.ndarray, ordered_cell: np.ndarray,
 
 
 def planet_table(*, human_inside: np.ndarray, model_inside: np.ndarray, models: tuple[list[str], np.ndarray],
-                 medians: dict[str, tuple[float | None, float | None, float | None]], clusters: Clusters) -> list[dict]:
+                 medians: dict[str, tuple[float | None, float | None, float | None]], clusters: Clusters,
+                 prior_km: np.ndarray | None = None) -> list[dict]:
     """PlaNet's table: one row for the humans (every round) and one per model (its rounds), accuracy at each
     radius with cluster intervals and the median error with its cluster-bootstrap interval (`medians`, keyed
     "human" and by model name). The humans' rounds are clustered by panorama and player, the model's by
-    panorama alone (Clusters.panorama_only)."""
+    panorama alone (Clusters.panorama_only). `prior_km` (each round's set-prior error, inf where unknown) adds
+    the baseline row: a fixed guess at each set's geometric median, clustered by panorama."""
     names, codes = models
     everyone = np.ones(human_inside.shape[0], dtype=bool)
     result = [_planet_row(name="Humans", kind="human", inside=human_inside, members=everyone, median=medians["human"],
@@ -77,6 +79,10 @@ def planet_table(*, human_inside: np.ndarray, model_inside: np.ndarray, models: 
     for code, name in enumerate(names):
         result.append(_planet_row(name=name, kind="model", inside=model_inside, members=codes == code,
                                   median=medians[name], clusters=clusters.panorama_only()))
+    if prior_km is not None and np.isfinite(prior_km).any():
+        median = _finite_or_none(float(np.median(prior_km))) if prior_km.size else None
+        result.append(_planet_row(name="Set prior", kind="baseline", inside=within_thresholds(prior_km),
+                                  members=everyone, median=(median, None, None), clusters=clusters.panorama_only()))
     return result
 
 

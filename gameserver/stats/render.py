@@ -8,7 +8,12 @@ from typing import Any
 def render_text(*, tables: dict[str, Any]) -> str:
     """One screen of plain text over every table; the long breakdowns and rating lists are cut."""
     design = tables["design"]
-    lines = [f"PlaNet Arena benchmark: {tables['rounds']:,} rounds over {design['panoramas']:,} panoramas and "
+    tier = tables.get("tier", "open")
+    sizes = tables.get("tiers", {})
+    heading = (f"{tier} tier" + (f" ({sizes['verified']['player_rounds']:,} verified of "
+                                 f"{sizes['open']['player_rounds']:,} counted player-rounds; open rounds not "
+                                 f"verified because: {sizes['open']['reasons'] or 'none'})" if sizes else ""))
+    lines = [heading,f"PlaNet Arena benchmark: {tables['rounds']:,} rounds over {design['panoramas']:,} panoramas and "
              f"{design['players']:,} players ({_number(design['rounds_per_panorama'])} rounds per panorama, "
              f"busiest player {_percent(design['busiest_player_share'])} of rounds)", "",
              f"{'':<18}{'human':>7}{'model':>7}{'H wins':>8}{'M wins':>8}{'ties':>8}  "
@@ -17,6 +22,11 @@ def render_text(*, tables: dict[str, Any]) -> str:
              + [("closer guess", tables["head_to_head"])]
              + [(f"right {row['name']}", row) for row in tables["admin_outcomes"]])
     for label, row in duels:
+        if row.get("reported") is False:
+            lines.append(f"{label:<18}{_percent(row.get('human_accuracy')):>7}{_percent(row.get('model_accuracy')):>7}"
+                         f"  not reported: the set prior is inside in {_percent(row.get('set_prior_accuracy'))} "
+                         "of rounds")
+            continue
         lines.append(f"{label:<18}{_percent(row.get('human_accuracy')):>7}{_percent(row.get('model_accuracy')):>7}"
                      f"{row['human_wins']:>8,}{row['model_wins']:>8,}{row['ties']:>8,}  {_rate_text(row):<24}"
                      f"{_p(row['sign_test_p']):>9}{_p(row['cluster_p']):>9}{_p(row.get('cluster_p_holm')):>9}"

@@ -15,10 +15,11 @@ from datetime import datetime
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Count, F, Max, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from gameserver.games.models import Game, Guess, Player, Round
+from gameserver.games.trust import guess_standings, player_flags_cached
 from gameserver.games.rules import (
     games_finished,
     guess_exclusion,
@@ -29,8 +30,9 @@ from gameserver.games.rules import (
     rounds_closed,
 )
 from gameserver.inference.models import ModelVersion
-from gameserver.panoramas.models import Panorama
+from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.stats.benchmark import RoundTable, benchmark_tables
+from gameserver.stats.tiers import TIERS, set_prior_km, tier_columns, tiers_summary, truthy, withhold_if_prior_wins
 from planet_engine.countries import continent_of_country, country_index
 from planet_engine.geo import THRESHOLD_NAMES, geoscore, head_to_head, threshold_outcomes
 
@@ -50,9 +52,11 @@ class Filters:
     include_suspicious: bool = False
     # Player keys ("user:<id>", "guest:<session key>"); empty: every player. A profile reads its own rows.
     players: tuple[str, ...] = ()
+    # Which tier's tables (TIERS): the verified headline, or every counted round.
+    tier: str = "verified"
 
     def as_dict(self) -> dict[str, str]:
-        return {"set": self.panorama_set, "model": self.model, "mode": self.mode,
+        return {"set": self.panorama_set, "model": self.model, "mode": self.mode, "tier": self.tier,
                 "suspicious": "include" if self.include_suspicious else "",
                 "since": self.since.isoformat() if self.since else "",
                 "until": self.until.isoformat() if self.until else "", "games": ",".join(self.games),
@@ -144,7 +148,11 @@ def round_rows(*, filters: Filters = Filters()) -> list[Row]:
     names = {(game_id, key): name for game_id, key, name in seats.values_list("game_id", "player_key", "name")}
     human = _places([(g.latitude, g.longitude) for g in guesses])
     model = _places([(g.round.model_latitude, g.round.model_longitude) for g in guesses])
-    return [_row(g, names.get((g.round.game_id, g.player_key), ""), human[i], model[i], missing=id(g) in absent)
+    flags = player_flags_cached()
+    standings = guess_standings(guesses, flags=flags)
+    prior_km = set_prior_km(guesses)
+    return [{**_row(g, names.get((g.round.game_id, g.player_key), ""), human[i], model[i], missing=id(g) in absent),
+             **tier_columns(g, standings[i], flags.get(g.player_key, ())), "set_prior_km": prior_km[i]}
             for i, g in enumerate(guesses)]
 
 
@@ -165,7 +173,7 @@ def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tup
     game_round: Round = guess.round
     game, panorama = game_round.game, game_round.panorama
     streak = game.goal == Game.Goal.COUNTRY
-    exclusion = guess_exclusion(guess=guess, panorama=panorama, daily=game.daily is not None, country_streak=streak)
+    exclusion = guess_exclusion(guess=guess, round=game_round)
     if streak and guess.country:  # the country the player named: a streak guess has no point to look up
         human_place = (guess.country, continent_of_country(guess.country) or "")
     human_km = math.inf if guess.km is None else guess.km
@@ -204,13 +212,16 @@ def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tup
     }
 
 
-def _counts(row: Row, *, include_suspicious: bool) -> bool:
-    return _truthy(row["counted"]) or (include_suspicious and row["exclusion"] == "suspicious")
+def _counts(row: Row, *, include_suspicious: bool, tier: str = "open") -> bool:
+    if tier == "verified":
+        return str(row.get("tier") or "") == "verified"
+    return truthy(row["counted"]) or (include_suspicious and row["exclusion"] == "suspicious")
 
 
-def round_table(*, rows: list[Row], include_suspicious: bool = False) -> RoundTable:
-    """The counted rows (and the suspicious ones, when asked) as the columns benchmark_tables reads."""
-    counted = [row for row in rows if _counts(row, include_suspicious=include_suspicious)]
+def round_table(*, rows: list[Row], include_suspicious: bool = False, tier: str = "open") -> RoundTable:
+    """The rows of `tier` (open: the counted ones, and the suspicious ones when asked) as the columns
+    benchmark_tables reads."""
+    counted = [row for row in rows if _counts(row, include_suspicious=include_suspicious, tier=tier)]
 
     def floats(name: str, missing: float) -> np.ndarray:
         return np.array([missing if row[name] in (None, "") else float(str(row[name])) for row in counted],
@@ -232,17 +243,18 @@ def round_table(*, rows: list[Row], include_suspicious: bool = False) -> RoundTa
         model_same_country=same("model_country", "truth_country"),
         human_same_continent=same("human_continent", "truth_continent"),
         model_same_continent=same("model_continent", "truth_continent"),
+        set_prior_km=floats("set_prior_km", math.inf) if counted and "set_prior_km" in counted[0] else None,
     )
 
 
-def _truthy(value: object) -> bool:
-    return value is True or str(value).strip().lower() in ("true", "1")
-
-
-def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000,
-                        include_suspicious: bool = False, anchor_model: str | None = None) -> dict[str, object]:
-    """Every benchmark table, plus how many rows were left out and why. `anchor_model`: the model whose rating
-    is fixed at 1500 (the live tables pass the default model); None: the model with the most rounds."""
+def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000, include_suspicious: bool = False,
+                        anchor_model: str | None = None, tier: str = "open") -> dict[str, object]:
+    """Every benchmark table of one tier's rows, plus how many rows were left out and why, and both tiers'
+    sizes. `anchor_model`: the model whose rating is fixed at 1500 (the live tables pass the default model);
+    None: the model with the most rounds. In the verified tier, a radius at which the set prior (a fixed guess
+    at the set's centre) is inside in most rounds is not reported as a human-vs-model result."""
+    if tier not in TIERS:
+        raise ValueError(f"tier must be one of {', '.join(TIERS)}")
     modes = Counter(str(row["mode"]) for row in rows)
     excluded_in: dict[str, Counter[str]] = {mode: Counter() for mode in modes}
     for row in rows:
@@ -253,12 +265,15 @@ def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000
     by_mode = {mode: {"player_rounds": n, "excluded": dict(sorted(excluded_in[mode].items())),
                       "model_not_committed_share": excluded_in[mode]["model_not_committed"] / n}
                for mode, n in modes.items()}
-    tables = benchmark_tables(table=round_table(rows=rows, include_suspicious=include_suspicious), seed=seed,
-                              resamples=resamples, anchor_model=anchor_model)
+    tables = benchmark_tables(table=round_table(rows=rows, include_suspicious=include_suspicious, tier=tier),
+                              seed=seed, resamples=resamples, anchor_model=anchor_model)
+    if tier == "verified":
+        for row in tables["thresholds"]:
+            withhold_if_prior_wins(row)
     # Which image each model's counted guesses were made on: the served bytes, or the original file.
     views: dict[str, Counter[str]] = {}
     for row in rows:
-        if _counts(row, include_suspicious=include_suspicious):
+        if _counts(row, include_suspicious=include_suspicious, tier=tier):
             views.setdefault(str(row["model_name"]), Counter())[str(row.get("model_view") or "")] += 1
     # Ratings name players by their seat name (hashed ids stay in `name`, as in the rows), models by their own.
     names = _display_names(rows)
@@ -267,8 +282,10 @@ def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000
     return {**tables, "model_views": {model: dict(sorted(counts.items())) for model, counts in sorted(views.items())},
             "player_rounds": len(rows), "excluded": dict(sorted(excluded.items())),
             "excluded_by_mode": dict(sorted(by_mode.items())), "guesses_missing": sum(
-                _truthy(row.get("guess_missing")) for row in rows),
-            "suspicious_included": include_suspicious}
+                truthy(row.get("guess_missing")) for row in rows),
+            "suspicious_included": include_suspicious, "tier": tier, "tiers": tiers_summary(rows=rows)}
+
+
 
 
 def _display_names(rows: list[Row]) -> dict[str, str]:
@@ -290,7 +307,7 @@ BENCHMARK_CACHE_SECONDS = 3600
 def _benchmark_live(filters: Filters) -> dict[str, object]:
     default = ModelVersion.objects.filter(is_default=True).values_list("name", flat=True).first()
     return benchmark_from_rows(rows=round_rows(filters=filters), include_suspicious=filters.include_suspicious,
-                               anchor_model=default)
+                               anchor_model=default, tier=filters.tier)
 
 
 def rounds_open(*, filters: Filters = Filters()) -> dict[str, int]:
@@ -304,8 +321,11 @@ def rounds_open(*, filters: Filters = Filters()) -> dict[str, int]:
 def benchmark_cached(*, filters: Filters = Filters()) -> dict[str, object]:
     """benchmark_from_rows(round_rows(filters)), recomputed only after a game finishes or leak flags change."""
     guesses = _guesses(filters).order_by().aggregate(count=Count("pk"), last=Max("pk"))
-    flagged = Panorama.objects.filter(near_training_photo=True).count()
-    state = json.dumps([filters.as_dict(), guesses["count"], guesses["last"], flagged], sort_keys=True)
+    # What else moves a row's tier or exclusion: leak flags and retirements, a set's provenance or budget.
+    panoramas = Panorama.objects.aggregate(flagged=Count("pk", filter=Q(near_training_photo=True)),
+                                           retired=Count("pk", filter=Q(retired=True)))
+    sets = list(PanoramaSet.objects.order_by("pk").values_list("pk", "provenance", "exposure_budget"))
+    state = json.dumps([filters.as_dict(), guesses["count"], guesses["last"], panoramas, sets], sort_keys=True)
     key = "stats:benchmark:" + hashlib.sha256(state.encode()).hexdigest()
     try:
         tables = cache.get(key)

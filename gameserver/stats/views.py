@@ -10,6 +10,7 @@ from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.stats.exports import CONTENT_TYPES, FORMATS, rows_encode
 from gameserver.stats.selectors import Filters, benchmark_cached, round_rows
+from gameserver.stats.tiers import TIERS
 
 RESEARCHERS_GROUP = "researchers"
 
@@ -29,7 +30,11 @@ def _filters(request: HttpRequest) -> Filters:
         raise FilterError(f"mode must be one of {', '.join(Game.Mode.values)}")
     if suspicious not in ("", "include"):
         raise FilterError("suspicious must be 'include' or empty")
-    return Filters(panorama_set=panorama_set, model=model, mode=mode, include_suspicious=suspicious == "include")
+    tier = request.GET.get("tier", "verified")
+    if tier not in TIERS:
+        raise FilterError(f"tier must be one of {', '.join(TIERS)}")
+    return Filters(panorama_set=panorama_set, model=model, mode=mode, include_suspicious=suspicious == "include",
+                   tier=tier)
 
 
 @require_GET

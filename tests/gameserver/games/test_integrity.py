@@ -101,21 +101,21 @@ def test_a_late_join_or_a_guess_in_an_unfinished_game_changes_no_public_number(s
     _, game = post(owner, "/api/games", {"set": synthetic, "rounds": 1})
     _, view = post(owner, f"/api/games/{game['game']}/rounds/1/start", {})
     post(owner, f"/api/rounds/{view['round']}/guess", {"latitude": 1.5, "longitude": 1.5})
-    before = newcomer.get("/api/stats/benchmark").json()
+    before = newcomer.get("/api/stats/benchmark?tier=open").json()
     assert before["player_rounds"] == 1 and before["open"] == {"rounds": 0, "games": 0}
     assert post(newcomer, f"/api/games/{game['game']}/join", {})[0] == 409
-    assert newcomer.get("/api/stats/benchmark").json() == before
+    assert newcomer.get("/api/stats/benchmark?tier=open").json() == before
     # An unfinished game: one of its two rounds locked. Nothing of it enters the tables yet; the serve shows
     # as one open round (a count, no result), and the guess changes nothing at all.
     _, other = post(owner, "/api/games", {"set": synthetic, "rounds": 2})
     _, first = post(owner, f"/api/games/{other['game']}/rounds/1/start", {})
-    served = newcomer.get("/api/stats/benchmark").json()
+    served = newcomer.get("/api/stats/benchmark?tier=open").json()
     assert served == {**before, "open": {"rounds": 1, "games": 1}}
     post(owner, f"/api/rounds/{first['round']}/guess", {"latitude": 2.5, "longitude": 2.5})
-    assert newcomer.get("/api/stats/benchmark").json() == served
+    assert newcomer.get("/api/stats/benchmark?tier=open").json() == served
     _, second = post(owner, f"/api/games/{other['game']}/rounds/2/start", {})
     post(owner, f"/api/rounds/{second['round']}/guess", {"latitude": 3.5, "longitude": 3.5})
-    assert newcomer.get("/api/stats/benchmark").json()["player_rounds"] == 3  # the game finished: both at once
+    assert newcomer.get("/api/stats/benchmark?tier=open").json()["player_rounds"] == 3  # the game finished: both at once
 
 
 def test_a_guess_that_fails_inside_the_server_answers_json_with_no_distance(synthetic, settings, monkeypatch):
@@ -181,9 +181,9 @@ def test_a_near_exact_guess_within_seconds_is_flagged_and_left_out_unless_asked(
     latitude, longitude = truth_of(view["round"])
     post(client, f"/api/rounds/{view['round']}/guess", {"latitude": latitude, "longitude": longitude + 0.0001})
     assert Guess.objects.get().suspicion == "exact_and_fast"
-    default = client.get("/api/stats/benchmark").json()
+    default = client.get("/api/stats/benchmark?tier=open").json()
     assert default["rounds"] == 0 and default["excluded"] == {"suspicious": 1}
-    included = client.get("/api/stats/benchmark?suspicious=include").json()
+    included = client.get("/api/stats/benchmark?tier=open&suspicious=include").json()
     assert included["rounds"] == 1 and included["suspicious_included"] is True
     staff = User.objects.create_superuser("root", password="pw")
     admin = Client()

@@ -58,8 +58,9 @@ def test_benchmark_report_prints_the_tables_from_the_file_alone(played, tmp_path
     call_command("benchmark_report", path=str(out), json_out=tmp_path / "tables.json")
     printed = capsys.readouterr().out
     assert "continent" in printed and "excluded: none of 24" in printed
+    assert printed.index("verified tier") < printed.index("open tier")
     assert json.loads((tmp_path / "tables.json").read_text()) == json.loads(json.dumps(
-        benchmark_from_rows(rows=round_rows())))
+        {tier: benchmark_from_rows(rows=round_rows(), tier=tier) for tier in ("verified", "open")}))
 
 
 def test_rounds_near_training_photos_or_without_a_model_guess_are_excluded_and_counted(played):
@@ -89,7 +90,7 @@ def test_exports_are_for_researchers_and_admins(played):
     response = researcher.get("/api/stats/export?format=jsonl&set=s")
     assert response.status_code == 200 and len(response.content.decode().splitlines()) == 24
     assert researcher.get("/api/stats/export?format=xlsx").status_code == 400
-    assert Client().get("/api/stats/benchmark").json()["rounds"] == 24
+    assert Client().get("/api/stats/benchmark?tier=open").json()["rounds"] == 24
 
 
 def test_a_bad_export_file_is_refused_clearly(tmp_path):
@@ -117,16 +118,16 @@ def test_fifty_simulated_rounds_give_planet_style_table(synthetic_test, model_ve
 
 def test_the_benchmark_api_is_cached_until_a_guess_is_locked_or_a_panorama_flagged(played):
     client = Client()
-    assert client.get("/api/stats/benchmark").json()["rounds"] == 24
+    assert client.get("/api/stats/benchmark?tier=open").json()["rounds"] == 24
     with CaptureQueriesContext(connection) as queries:
-        assert client.get("/api/stats/benchmark").json()["rounds"] == 24
-    assert len(queries) <= 3  # the cache key's two counts and the open rounds' count, not the 24 rows
+        assert client.get("/api/stats/benchmark?tier=open").json()["rounds"] == 24
+    assert len(queries) <= 4  # the cache key's counts and sets and the open rounds' count, not the 24 rows
     flagged = Round.objects.order_by("pk").first().panorama_id
     Panorama.objects.filter(pk=flagged).update(near_training_photo=True)
-    tables = client.get("/api/stats/benchmark").json()
+    tables = client.get("/api/stats/benchmark?tier=open").json()
     assert tables["rounds"] < 24 and tables["excluded"]["near_training_photo"] == 24 - tables["rounds"]
     rounds_simulate(panorama_set=played, rounds=3, skills_km=[100.0], seed=2)
-    assert client.get("/api/stats/benchmark").json()["player_rounds"] == 27
+    assert client.get("/api/stats/benchmark?tier=open").json()["player_rounds"] == 27
 
 
 def test_rows_can_be_limited_to_some_games(played):
@@ -137,7 +138,7 @@ def test_rows_can_be_limited_to_some_games(played):
 
 
 def test_the_live_tables_anchor_the_default_model(played):
-    ratings = Client().get("/api/stats/benchmark").json()["ratings"]
+    ratings = Client().get("/api/stats/benchmark?tier=open").json()["ratings"]
     anchored = [entry for entry in ratings if entry.get("anchor")]
     assert [(entry["name"], entry["kind"], entry["rating"]) for entry in anchored] == [("tiny", "model", 1500.0)]
 
@@ -146,12 +147,12 @@ def test_a_filter_that_names_nothing_is_refused_clearly(played):
     """A mistyped filter answers 400 and says which one, not empty tables that read as "no rounds"."""
     client = Client()
     for query, named in (("set=nope", "set"), ("model=nope", "model"), ("mode=zzz", "mode"),
-                         ("suspicious=zz", "suspicious")):
-        response = client.get(f"/api/stats/benchmark?{query}")
+                         ("suspicious=zz", "suspicious"), ("tier=zz", "tier")):
+        response = client.get(f"/api/stats/benchmark?tier=open&{query}")
         assert response.status_code == 400 and named in response.json()["error"], (query, response.content)
     researcher = Client()
     researcher.force_login(User.objects.create_superuser("admin", password="pw"))
     assert researcher.get("/api/stats/export?format=csv&mode=zzz").status_code == 400
     # What exists is fine, with or without rounds behind it.
     for query in ("set=s", "model=tiny", "mode=nmpz", "suspicious=include", "suspicious="):
-        assert client.get(f"/api/stats/benchmark?{query}").status_code == 200, query
+        assert client.get(f"/api/stats/benchmark?tier=open&{query}").status_code == 200, query

@@ -1,5 +1,7 @@
-"""`python manage.py benchmark_report --input EXPORT [--json OUT]`: every benchmark table recomputed from an
-export file alone (no database), printed; the same numbers as the stats page for the same rounds."""
+"""`python manage.py benchmark_report --input EXPORT [--json OUT] [--tier verified|open]`: every benchmark table
+recomputed from an export file alone (no database), printed, the verified tier first, then the open one; the same
+numbers as the stats page for the same rounds. --json writes {"verified": tables, "open": tables}, or the one
+tier's tables when --tier names it (the shape of /api/stats/benchmark?tier=...)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from gameserver.stats.exports import ExportError, export_read
 from gameserver.stats.render import render_text
 from gameserver.stats.selectors import benchmark_from_rows
+from gameserver.stats.tiers import TIERS
 
 
 class Command(BaseCommand):
@@ -23,18 +26,23 @@ class Command(BaseCommand):
         parser.add_argument("--anchor-model", default=None,
                             help="the model whose rating is fixed at 1500 (the live tables use the default model); "
                                  "default: the model with the most rounds")
+        parser.add_argument("--tier", choices=TIERS, default=None,
+                            help="only this tier (default: both, verified first)")
         parser.add_argument("--include-suspicious", action="store_true",
                             help="count rounds flagged as suspicious too (left out by default)")
 
     def handle(self, *args: object, path: Path | str, json_out: Path | None, seed: int,
-               include_suspicious: bool = False, anchor_model: str | None = None, **options: object) -> None:
+               include_suspicious: bool = False, anchor_model: str | None = None, tier: str | None = None,
+               **options: object) -> None:
         try:
             rows = export_read(path=Path(path))
         except ExportError as error:
             raise CommandError(str(error)) from None
-        tables = benchmark_from_rows(rows=rows, seed=seed, include_suspicious=include_suspicious,
-                                     anchor_model=anchor_model)
-        self.stdout.write(render_text(tables=tables))
-        self.stdout.write(f"excluded: {tables['excluded'] or 'none'} of {tables['player_rounds']} player-rounds")
+        report = {name: benchmark_from_rows(rows=rows, seed=seed, include_suspicious=include_suspicious,
+                                            anchor_model=anchor_model, tier=name)
+                  for name in ((tier,) if tier else TIERS)}
+        for tables in report.values():
+            self.stdout.write(render_text(tables=tables))
+            self.stdout.write(f"excluded: {tables['excluded'] or 'none'} of {tables['player_rounds']} player-rounds")
         if json_out:
-            Path(json_out).write_text(json.dumps(tables, indent=2))
+            Path(json_out).write_text(json.dumps(report[tier] if tier else report, indent=2))
