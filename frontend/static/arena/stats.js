@@ -63,11 +63,19 @@ function duelCells(r) {
 const DUEL_HEADINGS = ["Human wins", "PlaNet wins", "Ties", "Human win rate (95% CI)", "Sign test p",
   "Cluster p", "Design effect (effective duels)"];
 
+// A verified radius where the set prior (one fixed guess at the set's centre) is inside in most rounds says
+// nothing of skill: the API withholds its duel, and the table says why.
+function withheld(r) {
+  return r.reported === false;
+}
+
 function renderThresholds(tables) {
-  table("threshold-table", ["Within", "Humans", "PlaNet", ...DUEL_HEADINGS, "Holm p"],
+  table("threshold-table", ["Within", "Humans", "PlaNet", "Set prior", ...DUEL_HEADINGS, "Holm p"],
     tables.thresholds.map((r) => [`${capitalised(r.name)} (${r.km} km)`, formatPercent(r.human_accuracy, 1),
-      formatPercent(r.model_accuracy, 1), ...duelCells(r), pValue(r.cluster_p_holm)]),
-    [["Closer guess", "", "", ...duelCells(tables.head_to_head), ""]]);
+      formatPercent(r.model_accuracy, 1), formatPercent(r.set_prior_accuracy, 1),
+      ...(withheld(r) ? [titled("Not reported", r.not_reported), ...DUEL_HEADINGS.slice(1).map(() => "—")]
+        : duelCells(r)), withheld(r) ? "—" : pValue(r.cluster_p_holm)]),
+    [["Closer guess", "", "", "", ...duelCells(tables.head_to_head), ""]]);
   const d = tables.design;
   document.getElementById("design-note").textContent = d.rounds === 0 ? "" : `${count(d.rounds)} rounds over `
     + `${count(d.panoramas)} panoramas and ${count(d.players)} players: ${number(d.rounds_per_panorama)} rounds per `
@@ -85,8 +93,8 @@ function renderAdmin(tables) {
 }
 
 function renderPlanet(tables) {
-  const median = (r) => r.median_km === null ? "—" : `${formatKm(r.median_km)} (${formatKm(r.median_low)}–`
-    + `${formatKm(r.median_high)})`;
+  const median = (r) => r.median_km === null ? "—" : r.median_low === null ? formatKm(r.median_km)
+    : `${formatKm(r.median_km)} (${formatKm(r.median_low)}–${formatKm(r.median_high)})`;
   table("planet-table", ["", "Rounds", ...tables.thresholds.map((t) => `${t.km} km`), "Median error (95% CI)"],
     tables.planet_table.map((r) => [r.name, count(r.rounds),
       ...r.accuracy.map((a) => withInterval(a.rate, a.low, a.high)), median(r)]));
@@ -113,8 +121,9 @@ function renderWinRates(tables) {
   rows.forEach(([label, r], i) => {
     const y = top + i * rowHeight + rowHeight / 2;
     plot.append(svg("text", { x: left - 8, y: y + 4, "text-anchor": "end", class: "tick" }, label));
-    if (r.human_win_rate === null) {
-      plot.append(svg("text", { x: x(0.5), y: y + 4, "text-anchor": "middle", class: "tick muted" }, "no decided rounds"));
+    if (withheld(r) || r.human_win_rate === null) {
+      plot.append(svg("text", { x: x(0.5), y: y + 4, "text-anchor": "middle", class: "tick muted" },
+        withheld(r) ? "not reported: the set prior wins here" : "no decided rounds"));
       return;
     }
     const [low, high] = r.low === null ? [r.wilson_low, r.wilson_high] : [r.low, r.high];
@@ -223,8 +232,13 @@ async function load() {
   const tables = await api(`/api/stats/benchmark?${params}`);
   state.tables = tables;
   const excluded = Object.entries(tables.excluded).map(([why, n]) => `${n.toLocaleString("en")} ${why.replaceAll("_", " ")}`);
-  status.textContent = `${tables.rounds.toLocaleString("en")} counted rounds of ${tables.player_rounds.toLocaleString("en")}`
-    + ` played${excluded.length ? `; left out: ${excluded.join(", ")}` : ""}.`;
+  const open = tables.tiers.open;
+  const why = Object.entries(open.reasons).map(([reason, n]) => `${n.toLocaleString("en")} ${reason.replaceAll("_", " ")}`);
+  status.textContent = `${tables.tier === "verified" ? "Verified tier" : "Open tier"}: `
+    + `${tables.rounds.toLocaleString("en")} rounds in these tables; `
+    + `${tables.tiers.verified.player_rounds.toLocaleString("en")} verified of ${open.player_rounds.toLocaleString("en")}`
+    + ` counted of ${tables.player_rounds.toLocaleString("en")} played`
+    + `${why.length ? `; not verified: ${why.join(", ")}` : ""}${excluded.length ? `; left out: ${excluded.join(", ")}` : ""}.`;
   document.getElementById("stats").hidden = false;
   renderThresholds(tables);
   renderWinRates(tables);
