@@ -1,7 +1,8 @@
 """Admin: browse sets and panoramas, and import a set by uploading a zip (manifest.csv + images).
 
-Rows are never edited or deleted here: a panorama's location is the benchmark's ground truth, and a deleted
-row would leave its stored image behind. Importing needs the add-panorama-set permission (admins)."""
+Rows are never deleted here, nor a panorama's fields edited: a panorama's location is the benchmark's ground
+truth, and a deleted row would leave its stored image behind. Staff may change a set's provenance and exposure
+budget and retire panoramas (the verified tier's knobs). Importing needs the add-panorama-set permission."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from gameserver.panoramas.archives import panorama_set_import_zip
 from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
@@ -39,6 +42,9 @@ class PanoramaSetUploadForm(forms.Form):
     kind = forms.ChoiceField(choices=[("", "from the manifest (default photo)"),
                                       *((kind.value, kind.label) for kind in IMPORT_KINDS)],
                              required=False)
+    private = forms.BooleanField(required=False, label="Private set",
+                                 help_text="I assert these photos are published nowhere else. Only a private set's "
+                                           "rounds can be verified: a public photo is found by a perceptual hash.")
 
     def clean_archive(self) -> object:
         archive = self.cleaned_data["archive"]
@@ -53,9 +59,42 @@ PROBLEMS_SHOWN = 100
 
 @admin.register(PanoramaSet)
 class PanoramaSetAdmin(ReadOnlyAdmin):
-    list_display = ("name", "panorama_count", "licence", "created_at")
+    """A set's page: its places on a map with the set prior, its spread, and the two settings of the verified
+    tier staff may change (provenance, exposure budget); everything else is the import's and stays read only."""
+
+    list_display = ("name", "panorama_count", "provenance", "spread", "exposure_budget", "licence", "created_at")
+    list_filter = ("provenance",)
     search_fields = ("name",)
     change_list_template = "admin/panoramas/panoramaset/change_list.html"
+    fields = ("name", "provenance", "exposure_budget", "places_map", "set_prior", "spread", "panoramas_link",
+              "licence", "attribution", "created_at")
+    readonly_fields = ("name", "places_map", "set_prior", "spread", "panoramas_link", "licence", "attribution",
+                       "created_at")
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.has_perm("panoramas.change_panoramaset")
+
+    @admin.display(description="set prior (a fixed guess at the geometric median)")
+    def set_prior(self, obj: PanoramaSet) -> str:
+        if obj.prior_latitude is None or obj.prior_longitude is None:
+            return "not measured"
+        return f"{obj.prior_latitude:.4f}, {obj.prior_longitude:.4f}"
+
+    @admin.display(description="spread (median km from the prior)")
+    def spread(self, obj: PanoramaSet) -> str:
+        return "—" if obj.spread_km is None else f"{obj.spread_km:,.1f} km"
+
+    @admin.display(description="places")
+    def places_map(self, obj: PanoramaSet) -> str:
+        points = list(obj.panoramas.values_list("latitude", "longitude", "retired"))
+        prior = (None if obj.prior_latitude is None or obj.prior_longitude is None
+                 else (obj.prior_latitude, obj.prior_longitude))
+        return places_svg(points=points, prior=prior)
+
+    @admin.display(description="panoramas")
+    def panoramas_link(self, obj: PanoramaSet) -> str:
+        url = reverse("admin:panoramas_panorama_changelist") + f"?panorama_set__id__exact={obj.pk}"
+        return format_html('<a href="{}">Each panorama: rounds given, exposures, flags; retire</a>', url)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PanoramaSet]:
         return super().get_queryset(request).annotate(panorama_count=Count("panoramas"))
@@ -78,7 +117,8 @@ class PanoramaSetAdmin(ReadOnlyAdmin):
             try:
                 # An upload is a seekable file (in memory, or a temporary file past 2.5 MB): zipfile reads it.
                 report = panorama_set_import_zip(archive=data["archive"], name=data["name"], licence=data["licence"],
-                                                 attribution=data["attribution"], kind=data["kind"] or None)
+                                                 attribution=data["attribution"], kind=data["kind"] or None,
+                                                 private=data["private"])
             except PanoramaImportError as error:
                 problems = error.problems
             if not problems:
@@ -106,9 +146,78 @@ class PanoramaViewInline(admin.TabularInline):
 
 @admin.register(Panorama)
 class PanoramaAdmin(ReadOnlyAdmin):
+    """Panoramas with what the verified tier weighs: rounds given, identities shown the answer (against the set's
+    budget), guesses flagged on them; staff retire one (out of new games and the verified tier, its history kept)
+    or bring it back. Each retirement is in the admin's history."""
+
     inlines = [PanoramaViewInline]
-    list_display = ("public_id", "panorama_set", "kind", "country", "continent", "width", "height",
-                    "near_training_photo", "nearest_training_km")
-    list_filter = ("panorama_set", "kind", "near_training_photo", "continent")
+    list_display = ("public_id", "panorama_set", "kind", "country", "continent", "rounds_given", "exposed_to",
+                    "flagged_guesses", "retired", "near_training_photo", "nearest_training_km")
+    list_filter = ("panorama_set", "retired", "kind", "near_training_photo", "continent")
     search_fields = ("public_id", "source_file", "country")
     list_select_related = ("panorama_set",)
+    actions = ("retire", "restore")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Panorama]:
+        return super().get_queryset(request).annotate(
+            rounds_given=Count("rounds", filter=Q(rounds__served_at__isnull=False), distinct=True),
+            exposed_to=Count("exposures__player_key", distinct=True),
+            flagged_guesses=Count("rounds__guesses", filter=~Q(rounds__guesses__suspicion=""), distinct=True))
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Only through the actions below: a panorama's fields are the import's ground truth.
+        return obj is None and request.user.has_perm("panoramas.change_panorama")
+
+    @admin.display(ordering="rounds_given", description="rounds given")
+    def rounds_given(self, obj: Panorama) -> int:
+        return obj.rounds_given  # type: ignore[attr-defined]
+
+    @admin.display(ordering="exposed_to", description="answer shown to")
+    def exposed_to(self, obj: Panorama) -> str:
+        return f"{obj.exposed_to} of {obj.panorama_set.exposure_budget}"  # type: ignore[attr-defined]
+
+    @admin.display(ordering="flagged_guesses", description="suspicious guesses")
+    def flagged_guesses(self, obj: Panorama) -> int:
+        return obj.flagged_guesses  # type: ignore[attr-defined]
+
+    @admin.action(description="Retire the selected panoramas (out of new games and the verified tier)",
+                  permissions=["change"])
+    def retire(self, request: HttpRequest, queryset: QuerySet[Panorama]) -> None:
+        self._set_retired(request, queryset, retired=True)
+
+    @admin.action(description="Return the selected panoramas to play", permissions=["change"])
+    def restore(self, request: HttpRequest, queryset: QuerySet[Panorama]) -> None:
+        self._set_retired(request, queryset, retired=False)
+
+    def _set_retired(self, request: HttpRequest, queryset: QuerySet[Panorama], *, retired: bool) -> None:
+        changed = list(queryset.exclude(retired=retired))
+        Panorama.objects.filter(pk__in=[p.pk for p in changed]).update(retired=retired)
+        for panorama in changed:
+            self.log_change(request, panorama, "retired" if retired else "returned to play")
+        self.message_user(request, f"{len(changed)} panorama(s) {'retired' if retired else 'returned to play'}",
+                          messages.SUCCESS)
+
+
+def places_svg(*, points: list[tuple[float, float, bool]], prior: tuple[float, float] | None) -> str:
+    """The places (grey when retired) and the set prior (a red cross) as a small equirectangular SVG fitted to
+    them: numbers only, so nothing in it needs escaping."""
+    if not points:
+        return "no panoramas"
+    latitudes = [p[0] for p in points] + ([prior[0]] if prior else [])
+    longitudes = [p[1] for p in points] + ([prior[1]] if prior else [])
+    south, north, west, east = min(latitudes), max(latitudes), min(longitudes), max(longitudes)
+    pad_y, pad_x = max((north - south) * 0.08, 0.01), max((east - west) * 0.08, 0.01)
+    south, north, west, east = south - pad_y, north + pad_y, west - pad_x, east + pad_x
+    width, height = 480.0, 240.0
+
+    def xy(latitude: float, longitude: float) -> tuple[float, float]:
+        return ((longitude - west) / (east - west) * width, (north - latitude) / (north - south) * height)
+
+    dots = "".join('<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>' % (*xy(lat, lon), "#999" if retired else "#1565c0")
+                   for lat, lon, retired in points)
+    cross = ""
+    if prior:
+        x, y = xy(*prior)
+        cross = ('<path d="M%.1f %.1fl10 10m0 -10l-10 10" stroke="#c62828" stroke-width="2.5"/>' % (x - 5, y - 5))
+    return mark_safe(f'<svg viewBox="0 0 {width:.0f} {height:.0f}" width="480" height="240" role="img" '  # noqa: S308
+                     f'aria-label="the set\'s places and its prior" style="background:#eef3f7">{dots}{cross}</svg>')
