@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from gameserver.inference.external import PredictionsError, external_predictions_register
+from gameserver.inference.external import PREDICTIONS_MAX_BYTES, PredictionsError, external_predictions_register
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.services import ModelVersionError, model_version_register
 from gameserver.panoramas.admin import ReadOnlyAdmin
@@ -87,6 +87,8 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         if request.method == "POST" and form.is_valid():
             data, upload = form.cleaned_data, form.cleaned_data["predictions"]
             try:
+                if upload.size > PREDICTIONS_MAX_BYTES:  # before reading it all into memory
+                    raise PredictionsError([f"the file is over {PREDICTIONS_MAX_BYTES // 2**20} MiB"])
                 version = external_predictions_register(
                     name=data["name"], panorama_set=data["panorama_set"], data=upload.read(), file_name=upload.name,
                     source=f"upload:{upload.name}", default=data["default"], description=data["description"])
