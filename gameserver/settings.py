@@ -68,6 +68,11 @@ PLANET_STORAGE_URL = os.environ.get("PLANET_STORAGE_URL", "")
 # Each machine's verified copies of the checkpoints it loads from an S3 store.
 PLANET_CHECKPOINT_CACHE = Path(os.environ.get("PLANET_CHECKPOINT_CACHE", PLANET_VAR_DIR / "checkpoints"))
 PLANET_CHECKPOINT = Path(os.environ.get("PLANET_CHECKPOINT", PLANET_VAR_DIR / "demo" / "model.pt"))
+# The one folder `manage.py register_model` reads checkpoints from (the admin takes them as uploads, at most
+# PLANET_CHECKPOINT_UPLOAD_MAX_BYTES): a path anywhere on the server let a registration tell whether a file
+# exists and quote its bytes.
+PLANET_MODELS_DIR = Path(os.environ.get("PLANET_MODELS_DIR", PLANET_VAR_DIR / "models"))
+PLANET_CHECKPOINT_UPLOAD_MAX_BYTES = int(os.environ.get("PLANET_CHECKPOINT_UPLOAD_MAX_BYTES", 1024 * 1024 * 1024))
 # The game map draws Natural Earth borders and needs no network; a deployment may add a tile server
 # ({z}/{x}/{y} URL template) with the attribution its licence asks for.
 PLANET_MAP_TILE_URL = os.environ.get("PLANET_MAP_TILE_URL", "")
