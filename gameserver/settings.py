@@ -4,6 +4,7 @@ CELERY_BROKER_URL switch to PostgreSQL, Redis and a separate worker. Production 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -286,6 +287,15 @@ RATE_LIMITS = {"games": os.environ.get("PLANET_RATE_LIMIT_GAMES", "20/60"),
 for _scope, _limit in RATE_LIMITS.items():
     if not re.fullmatch(r"[1-9][0-9]*/[1-9][0-9]*", _limit):
         raise ImproperlyConfigured(f"rate limit {_scope} must be requests/seconds like 20/60, not {_limit!r}")
+# The proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client those limits count
+# (gameserver/games/client_address.py). None by default: a header from anyone else is the client's own claim.
+PLANET_TRUSTED_PROXIES = tuple(entry.strip() for entry in os.environ.get("PLANET_TRUSTED_PROXIES", "").split(",")
+                               if entry.strip())
+for _proxy in PLANET_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"PLANET_TRUSTED_PROXIES: {_proxy!r} is not an address or network") from None
 
 # Production is served over HTTPS (a TLS-terminating proxy sets X-Forwarded-Proto): cookies only over TLS,
 # HSTS, plain HTTP redirected. The session cookie is HttpOnly and SameSite=Lax (Django's defaults).

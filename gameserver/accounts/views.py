@@ -22,7 +22,8 @@ from gameserver.accounts.forms import SignUpForm
 from gameserver.accounts.selectors import player_profile
 from gameserver.accounts.services import guest_history_move
 from gameserver.games.throttle import RateLimited, rate_limit_hit
-from gameserver.games.views import BROWSER_KEY, client_address, player_key
+from gameserver.games.client_address import client_address
+from gameserver.games.views import BROWSER_KEY, player_key
 
 # Only these may follow a sign-in: the game's own pages, never another host.
 NEXT = "next"
