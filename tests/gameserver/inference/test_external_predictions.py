@@ -203,3 +203,17 @@ def test_an_uploaded_predictions_file_past_a_parser_bound_is_a_form_error_naming
                                  {"name": "geoclip", "panorama_set": panorama_set.pk, "predictions": upload})
     assert response.status_code == 400 and problem in response.content.decode()
     assert not ModelVersion.objects.exists()
+
+
+def test_an_uploaded_predictions_file_over_the_size_limit_is_refused_unread(panorama_set, admin_client,
+                                                                            monkeypatch):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from gameserver.inference import admin
+
+    monkeypatch.setattr(admin, "PREDICTIONS_MAX_BYTES", 2**20)
+    upload = SimpleUploadedFile("p.csv", b"\xff" * (2**20 + 1))  # read and parsed, it would be "not UTF-8 text"
+    response = admin_client.post("/admin/inference/modelversion/predictions/",
+                                 {"name": "geoclip", "panorama_set": panorama_set.pk, "predictions": upload})
+    assert response.status_code == 400 and "over 1 MiB" in response.content.decode()
+    assert "UTF-8" not in response.content.decode() and not ModelVersion.objects.exists()
