@@ -4,6 +4,7 @@ CELERY_BROKER_URL switch to PostgreSQL, Redis and a separate worker. Production 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -79,6 +80,11 @@ PLANET_STORAGE_URL = os.environ.get("PLANET_STORAGE_URL", "")
 # Each machine's verified copies of the checkpoints it loads from an S3 store.
 PLANET_CHECKPOINT_CACHE = Path(os.environ.get("PLANET_CHECKPOINT_CACHE", PLANET_VAR_DIR / "checkpoints"))
 PLANET_CHECKPOINT = Path(os.environ.get("PLANET_CHECKPOINT", PLANET_VAR_DIR / "demo" / "model.pt"))
+# The one folder `manage.py register_model` reads checkpoints from (the admin takes them as uploads, at most
+# PLANET_CHECKPOINT_UPLOAD_MAX_BYTES): a path anywhere on the server let a registration tell whether a file
+# exists and quote its bytes.
+PLANET_MODELS_DIR = Path(os.environ.get("PLANET_MODELS_DIR", PLANET_VAR_DIR / "models"))
+PLANET_CHECKPOINT_UPLOAD_MAX_BYTES = int(os.environ.get("PLANET_CHECKPOINT_UPLOAD_MAX_BYTES", 1024 * 1024 * 1024))
 # The game map draws Natural Earth borders and needs no network; a deployment may add a tile server
 # ({z}/{x}/{y} URL template) with the attribution its licence asks for.
 PLANET_MAP_TILE_URL = os.environ.get("PLANET_MAP_TILE_URL", "")
@@ -294,6 +300,15 @@ RATE_LIMITS = {"games": os.environ.get("PLANET_RATE_LIMIT_GAMES", "20/60"),
 for _scope, _limit in RATE_LIMITS.items():
     if not re.fullmatch(r"[1-9][0-9]*/[1-9][0-9]*", _limit):
         raise ImproperlyConfigured(f"rate limit {_scope} must be requests/seconds like 20/60, not {_limit!r}")
+# The proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client those limits count
+# (gameserver/games/client_address.py). None by default: a header from anyone else is the client's own claim.
+PLANET_TRUSTED_PROXIES = tuple(entry.strip() for entry in os.environ.get("PLANET_TRUSTED_PROXIES", "").split(",")
+                               if entry.strip())
+for _proxy in PLANET_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"PLANET_TRUSTED_PROXIES: {_proxy!r} is not an address or network") from None
 
 # Production is served over HTTPS (a TLS-terminating proxy sets X-Forwarded-Proto): cookies only over TLS,
 # HSTS, plain HTTP redirected. The session cookie is HttpOnly and SameSite=Lax (Django's defaults).

@@ -166,8 +166,10 @@ def read_file(path: str | Path) -> tuple[object, str]:
     data = path.read_bytes()
     try:
         payload: object = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a damaged file
-        raise CheckpointError(f"checkpoint {path} is corrupt or not a checkpoint: {error}") from None
+    # torch raises many types for a damaged file; their messages quote the file's bytes (a secret's, once), so
+    # only the type is told.
+    except Exception as error:
+        raise CheckpointError(f"checkpoint {path} is corrupt or not a checkpoint ({type(error).__name__})") from None
     return payload, hashlib.sha256(data).hexdigest()
 
 

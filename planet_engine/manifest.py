@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from planet_engine.bounded_input import csv_error_text, csv_header_problem, csv_records, finite_float, shown
 from planet_engine.geo import validate_coordinates
 
 REQUIRED_COLUMNS = ("file", "latitude", "longitude")
+FILE_NAME_MAX_CHARS = 500  # as long as the game's column for it; no data set's names come near
 # The repository's sibling ../shared/datasets unless PLANET_DATA_DIR says otherwise: the one data setting.
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 
@@ -104,16 +106,6 @@ class Manifest:
         return groups
 
 
-def _parse_float(text: str, column: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{column} {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{column} {text!r} is not finite")
-    return value
-
-
 def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int = 10_000_000,
                   coordinates_optional: bool = False) -> Manifest:
     """Read and validate a manifest; raise ManifestError listing every bad row, or return all rows.
@@ -137,11 +129,17 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
             header = reader.fieldnames or []
             if any("\x00" in column for column in header):
                 raise ManifestError(path, ["the header holds a NUL character"])
+            too_wide = csv_header_problem(header)
+            if too_wide:
+                raise ManifestError(path, [too_wide])
             missing = [column for column in REQUIRED_COLUMNS if column not in header]
             if missing:
-                raise ManifestError(path, [f"missing column(s) {', '.join(missing)}; header is {header}"])
-            for record in reader:
-                line = reader.line_num
+                raise ManifestError(path, [f"missing column(s) {', '.join(missing)}; header is "
+                                          f"{shown(','.join(header))}"])
+            for line, record in csv_records(reader):
+                if isinstance(record, str):
+                    problems.append(f"line {line}: {record}")
+                    break
                 if len(rows) + len(problems) >= max_rows:
                     problems.append(f"more than {max_rows} rows")
                     break
@@ -154,6 +152,10 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
                     problems.append(f"line {line}: {nul} holds a NUL character")
                     continue
                 file = record["file"].strip()
+                if len(file) > FILE_NAME_MAX_CHARS:  # the game stores it (Panorama.source_file)
+                    problems.append(f"line {line}: file is {len(file)} characters long, more than "
+                                    f"{FILE_NAME_MAX_CHARS}")
+                    continue
                 # One key per file however it is spelled: "./a.jpg" and "a//b.jpg" name a.jpg and a/b.jpg.
                 first = seen.setdefault(Path(file).as_posix(), line)
                 if first != line:
@@ -166,8 +168,8 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
                     problems.append(f"line {line}: {error}")
     except UnicodeDecodeError as error:
         raise ManifestError(path, [f"not UTF-8 text: {error}"]) from None
-    except csv.Error as error:
-        raise ManifestError(path, [f"malformed CSV: {error}"]) from None
+    except csv.Error as error:  # in the header: the rows' own are named by line
+        raise ManifestError(path, [csv_error_text(error)]) from None
     if problems:
         raise ManifestError(path, problems)
     if not rows:
@@ -182,16 +184,16 @@ def _parse_row(record: dict[str, str], *, line: int, root: Path, check_files: bo
         raise ValueError("empty file")
     relative = Path(file)
     if relative.is_absolute() or ".." in relative.parts:
-        raise ValueError(f"file {file!r} must be a path inside the manifest's folder")
+        raise ValueError(f"file {shown(file)} must be a path inside the manifest's folder")
     if coordinates_optional and not record["latitude"].strip() and not record["longitude"].strip():
         latitude = longitude = math.nan
     else:
-        latitude = _parse_float(record["latitude"], "latitude")
-        longitude = _parse_float(record["longitude"], "longitude")
+        latitude = finite_float(record["latitude"], "latitude")
+        longitude = finite_float(record["longitude"], "longitude")
         validate_coordinates(latitude, longitude)
     image_path = root / relative
     if check_files and not image_path.is_file():
-        raise ValueError(f"file {file!r} not found")
+        raise ValueError(f"file {shown(file)} not found")
     extra = {key: value for key, value in record.items() if key not in REQUIRED_COLUMNS}
     return ManifestRow(
         line=line, file=file, path=image_path, latitude=latitude, longitude=longitude, extra=extra

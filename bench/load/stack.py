@@ -270,8 +270,10 @@ def production_stack(config: StackConfig) -> Iterator[Stack]:
             stack.checkpoint = tiny_checkpoint_train(folder / "model", training)
         else:
             stack.checkpoint = config.checkpoint.resolve()
-        say(manage(stack, "register_model", "--name", MODEL_NAME, "--checkpoint", str(stack.checkpoint),
-                   "--default"))
+        models = stack.folder / "var" / "models"  # PLANET_MODELS_DIR's default: register_model reads only there
+        models.mkdir(parents=True, exist_ok=True)
+        shutil.copy(stack.checkpoint, models / "model.pt")
+        say(manage(stack, "register_model", "--name", MODEL_NAME, "--checkpoint", "model.pt", "--default"))
         worker_start(stack)
         server_start(stack)
         say(f"{config.server} on {stack.base_url} and the inference worker up "

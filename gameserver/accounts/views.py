@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.contrib import admin
 from django.contrib.auth import login, logout
 from django.contrib.auth.models import User
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.db import transaction
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -18,10 +18,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gameserver.accounts.forms import SignUpForm
 from gameserver.accounts.selectors import player_profile
 from gameserver.accounts.services import guest_history_move
 from gameserver.games.throttle import RateLimited, rate_limit_hit
-from gameserver.games.views import BROWSER_KEY, client_address, player_key
+from gameserver.games.client_address import client_address
+from gameserver.games.views import BROWSER_KEY, player_key
 
 # Only these may follow a sign-in: the game's own pages, never another host.
 NEXT = "next"
@@ -29,7 +31,7 @@ NEXT = "next"
 
 @require_http_methods(["GET", "POST"])
 def sign_up(request: HttpRequest) -> HttpResponse:
-    form: UserCreationForm[User] = UserCreationForm(request.POST if request.method == "POST" else None)
+    form = SignUpForm(request.POST if request.method == "POST" else None)
 
     def create() -> User:
         # An identity with a cost: PLANET_SIGNUPS_PER_ADDRESS_DAY new accounts an address a day, counted only

@@ -193,7 +193,7 @@ WEBSOCKET = (
     "Live round state: connect to `ws://HOST/ws/games/{game_id}` (same origin). The socket only sends JSON "
     "events `{event, round, ...}`: player_joined (name, players), round_started, model_ready, "
     "player_guessed (name, guesses, players), round_complete (every seat has locked: the reveal, for all at "
-    "once). A frame from the client closes the socket (1008): act through the HTTP API. Events never carry a "
+    "once). A frame from the client closes the socket (4008, with a reason): act through the HTTP API. Events never carry a "
     "location; after round_complete, or at the deadline, GET /api/rounds/{round_id} "
     "gives the reveal."
 )

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from gameserver.games import daily, openapi, selectors, services
+from gameserver.games.client_address import client_address
 from gameserver.games.errors import GameError, GameStarted, NotAPlayer, NotFound, WaitForHost
 from gameserver.games.models import Game
 from gameserver.games.rules import round_view_key
@@ -66,11 +67,6 @@ def rate_limited(scope: str, *, by: Callable[[HttpRequest], str]) -> Callable[[V
             return view(request, *args, **kwargs)
         return wrapped
     return decorator
-
-
-def client_address(request: HttpRequest) -> str:
-    # The peer address; behind a proxy, configure it to set REMOTE_ADDR (daphne --proxy-headers).
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def player_key(request: HttpRequest) -> str:

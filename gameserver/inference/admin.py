@@ -1,10 +1,9 @@
-"""Admin: the registered model versions, registering a checkpoint (PlaNet's or a kNN gallery) and registering an
+"""Admin: the registered model versions, registering a checkpoint by upload (PlaNet's or a kNN gallery; never a
+path on the server) and registering an
 external model by uploading its predictions for a set (admins: the add-model-version permission). A version is
 never edited or deleted here: its games and their benchmark rows point at it."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from django import forms
 from django.contrib import admin, messages
@@ -13,9 +12,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from gameserver.inference.external import PredictionsError, external_predictions_register
+from gameserver.inference.external import PREDICTIONS_MAX_BYTES, PredictionsError, external_predictions_register
 from gameserver.inference.models import ModelVersion
-from gameserver.inference.services import ModelVersionError, model_version_register
+from gameserver.inference.services import ModelVersionError, model_version_register_upload
 from gameserver.panoramas.admin import ReadOnlyAdmin
 from gameserver.panoramas.models import PanoramaSet
 
@@ -26,9 +25,9 @@ class ModelVersionRegisterForm(forms.Form):
         choices=[(ModelVersion.Kind.PLANET, "PlaNet (python -m planet_engine train)"),
                  (ModelVersion.Kind.KNN, "kNN retrieval (python -m planet_engine knn-build)")],
         required=False, empty_value=ModelVersion.Kind.PLANET)
-    checkpoint = forms.CharField(max_length=500, help_text="path of a planet_engine checkpoint (.pt) on this "
-                                                           "server; it is copied into the object store, where "
-                                                           "every inference worker finds it")
+    checkpoint = forms.FileField(help_text="a planet_engine checkpoint (.pt), at most "
+                                           "PLANET_CHECKPOINT_UPLOAD_MAX_BYTES; checked, then kept in the object "
+                                           "store, where every inference worker finds it")
     default = forms.BooleanField(required=False, help_text="games that name no model play this one")
 
 
@@ -63,12 +62,12 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     def register_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("inference.add_modelversion"):
             raise PermissionDenied
-        form = ModelVersionRegisterForm(request.POST or None)
+        form = ModelVersionRegisterForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                version = model_version_register(name=data["name"], checkpoint=Path(data["checkpoint"]),
-                                                 default=data["default"], kind=data["kind"])
+                version = model_version_register_upload(name=data["name"], upload=data["checkpoint"],
+                                                        default=data["default"], kind=data["kind"])
             except ModelVersionError as error:
                 form.add_error("checkpoint", str(error))
             else:
@@ -87,6 +86,8 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         if request.method == "POST" and form.is_valid():
             data, upload = form.cleaned_data, form.cleaned_data["predictions"]
             try:
+                if upload.size > PREDICTIONS_MAX_BYTES:  # before reading it all into memory
+                    raise PredictionsError([f"the file is over {PREDICTIONS_MAX_BYTES // 2**20} MiB"])
                 version = external_predictions_register(
                     name=data["name"], panorama_set=data["panorama_set"], data=upload.read(), file_name=upload.name,
                     source=f"upload:{upload.name}", default=data["default"], description=data["description"])

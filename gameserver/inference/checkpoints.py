@@ -19,9 +19,22 @@ from gameserver.panoramas.storage import (
 from planet_engine.checkpoint import CheckpointError
 
 
+def checkpoint_in_models_dir(*, name: str) -> Path:
+    """The file `name` names inside PLANET_MODELS_DIR (relative to it, or absolute within it; links followed), or
+    CheckpointError in one wording for every other name, so that a registration never tells whether a file
+    elsewhere on the server exists, nor anything of what it holds."""
+    folder = Path(settings.PLANET_MODELS_DIR).resolve()
+    candidate = (folder / name).resolve()
+    if not candidate.is_relative_to(folder) or not candidate.is_file():
+        raise CheckpointError(f"no checkpoint file {name!r} in PLANET_MODELS_DIR ({folder}): put it there and "
+                              "name it relative to that folder")
+    return candidate
+
+
 def checkpoint_store(*, path: Path) -> tuple[str, Path, bool]:
     """Put a checkpoint file into the store (once per content): its sha256, the local file a process on this
-    machine loads it from, and whether this call stored it (a registration that fails then takes it back)."""
+    machine loads it from, and whether this call stored it (a registration that fails then takes it back). The
+    caller has checked that it is a checkpoint: nothing else belongs in the store."""
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     sha256 = file_sha256(path)

@@ -6,8 +6,9 @@ lines (`.jsonl`, one object per line with the same keys; `top_cells` a list). `f
 name in the set's manifest (`images/xyz.jpg`), or its base name where that is unique in the set. `top_cells`
 holds up to TOP_CELLS_MAX S2 cells as `[token, probability]` or `{"token": ..., "probability": ...}`, each
 probability in [0, 1] and their sum at most 1. Every row is checked before anything is written; a file with any
-bad row is refused whole, every bad row named. The predictions were made on the original files, so their rounds
-record the view `original`.
+bad row is refused whole, every bad row named. Rows are read within planet_engine/bounded_input's bounds (field
+length, JSON depth, number length) and PREDICTIONS_MAX_ROWS, each breach a row's problem. The predictions were
+made on the original files, so their rounds record the view `original`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -29,10 +28,13 @@ from gameserver.inference.models import ExternalPrediction, ModelVersion
 from gameserver.panoramas.models import PanoramaSet
 from planet_engine.cells import token_center, token_polygon
 from planet_engine.geo import validate_coordinates
-from planet_engine.manifest import problems_text
+from planet_engine.bounded_input import csv_error_text, csv_header_problem, csv_records, finite_float, json_parse, shown
+from planet_engine.manifest import FILE_NAME_MAX_CHARS, problems_text
 
 TOP_CELLS_MAX = 100
+TOKEN_MAX_CHARS = 16  # an S2 token is a cell id's hex, trailing zeros dropped
 PREDICTIONS_MAX_BYTES = 100 * 1024 * 1024
+PREDICTIONS_MAX_ROWS = 1_000_000  # more than any set's panoramas: a row beyond is a duplicate or unknown anyway
 POLYGON_POINTS_PER_EDGE = 4  # as the worker draws a model's cells
 # Probabilities that should sum to one are written with rounding: allow that much over.
 SUM_TOLERANCE = 1e-6
@@ -78,8 +80,8 @@ def external_predictions_register(*, name: str, panorama_set: PanoramaSet, data:
         raise PredictionsError([f"model name {name!r} is taken by a model of kind {taken.kind}"])
     if len(data) > PREDICTIONS_MAX_BYTES:
         raise PredictionsError([f"{file_name} is over {PREDICTIONS_MAX_BYTES // 2**20} MiB"])
-    rows = _rows_checked(records=_records(data=data, suffix=PurePosixPath(file_name).suffix.lower()),
-                         panorama_set=panorama_set)
+    rows = predictions_parse(data=data, file_name=file_name, set_name=panorama_set.name,
+                             panoramas=list(panorama_set.panoramas.values_list("pk", "source_file")))
     summary = (description or f"external predictions for {len(rows)} panoramas of {panorama_set.name}")[:300]
     with transaction.atomic():
         if default:
@@ -98,36 +100,57 @@ def external_predictions_register(*, name: str, panorama_set: PanoramaSet, data:
 
 
 def _records(*, data: bytes, suffix: str) -> Iterator[tuple[int, dict[str, object] | str]]:
-    """(line number, the row's fields) for each row, or (line number, why it cannot be read)."""
+    """(line number, the row's fields) for each row, or (line number, why it cannot be read); past
+    PREDICTIONS_MAX_ROWS rows, one last (line number, why) and no more."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise PredictionsError(["the file is not UTF-8 text"]) from None
     if suffix in (".jsonl", ".ndjson"):
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                yield number, f"not JSON: {error.msg}"
-                continue
-            yield number, record if isinstance(record, dict) else "not a JSON object"
-        return
-    if suffix != ".csv":
-        raise PredictionsError([f"the file must be .csv or .jsonl, not {suffix or 'without a suffix'!r}"])
+        records = _jsonl_records(text)
+    elif suffix == ".csv":
+        records = _csv_records(text)
+    else:
+        raise PredictionsError([f"the file must be .csv or .jsonl, not {shown(suffix or 'without a suffix')}"])
+    for count, (number, record) in enumerate(records):
+        if count == PREDICTIONS_MAX_ROWS:
+            yield number, f"more than {PREDICTIONS_MAX_ROWS} rows: the rest is not read"
+            return
+        yield number, record
+
+
+def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, object] | str]]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json_parse(line)
+        except ValueError as error:
+            yield number, str(error)
+            continue
+        yield number, record if isinstance(record, dict) else "not a JSON object"
+
+
+def _csv_records(text: str) -> Iterator[tuple[int, dict[str, object] | str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = {"file", "latitude", "longitude"} - set(reader.fieldnames or [])
+    try:
+        header = reader.fieldnames
+    except csv.Error as error:
+        raise PredictionsError([f"line 1: {csv_error_text(error)}"]) from None
+    too_wide = csv_header_problem(header)
+    if too_wide:
+        raise PredictionsError([too_wide])
+    missing = {"file", "latitude", "longitude"} - set(header or [])
     if missing:
         raise PredictionsError([f"the CSV header lacks {', '.join(sorted(missing))}"])
-    for record in reader:
-        yield reader.line_num, dict(record)
+    for line, record in csv_records(reader):
+        yield line, record if isinstance(record, str) else {**record}
 
 
-def _rows_checked(*, records: Iterator[tuple[int, dict[str, object] | str]],
-                  panorama_set: PanoramaSet) -> list[_Row]:
-    """Every record checked and resolved to a panorama of the set, or PredictionsError naming every bad one."""
-    panoramas = list(panorama_set.panoramas.values_list("pk", "source_file"))
+def predictions_parse(*, data: bytes, file_name: str, set_name: str, panoramas: list[tuple[int, str]]) -> list[_Row]:
+    """Every row of the predictions file `data` checked and resolved to one of `panoramas` ((pk, manifest file
+    name) of the set `set_name`), or PredictionsError naming every bad row. Touches no database."""
+    records = _records(data=data, suffix=PurePosixPath(file_name).suffix.lower())
     by_file = {_normalised(source): pk for pk, source in panoramas}
     names: dict[str, list[int]] = {}
     for pk, source in panoramas:
@@ -140,8 +163,8 @@ def _rows_checked(*, records: Iterator[tuple[int, dict[str, object] | str]],
             problems.append(f"line {line}: {record}")
             continue
         try:
-            file = str(record.get("file") or "")
-            pk = _panorama_of(file, by_file=by_file, names=names, set_name=panorama_set.name)
+            file = _file_name(record.get("file"))
+            pk = _panorama_of(file, by_file=by_file, names=names, set_name=set_name)
             latitude, longitude = _number(record.get("latitude"), "latitude"), _number(record.get("longitude"),
                                                                                       "longitude")
             validate_coordinates(latitude, longitude)
@@ -150,7 +173,7 @@ def _rows_checked(*, records: Iterator[tuple[int, dict[str, object] | str]],
             problems.append(f"line {line}: {error}")
             continue
         if pk in first_line:
-            problems.append(f"line {line}: duplicate: line {first_line[pk]} already predicts {file!r}")
+            problems.append(f"line {line}: duplicate: line {first_line[pk]} already predicts {shown(file)}")
             continue
         first_line[pk] = line
         rows.append(_Row(line=line, panorama_id=pk, latitude=latitude, longitude=longitude, top_cells=cells))
@@ -168,10 +191,18 @@ def _panorama_of(file: str, *, by_file: dict[str, int], names: dict[str, list[in
         return by_file[key]
     same_name = names.get(key, [])
     if not same_name:
-        raise ValueError(f"unknown file {file!r}: no panorama of set {set_name} has that file")
+        raise ValueError(f"unknown file {shown(file)}: no panorama of set {set_name} has that file")
     if len(same_name) > 1:
-        raise ValueError(f"file {file!r} names {len(same_name)} panoramas of set {set_name}: give its folder too")
+        raise ValueError(f"file {shown(file)} names {len(same_name)} panoramas of set {set_name}: give its folder too")
     return same_name[0]
+
+
+def _file_name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("file is missing" if value in (None, "") else f"file {shown(value)} is not a name")
+    if len(value) > FILE_NAME_MAX_CHARS:
+        raise ValueError(f"file is {len(value)} characters long, more than {FILE_NAME_MAX_CHARS}")
+    return value
 
 
 def _normalised(file: str) -> str:
@@ -184,13 +215,10 @@ def _normalised(file: str) -> str:
 def _number(value: object, column: str) -> float:
     if isinstance(value, bool) or value is None or value == "":
         raise ValueError(f"{column} is missing")
-    try:
-        number = float(str(value))
-    except ValueError:
-        raise ValueError(f"{column} {value!r} is not a number") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{column} {value!r} is not finite")
-    return number
+    if not isinstance(value, (str, int, float)):
+        raise ValueError(f"{column} is a {type(value).__name__}, not a number")
+    # JSON's numbers arrived within NUMBER_MAX_CHARS (json_parse), so str() of one is short.
+    return finite_float(str(value), column)
 
 
 def _cells(value: object) -> list[dict[str, object]]:
@@ -199,9 +227,9 @@ def _cells(value: object) -> list[dict[str, object]]:
         return []
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise ValueError("top_cells is not JSON") from None
+            value = json_parse(value)
+        except ValueError as error:
+            raise ValueError(f"top_cells: {error}") from None
     if not isinstance(value, list):
         raise ValueError("top_cells must be a list of [token, probability]")
     if len(value) > TOP_CELLS_MAX:
@@ -213,11 +241,13 @@ def _cells(value: object) -> list[dict[str, object]]:
         elif isinstance(item, list) and len(item) == 2:
             token, probability = item
         else:
-            raise ValueError(f"top_cells entry {item!r} is not [token, probability]")
+            raise ValueError(f"top_cells entry {shown(item)} is not [token, probability]")
+        if not isinstance(token, str) or not 1 <= len(token.strip()) <= TOKEN_MAX_CHARS:
+            raise ValueError(f"top_cells token {shown(token)} is not an S2 cell token")
         share = _number(probability, "probability")
         if not 0.0 <= share <= 1.0:
-            raise ValueError(f"probability {probability} of cell {token!r} is not in [0, 1]")
-        cells.append((str(token).strip().lower(), share))
+            raise ValueError(f"probability {share} of cell {shown(token)} is not in [0, 1]")
+        cells.append((token.strip().lower(), share))
     if sum(share for _, share in cells) > 1.0 + SUM_TOLERANCE:
         raise ValueError("the probabilities of top_cells sum to more than 1")
     cells.sort(key=lambda cell: -cell[1])

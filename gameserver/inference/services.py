@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import tempfile
 import time
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_slug
 from django.db import transaction
 from django.db.models import Case, Subquery, Value, When
@@ -29,8 +31,9 @@ from gameserver.inference.models import ExternalPrediction, ModelVersion, ModelV
 from gameserver.panoramas.models import Panorama
 from gameserver.panoramas.storage import image_open, panorama_image_key
 from gameserver.realtime.events import game_event_send_on_commit
-from planet_engine.checkpoint import CheckpointError, load_checkpoint
-from planet_engine.knn import KnnPredictor, is_knn_checkpoint, load_knn
+from planet_engine.checkpoint import FORMAT as CHECKPOINT_FORMAT
+from planet_engine.checkpoint import CheckpointError, load_checkpoint, read_tagged
+from planet_engine.knn import KNN_FORMAT, KnnPredictor, is_knn_checkpoint, load_knn
 from planet_engine.onnx_export import OnnxParityError, onnx_export
 from planet_engine.predict import Prediction, Predictor
 
@@ -66,9 +69,11 @@ def version_predictor(*, version: ModelVersion) -> Predictor | KnnPredictor:
 
 
 def model_version_register(*, name: str, checkpoint: Path, default: bool = False,
-                           kind: str = ModelVersion.Kind.PLANET) -> ModelVersion:
+                           kind: str = ModelVersion.Kind.PLANET, source: str = "") -> ModelVersion:
     """Register (or re-register) a checkpoint of a kind (planet or knn) under a name after loading it once;
-    optionally the default. External models are registered by their predictions (external.py)."""
+    optionally the default. `checkpoint` is a file the caller vouches for (the command's, from
+    checkpoint_in_models_dir; an upload's temporary copy), recorded as coming from `source` (default: its path).
+    External models are registered by their predictions (external.py)."""
     try:
         validate_slug(name)
     except ValidationError:
@@ -80,7 +85,9 @@ def model_version_register(*, name: str, checkpoint: Path, default: bool = False
     if taken is not None:
         raise ModelVersionError(f"model name {name!r} is taken by a model of kind {taken.kind}")
     try:
-        # Into the object store first, where every worker finds it by its hash; checked from the local copy a
+        # A checkpoint of the asked kind, read before it is copied anywhere: the store holds checkpoints only.
+        read_tagged(checkpoint, KNN_FORMAT if kind == ModelVersion.Kind.KNN else CHECKPOINT_FORMAT)
+        # Into the object store, where every worker finds it by its hash; checked in full from the local copy a
         # worker on this machine would load (the ONNX graph is exported beside it).
         stored_sha256, local, created = checkpoint_store(path=Path(checkpoint))
     except CheckpointError as error:
@@ -95,13 +102,34 @@ def model_version_register(*, name: str, checkpoint: Path, default: bool = False
         if default:
             ModelVersion.objects.filter(is_default=True).exclude(name=name).update(is_default=False)
         version, _ = ModelVersion.objects.update_or_create(name=name, defaults={
-            "kind": kind, "checkpoint_path": str(Path(checkpoint).resolve()), "checkpoint_sha256": sha256,
+            "kind": kind, "checkpoint_path": (source or str(Path(checkpoint).resolve()))[:500],
+            "checkpoint_sha256": sha256,
             "description": description[:300],
         })
         if default or not ModelVersion.objects.filter(is_default=True).exists():
             version.is_default = True
             version.save(update_fields=["is_default"])
     return version
+
+
+def model_version_register_upload(*, name: str, upload: UploadedFile, default: bool = False,
+                                  kind: str = ModelVersion.Kind.PLANET) -> ModelVersion:
+    """model_version_register for an admin's upload: refused past PLANET_CHECKPOINT_UPLOAD_MAX_BYTES before a byte
+    is kept, read from a temporary copy that is always removed; its messages name the upload."""
+    limit = settings.PLANET_CHECKPOINT_UPLOAD_MAX_BYTES
+    if upload.size is None or upload.size > limit:
+        raise ModelVersionError(f"the upload is over PLANET_CHECKPOINT_UPLOAD_MAX_BYTES ({limit} bytes)")
+    shown = PurePosixPath(upload.name or "upload").name[:100]
+    with tempfile.TemporaryDirectory(prefix="checkpoint-upload-") as folder:
+        path = Path(folder) / "upload.pt"
+        with path.open("wb") as sink:
+            for chunk in upload.chunks():
+                sink.write(chunk)
+        try:
+            return model_version_register(name=name, checkpoint=path, default=default, kind=kind,
+                                          source=f"upload:{shown}")
+        except ModelVersionError as error:
+            raise ModelVersionError(str(error).replace(str(path), shown)) from None
 
 
 def _planet_checked(checkpoint: Path) -> tuple[str, str]:

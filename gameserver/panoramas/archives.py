@@ -13,6 +13,8 @@ from typing import IO, BinaryIO
 from django.conf import settings
 
 from gameserver.panoramas.services import ImportReport, PanoramaImportError, panorama_set_import
+from planet_engine.bounded_input import shown
+from planet_engine.manifest import FILE_NAME_MAX_CHARS
 
 
 def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str = "", attribution: str = "",
@@ -21,7 +23,8 @@ def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str
 
     The archive is checked before anything is extracted: no absolute paths, `..`, links, devices or encrypted
     entries, no empty or odd names (a NUL, a control character, a backslash), no two entries for one path
-    (names that differ only in case, slashes or `./` count as one), at most PANORAMA_ZIP_MAX_FILES entries and
+    (names that differ only in case, slashes or `./` count as one), no name longer than a manifest may give
+    (FILE_NAME_MAX_CHARS), at most PANORAMA_ZIP_MAX_FILES entries and
     PANORAMA_ZIP_MAX_BYTES uncompressed (the declared sizes, and again while extracting, since a bomb can lie
     about them). It is unpacked into a temporary
     folder that is always removed; the import itself is panorama_set_import's, all or nothing.
@@ -78,6 +81,8 @@ def _entry_problem(entry: zipfile.ZipInfo) -> str | None:
     name = entry.orig_filename  # zipfile cuts `filename` at a NUL; this keeps it whole
     if not name:
         return "an entry has an empty name"
+    if len(name) > FILE_NAME_MAX_CHARS:  # no manifest row could name it; quoted short, since it may be 64 KiB
+        return f"{shown(name)}: a name longer than {FILE_NAME_MAX_CHARS} characters"
     parts = Path(entry.filename.replace("\\", "/")).parts
     if entry.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
         return f"{entry.filename}: path leaves the archive's folder"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from pathlib import Path
 
 from gameserver.stats.columns import COLUMNS, NAMES, datasheet
@@ -14,6 +15,8 @@ CONTENT_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson", "parquet": 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection). Player names,
 # credit lines and random ids are text anyone may have chosen; numbers are written by us and stay numbers.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The first character and the combining marks after it decide how NFKC begins; no mark sequence is this long.
+NFKC_PREFIX_CHARS = 32
 TEXT_COLUMNS = frozenset(column.name for column in COLUMNS if column.kind in ("str", "datetime"))
 
 
@@ -49,8 +52,10 @@ def rows_encode(*, rows: list[dict[str, object]], fmt: str) -> bytes:
 
 def csv_cell_neutralise(text: str) -> str:
     """A text cell no spreadsheet runs: one that would start a formula gets a leading single quote, and so does
-    one that starts with the quote itself, so that csv_cell_restore gives back the exact text."""
-    return "'" + text if text.startswith((*FORMULA_STARTS, "'")) else text
+    one that starts with the quote itself, so that csv_cell_restore gives back the exact text. Judged on the
+    NFKC form: spreadsheets read a full-width ＝ or ＋ (and the small forms) as the ASCII sign."""
+    starts = unicodedata.normalize("NFKC", text[:NFKC_PREFIX_CHARS])
+    return "'" + text if starts.startswith((*FORMULA_STARTS, "'")) else text
 
 
 def csv_cell_restore(cell: str) -> str:

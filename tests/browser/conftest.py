@@ -98,7 +98,8 @@ class BrowserGuard:
 def server_environment(*, var_dir: Path, checkpoint: Path) -> dict[str, str]:
     """This process's environment in embedded mode, with its own database, storage and model."""
     environment = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
-    environment.update(PLANET_VAR_DIR=str(var_dir), PLANET_CHECKPOINT=str(checkpoint), PYTHONUNBUFFERED="1")
+    environment.update(PLANET_VAR_DIR=str(var_dir), PLANET_CHECKPOINT=str(checkpoint), PYTHONUNBUFFERED="1",
+                       PLANET_MODELS_DIR=str(checkpoint.parent))  # register_model reads only from there
     # Every page of the suite comes from 127.0.0.1: one address making a few dozen games a minute. The limits
     # have their own tests (tests/gameserver/games/test_rate_limits.py); here they would refuse at random.
     environment.update(PLANET_RATE_LIMIT_GAMES="1000/60", PLANET_RATE_LIMIT_PREDICTIONS="1000/60")

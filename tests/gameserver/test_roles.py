@@ -75,23 +75,27 @@ def test_an_admin_uploads_predictions_and_a_bad_file_is_refused_naming_its_rows(
     version = ModelVersion.objects.get(name="geoclip")
     assert version.kind == "external" and ExternalPrediction.objects.get().latitude == 45
     assert PREDICTIONS_URL in admin.get("/admin/inference/modelversion/").content.decode()
-    knn = admin.post(REGISTER_URL, {"name": "geoclip", "kind": "knn", "checkpoint": "/nowhere.pt"})
+    knn = admin.post(REGISTER_URL, {"name": "geoclip", "kind": "knn",
+                                    "checkpoint": SimpleUploadedFile("k.pt", b"not a checkpoint")})
     assert knn.status_code == 400 and "taken by a model of kind external" in knn.content.decode()
 
 
-def test_an_admin_registers_a_model_and_a_bad_checkpoint_is_refused_with_nothing_written(clients, tiny_checkpoint,
-                                                                                         tmp_path):
+def test_an_admin_registers_a_model_and_a_bad_checkpoint_is_refused_with_nothing_written(clients, tiny_checkpoint):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
     admin = clients["admin"]
-    broken = tmp_path / "broken.pt"
-    broken.write_bytes(b"not a checkpoint")
-    refused = admin.post(REGISTER_URL, {"name": "broken", "checkpoint": str(broken)})
+
+    def register(name: str, data: bytes, **fields: str) -> object:
+        return admin.post(REGISTER_URL, {"name": name, "checkpoint": SimpleUploadedFile("broken.pt", data), **fields})
+
+    refused = register("broken", b"not a checkpoint")
     assert refused.status_code == 400 and not ModelVersion.objects.exists()
     assert "broken.pt" in refused.content.decode()
-    missing = admin.post(REGISTER_URL, {"name": "gone", "checkpoint": str(tmp_path / "gone.pt")})
+    missing = admin.post(REGISTER_URL, {"name": "gone"})
     assert missing.status_code == 400 and not ModelVersion.objects.exists()
-    assert admin.post(REGISTER_URL, {"name": "not a slug", "checkpoint": str(tiny_checkpoint)}).status_code == 400
+    assert register("not a slug", tiny_checkpoint.read_bytes()).status_code == 400
 
-    registered = admin.post(REGISTER_URL, {"name": "tiny-v1", "checkpoint": str(tiny_checkpoint), "default": "on"})
+    registered = register("tiny-v1", tiny_checkpoint.read_bytes(), default="on")
     assert registered.status_code == 302
     version = ModelVersion.objects.get()
     assert (version.name, version.is_default, len(version.checkpoint_sha256)) == ("tiny-v1", True, 64)
@@ -100,7 +104,7 @@ def test_an_admin_registers_a_model_and_a_bad_checkpoint_is_refused_with_nothing
 
 
 def test_staff_without_the_permission_cannot_register(clients, tiny_checkpoint):
-    response = clients["staff"].post(REGISTER_URL, {"name": "x", "checkpoint": str(tiny_checkpoint)})
+    response = clients["staff"].post(REGISTER_URL, {"name": "x", "checkpoint": tiny_checkpoint.open("rb")})
     assert response.status_code == 403 and not ModelVersion.objects.exists()
 
 
@@ -119,5 +123,5 @@ def test_writes_need_the_csrf_token(synthetic_test, model_version):
 def test_admin_forms_need_the_csrf_token(tiny_checkpoint):
     admin = Client(enforce_csrf_checks=True)
     admin.force_login(User.objects.create_superuser("root", password="pw"))
-    response = admin.post(REGISTER_URL, {"name": "tiny", "checkpoint": str(tiny_checkpoint)})
+    response = admin.post(REGISTER_URL, {"name": "tiny", "checkpoint": tiny_checkpoint.open("rb")})
     assert response.status_code == 403 and not ModelVersion.objects.exists()

@@ -42,11 +42,11 @@ class Deployment:
         """The admin's machine imports the set and registers the model into the store, then is gone: nothing on
         its disk (the upload, the re-encoded images, its checks' files) is there for anyone else."""
         env = self.machine("admin")
-        upload = Path(env["PLANET_VAR_DIR"]) / "upload" / "model.pt"
+        upload = Path(env["PLANET_VAR_DIR"]) / "models" / "model.pt"  # PLANET_MODELS_DIR's default
         upload.parent.mkdir()
         shutil.copy(checkpoint, upload)
         for name, argv in (("import", ["import_panoramas", "--manifest", str(manifest), "--name", "synthetic"]),
-                           ("register", ["register_model", "--name", "tiny", "--checkpoint", str(upload),
+                           ("register", ["register_model", "--name", "tiny", "--checkpoint", upload.name,
                                          "--default"])):
             process = spawn(name, [sys.executable, "manage.py", *argv], env=env)
             assert process.process.wait(timeout=300) == 0, process.log_text()

@@ -161,3 +161,59 @@ def test_exports_and_tables_say_which_view_each_model_saw(fmt, panorama_set, mod
     assert tables["model_views"] == {"geoclip": {"original": 2}, "tiny": {"served": 2}}
     text = render_text(tables=tables)
     assert "geoclip guessed on: original (2)" in text and "tiny guessed on: served (2)" in text
+
+
+# Files that made Python's parsers raise past their limits (a 500 on the admin page and in the command alike).
+NESTED = "[" * 30_000 + "]" * 30_000
+HOSTILE_PREDICTIONS = {
+    "csv field over 128 KiB": ("p.csv", lambda f: f'file,latitude,longitude,top_cells\n{f},1,2,"{"x" * 200_000}"\n',
+                               "line 2: malformed CSV: a field is longer than 131072 characters"),
+    "csv top_cells nested 30,000 deep": ("p.csv", lambda f: f'file,latitude,longitude,top_cells\n{f},1,2,{NESTED}\n',
+                                         "line 2: top_cells: JSON nested 30000 deep, deeper than 16"),
+    "jsonl top_cells nested 30,000 deep": (
+        "p.jsonl", lambda f: f'{{"file": "{f}", "latitude": 1, "longitude": 2, "top_cells": {NESTED}}}\n',
+        "line 1: JSON nested 30001 deep, deeper than 16"),
+    "jsonl integer of 5,000 digits": ("p.jsonl", lambda f: f'{{"file": "{f}", "latitude": {"1" * 5000}, '
+                                                           '"longitude": 2}\n',
+                                      "line 1: a number 5000 digits long, more than 64"),
+    "csv latitude of 100,000 digits": ("p.csv", lambda f: f'file,latitude,longitude\n{f},{"1" * 100_000},2\n',
+                                       "line 2: latitude is 100000 characters long, more than 64"),
+}
+
+
+@pytest.mark.parametrize("file_name, text, problem", HOSTILE_PREDICTIONS.values(), ids=HOSTILE_PREDICTIONS.keys())
+def test_a_predictions_file_past_a_parser_bound_is_refused_naming_its_row(panorama_set, tmp_path, file_name, text,
+                                                                          problem):
+    path = tmp_path / file_name
+    path.write_text(text(panorama_set.panoramas.order_by("pk").first().source_file))
+    with pytest.raises(CommandError) as refused:
+        call_command("register_predictions", name="geoclip", set="synthetic", file=str(path))
+    message = str(refused.value)
+    assert problem in message and len(message) < 300  # the value itself is never echoed whole
+    assert not ModelVersion.objects.exists()
+
+
+def test_an_uploaded_predictions_file_past_a_parser_bound_is_a_form_error_naming_its_row(panorama_set,
+                                                                                         admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    file_name, text, problem = HOSTILE_PREDICTIONS["jsonl integer of 5,000 digits"]
+    upload = SimpleUploadedFile(file_name, text(panorama_set.panoramas.first().source_file).encode())
+    response = admin_client.post("/admin/inference/modelversion/predictions/",
+                                 {"name": "geoclip", "panorama_set": panorama_set.pk, "predictions": upload})
+    assert response.status_code == 400 and problem in response.content.decode()
+    assert not ModelVersion.objects.exists()
+
+
+def test_an_uploaded_predictions_file_over_the_size_limit_is_refused_unread(panorama_set, admin_client,
+                                                                            monkeypatch):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from gameserver.inference import admin
+
+    monkeypatch.setattr(admin, "PREDICTIONS_MAX_BYTES", 2**20)
+    upload = SimpleUploadedFile("p.csv", b"\xff" * (2**20 + 1))  # read and parsed, it would be "not UTF-8 text"
+    response = admin_client.post("/admin/inference/modelversion/predictions/",
+                                 {"name": "geoclip", "panorama_set": panorama_set.pk, "predictions": upload})
+    assert response.status_code == 400 and "over 1 MiB" in response.content.decode()
+    assert "UTF-8" not in response.content.decode() and not ModelVersion.objects.exists()

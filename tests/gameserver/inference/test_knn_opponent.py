@@ -4,6 +4,7 @@ served bytes like PlaNet."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -25,13 +26,21 @@ from planet_engine.knn import KnnPredictor, knn_build
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def models_dir(tiny_knn_checkpoint, tiny_checkpoint, tmp_path, settings):
+    """The command reads checkpoints from PLANET_MODELS_DIR only: both tiny ones, by their own names."""
+    settings.PLANET_MODELS_DIR = tmp_path
+    for checkpoint in (tiny_knn_checkpoint, tiny_checkpoint):
+        shutil.copy(checkpoint, tmp_path / checkpoint.name)  # a copy: a link out of the folder is refused
+
+
 @pytest.fixture
 def panorama_set(synthetic_test: Path) -> PanoramaSet:
     return PanoramaSet.objects.get(pk=panorama_set_import(manifest_path=synthetic_test, name="synthetic").set_id)
 
 
 def test_register_model_with_kind_knn_records_the_gallery_and_its_hash(tiny_knn_checkpoint, tmp_path, capsys):
-    call_command("register_model", name="knn-tiny", checkpoint=str(tiny_knn_checkpoint), kind="knn")
+    call_command("register_model", name="knn-tiny", checkpoint=tiny_knn_checkpoint.name, kind="knn")
     version = ModelVersion.objects.get(name="knn-tiny")
     assert version.kind == ModelVersion.Kind.KNN and version.is_default, "the first model is the default"
     assert version.checkpoint_sha256 == hashlib.sha256(tiny_knn_checkpoint.read_bytes()).hexdigest()
@@ -42,15 +51,15 @@ def test_register_model_with_kind_knn_records_the_gallery_and_its_hash(tiny_knn_
 
 def test_a_checkpoint_of_the_other_kind_is_refused(tiny_knn_checkpoint, tiny_checkpoint):
     with pytest.raises(CommandError, match="not a planet-engine/1 checkpoint"):
-        call_command("register_model", name="wrong", checkpoint=str(tiny_knn_checkpoint))
+        call_command("register_model", name="wrong", checkpoint=tiny_knn_checkpoint.name)
     with pytest.raises(CommandError, match="not a planet-engine-knn/1 checkpoint"):
-        call_command("register_model", name="wrong", checkpoint=str(tiny_checkpoint), kind="knn")
+        call_command("register_model", name="wrong", checkpoint=tiny_checkpoint.name, kind="knn")
     assert not ModelVersion.objects.exists()
 
 
 def test_a_name_keeps_its_kind(tiny_knn_checkpoint, model_version):
     with pytest.raises(CommandError, match="kind planet"):
-        call_command("register_model", name=model_version.name, checkpoint=str(tiny_knn_checkpoint), kind="knn")
+        call_command("register_model", name=model_version.name, checkpoint=tiny_knn_checkpoint.name, kind="knn")
     assert ModelVersion.objects.get(name=model_version.name).kind == ModelVersion.Kind.PLANET
 
 

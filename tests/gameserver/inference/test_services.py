@@ -28,8 +28,10 @@ def panorama_set(synthetic_test: Path) -> PanoramaSet:
     return PanoramaSet.objects.get(pk=panorama_set_import(manifest_path=synthetic_test, name="synthetic").set_id)
 
 
-def test_register_model_records_the_hash_and_one_default(tiny_checkpoint, tmp_path, capsys):
-    call_command("register_model", name="first", checkpoint=str(tiny_checkpoint))
+def test_register_model_records_the_hash_and_one_default(tiny_checkpoint, tmp_path, capsys, settings):
+    settings.PLANET_MODELS_DIR = tmp_path
+    shutil.copy(tiny_checkpoint, tmp_path / "model.pt")
+    call_command("register_model", name="first", checkpoint="model.pt")
     copy = tmp_path / "copy.pt"
     shutil.copy(tiny_checkpoint, copy)
     call_command("register_model", name="second", checkpoint=str(copy), default=True)
@@ -40,8 +42,9 @@ def test_register_model_records_the_hash_and_one_default(tiny_checkpoint, tmp_pa
     assert "efficientnet-lite0" in first.description and "cells" in first.description
 
 
-@pytest.mark.parametrize("content,message", [(None, "not found"), (b"garbage", "corrupt")])
-def test_register_model_refuses_a_missing_or_corrupt_checkpoint(content, message, tmp_path):
+@pytest.mark.parametrize("content,message", [(None, "no checkpoint file"), (b"garbage", "corrupt")])
+def test_register_model_refuses_a_missing_or_corrupt_checkpoint(content, message, tmp_path, settings):
+    settings.PLANET_MODELS_DIR = tmp_path
     path = tmp_path / "model.pt"
     if content is not None:
         path.write_bytes(content)

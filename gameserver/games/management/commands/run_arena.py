@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gameserver.inference.models import ModelVersion
+from gameserver.inference.services import ModelVersionError, model_version_register
 from gameserver.panoramas.models import PanoramaSet
 
 DEMO_SET = "osv5m-demo"
@@ -50,8 +51,11 @@ class Command(BaseCommand):
         if not ModelVersion.objects.filter(is_default=True).exists():
             if not Path(settings.PLANET_CHECKPOINT).is_file():
                 raise CommandError(f"no model at {settings.PLANET_CHECKPOINT}: run `make demo-model` first")
-            call_command("register_model", name=DEMO_MODEL, checkpoint=str(settings.PLANET_CHECKPOINT),
-                         default=True)
+            # The configured demo checkpoint, by the service: register_model reads PLANET_MODELS_DIR only.
+            try:
+                model_version_register(name=DEMO_MODEL, checkpoint=Path(settings.PLANET_CHECKPOINT), default=True)
+            except ModelVersionError as error:
+                raise CommandError(str(error)) from None
         if prepare_only:
             return
 

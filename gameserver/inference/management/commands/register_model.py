@@ -1,6 +1,7 @@
 """`python manage.py register_model --name NAME --checkpoint PATH [--kind planet|knn] [--default]`: make a trained
 checkpoint (PlaNet's, or a kNN gallery from `python -m planet_engine knn-build`) an opponent players can pick. The
-checkpoint is loaded once to check it, and its sha256 is recorded. External models: register_predictions."""
+checkpoint must be a file in PLANET_MODELS_DIR (PATH relative to it, or absolute within it); it is checked, then
+copied into the object store, and its sha256 is recorded. External models: register_predictions."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from gameserver.inference.checkpoints import checkpoint_in_models_dir
 from gameserver.inference.services import ModelVersionError, model_version_register
+from planet_engine.checkpoint import CheckpointError
 
 
 class Command(BaseCommand):
@@ -16,7 +19,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", required=True, help="the version's name (a slug), e.g. planet-lite2-v1")
-        parser.add_argument("--checkpoint", required=True, type=Path, help="a planet_engine checkpoint (.pt)")
+        parser.add_argument("--checkpoint", required=True, help="a planet_engine checkpoint (.pt) in "
+                                                                "PLANET_MODELS_DIR, relative to it")
         parser.add_argument("--kind", default="planet", choices=["planet", "knn"],
                             help="planet: a cell classifier (python -m planet_engine train); knn: a retrieval "
                                  "gallery (python -m planet_engine knn-build)")
@@ -25,7 +29,10 @@ class Command(BaseCommand):
     def handle(self, *args: object, name: str, checkpoint: Path | str, default: bool, kind: str = "planet",
                **options: object) -> None:
         try:
-            version = model_version_register(name=name, checkpoint=Path(checkpoint), default=default, kind=kind)
+            path = checkpoint_in_models_dir(name=str(checkpoint))
+            version = model_version_register(name=name, checkpoint=path, default=default, kind=kind)
+        except CheckpointError as error:
+            raise CommandError(str(error)) from None
         except ModelVersionError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"{version.kind} model {version.name!r}: {version.description}; "
