@@ -4,10 +4,12 @@ a source folder that writes images and manifests for imports."""
 from __future__ import annotations
 
 import csv
+import shutil
 import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -37,12 +39,59 @@ def isolated_server(settings: pytest.FixtureRequest, tmp_path: Path, tiny_checkp
     app.conf.task_always_eager = True
 
 
-@pytest.fixture
-def model_version(db: None, tiny_checkpoint: Path):
-    """The tiny checkpoint registered as the default opponent."""
+@pytest.fixture(scope="session")
+def tiny_registered(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory,
+                    django_db_setup: None, django_db_blocker: Any) -> dict[str, Any]:
+    """The tiny checkpoint registered once per session (its ONNX export and parity check take seconds) into a
+    store of its own, in a transaction rolled back: the files a registration leaves in the store and the
+    version's fields, for model_version to seed each test's store and database with."""
+    from django.db import transaction
+    from django.test import override_settings
+
     from gameserver.inference.services import model_version_register
 
-    return model_version_register(name="tiny", checkpoint=tiny_checkpoint, default=True)
+    store = tmp_path_factory.mktemp("tiny-registered")
+
+    class RolledBack(Exception):
+        pass
+
+    fields: dict[str, Any] = {}
+    with django_db_blocker.unblock(), override_settings(PANORAMA_STORAGE_DIR=store, PLANET_STORAGE_URL=""):
+        try:
+            with transaction.atomic():
+                version = model_version_register(name="tiny", checkpoint=tiny_checkpoint, default=True)
+                fields = {name: getattr(version, name) for name in
+                          ("name", "kind", "checkpoint_path", "checkpoint_sha256", "description", "is_default")}
+                raise RolledBack
+        except RolledBack:
+            pass
+    return {"fields": fields, "store": store, "files": sorted(p for p in store.rglob("*") if p.is_file())}
+
+
+@pytest.fixture
+def model_version(db: None, tiny_registered: dict[str, Any]):
+    """The tiny checkpoint registered as the default opponent: the session's registration (tiny_registered)
+    seeded into this test's store and database; a store that is not local registers it for real."""
+    from gameserver.inference.models import ModelVersion
+    from gameserver.inference.services import model_version_register
+    from gameserver.panoramas.storage import storage_is_local
+
+    if not storage_is_local():
+        return model_version_register(name="tiny", checkpoint=Path(tiny_registered["fields"]["checkpoint_path"]),
+                                      default=True)
+    target = Path(settings_value("PANORAMA_STORAGE_DIR"))
+    for path in tiny_registered["files"]:
+        copy = target / path.relative_to(tiny_registered["store"])
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+    ModelVersion.objects.filter(is_default=True).update(is_default=False)
+    return ModelVersion.objects.create(**tiny_registered["fields"])
+
+
+def settings_value(name: str) -> Any:
+    from django.conf import settings
+
+    return getattr(settings, name)
 
 
 @pytest.fixture
