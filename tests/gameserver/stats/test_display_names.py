@@ -49,3 +49,14 @@ def test_players_are_named_by_seat_and_the_export_keeps_the_hash(synthetic_test:
     assert player_id(f"user:{user.pk}") in text and f"user:{user.pk}" not in text
     again = benchmark_from_rows(rows=export_read(path=tmp_path / "rounds.csv"), resamples=50)
     assert {e["name"]: e["display_name"] for e in again["ratings"] if e["kind"] == "human"} == humans
+
+
+def test_a_pseudonym_cannot_be_recomputed_from_the_player_key_without_the_secret(settings):
+    """sha256("user:<id>") was reversed by counting ids; the id is an HMAC under the deployment's secret."""
+    import hashlib
+
+    assert player_id("user:1") != hashlib.sha256(b"user:1").hexdigest()[:16]
+    assert player_id("user:1") == player_id("user:1") != player_id("user:2")
+    before = player_id("user:1")
+    settings.SECRET_KEY = "another deployment's secret " * 2
+    assert player_id("user:1") != before
