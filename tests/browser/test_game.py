@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import ARENA_SET, DESKTOP_VIEWPORT, MULTIVIEW_SET, PANORAMA_SET, BrowserGuard, guarded_page
+from tests.browser.conftest import ARENA_SET, DESKTOP_VIEWPORT, MULTIVIEW_SET, PANORAMA_SET, BrowserGuard, guarded_page
 from playwright.sync_api import Browser, Page, expect
 
 MODEL_TIMEOUT_MS = 60_000  # the in-process worker loads the tiny model on its first round

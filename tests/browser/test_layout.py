@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import BrowserGuard, guarded_page
+from tests.browser.conftest import BrowserGuard, guarded_page
 from playwright.sync_api import Browser, Page, expect
-from test_game import start_game_in_lobby, wait_for_photo
+from tests.browser.test_game import start_game_in_lobby, wait_for_photo
 
 SCREENS = {"laptop-768": {"width": 1366, "height": 768}, "laptop-800": {"width": 1366, "height": 800},
            "phone": {"width": 390, "height": 844}}

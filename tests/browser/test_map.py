@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from playwright.sync_api import Page, expect
-from test_game import start_game_in_lobby, wait_for_map
+from tests.browser.test_game import start_game_in_lobby, wait_for_map
 
 
 def world_pixel(latitude: float, longitude: float, *, zoom: float) -> tuple[float, float]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from conftest import DESKTOP_VIEWPORT, BrowserGuard, guarded_page
+from tests.browser.conftest import DESKTOP_VIEWPORT, BrowserGuard, guarded_page
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect
-from test_accounts import wait_for_the_model
-from test_game import MODEL_TIMEOUT_MS, guess_by_clicking, start_game_in_lobby, wait_for_photo
+from tests.browser.test_accounts import wait_for_the_model
+from tests.browser.test_game import MODEL_TIMEOUT_MS, guess_by_clicking, start_game_in_lobby, wait_for_photo
 
 
 def test_the_reveal_and_the_summary_read_plainly(page: Page) -> None:

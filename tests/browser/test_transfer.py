@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import ARENA_SET, DESKTOP_VIEWPORT
+from tests.browser.conftest import ARENA_SET, DESKTOP_VIEWPORT
 
 FIRST_VISIT_MAX = 600_000
 REPEAT_VISIT_MAX = 50_000

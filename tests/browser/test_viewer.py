@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import Page, expect
-from test_game import start_game_in_lobby, wait_for_photo
+from tests.browser.test_game import start_game_in_lobby, wait_for_photo
 
 
 def scale(page: Page) -> float:
