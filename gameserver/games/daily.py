@@ -1,6 +1,7 @@
 """The daily challenge: the same rounds for everyone each UTC day, one try each, a leaderboard with PlaNet on it.
 
-The day's panoramas are drawn from the daily set (PLANET_DAILY_SET, default the first set by name) by a
+The day's panoramas are drawn from the daily set (PLANET_DAILY_SET, default the first set by name; recorded by
+the day's first try, so a set imported later that day changes nothing until tomorrow) by a
 generator seeded with an HMAC of the date under SECRET_KEY, so every player, server and restart agrees on them
 and nobody without the secret can work them out from the public manifest ahead of the day (default set: the first by
 name with at least five panoramas). Each player's try is their
@@ -17,11 +18,11 @@ from datetime import date
 from django.db import IntegrityError
 from django.db.models import Q
 
-from gameserver.games.drawing import DAILY_ROUNDS, daily_panorama_ids, daily_set, daily_today
+from gameserver.games.drawing import DAILY_ROUNDS, daily_panorama_ids, daily_set, daily_set_pin, daily_today
 from gameserver.games.models import Game
 from gameserver.games.services import game_create
 
-__all__ = ["DAILY_ROUNDS", "daily_game", "daily_panorama_ids", "daily_set", "daily_today", "daily_try"]
+__all__ = ["DAILY_ROUNDS", "daily_game", "daily_panorama_ids", "daily_set", "daily_set_pin", "daily_today", "daily_try"]
 
 
 def daily_try(*, player_key: str, browser_key: str = "", day: date | None = None) -> Game | None:
@@ -36,7 +37,7 @@ def daily_game(*, player_key: str, browser_key: str = "", name: str = "", day: d
     existing = daily_try(player_key=player_key, browser_key=browser_key, day=day)
     if existing is not None:
         return existing
-    panorama_set = daily_set()
+    panorama_set = daily_set_pin(day=day)
     try:
         return game_create(panorama_set=panorama_set, owner_key=player_key, owner_name=name,
                            owner_browser=browser_key, rounds=DAILY_ROUNDS,

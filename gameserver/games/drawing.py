@@ -9,11 +9,12 @@ import random
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from gameserver.games.errors import GameError
-from gameserver.games.models import Exposure, Game
+from gameserver.games.models import DailySet, Exposure, Game
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
 from planet_engine.countries import country_codes
@@ -53,14 +54,30 @@ def daily_today() -> date:
     return timezone.now().date()  # UTC (USE_TZ, TIME_ZONE UTC)
 
 
-def daily_set() -> PanoramaSet:
-    """PLANET_DAILY_SET, else the first set by name with enough panoramas for a challenge."""
+def daily_set(*, day: date | None = None) -> PanoramaSet:
+    """The day's set (today's by default): the one its first try recorded (daily_set_pin), else the one a try
+    would take now: PLANET_DAILY_SET, else the first set by name with enough panoramas for a challenge."""
+    pinned = DailySet.objects.filter(day=day or daily_today()).select_related("panorama_set").first()
+    if pinned is not None:
+        return pinned.panorama_set
     sets = PanoramaSet.objects.order_by("name")
     chosen = (sets.filter(name=settings.PLANET_DAILY_SET) if settings.PLANET_DAILY_SET else
-              sets.annotate(size=Count("panoramas")).filter(size__gte=DAILY_ROUNDS)).first()
+              sets.annotate(size=Count("panoramas", filter=Q(panoramas__retired=False)))
+              .filter(size__gte=DAILY_ROUNDS)).first()
     if chosen is None:
         raise GameError("no panorama set for the daily challenge: an admin must import one")
     return chosen
+
+
+def daily_set_pin(*, day: date) -> PanoramaSet:
+    """The day's set, recorded on its first try so the rest of the day's tries draw from the same one."""
+    panorama_set = daily_set(day=day)
+    try:
+        with transaction.atomic():
+            DailySet.objects.get_or_create(day=day, defaults={"panorama_set": panorama_set})
+    except IntegrityError:  # another first try recorded the day a moment before
+        pass
+    return DailySet.objects.select_related("panorama_set").get(day=day).panorama_set
 
 
 def daily_panorama_ids(*, panorama_set: PanoramaSet, day: date) -> list[int]:
@@ -75,16 +92,17 @@ def daily_panorama_ids(*, panorama_set: PanoramaSet, day: date) -> list[int]:
 
 
 def daily_places_recent(*, panorama_set: PanoramaSet) -> list[int]:
-    """The daily challenge's places of today and yesterday, when `panorama_set` is the daily set: they stay out
-    of ordinary games for the day and the next."""
-    try:
-        if daily_set().pk != panorama_set.pk:
-            return []
-        today = daily_today()
-        return [pid for day in (today, today - timedelta(days=1))
-                for pid in daily_panorama_ids(panorama_set=panorama_set, day=day)]
-    except GameError:
-        return []
+    """The daily challenge's places of today and yesterday that belong to `panorama_set`: they stay out of
+    ordinary games for the day and the next."""
+    today = daily_today()
+    places = []
+    for day in (today, today - timedelta(days=1)):
+        try:
+            if daily_set(day=day).pk == panorama_set.pk:
+                places += daily_panorama_ids(panorama_set=panorama_set, day=day)
+        except GameError:
+            continue
+    return places
 
 
 def exposures_of(*, player_key: str, browser_key: str, address_key: str = "") -> QuerySet[Exposure]:

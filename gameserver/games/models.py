@@ -132,12 +132,21 @@ class Guess(models.Model):
         constraints = [models.UniqueConstraint(fields=["round", "player_key"], name="one_guess_per_player")]
 
 
+class DailySet(models.Model):
+    """The set a day's daily challenge draws from, recorded by the day's first try: a set imported later that
+    day never changes the day's places or splits its leaderboard."""
+
+    day = models.DateField(unique=True)
+    panorama_set = models.ForeignKey(PanoramaSet, on_delete=models.PROTECT, related_name="daily_days")
+
+
 class FlaggedGuess(Guess):
     """Guesses left out of the benchmark as suspicious or seen before: the admin lists them for review."""
 
     class Meta:
         proxy = True
         verbose_name = "flagged guess"
+        verbose_name_plural = "flagged guesses"
 
 
 class FlaggedPlayer(Player):

@@ -203,3 +203,14 @@ def test_a_daily_reveal_says_its_round_is_not_counted(daily_set):
     think(view["round"])
     shown = post(player, f"/api/rounds/{view['round']}/guess", {"latitude": 1.0, "longitude": 2.0})[1]
     assert shown["counted"] is False and shown["tier"] == "excluded" and shown["tier_reasons"] == ["daily_challenge"]
+
+
+def test_a_set_imported_mid_day_leaves_that_days_challenge_alone(daily_set, synthetic_test):
+    """With PLANET_DAILY_SET unset the daily is the first set by name; an upload named 'a-double-click' made the
+    day's later tries draw from it, splitting one leaderboard over two sets. The first try records the day's."""
+    first = daily.daily_game(player_key="user:1", name="Ada", day=daily.daily_today())
+    panorama_set_import(manifest_path=synthetic_test, name="a-double-click")  # sorts before "s"
+    later = daily.daily_game(player_key="user:2", name="Bob", day=daily.daily_today())
+    assert later.panorama_set.name == first.panorama_set.name == daily_set and order(later) == order(first)
+    tomorrow = daily.daily_game(player_key="user:1", day=daily.daily_today() + timedelta(days=1))
+    assert tomorrow.panorama_set.name == "a-double-click"  # the new set takes over from the next day
