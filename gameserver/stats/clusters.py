@@ -65,23 +65,46 @@ class TwoWay:
     rows: np.ndarray
     panoramas: np.ndarray
     players: np.ndarray
+    # (G,) Kish's effective number of clusters per dimension, (sum of sizes)² / sum of sizes²: 3 players
+    # holding 204 of 215 rounds are about 3 clusters, not the 14 that hold a round.
+    panoramas_effective: np.ndarray
+    players_effective: np.ndarray
+    # (G,) the clusters behind each term's degrees of freedom: (sum n²)² / sum n⁴ (fewer than Kish's where sizes
+    # are unequal: the variance of 3 large players' totals is estimated from about 3 numbers).
+    panoramas_df: np.ndarray
+    players_df: np.ndarray
 
     def variance(self) -> np.ndarray:
-        """(k, G) the two-way variance of the total; NaN where neither dimension has two clusters."""
+        """(k, G) the two-way variance of the total, each one-way term with the small-sample factor G/(G-1)
+        (CR1: the sum of squared cluster totals understates the variance over few clusters), G the dimension's
+        effective clusters; NaN where neither dimension has two clusters."""
         use_panorama, use_player = self.panoramas >= 2, self.players >= 2
-        both = np.maximum(np.maximum(self.panorama + self.player - self.cell, self.panorama), self.player)
-        one = np.where(use_panorama, self.panorama, np.where(use_player, self.player, np.nan))
+        panorama = self.panorama * _small_sample(self.panoramas_effective, use_panorama)
+        player = self.player * _small_sample(self.players_effective, use_player)
+        both = np.maximum(np.maximum(panorama + player - self.cell, panorama), player)
+        one = np.where(use_panorama, panorama, np.where(use_player, player, np.nan))
         return np.maximum(np.where(use_panorama & use_player, both, one), self.squares)
+
+    def effective_clusters(self) -> np.ndarray:
+        """(G,) the fewer effective clusters (Kish) of the dimensions in use: how many independent units a rate
+        with no spread to measure (0 or 1) can at most stand for."""
+        use_panorama, use_player = self.panoramas >= 2, self.players >= 2
+        never = np.inf
+        return np.minimum(np.where(use_panorama, self.panoramas_effective, never),
+                          np.where(use_player, self.players_effective, never))
 
     def degrees_of_freedom(self) -> np.ndarray:
         """(k, G) Satterthwaite's (1946) degrees of freedom for V_panorama + V_player, each term estimated from
-        its clusters - 1, kept between the fewer and the more clusters - 1: a dimension that adds no variance
-        (players, for the model's errors) no longer sets them, as Cameron & Miller's min(clusters) - 1 would.
-        One dimension: its clusters - 1; 0 where neither has two clusters."""
+        its effective clusters - 1 ((sum n²)² / sum n⁴: clusters of very unequal size carry fewer degrees of
+        freedom; Carter, Schnepel & Steigerwald 2017), kept between the fewer and the more: a dimension that adds no
+        variance (players, for the model's errors) no longer sets them, as Cameron & Miller's min(clusters) - 1
+        would. One dimension: its effective clusters - 1; 0 where neither has two clusters (below 1: too few
+        clusters to say, and no interval is given)."""
         use_panorama, use_player = self.panoramas >= 2, self.players >= 2
-        panorama_df, player_df = np.maximum(self.panoramas - 1, 1), np.maximum(self.players - 1, 1)
+        panorama_df = np.maximum(self.panoramas_df - 1, 0.5)
+        player_df = np.maximum(self.players_df - 1, 0.5)
         a, b = np.where(use_panorama, self.panorama, 0.0), np.where(use_player, self.player, 0.0)
-        never = np.iinfo(np.int64).max
+        never = np.inf
         fewest = np.minimum(np.where(use_panorama, panorama_df, never), np.where(use_player, player_df, never))
         most = np.maximum(np.where(use_panorama, panorama_df, 0), np.where(use_player, player_df, 0))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -94,6 +117,14 @@ class TwoWay:
         defined = self.squares > 0
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(defined, self.variance() / np.where(defined, self.squares, 1), np.nan)
+
+
+def _small_sample(effective: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """G/(G-1) at G effective clusters where the dimension is used (at most 2: below two effective clusters the
+    degrees of freedom already say there is too little to go on), else 1."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(effective > 2, effective / (effective - 1), 2.0)
+    return np.where(used, factor, 1.0)
 
 
 def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | None = None,
@@ -124,27 +155,40 @@ def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | Non
     cell = (squares if clusters.cells == clusters.cell.size else
             _square_sums(codes=kept["cell"], count=max(clusters.cells, 1), scores=scores, groups=groups,
                          group_count=group_count)[0])
+    rows_in = per_group(np.ones(keep.size)).reshape(group_count)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Kish's count, (sum n)² / sum n², and the count behind the variance's own degrees of freedom when the
+        # clusters' totals vary as their sizes (between-cluster spread dominating), (sum n²)² / sum n⁴.
+        effective = {name: np.where(terms[name][2][0] > 0, rows_in ** 2 / terms[name][2][0], 0.0)
+                     for name in ("panorama", "player")}
+        spread = {name: np.where(terms[name][2][1] > 0, terms[name][2][0] ** 2 / terms[name][2][1], 0.0)
+                  for name in ("panorama", "player")}
     return TwoWay(total=np.stack([per_group(row) for row in scores]), squares=squares,
-                  panorama=terms["panorama"][0], player=terms["player"][0], cell=cell,
-                  rows=per_group(np.ones(keep.size)).reshape(group_count),
-                  panoramas=terms["panorama"][1], players=terms["player"][1])
+                  panorama=terms["panorama"][0], player=terms["player"][0], cell=cell, rows=rows_in,
+                  panoramas=terms["panorama"][1], players=terms["player"][1],
+                  panoramas_effective=effective["panorama"], players_effective=effective["player"],
+                  panoramas_df=spread["panorama"], players_df=spread["player"])
 
 
 def _square_sums(*, codes: np.ndarray, count: int, scores: np.ndarray, groups: np.ndarray | None,
-                 group_count: int) -> tuple[np.ndarray, np.ndarray]:
+                 group_count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per score and group (k, G): the sum over clusters of (cluster total)²; per group (G,): how many
-    clusters hold a row."""
+    clusters hold a row; (2, G) the sums of their sizes² and sizes⁴."""
     pairs = codes if groups is None else groups * count + codes
     size = group_count * count
     if size <= DENSE_PAIRS:
         counts = np.bincount(pairs, minlength=size).reshape(group_count, count)
         squares = [np.bincount(pairs, weights=row, minlength=size).reshape(group_count, count) ** 2 for row in scores]
-        return np.stack([square.sum(axis=1) for square in squares]), (counts > 0).sum(axis=1)
+        sizes = counts.astype(np.float64)
+        return (np.stack([square.sum(axis=1) for square in squares]), (counts > 0).sum(axis=1),
+                np.stack([(sizes ** 2).sum(axis=1), (sizes ** 4).sum(axis=1)]))
     distinct, pair = np.unique(pairs, return_inverse=True)
     owner = distinct // count
     squares = [np.bincount(owner, weights=np.bincount(pair, weights=row, minlength=distinct.size) ** 2,
                            minlength=group_count) for row in scores]
-    return np.stack(squares), np.bincount(owner, minlength=group_count).astype(np.int64)
+    sizes = np.bincount(pair, minlength=distinct.size).astype(np.float64)
+    return (np.stack(squares), np.bincount(owner, minlength=group_count).astype(np.int64),
+            np.stack([np.bincount(owner, weights=sizes ** power, minlength=group_count) for power in (2, 4)]))
 
 
 @dataclass(frozen=True)
@@ -163,8 +207,8 @@ def rate_design(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters, gr
                 group_count: int = 1) -> RateDesign:
     """Kish's design effect of each rate (rows of `hits`, (k, N) bool, over `members`): the two-way variance
     of sum(hit - rate) over its independent-rounds value n rate (1 - rate), at least 1. A rate of 0 or 1
-    leaves no spread to measure one on and is taken at its full size, design effect 1, as Korn & Graubard
-    (1998) do; its degrees of freedom still come from its clusters."""
+    leaves no spread to measure one on: its effective size is its effective clusters (TwoWay.effective_clusters);
+    its degrees of freedom come from its clusters too."""
     rows = np.flatnonzero(members)
     hits = np.atleast_2d(np.asarray(hits, dtype=bool))[:, rows]  # (k, n) member rows only
     kept_groups = None if groups is None else groups[rows]
@@ -181,7 +225,13 @@ def rate_design(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters, gr
     terms = two_way(scores=hits - np.nan_to_num(row_rate), clusters=clusters, rows=rows, groups=kept_groups,
                     group_count=group_count)
     spread = terms.squares > 0  # a rate strictly between 0 and 1
-    effect = np.where(spread, np.maximum(np.where(spread, terms.design_effect(), 1.0), 1.0), 1.0)
+    # A rate of 0 or 1 leaves no spread to measure a design effect on: it stands for at most as many
+    # independent units as its effective clusters (all 300 rounds of 30 panoramas that the model misses are
+    # about 30 misses, not 300), so its effective size is bounded by them.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bounded = np.maximum(counts / np.minimum(terms.effective_clusters(), counts), 1.0)
+    effect = np.where(spread, np.maximum(np.where(spread, terms.design_effect(), 1.0), 1.0),
+                      np.nan_to_num(bounded, nan=1.0, posinf=1.0))
     return RateDesign(counts=counts, rate=rate, effect=effect, df=terms.degrees_of_freedom(), terms=terms)
 
 

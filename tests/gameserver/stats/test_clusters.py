@@ -52,16 +52,22 @@ def test_two_way_variance_adds_the_panorama_and_player_terms_and_subtracts_the_c
                     clusters=clusters([0, 0, 1, 2], [0, 1, 0, 1]))
     # Panoramas: a 2² + b 1 + c 1 = 6; players: x (1 - 1)² + y 2² = 4; cells (one row each): 4.
     assert (terms.panorama[0, 0], terms.player[0, 0], terms.cell[0, 0], terms.squares[0, 0]) == (6, 4, 4, 4)
-    assert terms.variance()[0, 0] == 6.0  # max(6 + 4 - 4, 6, 4, 4)
-    assert terms.design_effect()[0, 0] == 1.5
-    # Satterthwaite: (6 + 4)² / (6² / 2 + 4² / 1) = 2.94, kept within [min, max] of (3 - 1, 2 - 1): 2.
-    assert terms.degrees_of_freedom()[0, 0] == 2
+    # Effective clusters (Kish, (sum n)² / sum n²): panoramas of 2, 1, 1 rows are 16 / 6 = 2.67, players of 2
+    # and 2 rows are 2. Small-sample factors G/(G - 1): 1.6 and (at 2 or fewer) 2.
+    assert (terms.panoramas_effective[0], terms.players_effective[0]) == pytest.approx((16 / 6, 2.0))
+    assert terms.variance()[0, 0] == pytest.approx(13.6)  # max(6 x 1.6 + 4 x 2 - 4, 9.6, 8, 4)
+    assert terms.design_effect()[0, 0] == pytest.approx(3.4)
+    # Degrees of freedom per term from (sum n²)² / sum n⁴ clusters - 1: 36 / 18 - 1 = 1 and 64 / 32 - 1 = 1;
+    # Satterthwaite (6 + 4)² / (6² / 1 + 4² / 1) = 1.9, kept within [1, 1].
+    assert terms.degrees_of_freedom()[0, 0] == 1
 
 
 def test_a_single_player_is_fixed_and_a_single_cell_cannot_be_tested() -> None:
     one_player = two_way(scores=np.array([1.0, 1.0, -1.0]), members=np.ones(3, dtype=bool),
                          clusters=clusters([0, 0, 1], [0, 0, 0]))
-    assert one_player.variance()[0, 0] == 5.0 and one_player.degrees_of_freedom()[0, 0] == 1  # panoramas: 2² + 1
+    # Panoramas: 2² + 1 = 5, doubled (1.8 effective panoramas); 25 / 17 - 1 = 0.47 degrees of freedom, kept at
+    # 0.5: under 1, too few clusters to say.
+    assert one_player.variance()[0, 0] == 10.0 and one_player.degrees_of_freedom()[0, 0] == 0.5
     one_cell = contest_inference(human_win=np.array([True, True]), model_win=np.array([False, False]),
                                  clusters=clusters([0, 0], [0, 0]))[0]
     assert one_cell["cluster_p"] is None and one_cell["low"] is None and one_cell["cluster_df"] == 0
@@ -71,30 +77,33 @@ def test_design_effect_corrected_sign_test_and_interval_on_the_crafted_duels() -
     human_win, model_win, design = crafted_duels()
     result = contest_inference(human_win=human_win, model_win=model_win, clusters=design)[0]
     # Win - 0.6 summed: panoramas 6 x (10 x 0.4)² + 4 x (10 x -0.6)² = 240; players 10 x (6 x 0.4 - 4 x 0.6)² = 0;
-    # cells 60 x 0.16 + 40 x 0.36 = 24 = 100 x 0.6 x 0.4. V = max(240 + 0 - 24, 240, 0, 24) = 240: design effect 10.
-    assert result["design_effect"] == pytest.approx(10.0) and result["effective_decided"] == pytest.approx(10.0)
+    # cells 60 x 0.16 + 40 x 0.36 = 24 = 100 x 0.6 x 0.4. V = max(240 x 10/9 + 0 - 24, 266.7, 0, 24) = 266.7 (10
+    # equal panoramas: the factor 10/9): design effect 100/9, 9 effective duels.
+    assert result["design_effect"] == pytest.approx(100 / 9) and result["effective_decided"] == pytest.approx(9.0)
     # Satterthwaite: 240² / (240² / 9) = 9 degrees of freedom.
     assert result["cluster_df"] == 9 and (result["panoramas"], result["players"]) == (10, 10)
-    # Rao & Scott: t = (60 - 40) / sqrt(100 x 10).
-    assert result["cluster_p"] == pytest.approx(t_two_sided_p(t=20 / math.sqrt(1000), df=9))
-    assert result["cluster_p"] == pytest.approx(0.5428, abs=1e-3)
+    # Rao & Scott: t = (60 - 40) / sqrt(100 x 100/9) = 0.6.
+    assert result["cluster_p"] == pytest.approx(t_two_sided_p(t=0.6, df=9))
+    assert result["cluster_p"] == pytest.approx(0.5633, abs=1e-3)
     assert sign_test_p(wins=60, losses=40) == pytest.approx(0.0569, abs=1e-4)  # what independence would claim
-    effective = 10.0
+    effective = 9.0
     assert (result["low"], result["high"]) == pytest.approx(
         wilson_interval(successes=0.6 * effective, n=effective, z=t_quantile(probability=0.975, df=9)))
     naive = wilson_interval(successes=60, n=100)
     assert result["high"] - result["low"] > 2.5 * (naive[1] - naive[0])
 
 
-def test_independent_duels_keep_a_design_effect_near_1_however_unequal_the_players() -> None:
-    # One player holds 200 of 230 rounds, every round its own panorama, wins drawn independently at 77%: the
-    # design effect measures dependence, not the size of the effect or of the busiest player.
+def test_one_player_holding_most_rounds_is_about_one_players_evidence() -> None:
+    # One player holds 200 of 230 rounds, every round its own panorama, wins drawn independently at 77%. About
+    # humans in general that is nearly one player's word (1.3 effective players): the degrees of freedom fall to
+    # a few and the test stays far from the p < 1e-12 that 230 independent duels would claim.
     rng = np.random.default_rng(7)
     player = np.concatenate([np.zeros(200, dtype=np.int64), np.repeat(np.arange(1, 16), 2)])
     human_win = rng.random(230) < 0.77
     result = contest_inference(human_win=human_win, model_win=~human_win,
                                clusters=clusters_of(panorama=np.arange(230), player=player, panoramas=230, players=16))[0]
-    assert 1.0 <= result["design_effect"] < 1.3 and result["cluster_p"] < 1e-6
+    assert sign_test_p(wins=int(human_win.sum()), losses=int((~human_win).sum())) < 1e-12
+    assert result["cluster_df"] < 10 and result["cluster_p"] > 1e-5
 
 
 def test_the_interval_leaves_out_half_exactly_when_the_cluster_test_rejects() -> None:
@@ -104,15 +113,19 @@ def test_the_interval_leaves_out_half_exactly_when_the_cluster_test_rejects() ->
         human_win = rng.random(80) < rng.uniform(0.3, 0.8)
         result = contest_inference(human_win=human_win, model_win=~human_win,
                                    clusters=clusters_of(panorama=panorama, player=player, panoramas=12, players=6))[0]
+        if result["low"] is None:  # too few effective clusters to say: neither an interval nor a test
+            assert result["cluster_p"] is None
+            continue
         assert (result["low"] > 0.5 or result["high"] < 0.5) == (result["cluster_p"] < 0.05)
 
 
-def test_a_rate_of_one_is_taken_at_full_size_with_its_clusters_t_value() -> None:
-    # Four hits on panoramas (a, a, b, b) by players (x, y, x, y): no spread, so design effect 1 (Korn &
-    # Graubard), and t on min(2, 2) - 1 = 1 degree of freedom.
+def test_a_rate_of_one_stands_for_its_effective_clusters_not_its_rounds() -> None:
+    # Four hits on panoramas (a, a, b, b) by players (x, y, x, y): no spread to measure a design effect on, so its
+    # effective size is its effective clusters, 2 (a rate of 0 taken at its full size missed the truth whenever
+    # it did not hold), and t on 2 - 1 = 1 degree of freedom.
     ((rate, low, high),), = rate_intervals(hits=np.ones(4, dtype=bool), members=np.ones(4, dtype=bool),
                                            clusters=clusters([0, 0, 1, 1], [0, 1, 0, 1]))
-    expected = wilson_interval(successes=4, n=4, z=t_quantile(probability=0.975, df=1))
+    expected = wilson_interval(successes=2, n=2, z=t_quantile(probability=0.975, df=1))
     assert rate == 1.0 and high == 1.0 and (low, high) == pytest.approx(expected) and low < 0.5
 
 
@@ -122,21 +135,22 @@ def test_rate_intervals_per_group_use_each_groups_clusters() -> None:
     first, second = rate_intervals(hits=human_win, members=np.ones(100, dtype=bool), clusters=design,
                                    groups=groups, group_count=2)[0]
     assert first[0] == 1.0 and second[0] == pytest.approx(0.2)
-    # Group 1: hit - 0.2 is 0.8 on panorama 5 and -0.2 on 6-9: panoramas 8² + 4 x 2² = 80, players 10 x 0 = 0,
-    # cells 10 x 0.64 + 40 x 0.04 = 8: V = max(80 - 8, 80, 0, 8) = 80 over 8, design effect 10, 5 effective rounds.
-    expected = wilson_interval(successes=0.2 * 5, n=5, z=t_quantile(probability=0.975, df=4))
+    # Group 1: hit - 0.2 is 0.8 on panorama 5 and -0.2 on 6-9: panoramas 8² + 4 x 2² = 80 (x 5/4: 5 equal
+    # panoramas), players 10 x 0 = 0, cells 10 x 0.64 + 40 x 0.04 = 8: V = max(100 - 8, 100, 0, 8) = 100 over 8,
+    # design effect 12.5, 4 effective rounds.
+    expected = wilson_interval(successes=0.2 * 4, n=4, z=t_quantile(probability=0.975, df=4))
     assert second[1:] == pytest.approx(expected)
 
 
 def test_mean_interval_is_a_t_interval_with_the_two_way_variance() -> None:
     values = np.array([1.0, 2.0, 3.0, 4.0])
     result = mean_interval(values=values, members=np.ones(4, dtype=bool), clusters=clusters([0, 0, 1, 2], [0, 1, 0, 1]))
-    # Residuals (-1.5, -0.5, 0.5, 1.5): panoramas (-2)² + 0.25 + 2.25 = 6.5, players (-1)² + 1 = 2, cells 5:
-    # V = max(3.5, 6.5, 2, 5) = 6.5; Satterthwaite 8.5² / (6.5² / 2 + 2² / 1) = 2.9, kept at most 2;
-    # half-width t(2) sqrt(6.5) / 4.
-    half = t_quantile(probability=0.975, df=2) * math.sqrt(6.5) / 4
+    # Residuals (-1.5, -0.5, 0.5, 1.5): panoramas (-2)² + 0.25 + 2.25 = 6.5 (x 1.6), players (-1)² + 1 = 2 (x 2),
+    # cells 5: V = max(10.4 + 4 - 5, 10.4, 4, 5) = 10.4; Satterthwaite kept within [1, 1]; half-width
+    # t(1) sqrt(10.4) / 4.
+    half = t_quantile(probability=0.975, df=1) * math.sqrt(10.4) / 4
     assert result["mean"] == 2.5 and (result["low"], result["high"]) == pytest.approx((2.5 - half, 2.5 + half))
-    assert result["design_effect"] == pytest.approx(6.5 / 5)
+    assert result["design_effect"] == pytest.approx(10.4 / 5)
 
 
 def test_pooled_groups_stay_within_the_cell_budget() -> None:

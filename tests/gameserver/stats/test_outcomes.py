@@ -68,10 +68,12 @@ def test_country_breakdown_has_win_rates_with_intervals() -> None:
     groups = {g["group"]: g for g in benchmark_tables(table=table, resamples=50)["breakdowns"]["country"]}
     assert [(g["human_wins"], g["model_wins"], g["ties"]) for g in groups.values()] == [(1, 3, 0), (3, 1, 0)]
     assert (groups["FR"]["human_win_rate"], groups["DE"]["human_win_rate"]) == (0.75, 0.25)
-    # FR scores (+1, +1, +1, -1): panoramas 4, players ann (1 + 1)² + bob (1 - 1)² = 4, cells 4: design effect 1,
-    # 4 effective duels, t on Satterthwaite's 8² / (4² / 3 + 4² / 1) = 3 degrees of freedom.
+    # FR's wins less their rate (0.25, 0.25, 0.25, -0.75): panoramas 0.75 (x 4/3: four alike), players ann
+    # (0.25 + 0.25)² + bob (0.25 - 0.75)² = 0.5 (x 2: two players), cells 0.75: V = 1 + 1 - 0.75 = 1.25, design
+    # effect 5/3, 2.4 effective duels, t on Satterthwaite's 1.25² / (0.75² / 3 + 0.5² / 1) = 3.6 kept at 3.
+    effective = 4 / (5 / 3)
     assert (groups["FR"]["low"], groups["FR"]["high"]) == pytest.approx(
-        wilson_interval(successes=3, n=4, z=t_quantile(probability=0.975, df=3)))
+        wilson_interval(successes=0.75 * effective, n=effective, z=t_quantile(probability=0.975, df=3)))
     assert (groups["FR"]["human_country_rate"], groups["FR"]["model_country_rate"]) == (0.75, 1.0)  # < 300 km
 
 
@@ -102,13 +104,14 @@ def test_the_model_median_interval_widens_when_its_error_repeats_on_each_panoram
 
 def test_power_scales_independent_duels_by_the_design_effect() -> None:
     assert decided_needed_independent() == 783  # ((1.96 x 0.5 + 0.8416 x sqrt(0.2475)) / 0.05)² = 782.5
-    # Humans win every round on panoramas 0-5 and lose every round on 6-9: design effect 10 (test_clusters),
+    # Humans win every round on panoramas 0-5 and lose every round on 6-9: design effect 100/9 (test_clusters),
     # 10 rounds per panorama and per player, every duel decided; a panorama's duels correlate fully.
     tables = benchmark_tables(table=crafted_table(human_km=[1.0] * 60 + [900.0] * 40, model_km=[50.0] * 100),
                               resamples=50)
     power = tables["power"]
-    assert power["design_effect"] == pytest.approx(10.0)
-    assert (power["rounds_needed"], power["panoramas_needed"], power["players_needed"]) == (7830, 783, 783)
+    assert power["design_effect"] == pytest.approx(100 / 9)
+    # 782.5 x 100/9 = 8694.4 rounds: the ceiling of 783 x 100/9 (8700.1) and 10 a panorama and a player.
+    assert (power["rounds_needed"], power["panoramas_needed"], power["players_needed"]) == (8701, 871, 871)
     assert power["panorama_correlation"] == pytest.approx(1.0) and power["panoramas_at_least"] == 783
     assert "fixed in advance" in power["note"] and "observed" not in power["note"]
     assert tables["design"]["rounds_per_panorama"] == 10.0 and tables["design"]["busiest_player_share"] == 0.1
