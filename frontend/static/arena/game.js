@@ -188,6 +188,7 @@ async function nextRound() {
     state.guessMap = createWorldMap(document.getElementById("guess-map"));
     const enable = () => { document.getElementById("guess-button").disabled = false; };
     state.picker = (state.game.streak ? countryPicker : guessPicker)(state.guessMap, enable);
+    root.classList.toggle("streak", Boolean(state.game.streak)); // the layout makes room for the country list
   }
   state.picker.clear();
   state.guessMap.invalidateSize();
