@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Route, WebSocket, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Error, Locator, Page, Route, WebSocket, expect, sync_playwright
 
 from bench.machine import free_port
 
@@ -244,6 +244,41 @@ def phone_page(browser: Browser, guard: BrowserGuard, arena_server: str) -> Iter
     with guarded_page(browser, guard, base_url=arena_server, viewport=PHONE_VIEWPORT, is_mobile=True,
                       has_touch=True, device_scale_factor=2) as phone:
         yield phone
+
+
+# Why an element a player should see is not seen: "" when it is. Playwright's to_be_visible passes an element
+# that is off screen or under another (a button below the fold, a panel under a map), and once passed one that a
+# CSS rule showed despite its `hidden` attribute: this looks at what is painted where.
+REALLY_VISIBLE_PROBLEM = """element => {
+    if (!element.checkVisibility({ opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: true }))
+        return 'hidden by its computed style or an ancestor\u2019s';
+    const box = element.getBoundingClientRect();
+    if (box.width < 1 || box.height < 1) return `empty box ${box.width}x${box.height}`;
+    if (box.left < 0 || box.top < 0 || box.right > innerWidth || box.bottom > innerHeight)
+        return `spans x ${Math.round(box.left)}..${Math.round(box.right)}, y ${Math.round(box.top)}..` +
+            `${Math.round(box.bottom)} in a ${innerWidth}x${innerHeight} viewport`;
+    const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+    if (hit !== element && !element.contains(hit))
+        return `covered at its centre by <${hit ? hit.tagName.toLowerCase() + (hit.id ? '#' + hit.id : '') +
+            (hit.className && typeof hit.className === 'string' ? '.' + hit.className.split(' ').join('.') : '')
+            : 'nothing'}>`;
+    return '';
+}"""
+
+
+def expect_really_visible(locator: Locator, *, timeout_ms: float = 5_000) -> None:
+    """Assert that a player sees `locator`: shown by its computed style (and its ancestors'), inside the viewport
+    without scrolling, and not covered (what is painted at its centre is the element or inside it). Retried until
+    `timeout_ms`, like Playwright's own expectations."""
+    expect(locator).to_be_attached(timeout=timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        problem = locator.evaluate(REALLY_VISIBLE_PROBLEM)
+        if not problem:
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{locator} is not really visible: {problem}")
+        locator.page.wait_for_timeout(100)
 
 
 def save_screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:

@@ -8,8 +8,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.browser.conftest import ARENA_SET, DESKTOP_VIEWPORT, MULTIVIEW_SET, PANORAMA_SET, BrowserGuard, guarded_page
 from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import (ARENA_SET, DESKTOP_VIEWPORT, MULTIVIEW_SET, PANORAMA_SET, BrowserGuard,
+                                    expect_really_visible, guarded_page)
 
 MODEL_TIMEOUT_MS = 60_000  # the in-process worker loads the tiny model on its first round
 
@@ -134,7 +136,7 @@ def test_reloading_mid_game_shows_the_locked_round_and_plays_on(page: Page) -> N
     expect(page.locator("#round-title")).to_have_text("Round 2 of 2")
 
 
-def test_a_round_that_runs_out_of_time_is_locked_as_a_timeout(page: Page) -> None:
+def test_a_round_that_runs_out_of_time_is_locked_as_a_timeout_inside_no_radius(page: Page) -> None:
     game = create_game_by_api(page, set=ARENA_SET, rounds=1, time_limit_s=5)
     page.goto(f"/play/{game}")
     countdown = page.locator("#countdown")
@@ -143,6 +145,12 @@ def test_a_round_that_runs_out_of_time_is_locked_as_a_timeout(page: Page) -> Non
     expect(page.locator("#reveal-panel")).to_be_visible(timeout=15_000)
     expect(page.locator(".score-card.human")).to_contain_text("Time ran out")
     expect(page.locator(".score-card.human .points")).to_have_text("0")
+    # No pin is no distance, inside no radius: each radius is PlaNet's or no one's (a missing distance once read as
+    # inside every radius, "Both" all the way down to the street), and PlaNet is the closer guess.
+    expect(page.locator("#winners tbody tr")).to_have_count(6, timeout=MODEL_TIMEOUT_MS)
+    expect_really_visible(page.locator("#winners"))
+    radii = page.locator("#winners tbody tr td:nth-child(2)").all_text_contents()
+    assert set(radii[:5]) <= {"PlaNet", "Neither"} and radii[5] == "PlaNet", radii
 
 
 def test_a_panorama_round_opens_in_the_360_viewer(page: Page, screenshot: Callable[..., Path]) -> None:

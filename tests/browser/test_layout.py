@@ -1,12 +1,13 @@
 """Layouts that fit: on a 1366x768 or 1366x800 laptop and on a 390x844 phone, the lobby's Play button and, in a
-round, the photo, the guess map and the Guess button are all on screen without scrolling, solo and in a room."""
+round, the photo, the guess map and the Guess button are all on screen without scrolling, solo, in a room and in a
+country streak (whose country list sits under the map)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from tests.browser.conftest import BrowserGuard, guarded_page
+from tests.browser.conftest import ARENA_SET, BrowserGuard, expect_really_visible, guarded_page
 from playwright.sync_api import Browser, Page, expect
 from tests.browser.test_game import start_game_in_lobby, wait_for_photo
 
@@ -48,3 +49,28 @@ def test_a_room_round_fits_the_screen(screen: Page) -> None:
     screen.click("#start-button")
     wait_for_photo(screen)
     assert_on_screen(screen, "#viewer", "#guess-map", "#guess-button")
+
+
+def test_a_country_streak_round_fits_a_phone(phone_page: Page) -> None:
+    phone_page.goto("/")
+    expect(phone_page.locator("#set option")).not_to_have_count(0)
+    rounds = phone_page.locator("#rounds")
+    expect(rounds).to_be_enabled()
+    phone_page.select_option("#goal", "country")
+    expect(rounds).to_be_disabled()  # a streak goes on until a miss: it has no number of rounds
+    phone_page.select_option("#goal", "distance")
+    expect(rounds).to_be_enabled()
+    phone_page.select_option("#goal", "country")
+    expect(rounds).to_be_disabled()
+    phone_page.fill("#name", "Ada")
+    phone_page.select_option("#set", ARENA_SET)
+    phone_page.click("#play-solo")
+    expect(phone_page.locator("#round-title")).to_have_text("Round 1 · streak 0")
+    wait_for_photo(phone_page)
+    expect(phone_page.locator("#country-select option[value=FR]")).to_have_count(1)
+    assert_on_screen(phone_page, "#viewer", "#guess-map", "#country-box", "#guess-button")
+    phone_page.select_option("#country-select", "FR")  # the chosen name beside the list must not push it off
+    expect(phone_page.locator("#country-choice")).to_have_text("France")
+    assert_on_screen(phone_page, "#viewer", "#guess-map", "#country-box", "#guess-button")
+    expect_really_visible(phone_page.locator("#guess-button"))
+    assert phone_page.evaluate("document.documentElement.scrollHeight") <= 844

@@ -1,12 +1,15 @@
 """What a player reads after a game: radii where both or neither made it say so (not "Tie"), summary points
-formatted, PlaNet in the standings, a legend under the summary map; a wrong room code is said in the lobby."""
+formatted, PlaNet in the standings, a legend under the summary map; a wrong room code is said in the lobby; PlaNet's
+guess shows up however late its event comes."""
 
 from __future__ import annotations
 
+import json
 import re
 
-from tests.browser.conftest import DESKTOP_VIEWPORT, BrowserGuard, guarded_page
-from playwright.sync_api import Browser, Page, WebSocketRoute, expect
+from playwright.sync_api import Browser, Page, Route, WebSocketRoute, expect
+
+from tests.browser.conftest import DESKTOP_VIEWPORT, BrowserGuard, expect_really_visible, guarded_page
 from tests.browser.test_accounts import wait_for_the_model
 from tests.browser.test_game import MODEL_TIMEOUT_MS, guess_by_clicking, start_game_in_lobby, wait_for_photo
 
@@ -151,3 +154,62 @@ def test_a_late_event_of_the_last_round_does_not_take_the_summary_away(page: Pag
     page.wait_for_timeout(1500)  # what the page does with them: an API call or two
     expect(page.locator("#summary-panel")).to_be_visible()
     expect(page.locator("#reveal-panel")).to_be_hidden()
+
+
+def test_planet_shows_up_when_its_answer_comes_while_the_page_refreshes_after_the_guess(page: Page) -> None:
+    """Lock a guess moments after the photo appears and the guess's answer says PlaNet is still thinking; its
+    model_ready then came while the page was still refreshing the game after the guess, was dropped, and the
+    reveal said "Still thinking…" until a reload. Here the guess's answer says the model is pending (what it says
+    in that race), every socket event is held back, and at the worst moment, during that refresh, they and the
+    round's model_ready frame are delivered."""
+    held: list[str | bytes] = []
+    sockets: list[WebSocketRoute] = []
+    delivering = False
+    guessed = False
+
+    def hold_events(route: WebSocketRoute) -> None:
+        sockets.append(route)
+
+        def relay(message: str | bytes) -> None:
+            if delivering:
+                route.send(message)
+            else:
+                held.append(message)
+        route.connect_to_server().on_message(relay)
+
+    def answer_as_in_the_race(route: Route) -> None:
+        nonlocal guessed
+        response = route.fetch()
+        reveal = response.json()
+        reveal["model"] = {"status": "pending"}
+        for key in ("winners", "head_to_head"):
+            reveal.pop(key, None)
+        guessed = True
+        route.fulfill(response=response, json=reveal)
+
+    def deliver_during_the_refresh(route: Route) -> None:
+        nonlocal delivering
+        if guessed and not delivering and route.request.method == "GET":
+            delivering = True
+            # The frame the server sends (realtime/consumers.py); its own may have gone before the socket was up.
+            for message in [*held, json.dumps({"event": "model_ready", "round": 1})]:
+                sockets[-1].send(message)
+            page.wait_for_timeout(500)  # the page handles them before the refresh it awaits answers
+        route.continue_()
+
+    page.route_web_socket(re.compile(r"/ws/games/"), hold_events)
+    game = start_game_in_lobby(page, rounds=1, name="Ada")
+    page.route(re.compile(r"/api/rounds/[^/]+/guess$"), answer_as_in_the_race)
+    page.route(re.compile(f"/api/games/{game}$"), deliver_during_the_refresh)
+    wait_for_photo(page)
+    wait_for_the_model(page)  # the API's truth: PlaNet has answered; only the page has not heard
+    url = page.url
+    guess_by_clicking(page, x=0.5, y=0.5)
+    page.click("#guess-button")
+    expect(page.locator("#reveal-title")).to_have_text(re.compile(r"Round 1: "))
+    assert delivering, "the events were delivered during the refresh after the guess"
+    expect(page.locator("#reveal-panel .map-pin.model")).to_have_count(1, timeout=10_000)
+    expect(page.locator("#winners tbody tr")).to_have_count(6)
+    expect_really_visible(page.locator("#winners"))
+    expect(page.locator(".score-card.model")).to_contain_text(re.compile(r"\d[\d,.]* k?m away"))
+    assert page.url == url

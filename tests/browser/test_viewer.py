@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from tests.browser.conftest import expect_really_visible
 from playwright.sync_api import Page, expect
 from tests.browser.test_game import start_game_in_lobby, wait_for_photo
 
@@ -73,6 +74,15 @@ def test_a_photo_zooms_pans_and_goes_full_screen(page: Page) -> None:
     }""")
     assert scale(page) == 3.0
 
+    # The button's sign is drawn (no installed font has the character U+26F6 "⛶": it showed as an empty box).
+    toggle = page.locator("#viewer .fullscreen-toggle")
+    expect_really_visible(toggle)
+    expect(toggle).to_have_text("")
+    icon = toggle.locator("svg")
+    expect(icon).to_have_count(1)
+    icon_box = icon.bounding_box()
+    assert icon_box is not None and icon_box["width"] >= 12 and icon_box["height"] >= 12, icon_box
+    assert toggle.locator("svg path").evaluate("path => path.getTotalLength()") > 20
     page.click("#viewer .fullscreen-toggle")
     page.wait_for_function("() => document.fullscreenElement && document.fullscreenElement.matches('.zoomable')")
     page.keyboard.press("f")

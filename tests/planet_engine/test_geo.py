@@ -104,6 +104,17 @@ def test_geoscore_gives_a_float_for_a_number_and_an_array_for_an_array():
     assert geoscore(np.zeros((2, 3))).shape == (2, 3)
 
 
+def test_a_missing_error_is_inside_no_radius():
+    """A round that timed out has no pin: the game passes its error as infinity, which no radius holds."""
+    from planet_engine.geo import head_to_head, threshold_outcomes, within_thresholds
+
+    assert threshold_outcomes(math.inf, 300.0) == {"street": "tie", "city": "tie", "region": "tie",
+                                                   "country": "model", "continent": "model"}
+    assert set(threshold_outcomes(math.inf, math.inf).values()) == {"tie"}
+    assert head_to_head(math.inf, 300.0) == "model"
+    assert not within_thresholds(np.array([math.inf])).any()
+
+
 def test_threshold_outcomes_tie_when_both_inside_or_both_outside():
     from planet_engine.geo import head_to_head, threshold_outcomes
 

@@ -13,7 +13,8 @@ const panels = ["room-panel", "join-panel", "round-panel", "reveal-panel", "summ
   .reduce((all, id) => ({ ...all, [id]: document.getElementById(id) }), {});
 
 const state = { game: null, view: null, reveal: null, guessMap: null, picker: null, revealMap: null,
-  revealLayers: null, timer: null, waitTimer: null, submitting: false, socket: null, waitingForHost: false };
+  revealLayers: null, timer: null, waitTimer: null, submitting: false, socket: null, waitingForHost: false,
+  modelReady: new Set() };
 
 function show(...ids) {
   for (const id of ["join-panel", "round-panel", "reveal-panel", "summary-panel"]) panels[id].hidden = !ids.includes(id);
@@ -81,9 +82,13 @@ async function onEvent(event) {
   if (event.event === "player_guessed" && state.game && state.game.players.length > 1) {
     toast(`${event.name} guessed round ${event.round} (${event.guesses}/${event.players})`);
   }
-  if (event.event === "model_ready" && state.reveal && state.reveal.number === event.round &&
-      state.reveal.revealed && state.reveal.model.status !== "ready") {
-    await refreshReveal(state.reveal.round);
+  if (event.event === "model_ready") {
+    // Remembered for renderReveal: a guess locked moments after the photo appeared gets its answer while PlaNet
+    // is still thinking, and this event can come while the page refreshes the game after it, with no reveal on
+    // screen to redraw yet.
+    state.modelReady.add(event.round);
+    if (state.reveal && state.reveal.number === event.round && state.reveal.revealed &&
+        state.reveal.model.status !== "ready") await refreshReveal(state.reveal.round);
   }
   if (["player_joined", "player_guessed", "round_complete"].includes(event.event)) {
     await refreshGame();
@@ -183,6 +188,7 @@ async function nextRound() {
     state.guessMap = createWorldMap(document.getElementById("guess-map"));
     const enable = () => { document.getElementById("guess-button").disabled = false; };
     state.picker = (state.game.streak ? countryPicker : guessPicker)(state.guessMap, enable);
+    root.classList.toggle("streak", Boolean(state.game.streak)); // the layout makes room for the country list
   }
   state.picker.clear();
   state.guessMap.invalidateSize();
@@ -272,6 +278,10 @@ function renderReveal(reveal) {
   document.getElementById("next-button").textContent = last ? "See the summary" : "Next round";
   document.getElementById("reveal-title").textContent = title;
   document.getElementById("reveal-title").focus({ preventScroll: true });
+  // PlaNet answered after this reveal was read from the API: read it again, once.
+  if (reveal.model.status === "pending" && state.modelReady.delete(reveal.number)) {
+    refreshReveal(reveal.round).catch(fail);
+  }
 }
 
 // ---- the end of the game ----

@@ -41,6 +41,11 @@ function gameSettings(form) {
   };
 }
 
+// A country streak has no set length: its Rounds field is off (and left out of the form's data) while it is chosen.
+function followGoal() {
+  document.getElementById("rounds").disabled = document.getElementById("goal").value === "country";
+}
+
 async function createGame(event) {
   event.preventDefault();
   const form = event.currentTarget;
@@ -101,6 +106,8 @@ async function main() {
   document.getElementById("new-game").addEventListener("submit", createGame);
   document.getElementById("join-room").addEventListener("submit", joinRoom);
   document.getElementById("daily-button").addEventListener("click", playDaily);
+  document.getElementById("goal").addEventListener("change", followGoal);
+  followGoal(); // a goal the browser restored on going back
   await api("/api/session");
   await fillCatalogue();
   await fillDailyLeaderboard();

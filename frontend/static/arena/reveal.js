@@ -65,13 +65,18 @@ export function scoreCard(kind, title, side, status) {
     element("div", { class: "hint" }, detail));
 }
 
+// A missing error (a round that timed out: no pin) is inside no radius; `null <= km` would say it is inside all.
+function within(errorKm, radiusKm) {
+  return typeof errorKm === "number" && errorKm <= radiusKm;
+}
+
 export function outcomeTable(reveal) {
   if (!reveal.winners) return element("p", { class: "hint" }, "Who won at each distance appears once PlaNet has guessed.");
   // The radii come with the reveal (rules.THRESHOLDS on the server): one definition, never repeated here.
   const rows = reveal.thresholds.map(({ name, km }) => {
     const who = reveal.winners[name];
     // A tie at a radius is both within it or neither: say which, as "Tie" reads as a draw either way.
-    const text = who === "tie" ? (reveal.human.km <= km ? "Both" : "Neither") : WHO[who];
+    const text = who === "tie" ? (within(reveal.human.km, km) ? "Both" : "Neither") : WHO[who];
     return element("tr", { class: "outcome-row" }, element("td", {}, `${name[0].toUpperCase()}${name.slice(1)} (${km} km)`),
       element("td", { class: `who-${who}` }, text));
   });

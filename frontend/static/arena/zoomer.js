@@ -2,6 +2,7 @@
 // (and out again), the keyboard does the same (+ and - zoom, 0 resets, the arrows pan a zoomed photo, F goes
 // full screen), and a button takes the view full screen. The image keeps its box; a CSS transform moves it.
 import { element } from "./api.js";
+import { svg } from "./svg.js";
 
 const MAX_SCALE = 8;
 const KEY_PAN_PX = 60;
@@ -73,8 +74,9 @@ export function panZoom(frame, image, { arrowsPan = true } = {}) {
   frame.addEventListener("pointerup", release);
   frame.addEventListener("pointercancel", release);
 
+  // Drawn, not a character: no font installed on these machines has U+26F6, which showed as an empty box.
   const fullscreen = element("button", { type: "button", class: "secondary fullscreen-toggle",
-    "aria-label": "Full screen (F)", title: "Full screen (F)" }, "⛶");
+    "aria-label": "Full screen (F)", title: "Full screen (F)" }, fullscreenIcon());
   const toggleFullscreen = () => (document.fullscreenElement ? document.exitFullscreen()
     : frame.requestFullscreen()).catch(() => {});
   fullscreen.addEventListener("click", toggleFullscreen);
@@ -98,4 +100,11 @@ export function panZoom(frame, image, { arrowsPan = true } = {}) {
   frame.addEventListener("fullscreenchange", () => requestAnimationFrame(apply));
   frame.append(fullscreen);
   return { reset: () => { scale = 1; x = 0; y = 0; apply(); } };
+}
+
+// Four corners pointing out: the usual "full screen" sign, in the button's text colour.
+function fullscreenIcon() {
+  return svg("svg", { viewBox: "0 0 24 24", "aria-hidden": "true", focusable: "false" },
+    svg("path", { d: "M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5", fill: "none", stroke: "currentColor",
+      "stroke-width": "2.5", "stroke-linecap": "round", "stroke-linejoin": "round" }));
 }
