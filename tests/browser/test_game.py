@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.conftest import (ARENA_SET, DESKTOP_VIEWPORT, MULTIVIEW_SET, PANORAMA_SET, BrowserGuard,
                                     expect_really_visible, guarded_page)
@@ -298,3 +298,20 @@ def test_the_benchmark_page_shows_the_tables_and_plots(page: Page, arena_manage:
         "href", re.compile(r"format=parquet.*mode=nmpz"))
     page.select_option("#breakdown-by", "player")
     expect(page.locator("#breakdown-table thead")).to_contain_text("Human closer")
+
+
+def test_the_benchmark_page_shows_the_tier_last_asked_for(page: Page) -> None:
+    """The page's first load (the verified tier) answered after the player had picked the open tier, and drew
+    its tables over the open ones: the accounts test's ratings came and went."""
+    held: list[Route] = []
+    page.route(re.compile(r"/api/stats/benchmark\?tier=verified"), lambda route: held.append(route))
+    page.goto("/stats")
+    expect(page.locator("#filter-tier")).to_be_enabled()
+    page.wait_for_function("() => document.getElementById('filter-set').options.length > 1")
+    assert len(held) == 1
+    page.select_option("#filter-tier", "open")
+    expect(page.locator("#stats-status")).to_contain_text("Open tier")
+    with page.expect_response(re.compile(r"/api/stats/benchmark\?tier=verified")):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # the late answer's handler has run
+    expect(page.locator("#stats-status")).to_contain_text("Open tier")

@@ -4,7 +4,7 @@
 import { api, element, fill, formatKm, formatPercent } from "./api.js";
 import { svg } from "./svg.js";
 
-const state = { tables: null };
+const state = { tables: null, requests: 0 };
 
 function capitalised(text) {
   return text ? `${text[0].toUpperCase()}${text.slice(1)}` : text;
@@ -225,11 +225,15 @@ function updateLinks(params) {
 }
 
 async function load() {
+  const request = ++state.requests;
   const params = query();
   updateLinks(params);
   const status = document.getElementById("stats-status");
   status.textContent = "Loading the tables…";
   const tables = await api(`/api/stats/benchmark?${params}`);
+  // A filter changed while these tables were on their way: the newer request's tables are the ones to show
+  // (the first load, answered last, drew the verified tier over the open one a player had just picked).
+  if (request !== state.requests) return;
   state.tables = tables;
   const excluded = Object.entries(tables.excluded).map(([why, n]) => `${n.toLocaleString("en")} ${why.replaceAll("_", " ")}`);
   const open = tables.tiers.open;
