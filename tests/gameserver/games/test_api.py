@@ -114,21 +114,6 @@ def test_rounds_are_drawn_without_repeats(panorama_set):
         game_create(panorama_set=panorama_set, owner_key="p", rounds=count + 1)
 
 
-def test_a_timed_out_guess_is_inside_no_radius(panorama_set):
-    client = Client()
-    _, game = post(client, "/api/games", {"set": "synthetic", "rounds": 1, "time_limit_s": 30})
-    _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
-
-    status, reveal = post(client, f"/api/rounds/{view['round']}/guess", {"timed_out": True})
-
-    assert status == 201 and reveal["human"]["km"] is None and reveal["model"]["status"] == "ready"
-    # No pin, no distance: PlaNet wins each radius it is inside, and the rest are no one's (never the player's).
-    model_km = reveal["model"]["km"]
-    assert reveal["winners"] == {threshold["name"]: "model" if model_km <= threshold["km"] else "tie"
-                                 for threshold in reveal["thresholds"]}
-    assert reveal["head_to_head"] == "model"
-
-
 def test_guess_after_the_deadline_counts_as_a_timeout(panorama_set):
     game = game_create(panorama_set=panorama_set, owner_key="p", rounds=1, time_limit_s=30)
     served = round_serve(round=game.rounds.get(), player_key="p")
