@@ -7,7 +7,7 @@ DEMO := var/demo
 TRAIN_SET := $(PLANET_DATA_DIR)/yfcc-train/manifest.csv
 GAME_SET := $(PLANET_DATA_DIR)/osv5m-demo/manifest.csv
 
-.PHONY: play test fuzz typecheck venv vendor screenshots demo-model evaluate-demo bench clean
+.PHONY: play test lint fuzz typecheck venv vendor screenshots demo-model evaluate-demo bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,7 +67,7 @@ play: $(DEMO)/model.pt $(COUNTRIES) $(PLACES)
 # PostgreSQL and Redis, with connections closed after each use so the test database can be dropped.
 # Property-based tests run derandomized (the `ci` profile, tests/conftest.py): every run tries the same examples.
 PYTEST := $(PY) -m pytest --hypothesis-profile=ci
-test: $(VENV)/.installed $(COUNTRIES) $(PLACES) typecheck
+test: $(VENV)/.installed $(COUNTRIES) $(PLACES) lint typecheck
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PYTEST) --ignore=tests/browser
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PYTEST) tests/browser
 	if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
@@ -84,6 +84,10 @@ fuzz: $(VENV)/.installed
 # Types: strict on planet_engine, django-stubs on the game server (configuration in pyproject.toml).
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
+
+# ruff over every tree (its rules: pyproject.toml).
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
 
 # README's pictures: the browser tests' latest screenshots (artefacts/screenshots/, written by `make test`).
 SHOTS := game reveal stats panorama room-reveal reveal-phone multiview profile streak-reveal

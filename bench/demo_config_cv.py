@@ -93,7 +93,8 @@ def run_setting(setting: Setting, views: dict[str, torch.Tensor], manifest: Mani
         coarse = [CellSet.from_partition(adaptive_partition(lat[train_rows], lon[train_rows], t1=t1, t2=t2))
                   for t1, t2 in setting.levels]
         head = HierarchicalHead(views["center"].shape[1], len(cells),
-                                ancestors=[ancestor_map(cells, c) for c in coarse], level_sizes=[len(c) for c in coarse])
+                                ancestors=[ancestor_map(cells, c) for c in coarse],
+                                level_sizes=[len(c) for c in coarse])
         features = torch.cat([views[v][kept] for v in setting.train_views])  # (V*N, D)
         repeat = len(setting.train_views)
         fit_probe(head, features, np.tile(lat[kept], repeat), np.tile(lon[kept], repeat), [cells, *coarse],

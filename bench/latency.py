@@ -4,8 +4,8 @@ eager, one image, the worker's thread count) measured in the same run.
 
 Two views of the same wait: the server's own clock (model_ready_at - served_at, read from the database after the
 run) and what a client sees: by default it waits on the game's websocket for `model_ready`, as the browser does
-(`--wait poll` polls the round every 5 ms instead, which loads the one server process it measures). Goals: p50 <= 150 ms, and the pipeline's p50 at most
-25% over the bare ONNX forward plus the image's preprocessing.
+(`--wait poll` polls the round every 5 ms instead, which loads the one server process it measures). Goals: p50
+<= 150 ms, and the pipeline's p50 at most 25% over the bare ONNX forward plus the image's preprocessing.
 
 Run: .venv/bin/python -m bench.latency [--rounds 21] [--checkpoint var/demo/model.pt] [--json F]
 """

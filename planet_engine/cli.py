@@ -36,9 +36,9 @@ def _levels(text: str) -> list[tuple[int, int]]:
     try:
         pairs = [tuple(int(part) for part in item.split(":")) for item in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--levels takes t1:t2 pairs like 5000:500,1000:50, not {text!r}")
+        raise argparse.ArgumentTypeError(f"--levels takes t1:t2 pairs like 5000:500,1000:50, not {text!r}") from None
     if any(len(pair) != 2 for pair in pairs):
-        raise argparse.ArgumentTypeError(f"--levels takes t1:t2 pairs like 5000:500,1000:50, not {text!r}")
+        raise argparse.ArgumentTypeError(f"--levels takes t1:t2 pairs like 5000:500,1000:50, not {text!r}") from None
     return [(pair[0], pair[1]) for pair in pairs]
 
 

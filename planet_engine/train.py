@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from planet_engine.cells import CellSet
 from planet_engine.checkpoint import (
     CheckpointConfig,
-    CheckpointPayload,
     CheckpointError,
+    CheckpointPayload,
     EpochRecord,
     build_payload,
     read_payload,

@@ -39,7 +39,8 @@ def write_training_set(folder: Path, rng: np.random.Generator, count: int, lat: 
     return manifest
 
 
-def finetune_step(model: GeoClassifier, optimizer: torch.optim.Optimizer) -> Callable[[torch.Tensor, torch.Tensor], None]:
+def finetune_step(model: GeoClassifier,
+                  optimizer: torch.optim.Optimizer) -> Callable[[torch.Tensor, torch.Tensor], None]:
     """One fine-tuning step as train.py takes it on CPU (no autocast, AdamW, cross-entropy, its bookkeeping)."""
 
     def step(images: torch.Tensor, labels: torch.Tensor) -> None:

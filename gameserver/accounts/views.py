@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from django.contrib import admin
 from django.contrib.auth import login, logout
-from django.contrib.auth.models import User
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gameserver.accounts.forms import SignUpForm
 from gameserver.accounts.selectors import player_profile
 from gameserver.accounts.services import guest_history_move
-from gameserver.games.throttle import RateLimited, rate_limit_hit
 from gameserver.games.client_address import client_address
+from gameserver.games.throttle import RateLimited, rate_limit_hit
 from gameserver.games.views import BROWSER_KEY, player_key
 
 # Only these may follow a sign-in: the game's own pages, never another host.

@@ -31,8 +31,8 @@ def panoramas_playable(*, panorama_set: PanoramaSet, model_version: ModelVersion
     return sorted(panoramas.values_list("id", flat=True))
 
 
-def panoramas_draw(*, panorama_ids: list[int], rounds: int, owner_key: str, owner_browser: str, panorama_set: PanoramaSet,
-          rng: random.Random | None, owner_address: str = "") -> list[int]:
+def panoramas_draw(*, panorama_ids: list[int], rounds: int, owner_key: str, owner_browser: str,
+                   panorama_set: PanoramaSet, rng: random.Random | None, owner_address: str = "") -> list[int]:
     """`rounds` panoramas without repeats: those the player has not been shown first; only when the set has too
     few others, the ones they have seen or the daily challenge's places of today and yesterday (whose answers
     are being passed around)."""

@@ -103,7 +103,8 @@ SCHEMAS: dict[str, Any] = {
                                                                   "description": "over revealed rounds only"}}}},
         "total_points": {"type": "integer"}, "total_model_points": {"type": "integer"},
         "finished": {"type": "boolean"},
-        "rematch": {"type": ["string", "null"], "description": "the room's next game, once a seat asked to play again"}}},
+        "rematch": {"type": ["string", "null"],
+                    "description": "the room's next game, once a seat asked to play again"}}},
     "RoundView": {"type": "object", "description": "a round before the player's guess: no location at all",
                   "properties": {
                       "round": {"type": "string"}, "number": {"type": "integer"},
@@ -115,8 +116,9 @@ SCHEMAS: dict[str, Any] = {
                                 "items": {"type": "object", "properties": {
                                     "image_url": {"type": "string"}, "name": {"type": "string"},
                                     "heading": {"type": ["number", "null"],
-                                                "description": "the compass point the view faces, in degrees (a "
-                                                               "multiple of 45: N, NE, ...), never its exact heading"}}}},
+                                                "description": "the compass point the view faces, in degrees "
+                                                               "(a multiple of 45: N, NE, ...), never its exact "
+                                                               "heading"}}}},
                       "heading": {"type": ["number", "null"],
                                   "description": "the yaw a 360° panorama opens at, in its served (randomly turned) "
                                                  "frame; null for a photo"},
@@ -193,8 +195,8 @@ WEBSOCKET = (
     "Live round state: connect to `ws://HOST/ws/games/{game_id}` (same origin). The socket only sends JSON "
     "events `{event, round, ...}`: player_joined (name, players), round_started, model_ready, "
     "player_guessed (name, guesses, players), round_complete (every seat has locked: the reveal, for all at "
-    "once). A frame from the client closes the socket (4008, with a reason): act through the HTTP API. Events never carry a "
-    "location; after round_complete, or at the deadline, GET /api/rounds/{round_id} "
+    "once). A frame from the client closes the socket (4008, with a reason): act through the HTTP API. "
+    "Events never carry a location; after round_complete, or at the deadline, GET /api/rounds/{round_id} "
     "gives the reveal."
 )
 

@@ -96,9 +96,9 @@ def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = 
                         f"{panorama_set.name}, fewer than {rounds} rounds"
                         if model_version.kind == ModelVersion.Kind.EXTERNAL else
                         f"set {panorama_set.name} has {len(available)} panoramas, fewer than {rounds} rounds")
-    drawn = panorama_ids if panorama_ids is not None else panoramas_draw(panorama_ids=available, rounds=rounds, owner_key=owner_key,
-                                                                owner_browser=owner_browser, owner_address=owner_address,
-                                                                panorama_set=panorama_set, rng=rng)
+    drawn = panorama_ids if panorama_ids is not None else panoramas_draw(
+        panorama_ids=available, rounds=rounds, owner_key=owner_key, owner_browser=owner_browser,
+        owner_address=owner_address, panorama_set=panorama_set, rng=rng)
     with transaction.atomic():
         game = Game.objects.create(panorama_set=panorama_set, owner_key=owner_key, round_count=rounds,
                                    time_limit_s=time_limit_s, mode=mode, model_version=model_version, daily=daily,
@@ -305,8 +305,8 @@ def _streak_extend(*, round: Round, player_key: str, browser_key: str, address_k
     if round.number != game.round_count:  # only the streak's latest round grows it
         return
     played = set(game.rounds.values_list("panorama_id", flat=True))
-    left = [pid for pid in panoramas_playable(panorama_set=game.panorama_set, model_version=game.model_version, goal=game.goal)
-            if pid not in played]
+    playable = panoramas_playable(panorama_set=game.panorama_set, model_version=game.model_version, goal=game.goal)
+    left = [pid for pid in playable if pid not in played]
     if not left:
         return
     drawn = panoramas_draw(panorama_ids=left, rounds=1, owner_key=player_key, owner_browser=browser_key,

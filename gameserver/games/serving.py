@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import random
+
 from PIL import Image, ImageChops
 
 # A photo is served at whichever of these aspect ratios keeps more of it (cropped about its centre) and at a

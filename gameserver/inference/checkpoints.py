@@ -12,9 +12,16 @@ from pathlib import Path
 from django.conf import settings
 
 from gameserver.panoramas.storage import (
-    checkpoint_key, file_copy_atomic, file_sha256, object_download, object_exists, object_write, objects_delete,
+    checkpoint_key,
+    file_copy_atomic,
+    file_sha256,
+    object_download,
+    object_exists,
+    object_write,
+    objects_delete,
     planet_storage,
-    storage_describe, storage_is_local,
+    storage_describe,
+    storage_is_local,
 )
 from planet_engine.checkpoint import CheckpointError
 

@@ -26,9 +26,9 @@ from django.db import transaction
 
 from gameserver.inference.models import ExternalPrediction, ModelVersion
 from gameserver.panoramas.models import PanoramaSet
+from planet_engine.bounded_input import csv_error_text, csv_header_problem, csv_records, finite_float, json_parse, shown
 from planet_engine.cells import token_center, token_polygon
 from planet_engine.geo import validate_coordinates
-from planet_engine.bounded_input import csv_error_text, csv_header_problem, csv_records, finite_float, json_parse, shown
 from planet_engine.manifest import FILE_NAME_MAX_CHARS, problems_text
 
 TOP_CELLS_MAX = 100

@@ -21,7 +21,7 @@ def predict_round(self, round_id: int) -> None:  # type: ignore[no-untyped-def]
         if self.request.retries >= self.max_retries or self.request.is_eager:
             round_mark_model_unavailable(round_id=round_id, error=repr(error))
         else:
-            raise self.retry(exc=error)
+            raise self.retry(exc=error) from error
 
 
 def predict_round_enqueue(*, round_id: int) -> None:

@@ -213,12 +213,15 @@ def places_svg(*, points: list[tuple[float, float, bool]], prior: tuple[float, f
     def xy(latitude: float, longitude: float) -> tuple[float, float]:
         return ((longitude - west) / (east - west) * width, (north - latitude) / (north - south) * height)
 
-    dots = "".join('<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>' % (*xy(lat, lon), "#999" if retired else "#1565c0")
-                   for lat, lon, retired in points)
+    def dot(latitude: float, longitude: float, retired: bool) -> str:
+        x, y = xy(latitude, longitude)
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{"#999" if retired else "#1565c0"}"/>'
+
+    dots = "".join(dot(*point) for point in points)
     cross = ""
     if prior:
         x, y = xy(*prior)
-        cross = ('<path d="M%.1f %.1fl10 10m0 -10l-10 10" stroke="#c62828" stroke-width="2.5"/>' % (x - 5, y - 5))
+        cross = f'<path d="M{x - 5:.1f} {y - 5:.1f}l10 10m0 -10l-10 10" stroke="#c62828" stroke-width="2.5"/>'
     # No style attribute: the admin runs under the same content security policy (style-src 'self').
     return mark_safe(f'<svg viewBox="0 0 {width:.0f} {height:.0f}" width="480" height="240" role="img" '  # noqa: S308
                      f'aria-label="the set\'s places and its prior"><rect width="{width:.0f}" height="{height:.0f}" '

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+
 import numpy as np
 from PIL import Image
 

@@ -84,11 +84,12 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
     else photo), `licence` and `attribution` (override the set's), `country` (ISO alpha-2, used only
     where the offline lookup finds no country), `place_id` and `view`: rows sharing a place_id are one
     multi-view panorama whose views (named by `view`, facing `heading`) keep the manifest's order and must
-    share its location (places.py); its licence, attribution and country are its first row's. Every row is checked before anything is written: the file
-    decodes fully, is at most PANORAMA_MAX_BYTES and PANORAMA_MAX_PIXELS (and JPEG_MAX_SIDE a side), is not
-    the same image as another row, and an equirectangular image is 2:1. The set is always new (a taken name
-    is refused), so there is nothing of the same set in the database to duplicate; the (set, source_sha256)
-    constraint backs that up. Raises PanoramaImportError listing every problem.
+    share its location (places.py); its licence, attribution and country are its first row's. Every row is
+    checked before anything is written: the file decodes fully, is at most PANORAMA_MAX_BYTES and
+    PANORAMA_MAX_PIXELS (and JPEG_MAX_SIDE a side), is not the same image as another row, and an
+    equirectangular image is 2:1. The set is always new (a taken name is refused), so there is nothing of the
+    same set in the database to duplicate; the (set, source_sha256) constraint backs that up. Raises
+    PanoramaImportError listing every problem.
 
     Images are written to the object store (whole objects) before the short database transaction, so the
     database is not locked while images are encoded; if the transaction fails they are removed. A caller's own

@@ -21,7 +21,6 @@ from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from gameserver.games.models import Game, Guess, Player, Round
-from gameserver.games.trust import guess_standings, player_flags_cached
 from gameserver.games.rules import (
     games_finished,
     guess_exclusion,
@@ -31,6 +30,7 @@ from gameserver.games.rules import (
     round_model_km,
     rounds_closed,
 )
+from gameserver.games.trust import guess_standings, player_flags_cached
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.stats.benchmark import RoundTable, benchmark_tables

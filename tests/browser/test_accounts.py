@@ -8,8 +8,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.browser.conftest import PHONE_VIEWPORT, BrowserGuard, guarded_page
 from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import PHONE_VIEWPORT, BrowserGuard, guarded_page
 from tests.browser.test_game import MODEL_TIMEOUT_MS, guess_by_clicking, start_game_in_lobby, wait_for_photo
 
 PASSWORD = "correct horse battery 42"

@@ -10,8 +10,15 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.browser.conftest import (ARENA_SET, DESKTOP_VIEWPORT, MULTIVIEW_SET, PANORAMA_SET, BrowserGuard,
-                                    expect_really_visible, guarded_page)
+from tests.browser.conftest import (
+    ARENA_SET,
+    DESKTOP_VIEWPORT,
+    MULTIVIEW_SET,
+    PANORAMA_SET,
+    BrowserGuard,
+    expect_really_visible,
+    guarded_page,
+)
 
 MODEL_TIMEOUT_MS = 60_000  # the in-process worker loads the tiny model on its first round
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.browser.conftest import ARENA_SET, BrowserGuard, expect_really_visible, guarded_page
 from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import ARENA_SET, BrowserGuard, expect_really_visible, guarded_page
 from tests.browser.test_game import start_game_in_lobby, wait_for_photo
 
 SCREENS = {"laptop-768": {"width": 1366, "height": 768}, "laptop-800": {"width": 1366, "height": 800},

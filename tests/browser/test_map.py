@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from playwright.sync_api import Page, expect
+
 from tests.browser.test_game import start_game_in_lobby, wait_for_map
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.conftest import DESKTOP_VIEWPORT, BrowserGuard, expect_really_visible, guarded_page
 from playwright.sync_api import Browser, expect
+
+from tests.browser.conftest import DESKTOP_VIEWPORT, BrowserGuard, expect_really_visible, guarded_page
 from tests.browser.test_game import MODEL_TIMEOUT_MS, guess_by_clicking, start_game_in_lobby, wait_for_photo
 
 

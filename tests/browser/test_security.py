@@ -13,8 +13,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from tests.browser.conftest import DESKTOP_VIEWPORT, BrowserGuard, guarded_page
 from playwright.sync_api import Browser, Dialog, Page, Response, expect
+
+from tests.browser.conftest import DESKTOP_VIEWPORT, BrowserGuard, guarded_page
 from tests.browser.test_game import guess_by_clicking, wait_for_photo
 
 # Each payload runs if it is ever parsed as HTML: an alert (a dialog) or a global set. At most 40 characters,

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.browser.conftest import ARENA_SET, SERVER_ENVIRONMENT
 from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import ARENA_SET, SERVER_ENVIRONMENT
 from tests.browser.test_game import expect_no_placeholder_text, wait_for_map, wait_for_photo
 
 # A point well inside each country the synthetic set's regions lie in (Paris, Nairobi, Tokyo, Lima), and one the

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.conftest import expect_really_visible
 from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import expect_really_visible
 from tests.browser.test_game import start_game_in_lobby, wait_for_photo
 
 

@@ -84,9 +84,10 @@ def test_a_whole_game_plays_with_the_web_and_the_worker_on_machines_that_share_n
         # The bytes the player got are this round's own encoding, kept in the store (not on the web's disk).
         assert hashlib.sha256(image).hexdigest() == served.view_sha256
         assert s3_store.read(f"rounds/{served.view_name}") == image
-        eventually(lambda: player.call("GET", f"/api/rounds/{view['round']}")[1].get("model_ready"),
+        eventually(lambda view=view: player.call("GET", f"/api/rounds/{view['round']}")[1].get("model_ready"),
                    seconds=60.0, what="the worker's guess on the round", log=worker.log)
-        status, reveal = player.call("POST", f"/api/rounds/{view['round']}/guess", {"latitude": 10.0, "longitude": 20.0})
+        status, reveal = player.call("POST", f"/api/rounds/{view['round']}/guess",
+                                     {"latitude": 10.0, "longitude": 20.0})
         assert status == 201 and reveal["model"]["status"] == "ready" and reveal["counted"] is True, reveal
         served.refresh_from_db()
         assert served.model_view == "served"  # the model guessed from the very bytes served

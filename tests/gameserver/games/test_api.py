@@ -19,8 +19,8 @@ from gameserver.games.errors import GameError
 from gameserver.games.models import Game, Guess, Player, Round
 from gameserver.games.rules import round_view_key
 from gameserver.games.selectors import round_reveal
-from gameserver.games.serving import served_height_range
 from gameserver.games.services import game_create, guess_submit, round_serve
+from gameserver.games.serving import served_height_range
 from gameserver.inference.services import round_predict
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import

@@ -64,7 +64,8 @@ def play(client: Client, game: str, rounds: int) -> None:
     for number in range(1, rounds + 1):
         view = post(client, f"/api/games/{game}/rounds/{number}/start", {})[1]
         think(view["round"])
-        assert post(client, f"/api/rounds/{view['round']}/guess", {"latitude": 10.0 * number, "longitude": 5.0})[0] == 201
+        guess = {"latitude": 10.0 * number, "longitude": 5.0}
+        assert post(client, f"/api/rounds/{view['round']}/guess", guess)[0] == 201
 
 
 def signed_in(name: str) -> Client:

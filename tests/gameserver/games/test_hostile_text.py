@@ -102,7 +102,8 @@ def test_a_name_of_only_invisible_characters_becomes_a_guest_name(a_set: str) ->
 def test_a_guest_name_says_nothing_of_the_session_key(a_set: str) -> None:
     """The default name was "guest-" and the first four characters of the player's session key, shown to the room."""
     client = Client()
-    assert client.post("/api/games", data=json.dumps({"set": a_set}), content_type="application/json").status_code == 201
+    created = client.post("/api/games", data=json.dumps({"set": a_set}), content_type="application/json")
+    assert created.status_code == 201
     name, key = Player.objects.values_list("name", "player_key").get()
     session = key.split(":", 1)[1]
     assert re.fullmatch(r"guest-[0-9a-f]{4}", name) and session[:4] not in name, (name, session)

@@ -115,7 +115,8 @@ def test_a_late_join_or_a_guess_in_an_unfinished_game_changes_no_public_number(s
     assert newcomer.get("/api/stats/benchmark?tier=open").json() == served
     _, second = post(owner, f"/api/games/{other['game']}/rounds/2/start", {})
     post(owner, f"/api/rounds/{second['round']}/guess", {"latitude": 3.5, "longitude": 3.5})
-    assert newcomer.get("/api/stats/benchmark?tier=open").json()["player_rounds"] == 3  # the game finished: both at once
+    # The game finished: both at once.
+    assert newcomer.get("/api/stats/benchmark?tier=open").json()["player_rounds"] == 3
 
 
 def test_a_guess_that_fails_inside_the_server_answers_json_with_no_distance(synthetic, settings, monkeypatch):

@@ -14,7 +14,8 @@ from django.test import Client
 from gameserver.games.models import Round, RoundView
 from gameserver.games.rules import round_view_key
 from gameserver.games.services import game_create, round_serve
-from gameserver.inference import services as inference, tasks
+from gameserver.inference import services as inference
+from gameserver.inference import tasks
 from gameserver.inference.services import round_predict
 from gameserver.panoramas.models import PanoramaSet, PanoramaView
 from gameserver.panoramas.services import panorama_set_import
@@ -122,7 +123,8 @@ def test_a_batch_mixing_single_and_multi_view_rounds_answers_each_from_its_own_v
     model = inference.version_predictor(version=rounds[0].game.model_version)
     calls: list[int] = []
     original = model.predict_groups
-    monkeypatch.setattr(model, "predict_groups", lambda groups, **kw: calls.append(len(groups)) or original(groups, **kw))
+    monkeypatch.setattr(model, "predict_groups",
+                        lambda groups, **kw: calls.append(len(groups)) or original(groups, **kw))
 
     round_predict(round_id=rounds[1].pk)
 

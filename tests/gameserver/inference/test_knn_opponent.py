@@ -71,7 +71,8 @@ def test_a_game_against_the_knn_model_plays_a_whole_round(panorama_set, tiny_knn
     assert served.model_status == Round.ModelStatus.READY, served.model_error
     assert served.model_view == "served" and served.model_checkpoint_sha256 == version.checkpoint_sha256
     # The guess is the kNN model's answer on the exact bytes the player was served.
-    alone = KnnPredictor(tiny_knn_checkpoint, device="cpu").predict([image_open(key=round_view_key(round=served))], top_k=1)[0]
+    alone = KnnPredictor(tiny_knn_checkpoint, device="cpu").predict([image_open(key=round_view_key(round=served))],
+                                                                    top_k=1)[0]
     assert (served.model_latitude, served.model_longitude) == pytest.approx((alone.latitude, alone.longitude))
     assert served.model_top_cells and all(0 < cell["probability"] <= 1 for cell in served.model_top_cells)
     truth = (served.panorama.latitude, served.panorama.longitude)

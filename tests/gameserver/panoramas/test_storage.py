@@ -18,7 +18,13 @@ import pytest
 from bench.machine import free_port
 from gameserver.inference.checkpoints import checkpoint_local, checkpoint_store
 from gameserver.panoramas.storage import (
-    checkpoint_key, object_download, object_exists, object_read, object_write, objects_delete, planet_storage,
+    checkpoint_key,
+    object_download,
+    object_exists,
+    object_read,
+    object_write,
+    objects_delete,
+    planet_storage,
     storage_is_local,
 )
 from gameserver.settings import object_storage
@@ -42,7 +48,7 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except (urllib.error.URLError, ConnectionError):
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
-                raise AssertionError(f"moto_server did not answer: {log.read_text(errors='replace')[-2000:]}")
+                raise AssertionError(f"moto_server did not answer: {log.read_text(errors='replace')[-2000:]}") from None
             time.sleep(0.1)
     yield endpoint
     server.terminate()

@@ -101,7 +101,8 @@ def test_one_player_holding_most_rounds_is_about_one_players_evidence() -> None:
     player = np.concatenate([np.zeros(200, dtype=np.int64), np.repeat(np.arange(1, 16), 2)])
     human_win = rng.random(230) < 0.77
     result = contest_inference(human_win=human_win, model_win=~human_win,
-                               clusters=clusters_of(panorama=np.arange(230), player=player, panoramas=230, players=16))[0]
+                               clusters=clusters_of(panorama=np.arange(230), player=player, panoramas=230,
+                                                    players=16))[0]
     assert sign_test_p(wins=int(human_win.sum()), losses=int((~human_win).sum())) < 1e-12
     assert result["cluster_df"] < 10 and result["cluster_p"] > 1e-5
 

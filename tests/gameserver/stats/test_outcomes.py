@@ -33,8 +33,10 @@ def test_right_country_and_continent_duels_over_rounds_with_a_known_truth() -> N
     table = dataclasses.replace(
         round_table(human_km=HAND_HUMAN_KM, model_km=HAND_MODEL_KM, countries=["FR", "FR", "", "JP"]),
         continent=np.array(["Europe", "Europe", "", "Asia"], dtype=object),
-        human_same_country=np.array([True, False, False, False]), model_same_country=np.array([False, True, False, False]),
-        human_same_continent=np.array([True, True, False, True]), model_same_continent=np.array([True, True, False, False]))
+        human_same_country=np.array([True, False, False, False]),
+        model_same_country=np.array([False, True, False, False]),
+        human_same_continent=np.array([True, True, False, True]),
+        model_same_continent=np.array([True, True, False, False]))
     country, continent = benchmark_tables(table=table, resamples=50)["admin_outcomes"]
     assert (country["name"], country["rounds"], country["human_wins"], country["model_wins"], country["ties"]) == (
         "country", 3, 1, 1, 1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gameserver.panoramas.leaks import panorama_set_flag_training_leaks
