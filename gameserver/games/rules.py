@@ -207,6 +207,12 @@ def guess_exclusion(*, guess: Guess, round: Round, disclose: bool = True) -> str
     return ""
 
 
+def player_is_account(player_key: str) -> bool:
+    """A signed-in account's key ("user:<id>", views.player_key), not a guest's session: only accounts can be
+    established, ranked on the daily board or verified."""
+    return player_key.startswith("user:")
+
+
 @dataclass(frozen=True)
 class Standing:
     """What the verified tier knows of a guess beyond the guess itself (games/trust.py gathers it)."""
@@ -223,23 +229,19 @@ class Standing:
     player_flags: tuple[str, ...] = ()
 
 
-# Why a counted round is in the open tier, not the verified one, in the order guess_tier lists them.
-OPEN_REASONS = ("guest", "account_not_established", "public_set", "panorama_retired", "exposure_budget_spent",
-                "exposed_to_unverified", "flagged_player")
-
-
 def guess_tier(*, guess: Guess, round: Round, standing: Standing, disclose: bool = True) -> tuple[str, tuple[str, ...]]:
     """The benchmark tier of a locked player-round and why: ("excluded", (exclusion,)) when it does not count
-    (guess_exclusion); ("open", reasons) when it counts but a reason in OPEN_REASONS applies; ("verified", ())
-    when none does. Verified rounds come from an established account, on a private set, on a panorama not
-    retired whose truth was shown to at most the set's budget of other identities, all of them trusted, by a
-    player the anomaly model does not flag. `disclose=False` (the player's own reveal) leaves out the flags."""
+    (guess_exclusion); ("open", reasons) when it counts but one of the reasons below applies, in their order;
+    ("verified", ()) when none does. Verified rounds come from an established account, on a private set, on a
+    panorama not retired whose truth was shown to at most the set's budget of other identities, all of them
+    trusted, by a player the anomaly model does not flag. `disclose=False` (the player's own reveal) leaves out
+    the flags."""
     exclusion = guess_exclusion(guess=guess, round=round, disclose=disclose)
     if exclusion:
         return "excluded", (exclusion,)
     panorama = round.panorama
     reasons = []
-    if not guess.player_key.startswith("user:"):
+    if not player_is_account(guess.player_key):
         reasons.append("guest")
     elif not standing.established:
         reasons.append("account_not_established")

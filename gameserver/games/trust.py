@@ -31,7 +31,7 @@ from django.core.cache import cache
 from django.db.models import Count, Max
 
 from gameserver.games.models import Exposure, Game, Guess
-from gameserver.games.rules import Standing
+from gameserver.games.rules import Standing, player_is_account
 from planet_engine.geo import distances_km
 
 logger = logging.getLogger(__name__)
@@ -131,10 +131,10 @@ class _Reference:
         own: dict[str, list[float]] = defaultdict(list)
         for who, km in values:
             own[who].append(km)
-        self.model = np.sort(np.array(own.pop(MODEL, []), dtype=np.float64))
+        model = np.array(own.pop(MODEL, []), dtype=np.float64)
         self.players = np.sort(np.array([km for who, km in values if who != MODEL], dtype=np.float64))
         self.own = {who: np.sort(np.array(kms, dtype=np.float64)) for who, kms in own.items()}
-        self.with_model = np.sort(np.concatenate([self.players, self.model]))
+        self.with_model = np.sort(np.concatenate([self.players, model]))
 
     def shares(self, *, player: str, km: float) -> tuple[float, float] | None:
         """(share of the others' errors below km, share above), ties counted half; None when the others and
@@ -198,7 +198,7 @@ class AccountHistories:
     """Each account's locked guesses (not timeouts), oldest first: whether it was established at a moment."""
 
     def __init__(self, keys: Iterable[str]) -> None:
-        accounts = sorted({key for key in keys if key.startswith("user:")})
+        accounts = sorted({key for key in keys if player_is_account(key)})
         times: dict[str, list[datetime]] = defaultdict(list)
         for key, at in (Guess.objects.filter(player_key__in=accounts, timed_out=False)
                         .order_by("guessed_at").values_list("player_key", "guessed_at")):
@@ -207,7 +207,7 @@ class AccountHistories:
         self.days = {key: sorted({at.date() for at in ats}) for key, ats in times.items()}
 
     def established(self, key: str, at: datetime) -> bool:
-        if not key.startswith("user:"):
+        if not player_is_account(key):
             return False
         before = bisect_left(self.times.get(key, []), at)
         days = bisect_left(self.days.get(key, []), at.date())
@@ -241,20 +241,10 @@ def guess_standings(guesses: Sequence[Guess], *, flags: dict[str, tuple[str, ...
     return standings
 
 
-def panorama_exposures(*, panorama_ids: Iterable[int]) -> dict[int, int]:
-    """How many identities each panorama's truth has been revealed to."""
-    counts: dict[int, set[str]] = defaultdict(set)
-    for panorama, key in (Exposure.objects.filter(panorama_id__in=list(panorama_ids))
-                          .values_list("panorama_id", "player_key")):
-        counts[panorama].add(key)
-    return {panorama: len(keys) for panorama, keys in counts.items()}
-
-
-
 def guess_standing_shown(guess: Guess) -> Standing:
     """The standing the player's own reveal weighs (rules.guess_tier with disclose=False, so never the flags): a
     guest's round is open whatever else holds, so it costs no query (the guess path stays short); an account's
     history and the panorama's exposures are read as for the tables."""
-    if not guess.player_key.startswith("user:"):
+    if not player_is_account(guess.player_key):
         return Standing(established=False)
     return guess_standings([guess], flags={})[0]

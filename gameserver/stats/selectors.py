@@ -153,11 +153,10 @@ def round_rows(*, filters: Filters = Filters()) -> list[Row]:
     names = {(game_id, key): name for game_id, key, name in seats.values_list("game_id", "player_key", "name")}
     human = _places([(g.latitude, g.longitude) for g in guesses])
     model = _places([(g.round.model_latitude, g.round.model_longitude) for g in guesses])
-    flags = player_flags_cached()
-    standings = guess_standings(guesses, flags=flags)
+    standings = guess_standings(guesses, flags=player_flags_cached())
     prior_km = set_prior_km(guesses)
     return [{**_row(g, names.get((g.round.game_id, g.player_key), ""), human[i], model[i], missing=id(g) in absent),
-             **tier_columns(g, standings[i], flags.get(g.player_key, ())), "set_prior_km": prior_km[i]}
+             **tier_columns(g, standings[i]), "set_prior_km": prior_km[i]}
             for i, g in enumerate(guesses)]
 
 

@@ -23,10 +23,10 @@ def truthy(value: object) -> bool:
     return value is True or str(value).strip().lower() in ("true", "1")
 
 
-def tier_columns(guess: Guess, standing: Standing, flags: tuple[str, ...]) -> Row:
+def tier_columns(guess: Guess, standing: Standing) -> Row:
     tier, reasons = guess_tier(guess=guess, round=guess.round, standing=standing)
     return {"tier": tier, "tier_reasons": ";".join(reasons) if tier == "open" else "",
-            "player_flags": ";".join(flags)}
+            "player_flags": ";".join(standing.player_flags)}
 
 
 def set_prior_km(guesses: list[Guess]) -> list[float | None]:
