@@ -7,7 +7,7 @@ DEMO := var/demo
 TRAIN_SET := $(PLANET_DATA_DIR)/yfcc-train/manifest.csv
 GAME_SET := $(PLANET_DATA_DIR)/osv5m-demo/manifest.csv
 
-.PHONY: play test lint fuzz typecheck venv vendor screenshots demo-model evaluate-demo bench clean
+.PHONY: play test test-fast docs lint fuzz typecheck venv vendor screenshots demo-model evaluate-demo bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,17 +62,25 @@ evaluate-demo: $(DEMO)/model.pt
 play: $(DEMO)/model.pt $(COUNTRIES) $(PLACES)
 	$(PY) manage.py run_arena
 
-# The whole suite on the embedded default (SQLite, in-memory layer and broker); then, when DATABASE_URL and
-# REDIS_URL are set (.ci/run sets them where the services run), the game server's tests again against
-# PostgreSQL and Redis, with connections closed after each use so the test database can be dropped.
+# The whole suite: ruff, import-linter, mypy and the docs in strict mode; the embedded pass (SQLite, in-memory layer
+# and broker) and the browser pass; then, when DATABASE_URL and REDIS_URL are set (.ci/run sets them where the
+# services run), the game server's tests again against PostgreSQL and Redis, with connections closed after each use
+# so the test database can be dropped. tests/run_passes.sh runs them in two lanes that share no state (one for
+# each core) and names any pass it could not run here (no Chromium, no PostgreSQL) in its summary.
 # Property-based tests run derandomized (the `ci` profile, tests/conftest.py): every run tries the same examples.
 PYTEST := $(PY) -m pytest --hypothesis-profile=ci
-test: $(VENV)/.installed $(COUNTRIES) $(PLACES) lint typecheck
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PYTEST) --ignore=tests/browser
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PYTEST) tests/browser
-	if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
-		DATABASE_CONN_MAX_AGE=0 $(PYTEST) tests/gameserver; \
-	else echo "DATABASE_URL/REDIS_URL not set: PostgreSQL and Redis pass skipped"; fi
+test: $(VENV)/.installed $(COUNTRIES) $(PLACES)
+	PY=$(PY) tests/run_passes.sh
+
+# The day-to-day loop (about two minutes): the engine's and the game server's tests on the embedded default in
+# two processes, without the browser, the process-driving fault tests and the real-data evaluations (`slow`).
+test-fast: $(VENV)/.installed $(COUNTRIES) $(PLACES)
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PYTEST) -n 2 -m "not slow" --ignore=tests/browser \
+		--ignore=tests/gameserver/faults -q
+
+# The documentation site (mkdocs.yml): strict, so a broken link or a page left out of the navigation fails.
+docs: $(VENV)/.installed
+	$(VENV)/bin/mkdocs build --strict
 
 # Hunting for new failures: only the property-based tests, twenty times the examples, fresh random ones every run
 # (the `fuzz` profile), on the embedded default. A failure prints its reproduction blob and is saved in
@@ -85,9 +93,11 @@ fuzz: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
-# ruff over every tree (its rules: pyproject.toml).
+# ruff over every tree and import-linter's contracts (the allowed imports between packages and apps); both
+# configured in pyproject.toml.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # README's pictures: the browser tests' latest screenshots (artefacts/screenshots/, written by `make test`).
 SHOTS := game reveal stats panorama room-reveal reveal-phone multiview profile streak-reveal

@@ -18,7 +18,7 @@ from bench.load.records import Ledger, percentiles
 from bench.load.stack import SET_NAME, say
 
 LOCATION_KEYS = {"latitude", "longitude", "truth", "human", "model_latitude", "top_cells"}
-# What a solo round sends on its game's socket (gameserver/realtime/events.py), once each.
+# What a solo round sends on its game's socket (gameserver/events.py), once each.
 ROUND_EVENTS = ("round_started", "model_ready", "player_guessed", "round_complete")
 
 

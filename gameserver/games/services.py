@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from gameserver.events import game_event_send_on_commit
 from gameserver.games import serving
 from gameserver.games.drawing import exposures_of, panoramas_draw, panoramas_playable
 from gameserver.games.errors import GameError, GameStarted, WaitForHost
@@ -43,7 +44,6 @@ from gameserver.inference.tasks import predict_round_enqueue
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.storage import object_read, object_write, served_view_key, stored_image_key
 from gameserver.public_ids import new_public_id
-from gameserver.realtime.events import game_event_send_on_commit
 from planet_engine.countries import country_codes
 from planet_engine.geo import distance_km, geoscore, validate_coordinates
 

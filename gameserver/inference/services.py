@@ -24,13 +24,13 @@ from django.db.models import Case, Subquery, Value, When
 from django.utils import timezone
 from PIL import Image
 
+from gameserver.events import game_event_send_on_commit
 from gameserver.games.models import Round
 from gameserver.games.rules import round_view_keys
 from gameserver.inference.checkpoints import checkpoint_local, checkpoint_store, checkpoint_unstore
 from gameserver.inference.models import ExternalPrediction, ModelVersion, ModelView
 from gameserver.panoramas.models import Panorama
 from gameserver.panoramas.storage import image_open, panorama_image_key
-from gameserver.realtime.events import game_event_send_on_commit
 from planet_engine.checkpoint import FORMAT as CHECKPOINT_FORMAT
 from planet_engine.checkpoint import CheckpointError, load_checkpoint, read_tagged
 from planet_engine.knn import KNN_FORMAT, KnnPredictor, is_knn_checkpoint, load_knn

@@ -7,8 +7,8 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from gameserver.events import game_group
 from gameserver.games.models import Game
-from gameserver.realtime.events import game_group
 
 logger = logging.getLogger(__name__)
 

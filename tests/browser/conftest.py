@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Locator, Page, Route, WebSocket, expect, sync_playwright
 
-from bench.machine import free_port
+from tests.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS_DIR = REPO_ROOT / "artefacts" / "screenshots"

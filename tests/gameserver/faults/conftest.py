@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from bench.machine import free_port
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 

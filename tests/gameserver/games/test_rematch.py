@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from gameserver import events
 from gameserver.games.models import Game
 from gameserver.panoramas.services import panorama_set_import
-from gameserver.realtime import events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from bench.machine import free_port
 from gameserver.inference.checkpoints import checkpoint_local, checkpoint_store
 from gameserver.panoramas.storage import (
     checkpoint_key,
@@ -29,6 +28,7 @@ from gameserver.panoramas.storage import (
 )
 from gameserver.settings import object_storage
 from planet_engine.checkpoint import CheckpointError
+from tests.ports import free_port
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import threading
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
-from gameserver.realtime.events import game_group
+from gameserver.events import game_group
 from gameserver.realtime.layers import EmbeddedChannelLayer
 
 EVENT = {"type": "game.event", "event": "model_ready", "round": 1}

@@ -1,5 +1,7 @@
-"""Game events pushed to browsers. Sent only after the transaction that caused them commits, and never
-carrying a location: a socket frame says *that* something happened; the reveal comes from the API."""
+"""Game events pushed to browsers (the websocket consumers in gameserver/realtime deliver them). Sent only after the
+transaction that caused them commits, and never carrying a location: a socket frame says *that* something happened;
+the reveal comes from the API. A project-level module below every app, so games and inference can announce without
+importing the websocket app."""
 
 from __future__ import annotations
 

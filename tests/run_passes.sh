@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `make test`'s checks and passes, in two lanes that share no state, so that both cores of a small machine work
+# (each pytest run is one process, and one process uses one core):
+#   lane 1: ruff and import-linter, the embedded pass (SQLite, in-memory layer and broker), then the browser pass
+#           (its own run_arena server, also embedded);
+#   lane 2: mypy, the documentation in strict mode, then the game server's tests against PostgreSQL and Redis
+#           when DATABASE_URL and REDIS_URL are set (.ci/run sets them where those services run).
+# Lane 2 writes to artefacts/test-logs/lane2.log, printed when lane 1 is done. A pass that cannot run here (no
+# Chromium and no way to install it; no PostgreSQL or Redis) is named in the summary as SKIPPED with the reason;
+# the exit status is non-zero only when something failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PY:-.venv/bin/python}
+PYTEST=("$PY" -m pytest --hypothesis-profile=ci)
+LOGS=artefacts/test-logs
+mkdir -p "$LOGS"
+rm -f "$LOGS"/*.result
+CHROMIUM=/usr/bin/chromium
+
+# step NAME COMMAND...: run a command, record its result and seconds for the summary.
+step() {
+  local name=$1 started=$SECONDS status
+  shift
+  echo "=== $name"
+  "$@"
+  status=$?
+  if [ $status -eq 0 ]; then result=passed; else result="FAILED (exit $status)"; fi
+  echo "$name: $result in $((SECONDS - started)) s" > "$LOGS/$name.result"
+  return $status
+}
+
+skip() {  # skip NAME REASON
+  echo "$1: SKIPPED: $2" > "$LOGS/$1.result"
+  echo "*** SKIPPED $1: $2"
+}
+
+embedded() { env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL "$@"; }
+
+chromium_ready() {
+  [ -x "$CHROMIUM" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Chromium is missing: installing Debian's chromium (apt-get)"
+    apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 \
+           && apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null 2>&1; }
+  fi
+  [ -x "$CHROMIUM" ]
+}
+
+lane1() {
+  step ruff .venv/bin/ruff check .
+  step import-linter .venv/bin/lint-imports --no-cache
+  step embedded-pass embedded "${PYTEST[@]}" --ignore=tests/browser
+  if chromium_ready; then
+    step browser-pass embedded "${PYTEST[@]}" tests/browser
+  else
+    local count
+    count=$(embedded "${PYTEST[@]}" --collect-only -q tests/browser 2>/dev/null | tail -n 1)
+    skip browser-pass "no Chromium at $CHROMIUM and no way to install it here (as root: apt-get install chromium); \
+the browser tests were not run ($count)"
+  fi
+}
+
+lane2() {
+  step mypy .venv/bin/mypy
+  step docs .venv/bin/mkdocs build --strict --quiet
+  if [ -n "${DATABASE_URL:-}" ] && [ -n "${REDIS_URL:-}" ]; then
+    step postgres-pass env DATABASE_CONN_MAX_AGE=0 "${PYTEST[@]}" tests/gameserver
+  else
+    skip postgres-pass "DATABASE_URL and REDIS_URL not set (no PostgreSQL and Redis here)"
+  fi
+}
+
+started=$SECONDS
+lane2 > "$LOGS/lane2.log" 2>&1 &
+lane2_pid=$!
+lane1
+wait $lane2_pid
+echo "=== lane 2 (mypy, docs, the PostgreSQL pass): $LOGS/lane2.log"
+cat "$LOGS/lane2.log"
+echo
+echo "=== summary ($((SECONDS - started)) s in all)"
+cat "$LOGS"/*.result
+! grep -q FAILED "$LOGS"/*.result
