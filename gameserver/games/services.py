@@ -255,6 +255,9 @@ def guess_submit(*, round: Round, player_key: str, latitude: float | None, longi
                 country=None if scored["timed_out"] else country,
                 suspicion=guess_suspicion(km=scored["km"], seconds=seconds,
                                           recent_exact=current.recent_exact or 0))  # type: ignore[attr-defined]
+            # The truth will be shown to this seat (now, or at the room's reveal): the exposure is recorded here,
+            # with the guess, so that reading a round writes nothing.
+            _exposure_record(round=current, player_key=player_key, browser_key=browser_key, address_key=address_key)
             if streak and guess_country_right(guess=guess, panorama=current.panorama):
                 _streak_extend(round=current, player_key=player_key, browser_key=browser_key,
                                address_key=address_key)
@@ -334,6 +337,7 @@ def _round_locked(*, round: Round, player_key: str, browser_key: str, address_ke
 
 
 def _result(guess: Guess, *, created: bool, round: Round, browser_key: str, address_key: str) -> GuessResult:
+    _exposure_record(round=round, player_key=guess.player_key, browser_key=browser_key, address_key=address_key)
     return GuessResult(guess=guess, created=created, round=round,
                        shown=round_outcome_show(round=round, guess=guess, browser_key=browser_key,
                                                 address_key=address_key))
@@ -373,13 +377,20 @@ def _score_country(round: Round, timed_out: bool) -> _Scored:
 def round_outcome_show(*, round: Round, guess: Guess, browser_key: str = "", seats: int | None = None,
                        locked: int | None = None, address_key: str = "") -> dict[str, object]:
     """What a player who has locked `guess` may see of the round now: the whole reveal once the round is
-    revealed (rules.round_revealed), recorded as an exposure of the panorama to them; before that, their own
-    guess and who has guessed. `seats` and `locked`: the room's counts when the caller already has them."""
+    revealed (rules.round_revealed); before that, their own guess and who has guessed. Writes nothing (the
+    exposure was recorded when the guess locked). `seats` and `locked`: the room's counts when the caller
+    already has them."""
     if seats is None or locked is None:
         seats, locked = round.game.players.count(), round.guesses.count()
     if not round_revealed(round=round, seats=seats, locked=locked, now=timezone.now()):
         return round_waiting(round=round, guess=guess, seats=seats, locked=locked)
-    Exposure.objects.bulk_create([Exposure(panorama_id=round.panorama_id, player_key=guess.player_key,
+    return round_reveal(round=round, guess=guess, alone=seats == 1)
+
+
+def _exposure_record(*, round: Round, player_key: str, browser_key: str, address_key: str) -> None:
+    """The panorama's truth goes to this seat once its round is revealed: an exposure, by account, browser and keyed
+    address. Recorded when the guess locks (a little before a room's reveal: conservative for other games' rounds;
+    trust.guess_standings ignores a round's own exposures)."""
+    Exposure.objects.bulk_create([Exposure(panorama_id=round.panorama_id, player_key=player_key,
                                            browser_key=browser_key, address_key=address_key, round=round)],
                                  ignore_conflicts=True)
-    return round_reveal(round=round, guess=guess, alone=seats == 1)

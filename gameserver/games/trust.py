@@ -218,19 +218,22 @@ def guess_standings(guesses: Sequence[Guess], *, flags: dict[str, tuple[str, ...
     """rules.Standing of each guess (their rounds and panoramas loaded): a few queries for any number."""
     flags = player_flags() if flags is None else flags
     panoramas = {g.round.panorama_id for g in guesses}
-    shown: dict[int, list[tuple[datetime, str]]] = defaultdict(list)  # panorama -> (when, to whom), oldest first
-    for panorama, key, at in (Exposure.objects.filter(panorama_id__in=panoramas).order_by("revealed_at")
-                              .values_list("panorama_id", "player_key", "revealed_at")):
-        shown[panorama].append((at, key))
-    histories = AccountHistories([g.player_key for g in guesses] + [key for seen in shown.values() for _, key in seen])
+    # panorama -> (when, to whom, in which round), oldest first. A round's own exposures are recorded as its seats
+    # lock, before its reveal: they could not have helped another seat of that round.
+    shown: dict[int, list[tuple[datetime, str, int]]] = defaultdict(list)
+    for panorama, key, at, round_id in (Exposure.objects.filter(panorama_id__in=panoramas).order_by("revealed_at")
+                                        .values_list("panorama_id", "player_key", "revealed_at", "round_id")):
+        shown[panorama].append((at, key, round_id))
+    histories = AccountHistories([g.player_key for g in guesses]
+                                 + [key for seen in shown.values() for _, key, _ in seen])
     standings = []
     for guess in guesses:
         # Truths revealed before this guess was locked could have been passed to the player in time.
         seen = shown.get(guess.round.panorama_id, [])
-        earlier = seen[:bisect_left(seen, (guess.guessed_at, ""))]
+        earlier = seen[:bisect_left(seen, (guess.guessed_at, "", 0))]
         first_seen: dict[str, datetime] = {}
-        for at, key in earlier:
-            if key != guess.player_key:
+        for at, key, round_id in earlier:
+            if key != guess.player_key and round_id != guess.round_id:
                 first_seen.setdefault(key, at)
         standings.append(Standing(
             established=histories.established(guess.player_key, guess.guessed_at),

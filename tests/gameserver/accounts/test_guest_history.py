@@ -64,8 +64,9 @@ def test_a_game_where_the_account_already_has_a_seat_keeps_the_accounts_seat_and
     guest_guess.refresh_from_db()
     assert (account_guess.player_key, guest_guess.player_key) == (ACCOUNT, GUEST)
     assert list(own.players.values_list("player_key", flat=True)) == [ACCOUNT]
-    # The guest's seat locked last and saw the reveal: the person has seen the panorama, whichever seat counts.
-    assert list(Exposure.objects.values_list("player_key", "browser_key")) == [(ACCOUNT, "laptop")]
+    # Both seats locked, so both are shown the truth (recorded at each lock): all the person's, whichever seat counts.
+    assert sorted(Exposure.objects.values_list("player_key", "browser_key")) == [(ACCOUNT, "laptop"),
+                                                                                  (ACCOUNT, "phone")]
 
 
 def test_a_daily_try_the_account_already_has_stays_the_one_that_counts(panorama_set):

@@ -202,3 +202,22 @@ def test_a_run_of_near_exact_guesses_is_flagged():
     assert guess_suspicion(km=0.05, seconds=3, recent_exact=0) == "exact_and_fast"
     assert guess_suspicion(km=0.05, seconds=30, recent_exact=0) == ""
     assert guess_suspicion(km=None, seconds=1, recent_exact=4) == ""
+
+
+def test_reading_a_round_writes_nothing_the_exposure_is_recorded_when_the_guess_locks(synthetic):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    player = Client()
+    _, game = post(player, "/api/games", {"set": synthetic, "rounds": 1})
+    _, view = post(player, f"/api/games/{game['game']}/rounds/1/start", {})
+    status, shown = post(player, f"/api/rounds/{view['round']}/guess", {"latitude": 1.5, "longitude": 1.5})
+    assert status == 201 and shown["revealed"]
+    assert Exposure.objects.filter(round__public_id=view["round"]).count() == 1  # the lock recorded it
+    with CaptureQueriesContext(connection) as queries:
+        again = player.get(f"/api/rounds/{view['round']}")
+        player.get(f"/api/games/{game['game']}")
+    assert again.status_code == 200 and again.json()["revealed"]
+    writes = [q["sql"] for q in queries.captured_queries
+              if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == []
