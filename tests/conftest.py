@@ -5,11 +5,15 @@ profiles."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import HealthCheck, settings
 
 from planet_engine.cells import CellSet, adaptive_partition
@@ -43,9 +47,39 @@ def synthetic_set_writer() -> Callable[..., Path]:
     return write_synthetic_set
 
 
+# The synthetic training set and the tiny checkpoints trained on it are built once per version of the code and
+# kept in .cache/tests/ (keyed by the engine's sources, this file and torch's version), so the suite's passes and
+# processes share them instead of each training its own; each session uses a copy of the checkpoint.
+CACHE = Path(__file__).resolve().parents[1] / ".cache" / "tests"
+
+
+def code_key() -> str:
+    digest = hashlib.sha256(torch.__version__.encode())
+    for source in [Path(__file__), *sorted((Path(__file__).resolve().parents[1] / "planet_engine").rglob("*.py"))]:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cached(name: str, build: Callable[[Path], object]) -> Path:
+    """.cache/tests/<name>-<code key>/, built by build(folder) unless a finished one is there; concurrent
+    builders each build in a folder of their own and the first to finish keeps theirs."""
+    folder = CACHE / f"{name}-{code_key()}"
+    if not (folder / ".complete").is_file():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=CACHE))
+        build(building)
+        (building / ".complete").touch()
+        try:
+            building.rename(folder)
+        except OSError:  # another process finished first
+            shutil.rmtree(building, ignore_errors=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
-def synthetic_train(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_synthetic_set(tmp_path_factory.mktemp("synthetic-train"), per_region=12, seed=1)
+def synthetic_train() -> Path:
+    """Read only: shared by every session through the cache."""
+    return cached("synthetic-train", lambda folder: write_synthetic_set(folder, per_region=12, seed=1)) / "manifest.csv"
 
 
 @pytest.fixture(scope="session")
@@ -56,21 +90,28 @@ def synthetic_test(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(synthetic_train: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real PlaNet checkpoint (Lite0 linear probe at 64 px) that tells the four synthetic regions apart."""
+    def build(folder: Path) -> None:
+        manifest = read_manifest(synthetic_train)
+        partition = adaptive_partition(manifest.latitudes, manifest.longitudes, t1=10, t2=2)
+        CellSet.from_partition(partition).write_csv(folder / "cells.csv")
+        train(TrainConfig(manifest=str(synthetic_train), cells=str(folder / "cells.csv"),
+                          out=str(folder / "model.pt"), image_size=64, epochs=15, lr=1e-2, weight_decay=1e-4,
+                          cache_dir=None, quiet=True))
+
     folder = tmp_path_factory.mktemp("tiny-model")
-    manifest = read_manifest(synthetic_train)
-    partition = adaptive_partition(manifest.latitudes, manifest.longitudes, t1=10, t2=2)
-    CellSet.from_partition(partition).write_csv(folder / "cells.csv")
-    train(TrainConfig(manifest=str(synthetic_train), cells=str(folder / "cells.csv"), out=str(folder / "model.pt"),
-                      image_size=64, epochs=15, lr=1e-2, weight_decay=1e-4, cache_dir=None, quiet=True))
+    shutil.copyfile(cached("tiny-model", build) / "model.pt", folder / "model.pt")
     return folder / "model.pt"
 
 
 @pytest.fixture(scope="session")
 def tiny_knn_checkpoint(synthetic_train: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real kNN retrieval checkpoint (Lite0 features at 64 px) whose gallery is the synthetic training set."""
+    def build(folder: Path) -> None:
+        knn_build(manifest=synthetic_train, out=folder / "knn.pt", backbone="efficientnet-lite0", image_size=64, k=5,
+                  t1=10, t2=2, cache_dir=None, quiet=True)
+
     out = tmp_path_factory.mktemp("tiny-knn") / "knn.pt"
-    knn_build(manifest=synthetic_train, out=out, backbone="efficientnet-lite0", image_size=64, k=5, t1=10, t2=2,
-              cache_dir=None, quiet=True)
+    shutil.copyfile(cached("tiny-knn", build) / "knn.pt", out)
     return out
 
 
