@@ -3,7 +3,7 @@
 The checkpoint stays the source of truth: the graph's file name carries the checkpoint's sha256, so a changed
 checkpoint never runs on a stale graph, and a graph is accepted only after a parity check against torch on
 real images (logits within PARITY_ATOL, the same top-1 cell). Exported with a batch of 2 and a dynamic batch
-axis: a batch-1 export gave a wrong graph (shared/NOTES.md).
+axis: a batch-1 export gave a graph that was wrong for other batch sizes.
 """
 
 from __future__ import annotations
