@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PY:-.venv/bin/python}
-PYTEST=("$PY" -m pytest --hypothesis-profile=ci)
+PYTEST=("$PY" -m pytest --hypothesis-profile=ci --durations=15)
 LOGS=artefacts/test-logs
 mkdir -p "$LOGS"
 rm -f "$LOGS"/*.result
