@@ -54,7 +54,11 @@ class TrainConfig:
     # a checkpoint every this many steps as well as after each epoch (0: after each epoch only).
     shuffle_buffer: int = 1000
     checkpoint_every: int = 0
+    # Run switches, not recorded: continue from `out`; let a resume change the ranks or workers (the schedule is
+    # rescaled to the new steps per epoch); hash every shard before training (each rank its share).
     resume: bool = False
+    rescale: bool = False
+    verify_shards: bool = False
     quiet: bool = False
 
     def __post_init__(self) -> None:

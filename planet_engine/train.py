@@ -249,8 +249,8 @@ def config_record(config: TrainConfig, size: int) -> CheckpointConfig:
     """What the checkpoint records: the config but the run's own switches (resume, quiet), the size resolved."""
     record = asdict(config)
     record["image_size"] = size
-    record.pop("resume")
-    record.pop("quiet")
+    for switch in ("resume", "quiet", "rescale", "verify_shards"):
+        record.pop(switch)
     # CheckpointConfig lists exactly these keys (tests/planet_engine/test_train_predict.py checks it).
     return cast(CheckpointConfig, record)
 
