@@ -87,7 +87,9 @@ def _by_stem(names: set[str]) -> dict[str, str]:
 
 def _check(problems: list[str], where: Path) -> None:
     if problems:
-        raise LayoutError(f"{where}: {problems_text(problems)}")
+        hint = ("\n(rows whose image is missing: rerun with --on-missing skip to leave them out, listed in "
+                "skipped.csv)" if any("no image" in p or "no such image" in p for p in problems) else "")
+        raise LayoutError(f"{where}: {problems_text(problems)}{hint}")
 
 
 def _safe_key(text: str) -> str:
