@@ -158,7 +158,10 @@ def read_osv5m(root: Path, split: str = "train", *, on_missing: str = "fail") ->
         raise LayoutError(f"{images_dir} missing: OSV-5M's images are in images/{split}/00.zip, 01.zip, ...")
     source = osv5m_images(images_dir)
     stems = _by_stem(source.names())
-    samples, problems, skipped, seen = [], [], [], set()
+    samples: list[Sample] = []
+    problems: list[str] = []
+    skipped: list[str] = []
+    seen: set[str] = set()
     header, rows = csv_rows(csv_path)
     for column in ("id", "latitude", "longitude"):
         _column(header, (column,), csv_path)
@@ -214,7 +217,10 @@ def read_geoestimation(csv_path: Path, images: Path, *, on_missing: str = "fail"
     source = image_source(images)
     names = source.names()
     by_name = {PurePosixPath(name).name: name for name in names}
-    samples, problems, skipped, seen = [], [], [], set()
+    samples: list[Sample] = []
+    problems: list[str] = []
+    skipped: list[str] = []
+    seen: set[str] = set()
     for line, row in all_rows:
         image_id = row[image_column].strip()
         latitude = _coordinate(row[latitude_column], -90, 90)

@@ -23,10 +23,11 @@ from PIL import Image
 from planet_engine.cells import CellSet
 from planet_engine.checkpoint import CheckpointError, EpochRecord, build_payload, save_checkpoint
 from planet_engine.config import TrainConfig
-from planet_engine.data import Progress, train_transform
+from planet_engine.data import train_transform
 from planet_engine.labels import CellLabeler
 from planet_engine.model import GeoClassifier
 from planet_engine.prepare import INDEX
+from planet_engine.progress import Progress
 from planet_engine.shards import ShardStream, read_index, steps_per_epoch, verify_shards
 from planet_engine.train import RESUME_KEYS, TrainResult, config_record, mixed_precision, resume_payload, training_start
 
@@ -146,7 +147,7 @@ def train_from_shards(config: TrainConfig) -> TrainResult:
             # A batch with no kept photo still takes its step (the ranks stay in step): a zero loss.
             loss = masked_loss(logits, labels, batch["target"].to(device, non_blocking=True), kept, count)
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
+            scaler.scale(loss).backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
