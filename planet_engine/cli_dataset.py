@@ -80,6 +80,9 @@ def knn_gallery(checkpoint: str, train_manifest: str | None, limit: int, seed: i
     from planet_engine.stream_train import is_prepared
 
     path = train_manifest or read_payload(checkpoint)[0]["config"]["manifest"]
+    if not Path(path).exists():
+        raise ValueError(f"the kNN baseline's reference photos {path} (the checkpoint's training set) are not here: "
+                         "run evaluate where training ran, or pass --train-manifest, or --baselines prior,random-cell")
     if is_prepared(path):
         return str(evaluation_manifest(Path(path), limit=limit, seed=seed))
     read_manifest(path)

@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import multiprocessing
+import pickle
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -105,7 +106,9 @@ _WORKER_SOURCE: list[ImageSource] = []
 
 
 def _init_worker(source: ImageSource) -> None:
-    _WORKER_SOURCE[:] = [source]
+    # A forked worker inherits the parent's open archives, whose file offsets it would share with its siblings:
+    # a pickled copy drops them (the sources' __getstate__), so each worker opens its own.
+    _WORKER_SOURCE[:] = [pickle.loads(pickle.dumps(source))]
 
 
 def write_one(task: ShardTask, source: ImageSource) -> dict[str, Any]:
