@@ -88,6 +88,7 @@ class TrainingState(TypedDict, total=False):
     world: int  # training from shards: the ranks and data-loader workers the epoch's order was cut for
     workers: int
     steps_per_epoch: int
+    shuffle_buffer_used: int  # the buffer's size (`--shuffle-buffer 0` sizes it from free memory)
 
 
 class CheckpointPayload(TrainingState):

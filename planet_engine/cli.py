@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tta-views", nargs="+", default=default["tta_views"], choices=VIEWS,
                    help="views whose predictions are averaged at test time")
     p.add_argument("--shuffle-buffer", type=int, default=default["shuffle_buffer"],
-                   help="prepared shards: samples mixed in memory per data-loader worker")
+                   help="prepared shards: samples mixed in memory per data-loader worker (0: from free memory)")
     p.add_argument("--checkpoint-every", type=int, default=default["checkpoint_every"],
                    help="prepared shards: also checkpoint every N steps (resumable mid-epoch)")
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")

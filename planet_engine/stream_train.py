@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,6 +60,17 @@ def _check_shards(root: Path, rank: int, world: int) -> None:
         raise ValueError(f"{root}: shard(s) changed since prepare (sha256): {', '.join(bad[:5])}; rerun prepare")
 
 
+def shuffle_buffer_size(requested: int, index: dict[str, Any], workers: int) -> int:
+    """`requested`, or with 0 as many samples as an eighth of the memory free now holds across this machine's
+    loader workers (torchrun's LOCAL_WORLD_SIZE ranks x `workers`), between 1,000 and 50,000."""
+    if requested > 0:
+        return requested
+    mean_bytes = sum(int(s.get("bytes", 0)) for s in index["shards"]) / max(int(index["samples"]), 1) or 100_000
+    free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    readers = workers * int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    return int(min(50_000, max(1_000, free // 8 // readers // mean_bytes)))
+
+
 def masked_loss(logits: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor, kept: torch.Tensor,
                 count: int) -> torch.Tensor:
     """The mean cell loss over the `count` kept samples of (B, C) logits, without indexing by a mask (which
@@ -94,9 +107,11 @@ def train_from_shards(config: TrainConfig) -> TrainResult:
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps)
     out = Path(config.out)
     start_epoch, start_step, history = 0, 0, list[EpochRecord]()
+    buffer = shuffle_buffer_size(config.shuffle_buffer, index, workers)
     if config.resume and out.is_file():
-        start_epoch, start_step, history = _resume(out, config, cells, model, optimizer, scheduler,
-                                                   world=world, workers=workers, steps=steps, rank=rank)
+        start_epoch, start_step, history, buffer = _resume(out, config, cells, model, optimizer, scheduler,
+                                                           world=world, workers=workers, steps=steps, rank=rank,
+                                                           buffer=buffer)
     network: torch.nn.Module = model
     if world > 1:
         network = torch.nn.parallel.DistributedDataParallel(
@@ -109,20 +124,20 @@ def train_from_shards(config: TrainConfig) -> TrainResult:
         print(f"training {config.backbone} (trainable={config.trainable}) from {len(index['shards'])} shards, "
               f"{index['samples']} samples, {len(cells)} cells, {steps} steps of {config.batch_size} per rank and "
               f"epoch, device {device}, world {world}; {unused} samples left over each epoch (under a batch per "
-              "rank, a different few each epoch)", flush=True)
+              f"rank, a different few each epoch); shuffle buffer {buffer} per worker", flush=True)
 
     def checkpoint(epoch: int, step: int, rate: float) -> str:
         payload = build_payload(model=model, cells=cells, config=config_record(config, size), extra={
             "epoch": epoch, "step": step, "optimizer_state": optimizer.state_dict(),
             "scheduler_state": scheduler.state_dict(), "history": history, "train_manifest_sha256": dataset_sha256,
             "train_photos": int(index["samples"]), "dropped_photos": 0, "images_per_second": rate,
-            "world": world, "workers": workers, "steps_per_epoch": steps})
+            "world": world, "workers": workers, "steps_per_epoch": steps, "shuffle_buffer_used": buffer})
         return save_checkpoint(out, payload)
 
     result_sha, rate = "", 0.0
     for epoch in range(start_epoch, config.epochs):
         first = start_step if epoch == start_epoch else 0
-        stream = ShardStream(root, TrainCrop(size), rank=rank, world=world, shuffle_buffer=config.shuffle_buffer,
+        stream = ShardStream(root, TrainCrop(size), rank=rank, world=world, shuffle_buffer=buffer,
                              seed=config.seed, epoch=epoch, batch_size=config.batch_size, skip_batches=first,
                              labeler=labeler)
         loader = torch.utils.data.DataLoader(stream, batch_size=config.batch_size, num_workers=config.num_workers,
@@ -179,9 +194,10 @@ def train_from_shards(config: TrainConfig) -> TrainResult:
 
 def _resume(out: Path, config: TrainConfig, cells: CellSet, model: GeoClassifier, optimizer: torch.optim.Optimizer,
             scheduler: torch.optim.lr_scheduler.CosineAnnealingLR, *, world: int, workers: int, steps: int,
-            rank: int) -> tuple[int, int, list[EpochRecord]]:
-    """(epoch, step within it, history) to continue from: the manifest run's checks, the same shards folder
-    (compared resolved), and the same ranks x workers unless `rescale`."""
+            rank: int, buffer: int) -> tuple[int, int, list[EpochRecord], int]:
+    """(epoch, step within it, history, shuffle buffer) to continue from: the manifest run's checks, the same
+    shards folder (compared resolved), the same ranks x workers unless `rescale`, and the buffer the run used (an
+    automatic size is not measured again: free memory differs from one start to the next)."""
     payload = resume_payload(out, config, cells, model, optimizer, scheduler, keys=(*RESUME_KEYS, "shuffle_buffer"))
     saved = payload["config"]
     if Path(saved["manifest"]).resolve() != Path(config.manifest).resolve():
@@ -189,6 +205,8 @@ def _resume(out: Path, config: TrainConfig, cells: CellSet, model: GeoClassifier
     step = int(payload.get("step", -1))
     epoch = int(payload["epoch"])
     history = list(payload["history"])
+    if config.shuffle_buffer == 0:
+        buffer = int(payload.get("shuffle_buffer_used", buffer))
     was = (int(payload.get("world", world)), int(payload.get("workers", workers)))
     old_steps = int(payload.get("steps_per_epoch", steps))
     if was != (world, workers) or old_steps != steps:
@@ -205,7 +223,7 @@ def _resume(out: Path, config: TrainConfig, cells: CellSet, model: GeoClassifier
             print(f"resuming a run of {was[0]} x {was[1]} on {world} x {workers}: schedule rescaled from "
                   f"{old_steps} to {steps} steps per epoch" + (f"; epoch {epoch + 1} continues at step {step} (the "
                   "same fraction; its remaining samples are drawn afresh)" if step >= 0 else ""), flush=True)
-    return (epoch + 1, 0, history) if step < 0 else (epoch, step, history)
+    return (epoch + 1, 0, history, buffer) if step < 0 else (epoch, step, history, buffer)
 
 
 def _rescale_schedule(scheduler: torch.optim.lr_scheduler.CosineAnnealingLR, *, done: int, total: int) -> None:
