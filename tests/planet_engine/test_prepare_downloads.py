@@ -175,3 +175,30 @@ def test_evaluate_uses_the_gpu_when_there_is_one_by_default():
     args = build_parser().parse_args(["evaluate", "--checkpoint", "m.pt", "--manifest", "t.csv"])
     assert args.device == "auto"
     assert json.dumps(args.knn_gallery) == "50000"
+
+
+def test_training_checks_shard_sizes_at_start_and_hashes_only_when_asked(tmp_path):
+    from planet_engine.cells import CellSet, adaptive_partition
+    from planet_engine.config import TrainConfig
+    from planet_engine.shards import verify_shards
+    from planet_engine.stream_train import train_from_shards
+
+    root = tmp_path / "osv5m"
+    mini.osv5m(root, places=mini.PLACES[:12])
+    out = tmp_path / "shards"
+    assert prepare("osv5m", "--root", root, "--out", out) == 0
+    cells = tmp_path / "cells.csv"
+    lat, lon = zip(*mini.PLACES[:12])
+    CellSet.from_partition(adaptive_partition(list(lat), list(lon), t1=4, t2=1)).write_csv(cells)
+    first = out / read_index(out)["shards"][0]["name"]
+    data = bytearray(first.read_bytes())
+    data[700] ^= 0xFF  # a flipped byte: the same size, another hash
+    first.write_bytes(bytes(data))
+    assert verify_shards(out) == [first.name]
+    config = TrainConfig(manifest=str(out), cells=str(cells), out=str(tmp_path / "m.pt"), pretrained=False,
+                         trainable="last", batch_size=2, image_size=32, device="cpu", quiet=True, verify_shards=True)
+    with pytest.raises(ValueError, match=f"changed since prepare \\(sha256\\): {first.name}"):
+        train_from_shards(config)
+    first.write_bytes(bytes(data[:-100]))  # cut short: a stat finds it, with or without hashing
+    with pytest.raises(ValueError, match="not the size prepare wrote"):
+        read_index(out)
