@@ -36,10 +36,11 @@ from planet_engine.checkpoint import (
     save_checkpoint,
 )
 from planet_engine.config import AlbumSettings
-from planet_engine.data import Progress, cached_embeddings
+from planet_engine.data import cached_embeddings
 from planet_engine.geo import pairwise_distances_km
 from planet_engine.manifest import read_manifest
 from planet_engine.model import GeoClassifier, pretrained_weights_sha256, select_device
+from planet_engine.progress import Progress
 from planet_engine.train import soft_targets
 
 ALBUM_FORMAT = "planet-engine-album/1"

@@ -70,6 +70,7 @@ class EpochRecord(TypedDict):
     loss: float
     train_accuracy: float
     lr: float
+    bad_samples: NotRequired[int]  # training from shards: samples that failed to decode and were left out
 
 
 class TrainingState(TypedDict, total=False):
@@ -84,6 +85,10 @@ class TrainingState(TypedDict, total=False):
     dropped_photos: int
     step: int  # training from shards: batches of `epoch` done (a checkpoint written mid-epoch); -1 when whole
     images_per_second: float
+    world: int  # training from shards: the ranks and data-loader workers the epoch's order was cut for
+    workers: int
+    steps_per_epoch: int
+    shuffle_buffer_used: int  # the buffer's size (`--shuffle-buffer 0` sizes it from free memory)
 
 
 class CheckpointPayload(TrainingState):

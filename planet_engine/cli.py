@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from planet_engine.cli_dataset import add_dataset_verbs, knn_gallery
 from planet_engine.config import (
     ALBUM_INPUTS,
     DEFAULT_CACHE_DIR,
@@ -32,38 +33,6 @@ _TRAIN_DEFAULTS: dict[str, object] = {
 }
 
 
-def _levels(text: str) -> list[tuple[int, int]]:
-    try:
-        pairs = [tuple(int(part) for part in item.split(":")) for item in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--levels takes t1:t2 pairs like 5000:500,1000:50, not {text!r}") from None
-    if any(len(pair) != 2 for pair in pairs):
-        raise argparse.ArgumentTypeError(f"--levels takes t1:t2 pairs like 5000:500,1000:50, not {text!r}") from None
-    return [(pair[0], pair[1]) for pair in pairs]
-
-
-def cmd_partition(args: argparse.Namespace) -> int:
-    from planet_engine.cells import CellSet, adaptive_partition
-    from planet_engine.manifest import read_manifest
-
-    started = time.perf_counter()
-    manifest = read_manifest(args.manifest, check_files=False)
-    specs = args.levels or [(args.t1, args.t2)]
-    out = Path(args.out)
-    print(f"{len(manifest)} photos from {args.manifest}")
-    print(f"{'t1':>7}{'t2':>7}{'cells':>7}{'kept photos':>13}{'dropped':>9}{'levels':>9}  file")
-    for t1, t2 in specs:
-        partition = adaptive_partition(manifest.latitudes, manifest.longitudes, t1=t1, t2=t2,
-                                       max_level=args.max_level)
-        path = out / f"cells_t1-{t1}_t2-{t2}.csv" if args.levels else out
-        CellSet.from_partition(partition).write_csv(path)
-        kept = int((partition.assignment >= 0).sum())
-        levels = f"{partition.levels.min()}-{partition.levels.max()}" if partition.num_cells else "-"
-        print(f"{t1:>7}{t2:>7}{partition.num_cells:>7}{kept:>13}{len(manifest) - kept:>9}{levels:>9}  {path}")
-    print(f"done in {time.perf_counter() - started:.2f}s")
-    return 0
-
-
 def train_config(args: argparse.Namespace) -> TrainConfig:
     """The train verb's options as the TrainConfig they stand for."""
     return TrainConfig(
@@ -74,25 +43,9 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         deterministic=not args.nondeterministic, device=args.device, amp=not args.no_amp,
         num_workers=args.workers, cache_dir=args.cache_dir or None, resume=args.resume,
         coarse_cells=list(args.coarse_cells), calibration=args.calibration, tta_views=list(args.tta_views),
-        shuffle_buffer=args.shuffle_buffer, checkpoint_every=args.checkpoint_every,
+        shuffle_buffer=args.shuffle_buffer, checkpoint_every=args.checkpoint_every, rescale=args.rescale,
+        verify_shards=args.verify_shards,
     )
-
-
-def cmd_prepare(args: argparse.Namespace) -> int:
-    from planet_engine.layouts import read_layout
-    from planet_engine.shards import write_shards
-
-    started = time.perf_counter()
-    samples, source = read_layout(args.layout, root=args.root and Path(args.root), split=args.split,
-                                  csv_path=args.csv and Path(args.csv), images=args.images and Path(args.images))
-    print(f"{len(samples)} samples checked ({args.layout}); writing shards of ~{args.shard_size_mb} MB to {args.out}",
-          file=sys.stderr)
-    index = write_shards(samples, source, Path(args.out), dataset=args.layout,
-                         shard_bytes=int(args.shard_size_mb * 1_000_000), progress=not args.quiet)
-    size_mb = sum((Path(args.out) / shard["name"]).stat().st_size for shard in index["shards"]) / 1e6
-    print(f"{index['samples']} samples in {len(index['shards'])} shards ({size_mb:.1f} MB) at {args.out}: "
-          f"dataset.json, SHA256SUMS, locations.csv (for partition) in {time.perf_counter() - started:.1f}s")
-    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -122,12 +75,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if is_prepared(args.manifest):  # a standard test set prepared from its published layout
         anchors = anchors or str(read_index(Path(args.manifest))["dataset"])
         manifest = str(evaluation_manifest(Path(args.manifest)))
+    train_manifest = args.train_manifest
+    if "knn" in baselines and not is_knn_checkpoint(args.checkpoint):
+        train_manifest = knn_gallery(args.checkpoint, train_manifest, args.knn_gallery, args.seed)
     if is_knn_checkpoint(args.checkpoint):  # its own table: the baselines belong to a PlaNet checkpoint's cells
         report = evaluate_knn(checkpoint=args.checkpoint, manifest_path=manifest, device=args.device)
     else:
         report = evaluate(
             checkpoint=args.checkpoint, manifest_path=manifest, baselines=baselines,
-            train_manifest=args.train_manifest, knn_k=args.knn_k, seed=args.seed,
+            train_manifest=train_manifest, knn_k=args.knn_k, seed=args.seed,
             cache_dir=args.cache_dir or None, device=args.device,
         )
     if args.report:
@@ -223,25 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m planet_engine", description=__doc__)
     verbs = parser.add_subparsers(dest="verb", required=True)
 
-    p = verbs.add_parser("prepare", help="a published dataset's layout -> WebDataset shards (resumable)")
-    p.add_argument("layout", choices=["osv5m", "mp16", "im2gps3k", "yfcc4k", "folder"])
-    p.add_argument("--root", help="osv5m: the folder of train.csv/test.csv and images/; folder: the photos")
-    p.add_argument("--split", default="train", help="osv5m: train or test")
-    p.add_argument("--csv", help="mp16/im2gps3k/yfcc4k: GeoEstimation's *_places365.csv (IMG_ID, LAT, LON)")
-    p.add_argument("--images", help="mp16/im2gps3k/yfcc4k: the images (a folder, zip or tar)")
-    p.add_argument("--out", required=True, help="folder for the shards (rerun with the same to resume)")
-    p.add_argument("--shard-size-mb", type=float, default=1000.0, help="about this many MB per shard")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=cmd_prepare)
-
-    p = verbs.add_parser("partition", help="PlaNet's adaptive S2 partition of a manifest's photos")
-    p.add_argument("--manifest", required=True, help="manifest CSV (file, latitude, longitude, ...)")
-    p.add_argument("--t1", type=int, default=50, help="split cells holding more than t1 photos")
-    p.add_argument("--t2", type=int, default=5, help="drop cells holding fewer than t2 photos")
-    p.add_argument("--max-level", type=int, default=20, help="deepest S2 level a split may reach")
-    p.add_argument("--levels", type=_levels, help="several partitions at once, t1:t2 pairs (--out is a folder)")
-    p.add_argument("--out", required=True, help="cells CSV to write (a folder with --levels)")
-    p.set_defaults(run=cmd_partition)
+    add_dataset_verbs(verbs)
 
     p = verbs.add_parser("train", help="train the cell classifier")
     default = _TRAIN_DEFAULTS
@@ -273,10 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tta-views", nargs="+", default=default["tta_views"], choices=VIEWS,
                    help="views whose predictions are averaged at test time")
     p.add_argument("--shuffle-buffer", type=int, default=default["shuffle_buffer"],
-                   help="prepared shards: samples mixed in memory per data-loader worker")
+                   help="prepared shards: samples mixed in memory per data-loader worker (0: from free memory)")
     p.add_argument("--checkpoint-every", type=int, default=default["checkpoint_every"],
                    help="prepared shards: also checkpoint every N steps (resumable mid-epoch)")
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    p.add_argument("--rescale", action="store_true", help="--resume on other ranks/workers: rescale the schedule")
+    p.add_argument("--verify-shards", action="store_true", help="hash every shard first (each rank its share)")
     p.set_defaults(run=cmd_train)
 
     p = verbs.add_parser("evaluate", help="PlaNet's table for the model and baselines on a manifest")
@@ -289,10 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baselines", default="prior,random-cell,knn", help="comma list of prior,random-cell,knn")
     p.add_argument("--no-baselines", action="store_true")
     p.add_argument("--knn-k", type=int, nargs="+", default=[1, 10])
+    p.add_argument("--knn-gallery", type=int, default=50_000,
+                   help="kNN baseline on a prepared training folder: photos sampled from it (whole shards)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", help="write the JSON report here")
     p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="auto", help="auto: the GPU when there is one")
     p.set_defaults(run=cmd_evaluate)
 
     p = verbs.add_parser("predict", help="guess where images were taken (JSON lines on stdout)")

@@ -50,11 +50,16 @@ class TrainConfig:
     calibration: float = 1.0
     # Test-time augmentation: the views (data.VIEWS) whose predictions are averaged; training sees the centre.
     tta_views: list[str] = field(default_factory=lambda: ["center"])
-    # Training from prepared shards (`manifest` a folder written by `prepare`): the shuffle buffer's size and
-    # a checkpoint every this many steps as well as after each epoch (0: after each epoch only).
-    shuffle_buffer: int = 1000
+    # Training from prepared shards (`manifest` a folder written by `prepare`): the shuffle buffer's size per
+    # loader worker (0: sized from free memory) and a checkpoint every this many steps as well as after each
+    # epoch (0: after each epoch only).
+    shuffle_buffer: int = 0
     checkpoint_every: int = 0
+    # Run switches, not recorded: continue from `out`; let a resume change the ranks or workers (the schedule is
+    # rescaled to the new steps per epoch); hash every shard before training (each rank its share).
     resume: bool = False
+    rescale: bool = False
+    verify_shards: bool = False
     quiet: bool = False
 
     def __post_init__(self) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from PIL import Image, ImageOps
 
 from planet_engine.config import VIEWS
 from planet_engine.model import GeoClassifier
+from planet_engine.progress import Progress
 
 # Refuse decompression bombs rather than allocating gigabytes for one photo.
 Image.MAX_IMAGE_PIXELS = 40_000_000
@@ -99,27 +98,6 @@ class ImageDataset(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
             generator = np.random.default_rng((self.seed, self.epoch, index))
             return train_transform(image, self.size, generator), index
         return view_transform(image, self.size, self.view), index
-
-
-class Progress:
-    """One status line on stderr for long jobs: count, rate and time left."""
-
-    def __init__(self, label: str, total: int, *, enabled: bool = True) -> None:
-        self.label, self.total, self.done = label, total, 0
-        self.enabled = enabled and total > 0
-        self.start = self.last = time.perf_counter()
-
-    def update(self, count: int = 1, note: str = "") -> None:
-        self.done += count
-        now = time.perf_counter()
-        if not self.enabled or (now - self.last < 0.5 and self.done < self.total):
-            return
-        self.last = now
-        rate = self.done / max(now - self.start, 1e-9)
-        left = (self.total - self.done) / rate if rate > 0 else 0.0
-        end = "\n" if self.done >= self.total else ""
-        print(f"\r{self.label}: {self.done}/{self.total} {rate:.1f}/s, {left:.0f}s left {note}".rstrip(),
-              end=end, file=sys.stderr, flush=True)
 
 
 @torch.no_grad()

@@ -31,11 +31,12 @@ from planet_engine.checkpoint import (
     save_checkpoint,
 )
 from planet_engine.config import TrainConfig
-from planet_engine.data import ImageDataset, Progress, cached_embeddings
+from planet_engine.data import ImageDataset, cached_embeddings
 from planet_engine.geo import pairwise_distances_km
 from planet_engine.hierarchy import HierarchicalHead, ancestor_map
 from planet_engine.manifest import read_manifest
 from planet_engine.model import GeoClassifier, pretrained_weights_sha256, select_device
+from planet_engine.progress import Progress
 
 # Config keys that must match for --resume to continue a run rather than silently start another one.
 RESUME_KEYS = ("backbone", "pretrained", "trainable", "loss", "tau_km", "image_size", "seed", "batch_size")
@@ -249,8 +250,8 @@ def config_record(config: TrainConfig, size: int) -> CheckpointConfig:
     """What the checkpoint records: the config but the run's own switches (resume, quiet), the size resolved."""
     record = asdict(config)
     record["image_size"] = size
-    record.pop("resume")
-    record.pop("quiet")
+    for switch in ("resume", "quiet", "rescale", "verify_shards"):
+        record.pop(switch)
     # CheckpointConfig lists exactly these keys (tests/planet_engine/test_train_predict.py checks it).
     return cast(CheckpointConfig, record)
 

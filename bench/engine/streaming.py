@@ -13,10 +13,13 @@ import torch
 from bench.engine.training import FINETUNE_BATCH, finetune_step
 from bench.engine.workload import Sizes, median
 from planet_engine.cells import CellSet
-from planet_engine.layouts import FolderImages, Sample
+from planet_engine.image_sources import FolderImages
+from planet_engine.labels import CellLabeler
+from planet_engine.layouts import Sample
 from planet_engine.manifest import read_manifest
 from planet_engine.model import GeoClassifier
-from planet_engine.shards import ShardStream, write_shards
+from planet_engine.prepare import write_shards
+from planet_engine.shards import ShardStream
 from planet_engine.stream_train import TrainCrop
 
 GOAL = 0.9
@@ -41,20 +44,21 @@ def bench_streaming(sizes: Sizes, cells: CellSet, manifest_path: Path, num_worke
     def batches() -> Any:
         epoch = 0
         while True:
-            stream = ShardStream(shards, TrainCrop(size), shuffle_buffer=64, epoch=epoch, batch_size=FINETUNE_BATCH)
+            stream = ShardStream(shards, TrainCrop(size), shuffle_buffer=64, epoch=epoch, batch_size=FINETUNE_BATCH,
+                                 labeler=CellLabeler(cells, tau_km=None))
             yield from torch.utils.data.DataLoader(stream, batch_size=FINETUNE_BATCH, num_workers=num_workers)
             epoch += 1
 
     feed = batches()
     cached = []
     for _ in range(4):
-        images, latitudes, longitudes = next(feed)
-        cached.append((images.clone(), torch.from_numpy(cells.assign(latitudes.numpy(), longitudes.numpy()))))
+        batch = next(feed)
+        cached.append((batch["image"].clone(), batch["label"].clamp(min=0)))
     streamed_s, cached_s = [], []
     for k in range(sizes.finetune_warmup + sizes.finetune_steps):
         start = time.perf_counter()
-        images, latitudes, longitudes = next(feed)
-        step(images, torch.from_numpy(cells.assign(latitudes.numpy(), longitudes.numpy())).clamp(min=0))
+        batch = next(feed)  # labels built in the loader's workers, as training does
+        step(batch["image"], batch["label"].clamp(min=0))
         done = time.perf_counter()
         step(*cached[k % len(cached)])
         cached_done = time.perf_counter()

@@ -1,5 +1,7 @@
-"""Training from prepared shards: every rank and worker reads its own shards, a resumed epoch continues on the
-very batches that were next, and `torchrun --nproc-per-node 2` trains with DDP on CPUs (Gloo)."""
+"""Training from prepared shards: every rank reads the same number of samples (each worker its own stretch), a
+resumed epoch continues on the very batches that were next, a sample that fails to decode is left out and named,
+a resume on other ranks or workers is refused unless rescaled, and `torchrun --nproc-per-node 2` trains with DDP on
+CPUs (Gloo)."""
 
 from __future__ import annotations
 
@@ -16,12 +18,13 @@ from PIL import Image
 
 from planet_engine import stream_train
 from planet_engine.cells import CellSet, adaptive_partition
-from planet_engine.checkpoint import read_payload
+from planet_engine.checkpoint import CheckpointError, read_payload
 from planet_engine.config import TrainConfig
 from planet_engine.data import train_transform
 from planet_engine.layouts import Sample
 from planet_engine.predict import Predictor
-from planet_engine.shards import ShardStream, shards_of, write_shards
+from planet_engine.prepare import write_shards
+from planet_engine.shards import ShardStream, worker_span
 
 ROOT = Path(__file__).resolve().parents[2]
 rng = np.random.default_rng(0)
@@ -46,7 +49,7 @@ class MemoryImages:
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory) -> tuple[Path, Path]:
-    """40 photos in 8 shards of 5, and a partition of them."""
+    """40 photos in shards of about 4 KB, and a partition of them."""
     root = tmp_path_factory.mktemp("stream")
     samples = [Sample(f"s{n:03d}", f"{n}.jpg", lat, lon) for n, (lat, lon) in enumerate(LOCATIONS)]
     write_shards(samples, MemoryImages(), root / "shards", dataset="test", shard_bytes=4000, progress=False)
@@ -61,16 +64,20 @@ def crop(image: Image.Image, generator: np.random.Generator) -> torch.Tensor:
 
 
 def stream_items(stream: ShardStream) -> list[tuple[float, float, bytes]]:
-    return [(lat, lon, image.numpy().tobytes()) for image, lat, lon in stream]
+    return [(item["latitude"], item["longitude"], item["image"].numpy().tobytes()) for item in stream]
 
 
-def test_ranks_and_workers_read_disjoint_shards_that_cover_the_set(prepared):
-    shards = [f"shard-{n:06d}.tar" for n in range(8)]
-    parts = [shards_of(shards, rank, 2, worker, 3) for rank in range(2) for worker in range(3)]
-    assert sorted(sum(parts, [])) == shards
-    seen = [item[:2] for rank in range(2)
-            for item in stream_items(ShardStream(prepared[0], crop, rank=rank, world=2, shuffle_buffer=4))]
-    assert sorted(seen) == sorted(LOCATIONS)
+def test_every_rank_reads_as_many_samples_and_workers_split_them_without_overlap(prepared):
+    spans = [worker_span(rank=rank, world=3, worker=worker, workers=4, steps=13 // 3 // 2, batch_size=2, total=13)
+             for rank in range(3) for worker in range(4)]
+    assert all(start <= stop for start, stop in spans)
+    assert all(spans[n][1] <= spans[n + 1][0] for n in range(len(spans) - 1))  # disjoint, in order
+    assert [sum(stop - start for start, stop in spans[rank * 4:rank * 4 + 4]) for rank in range(3)] == [4, 4, 4]
+    per_rank = [stream_items(ShardStream(prepared[0], crop, rank=rank, world=3, shuffle_buffer=4, batch_size=4))
+                for rank in range(3)]
+    assert [len(items) for items in per_rank] == [12, 12, 12]  # 40 // 3 = 13 each: 3 full batches of 4
+    seen = [item[:2] for items in per_rank for item in items]
+    assert len(set(seen)) == 36 and set(seen) <= set(LOCATIONS)
 
 
 def test_a_resumed_epoch_gives_the_batches_that_were_next(prepared):
@@ -135,5 +142,46 @@ def test_torchrun_trains_with_two_processes_on_cpu(prepared, tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "world 2" in run.stdout and "images/s" in run.stdout
     payload, _ = read_payload(out)
-    # 40 photos in 8 shards: each rank reads 4 shards (20 photos), 5 full batches of 4.
+    # 40 photos: each rank reads 20, 5 full batches of 4.
     assert payload["history"][0]["epoch"] == 0 and payload["step"] == -1
+
+
+def test_a_sample_that_fails_to_decode_is_left_out_named_and_counted(prepared, tmp_path, monkeypatch, capfd):
+    """A truncated JPEG in a shard (written before prepare decoded every image): training goes on without it."""
+    images = MemoryImages()
+    images.files["3.jpg"] = images.files["3.jpg"][:300]
+    samples = [Sample(f"s{n:03d}", f"{n}.jpg", lat, lon) for n, (lat, lon) in enumerate(LOCATIONS)]
+    monkeypatch.setattr("planet_engine.prepare.decode_problem", lambda data: None)
+    write_shards(samples, images, tmp_path / "shards", dataset="test", shard_bytes=4000, progress=False)
+    result = stream_train.train_from_shards(config((tmp_path / "shards", prepared[1]), tmp_path / "model.pt",
+                                                   quiet=False, epochs=2))
+    assert [record["bad_samples"] for record in result.history] == [1, 1]
+    log = capfd.readouterr()
+    assert log.err.count("warning: skipping sample shard-") == 2 and "/s003: " in log.err
+    assert "1 sample(s) of rank 0 failed to decode" in log.out
+
+
+def test_resume_refuses_other_workers_unless_rescaled_and_accepts_the_same_folder_spelled_otherwise(
+        prepared, tmp_path, monkeypatch):
+    save = stream_train.save_checkpoint
+
+    def save_then_die(path, payload):
+        digest = save(path, payload)
+        if payload["step"] == 3:
+            raise KeyboardInterrupt
+        return digest
+
+    monkeypatch.setattr(stream_train, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        stream_train.train_from_shards(config(prepared, tmp_path / "run.pt", epochs=2))
+    monkeypatch.setattr(stream_train, "save_checkpoint", save)
+    with pytest.raises(CheckpointError, match=r"1 rank\(s\) x 1 worker\(s\).*this run has 1 x 2.*--rescale"):
+        stream_train.train_from_shards(config(prepared, tmp_path / "run.pt", resume=True, num_workers=2))
+
+    monkeypatch.chdir(prepared[0].parent)  # the same folder as a relative path
+    result = stream_train.train_from_shards(config(prepared, tmp_path / "run.pt", resume=True, num_workers=2, epochs=2,
+                                                   rescale=True, manifest=prepared[0].name))
+    assert [record["epoch"] for record in result.history] == [0, 1]
+    payload, _ = read_payload(tmp_path / "run.pt")
+    assert payload["workers"] == 2 and payload["scheduler_state"]["last_epoch"] == 2 * payload["steps_per_epoch"]
+    assert result.history[-1]["lr"] == pytest.approx(0.0, abs=1e-12)  # the cosine schedule ends where it should
