@@ -37,7 +37,7 @@ def write_checkpoint(folder: Path, backbone: str, cells: CellSet) -> Path:
                          backbone=backbone, pretrained=True, trainable="head")
     record = config_record(config, model.spec.image_size)
     path = folder / f"{backbone}.pt"
-    save_checkpoint(path, build_payload(model=model, cells=cells, config=record, extra={"bench": True}))
+    save_checkpoint(path, build_payload(model=model, cells=cells, config=record, extra={}))
     return path
 
 
