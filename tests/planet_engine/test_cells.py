@@ -76,7 +76,7 @@ def test_sparse_cells_are_dropped_and_their_photos_left_out():
     assert np.all(partition.assignment[:-1] == 0)
 
 
-@settings(max_examples=2 * settings.default.max_examples // 5, deadline=None)  # 40 in ci
+@settings(max_examples=2 * settings().max_examples // 5, deadline=None)  # 40 in ci
 @given(
     points=st.lists(st.tuples(st.floats(-90, 90), st.floats(-180, 180)), min_size=1, max_size=120),
     t1=st.integers(1, 30), t2=st.integers(1, 30), max_level=st.integers(0, 16),

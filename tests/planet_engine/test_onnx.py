@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -56,15 +57,15 @@ def test_a_graph_that_computes_something_else_is_refused_and_removed(checkpoint,
     onnx_export(loaded, checkpoint, images=[])
     fresh = load_checkpoint(checkpoint)  # ...and checked against the checkpoint's own
     onnx_module.onnx_path(checkpoint, fresh.sha256).unlink()
-    monkeypatch.setattr(onnx_module.torch.onnx, "export", _export_from(loaded.model))
+    monkeypatch.setattr(torch.onnx, "export", _export_from(loaded.model))
     with pytest.raises(OnnxParityError, match="differs"):
         onnx_export(fresh, checkpoint, images=[])
     assert not onnx_path(checkpoint, fresh.sha256).exists()
 
 
-def _export_from(model: torch.nn.Module):  # type: ignore[no-untyped-def]
+def _export_from(model: torch.nn.Module):
     original = torch.onnx.export
 
-    def export(_ignored: torch.nn.Module, *args: object, **kwargs: object) -> object:
+    def export(_ignored: torch.nn.Module, *args: Any, **kwargs: Any) -> object:
         return original(model, *args, **kwargs)
     return export

@@ -29,7 +29,7 @@ from planet_engine.manifest import ManifestError, read_manifest
 
 # The profile's examples per test (tests/conftest.py: 100 in dev and ci, many more in fuzz); each test takes a
 # multiple or a fraction of it by its cost.
-EXAMPLES = settings.default.max_examples
+EXAMPLES = settings().max_examples
 HALF_CIRCUMFERENCE_KM = math.pi * EARTH_RADIUS_KM
 # Haversine loses precision near antipodes (asin close to 1): about 1e-4 km; this leaves room to spare.
 TOLERANCE_KM = 1e-3

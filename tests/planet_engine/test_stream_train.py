@@ -16,7 +16,7 @@ from PIL import Image
 
 from planet_engine import stream_train
 from planet_engine.cells import CellSet, adaptive_partition
-from planet_engine.checkpoint import read_payload
+from planet_engine.checkpoint import read_payload, save_checkpoint
 from planet_engine.config import TrainConfig
 from planet_engine.data import train_transform
 from planet_engine.layouts import Sample
@@ -102,7 +102,7 @@ def test_training_from_shards_writes_a_checkpoint_the_predictor_loads(prepared, 
 
 def test_an_interrupted_run_resumes_mid_epoch_to_the_same_weights(prepared, tmp_path, monkeypatch):
     stream_train.train_from_shards(config(prepared, tmp_path / "whole.pt"))
-    save = stream_train.save_checkpoint
+    save = save_checkpoint
 
     def save_then_die(path, payload):
         digest = save(path, payload)
@@ -118,6 +118,7 @@ def test_an_interrupted_run_resumes_mid_epoch_to_the_same_weights(prepared, tmp_
 
     whole, _ = read_payload(tmp_path / "whole.pt")
     resumed, _ = read_payload(tmp_path / "resumed.pt")
+    assert whole["backbone_state"] is not None and resumed["backbone_state"] is not None
     for name, tensor in whole["head_state"].items():
         assert torch.equal(tensor, resumed["head_state"][name]), name
     for name, tensor in whole["backbone_state"].items():

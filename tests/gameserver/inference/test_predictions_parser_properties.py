@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from gameserver.inference.external import TOP_CELLS_MAX, PredictionsError, predictions_parse
 from planet_engine.bounded_input import FIELD_MAX_CHARS
 
-EXAMPLES = settings.default.max_examples
+EXAMPLES = settings().max_examples
 PANORAMAS = [(1, "images/a.jpg"), (2, "images/b.jpg"), (3, "other/b.jpg")]
 FILES = ["images/a.jpg", "a.jpg", "b.jpg", "other/b.jpg", "./images/a.jpg", "nope.jpg", ""]
 # A problem names its row and stays one short line: the longest fixed wording plus two cut excerpts.

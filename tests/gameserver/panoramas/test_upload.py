@@ -248,7 +248,7 @@ def test_a_damaged_archive_imports_whole_or_is_refused_clearly(two_photos: Path,
                                                                 stored_files: Callable[[], list[Path]]) -> None:
     archive = zip_of(two_photos)
 
-    @hypothesis.settings(max_examples=2 * hypothesis.settings.default.max_examples // 5, deadline=None)  # 40 in ci
+    @hypothesis.settings(max_examples=2 * hypothesis.settings().max_examples // 5, deadline=None)  # 40 in ci
     @hypothesis.given(data=st.data())
     def check(data: st.DataObject) -> None:
         try:
