@@ -61,7 +61,7 @@ def test_an_admin_uploads_predictions_and_a_bad_file_is_refused_naming_its_rows(
     from gameserver.inference.models import ExternalPrediction
 
     panorama_set = panorama_set_import(manifest_path=synthetic_test, name="synthetic")
-    panorama = Panorama.objects.order_by("pk").first()
+    panorama = Panorama.objects.earliest("pk")
     admin = clients["admin"]
 
     def upload(text: str):

@@ -46,14 +46,18 @@ def served_bytes(client: Client, url: str) -> bytes:
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert "Content-Disposition" not in response
-    return b"".join(response.streaming_content)
+    return response.getvalue()
 
 
 def test_a_move_round_serves_every_view_freshly_encoded_and_the_model_sees_exactly_those(places, monkeypatch):
     groups: list[list[np.ndarray]] = []
     original = Predictor.predict_groups
-    monkeypatch.setattr(Predictor, "predict_groups", lambda self, images, **kw: (
-        groups.extend([[np.asarray(image) for image in group] for group in images]), original(self, images, **kw))[1])
+
+    def recorded(self, images, **kw):
+        groups.extend([[np.asarray(image) for image in group] for group in images])
+        return original(self, images, **kw)
+
+    monkeypatch.setattr(Predictor, "predict_groups", recorded)
     client = Client()
     _, game = post(client, "/api/games", {"set": "places", "rounds": 1, "mode": "move"})
     status, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
@@ -123,8 +127,12 @@ def test_a_batch_mixing_single_and_multi_view_rounds_answers_each_from_its_own_v
     model = inference.version_predictor(version=rounds[0].game.model_version)
     calls: list[int] = []
     original = model.predict_groups
-    monkeypatch.setattr(model, "predict_groups",
-                        lambda groups, **kw: calls.append(len(groups)) or original(groups, **kw))
+
+    def counted(groups, **kw):
+        calls.append(len(groups))
+        return original(groups, **kw)
+
+    monkeypatch.setattr(model, "predict_groups", counted)
 
     round_predict(round_id=rounds[1].pk)
 

@@ -81,7 +81,8 @@ def check(data: bytes, file_name: str) -> None:
         assert row.panorama_id in dict(PANORAMAS)
         assert -90 <= row.latitude <= 90 and -180 <= row.longitude <= 180
         assert len(row.top_cells) <= TOP_CELLS_MAX
-        assert all(0 <= cell["probability"] <= 1 and math.isfinite(cell["latitude"])  # type: ignore[operator]
+        assert all(isinstance(cell["probability"], float) and 0 <= cell["probability"] <= 1
+                   and isinstance(cell["latitude"], float) and math.isfinite(cell["latitude"])
                    for cell in row.top_cells)
 
 

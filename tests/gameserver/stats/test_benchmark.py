@@ -102,7 +102,7 @@ def test_median_interval_is_seeded_and_contains_the_sample_median() -> None:
     first = median_interval(values=values, seed=7)
     assert first == median_interval(values=values, seed=7)
     assert first != median_interval(values=values, seed=8)
-    assert first[0] <= np.median(values) <= first[1]
+    assert first[0] is not None and first[1] is not None and first[0] <= np.median(values) <= first[1]
 
 
 def test_median_interval_with_mostly_timeouts_is_infinite_not_nan() -> None:
