@@ -140,7 +140,7 @@ class CpuMeter:
 
     def cores(self) -> dict[str, float]:
         seconds = time.monotonic() - self.began
-        busy, stolen = (after - before for after, before in zip(self.machine_seconds(), self.machine))
+        busy, stolen = (after - before for after, before in zip(self.machine_seconds(), self.machine, strict=True))
         group = group_cpu_seconds(self.groups)
         result = {name: (group[name] - self.group[name]) / seconds for name in self.groups}
         result["client"] = (self.own_seconds() - self.own) / seconds

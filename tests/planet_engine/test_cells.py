@@ -16,7 +16,8 @@ def test_leaf_ids_equal_s2sphere_including_poles_and_antimeridian():
     lat, lon = random_points(5000)
     lat = np.concatenate([lat, [90, -90, 0, 0, 45, -45, 0]])
     lon = np.concatenate([lon, [0, 0, 180, -180, 180, -180, 90]])
-    expected = [s2sphere.CellId.from_lat_lng(s2sphere.LatLng.from_degrees(a, b)).id() for a, b in zip(lat, lon)]
+    expected = [s2sphere.CellId.from_lat_lng(s2sphere.LatLng.from_degrees(a, b)).id()
+                for a, b in zip(lat, lon, strict=True)]
     assert leaf_cell_ids(lat, lon).tolist() == expected
 
 
@@ -47,7 +48,7 @@ def check_partition_invariants(lat: np.ndarray, lon: np.ndarray, t1: int, t2: in
     assert np.all(partition.counts >= t2)
     # Cells never overlap: no kept cell contains another.
     for index, cell in enumerate(partition.cell_ids):
-        for other, level in zip(partition.cell_ids, partition.levels):
+        for other, level in zip(partition.cell_ids, partition.levels, strict=True):
             if other != cell and level < partition.levels[index]:
                 assert parent_ids(np.array([cell]), int(level))[0] != other
 

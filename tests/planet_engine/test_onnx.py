@@ -42,7 +42,7 @@ def test_onnx_and_torch_predictors_agree(checkpoint, synthetic_test):
     onnx_predictor = Predictor(checkpoint, device="cpu", backend="onnx", threads=1)  # exports on first use
     assert onnx_predictor.backend == "onnx" and onnx_path(checkpoint, onnx_predictor.checkpoint_sha256).is_file()
     onnx_guesses = onnx_predictor.predict(images, top_k=3)
-    for a, b in zip(torch_guesses, onnx_guesses):
+    for a, b in zip(torch_guesses, onnx_guesses, strict=True):
         assert [c.token for c in a.top_cells] == [c.token for c in b.top_cells]
         assert (a.latitude, a.longitude) == (b.latitude, b.longitude)
         assert np.allclose([c.probability for c in a.top_cells], [c.probability for c in b.top_cells], atol=1e-4)

@@ -25,7 +25,8 @@ from planet_engine.shards import ShardStream, shards_of, write_shards
 
 ROOT = Path(__file__).resolve().parents[2]
 rng = np.random.default_rng(0)
-LOCATIONS = [(float(lat), float(lon)) for lat, lon in zip(rng.uniform(-60, 70, 40), rng.uniform(-180, 180, 40))]
+LOCATIONS = [(float(lat), float(lon))
+             for lat, lon in zip(rng.uniform(-60, 70, 40), rng.uniform(-180, 180, 40), strict=True)]
 
 
 class MemoryImages:

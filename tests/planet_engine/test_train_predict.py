@@ -119,7 +119,7 @@ def test_a_batch_of_view_groups_predicts_each_group_as_predict_views_would(train
     batched = predictor.predict_groups(groups, top_k=3, distribution=True)
     alone = [predictor.predict_views(group, top_k=3, distribution=True) for group in groups]
     assert len(batched) == 3
-    for mine, theirs in zip(batched, alone):
+    for mine, theirs in zip(batched, alone, strict=True):
         assert mine.distribution is not None and theirs.distribution is not None
         np.testing.assert_allclose(mine.distribution, theirs.distribution, rtol=1e-5, atol=1e-8)
         assert (mine.latitude, mine.longitude) == (theirs.latitude, theirs.longitude)

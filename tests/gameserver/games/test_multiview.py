@@ -73,7 +73,7 @@ def test_a_move_round_serves_every_view_freshly_encoded_and_the_model_sees_exact
     assert [r.panorama_view.name for r in records] == [name for name, _ in TURNS]
     stored = {hashlib.sha256(object_read(key=stored_image_key(name=v.image_name))).hexdigest()
               for v in PanoramaView.objects.all()} | set(PanoramaView.objects.values_list("source_sha256", flat=True))
-    for record, listed in zip(records, view["views"]):
+    for record, listed in zip(records, view["views"], strict=True):
         body = served_bytes(client, listed["image_url"])
         # This round's own encoding: recorded, and not the bytes of any stored or public image.
         assert hashlib.sha256(body).hexdigest() == record.view_sha256 not in stored
@@ -82,7 +82,7 @@ def test_a_move_round_serves_every_view_freshly_encoded_and_the_model_sees_exact
     (pixels,) = groups
     assert len(pixels) == len(records) and all(
         np.array_equal(seen, np.asarray(image_open(key=served_view_key(name=r.view_name))))
-        for seen, r in zip(pixels, records))
+        for seen, r in zip(pixels, records, strict=True))
     served.refresh_from_db()
     model = inference.version_predictor(version=served.game.model_version)
     expected = model.predict_views([image_open(key=served_view_key(name=r.view_name)) for r in records])

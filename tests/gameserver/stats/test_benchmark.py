@@ -131,7 +131,7 @@ def test_empty_table_gives_empty_tables() -> None:
     assert tables["power"]["rounds_needed"] is None and tables["planet_table"] == [
         {"name": "Humans", "kind": "human", "rounds": 0, "median_km": None, "median_low": None, "median_high": None,
          "accuracy": [{"name": name, "km": km, "rate": None, "low": None, "high": None}
-                      for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM)]}]
+                      for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM, strict=True)]}]
     json.dumps(tables, allow_nan=False)
     render_text(tables=tables)
 
