@@ -89,7 +89,8 @@ fuzz: $(VENV)/.installed
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PY) -m pytest --hypothesis-profile=fuzz -m hypothesis \
 		--ignore=tests/browser
 
-# Types: strict on planet_engine, django-stubs on the game server (configuration in pyproject.toml).
+# Types: strict on planet_engine, django-stubs on the game server, bench typed, the tests' bodies checked
+# (configuration in pyproject.toml).
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 

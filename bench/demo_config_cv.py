@@ -72,7 +72,8 @@ METHOD_SETTINGS = [
 def folds_of(manifest: Manifest) -> np.ndarray:
     """(N,) fold of each photo; split by owner: one photographer's photos never sit on both sides."""
     owners = np.array(manifest.column("flickr_owner"))
-    fold_of_owner = dict(zip(np.unique(owners), np.random.default_rng(0).integers(0, FOLDS, len(set(owners)))))
+    fold_of_owner = dict(zip(np.unique(owners), np.random.default_rng(0).integers(0, FOLDS, len(set(owners))),
+                             strict=True))
     return np.array([fold_of_owner[owner] for owner in owners])
 
 

@@ -46,7 +46,7 @@ class Client:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
 
     def call(self, path: str, body: object | None = None) -> Any:
-        token = next((c.value for c in self.cookies if c.name == "csrftoken"), "")
+        token = next((c.value or "" for c in self.cookies if c.name == "csrftoken"), "")
         request = urllib.request.Request(self.base + path, method="GET" if body is None else "POST",
                                          data=None if body is None else json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json", "X-CSRFToken": token,
@@ -121,7 +121,7 @@ def main() -> int:
         while left > 0:
             count = min(left, 50)
             game = client.call("/api/games", {"set": "osv5m-demo", "rounds": count})["game"]
-            with connect(f"ws://127.0.0.1:{port}/ws/games/{game}", origin=Origin(base),  # type: ignore[arg-type]
+            with connect(f"ws://127.0.0.1:{port}/ws/games/{game}", origin=Origin(base),
                          open_timeout=30) as socket:
                 for number in range(1, count + 1):
                     started = time.perf_counter()

@@ -131,7 +131,7 @@ def fold_errors(features: Features, predictions: list[tuple[np.ndarray, list[int
     for distributions, places in predictions:
         latitudes, longitudes = point_guesses(distributions, features.cells, mode)
         errors.append(distances_km(latitudes, longitudes, features.latitudes[places], features.longitudes[places]))
-        points |= set(zip(latitudes.round(4).tolist(), longitudes.round(4).tolist()))
+        points |= set(zip(latitudes.round(4).tolist(), longitudes.round(4).tolist(), strict=True))
     return errors, len(points)
 
 

@@ -47,8 +47,8 @@ def replicate(design: Design, rng: np.random.Generator) -> tuple[bool | None, bo
     skill -= skill.mean()
     difficulty = rng.normal(0, 0.8, design.panoramas)
     players, panoramas = [], []
-    for player, count in enumerate(design.rounds):
-        players += [player] * count
+    for index, count in enumerate(design.rounds):
+        players += [index] * count
         panoramas += list(rng.choice(design.panoramas, size=count, replace=False))
     player, panorama = np.array(players), np.array(panoramas)
     win = rng.random(player.size) < 1 / (1 + np.exp(-(skill[player] + difficulty[panorama])))
@@ -70,7 +70,7 @@ def replicate_rare_rate(rng: np.random.Generator) -> tuple[bool | None, bool | N
     clusters = clusters_of(panorama=panorama, player=player, panoramas=panoramas, players=players)
     ((rate, low, high),) = rate_intervals(hits=hit_panorama[panorama], members=np.ones(panorama.size, bool),
                                           clusters=clusters.panorama_only())[0]
-    return (None if low is None else bool(low <= 0.03 <= high)), None
+    return (None if low is None or high is None else bool(low <= 0.03 <= high)), None
 
 
 def main() -> None:

@@ -71,7 +71,11 @@ def _player(rng: np.random.Generator, design: Design, name: str, rounds: int,
 
 
 def _attacker(rng: np.random.Generator, design: Design, attack: str) -> list[PlayerRound]:
-    n, human = 20, lambda k: rng.lognormal(math.log(25), 0.6, k)
+    n = 20
+
+    def human(k: int) -> np.ndarray:
+        return rng.lognormal(math.log(25), 0.6, k)
+
     world = design.spread_km > 100
     if attack == "lookup":
         return _player(rng, design, attack, n, lambda k: rng.uniform(0.05, 20.0 if world else 1.0, k),
@@ -95,8 +99,12 @@ def replicate(design: Design, seed: int) -> tuple[int, int, dict[str, bool]]:
     rounds: list[PlayerRound] = []
     for index in range(design.players):
         skill = math.exp(rng.uniform(*np.log(design.skill_km)))
+
+        def errors(k: int, s: float = skill) -> np.ndarray:
+            return s * rng.lognormal(0, 1, k)
+
         rounds += _player(rng, design, f"honest-{index}", design.rounds[index % len(design.rounds)],
-                          lambda k, s=skill: s * rng.lognormal(0, 1, k), lambda k: rng.lognormal(math.log(25), 0.6, k))
+                          errors, lambda k: rng.lognormal(math.log(25), 0.6, k))
     for attack in ATTACKS:
         rounds += _attacker(rng, design, attack)
     flags = player_flags_of(rounds)

@@ -44,7 +44,8 @@ class AlbumPredictor:
             raise ValueError("every group needs at least one view")
         inputs = self.view_inputs([image for group in groups for image in group])  # (sum V, F)
         ends = np.cumsum([len(group) for group in groups])
-        return album_probabilities(self.model, [inputs[end - len(group):end] for group, end in zip(groups, ends)])
+        return album_probabilities(self.model, [inputs[end - len(group):end]
+                                                for group, end in zip(groups, ends, strict=True)])
 
     def predict_groups(self, groups: Sequence[Sequence[ImageInput]], *, top_k: int = 5, distribution: bool = False,
                        polygon_points_per_edge: int = 4) -> list[Prediction]:

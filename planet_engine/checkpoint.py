@@ -136,7 +136,7 @@ def build_payload(
 ) -> CheckpointPayload:
     return {
         "hierarchy": [{"cells": level.rows(), "ancestors": [int(a) for a in ancestors]}
-                      for level, ancestors in zip(coarse, model.head.ancestors)],
+                      for level, ancestors in zip(coarse, model.head.ancestors, strict=True)],
         "format": FORMAT,
         "config": config.copy(),
         "cells": cells.rows(),

@@ -129,14 +129,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
         album = AlbumPredictor(args.album, base=args.checkpoint, device=args.device, point_mode=args.point)
         groups = [list(args.images)] if args.multi_view else [[image] for image in args.images]
         for group, prediction in zip(groups, album.predict_groups(groups, top_k=args.top_k,
-                                                                  distribution=args.distribution)):
+                                                                  distribution=args.distribution), strict=True):
             print(json.dumps({"image": ",".join(group), **prediction.as_dict()}))
         return 0
     if is_knn_checkpoint(args.checkpoint):
         if args.multi_view or args.distribution:
             raise ValueError("a kNN checkpoint predicts single images, with no distribution over cells")
         knn = KnnPredictor(args.checkpoint, device=args.device)
-        for image, prediction in zip(args.images, knn.predict(args.images, top_k=args.top_k)):
+        for image, prediction in zip(args.images, knn.predict(args.images, top_k=args.top_k), strict=True):
             print(json.dumps({"image": image, **prediction.as_dict()}))
         return 0
     predictor = Predictor(args.checkpoint, device=args.device, point_mode=args.point)
@@ -146,9 +146,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         predictions = predictor.predict(args.images, top_k=args.top_k, distribution=args.distribution)
         names = list(args.images)
-    for name, prediction in zip(names, predictions):
+    for name, prediction in zip(names, predictions, strict=True):
         print(json.dumps({"image": name, **prediction.as_dict()}))
-    for name, prediction in zip(names, predictions):
+    for name, prediction in zip(names, predictions, strict=True):
         top = prediction.top_cells[0]
         print(f"{name}: ({prediction.latitude:.4f}, {prediction.longitude:.4f}), top cell {top.token} "
               f"p={top.probability:.3f}", file=sys.stderr)

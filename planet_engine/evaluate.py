@@ -89,7 +89,7 @@ def country_accuracy(latitudes: np.ndarray, longitudes: np.ndarray, truths: Sequ
 
     places = country_index().lookup_many(np.asarray(latitudes), np.asarray(longitudes))
     hits = [place.country is not None and place.country == truth.strip().upper()
-            for place, truth in zip(places, truths)]
+            for place, truth in zip(places, truths, strict=True)]
     return float(np.mean(hits))
 
 

@@ -139,7 +139,7 @@ def summarize_errors(km: np.ndarray) -> ErrorSummary:
     hits = within_thresholds(km).mean(axis=0)
     return ErrorSummary(
         count=int(km.size),
-        accuracy={name: float(rate) for name, rate in zip(THRESHOLD_NAMES, hits)},
+        accuracy={name: float(rate) for name, rate in zip(THRESHOLD_NAMES, hits, strict=True)},
         median_km=float(np.median(km)),
         mean_km=float(km.mean()),
         mean_geoscore=float(np.mean(geoscore(km))),
@@ -150,7 +150,7 @@ def threshold_outcomes(human_km: float, model_km: float) -> dict[str, str]:
     """Who wins at each radius: 'human' or 'model' when only one is inside it, 'tie' when both are inside
     or both outside (PlaNet's human-vs-model comparison)."""
     outcomes = {}
-    for name, radius in zip(THRESHOLD_NAMES, THRESHOLDS_KM):
+    for name, radius in zip(THRESHOLD_NAMES, THRESHOLDS_KM, strict=True):
         human_in, model_in = human_km <= radius, model_km <= radius
         outcomes[name] = "tie" if human_in == model_in else ("human" if human_in else "model")
     return outcomes

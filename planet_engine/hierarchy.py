@@ -29,7 +29,7 @@ def fold_logits(fine_logits: torch.Tensor, level_logits: list[torch.Tensor],
                 ancestors: list[torch.Tensor]) -> torch.Tensor:
     """(B, C) fine logits, per coarser level (B, C_l) logits and (C,) ancestor indices -> (B, C) log p(fine)."""
     folded = torch.log_softmax(fine_logits, dim=1)
-    for logits, index in zip(level_logits, ancestors):
+    for logits, index in zip(level_logits, ancestors, strict=True):
         folded = folded + torch.log_softmax(logits, dim=1).index_select(1, index)
     return folded
 

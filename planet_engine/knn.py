@@ -182,7 +182,7 @@ class KnnPredictor:
         ends = np.cumsum([len(group) for group in groups])
         k = min(self.k, similarities.shape[1])
         return [self._guess(similarities[end - len(group):end].mean(axis=0), k, top_k, polygon_points_per_edge)
-                for group, end in zip(groups, ends)]
+                for group, end in zip(groups, ends, strict=True)]
 
     def _guess(self, similarities: np.ndarray, k: int, top_k: int, points_per_edge: int) -> Prediction:
         """(N,) similarities of one query -> its guess."""

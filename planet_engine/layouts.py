@@ -120,7 +120,7 @@ def csv_rows(csv_path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, s
                 why = ("the file is cut mid-row (an interrupted download? fetch it again)" if last
                        else f"the header has {len(header)}")
                 raise LayoutError(f"{csv_path}: line {line} has {len(record)} fields: {why}")
-            yield line, dict(zip(header, record))
+            yield line, dict(zip(header, record, strict=True))
 
     return header, rows()
 

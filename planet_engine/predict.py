@@ -177,7 +177,7 @@ class Predictor:
             raise ValueError("every group needs at least one view")
         probabilities = self.probabilities([image for group in groups for image in group])  # (sum V, C)
         ends = np.cumsum([len(group) for group in groups])
-        combined = [views_combine(probabilities[end - len(group):end]) for group, end in zip(groups, ends)]
+        combined = [views_combine(probabilities[end - len(group):end]) for group, end in zip(groups, ends, strict=True)]
         return self.predictions_from_probabilities(
             np.stack(combined) if combined else np.zeros((0, self.num_classes)), top_k=top_k,
             distribution=distribution, polygon_points_per_edge=polygon_points_per_edge)

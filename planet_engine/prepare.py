@@ -178,7 +178,7 @@ def write_shards(samples: list[Sample], source: ImageSource, out: Path, *, datas
     state["planned"] = count
     planned = plan(samples, seed=seed, shards=count)
     names = [f"shard-{n:06d}.tar" for n in range(count)]
-    tasks = [ShardTask(out, name, [samples[i] for i in rows], on_bad) for name, rows in zip(names, planned)
+    tasks = [ShardTask(out, name, [samples[i] for i in rows], on_bad) for name, rows in zip(names, planned, strict=True)
              if not ((done := state["shards"].get(name)) and done["rows"] == _fingerprint([samples[i] for i in rows])
                      and (out / name).is_file())]
     bar = Progress("shards", count, enabled=progress)
@@ -207,7 +207,7 @@ def _finish(samples: list[Sample], planned: list[list[int]], names: list[str], s
     with (out / "locations.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file", "latitude", "longitude"])
-        for name, rows in zip(names, planned):
+        for name, rows in zip(names, planned, strict=True):
             for sample in (samples[i] for i in rows):
                 if sample.key not in bad_keys:
                     writer.writerow([f"{name}/{sample.key}.jpg", repr(sample.latitude), repr(sample.longitude)])

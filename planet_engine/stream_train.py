@@ -230,6 +230,6 @@ def _rescale_schedule(scheduler: torch.optim.lr_scheduler.CosineAnnealingLR, *, 
     """Put the cosine schedule at step `done` of `total`, each group's rate set by the closed form."""
     scheduler.T_max = total
     scheduler.last_epoch = done
-    for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):
+    for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True):
         group["lr"] = scheduler.eta_min + (base - scheduler.eta_min) * (1 + math.cos(math.pi * done / total)) / 2
     scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]  # what get_last_lr reads

@@ -104,7 +104,7 @@ def level_losses(level_logits: list[torch.Tensor], fine_labels: torch.Tensor, la
     """The sum over partitions (fine first, then the coarser ones) of each head's loss on a batch of (B,) photos;
     a photo's coarse label is its fine cell's ancestor, so the levels never disagree."""
     total = torch.zeros((), device=level_logits[0].device)
-    for index, (logits, cells) in enumerate(zip(level_logits, levels)):
+    for index, (logits, cells) in enumerate(zip(level_logits, levels, strict=True)):
         labels = fine_labels if index == 0 else ancestors[index - 1].to(fine_labels.device)[fine_labels]
         targets = (soft_targets(latitudes, longitudes, cells, tau_km).to(logits.device)
                    if loss == "haversine" else None)

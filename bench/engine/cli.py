@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     # honest noise figures on a shared 2-core box.
     others = steal = None
     if counters_before is not None and counters_after is not None:
-        busy, stolen, own = (after - before for after, before in zip(counters_after, counters_before))
+        busy, stolen, own = (after - before for after, before in zip(counters_after, counters_before, strict=True))
         others, steal = max(0.0, busy - own) / seconds, stolen / seconds
     results = {
         "quick": args.quick,

@@ -22,7 +22,7 @@ def bench_partition(sizes: Sizes, rng: np.random.Generator) -> dict[str, Any]:
     cells = adaptive_partition(lat, lon, t1=1000, t2=100).num_cells
 
     m = sizes.s2sphere_points
-    pairs = list(zip(lat[:m].tolist(), lon[:m].tolist()))
+    pairs = list(zip(lat[:m].tolist(), lon[:m].tolist(), strict=True))
 
     def pure_python() -> None:
         for a, b in pairs:

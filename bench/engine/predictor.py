@@ -37,7 +37,7 @@ def write_checkpoint(folder: Path, backbone: str, cells: CellSet) -> Path:
                          backbone=backbone, pretrained=True, trainable="head")
     record = config_record(config, model.spec.image_size)
     path = folder / f"{backbone}.pt"
-    save_checkpoint(path, build_payload(model=model, cells=cells, config=record, extra={"bench": True}))
+    save_checkpoint(path, build_payload(model=model, cells=cells, config=record, extra={}))
     return path
 
 
@@ -108,7 +108,7 @@ def bench_predictor(backbone: str, checkpoint: Path, images: list[Image.Image], 
         "bare_s_all": bare_s, "predict_s_all": predict_s,
         "overhead": overhead, "overhead_from_min": (min(predict_s) - min(bare_s)) / min(bare_s),
         # Each predict() against the bare run just before it: robust to the machine slowing mid-run.
-        "overhead_paired_median": median([b / a - 1 for a, b in zip(bare_s, predict_s)]),
+        "overhead_paired_median": median([b / a - 1 for a, b in zip(bare_s, predict_s, strict=True)]),
         "stages_s_per_batch": stages,
         "goal_overhead": PREDICT_OVERHEAD_GOAL, "pass": overhead <= PREDICT_OVERHEAD_GOAL,
     }

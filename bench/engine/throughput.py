@@ -50,8 +50,9 @@ def photo(seed: int) -> bytes:
 
 
 def build(root: Path, count: int) -> None:
-    places = [(float(lat), float(lon)) for lat, lon in zip(np.random.default_rng(1).uniform(-60, 70, count),
-                                                           np.random.default_rng(2).uniform(-180, 180, count))]
+    latitudes = np.random.default_rng(1).uniform(-60, 70, count)
+    longitudes = np.random.default_rng(2).uniform(-180, 180, count)
+    places = [(float(lat), float(lon)) for lat, lon in zip(latitudes, longitudes, strict=True)]
     ids = mini.osv5m(root, places=places, zips=4)
     # Real-sized photos in place of the miniature's thumbnails.
     images = root / "images" / "train"

@@ -47,7 +47,7 @@ def finetune_step(model: GeoClassifier,
         logits = model(images)
         loss = F.cross_entropy(logits.float(), labels)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
         optimizer.step()
         float(loss.detach()), int((logits.argmax(1) == labels).sum())
 
@@ -124,7 +124,7 @@ def bench_training(sizes: Sizes, cells: CellSet, manifest_path: Path, num_worker
                 logits = probe.classify(embeddings[batch])
                 loss = F.cross_entropy(logits, probe_labels[batch])
                 probe_optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]  # as above
                 probe_optimizer.step()
                 float(loss.detach()), int((logits.argmax(1) == probe_labels[batch]).sum())
 

@@ -73,7 +73,7 @@ async def guess_post(client: Client, ledger: Ledger, *, round_id: str, sent: tup
     """Post a guess `copies` times at once; a copy lost in transit is retried once, as a browser would. True when
     the server answered it (201 or 200)."""
     path = f"/api/rounds/{round_id}/guess"
-    body = {"latitude": sent[0], "longitude": sent[1]}
+    body: dict[str, object] = {"latitude": sent[0], "longitude": sent[1]}
     answered = False
     for attempt in range(2):
         results = await asyncio.gather(*(client.request("POST", path, body) for _ in range(copies)),

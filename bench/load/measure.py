@@ -8,6 +8,7 @@ import os
 import resource
 import time
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,10 @@ def database_verify(database_url: str, ledger: Ledger) -> dict[str, Any]:
         duplicated = connection.execute(
             "SELECT count(*) FROM (SELECT round_id, player_key FROM games_guess GROUP BY 1, 2 "
             "HAVING count(*) > 1) AS twice").fetchone()
-        statuses = dict(connection.execute(
+        statuses: dict[str, int] = dict(connection.execute(
             "SELECT model_status, count(*) FROM games_round WHERE served_at IS NOT NULL GROUP BY 1").fetchall())
         # Served -> the model's guess committed, on the server's clock, for every round that got one.
-        model_s = dict(connection.execute(
+        model_s: dict[str, Decimal] = dict(connection.execute(
             "SELECT public_id, extract(epoch FROM model_ready_at - served_at) FROM games_round "
             "WHERE model_ready_at IS NOT NULL").fetchall())
     stored = {(r[0], r[1]): (r[2], r[3], r[4]) for r in stored_rows}
@@ -139,7 +140,7 @@ class CpuMeter:
 
     def cores(self) -> dict[str, float]:
         seconds = time.monotonic() - self.began
-        busy, stolen = (after - before for after, before in zip(self.machine_seconds(), self.machine))
+        busy, stolen = (after - before for after, before in zip(self.machine_seconds(), self.machine, strict=True))
         group = group_cpu_seconds(self.groups)
         result = {name: (group[name] - self.group[name]) / seconds for name in self.groups}
         result["client"] = (self.own_seconds() - self.own) / seconds

@@ -63,7 +63,7 @@ def _rating_over_time(rows: list[Row]) -> dict[str, object]:
                               score=np.array([SCORE[str(row["head_to_head"])] for row in counted]), ends=ends)
     return {
         "points": [{"game": game, "played_at": played_at, "counted_rounds": end, "rating": rating}
-                   for (game, played_at), end, rating in zip(games, ends, path)],
+                   for (game, played_at), end, rating in zip(games, ends, path, strict=True)],
         "anchor": info["anchor"], "anchor_rating": info["anchor_rating"],
         "provisional": len(counted) < PROVISIONAL_ROUNDS,
         "definition": "Bradley–Terry on the benchmark's scale, fitted on your counted rounds up to each game, "

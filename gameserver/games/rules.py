@@ -33,7 +33,8 @@ SUSPICIOUS_RUN_KM = 1.0
 SUSPICIOUS_RUN = 3  # this many guesses under SUSPICIOUS_RUN_KM among a player's last SUSPICIOUS_RUN_OF
 SUSPICIOUS_RUN_OF = 5
 # The radii the reveal and the benchmark judge at, as the API sends them (the browser never hard-codes them).
-THRESHOLDS: list[dict[str, object]] = [{"name": name, "km": km} for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM)]
+THRESHOLDS: list[dict[str, object]] = [{"name": name, "km": km}
+                                       for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM, strict=True)]
 
 
 def round_closes_at(*, round: Round) -> datetime:

@@ -113,11 +113,11 @@ def _admit_in_cache(*, backend: BaseCache, names: list[str], limits: list[Limit]
     """The same over get and set under a process lock: exact for the embedded LocMemCache (one process)."""
     with _memory_lock:
         logs = [sorted(t for t in backend.get(name, []) if t > now - limit.window_s)
-                for name, limit in zip(names, limits)]
+                for name, limit in zip(names, limits, strict=True)]
         waits = [log[len(log) - limit.requests] + limit.window_s - now if len(log) >= limit.requests else 0.0
-                 for log, limit in zip(logs, limits)]
+                 for log, limit in zip(logs, limits, strict=True)]
         if max(waits) > 0:
             return max(waits), waits.index(max(waits))
-        for name, log, limit in zip(names, logs, limits):
+        for name, log, limit in zip(names, logs, limits, strict=True):
             backend.set(name, [*log, now], timeout=limit.window_s + 1)
     return 0.0, 0

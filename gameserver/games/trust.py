@@ -165,7 +165,7 @@ def player_flags() -> dict[str, tuple[str, ...]]:
     prior_km: dict[int, float] = {}
     if placed:
         km = distances_km(*(np.array([rows[i][column] for i in placed], dtype=np.float64) for column in (7, 8, 9, 10)))
-        prior_km = dict(zip(placed, km.tolist()))
+        prior_km = dict(zip(placed, km.tolist(), strict=True))
     return player_flags_of([PlayerRound(player=key, panorama_set=set_id, km=None if timed_out else km,
                                         model_km=model_km, seconds=(guessed - served).total_seconds(),
                                         prior_km=prior_km.get(i), spread_km=spread)

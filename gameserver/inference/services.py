@@ -186,7 +186,7 @@ def round_predict(*, round_id: int) -> None:
     # the mean of their log-probabilities); all the batch's images share the forward passes.
     groups = [[image_open(key=key) for key in keys] for keys in round_view_keys(rounds=rounds)]
     predictions = model.predict_groups(groups, top_k=TOP_K)
-    for game_round, prediction in zip(rounds, predictions):
+    for game_round, prediction in zip(rounds, predictions, strict=True):
         _guess_commit(round=game_round, prediction=prediction)
 
 

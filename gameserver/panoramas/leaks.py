@@ -35,7 +35,7 @@ def panorama_set_flag_training_leaks(*, panorama_set: PanoramaSet, training_mani
         np.array([p.latitude for p in panoramas]), np.array([p.longitude for p in panoramas]),
         training.latitudes, training.longitudes,
     )
-    for panorama, km in zip(panoramas, nearest.tolist()):
+    for panorama, km in zip(panoramas, nearest.tolist(), strict=True):
         panorama.nearest_training_km = km
         panorama.near_training_photo = km <= radius_km
     with transaction.atomic():

@@ -114,7 +114,7 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
                                          np.array([item.longitude for item in firsts]))
     panoramas: list[Panorama] = []
     views: list[list[PanoramaView]] = []  # per panorama; none unless it is a multi-view place
-    for group, place in zip(groups, places):
+    for group, place in zip(groups, places, strict=True):
         item = group[0]
         country = place.country or item.manifest_country
         continent = place.continent or (continent_of_country(country) if country else None) or ""
@@ -138,7 +138,7 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
             for panorama in panoramas:
                 panorama.panorama_set = panorama_set
             Panorama.objects.bulk_create(panoramas, batch_size=500)
-            for panorama, its_views in zip(panoramas, views):
+            for panorama, its_views in zip(panoramas, views, strict=True):
                 for view in its_views:
                     view.panorama = panorama
             PanoramaView.objects.bulk_create([view for its_views in views for view in its_views], batch_size=500)
@@ -264,9 +264,9 @@ def _images_write(*, groups: list[list[_CheckedRow]], panoramas: list[Panorama],
     written: list[str] = []
     total, done = sum(len(group) for group in groups), 0
     try:
-        for group, panorama, its_views in zip(groups, panoramas, views):
+        for group, panorama, its_views in zip(groups, panoramas, views, strict=True):
             targets: list[Panorama | PanoramaView] = list(its_views) or [panorama]
-            for item, target in zip(group, targets):
+            for item, target in zip(group, targets, strict=True):
                 name = f"{panorama.public_id if target is panorama else new_public_id()}.jpg"
                 written.append(_image_store(item=item, target=target, name=name))
                 done += 1

@@ -100,8 +100,8 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
                    # A fixed guess at the set's centre, made without looking, is inside this radius in most
                    # rounds: a win here says nothing of geolocation skill.
                    "set_prior_wins_most": bool(n and prior_inside[:, i].sum() * 2 > n)}
-                  for i, (name, km) in enumerate(zip(THRESHOLD_NAMES, THRESHOLDS_KM))]
-    for row, adjusted in zip(thresholds, holm([row["cluster_p"] for row in thresholds])):
+                  for i, (name, km) in enumerate(zip(THRESHOLD_NAMES, THRESHOLDS_KM, strict=True))]
+    for row, adjusted in zip(thresholds, holm([row["cluster_p"] for row in thresholds]), strict=True):
         row["cluster_p_holm"] = adjusted
     right = {f"{side}_{level}": np.asarray(getattr(table, f"{side}_same_{level}"), dtype=bool)
              for side in ("human", "model") for level in ("country", "continent")}
@@ -123,7 +123,7 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
                                      models=labels["model_version"], medians=medians, clusters=clusters,
                                      prior_km=prior_km),
         "errors": {**{f"{side}_median_{part}": value for side in ("human", "model")
-                      for part, value in zip(("km", "low", "high"), medians[side])},
+                      for part, value in zip(("km", "low", "high"), medians[side], strict=True)},
                    "human_mean_points": _mean_or_none(table.human_points),
                    "model_mean_points": _mean_or_none(table.model_points)},
         "paired": _paired(human_km=human_km, model_km=model_km, clusters=clusters),

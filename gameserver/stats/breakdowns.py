@@ -29,7 +29,7 @@ def breakdown(*, labels: tuple[list[str], np.ndarray], sides: dict[str, tuple[np
     columns["ties"] = (rounds - np.array(columns["human_wins"], dtype=np.int64)
                        - np.array(columns["model_wins"], dtype=np.int64)).tolist()
     decided = np.array(columns["human_wins"]) + np.array(columns["model_wins"])
-    columns["human_win_rate"] = [h / int(d) if d else None for h, d in zip(columns["human_wins"], decided)]
+    columns["human_win_rate"] = [h / int(d) if d else None for h, d in zip(columns["human_wins"], decided, strict=True)]
     inference = contest_inference(human_win=human_better, model_win=model_better, clusters=clusters, groups=codes,
                                   group_count=groups)
     columns["low"] = [row["low"] for row in inference]

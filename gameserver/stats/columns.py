@@ -85,7 +85,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("set_prior_km", "float", "great-circle km from the set prior (a fixed guess at the geometric median of "
            "the set's places, measured at import) to the truth: the baseline no one has to look to reach"),
     *(Column(f"winner_{name}", "str", f"human, model or tie within {km:g} km (tie: both inside or both outside)")
-      for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM)),
+      for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM, strict=True)),
     Column("head_to_head", "str", "human, model or tie by the smaller error"),
     Column("served_at", "datetime", "when the round was first served (UTC, ISO 8601)"),
     Column("model_ready_at", "datetime", "when the model's guess was committed"),

@@ -43,7 +43,7 @@ def admin_outcomes(*, human_right: dict[str, np.ndarray], model_right: dict[str,
         accuracy: dict[str, float | None] = {}
         rates = [rate_intervals(hits=human, members=rows, clusters=clusters)[0],
                  rate_intervals(hits=model, members=rows, clusters=clusters.panorama_only())[0]]
-        for side, ((rate, low, high),) in zip(("human", "model"), rates):
+        for side, ((rate, low, high),) in zip(("human", "model"), rates, strict=True):
             accuracy |= {f"{side}_accuracy": rate, f"{side}_accuracy_low": low, f"{side}_accuracy_high": high}
         result.append({"name": level, "rounds": int(rows.sum()),
                        **contest(human_win=human & ~model, model_win=model & ~human, clusters=clusters,
@@ -90,7 +90,7 @@ def _planet_row(*, name: str, kind: str, inside: np.ndarray, members: np.ndarray
                 median: tuple[float | None, float | None, float | None], clusters: Clusters) -> dict:
     rates = rate_intervals(hits=inside.T, members=members, clusters=clusters)
     accuracy = [{"name": radius, "km": km, "rate": rate, "low": low, "high": high}
-                for radius, km, ((rate, low, high),) in zip(THRESHOLD_NAMES, THRESHOLDS_KM, rates)]
+                for radius, km, ((rate, low, high),) in zip(THRESHOLD_NAMES, THRESHOLDS_KM, rates, strict=True)]
     return {"name": name, "kind": kind, "rounds": int(members.sum()), "accuracy": accuracy,
             "median_km": median[0], "median_low": median[1], "median_high": median[2]}
 

@@ -66,7 +66,8 @@ def ratings(*, player_labels: tuple[list[str], np.ndarray], model_labels: tuple[
         {"name": name, "kind": kind, "rounds": int(count), "rating": float(value), "low": float(value - width),
          "high": float(value + width), "provisional": bool(count < PROVISIONAL_ROUNDS) and i != len(players) + anchor,
          "anchor": i == len(players) + anchor}
-        for i, (name, kind, count, value, width) in enumerate(zip(players + models, kinds, rounds, rating, half))]
+        for i, (name, kind, count, value, width)
+        in enumerate(zip(players + models, kinds, rounds, rating, half, strict=True))]
     info["anchor"] = models[anchor]
     return sorted(entries, key=lambda entry: (-entry["rating"], entry["kind"], entry["name"])), info
 

@@ -167,7 +167,7 @@ def _places(points: list[tuple[float | None, float | None]]) -> list[tuple[str, 
     if known:
         places = country_index().lookup_many(np.array([points[i][0] for i in known], dtype=np.float64),
                                               np.array([points[i][1] for i in known], dtype=np.float64))
-        for i, place in zip(known, places):
+        for i, place in zip(known, places, strict=True):
             result[i] = (place.country or "", place.continent or "")
     return result
 

@@ -39,7 +39,7 @@ def set_prior_km(guesses: list[Guess]) -> list[float | None]:
                           np.array([s.prior_longitude for s in sets], dtype=np.float64),
                           np.array([guesses[i].round.panorama.latitude for i in known], dtype=np.float64),
                           np.array([guesses[i].round.panorama.longitude for i in known], dtype=np.float64))
-        for i, value in zip(known, km.tolist()):
+        for i, value in zip(known, km.tolist(), strict=True):
             result[i] = round(value, 3)
     return result
 

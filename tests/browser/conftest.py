@@ -17,10 +17,22 @@ from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Locator, Page, Route, WebSocket, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Error,
+    Locator,
+    Page,
+    Route,
+    ViewportSize,
+    WebSocket,
+    expect,
+    sync_playwright,
+)
 
 from tests.ports import free_port
 
@@ -30,8 +42,8 @@ CHROMIUM = "/usr/bin/chromium"
 # No GPU, no sandbox (root in CI), and none of Chromium's own calls home, which the guard would report.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-DESKTOP_VIEWPORT = {"width": 1280, "height": 800}
-PHONE_VIEWPORT = {"width": 390, "height": 844}
+DESKTOP_VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+PHONE_VIEWPORT: ViewportSize = {"width": 390, "height": 844}
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 # Schemes that never reach the network (the favicon is `data:,`).
 LOCAL_SCHEMES = {"data", "blob", "about"}
@@ -216,7 +228,7 @@ def guard() -> BrowserGuard:
 
 
 @contextmanager
-def guarded_page(browser: Browser, guard: BrowserGuard, *, base_url: str, **context: object) -> Iterator[Page]:
+def guarded_page(browser: Browser, guard: BrowserGuard, *, base_url: str, **context: Any) -> Iterator[Page]:
     """A page in a fresh context (own cookies, so its own player session) whose misbehaviour fails the test."""
     browser_context = browser.new_context(base_url=base_url, **context)
     browser_context.route("**/*", guard.route)

@@ -187,9 +187,9 @@ def test_the_admin_shows_hostile_strings_as_text_under_the_policy(browser: Brows
             "/admin/panoramas/panoramaset/upload/": None,
             "/admin/inference/modelversion/register/": None,
         }
-        for path, shown in pages.items():
+        for path, texts in pages.items():
             expect_policy(admin.goto(path))
-            for text in shown or []:
+            for text in texts or []:
                 expect(admin.locator("#content")).to_contain_text(text)
             scripts.assert_nothing_ran(admin)
         # The read-only detail pages: a panorama of the hostile set (its attribution), the set and the model.

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page
 
 if TYPE_CHECKING:  # at run time the name `conftest` may be another folder's conftest
-    from conftest import BrowserGuard
+    from tests.browser.conftest import BrowserGuard
 
 
 def test_home_page_loads_offline_with_no_console_error(page: Page, screenshot: Callable[..., Path]) -> None:

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from pytest_django.fixtures import Settings
 
 
 @pytest.fixture(autouse=True)
-def isolated_server(settings: pytest.FixtureRequest, tmp_path: Path, tiny_checkpoint: Path):
+def isolated_server(settings: Settings, tmp_path: Path, tiny_checkpoint: Path):
     """Each test gets its own image storage and the tiny model; the worker's model cache starts empty."""
     from django.core.cache import cache
 
@@ -120,7 +121,7 @@ def synthetic(synthetic_test: Path, model_version) -> str:
 
 
 @pytest.fixture
-def tmp_storage(settings: pytest.FixtureRequest, tmp_path: Path) -> Path:
+def tmp_storage(settings: Settings, tmp_path: Path) -> Path:
     """PANORAMA_STORAGE_DIR for this test only; not created, so an import that writes nothing leaves none."""
     storage = tmp_path / "storage"
     settings.PANORAMA_STORAGE_DIR = storage
@@ -133,7 +134,7 @@ class SourceFolder:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def image(self, name: str, *, size: tuple[int, int] = (96, 72), seed: int = 0, **save: object) -> str:
+    def image(self, name: str, *, size: tuple[int, int] = (96, 72), seed: int = 0, **save: Any) -> str:
         rng = np.random.default_rng(seed)
         pixels = rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
         path = self.root / name

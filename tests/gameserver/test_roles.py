@@ -61,10 +61,10 @@ def test_an_admin_uploads_predictions_and_a_bad_file_is_refused_naming_its_rows(
     from gameserver.inference.models import ExternalPrediction
 
     panorama_set = panorama_set_import(manifest_path=synthetic_test, name="synthetic")
-    panorama = Panorama.objects.order_by("pk").first()
+    panorama = Panorama.objects.earliest("pk")
     admin = clients["admin"]
 
-    def upload(text: str) -> object:
+    def upload(text: str):
         return admin.post(PREDICTIONS_URL, {"name": "geoclip", "panorama_set": panorama_set.set_id,
                                             "predictions": SimpleUploadedFile("p.csv", text.encode())})
 
@@ -85,7 +85,7 @@ def test_an_admin_registers_a_model_and_a_bad_checkpoint_is_refused_with_nothing
 
     admin = clients["admin"]
 
-    def register(name: str, data: bytes, **fields: str) -> object:
+    def register(name: str, data: bytes, **fields: str):
         return admin.post(REGISTER_URL, {"name": name, "checkpoint": SimpleUploadedFile("broken.pt", data), **fields})
 
     refused = register("broken", b"not a checkpoint")

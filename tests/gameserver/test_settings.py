@@ -17,7 +17,9 @@ from django.utils.module_loading import import_string
 def test_the_suite_runs_on_the_backends_the_environment_names():
     expected_db = "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"
     assert connection.vendor == expected_db
-    layer = import_string(settings.CHANNEL_LAYERS["default"]["BACKEND"])
+    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    assert isinstance(backend, str)
+    layer = import_string(backend)
     # Embedded: Channels' in-memory layer (gameserver.realtime.layers.EmbeddedChannelLayer extends it).
     assert issubclass(layer, RedisChannelLayer if os.environ.get("REDIS_URL") else InMemoryChannelLayer)
     from gameserver.celery import app
@@ -95,8 +97,9 @@ def test_the_object_store_is_the_local_folder_unless_an_s3_url_is_set():
     from gameserver.panoramas.storage import LocalObjectStorage, planet_storage
     from gameserver.settings import object_storage
 
-    assert isinstance(planet_storage(), LocalObjectStorage)
-    assert planet_storage().location == str(settings.PANORAMA_STORAGE_DIR)  # the test's own folder
+    local = planet_storage()
+    assert isinstance(local, LocalObjectStorage)
+    assert local.location == str(settings.PANORAMA_STORAGE_DIR)  # the test's own folder
     store = object_storage("s3://arena-objects/prod/v1?endpoint=http%3A//10.0.0.5%3A9000&region=eu-west-1")
     assert store == {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
         "bucket_name": "arena-objects", "location": "prod/v1", "file_overwrite": True, "default_acl": None,

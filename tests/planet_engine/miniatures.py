@@ -29,7 +29,7 @@ GEOESTIMATION_COLUMNS = ["IMG_ID", "AUTHOR", "LAT", "LON", "S3_Label", "S16_Labe
 # Places spread over the world: every miniature draws from these.
 _rng = np.random.default_rng(7)
 PLACES = [(round(float(lat), 6), round(float(lon), 6))
-          for lat, lon in zip(_rng.uniform(-55, 70, 48), _rng.uniform(-179, 179, 48))]
+          for lat, lon in zip(_rng.uniform(-55, 70, 48), _rng.uniform(-179, 179, 48), strict=True)]
 
 
 def jpeg(seed: int, size: tuple[int, int] = (40, 30)) -> bytes:
@@ -71,7 +71,8 @@ def osv5m(root: Path, *, split: str = "train", places: list[tuple[float, float]]
     Returns the ids in CSV order."""
     places = places if places is not None else PLACES
     ids = [first_id + 7 * n for n in range(len(places))]
-    write_csv(root / f"{split}.csv", OSV5M_COLUMNS, [osv5m_row(i, *place) for i, place in zip(ids, places)], bom=bom)
+    write_csv(root / f"{split}.csv", OSV5M_COLUMNS,
+              [osv5m_row(i, *place) for i, place in zip(ids, places, strict=True)], bom=bom)
     images = root / "images" / split
     images.mkdir(parents=True, exist_ok=True)
     for n, identifier in enumerate(ids):

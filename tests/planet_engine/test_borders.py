@@ -10,12 +10,12 @@ import brotli
 import pytest
 import shapely
 
-from planet_engine.borders import countries_geojson, dequantised
+from planet_engine.borders import CountryCollection, countries_geojson, dequantised
 from planet_engine.cli import main
 
 
 @pytest.fixture(scope="module")
-def collection() -> dict:
+def collection() -> CountryCollection:
     return countries_geojson()
 
 

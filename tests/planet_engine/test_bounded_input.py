@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from planet_engine.bounded_input import FIELD_MAX_CHARS, JSON_MAX_DEPTH, NUMBER_MAX_CHARS, json_depth, json_parse
 from planet_engine.manifest import ManifestError, read_manifest
 
-EXAMPLES = settings.default.max_examples
+EXAMPLES = settings().max_examples
 PROBLEM_MAX_CHARS = 200
 
 # A cell of any length up to twice csv's field limit, cheap to make: a repeated character.

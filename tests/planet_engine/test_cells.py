@@ -16,7 +16,8 @@ def test_leaf_ids_equal_s2sphere_including_poles_and_antimeridian():
     lat, lon = random_points(5000)
     lat = np.concatenate([lat, [90, -90, 0, 0, 45, -45, 0]])
     lon = np.concatenate([lon, [0, 0, 180, -180, 180, -180, 90]])
-    expected = [s2sphere.CellId.from_lat_lng(s2sphere.LatLng.from_degrees(a, b)).id() for a, b in zip(lat, lon)]
+    expected = [s2sphere.CellId.from_lat_lng(s2sphere.LatLng.from_degrees(a, b)).id()
+                for a, b in zip(lat, lon, strict=True)]
     assert leaf_cell_ids(lat, lon).tolist() == expected
 
 
@@ -47,7 +48,7 @@ def check_partition_invariants(lat: np.ndarray, lon: np.ndarray, t1: int, t2: in
     assert np.all(partition.counts >= t2)
     # Cells never overlap: no kept cell contains another.
     for index, cell in enumerate(partition.cell_ids):
-        for other, level in zip(partition.cell_ids, partition.levels):
+        for other, level in zip(partition.cell_ids, partition.levels, strict=True):
             if other != cell and level < partition.levels[index]:
                 assert parent_ids(np.array([cell]), int(level))[0] != other
 
@@ -76,7 +77,7 @@ def test_sparse_cells_are_dropped_and_their_photos_left_out():
     assert np.all(partition.assignment[:-1] == 0)
 
 
-@settings(max_examples=2 * settings.default.max_examples // 5, deadline=None)  # 40 in ci
+@settings(max_examples=2 * settings().max_examples // 5, deadline=None)  # 40 in ci
 @given(
     points=st.lists(st.tuples(st.floats(-90, 90), st.floats(-180, 180)), min_size=1, max_size=120),
     t1=st.integers(1, 30), t2=st.integers(1, 30), max_level=st.integers(0, 16),

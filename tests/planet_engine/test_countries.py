@@ -87,7 +87,7 @@ def test_lookup_many_equals_lookup_one_by_one(index: CountryIndex) -> None:
     lats = np.concatenate([lats, 38.7 + rng.normal(0.0, 1.0, 50)])
     lons = np.concatenate([lons, -9.5 + rng.normal(0.0, 1.0, 50)])
     many = index.lookup_many(lats, lons)
-    assert many == [index.lookup(float(lat), float(lon)) for lat, lon in zip(lats, lons)]
+    assert many == [index.lookup(float(lat), float(lon)) for lat, lon in zip(lats, lons, strict=True)]
     assert any(place.country is None for place in many) and any(place.country for place in many)
 
 
@@ -141,7 +141,7 @@ def test_demo_manifest_countries_mostly_agree(index: CountryIndex, datasets: Pat
     )
     mismatches = [
         f"{row['file']} ({row['latitude']}, {row['longitude']}): manifest {row['country']}, got {place.country}"
-        for row, place in zip(rows, places)
+        for row, place in zip(rows, places, strict=True)
         if place.country != row["country"].upper()
     ]
     agreement = 1.0 - len(mismatches) / len(rows)

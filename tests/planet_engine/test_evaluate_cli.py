@@ -12,6 +12,7 @@ import torch
 from planet_engine.cli import build_parser, main, train_config
 from planet_engine.config import TrainConfig
 from planet_engine.evaluate import PLANET_PUBLISHED, format_table, knn_guesses
+from planet_engine.geo import ErrorSummaryRecord
 
 
 def test_cli_runs_the_whole_pipeline(synthetic_train, synthetic_test, tmp_path, capsys):
@@ -64,10 +65,12 @@ def test_knn_returns_the_nearest_reference_location():
 
 
 def test_table_prints_each_methods_numbers_under_their_headers():
-    row = {"accuracy": {"street": 0.0, "city": 0.1, "region": 0.2, "country": 0.3, "continent": 0.4},
-           "median_km": 1234.4, "mean_km": 2345.6, "mean_geoscore": 3210.7}
-    methods = {"x": {**row, "country_accuracy": 0.555}, "y": row}
-    table = format_table({"photos": 1, "manifest": "m.csv", "methods": methods}, published=False)
+    row: ErrorSummaryRecord = {
+        "count": 1, "accuracy": {"street": 0.0, "city": 0.1, "region": 0.2, "country": 0.3, "continent": 0.4},
+        "median_km": 1234.4, "mean_km": 2345.6, "mean_geoscore": 3210.7}
+    methods: dict[str, ErrorSummaryRecord] = {"x": {**row, "country_accuracy": 0.555}, "y": row}
+    table = format_table({"photos": 1, "manifest": "m.csv", "checkpoint": "c.pt", "checkpoint_sha256": "",
+                          "thresholds_km": [], "methods": methods}, published=False)
     assert "x" in table and "40.0%" in table
     title, header, rule, with_country, without_country = table.splitlines()
     assert title == "1 photos of m.csv"
@@ -82,8 +85,10 @@ def test_table_prints_each_methods_numbers_under_their_headers():
 
 
 def test_table_ends_with_planets_published_rows():
-    row = {"accuracy": {"street": 0.0, "city": 0.1, "region": 0.2, "country": 0.3, "continent": 0.4},
-           "median_km": 1.0, "mean_km": 2.0, "mean_geoscore": 3.0}
-    lines = format_table({"photos": 1, "manifest": "m.csv", "methods": {"x": row}}).splitlines()
+    row: ErrorSummaryRecord = {
+        "count": 1, "accuracy": {"street": 0.0, "city": 0.1, "region": 0.2, "country": 0.3, "continent": 0.4},
+        "median_km": 1.0, "mean_km": 2.0, "mean_geoscore": 3.0}
+    lines = format_table({"photos": 1, "manifest": "m.csv", "checkpoint": "c.pt", "checkpoint_sha256": "",
+                          "thresholds_km": [], "methods": {"x": row}}).splitlines()
     assert [line[:44].rstrip() for line in lines[-3:]] == list(PLANET_PUBLISHED)
     assert lines[-3].split()[-5:] == ["8.4%", "24.5%", "37.6%", "53.6%", "71.3%"]

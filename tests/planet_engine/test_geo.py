@@ -43,7 +43,7 @@ def test_vector_and_pairwise_distances_agree_with_the_scalar_one():
     rng = np.random.default_rng(0)
     lat1, lat2 = rng.uniform(-90, 90, (2, 50))
     lon1, lon2 = rng.uniform(-180, 180, (2, 50))
-    scalar = np.array([distance_km(*args) for args in zip(lat1, lon1, lat2, lon2)])
+    scalar = np.array([distance_km(*args) for args in zip(lat1, lon1, lat2, lon2, strict=True)])
     np.testing.assert_allclose(distances_km(lat1, lon1, lat2, lon2), scalar, rtol=1e-12)
     pairwise = pairwise_distances_km(lat1, lon1, lat2[:7], lon2[:7])
     assert pairwise.shape == (50, 7)

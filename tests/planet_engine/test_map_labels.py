@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 
+import numpy as np
+
 from planet_engine.cli import main
 from planet_engine.countries import country_index
 
@@ -19,7 +21,7 @@ def test_names_by_zoom_level(tmp_path):
     assert cities["Canberra"] <= 4.0  # a capital, although under 1M people
     assert "Annecy" not in cities  # under 300,000 and no capital
     countries = {name: (lat, lon) for name, lat, lon, _ in labels["countries"]}
-    brazil = country_index().lookup_many([countries["Brazil"][0]], [countries["Brazil"][1]])[0]
+    brazil = country_index().lookup_many(np.array([countries["Brazil"][0]]), np.array([countries["Brazil"][1]]))[0]
     assert brazil.country == "BR"  # the label sits inside its country
     assert "GeoNames" in labels["attribution"]
     assert len(gzip.compress(out.read_bytes())) < 40_000

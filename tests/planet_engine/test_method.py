@@ -77,7 +77,7 @@ def test_hierarchical_checkpoint_rebuilds_alone_and_calibrates(hierarchical, syn
     images = [row.path for row in read_manifest(synthetic_test).rows]
     guesses = Predictor(hierarchical, device="cpu").predict(images, top_k=2)
     errors = [abs(g.latitude - row.latitude) + abs(g.longitude - row.longitude)
-              for g, row in zip(guesses, read_manifest(synthetic_test).rows)]
+              for g, row in zip(guesses, read_manifest(synthetic_test).rows, strict=True)]
     assert np.median(errors) < 30  # the four synthetic regions told apart
 
 
@@ -85,7 +85,7 @@ def test_onnx_exports_the_folded_calibrated_network(hierarchical, synthetic_test
     images = [row.path for row in read_manifest(synthetic_test).rows[:8]]
     torch_guesses = Predictor(hierarchical, device="cpu", backend="torch").predict(images, top_k=3)
     onnx_guesses = Predictor(hierarchical, device="cpu", backend="onnx", threads=1).predict(images, top_k=3)
-    for a, b in zip(torch_guesses, onnx_guesses):
+    for a, b in zip(torch_guesses, onnx_guesses, strict=True):
         assert [c.token for c in a.top_cells] == [c.token for c in b.top_cells]
         assert np.allclose([c.probability for c in a.top_cells], [c.probability for c in b.top_cells], atol=1e-4)
 

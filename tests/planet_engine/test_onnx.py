@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,7 +42,7 @@ def test_onnx_and_torch_predictors_agree(checkpoint, synthetic_test):
     onnx_predictor = Predictor(checkpoint, device="cpu", backend="onnx", threads=1)  # exports on first use
     assert onnx_predictor.backend == "onnx" and onnx_path(checkpoint, onnx_predictor.checkpoint_sha256).is_file()
     onnx_guesses = onnx_predictor.predict(images, top_k=3)
-    for a, b in zip(torch_guesses, onnx_guesses):
+    for a, b in zip(torch_guesses, onnx_guesses, strict=True):
         assert [c.token for c in a.top_cells] == [c.token for c in b.top_cells]
         assert (a.latitude, a.longitude) == (b.latitude, b.longitude)
         assert np.allclose([c.probability for c in a.top_cells], [c.probability for c in b.top_cells], atol=1e-4)
@@ -56,15 +57,15 @@ def test_a_graph_that_computes_something_else_is_refused_and_removed(checkpoint,
     onnx_export(loaded, checkpoint, images=[])
     fresh = load_checkpoint(checkpoint)  # ...and checked against the checkpoint's own
     onnx_module.onnx_path(checkpoint, fresh.sha256).unlink()
-    monkeypatch.setattr(onnx_module.torch.onnx, "export", _export_from(loaded.model))
+    monkeypatch.setattr(torch.onnx, "export", _export_from(loaded.model))
     with pytest.raises(OnnxParityError, match="differs"):
         onnx_export(fresh, checkpoint, images=[])
     assert not onnx_path(checkpoint, fresh.sha256).exists()
 
 
-def _export_from(model: torch.nn.Module):  # type: ignore[no-untyped-def]
+def _export_from(model: torch.nn.Module):
     original = torch.onnx.export
 
-    def export(_ignored: torch.nn.Module, *args: object, **kwargs: object) -> object:
+    def export(_ignored: torch.nn.Module, *args: Any, **kwargs: Any) -> object:
         return original(model, *args, **kwargs)
     return export

@@ -86,7 +86,8 @@ def test_osv5m_as_downloaded_becomes_shards_with_every_sample(tmp_path, zipped):
     assert all(hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
                for digest, name in (line.split("  ") for line in sums))
     locations = read_manifest(out / "locations.csv", check_files=False)
-    assert sorted(zip(locations.latitudes, locations.longitudes)) == sorted((lat, lon) for _, lat, lon in PLACES)
+    assert (sorted(zip(locations.latitudes, locations.longitudes, strict=True))
+            == sorted((lat, lon) for _, lat, lon in PLACES))
 
 
 def test_geoestimation_csvs_with_a_folder_zip_or_tar_of_images(tmp_path):
@@ -196,7 +197,8 @@ def test_evaluate_on_a_prepared_test_set_prints_its_published_anchors(tiny_check
                                                                      capsys):
     """The synthetic test photos laid out as Im2GPS3k is published (GeoEstimation's CSV and an image folder)."""
     test = read_manifest(synthetic_test)
-    rows = [[path.name, "a", lat, lon] for path, lat, lon in zip(test.image_paths, test.latitudes, test.longitudes)]
+    rows = [[path.name, "a", lat, lon]
+            for path, lat, lon in zip(test.image_paths, test.latitudes, test.longitudes, strict=True)]
     csv_path = write_csv(tmp_path / "im2gps3k_places365.csv", ["IMG_ID", "AUTHOR", "LAT", "LON"], rows)
     out = tmp_path / "im2gps3k"
     assert main(["prepare", "im2gps3k", "--csv", str(csv_path), "--images", str(synthetic_test.parent / "images"),

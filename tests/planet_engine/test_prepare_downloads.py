@@ -111,7 +111,7 @@ def test_removing_a_row_rewrites_only_the_shard_that_held_it(tmp_path, capsys):
     assert prepare("osv5m", "--root", root, "--out", out) == 0
     after = read_index(out)
     assert after["rewritten"] == 1 and after["samples"] == len(ids) - 1
-    assert sum(old != new for old, new in zip(before, after["shards"])) == 1
+    assert sum(old != new for old, new in zip(before, after["shards"], strict=True)) == 1
 
 
 @pytest.mark.parametrize("mode", ["zipped", "extracted", "half", "hub-cache"])
@@ -188,7 +188,7 @@ def test_training_checks_shard_sizes_at_start_and_hashes_only_when_asked(tmp_pat
     out = tmp_path / "shards"
     assert prepare("osv5m", "--root", root, "--out", out) == 0
     cells = tmp_path / "cells.csv"
-    lat, lon = zip(*mini.PLACES[:12])
+    lat, lon = zip(*mini.PLACES[:12], strict=True)
     CellSet.from_partition(adaptive_partition(list(lat), list(lon), t1=4, t2=1)).write_csv(cells)
     first = out / read_index(out)["shards"][0]["name"]
     data = bytearray(first.read_bytes())

@@ -29,7 +29,7 @@ from planet_engine.manifest import ManifestError, read_manifest
 
 # The profile's examples per test (tests/conftest.py: 100 in dev and ci, many more in fuzz); each test takes a
 # multiple or a fraction of it by its cost.
-EXAMPLES = settings.default.max_examples
+EXAMPLES = settings().max_examples
 HALF_CIRCUMFERENCE_KM = math.pi * EARTH_RADIUS_KM
 # Haversine loses precision near antipodes (asin close to 1): about 1e-4 km; this leaves room to spare.
 TOLERANCE_KM = 1e-3
@@ -69,7 +69,7 @@ def test_distance_obeys_the_triangle_inequality(a: tuple[float, float], b: tuple
 @settings(max_examples=EXAMPLES // 2)
 @given(st.lists(st.tuples(points, points), min_size=1, max_size=20))
 def test_vector_distances_equal_the_scalar_ones(pairs: list[tuple[tuple[float, float], tuple[float, float]]]) -> None:
-    (lat1, lon1), (lat2, lon2) = (np.array(list(zip(*side))) for side in zip(*pairs))
+    (lat1, lon1), (lat2, lon2) = (np.array(list(zip(*side, strict=True))) for side in zip(*pairs, strict=True))
     expected = [distance_km(*a, *b) for a, b in pairs]
     np.testing.assert_allclose(distances_km(lat1, lon1, lat2, lon2), expected, rtol=1e-12, atol=1e-9)
 
@@ -90,7 +90,7 @@ def test_threshold_outcomes_follow_the_two_errors(human_km: float, model_km: flo
     assert list(outcomes) == list(THRESHOLD_NAMES)
     winner = head_to_head(human_km, model_km)
     closer, farther = sorted((human_km, model_km))
-    for radius, outcome in zip(THRESHOLDS_KM, outcomes.values()):
+    for radius, outcome in zip(THRESHOLDS_KM, outcomes.values(), strict=True):
         # A radius is won exactly when it holds the closer guess and not the farther one, and by the closer.
         assert (outcome != "tie") == (closer <= radius < farther)
         assert outcome in ("tie", winner)

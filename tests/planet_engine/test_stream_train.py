@@ -18,7 +18,7 @@ from PIL import Image
 
 from planet_engine import stream_train
 from planet_engine.cells import CellSet, adaptive_partition
-from planet_engine.checkpoint import CheckpointError, read_payload
+from planet_engine.checkpoint import CheckpointError, read_payload, save_checkpoint
 from planet_engine.config import TrainConfig
 from planet_engine.data import train_transform
 from planet_engine.layouts import Sample
@@ -28,7 +28,8 @@ from planet_engine.shards import ShardStream, worker_span
 
 ROOT = Path(__file__).resolve().parents[2]
 rng = np.random.default_rng(0)
-LOCATIONS = [(float(lat), float(lon)) for lat, lon in zip(rng.uniform(-60, 70, 40), rng.uniform(-180, 180, 40))]
+LOCATIONS = [(float(lat), float(lon))
+             for lat, lon in zip(rng.uniform(-60, 70, 40), rng.uniform(-180, 180, 40), strict=True)]
 
 
 class MemoryImages:
@@ -109,7 +110,7 @@ def test_training_from_shards_writes_a_checkpoint_the_predictor_loads(prepared, 
 
 def test_an_interrupted_run_resumes_mid_epoch_to_the_same_weights(prepared, tmp_path, monkeypatch):
     stream_train.train_from_shards(config(prepared, tmp_path / "whole.pt"))
-    save = stream_train.save_checkpoint
+    save = save_checkpoint
 
     def save_then_die(path, payload):
         digest = save(path, payload)
@@ -125,6 +126,7 @@ def test_an_interrupted_run_resumes_mid_epoch_to_the_same_weights(prepared, tmp_
 
     whole, _ = read_payload(tmp_path / "whole.pt")
     resumed, _ = read_payload(tmp_path / "resumed.pt")
+    assert whole["backbone_state"] is not None and resumed["backbone_state"] is not None
     for name, tensor in whole["head_state"].items():
         assert torch.equal(tensor, resumed["head_state"][name]), name
     for name, tensor in whole["backbone_state"].items():

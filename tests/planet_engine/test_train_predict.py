@@ -5,13 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
 from planet_engine.cells import CellSet, adaptive_partition
-from planet_engine.checkpoint import CheckpointConfig, CheckpointError, load_checkpoint
+from planet_engine.checkpoint import CheckpointConfig, CheckpointError, load_checkpoint, save_checkpoint
 from planet_engine.config import TrainConfig
 from planet_engine.data import eval_transform, load_image
 from planet_engine.geo import distances_km
@@ -30,8 +31,9 @@ def make_cells(manifest_path: Path, out: Path, *, t1: int = 10, t2: int = 2) -> 
 
 
 def config(manifest: Path, cells: Path, out: Path, **overrides) -> TrainConfig:
-    settings = dict(manifest=str(manifest), cells=str(cells), out=str(out), backbone="efficientnet-lite0",
-                    image_size=SIZE, epochs=15, lr=1e-2, weight_decay=1e-4, cache_dir=None, quiet=True)
+    settings: dict[str, Any] = dict(manifest=str(manifest), cells=str(cells), out=str(out),
+                                    backbone="efficientnet-lite0", image_size=SIZE, epochs=15, lr=1e-2,
+                                    weight_decay=1e-4, cache_dir=None, quiet=True)
     settings.update(overrides)
     return TrainConfig(**settings)
 
@@ -90,6 +92,7 @@ def test_predictor_reproduces_the_in_memory_model(trained, synthetic_test):
     prediction = predictor.predict(paths[:1], top_k=3, distribution=True)[0]
     assert len(prediction.top_cells) == 3
     assert prediction.top_cells[0].probability >= prediction.top_cells[1].probability
+    assert prediction.distribution is not None
     assert sum(prediction.distribution) == pytest.approx(1.0, abs=1e-5)
     assert len(prediction.top_cells[0].polygon) == 16
     assert prediction.checkpoint_sha256 == loaded.sha256
@@ -101,6 +104,7 @@ def test_multi_view_averages_the_log_probabilities(trained, synthetic_test):
     paths = read_manifest(synthetic_test).image_paths[:3]
     single = predictor.probabilities(paths).astype(np.float64)  # (3, C)
     combined = predictor.predict_views(paths, distribution=True)
+    assert combined.distribution is not None
     # PlaNet's average over an album: the mean of the views' log-probabilities, renormalised (a geometric mean).
     geometric = np.exp(np.log(single).mean(axis=0))
     np.testing.assert_allclose(combined.distribution, geometric / geometric.sum(), rtol=1e-4, atol=1e-7)
@@ -115,11 +119,13 @@ def test_a_batch_of_view_groups_predicts_each_group_as_predict_views_would(train
     batched = predictor.predict_groups(groups, top_k=3, distribution=True)
     alone = [predictor.predict_views(group, top_k=3, distribution=True) for group in groups]
     assert len(batched) == 3
-    for mine, theirs in zip(batched, alone):
+    for mine, theirs in zip(batched, alone, strict=True):
+        assert mine.distribution is not None and theirs.distribution is not None
         np.testing.assert_allclose(mine.distribution, theirs.distribution, rtol=1e-5, atol=1e-8)
         assert (mine.latitude, mine.longitude) == (theirs.latitude, theirs.longitude)
     # A group of one view is the single-image prediction.
     single = predictor.predict(paths[:1], distribution=True)[0]
+    assert batched[0].distribution is not None and single.distribution is not None
     np.testing.assert_allclose(batched[0].distribution, single.distribution, rtol=1e-5, atol=1e-8)
     with pytest.raises(ValueError, match="at least one view"):
         predictor.predict_groups([paths[:1], []])
@@ -182,7 +188,7 @@ def _train_epochs(settings: TrainConfig, *, stop_after: int) -> None:
     """Run the first `stop_after` epochs of a run, as a crash after that epoch's checkpoint would."""
     import planet_engine.train as module
 
-    original = module.save_checkpoint
+    original = save_checkpoint
     calls = {"count": 0}
 
     def save_then_maybe_crash(path, payload):
@@ -192,12 +198,10 @@ def _train_epochs(settings: TrainConfig, *, stop_after: int) -> None:
             raise KeyboardInterrupt
         return sha
 
-    module.save_checkpoint = save_then_maybe_crash
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "save_checkpoint", save_then_maybe_crash)
         with pytest.raises(KeyboardInterrupt):
             train(settings)
-    finally:
-        module.save_checkpoint = original
 
 
 def test_resume_refuses_a_changed_config(trained, synthetic_train, tmp_path):
@@ -226,7 +230,7 @@ def test_truncated_checkpoint_fails_clearly(trained, tmp_path):
 
 def test_real_slice_of_yfcc_learns(datasets, tmp_path):
     """A tiny run on real photos: loss falls and training accuracy beats always guessing one cell."""
-    manifest = read_manifest(datasets / "yfcc-train" / "manifest.csv").subset(range(80))
+    manifest = read_manifest(datasets / "yfcc-train" / "manifest.csv").subset(list(range(80)))
     subset = tmp_path / "manifest.csv"
     (tmp_path / "images").symlink_to(datasets / "yfcc-train" / "images")
     lines = ["file,latitude,longitude"] + [f"{row.file},{row.latitude},{row.longitude}" for row in manifest.rows]

@@ -179,7 +179,7 @@ def broker_clear(url: str) -> None:
     """Drop what a crashed earlier run left on the broker: queued tasks, and on Redis unacked (in-flight) ones
     (RabbitMQ hands those back itself when their consumer's connection closes)."""
     from amqp.exceptions import NotFound
-    from kombu import Connection
+    from kombu.connection import Connection
 
     with Connection(url, connect_timeout=5) as broker:
         channel = broker.default_channel
@@ -198,7 +198,7 @@ RABBITMQ_URL = os.environ.get("PLANET_TEST_RABBITMQ_URL", "amqp://guest:guest@12
 @pytest.fixture
 def rabbitmq() -> str:
     """RABBITMQ_URL with an empty inference queue; the test is skipped, saying why, where RabbitMQ is not running."""
-    from kombu import Connection
+    from kombu.connection import Connection
     from kombu.exceptions import OperationalError
 
     try:
@@ -333,7 +333,7 @@ class HttpPlayer:
         self.call("GET", "/api/session")
 
     def call(self, method: str, path: str, body: object = None) -> tuple[int, dict[str, object]]:
-        csrf = next((c.value for c in self.cookies if c.name == "csrftoken"), "")
+        csrf = next((c.value or "" for c in self.cookies if c.name == "csrftoken"), "")
         request = urllib.request.Request(
             self.base + path, method=method, data=None if body is None else json.dumps(body).encode(),
             headers={"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf})

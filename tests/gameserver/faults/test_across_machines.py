@@ -28,7 +28,7 @@ pytestmark = [
 class Deployment:
     """Machines of one deployment: what each role is started with."""
 
-    def __init__(self, tmp_path: Path, store, broker: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, tmp_path: Path, store, broker: str) -> None:
         self.tmp_path, self.store, self.broker = tmp_path, store, broker
 
     def machine(self, name: str) -> dict[str, str]:
@@ -38,7 +38,7 @@ class Deployment:
         return {"PLANET_VAR_DIR": str(var), "CELERY_BROKER_URL": self.broker, "DJANGO_SECRET_KEY": "s" * 50,
                 **self.store.env}
 
-    def admin_loads(self, spawn, manifest: Path, checkpoint: Path) -> None:  # type: ignore[no-untyped-def]
+    def admin_loads(self, spawn, manifest: Path, checkpoint: Path) -> None:
         """The admin's machine imports the set and registers the model into the store, then is gone: nothing on
         its disk (the upload, the re-encoded images, its checks' files) is there for anyone else."""
         env = self.machine("admin")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -17,7 +18,7 @@ from gameserver.panoramas.services import panorama_set_import
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def post(client: Client, url: str, body: object) -> tuple[int, dict[str, object]]:
+def post(client: Client, url: str, body: object) -> tuple[int, dict[str, Any]]:
     response = client.post(url, data=json.dumps(body), content_type="application/json")
     return response.status_code, response.json()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from operator import methodcaller
 from typing import TypeVar
 
 import pytest
@@ -57,13 +58,13 @@ def play_a_full_room_at_once(base: str, set_name: str, http_player: type) -> lis
         start = f"/api/games/{game_id}/rounds/{number}/start"
         # The host starts the round (a room moves with its host); then every seat opens it at once.
         check(f"round {number} host start", [players[0].call("POST", start, {})])
-        started = at_once(players, lambda p, url=start: p.call("POST", url, {}))
+        started = at_once(players, methodcaller("call", "POST", start, {}))
         check(f"round {number} start", started)
         rounds = {body["round"] for status, body in started if status == 200}
         assert len(rounds) == 1, f"one round served to all, not {rounds}: {failures}"
         url = f"/api/rounds/{rounds.pop()}/guess"
         check(f"round {number} guess",
-              at_once(players, lambda p, url=url: p.call("POST", url, {"latitude": 10.0, "longitude": 20.0})))
+              at_once(players, methodcaller("call", "POST", url, {"latitude": 10.0, "longitude": 20.0})))
     status, summary = players[0].call("GET", f"/api/games/{game_id}")
     check("summary", [(status, summary)])
     if not failures:  # the rooms as the players left it: every seat taken, every guess stored

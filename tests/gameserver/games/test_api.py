@@ -92,7 +92,7 @@ def test_a_guess_before_the_model_is_ready_is_kept_but_marked(panorama_set, monk
     served.refresh_from_db()
     late = round_reveal(round=served, guess=guess)
     # Shown once it arrives, but never counted: the model may not answer after seeing the human's guess.
-    assert late["model"]["km"] > 0 and late["winners"] and late["counted"] is False
+    assert isinstance(late["model"], dict) and late["model"]["km"] > 0 and late["winners"] and late["counted"] is False
 
 
 def test_an_unusable_checkpoint_marks_the_model_unavailable_and_the_round_still_plays(panorama_set, model_version,
@@ -297,14 +297,18 @@ def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model
     column_coloured_panorama(source, heading="90")
     predicted: list[np.ndarray] = []
     original = Predictor.predict_groups
-    monkeypatch.setattr(Predictor, "predict_groups", lambda self, groups, **kw: (
-        predicted.extend(np.asarray(i) for group in groups for i in group), original(self, groups, **kw))[1])
+
+    def recorded(self, groups, **kw):
+        predicted.extend(np.asarray(i) for group in groups for i in group)
+        return original(self, groups, **kw)
+
+    monkeypatch.setattr(Predictor, "predict_groups", recorded)
     client = Client()
     _, game = post(client, "/api/games", {"set": "panos", "rounds": 1, "mode": "nmpz"})
     _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
     assert (view["kind"], view["heading"]) == ("photo", None)
     served = Round.objects.get(public_id=view["round"])
-    body = b"".join(client.get(view["image_url"]).streaming_content)
+    body = client.get(view["image_url"]).getvalue()
     assert hashlib.sha256(body).hexdigest() == served.view_sha256 != served.panorama.content_sha256
     with Image.open(io.BytesIO(body)) as image:
         # The 1024 x 640 render served as any photo is (serving.py): cropped about its centre to 16:9, then by at
@@ -336,9 +340,11 @@ def test_a_guess_body_that_is_not_json_is_rejected_and_nothing_is_written(panora
 
 def test_game_options_beyond_any_range_are_rejected_and_nothing_is_written(panorama_set: PanoramaSet) -> None:
     client = Client()
-    for body, message in [({"rounds": 10**400}, "rounds must be a finite number"),
-                          ({"time_limit_s": -(10**400)}, "time_limit_s must be a finite number"),
-                          ({"rounds": 2.5}, "rounds must be a whole number")]:
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"rounds": 10**400}, "rounds must be a finite number"),
+        ({"time_limit_s": -(10**400)}, "time_limit_s must be a finite number"),
+        ({"rounds": 2.5}, "rounds must be a whole number")]
+    for body, message in cases:
         status, error = post(client, "/api/games", {"set": "synthetic", **body})
         assert (status, error["error"]) == (400, message)
     assert not Game.objects.exists() and not Player.objects.exists()

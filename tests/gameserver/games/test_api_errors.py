@@ -12,7 +12,7 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 
-def assert_json_error(response, status: int) -> dict:  # type: ignore[no-untyped-def]
+def assert_json_error(response, status: int) -> dict:
     assert response.status_code == status, response.content[:200]
     assert response["Content-Type"] == "application/json"
     body = response.json()

@@ -90,16 +90,17 @@ def check_response(client: Client, url: str, raw: bytes, body: JsonValue) -> Non
         assert not Guess.objects.exists()
         return
     assert response.status_code == 201, (body, response.content)
+    assert isinstance(body, dict)  # as expected_to_be_accepted found it
     guess = Guess.objects.get()
     human = response.json()["human"]
     if body.get("timed_out") is True:
         assert guess.timed_out and guess.latitude is None and guess.points == 0 and human["timed_out"]
     else:
-        assert not guess.timed_out
+        assert not guess.timed_out and guess.latitude is not None and guess.longitude is not None
         assert (guess.latitude, guess.longitude) == (body["latitude"], body["longitude"])
         validate_coordinates(guess.latitude, guess.longitude)
         assert (human["latitude"], human["longitude"]) == (body["latitude"], body["longitude"])
-        assert 0 < guess.points <= 5000 and math.isfinite(guess.km)
+        assert 0 < guess.points <= 5000 and guess.km is not None and math.isfinite(guess.km)
     guess.delete()  # the next example guesses afresh
 
 
@@ -107,7 +108,7 @@ def check_response(client: Client, url: str, raw: bytes, body: JsonValue) -> Non
 def test_any_json_guess_is_stored_valid_or_refused_with_nothing_written(served_round: tuple[Client, str]) -> None:
     client, url = served_round
 
-    @hypothesis.settings(max_examples=4 * hypothesis.settings.default.max_examples // 5, deadline=None)  # 80 in ci
+    @hypothesis.settings(max_examples=4 * hypothesis.settings().max_examples // 5, deadline=None)  # 80 in ci
     @hypothesis.given(guess_bodies)
     def check(body: JsonValue) -> None:
         check_response(client, url, json.dumps(body).encode(), body)
@@ -119,7 +120,7 @@ def test_any_json_guess_is_stored_valid_or_refused_with_nothing_written(served_r
 def test_any_raw_guess_body_is_refused_or_stored_never_a_server_error(served_round: tuple[Client, str]) -> None:
     client, url = served_round
 
-    @hypothesis.settings(max_examples=3 * hypothesis.settings.default.max_examples // 10, deadline=None)  # 30 in ci
+    @hypothesis.settings(max_examples=3 * hypothesis.settings().max_examples // 10, deadline=None)  # 30 in ci
     @hypothesis.given(raw_bodies)
     def check(raw: bytes) -> None:
         check_response(client, url, raw, parsed(raw))

@@ -20,7 +20,7 @@ from gameserver.panoramas.services import panorama_set_import
 pytestmark = pytest.mark.django_db
 
 
-def assert_json_400(response) -> None:  # type: ignore[no-untyped-def]
+def assert_json_400(response) -> None:
     assert response.status_code == 400, (response.status_code, response.content[:200])
     assert response["Content-Type"] == "application/json" and response.json()["error"]
 

@@ -88,7 +88,7 @@ def test_a_fingerprint_table_of_the_public_images_finds_no_served_round(syntheti
         assert panorama.public_id not in view["image_url"]
         response = client.get(view["image_url"])
         assert "Content-Disposition" not in response and panorama.public_id not in str(response.items())
-        body = b"".join(response.streaming_content)
+        body = response.getvalue()
         assert hashlib.sha256(body).hexdigest() == Round.objects.get(public_id=view["round"]).view_sha256
         served.append(body)
     assert not {hashlib.sha256(b).hexdigest() for b in served} & hashes

@@ -46,14 +46,18 @@ def served_bytes(client: Client, url: str) -> bytes:
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert "Content-Disposition" not in response
-    return b"".join(response.streaming_content)
+    return response.getvalue()
 
 
 def test_a_move_round_serves_every_view_freshly_encoded_and_the_model_sees_exactly_those(places, monkeypatch):
     groups: list[list[np.ndarray]] = []
     original = Predictor.predict_groups
-    monkeypatch.setattr(Predictor, "predict_groups", lambda self, images, **kw: (
-        groups.extend([[np.asarray(image) for image in group] for group in images]), original(self, images, **kw))[1])
+
+    def recorded(self, images, **kw):
+        groups.extend([[np.asarray(image) for image in group] for group in images])
+        return original(self, images, **kw)
+
+    monkeypatch.setattr(Predictor, "predict_groups", recorded)
     client = Client()
     _, game = post(client, "/api/games", {"set": "places", "rounds": 1, "mode": "move"})
     status, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
@@ -69,7 +73,7 @@ def test_a_move_round_serves_every_view_freshly_encoded_and_the_model_sees_exact
     assert [r.panorama_view.name for r in records] == [name for name, _ in TURNS]
     stored = {hashlib.sha256(object_read(key=stored_image_key(name=v.image_name))).hexdigest()
               for v in PanoramaView.objects.all()} | set(PanoramaView.objects.values_list("source_sha256", flat=True))
-    for record, listed in zip(records, view["views"]):
+    for record, listed in zip(records, view["views"], strict=True):
         body = served_bytes(client, listed["image_url"])
         # This round's own encoding: recorded, and not the bytes of any stored or public image.
         assert hashlib.sha256(body).hexdigest() == record.view_sha256 not in stored
@@ -78,7 +82,7 @@ def test_a_move_round_serves_every_view_freshly_encoded_and_the_model_sees_exact
     (pixels,) = groups
     assert len(pixels) == len(records) and all(
         np.array_equal(seen, np.asarray(image_open(key=served_view_key(name=r.view_name))))
-        for seen, r in zip(pixels, records))
+        for seen, r in zip(pixels, records, strict=True))
     served.refresh_from_db()
     model = inference.version_predictor(version=served.game.model_version)
     expected = model.predict_views([image_open(key=served_view_key(name=r.view_name)) for r in records])
@@ -123,8 +127,12 @@ def test_a_batch_mixing_single_and_multi_view_rounds_answers_each_from_its_own_v
     model = inference.version_predictor(version=rounds[0].game.model_version)
     calls: list[int] = []
     original = model.predict_groups
-    monkeypatch.setattr(model, "predict_groups",
-                        lambda groups, **kw: calls.append(len(groups)) or original(groups, **kw))
+
+    def counted(groups, **kw):
+        calls.append(len(groups))
+        return original(groups, **kw)
+
+    monkeypatch.setattr(model, "predict_groups", counted)
 
     round_predict(round_id=rounds[1].pk)
 

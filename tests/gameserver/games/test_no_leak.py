@@ -7,12 +7,12 @@ from __future__ import annotations
 import io
 import json
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group, User
-from django.http import HttpResponse
 from django.test import Client
 from PIL import ExifTags, Image
 
@@ -21,6 +21,9 @@ from gameserver.games.models import Round
 from gameserver.panoramas.models import Panorama
 from gameserver.panoramas.services import panorama_set_import
 from planet_engine.geo import distance_km
+
+if TYPE_CHECKING:  # the test client's response, as django-stubs names it
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,9 +113,9 @@ class Crawl:
         self.client = client
         self.seen: list[tuple[str, str]] = []
 
-    def record(self, url: str, response: HttpResponse) -> HttpResponse:
+    def record(self, url: str, response: TestResponse) -> TestResponse:
         headers = "\n".join(f"{key}: {value}" for key, value in response.items())
-        body = b"".join(response.streaming_content) if response.streaming else response.content
+        body = response.getvalue()
         if response.get("Content-Type", "").startswith("image/"):
             image = Image.open(io.BytesIO(body))
             assert not image.getexif(), f"{url}: the image carries EXIF"
@@ -125,10 +128,10 @@ class Crawl:
         self.seen.append((url, f"{headers}\n{text}"))
         return response
 
-    def get(self, url: str) -> HttpResponse:
+    def get(self, url: str) -> TestResponse:
         return self.record(url, self.client.get(url))
 
-    def post(self, url: str, body: object) -> HttpResponse:
+    def post(self, url: str, body: object) -> TestResponse:
         return self.record(url, self.client.post(url, data=json.dumps(body), content_type="application/json"))
 
     def leaks(self, points: dict[str, tuple[float, float]]) -> list[str]:
@@ -204,6 +207,7 @@ def play_a_room_of_three(*, located_set: str, mode: str, truth: tuple[float, flo
     assert opponent.post(f"/api/rounds/{view['round']}/guess", {"latitude": 10.5, "longitude": 10.5}).status_code == 201
     game_round.refresh_from_db()
     assert game_round.model_status == Round.ModelStatus.READY
+    assert game_round.model_latitude is not None and game_round.model_longitude is not None
     points = {"truth": truth, "model guess": (game_round.model_latitude, game_round.model_longitude)}
 
     crawl = {"game_id": game["game"], "round_id": view["round"], "set_name": located_set}

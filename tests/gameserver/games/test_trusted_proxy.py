@@ -6,6 +6,7 @@ X-Forwarded-For gains nothing."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -18,7 +19,7 @@ PROXY = "10.0.0.5"
 
 
 def create_game(synthetic: str, *, peer: str, forwarded: str | None = None) -> int:
-    headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
+    headers: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
     return Client(REMOTE_ADDR=peer).post("/api/games", data=json.dumps({"set": synthetic, "rounds": 1}),
                                          content_type="application/json", **headers).status_code
 

@@ -36,7 +36,7 @@ def post(client: Client, url: str, body: object) -> dict:
 def test_a_sets_page_shows_its_places_prior_and_spread_and_staff_change_its_provenance(synthetic_test, model_version,
                                                                                        staff):
     panorama_set = PanoramaSet.objects.get(pk=panorama_set_import(manifest_path=synthetic_test, name="s").set_id)
-    assert panorama_set.provenance == "public" and panorama_set.spread_km > 0
+    assert panorama_set.provenance == "public" and panorama_set.spread_km is not None and panorama_set.spread_km > 0
     page = staff.get(f"/admin/panoramas/panoramaset/{panorama_set.pk}/change/").content.decode()
     assert page.count("<circle") == panorama_set.panoramas.count() and "set prior" in page.lower() and " km" in page
     response = staff.post(f"/admin/panoramas/panoramaset/{panorama_set.pk}/change/",

@@ -228,12 +228,15 @@ def test_one_fixed_guess_at_a_regional_sets_centre_is_never_verified_and_its_rad
     for i, client in enumerate(players):
         play(client, name, 12, honest(pace, 1.0 + 2 * i, timeouts=0.0), human_pace(pace))
     centre = account("centre")
-    play(centre, name, 12, lambda _: (panorama_set.prior_latitude, panorama_set.prior_longitude), human_pace(pace))
+    prior_latitude, prior_longitude = panorama_set.prior_latitude, panorama_set.prior_longitude
+    assert prior_latitude is not None and prior_longitude is not None
+    play(centre, name, 12, lambda _: (prior_latitude, prior_longitude), human_pace(pace))
     assert_open_because(rows_of([key_of(centre)]), "flagged_player")
     assert all("no_effort" in row["player_flags"] for row in rows_of([key_of(centre)]))
     honest_rows = rows_of([key_of(client) for client in players])
     assert sum(row["tier"] == "verified" for row in honest_rows) >= 0.9 * len(honest_rows)
     tables = benchmark_from_rows(rows=round_rows(), tier="verified")
+    assert isinstance(tables["thresholds"], list) and isinstance(tables["planet_table"], list)
     withheld = {row["name"]: row for row in tables["thresholds"] if row["reported"] is False}
     assert {"city", "region", "country", "continent"} <= set(withheld)
     assert all(row["human_wins"] is None and row["cluster_p"] is None for row in withheld.values())

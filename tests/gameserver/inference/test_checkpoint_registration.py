@@ -23,7 +23,7 @@ SECRET = b"1749645880-not-for-anyone-s-eyes"
 
 
 @pytest.fixture
-def models_dir(tmp_path: Path, settings) -> Path:  # type: ignore[no-untyped-def]
+def models_dir(tmp_path: Path, settings) -> Path:
     folder = tmp_path / "models"
     folder.mkdir()
     settings.PLANET_MODELS_DIR = folder

@@ -120,7 +120,8 @@ def test_a_game_against_external_predictions_plays_a_whole_round(panorama_set, t
     assert served.model_checkpoint_sha256 == version.checkpoint_sha256
     assert served.model_top_cells[0]["probability"] == 0.6
     result = guess_submit(round=served, player_key="p", latitude=truth[0], longitude=truth[1] + 1.0)
-    assert result.guess.model_committed_first and result.shown["model"]["view"] == "original"
+    assert result.guess.model_committed_first and isinstance(result.shown["model"], dict)
+    assert result.shown["model"]["view"] == "original"
     assert result.guess.model_km == pytest.approx(distance_km(truth[0] + 1.0, truth[1], *truth))
 
 

@@ -77,7 +77,8 @@ def test_a_game_against_the_knn_model_plays_a_whole_round(panorama_set, tiny_knn
     assert served.model_top_cells and all(0 < cell["probability"] <= 1 for cell in served.model_top_cells)
     truth = (served.panorama.latitude, served.panorama.longitude)
     result = guess_submit(round=served, player_key="p", latitude=0.0, longitude=0.0)
-    assert result.guess.model_committed_first
+    assert result.guess.model_committed_first and result.guess.model_km is not None
+    assert served.model_latitude is not None and served.model_longitude is not None
     assert result.guess.model_km == pytest.approx(distance_km(served.model_latitude, served.model_longitude, *truth))
     assert result.guess.model_km < 750, "the synthetic regions are far apart: retrieval finds the right one"
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from gameserver.inference.external import TOP_CELLS_MAX, PredictionsError, predictions_parse
 from planet_engine.bounded_input import FIELD_MAX_CHARS
 
-EXAMPLES = settings.default.max_examples
+EXAMPLES = settings().max_examples
 PANORAMAS = [(1, "images/a.jpg"), (2, "images/b.jpg"), (3, "other/b.jpg")]
 FILES = ["images/a.jpg", "a.jpg", "b.jpg", "other/b.jpg", "./images/a.jpg", "nope.jpg", ""]
 # A problem names its row and stays one short line: the longest fixed wording plus two cut excerpts.
@@ -81,7 +81,8 @@ def check(data: bytes, file_name: str) -> None:
         assert row.panorama_id in dict(PANORAMAS)
         assert -90 <= row.latitude <= 90 and -180 <= row.longitude <= 180
         assert len(row.top_cells) <= TOP_CELLS_MAX
-        assert all(0 <= cell["probability"] <= 1 and math.isfinite(cell["latitude"])  # type: ignore[operator]
+        assert all(isinstance(cell["probability"], float) and 0 <= cell["probability"] <= 1
+                   and isinstance(cell["latitude"], float) and math.isfinite(cell["latitude"])
                    for cell in row.top_cells)
 
 

@@ -65,8 +65,12 @@ def test_waiting_rounds_of_one_model_share_one_forward_pass(panorama_set, model_
     batches: list[int] = []
     predictor = services.version_predictor(version=model_version)
     original = predictor.predict_groups
-    monkeypatch.setattr(predictor, "predict_groups",
-                        lambda groups, **kw: batches.append(len(groups)) or original(groups, **kw))
+
+    def counted(groups, **kw):
+        batches.append(len(groups))
+        return original(groups, **kw)
+
+    monkeypatch.setattr(predictor, "predict_groups", counted)
 
     round_predict(round_id=rounds[1].pk)
     round_predict(round_id=rounds[0].pk)  # already answered by the first call: no second forward

@@ -321,7 +321,7 @@ def test_every_truncation_of_an_image_is_refused_and_nothing_is_written(
     # and the IEND chunk that follow it (4 + 4 + 12 bytes) are not needed to decode it whole.
     last_pixel_byte = whole.rindex(b"IEND") - 12 if extension == "png" else len(whole)
 
-    @hypothesis.settings(max_examples=3 * hypothesis.settings.default.max_examples // 25, deadline=None)  # 12 in ci
+    @hypothesis.settings(max_examples=3 * hypothesis.settings().max_examples // 25, deadline=None)  # 12 in ci
     @hypothesis.given(cut=st.integers(min_value=0, max_value=last_pixel_byte - 1))
     def check(cut: int) -> None:
         manifest = source.manifest([good_row(source), {"file": source.bytes(f"cut.{extension}", whole[:cut]),

@@ -56,7 +56,7 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(params=["local", "s3"])
-def store(request: pytest.FixtureRequest, settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+def store(request: pytest.FixtureRequest, settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     """Each test runs against the local folder and against a fresh bucket on the S3 server."""
     if request.param == "s3":
         import boto3

@@ -60,7 +60,7 @@ def test_a_larger_radius_flags_more_and_a_rerun_replaces_the_flags(panorama_set,
 
 def test_the_blocked_search_finds_the_same_nearest_distances(panorama_set, tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
-    points = [(float(a), float(b)) for a, b in zip(rng.uniform(48, 49.5, 37), rng.uniform(1.5, 3.5, 37))]
+    points = [(float(a), float(b)) for a, b in zip(rng.uniform(48, 49.5, 37), rng.uniform(1.5, 3.5, 37), strict=True)]
     monkeypatch.setattr(leaks, "_LEAK_BLOCK_PANORAMAS", 1)
     monkeypatch.setattr(leaks, "_LEAK_BLOCK_TRAINING", 5)
 

@@ -7,6 +7,7 @@ import struct
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import hypothesis
 import pytest
@@ -187,7 +188,7 @@ def test_an_encrypted_entry_is_refused_before_extracting(two_photos: Path, tmp_s
     (("b", b"x"), {}, "b/c.png: cannot be extracted"),
 ], ids=["unsupported compression", "corrupt deflate data", "a file where a folder must be"])
 def test_an_entry_that_cannot_be_extracted_is_refused_clearly(
-        first: tuple[str, bytes], options: dict[str, object], reason: str, two_photos: Path, tmp_storage: Path,
+        first: tuple[str, bytes], options: dict[str, Any], reason: str, two_photos: Path, tmp_storage: Path,
         stored_files: Callable[[], list[Path]]) -> None:
     corrupt = options.pop("corrupt", False)
     archive = bytearray(archive_with_first_entry(two_photos, *first, **options))
@@ -248,7 +249,7 @@ def test_a_damaged_archive_imports_whole_or_is_refused_clearly(two_photos: Path,
                                                                 stored_files: Callable[[], list[Path]]) -> None:
     archive = zip_of(two_photos)
 
-    @hypothesis.settings(max_examples=2 * hypothesis.settings.default.max_examples // 5, deadline=None)  # 40 in ci
+    @hypothesis.settings(max_examples=2 * hypothesis.settings().max_examples // 5, deadline=None)  # 40 in ci
     @hypothesis.given(data=st.data())
     def check(data: st.DataObject) -> None:
         try:

@@ -102,7 +102,7 @@ def test_median_interval_is_seeded_and_contains_the_sample_median() -> None:
     first = median_interval(values=values, seed=7)
     assert first == median_interval(values=values, seed=7)
     assert first != median_interval(values=values, seed=8)
-    assert first[0] <= np.median(values) <= first[1]
+    assert first[0] is not None and first[1] is not None and first[0] <= np.median(values) <= first[1]
 
 
 def test_median_interval_with_mostly_timeouts_is_infinite_not_nan() -> None:
@@ -131,7 +131,7 @@ def test_empty_table_gives_empty_tables() -> None:
     assert tables["power"]["rounds_needed"] is None and tables["planet_table"] == [
         {"name": "Humans", "kind": "human", "rounds": 0, "median_km": None, "median_low": None, "median_high": None,
          "accuracy": [{"name": name, "km": km, "rate": None, "low": None, "high": None}
-                      for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM)]}]
+                      for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM, strict=True)]}]
     json.dumps(tables, allow_nan=False)
     render_text(tables=tables)
 

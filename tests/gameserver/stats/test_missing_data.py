@@ -55,6 +55,7 @@ def test_a_late_model_is_reported_per_mode(synthetic, settings):
     assert Game.objects.count() == 2
     tables = benchmark_from_rows(rows=round_rows())
     by_mode = tables["excluded_by_mode"]
+    assert isinstance(by_mode, dict)
     assert by_mode["move"] == {"player_rounds": 2, "excluded": {}, "model_not_committed_share": 0.0}
     assert by_mode["nmpz"] == {"player_rounds": 2, "excluded": {"model_not_committed": 1},
                                "model_not_committed_share": 0.5}
