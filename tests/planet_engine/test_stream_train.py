@@ -165,7 +165,7 @@ def test_a_sample_that_fails_to_decode_is_left_out_named_and_counted(prepared, t
 
 def test_resume_refuses_other_workers_unless_rescaled_and_accepts_the_same_folder_spelled_otherwise(
         prepared, tmp_path, monkeypatch):
-    save = stream_train.save_checkpoint
+    save = save_checkpoint
 
     def save_then_die(path, payload):
         digest = save(path, payload)
