@@ -51,8 +51,17 @@ def make_dry_run(target: str) -> list[str]:
 
 
 def test_make_test_runs_every_pytest_in_the_ci_profile() -> None:
-    commands = make_dry_run("test")
-    assert len(commands) >= 3 and all("--hypothesis-profile=ci" in command for command in commands)
+    """make test runs tests/run_passes.sh, whose every pytest goes through its PYTEST command in the ci profile."""
+    assert any(line.strip().endswith("tests/run_passes.sh") for line in
+               subprocess.run(["make", "-n", "-B", "test"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.splitlines())
+    script = (ROOT / "tests" / "run_passes.sh").read_text().splitlines()
+    [definition] = [line for line in script if line.startswith("PYTEST=")]
+    assert "-m pytest --hypothesis-profile=ci" in definition
+    runs = [line for line in script
+            if "pytest" in line.lower() and not line.lstrip().startswith("#") and line != definition]
+    assert len(runs) >= 3 and all('"${PYTEST[@]}"' in line for line in runs), runs
+    assert all("--hypothesis-profile=ci" in command for command in make_dry_run("test-fast"))
 
 
 def test_make_fuzz_runs_the_property_based_tests_in_the_fuzz_profile() -> None:
