@@ -91,6 +91,10 @@ class Stack:
             env["PLANET_CHANNEL_CAPACITY"] = str(self.config.layer_capacity)
         return env
 
+    def checkpoint_copy(self) -> Path:
+        """The registered copy of the checkpoint, its ONNX graph beside it (PLANET_MODELS_DIR's default)."""
+        return self.folder / "var" / "models" / "model.pt"
+
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.logs.get(name)
         if path is None or not path.is_file():
@@ -246,7 +250,9 @@ def worker_start(stack: Stack) -> None:
     # batch of 16 three to five times slower than one thread did (0.4-0.6 s vs 0.12 s, measured here).
     spawn(stack, "worker", [sys.executable, "-m", "celery", "-A", "gameserver", "worker", "-Q", "inference",
                             "-P", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                            "-l", "INFO"], extra={"OMP_NUM_THREADS": str(stack.config.worker_threads)})
+                            "-l", "INFO"], extra={"OMP_NUM_THREADS": str(stack.config.worker_threads),
+                                                    # ONNX Runtime ignores OMP_NUM_THREADS: its own setting
+                                                    "PLANET_INFERENCE_THREADS": str(stack.config.worker_threads)})
     wait_until(lambda: " ready." in stack.log_tail("worker", 200), what="ready", stack=stack, name="worker")
 
 
@@ -270,9 +276,8 @@ def production_stack(config: StackConfig) -> Iterator[Stack]:
             stack.checkpoint = tiny_checkpoint_train(folder / "model", training)
         else:
             stack.checkpoint = config.checkpoint.resolve()
-        models = stack.folder / "var" / "models"  # PLANET_MODELS_DIR's default: register_model reads only there
-        models.mkdir(parents=True, exist_ok=True)
-        shutil.copy(stack.checkpoint, models / "model.pt")
+        stack.checkpoint_copy().parent.mkdir(parents=True, exist_ok=True)  # register_model reads only there
+        shutil.copy(stack.checkpoint, stack.checkpoint_copy())
         say(manage(stack, "register_model", "--name", MODEL_NAME, "--checkpoint", "model.pt", "--default"))
         worker_start(stack)
         server_start(stack)
