@@ -31,7 +31,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gameserver.settings")
 django.setup(set_prefix=False)  # as get_asgi_application does
 django_application = OneThreadHandler()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
@@ -40,6 +39,8 @@ from gameserver.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter({
     "http": django_application,
-    "websocket": AllowedHostsOriginValidator(
-        UnstorableTextGuard(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
+    # No session or user middleware: the game socket only sends, by game id (realtime/consumers.py), so a
+    # handshake reads the game's row and nothing else (channels' AuthMiddlewareStack read the session and the
+    # user on every connect, off the event loop in a thread).
+    "websocket": AllowedHostsOriginValidator(UnstorableTextGuard(URLRouter(websocket_urlpatterns))),
 })
