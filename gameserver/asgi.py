@@ -1,7 +1,6 @@
 """HTTP through Django, websockets through Channels; one process or many behind one Redis."""
 
 import os
-from typing import Any
 
 import django
 from asgiref.sync import sync_to_async
@@ -23,8 +22,8 @@ class OneThreadHandler(ASGIHandler):
         super().load_middleware(is_async=False)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
-        response: Any = await sync_to_async(self.get_response, thread_sensitive=True)(request)
-        return response  # type: ignore[no-any-return]
+        response: HttpResponseBase = await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        return response
 
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gameserver.settings")
