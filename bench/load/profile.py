@@ -22,7 +22,7 @@ from typing import Any
 from bench.load.stack import Stack, say
 
 SAMPLE_RATE_HZ = 50   # low enough that the sampler itself costs little of a 2-core box
-TOP_FRAMES = 25
+TOP_FRAMES = 20
 SVG_WIDTH = 1200
 ROW_HEIGHT = 16
 # py-spy's frame label: "function (path/to/file.py:line)"; the line number is dropped so that one function's
@@ -54,9 +54,17 @@ def collapsed_read(path: Path) -> Counter[tuple[str, ...]]:
     return stacks
 
 
-def top_frames(stacks: Counter[tuple[str, ...]], limit: int = TOP_FRAMES) -> list[dict[str, Any]]:
-    """The frames holding the most samples: inclusive (anywhere on the stack, once per stack) and self (the
-    innermost frame), as shares of all the group's samples."""
+# Frames of the project itself, and the library calls that say where a request's time goes (a thread hop, a
+# database wait, the network forward): the "where" table lists only these, the "self" table every frame.
+WHERE_FRAMES = ("(gameserver/", "(planet_engine/", "Session.run (", "SyncToAsync.__call__ (",
+                "AsyncToSync.__call__ (", "Connection.wait (psycopg", "Runner.run (asyncio")
+
+
+def top_frames(stacks: Counter[tuple[str, ...]], limit: int = TOP_FRAMES, *, by: str = "inclusive"
+               ) -> list[dict[str, Any]]:
+    """The frames holding the most samples, as shares of all the group's samples: inclusive (anywhere on the
+    stack, once per stack) and self (the innermost frame). by="inclusive": the WHERE_FRAMES only, by their
+    inclusive share; by="self": every frame, by its self share."""
     total = sum(stacks.values()) or 1
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
@@ -64,8 +72,10 @@ def top_frames(stacks: Counter[tuple[str, ...]], limit: int = TOP_FRAMES) -> lis
         for frame in set(stack):
             inclusive[frame] += count
         own[stack[-1]] += count
-    return [{"frame": frame, "inclusive": round(count / total, 3), "self": round(own[frame] / total, 3)}
-            for frame, count in inclusive.most_common() if not frame.startswith(("process ", "thread "))][:limit]
+    ranked = (inclusive.most_common() if by == "inclusive" else own.most_common())
+    return [{"frame": frame, "inclusive": round(inclusive[frame] / total, 3), "self": round(own[frame] / total, 3)}
+            for frame, _ in ranked
+            if by == "self" or any(marker in frame for marker in WHERE_FRAMES)][:limit]
 
 
 def flame_svg(stacks: Counter[tuple[str, ...]], title: str) -> str:
@@ -149,11 +159,13 @@ class Profiler:
             stacks = collapsed_read(raw)
             svg = self.folder / f"{name}.svg"
             svg.write_text(flame_svg(stacks, f"{name}: py-spy at {SAMPLE_RATE_HZ} Hz"))
-            frames = top_frames(stacks)
+            frames = {by: top_frames(stacks, by=by) for by in ("inclusive", "self")}
             found[name] = {"samples": sum(stacks.values()), "svg": str(svg), "top_frames": frames}
-            table += [f"## {name} ({found[name]['samples']} samples)", "", "| frame | inclusive | self |",
-                      "| --- | --- | --- |"]
-            table += [f"| `{f['frame']}` | {f['inclusive']:.1%} | {f['self']:.1%} |" for f in frames]
-            table.append("")
+            for by, title in (("inclusive", "where the time goes (project code, thread hops, waits)"),
+                              ("self", "innermost frames")):
+                table += [f"## {name}: {title} ({found[name]['samples']} samples)", "",
+                          "| frame | inclusive | self |", "| --- | --- | --- |"]
+                table += [f"| `{f['frame']}` | {f['inclusive']:.1%} | {f['self']:.1%} |" for f in frames[by]]
+                table.append("")
         (self.folder / "top-frames.md").write_text("\n".join(table))
         return found
