@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.load.stack import Stack, say
+from bench.load.stack import ROOT, Stack, say
 
 SAMPLE_RATE_HZ = 50   # low enough that the sampler itself costs little of a 2-core box
 TOP_FRAMES = 20
@@ -40,7 +40,8 @@ def frame_name(frame: str) -> str:
             path = path.split(marker, 1)[1]
             break
     else:
-        path = os.path.relpath(path) if os.path.isabs(path) else path
+        if path.startswith(f"{ROOT}{os.sep}"):
+            path = os.path.relpath(path, ROOT)
     return f"{match['function']} ({path})"
 
 
