@@ -37,7 +37,7 @@ from gameserver.games.rules import (
 )
 from gameserver.games.selectors import player_require, round_reveal, round_waiting
 from gameserver.games.serving_stock import view_take, view_write
-from gameserver.games.tasks import view_stock_refill_on_commit
+from gameserver.games.tasks import game_views_stock_on_commit
 from gameserver.games.throttle import rate_limits_hit
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.tasks import predict_round_enqueue
@@ -106,7 +106,7 @@ def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = 
         Round.objects.bulk_create(Round(game=game, number=n, panorama_id=pid) for n, pid in enumerate(drawn, 1))
         Player.objects.create(game=game, player_key=owner_key, browser_key=owner_browser,
                               name=_player_name(owner_name, owner_key))
-        view_stock_refill_on_commit(game=game)
+        game_views_stock_on_commit(game_id=game.pk)
     return game
 
 

@@ -5,7 +5,7 @@ served image out of any lookup table; making it took ~15% of a web process's CPU
 that starts the round. A game's creation asks a background task (tasks.py, on the inference worker's queue)
 to stock STOCK_PER_SOURCE encodings of each image its rounds will serve; a first serve takes one under a row
 lock and deletes its row in the same transaction, so each stocked encoding is served exactly once, and encodes
-on the spot when none is stocked (no worker, a burst, a fixed NMPZ view). What a player gets is unchanged: one
+on the spot when none is stocked (no worker yet, a burst, a fixed NMPZ view). What a player gets is unchanged: one
 round's own bytes, never another round's."""
 
 from __future__ import annotations
@@ -54,6 +54,15 @@ def game_view_sources(*, game: Game) -> list[tuple[str, bool]]:
             continue
         sources.append((round_view_source(round=game_round), kind == Panorama.Kind.EQUIRECTANGULAR))
     return sources
+
+
+def game_stock_refill(*, game_id: int) -> int:
+    """Stock encodings for every round of the game that a stocked encoding can serve; how many were made."""
+    game = Game.objects.filter(pk=game_id).first()
+    if game is None:
+        return 0  # deleted meanwhile
+    return sum(stock_refill(source=source, equirectangular=equirectangular)
+               for source, equirectangular in game_view_sources(game=game))
 
 
 def stock_refill(*, source: str, equirectangular: bool) -> int:

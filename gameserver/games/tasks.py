@@ -1,5 +1,5 @@
-"""Celery tasks of the game: thin, on the inference worker's queue (settings.CELERY_TASK_ROUTES), which every
-deployment runs."""
+"""Celery tasks of the game: thin, take ids, on the inference worker's queue (settings.CELERY_TASK_ROUTES),
+which every deployment runs."""
 
 from __future__ import annotations
 
@@ -9,27 +9,24 @@ from celery import shared_task
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
-from gameserver.games.models import Game
-from gameserver.games.serving_stock import game_view_sources, stock_refill
+from gameserver.games.serving_stock import game_stock_refill
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
-def refill_view_stock(source: str, equirectangular: bool) -> None:
-    stock_refill(source=source, equirectangular=equirectangular)
+def stock_game_views(game_id: int) -> None:
+    game_stock_refill(game_id=game_id)
 
 
-def view_stock_refill_on_commit(*, game: Game) -> None:
-    """Once the new game is committed, ask for its rounds' encodings. A broker that cannot be reached only means
-    the serves encode on the spot, as they would with no stock."""
-    sources = game_view_sources(game=game)
+def game_views_stock_on_commit(*, game_id: int) -> None:
+    """Once the new game is committed, ask for its rounds' encodings: one message, the worker reads the rest. A
+    broker that cannot be reached only means its serves encode on the spot, as with no stock."""
 
     def enqueue() -> None:
         try:
-            for source, equirectangular in sources:
-                refill_view_stock.delay(source, equirectangular)
+            stock_game_views.delay(game_id)
         except OperationalError:
-            logger.warning("task queue unreachable: no encodings stocked for game %s", game.public_id)
+            logger.warning("task queue unreachable: no encodings stocked for game %s", game_id)
 
     transaction.on_commit(enqueue)
