@@ -79,6 +79,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
                         "(needs psycopg-pool); 0: none, as the settings' default")
     parser.add_argument("--layer-capacity", type=int, default=0, metavar="N",
                         help="PLANET_CHANNEL_CAPACITY, the Redis channel layer's capacity; 0: the settings' default")
+    parser.add_argument("--serving-stock", type=int, default=0, metavar="N",
+                        help="PLANET_SERVING_STOCK: encodings the worker stocks ahead per image; 0: the default, none")
     parser.add_argument("--checkpoint", type=Path, help="a planet_engine checkpoint (default: train a tiny one)")
     parser.add_argument("--panoramas", type=int, default=64, help="synthetic set size (>= rounds per game)")
     parser.add_argument("--image-size", type=size, default=(640, 480), help="served photo size, WIDTHxHEIGHT")
@@ -164,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                          web_processes=args.web_processes, panoramas=args.panoramas, image_size=args.image_size,
                          checkpoint=args.checkpoint, conn_max_age=args.conn_max_age,
                          worker_threads=args.worker_threads, db_pool=args.db_pool,
-                         layer_capacity=args.layer_capacity, keep=args.keep)
+                         layer_capacity=args.layer_capacity, serving_stock=args.serving_stock, keep=args.keep)
     with production_stack(config) as stack:
         results = asyncio.run(benchmark(stack, args))
         for name in stack.processes:

@@ -41,7 +41,7 @@ RESERVED_REDIS_DBS = {0, 1, 2, 3}
 # settings under test behind the benchmark's back.
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER",
                      "DJANGO_SETTINGS_MODULE", "PLANET_VAR_DIR", "PLANET_CHECKPOINT", "PLANET_PRODUCTION",
-                     "DATABASE_CONN_MAX_AGE", "PLANET_DB_POOL", "PLANET_CHANNEL_CAPACITY")
+                     "DATABASE_CONN_MAX_AGE", "PLANET_DB_POOL", "PLANET_CHANNEL_CAPACITY", "PLANET_SERVING_STOCK")
 # The game's ASGI application with the benchmark's baseline route and error logging (bench/load/asgi.py).
 WEB_APPLICATION = "bench.load.asgi:application"
 STARTUP_TIMEOUT_S = 90.0
@@ -60,6 +60,7 @@ class StackConfig:
     worker_threads: int = 1      # torch threads of the inference worker (OMP_NUM_THREADS)
     db_pool: int = 0             # > 0: PLANET_DB_POOL, the web server's psycopg pool of at most this many connections
     layer_capacity: int = 0      # > 0: PLANET_CHANNEL_CAPACITY instead of the settings' default
+    serving_stock: int = 0       # PLANET_SERVING_STOCK: encodings stocked ahead per image (games/serving_stock.py)
     keep: bool = False           # keep the temporary folder and the database for inspection
 
 
@@ -89,6 +90,7 @@ class Stack:
             env["DATABASE_CONN_MAX_AGE"] = str(self.config.conn_max_age)
         if self.config.layer_capacity > 0:
             env["PLANET_CHANNEL_CAPACITY"] = str(self.config.layer_capacity)
+        env["PLANET_SERVING_STOCK"] = str(self.config.serving_stock)
         return env
 
     def checkpoint_copy(self) -> Path:

@@ -2,15 +2,17 @@
 
 serving.py gives every serve its own encoding (a random crop, scale and JPEG quality), which is what keeps a
 served image out of any lookup table; making it took ~15% of a web process's CPU under load, on the request
-that starts the round. A game's creation asks a background task (tasks.py, on the inference worker's queue)
-to stock STOCK_PER_SOURCE encodings of each image its rounds will serve; a first serve takes one under a row
-lock and deletes its row in the same transaction, so each stocked encoding is served exactly once, and encodes
-on the spot when none is stocked (no worker yet, a burst, a fixed NMPZ view). What a player gets is unchanged: one
-round's own bytes, never another round's."""
+that starts the round. With settings.PLANET_SERVING_STOCK = N > 0, a game's creation asks a background task
+(tasks.py, on the inference worker's queue) to stock N encodings of each image its rounds will serve; a first
+serve takes one under a row lock and deletes its row in the same transaction, so each stocked encoding is served
+exactly once, and encodes on the spot when none is stocked (no worker yet, a burst, a fixed NMPZ view). What a
+player gets is unchanged: one round's own bytes, never another round's."""
 
 from __future__ import annotations
 
 import hashlib
+
+from django.conf import settings
 
 from gameserver.games import serving
 from gameserver.games.models import Game, Round, StockedView
@@ -18,9 +20,6 @@ from gameserver.games.rules import round_fixed_view, round_view_source
 from gameserver.panoramas.models import Panorama
 from gameserver.panoramas.storage import object_read, object_write, served_view_key
 from gameserver.public_ids import new_public_id
-
-# Two per image: a game takes one; a second game drawing the same image meanwhile still finds one.
-STOCK_PER_SOURCE = 2
 
 
 def view_write(*, source: str, equirectangular: bool) -> tuple[str, str, float]:
@@ -35,6 +34,8 @@ def view_write(*, source: str, equirectangular: bool) -> tuple[str, str, float]:
 def view_take(*, source: str, equirectangular: bool) -> tuple[str, str, float]:
     """Inside a first serve's transaction: a stocked encoding of `source`, its row deleted so that no other round
     can take it (skip_locked: a concurrent serve takes the next one), or a fresh one when none is stocked."""
+    if settings.PLANET_SERVING_STOCK <= 0:
+        return view_write(source=source, equirectangular=equirectangular)
     stocked = (StockedView.objects.select_for_update(skip_locked=True)
                .filter(source_key=source, equirectangular=equirectangular).order_by("pk").first())
     if stocked is None:
@@ -66,9 +67,9 @@ def game_stock_refill(*, game_id: int) -> int:
 
 
 def stock_refill(*, source: str, equirectangular: bool) -> int:
-    """Encode `source` until STOCK_PER_SOURCE encodings wait for it; how many were made. Two refills at once may
-    stock one or two more: harmless, each is still served once."""
-    missing = STOCK_PER_SOURCE - StockedView.objects.filter(source_key=source,
+    """Encode `source` until PLANET_SERVING_STOCK encodings wait for it; how many were made. Two refills at once
+    may stock a few more: harmless, each is still served once."""
+    missing = settings.PLANET_SERVING_STOCK - StockedView.objects.filter(source_key=source,
                                                             equirectangular=equirectangular).count()
     for _ in range(missing):
         name, sha256, turn = view_write(source=source, equirectangular=equirectangular)
