@@ -7,7 +7,7 @@ DEMO := var/demo
 TRAIN_SET := $(PLANET_DATA_DIR)/yfcc-train/manifest.csv
 GAME_SET := $(PLANET_DATA_DIR)/osv5m-demo/manifest.csv
 
-.PHONY: play test test-fast docs lint fuzz typecheck venv vendor screenshots demo-model evaluate-demo bench clean
+.PHONY: play test test-fast docs lint fuzz typecheck venv vendor screenshots demo-model evaluate-demo bench profile-load clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -108,6 +108,14 @@ screenshots:
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.engine
+
+# A load run with py-spy on the web server and the inference worker: flame graphs (SVG), collapsed stacks and
+# top-frames.md under var/profile/ (bench/README.md, "Profiles"). PostgreSQL and Redis must be running;
+# PROFILE_ARGS adds bench.load options (e.g. --checkpoint var/demo/model.pt --players 1000).
+PROFILE_ARGS ?= --players 150 --rounds 3 --ramp-s 30
+profile-load: $(VENV)/.installed
+	$(PY) -m bench.load --server uvicorn --web-processes 2 --db-pool 20 --profile var/profile/latest \
+		--json var/profile/latest/results.json $(PROFILE_ARGS)
 
 clean:
 	rm -rf var .cache

@@ -228,7 +228,14 @@ if CELERY_BROKER_URL.startswith("memory://"):
     # it (p50 1044 ms). Every 5 ms costs nothing measurable and leaves the forward pass as the wait.
     CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.005
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ROUTES = {"gameserver.inference.tasks.*": {"queue": "inference"}}
+# The game's own tasks (stocking served encodings: games/serving_stock.py) ride on the queue every deployment
+# consumes; with no worker they wait, and serving encodes on the spot.
+CELERY_TASK_ROUTES = {"gameserver.inference.tasks.*": {"queue": "inference"},
+                      "gameserver.games.tasks.*": {"queue": "inference"}}
+# Encodings of each image a new game will serve, made ahead by the worker (games/serving_stock.py); 0: none, each
+# first serve encodes on the request. Off by default: the worker makes them in turn with the model's guesses, and
+# on a worker without CPU to spare (one sharing the web's cores) that delayed the guesses (docs/benchmarks.md).
+PLANET_SERVING_STOCK = int(os.environ.get("PLANET_SERVING_STOCK", "0"))
 # Rounds of one model predicted in one forward pass by a worker (the rounds waiting when a task runs).
 INFERENCE_BATCH = int(os.environ.get("PLANET_INFERENCE_BATCH", "16"))
 # auto: ONNX Runtime on a CPU worker, torch (CUDA, batched) on a GPU worker; torch or onnx to force one.

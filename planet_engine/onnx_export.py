@@ -50,6 +50,8 @@ def onnx_session(path: Path, *, threads: int | None = None) -> Any:
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle pool threads otherwise spin on the cores the web server and the database need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

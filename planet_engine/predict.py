@@ -148,12 +148,15 @@ class Predictor:
         return np.asarray(torch.softmax(logits.float(), dim=1).cpu().numpy())
 
     def probabilities(self, images: Sequence[ImageInput]) -> np.ndarray:
-        """Images -> (B, C) averaged over the checkpoint's test-time views, in chunks of batch_size."""
+        """Images -> (B, C) averaged over the checkpoint's test-time views, in chunks of batch_size images; each
+        chunk is ONE forward pass, every view of every image stacked into it (a worker's batch of waiting
+        rounds costs one call into the network, not one per view)."""
         chunks = []
         for start in range(0, len(images), self.batch_size):
             decoded = [load_image(image) for image in images[start:start + self.batch_size]]
-            chunks.append(np.mean([self.probabilities_from_tensor(self.preprocess(decoded, view))
-                                   for view in self.views], axis=0))
+            stacked = torch.cat([self.preprocess(decoded, view) for view in self.views])  # (V*B, 3, S, S)
+            chunks.append(self.probabilities_from_tensor(stacked).reshape(len(self.views), len(decoded), -1)
+                          .mean(axis=0))  # (V, B, C) -> (B, C)
         return np.concatenate(chunks) if chunks else np.zeros((0, self.num_classes))
 
     def predict(self, images: Sequence[ImageInput], *, top_k: int = 5, distribution: bool = False,

@@ -11,10 +11,11 @@ through the same middleware. It comes from Django's per-request URLconf (`reques
 import logging.config
 
 from channels.routing import ProtocolTypeRouter
-from django.core.handlers.asgi import ASGIHandler, ASGIRequest
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
+from gameserver.asgi import OneThreadHandler
 from gameserver.asgi import application as game_application  # sets Django up with gameserver.settings
 from gameserver.urls import urlpatterns as game_urlpatterns
 
@@ -31,7 +32,7 @@ class BenchRequest(ASGIRequest):
     urlconf = __name__
 
 
-class BenchHandler(ASGIHandler):
+class BenchHandler(OneThreadHandler):
     request_class = BenchRequest
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,12 @@ from bench.load.measure import (
     server_log_problems,
 )
 from bench.load.players import PlayConfig, players_run
+from bench.load.profile import Profiler
 from bench.load.records import Ledger, percentiles
 from bench.load.report import GOAL_P95_MS, GOAL_PLAYERS, report
 from bench.load.stack import Stack, StackConfig, production_stack, say
 from bench.load.throughput import throughput_run
+from bench.load.worker_ratio import WorkerMeter
 from bench.machine import load_average, other_pytest_running
 
 MAX_PLAYERS = 2000            # bounded: this is a loopback benchmark, not a traffic generator
@@ -76,6 +79,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
                         "(needs psycopg-pool); 0: none, as the settings' default")
     parser.add_argument("--layer-capacity", type=int, default=0, metavar="N",
                         help="PLANET_CHANNEL_CAPACITY, the Redis channel layer's capacity; 0: the settings' default")
+    parser.add_argument("--serving-stock", type=int, default=0, metavar="N",
+                        help="PLANET_SERVING_STOCK: encodings the worker stocks ahead per image; 0: the default, none")
     parser.add_argument("--checkpoint", type=Path, help="a planet_engine checkpoint (default: train a tiny one)")
     parser.add_argument("--panoramas", type=int, default=64, help="synthetic set size (>= rounds per game)")
     parser.add_argument("--image-size", type=size, default=(640, 480), help="served photo size, WIDTHxHEIGHT")
@@ -85,6 +90,9 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and database")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="py-spy the web server and the worker while the players play: flame graphs (SVG), "
+                        "collapsed stacks and top-frames.md into DIR")
     args = parser.parse_args(argv)
     if not 1 <= args.players <= MAX_PLAYERS:
         parser.error(f"--players must be between 1 and {MAX_PLAYERS}")
@@ -105,11 +113,17 @@ async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     stop_watch = asyncio.Event()
     watch = asyncio.create_task(noise_watch(noise, stop_watch))
     meter = CpuMeter(stack)
-    with ConnectionSampler(stack.database_url) as sampler:
+    worker_meter = WorkerMeter(stack)
+    with ConnectionSampler(stack.database_url) as sampler, \
+            (Profiler(stack, args.profile) if args.profile else nullcontext()) as profiler:
         play = await players_run(base_url=stack.base_url, players=args.players, ramp_s=args.ramp_s,
                                  duration_s=args.duration_s, config=config, ledger=ledger, seed=args.seed)
         play["postgres_connections"] = await sampler.result()
     cpu_play = meter.cores()
+    # Each tier's CPU per round played (a player at 15-45 s a round plays about two a minute): the sizing unit.
+    cpu_per_round_ms = {name: round(1000 * cores * play["seconds"] / max(1, play["rounds_guessed"]), 1)
+                        for name, cores in cpu_play.items() if name in ("web", "worker", "rest")}
+    profile = profiler.results() if profiler else None
     latency = {name: percentiles(values) for name, values in ledger.latencies_ms.items()}
     throughput = cpu_throughput = None
     if not args.no_throughput:
@@ -122,6 +136,8 @@ async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         cpu_throughput = meter.cores()
     stop_watch.set()
     await watch
+    # After the throughput phase, whose burst of rounds keeps the worker's batches full.
+    worker = worker_meter.result(stack.checkpoint_copy() if stack.checkpoint else None)
     database = database_verify(stack.database_url, ledger)
     guess = latency.get("guess", {"n": 0})
     goals = {
@@ -133,6 +149,7 @@ async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     }
     return {"play": play, "latency_ms": latency, "throughput": throughput, "database": database,
             "errors": dict(ledger.errors), "cpu_play": cpu_play, "cpu_throughput": cpu_throughput, "goals": goals,
+            "profile": profile, "worker": worker, "cpu_per_round_ms": cpu_per_round_ms,
             "other_pytest_share": round(sum(noise) / len(noise), 2) if noise else 0.0}
 
 
@@ -149,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                          web_processes=args.web_processes, panoramas=args.panoramas, image_size=args.image_size,
                          checkpoint=args.checkpoint, conn_max_age=args.conn_max_age,
                          worker_threads=args.worker_threads, db_pool=args.db_pool,
-                         layer_capacity=args.layer_capacity, keep=args.keep)
+                         layer_capacity=args.layer_capacity, serving_stock=args.serving_stock, keep=args.keep)
     with production_stack(config) as stack:
         results = asyncio.run(benchmark(stack, args))
         for name in stack.processes:

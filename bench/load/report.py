@@ -80,4 +80,15 @@ def report(results: dict[str, Any]) -> str:
         f"goal         {GOAL_PLAYERS} concurrent players, guess p95 < {GOAL_P95_MS:.0f} ms, nothing lost or "
         f"duplicated: {'PASS' if all(results['goals'].values()) else 'FAIL'}",
     ]
+    per_round = results.get("cpu_per_round_ms")
+    if per_round:
+        lines.append("CPU/round    " + ", ".join(f"{name} {ms:.0f} ms" for name, ms in per_round.items())
+                     + f" of CPU per round played: {sum(per_round.values()):.0f} ms in all")
+    worker = results.get("worker")
+    if worker:
+        lines.append(f"worker       {worker['rounds']} rounds answered on {worker['worker_cpu_s']} CPU-s: "
+                     f"{worker['worker_rounds_per_cpu_s']} rounds per CPU-s vs bare batched ONNX forward "
+                     f"{worker['bare_images_per_cpu_s']} images per CPU-s: ratio {worker['ratio']} (goal >= 0.8)")
+    for name, found in (results.get("profile") or {}).items():
+        lines.append(f"profile      {name}: {found.get('samples', 0)} samples, {found.get('svg', found.get('error'))}")
     return "\n".join(lines)

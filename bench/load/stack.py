@@ -41,7 +41,7 @@ RESERVED_REDIS_DBS = {0, 1, 2, 3}
 # settings under test behind the benchmark's back.
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER",
                      "DJANGO_SETTINGS_MODULE", "PLANET_VAR_DIR", "PLANET_CHECKPOINT", "PLANET_PRODUCTION",
-                     "DATABASE_CONN_MAX_AGE", "PLANET_DB_POOL", "PLANET_CHANNEL_CAPACITY")
+                     "DATABASE_CONN_MAX_AGE", "PLANET_DB_POOL", "PLANET_CHANNEL_CAPACITY", "PLANET_SERVING_STOCK")
 # The game's ASGI application with the benchmark's baseline route and error logging (bench/load/asgi.py).
 WEB_APPLICATION = "bench.load.asgi:application"
 STARTUP_TIMEOUT_S = 90.0
@@ -60,6 +60,7 @@ class StackConfig:
     worker_threads: int = 1      # torch threads of the inference worker (OMP_NUM_THREADS)
     db_pool: int = 0             # > 0: PLANET_DB_POOL, the web server's psycopg pool of at most this many connections
     layer_capacity: int = 0      # > 0: PLANET_CHANNEL_CAPACITY instead of the settings' default
+    serving_stock: int = 0       # PLANET_SERVING_STOCK: encodings stocked ahead per image (games/serving_stock.py)
     keep: bool = False           # keep the temporary folder and the database for inspection
 
 
@@ -89,7 +90,12 @@ class Stack:
             env["DATABASE_CONN_MAX_AGE"] = str(self.config.conn_max_age)
         if self.config.layer_capacity > 0:
             env["PLANET_CHANNEL_CAPACITY"] = str(self.config.layer_capacity)
+        env["PLANET_SERVING_STOCK"] = str(self.config.serving_stock)
         return env
+
+    def checkpoint_copy(self) -> Path:
+        """The registered copy of the checkpoint, its ONNX graph beside it (PLANET_MODELS_DIR's default)."""
+        return self.folder / "var" / "models" / "model.pt"
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.logs.get(name)
@@ -246,7 +252,9 @@ def worker_start(stack: Stack) -> None:
     # batch of 16 three to five times slower than one thread did (0.4-0.6 s vs 0.12 s, measured here).
     spawn(stack, "worker", [sys.executable, "-m", "celery", "-A", "gameserver", "worker", "-Q", "inference",
                             "-P", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                            "-l", "INFO"], extra={"OMP_NUM_THREADS": str(stack.config.worker_threads)})
+                            "-l", "INFO"], extra={"OMP_NUM_THREADS": str(stack.config.worker_threads),
+                                                    # ONNX Runtime ignores OMP_NUM_THREADS: its own setting
+                                                    "PLANET_INFERENCE_THREADS": str(stack.config.worker_threads)})
     wait_until(lambda: " ready." in stack.log_tail("worker", 200), what="ready", stack=stack, name="worker")
 
 
@@ -270,9 +278,8 @@ def production_stack(config: StackConfig) -> Iterator[Stack]:
             stack.checkpoint = tiny_checkpoint_train(folder / "model", training)
         else:
             stack.checkpoint = config.checkpoint.resolve()
-        models = stack.folder / "var" / "models"  # PLANET_MODELS_DIR's default: register_model reads only there
-        models.mkdir(parents=True, exist_ok=True)
-        shutil.copy(stack.checkpoint, models / "model.pt")
+        stack.checkpoint_copy().parent.mkdir(parents=True, exist_ok=True)  # register_model reads only there
+        shutil.copy(stack.checkpoint, stack.checkpoint_copy())
         say(manage(stack, "register_model", "--name", MODEL_NAME, "--checkpoint", "model.pt", "--default"))
         worker_start(stack)
         server_start(stack)

@@ -172,3 +172,18 @@ class Exposure(models.Model):
         constraints = [models.UniqueConstraint(fields=["panorama", "player_key", "browser_key"],
                                                name="one_exposure_per_player_browser")]
         indexes = [models.Index(fields=["player_key"]), models.Index(fields=["browser_key"])]
+
+
+class StockedView(models.Model):
+    """An encoding of a stored image made ahead of a serve (serving_stock.py): the first serve of one round takes
+    it and deletes this row, so no two rounds ever get the same bytes; the file stays as that round's view."""
+
+    source_key = models.CharField(max_length=255)  # the stored image it was encoded from (rules.round_view_source)
+    equirectangular = models.BooleanField()  # turned as a whole sphere (serving.view_encode), or cropped as a photo
+    view_name = models.CharField(max_length=64)  # the file under PANORAMA_STORAGE_DIR/rounds
+    view_sha256 = models.CharField(max_length=64)
+    turn = models.FloatField(default=0.0)  # degrees a 360° panorama was turned
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["source_key", "equirectangular"])]

@@ -19,7 +19,6 @@ from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from gameserver.events import game_event_send_on_commit
-from gameserver.games import serving
 from gameserver.games.drawing import exposures_of, panoramas_draw, panoramas_playable
 from gameserver.games.errors import GameError, GameStarted, WaitForHost
 from gameserver.games.models import Exposure, Game, Guess, Player, Round, RoundView
@@ -38,12 +37,13 @@ from gameserver.games.rules import (
     round_views_to_serve,
 )
 from gameserver.games.selectors import player_require, round_reveal, round_waiting
+from gameserver.games.serving_stock import view_take, view_write
+from gameserver.games.tasks import game_views_stock_on_commit
 from gameserver.games.throttle import rate_limits_hit
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.tasks import predict_round_enqueue
 from gameserver.panoramas.models import Panorama, PanoramaSet
-from gameserver.panoramas.storage import object_read, object_write, served_view_key, stored_image_key
-from gameserver.public_ids import new_public_id
+from gameserver.panoramas.storage import stored_image_key
 from planet_engine.countries import country_codes
 from planet_engine.geo import distance_km, geoscore, validate_coordinates
 
@@ -106,6 +106,7 @@ def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = 
         Round.objects.bulk_create(Round(game=game, number=n, panorama_id=pid) for n, pid in enumerate(drawn, 1))
         Player.objects.create(game=game, player_key=owner_key, browser_key=owner_browser,
                               name=_player_name(owner_name, owner_key))
+        game_views_stock_on_commit(game_id=game.pk)
     return game
 
 
@@ -189,8 +190,8 @@ def round_serve(*, round: Round, player_key: str, address: str | None = None) ->
                     locked.view_heading = locked.panorama.heading or 0.0
                 equirectangular = locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR and not round_fixed_view(
                     round=locked)
-                locked.view_name, locked.view_sha256, turn = _view_write(source=round_view_source(round=locked),
-                                                                         equirectangular=equirectangular)
+                locked.view_name, locked.view_sha256, turn = view_take(source=round_view_source(round=locked),
+                                                                       equirectangular=equirectangular)
                 if equirectangular:  # the served panorama was turned: it opens where the manifest's heading was
                     locked.view_heading = ((locked.view_heading or 0.0) + turn) % 360.0
             # The clock starts once the view exists: the response that shows it leaves right after.
@@ -205,21 +206,12 @@ def round_serve(*, round: Round, player_key: str, address: str | None = None) ->
     return locked
 
 
-def _view_write(*, source: str, equirectangular: bool) -> tuple[str, str, float]:
-    """A fresh encoding of the stored image `source` for one round (serving.py), stored under a random name:
-    (name, sha256, the degrees a 360° panorama was turned)."""
-    view, turn = serving.view_encode(data=object_read(key=source), equirectangular=equirectangular)
-    name = f"{new_public_id()}.jpg"
-    object_write(key=served_view_key(name=name), data=view)
-    return name, hashlib.sha256(view).hexdigest(), turn
-
-
 def _views_serve(*, round: Round) -> None:
     """Encode and record each view of a multi-view place the round serves (rules.round_views_to_serve); the
     round's own view fields are its first view's."""
     served = []
     for number, view in enumerate(round_views_to_serve(round=round)):
-        name, sha256, _ = _view_write(source=stored_image_key(name=view.image_name), equirectangular=False)
+        name, sha256, _ = view_write(source=stored_image_key(name=view.image_name), equirectangular=False)
         served.append(RoundView(round=round, number=number, panorama_view=view, view_name=name, view_sha256=sha256))
     RoundView.objects.bulk_create(served)
     round.view_name, round.view_sha256 = served[0].view_name, served[0].view_sha256

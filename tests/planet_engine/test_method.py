@@ -97,6 +97,12 @@ def test_the_predictor_averages_the_checkpoints_test_time_views(hierarchical, sy
     expected = np.mean([predictor.probabilities_from_tensor(predictor.preprocess(images, view))
                         for view in ("center", "flip")], axis=0)
     assert np.allclose(predictor.probabilities(images), expected, atol=1e-6)
+    # Both views of all four images go through the network in one forward pass.
+    batches: list[tuple[int, ...]] = []
+    forward = predictor.probabilities_from_tensor
+    predictor.probabilities_from_tensor = lambda batch: batches.append(tuple(batch.shape)) or forward(batch)
+    predictor.probabilities(images)
+    assert [shape[0] for shape in batches] == [8]
 
 
 def test_views_are_square_and_the_flip_mirrors_the_centre_crop():

@@ -70,9 +70,11 @@ def test_joining_closes_at_the_first_serve_and_offers_a_fresh_game_on_the_same_s
     assert post(late, "/api/games", refused["offer"])[0] == 201
 
 
+@pytest.mark.parametrize("stock", [0, 2], ids=["encoded at the serve", "stocked ahead"])
 def test_a_fingerprint_table_of_the_public_images_finds_no_served_round(synthetic_test, model_version, source,
-                                                                         monkeypatch):
+                                                                         monkeypatch, settings, stock):
     monkeypatch.setattr(serving, "_rng", random.Random(7))  # seeded: the same bytes on every run
+    settings.PLANET_SERVING_STOCK = stock  # games/serving_stock.py: each stocked encoding served once
     manifest = source.manifest([{"file": source.image("only.jpg", size=(320, 240), seed=3), "latitude": 48.85,
                                  "longitude": 2.35}])
     panorama_set_import(manifest_path=manifest, name="one")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.backends.db import SessionStore
 
 from gameserver.asgi import application
 from gameserver.games.services import game_create, guess_submit, round_serve
@@ -106,4 +107,16 @@ async def test_a_player_joining_the_room_is_announced(game):
     await sync_to_async(game_join)(game=game, player_key="guest:abcdef", name="Bob")
     assert await socket.receive_json_from(timeout=10) == {"event": "player_joined", "round": 0, "name": "Bob",
                                                           "players": 2}
+    await socket.disconnect()
+
+
+async def test_the_handshake_reads_the_game_and_not_the_session(game, monkeypatch):
+    # The socket only sends, by game id: a session cookie is not looked up (one query and one thread hop saved
+    # per connect, which the load benchmark's ramp pays a thousand times).
+    loads: list[str] = []
+    monkeypatch.setattr(SessionStore, "load", lambda self: loads.append(self.session_key) or {})
+    socket = WebsocketCommunicator(application, f"/ws/games/{game.public_id}", headers=[
+        (b"origin", b"http://127.0.0.1"), (b"cookie", b"sessionid=abcdefghijklmnopqrstuvwxyz012345")])
+    connected, _ = await socket.connect()
+    assert connected and loads == []
     await socket.disconnect()
