@@ -12,7 +12,7 @@ import s2sphere
 import torch
 
 from planet_engine.cells import CellSet, leaf_cell_ids, parent_ids
-from planet_engine.geo import pairwise_distances_km
+from planet_engine.geo import EARTH_RADIUS_KM
 
 
 class CellLabeler:
@@ -26,8 +26,7 @@ class CellLabeler:
             order = np.argsort(ids[at_level])
             self.levels.append((int(level), ids[at_level][order], at_level[order]))
         self.tau_km = tau_km
-        self.mean_latitudes = cells.mean_latitudes
-        self.mean_longitudes = cells.mean_longitudes
+        self.unit_vectors = _unit_vectors(cells.mean_latitudes, cells.mean_longitudes)  # (C, 3)
 
     def label(self, latitude: float, longitude: float) -> int:
         leaf = leaf_cell_ids(np.array([latitude]), np.array([longitude]))
@@ -42,6 +41,14 @@ class CellLabeler:
         """(C,) softmax(-d / tau) over the cells' mean points; (0,) without a tau (cross-entropy)."""
         if self.tau_km is None:
             return torch.zeros(0)
-        distances = pairwise_distances_km(np.array([latitude]), np.array([longitude]), self.mean_latitudes,
-                                          self.mean_longitudes)[0]
+        # Great-circle distance from one dot product per cell: a few times faster than haversine's trigonometry
+        # per pair, and within a metre of it (float64).
+        cosines = np.clip(self.unit_vectors @ _unit_vectors(np.array([latitude]), np.array([longitude]))[0], -1, 1)
+        distances = EARTH_RADIUS_KM * np.arccos(cosines)  # (C,)
         return torch.softmax(torch.from_numpy(-distances / self.tau_km).float(), dim=0)
+
+
+def _unit_vectors(latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
+    """(N,) degrees -> (N, 3) points on the unit sphere."""
+    lat, lon = np.radians(latitudes), np.radians(longitudes)
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)

@@ -18,7 +18,7 @@ skipped.csv).
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
@@ -97,30 +97,43 @@ def _safe_key(text: str) -> str:
 
 
 def csv_rows(csv_path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    """(header, (line, row) pairs) of a CSV; a UTF-8 BOM is dropped, and a row with fewer or more fields than the
-    header is an error naming it: a file cut mid-row (an interrupted download) says so."""
+    """(header, (line, row) pairs) of a CSV, streamed (OSV-5M's train.csv is 1.5 GB); a UTF-8 BOM is dropped, and
+    a row with fewer or more fields than the header is an error naming it: a file cut mid-row (an interrupted
+    download) says so."""
     if not csv_path.is_file():
         raise LayoutError(f"{csv_path} missing")
-    text = csv_path.read_text(encoding="utf-8-sig")
-    lines = text.splitlines(keepends=True)
+    with csv_path.open("rb") as raw:
+        size = raw.seek(0, 2)
+        ends_whole = size == 0 or (raw.seek(size - 1) >= 0 and raw.read(1) in b"\r\n")
+    cut = "the file is cut mid-row (an interrupted download? fetch it again)"
+    handle = csv_path.open(newline="", encoding="utf-8-sig")
+    reader = csv.reader(handle, strict=True)
     try:
-        records = list(csv.reader(lines, strict=True))
-    except csv.Error as error:
-        raise LayoutError(f"{csv_path}: not a CSV file ({error}): an interrupted download?") from None
-    if not records:
+        header = [name.strip() for name in next(reader, [])]
+    except (csv.Error, UnicodeDecodeError) as error:
+        handle.close()
+        raise LayoutError(f"{csv_path}: not a CSV file ({error})") from None
+    if not header:
+        handle.close()
         raise LayoutError(f"{csv_path}: empty")
-    header = [name.strip() for name in records[0]]
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        for line, record in enumerate(records[1:], start=2):
-            if not record:
-                continue
-            if len(record) != len(header):
-                last = line == len(records) and not text.endswith(("\n", "\r"))
-                why = ("the file is cut mid-row (an interrupted download? fetch it again)" if last
-                       else f"the header has {len(header)}")
-                raise LayoutError(f"{csv_path}: line {line} has {len(record)} fields: {why}")
-            yield line, dict(zip(header, record, strict=True))
+        with handle:
+            try:
+                for record in reader:
+                    if not record:
+                        continue
+                    if len(record) != len(header):
+                        line = reader.line_num
+                        last = not ends_whole and next(reader, None) is None
+                        raise LayoutError(f"{csv_path}: line {line} has {len(record)} of {len(header)} fields"
+                                          + (f": {cut}" if last else ""))
+                    yield reader.line_num, dict(zip(header, record, strict=True))
+            except csv.Error as error:
+                raise LayoutError(f"{csv_path}: line {reader.line_num}: {error}"
+                                  + (f": {cut}" if not ends_whole else "")) from None
+            except UnicodeDecodeError as error:
+                raise LayoutError(f"{csv_path}: not UTF-8 text ({error})") from None
 
     return header, rows()
 
@@ -186,12 +199,14 @@ def read_osv5m(root: Path, split: str = "train", *, on_missing: str = "fail") ->
     return LayoutRead(samples, source, skipped)
 
 
-def _swapped_columns(values: list[tuple[str, str]], latitude_column: str, longitude_column: str,
+def _swapped_columns(values: Iterable[tuple[str, str]], latitude_column: str, longitude_column: str,
                      csv_path: Path) -> str | None:
     """A message when the latitude column holds values beyond ±90 while every longitude is within ±90."""
-    beyond = sum(1 for lat, _ in values if _coordinate(lat, -180, 180) is not None
-                 and _coordinate(lat, -90, 90) is None)
-    if beyond and all(_coordinate(lon, -90, 90) is not None for _, lon in values):
+    beyond, longitudes_within = 0, True
+    for lat, lon in values:
+        beyond += _coordinate(lat, -180, 180) is not None and _coordinate(lat, -90, 90) is None
+        longitudes_within = longitudes_within and _coordinate(lon, -90, 90) is not None
+    if beyond and longitudes_within:
         return (f"{csv_path}: the {latitude_column} and {longitude_column} columns look swapped: {beyond} "
                 f"row(s) have {latitude_column} beyond ±90 while every {longitude_column} is within ±90 (the 2018 "
                 "Im2GPS3k CSV's header names them the wrong way round); rerun with --swap-lat-lon")
@@ -208,12 +223,13 @@ def read_geoestimation(csv_path: Path, images: Path, *, on_missing: str = "fail"
     if swap_lat_lon:
         latitude_column, longitude_column = longitude_column, latitude_column
     author_column = next((name for name in AUTHOR_COLUMNS if name in header), None)
-    all_rows = list(rows)
     swapped = None if swap_lat_lon else _swapped_columns(
-        [(row[latitude_column], row[longitude_column]) for _, row in all_rows], latitude_column, longitude_column,
+        ((row[latitude_column], row[longitude_column]) for _, row in rows), latitude_column, longitude_column,
         csv_path)
     if swapped:
         raise LayoutError(swapped)
+    _, rows = csv_rows(csv_path)  # a second pass: MP-16's 4.7M rows are not held twice
+    total = 0
     source = image_source(images)
     names = source.names()
     by_name = {PurePosixPath(name).name: name for name in names}
@@ -221,7 +237,8 @@ def read_geoestimation(csv_path: Path, images: Path, *, on_missing: str = "fail"
     problems: list[str] = []
     skipped: list[str] = []
     seen: set[str] = set()
-    for line, row in all_rows:
+    for line, row in rows:
+        total += 1
         image_id = row[image_column].strip()
         latitude = _coordinate(row[latitude_column], -90, 90)
         longitude = _coordinate(row[longitude_column], -180, 180)
@@ -244,8 +261,8 @@ def read_geoestimation(csv_path: Path, images: Path, *, on_missing: str = "fail"
                 meta["author"] = row[author_column]
             samples.append(Sample(_safe_key(PurePosixPath(image_id).with_suffix("").as_posix()), found,
                                   latitude, longitude, meta))
-    if problems and not samples and on_missing == "fail" and len(problems) == len(all_rows) and names:
-        problems.insert(0, f"none of the {len(all_rows)} rows' images is among the {len(names)} in {images}: "
+    if problems and not samples and on_missing == "fail" and len(problems) == total and names:
+        problems.insert(0, f"none of the {total} rows' images is among the {len(names)} in {images}: "
                         "is --images the right download?")
     _check(problems, csv_path)
     return LayoutRead(samples, source, skipped, list(getattr(source, "damaged", [])))
