@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from gameserver.games.middleware import BROWSER_PAGE
 from gameserver.games.models import Game
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
@@ -51,8 +52,10 @@ def _refused(request: HttpRequest, error: str, *, status: int) -> HttpResponse:
     """An export refused: a page saying why to a browser that followed the benchmark page's link (it showed raw
     JSON), the JSON error to a program."""
     if "text/html" in request.headers.get("Accept", ""):
-        return render(request, "export_refused.html", {"page": "stats", "signed_in": request.user.is_authenticated,
+        page = render(request, "export_refused.html", {"page": "stats", "signed_in": request.user.is_authenticated,
                                                         "next": request.get_full_path()}, status=status)
+        setattr(page, BROWSER_PAGE, True)  # ApiErrorsMiddleware keeps it (it makes other /api/ errors JSON)
+        return page
     return JsonResponse({"error": error}, status=status)
 
 
