@@ -1,7 +1,7 @@
 """Guess answered -> reveal drawn, in real Chromium at 1366x768 against a running game (`make play`, or any
 `manage.py run_arena`): for each round of a solo game, the time from the end of the guess request's response to the
-moment PlaNet's pin and the truth's pin are on the reveal map, read from the page's own clock (the resource timing of
-the POST and a MutationObserver on the map). Goal: p50 <= 300 ms.
+moment PlaNet's pin and the truth's pin are painted on the reveal map, read from the page's own clock (the resource
+timing of the POST; a MutationObserver on the map and the frame after the pins appear). Goal: p50 <= 300 ms.
 
 The player looks at each photo for `--think-s` seconds first (a person does; PlaNet answers meanwhile), so the
 numbers are the page's own work: parsing the answer, drawing the map, the pins, the lines and PlaNet's cells. A
@@ -31,13 +31,17 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-# When each kind of pin first appears on the reveal map, on the page's clock (performance.now()).
+# When each kind of pin is first painted on the reveal map, on the page's clock (performance.now()): the start of
+# the second animation frame after the pin entered the page, i.e. once the frame that shows it has been drawn (a
+# pin in the page is not yet a pin on screen: the style, layout and paint of that frame come after).
 WATCH = """window.__pins = {};
 new MutationObserver(() => {
     for (const kind of ['truth', 'model', 'human']) {
         const key = `${kind}:${document.getElementById('reveal-title')?.textContent || ''}`;
-        if (!(key in window.__pins) && document.querySelector(`#reveal-map .map-pin.${kind}`))
-            window.__pins[key] = performance.now();
+        if (!(key in window.__pins) && document.querySelector(`#reveal-map .map-pin.${kind}`)) {
+            window.__pins[key] = null;
+            requestAnimationFrame(() => requestAnimationFrame(() => { window.__pins[key] = performance.now(); }));
+        }
     }
 }).observe(document, { subtree: true, childList: true });"""
 
@@ -57,8 +61,8 @@ def play_round(page: Page, *, number: int, think_s: float) -> dict[str, Any]:
         page.click("#guess-button")
     reveal = answer.value.json()
     title = f"Round {number}: {reveal['human']['points']:,} points"
-    page.wait_for_function("(title) => window.__pins[`model:${title}`] !== undefined", arg=title, polling=20,
-                           timeout=60_000)
+    page.wait_for_function("(title) => window.__pins[`model:${title}`] > 0 && window.__pins[`truth:${title}`] > 0",
+                           arg=title, polling=20, timeout=60_000)
     timing = page.evaluate("""(title) => {
         const entry = performance.getEntriesByType('resource').find((e) => /\\/guess$/.test(e.name));
         return { responseEnd: entry.responseEnd, requestStart: entry.requestStart,

@@ -6,6 +6,8 @@ the lobby instead of silently reopening it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -15,7 +17,8 @@ from tests.browser.test_game import MODEL_TIMEOUT_MS, wait_for_photo
 DAILY_ROUNDS = 5
 
 
-def test_a_finished_daily_try_ends_on_its_rank_board_and_countdown(page: Page) -> None:
+def test_a_finished_daily_try_ends_on_its_rank_board_and_countdown(page: Page,
+                                                                   screenshot: Callable[..., Path]) -> None:
     page.goto("/")
     board = page.locator("#daily-leaderboard")
     # Guests' tries are played but never ranked: on this server's board there is no one yet.
@@ -43,6 +46,7 @@ def test_a_finished_daily_try_ends_on_its_rank_board_and_countdown(page: Page) -
     expect(page.locator("#daily-board")).to_be_attached()
     expect(page.locator("#again-button")).to_be_hidden()
     expect(page.locator("#summary-table tbody tr")).to_have_count(DAILY_ROUNDS)
+    screenshot(page, "daily-ending")
 
     # Asking again: the lobby says the try is done, with the rank and a link to it; it does not reopen it.
     page.goto("/")

@@ -22,8 +22,9 @@ new MutationObserver(() => {
         const seen = window.__points[kind];
         if (node && node.textContent !== seen.at(-1)) seen.push(node.textContent);
     }
+    // Drawn out: a dash as long as the line, its offset moving to 0 by a transition (over by the next look).
     for (const path of document.querySelectorAll('#reveal-map path.guess-line'))
-        if (parseFloat(path.style.strokeDashoffset) > 0) window.__dashed = true;
+        if (path.style.strokeDasharray && path.style.transition.includes('stroke-dashoffset')) window.__dashed = true;
 }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true,
                        attributeFilter: ['style'] });"""
 
@@ -46,6 +47,7 @@ def test_the_line_is_drawn_out_and_the_points_count_up_unless_motion_is_reduced(
     reduced = page.evaluate("matchMedia('(prefers-reduced-motion: reduce)').matches")
     start_game_in_lobby(page, rounds=2, name="Ada")
     for number in (1, 2):
+        expect(page.locator("#round-title")).to_have_text(f"Round {number} of 2")
         wait_for_photo(page)
         guess_by_clicking(page, x=0.45, y=0.4)
         page.click("#guess-button")

@@ -87,7 +87,9 @@ async function onEvent(event) {
   }
   // Others' guesses only: the player knows their own (the toast covered the standings that say it anyway).
   const me = state.game && state.game.players.find((p) => p.you);
-  const mine = me && event.name === me.name && state.reveal && state.reveal.number === event.round;
+  // (the event may come before the guess's own answer: the round on screen, locked or being locked, is enough)
+  const mine = me && event.name === me.name && state.view && state.view.number === event.round &&
+    (state.submitting || Boolean(state.reveal));
   if (event.event === "player_guessed" && state.game && state.game.players.length > 1 && !mine) {
     toast(`${event.name} guessed round ${event.round} (${event.guesses}/${event.players})`);
   }

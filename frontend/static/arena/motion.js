@@ -32,21 +32,27 @@ export function countUp(node, value) {
 }
 
 // Draws each SVG path in `root` matching `selector` out from its start (the guess: reveal.js draws the great
-// circle from the guess to the truth), by its dash offset. Leaflet redraws paths on zoom, so the dash is removed
-// once drawn.
+// circle from the guess to the truth), by its dash offset on a path length of 1 (no measuring, so no layout is
+// forced while the reveal is being drawn): hidden at the first paint, drawn out from the next frame. Leaflet
+// redraws paths on zoom, so the dash is removed once drawn.
 export function drawLinesOut(root, selector = "path.guess-line") {
   if (reducedMotion()) return;
-  for (const path of root.querySelectorAll(selector)) {
-    const length = path.getTotalLength();
-    if (!length) continue;
-    path.style.transition = "none";
-    path.style.strokeDasharray = `${length}`;
-    path.style.strokeDashoffset = `${length}`;
-    path.getBoundingClientRect(); // the start state is laid out before the transition begins
-    path.style.transition = `stroke-dashoffset ${LINE_MS}ms ease-out`;
-    path.style.strokeDashoffset = "0";
-    setTimeout(() => {
-      path.style.transition = path.style.strokeDasharray = path.style.strokeDashoffset = "";
-    }, LINE_MS + 50);
+  const paths = [...root.querySelectorAll(selector)];
+  for (const path of paths) {
+    path.setAttribute("pathLength", "1");
+    path.style.strokeDasharray = "1";
+    path.style.strokeDashoffset = "1";
   }
+  setTimeout(() => {
+    for (const path of paths) {
+      path.style.transition = `stroke-dashoffset ${LINE_MS}ms ease-out`;
+      path.style.strokeDashoffset = "0";
+    }
+  }, STEP_MS);
+  setTimeout(() => {
+    for (const path of paths) {
+      path.removeAttribute("pathLength");
+      path.style.transition = path.style.strokeDasharray = path.style.strokeDashoffset = "";
+    }
+  }, STEP_MS + LINE_MS + 50);
 }
