@@ -248,8 +248,9 @@ function renderWaiting(waiting) {
   document.getElementById("reveal-title").textContent = `Round ${waiting.number}: guess locked`;
   document.getElementById("next-button").hidden = true;
   const points = drawOnRevealMap((layers) => drawOwnGuess(layers, waiting));
-  if (points.length) state.revealMap.setView(points[0], 3);
-  else state.revealMap.setView([20, 0], 1.5);
+  // Centred on the pin once: the screen is redrawn every few seconds, and the player may have moved the map.
+  if (state.waitingShown !== waiting.round) state.revealMap.setView(points[0] || [20, 0], points.length ? 3 : 1.5);
+  state.waitingShown = waiting.round;
   fill(document.getElementById("reveal-details"), ...waitingParts(waiting, state.view));
   clearTimeout(state.waitTimer);
   // Ask again every few seconds, and once the deadline has passed (the round closes then even if someone never
