@@ -1,12 +1,14 @@
 """A room's round after the player has locked, before everyone has: the screen keeps the photo, the player's own pin
 on the map and the round's clock (it was one sentence), shows nothing of the truth, and on a phone a toast covers
-neither the standings nor announces the player's own guess to them."""
+neither the standings nor announces the player's own guess to them (also when the room's event for that guess
+arrives before the guess's own answer)."""
 
 from __future__ import annotations
 
 import re
+import time
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.conftest import DESKTOP_VIEWPORT, PHONE_VIEWPORT, BrowserGuard, expect_really_visible, guarded_page
 from tests.browser.test_game import create_game_by_api, guess_by_clicking, wait_for_photo
@@ -39,6 +41,13 @@ def test_the_locked_screen_shows_the_photo_the_own_pin_and_the_clock(browser: Br
                 if (t && !t.hidden && t.textContent !== window.__toasts.at(-1)) window.__toasts.push(t.textContent);
             }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });""")
         open_timed_room(host, guest)
+
+        def answer_late(route: Route) -> None:
+            response = route.fetch()
+            time.sleep(0.8)  # the room's event for this very guess reaches the page before the guess's answer
+            route.fulfill(response=response)
+
+        host.route(re.compile(r"/api/rounds/[^/]+/guess$"), answer_late)
         wait_for_photo(host)
         guess_by_clicking(host, x=0.5, y=0.5)
         host.locator("#guess-button").tap()
