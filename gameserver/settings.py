@@ -148,6 +148,14 @@ LOGIN_URL = "sign-in"
 AUTH_PASSWORD_VALIDATORS = [{"NAME": f"django.contrib.auth.password_validation.{name}"} for name in (
     "UserAttributeSimilarityValidator", "MinimumLengthValidator", "CommonPasswordValidator",
     "NumericPasswordValidator")]
+# Django's PBKDF2 (a million iterations) is what a stolen database should meet, and it costs each sign-up and
+# sign-in about a second of CPU on a small machine. The test suites, which sign up hundreds of accounts, ask for
+# MD5 instead (Django's advice for tests) with PLANET_FAST_PASSWORD_HASHER; production refuses to start with it.
+FAST_PASSWORD_HASHER = env_bool("PLANET_FAST_PASSWORD_HASHER", False)
+if PRODUCTION and FAST_PASSWORD_HASHER:
+    raise ImproperlyConfigured("PLANET_FAST_PASSWORD_HASHER is for tests only: production keeps Django's PBKDF2")
+if FAST_PASSWORD_HASHER:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ASGI_APPLICATION = "gameserver.asgi.application"
 WSGI_APPLICATION = None
 TEMPLATES = [

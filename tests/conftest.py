@@ -23,6 +23,10 @@ from planet_engine.manifest import data_dir, read_manifest
 from planet_engine.synthetic import write_synthetic_set
 from planet_engine.train import train
 
+# Passwords hashed with MD5 in the tests and in the servers they start (which inherit this environment): Django's
+# PBKDF2 costs a second a sign-up here. Before Django reads its settings; production refuses it (settings.py).
+os.environ.setdefault("PLANET_FAST_PASSWORD_HASHER", "1")
+
 # Property-based tests (hypothesis), chosen by --hypothesis-profile or HYPOTHESIS_PROFILE. Each test asks for a
 # multiple or a fraction of the profile's max_examples (by its cost), so a profile scales them all.
 #   dev (default): fresh random examples every run; a failure is saved in .hypothesis/ and replayed first.

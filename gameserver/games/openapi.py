@@ -103,6 +103,8 @@ SCHEMAS: dict[str, Any] = {
                                                                   "description": "over revealed rounds only"}}}},
         "total_points": {"type": "integer"}, "total_model_points": {"type": "integer"},
         "finished": {"type": "boolean"},
+        "daily": {"type": ["string", "null"], "format": "date",
+                  "description": "the day of a daily challenge's try; null in any other game"},
         "rematch": {"type": ["string", "null"],
                     "description": "the room's next game, once a seat asked to play again"}}},
     "RoundView": {"type": "object", "description": "a round before the player's guess: no location at all",
@@ -237,7 +239,8 @@ def schema() -> dict[str, Any]:
                 "summary": "A day's finished tries, best first, with PlaNet's mean total over them; points only",
                 "parameters": [{"name": "day", "in": "query", "required": False,
                                 "schema": {"type": "string", "format": "date"}, "description": "default: today (UTC)"}],
-                "responses": {"200": _json({"type": "object"}, "the day and its leaderboard rows"),
+                "responses": {"200": _json({"type": "object"}, "the day, its leaderboard rows and `you`: this "
+                                           "player's own try (points, finished, on_board, rank, of) or null"),
                               **_errors(400)}}},
             "/api/games/{game_id}/rematch": {"parameters": [GAME_ID], "post": {
                 "summary": "Play again as a room: the first seat to ask creates the next game (same settings) and "

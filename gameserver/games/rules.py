@@ -214,6 +214,12 @@ def player_is_account(player_key: str) -> bool:
     return player_key.startswith("user:")
 
 
+def account_pk(player_key: str) -> int | None:
+    """The account's primary key in a signed-in player's key ("user:<id>"); None for a guest."""
+    number = player_key.removeprefix("user:")
+    return int(number) if player_is_account(player_key) and number.isdigit() else None
+
+
 @dataclass(frozen=True)
 class Standing:
     """What the verified tier knows of a guess beyond the guess itself (games/trust.py gathers it)."""

@@ -169,6 +169,7 @@ def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
         "total_points": sum(round_points(g.points) for g in mine_shown),
         "total_model_points": sum(round_points(g.model_points) for g in mine_shown if g.model_points is not None),
         "finished": finished,
+        "daily": game.daily.isoformat() if game.daily else None,
         "rematch": game.rematch.public_id if game.rematch is not None else None,
         # A country streak's standing over the rounds revealed so far (streaks.py); `over` once it has ended.
         "streak": ({**streak_standing(rounds=[r for r in game_rounds if r.pk in revealed], guesses=mine),
@@ -176,12 +177,12 @@ def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
     }
 
 
-def daily_leaderboard(*, day: date) -> list[dict[str, Any]]:
-    """The day's finished tries, best first, with PlaNet's row: its mean total over those games (it played each
-    player's own encodings of the same places). Points only: nothing of where the rounds were. Only tries by
-    accounts that were established when they started it are ranked (the verified tier's bar: a new cookie jar
+def daily_board(*, day: date) -> list[tuple[int | None, dict[str, Any]]]:
+    """The day's leaderboard as (game pk, row) pairs, best first; PlaNet's row has no game. Only finished tries
+    by accounts that were established when they started it are ranked (the verified tier's bar: a new cookie jar
     or a fresh account is no new person), and not a try with a guess flagged as suspicious
-    (rules.guess_suspicion) nor one by a player the anomaly model flags (trust.player_flags)."""
+    (rules.guess_suspicion) nor one by a player the anomaly model flags (trust.player_flags). PlaNet's row is its
+    mean total over those games (it played each player's own encodings of the same places)."""
     totals: dict[int, list[int]] = {}
     model: dict[int, list[int]] = {}
     flagged: set[int] = set()
@@ -198,14 +199,36 @@ def daily_leaderboard(*, day: date) -> list[dict[str, Any]]:
     histories = AccountHistories(game.owner_key for game in games)
     finished = [game for game in games if len(totals[game.pk]) == game.round_count and game.pk not in flagged
                 and histories.established(game.owner_key, game.created_at) and game.owner_key not in players_flagged]
-    rows: list[dict[str, Any]] = [
-        {"name": next(seat.name for seat in game.players.all() if seat.player_key == game.owner_key),
-         "points": sum(totals[game.pk]), "model": False} for game in finished]
+    rows: list[tuple[int | None, dict[str, Any]]] = [
+        (game.pk, {"name": next(seat.name for seat in game.players.all() if seat.player_key == game.owner_key),
+                   "points": sum(totals[game.pk]), "model": False}) for game in finished]
     answered = [sum(model[game.pk]) for game in finished if len(model.get(game.pk, [])) == game.round_count]
     if answered:
-        rows.append({"name": "PlaNet", "points": round(sum(answered) / len(answered)), "model": True,
-                     "games": len(answered)})
-    return sorted(rows, key=lambda row: -row["points"])
+        rows.append((None, {"name": "PlaNet", "points": round(sum(answered) / len(answered)), "model": True,
+                            "games": len(answered)}))
+    return sorted(rows, key=lambda pair: -pair[1]["points"])
+
+
+def daily_leaderboard(*, day: date) -> list[dict[str, Any]]:
+    """The day's leaderboard rows, best first (daily_board), points only: nothing of where the rounds were."""
+    return [row for _, row in daily_board(day=day)]
+
+
+def daily_standing(*, day: date, player_key: str) -> dict[str, Any] | None:
+    """This player's own try at the day's challenge against the board: their points so far, whether they have
+    finished, whether the board ranks their try, and their rank among the board's rows (PlaNet's included) — the
+    rank their points would have where the board leaves their try out. None when they have not tried today."""
+    game = Game.objects.filter(owner_key=player_key, daily=day).first()
+    if game is None:
+        return None
+    mine = [round_points(points) for points in Guess.objects.filter(round__game=game, player_key=player_key)
+            .values_list("points", flat=True)]
+    board = daily_board(day=day)
+    on_board = any(pk == game.pk for pk, _ in board)
+    points = sum(mine)
+    ahead = sum(1 for pk, row in board if row["points"] > points and pk != game.pk)
+    return {"points": points, "finished": len(mine) == game.round_count, "on_board": on_board, "rank": ahead + 1,
+            "of": len(board) + (0 if on_board else 1)}
 
 
 def round_waiting(*, round: Round, guess: Guess, seats: int, locked: int) -> dict[str, object]:

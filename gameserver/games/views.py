@@ -204,7 +204,8 @@ def daily_leaderboard(request: HttpRequest) -> JsonResponse:
         day = date.fromisoformat(request.GET["day"]) if "day" in request.GET else daily.daily_today()
     except ValueError:
         raise GameError("day must be a date like 2026-12-01") from None
-    return JsonResponse({"day": day.isoformat(), "leaderboard": selectors.daily_leaderboard(day=day)})
+    return JsonResponse({"day": day.isoformat(), "leaderboard": selectors.daily_leaderboard(day=day),
+                         "you": selectors.daily_standing(day=day, player_key=player_key(request))})
 
 
 @require_POST

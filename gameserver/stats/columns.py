@@ -20,7 +20,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("round_number", "int", "1-based position of the round in its game"),
     Column("player_id", "str", "pseudonymous player id: the first 16 hex digits of an HMAC-SHA256 of the player "
            "key under the deployment's secret (stable within a deployment, not reversible without the secret)"),
-    Column("player_name", "str", "the name the player chose in the room"),
+    Column("player_name", "str", "a signed-in player's account name, else the name the guest chose in the room"),
     Column("panorama_set", "str", "name of the panorama set"),
     Column("panorama_id", "str", "opaque id of the panorama"),
     Column("panorama_licence", "str", "licence of the image"),

@@ -16,12 +16,14 @@ from datetime import datetime
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from gameserver.games.models import Game, Guess, Player, Round
 from gameserver.games.rules import (
+    account_pk,
     games_finished,
     guess_exclusion,
     panorama_attribution,
@@ -141,6 +143,12 @@ def _missing_guesses(filters: Filters) -> list[Guess]:
     return missing
 
 
+def _account_names(player_keys: set[str]) -> dict[str, str]:
+    """Each signed-in player key's account username."""
+    pks = {pk: key for key in player_keys if (pk := account_pk(key)) is not None}
+    return {pks[pk]: name for pk, name in get_user_model().objects.filter(pk__in=pks).values_list("pk", "username")}
+
+
 def round_rows(*, filters: Filters = Filters()) -> list[Row]:
     """One export row per seat of a closed round of a finished game (gameserver/stats/columns.py,
     rules.rounds_closed and rules.games_finished): its locked guess, or a timeout where it never guessed;
@@ -151,6 +159,9 @@ def round_rows(*, filters: Filters = Filters()) -> list[Row]:
                      key=lambda g: (g.round.served_at, g.round_id, id(g) in absent, g.guessed_at, g.pk or 0))
     seats = Player.objects.filter(game_id__in={g.round.game_id for g in guesses})
     names = {(game_id, key): name for game_id, key, name in seats.values_list("game_id", "player_key", "name")}
+    # A signed-in player is named by their account, not by whatever they typed as a guest.
+    accounts = _account_names({g.player_key for g in guesses})
+    names = {(game_id, key): accounts.get(key, name) for (game_id, key), name in names.items()}
     human = _places([(g.latitude, g.longitude) for g in guesses])
     model = _places([(g.round.model_latitude, g.round.model_longitude) for g in guesses])
     standings = guess_standings(guesses, flags=player_flags_cached())

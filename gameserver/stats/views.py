@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from gameserver.games.middleware import BROWSER_PAGE
 from gameserver.games.models import Game
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
@@ -46,13 +48,24 @@ def benchmark(request: HttpRequest) -> JsonResponse:
     return JsonResponse(benchmark_cached(filters=filters))
 
 
+def _refused(request: HttpRequest, error: str, *, status: int) -> HttpResponse:
+    """An export refused: a page saying why to a browser that followed the benchmark page's link (it showed raw
+    JSON), the JSON error to a program."""
+    if "text/html" in request.headers.get("Accept", ""):
+        page = render(request, "export_refused.html", {"page": "stats", "signed_in": request.user.is_authenticated,
+                                                        "next": request.get_full_path()}, status=status)
+        setattr(page, BROWSER_PAGE, True)  # ApiErrorsMiddleware keeps it (it makes other /api/ errors JSON)
+        return page
+    return JsonResponse({"error": error}, status=status)
+
+
 @require_GET
 def export(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
-        return JsonResponse({"error": "sign in as a researcher or an admin to export rounds"}, status=401)
+        return _refused(request, "sign in as a researcher or an admin to export rounds", status=401)
     if not (user.is_staff or user.groups.filter(name=RESEARCHERS_GROUP).exists()):
-        return JsonResponse({"error": "exports are for researchers and admins"}, status=403)
+        return _refused(request, "exports are for researchers and admins", status=403)
     fmt = request.GET.get("format", "csv")
     if fmt not in FORMATS:
         return JsonResponse({"error": f"format must be one of {', '.join(FORMATS)}"}, status=400)

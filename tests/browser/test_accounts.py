@@ -1,6 +1,6 @@
 """Accounts in a real browser: a guest plays a round, signs up, and finds that round on their profile with the
-rating plot drawn; the benchmark's ratings name players by their seat name, not a hash; the header, with its
-account links, stays one line on a phone."""
+rating plot drawn; the benchmark's ratings name a signed-up player by their account, not a hash nor their guest
+name; the header, with its account links, stays one line on a phone."""
 
 from __future__ import annotations
 
@@ -61,8 +61,10 @@ def test_a_guest_signs_up_and_finds_their_round_on_the_profile(page: Page, guard
     page.goto("/stats")
     page.select_option("#filter-tier", "open")  # a new account's round is open (not established yet)
     ratings = page.locator("#ratings-table tbody")
-    expect(ratings).to_contain_text("Grace")
+    # Under the account's name, not the guest name typed in the lobby before signing up.
+    expect(ratings.locator("th", has_text=re.compile(r"^grace$"))).to_have_count(1)
     names = ratings.locator("th").all_text_contents()
+    assert "Grace" not in names, names
     assert not any(re.fullmatch(r"[0-9a-f]{16}", name) for name in names), names
 
     page.click("header >> text=Sign out")

@@ -290,7 +290,12 @@ def test_the_benchmark_page_shows_the_tables_and_plots(page: Page, arena_manage:
     expect(page.locator("#winrate-plot circle.estimate").first).to_be_visible()
     estimates = page.locator("#winrate-plot circle.estimate").count()
     assert estimates + page.locator("#winrate-plot text", has_text="no decided rounds").count() == 6
-    assert page.locator("#winrate-plot line.interval").count() == estimates
+    # A bar exactly where the table gives an interval (the plot drew the naive Wilson bar where it gave none).
+    win_rates = page.locator("#threshold-table tbody tr td:nth-child(8), #threshold-table tfoot tr td:nth-child(8)")
+    with_interval = {row for row, text in zip(["Street", "City", "Region", "Country", "Continent", "Closer"],
+                                              win_rates.all_text_contents(), strict=True) if "–" in text}
+    drawn = {line.get_attribute("data-row") for line in page.locator("#winrate-plot line.interval").all()}
+    assert drawn == with_interval and len(drawn) <= estimates
     expect(page.locator("#cdf-plot path.cdf.human")).to_have_count(1)
     expect(page.locator("#cdf-plot path.cdf.model")).to_have_count(1)
     expect(page.locator("#breakdown-table tbody tr").first).to_be_visible()

@@ -29,6 +29,9 @@ def isolated_server(settings: Settings, tmp_path: Path, tiny_checkpoint: Path):
     settings.PANORAMA_STORAGE_DIR = tmp_path / "panoramas"
     settings.PLANET_CHECKPOINT_CACHE = tmp_path / "checkpoints"
     settings.PLANET_CHECKPOINT = tiny_checkpoint
+    # Django read its settings before tests/conftest.py asked for fast hashing (PLANET_FAST_PASSWORD_HASHER, which
+    # the servers the tests start inherit): the same here, for the test process itself.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tasks run inline unless a test starts a real worker (tests/gameserver/inference/test_worker.py).
     app.conf.task_always_eager = True
     predictor.cache_clear()

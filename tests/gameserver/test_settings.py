@@ -29,7 +29,8 @@ def test_the_suite_runs_on_the_backends_the_environment_names():
 
 def settings_in_subprocess(env: dict[str, str], *, show: str = "'ok'") -> subprocess.CompletedProcess[str]:
     """Load the settings in a fresh process with `env`; print `show` (an expression over `s`, the settings)."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "PLANET_PROD"))}
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("DJANGO_", "DATABASE_URL", "PLANET_PROD", "PLANET_FAST_PASSWORD_HASHER"))}
     code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE']='gameserver.settings'; django.setup(); "
             f"from django.conf import settings as s; print({show})")
     return subprocess.run([sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True)
@@ -131,3 +132,17 @@ def test_the_embedded_game_makes_its_own_secret_once(tmp_path):
     assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o777 == 0o600
     from_environment = settings_in_subprocess({**env, "DJANGO_SECRET_KEY": "k" * 50}, show="s.SECRET_KEY")
     assert from_environment.stdout.strip() == "k" * 50
+
+
+def test_passwords_get_django_s_slow_hash_unless_the_tests_ask_and_production_refuses_the_fast_one():
+    shown = "s.PASSWORD_HASHERS[0]"
+    assert settings_in_subprocess({"PLANET_FAST_PASSWORD_HASHER": "0"}, show=shown).stdout.strip() == (
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher")
+    assert settings_in_subprocess({"PLANET_FAST_PASSWORD_HASHER": "1"}, show=shown).stdout.strip() == (
+        "django.contrib.auth.hashers.MD5PasswordHasher")
+    refused = settings_in_subprocess({"PLANET_PRODUCTION": "1", "DJANGO_SECRET_KEY": "x" * 40,
+                                      "DJANGO_ALLOWED_HOSTS": "arena.example", "PLANET_FAST_PASSWORD_HASHER": "1"})
+    assert refused.returncode != 0 and "PLANET_FAST_PASSWORD_HASHER" in refused.stderr
+    from django.contrib.auth.hashers import get_hasher
+
+    assert get_hasher().algorithm == "md5"  # this suite's own settings

@@ -1,11 +1,17 @@
 // The game page: join if needed, then for each round show the view, take a guess on the map, reveal the
 // truth with PlaNet's guess and cell probabilities, and end on a summary of all rounds.
 // Everything comes from the JSON API; the websocket only says that something happened.
-import { api, element, fill, toast } from "./api.js";
+import { api, fill, toast } from "./api.js";
 import { drawRound, revealParts, shareText, summaryParts } from "./reveal.js";
 import { countryPicker, drawStreakRound, streakReveal, streakShareText, streakSummary } from "./streak.js";
 import { createWorldMap, guessPicker } from "./worldmap.js";
-import { showView, stepView } from "./viewer.js";
+import { showView } from "./viewer.js";
+import { startCountdown, stopCountdown } from "./countdown.js";
+import { gameKeys } from "./keys.js";
+import { dailyEnding } from "./daily.js";
+import { drawOwnGuess, stopWaitingClock, waitingParts } from "./waiting.js";
+import { drawLinesOut } from "./motion.js";
+import { playAgain, share } from "./again.js";
 
 const root = document.getElementById("game");
 const gameId = root.dataset.gameId;
@@ -13,7 +19,7 @@ const panels = ["room-panel", "join-panel", "round-panel", "reveal-panel", "summ
   .reduce((all, id) => ({ ...all, [id]: document.getElementById(id) }), {});
 
 const state = { game: null, view: null, reveal: null, guessMap: null, picker: null, revealMap: null,
-  revealLayers: null, timer: null, waitTimer: null, submitting: false, socket: null, waitingForHost: false,
+  revealLayers: null, waitTimer: null, submitting: false, socket: null, waitingForHost: false,
   modelReady: new Set() };
 
 function show(...ids) {
@@ -79,7 +85,12 @@ async function onEvent(event) {
     await nextRound();
     return;
   }
-  if (event.event === "player_guessed" && state.game && state.game.players.length > 1) {
+  // Others' guesses only: the player knows their own (the toast covered the standings that say it anyway).
+  const me = state.game && state.game.players.find((p) => p.you);
+  // (the event may come before the guess's own answer: the round on screen, locked or being locked, is enough)
+  const mine = me && event.name === me.name && state.view && state.view.number === event.round &&
+    (state.submitting || Boolean(state.reveal));
+  if (event.event === "player_guessed" && state.game && state.game.players.length > 1 && !mine) {
     toast(`${event.name} guessed round ${event.round} (${event.guesses}/${event.players})`);
   }
   if (event.event === "model_ready") {
@@ -188,33 +199,19 @@ async function nextRound() {
     state.guessMap = createWorldMap(document.getElementById("guess-map"));
     const enable = () => { document.getElementById("guess-button").disabled = false; };
     state.picker = (state.game.streak ? countryPicker : guessPicker)(state.guessMap, enable);
+    // The reveal's map is made now, while the player looks at the photo (hidden, it is sized when shown): one
+    // map for every round's reveal, its borders drawn once.
+    state.revealMap ??= createWorldMap(document.getElementById("reveal-map"));
     root.classList.toggle("streak", Boolean(state.game.streak)); // the layout makes room for the country list
   }
   state.picker.clear();
   state.guessMap.invalidateSize();
   state.guessMap.setView([20, 0], 1.5);
   document.getElementById("guess-button").disabled = true;
-  startCountdown(view.deadline);
-}
-
-function startCountdown(deadline) {
-  clearInterval(state.timer);
-  const box = document.getElementById("countdown");
-  box.hidden = !deadline;
-  if (!deadline) return;
-  const end = Date.parse(deadline);
-  const tick = () => {
-    const left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
-    box.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
-    box.classList.toggle("urgent", left <= 10);
-    box.setAttribute("aria-label", `${left} seconds left`);
-    if (left === 0) {
-      clearInterval(state.timer);
-      submitGuess({ timeUp: true });
-    }
-  };
-  tick();
-  state.timer = setInterval(tick, 250);
+  startCountdown(view.deadline, () => submitGuess({ timeUp: true }));
+  // Each round starts with the focus on its title (not lost to the page): a screen reader says the round, and the
+  // keys (keys.js) work from there.
+  document.getElementById("round-title").focus({ preventScroll: true });
 }
 
 async function submitGuess({ timeUp = false } = {}) {
@@ -227,9 +224,13 @@ async function submitGuess({ timeUp = false } = {}) {
   const body = guess ? (guess.country ? guess : { latitude: guess.lat, longitude: guess.lng }) : { timed_out: true };
   try {
     const reveal = await api(`/api/rounds/${state.view.round}/guess`, { method: "POST", body });
-    clearInterval(state.timer);
-    await refreshGame();
+    stopCountdown();
+    // The reveal is drawn from the guess's answer at once; the game's standings follow in the background (waiting
+    // for them first put a whole request between the answer and PlaNet's pin).
+    const locked = state.game.rounds.find((r) => r.number === reveal.number);
+    if (locked) locked.locked = true;
     renderReveal(reveal);
+    refreshGame().then(() => { if (state.reveal === reveal) nameNextStep(); }).catch(() => {});
   } catch (error) {
     fail(error, "guess-error");
     document.getElementById("guess-button").disabled = !state.picker.get();
@@ -243,12 +244,14 @@ async function submitGuess({ timeUp = false } = {}) {
 // Locked, but the room has not all guessed: no truth, no distances, no points until everyone has (or time is up).
 function renderWaiting(waiting) {
   show("reveal-panel");
+  panels["reveal-panel"].classList.add("waiting");
   document.getElementById("reveal-title").textContent = `Round ${waiting.number}: guess locked`;
   document.getElementById("next-button").hidden = true;
-  document.getElementById("reveal-map-box").hidden = true;
-  fill(document.getElementById("reveal-details"),
-    element("p", { id: "waiting" }, `Waiting for the room: ${waiting.guessed} of ${waiting.players} have guessed. `,
-      "Everyone sees the answer together."));
+  const points = drawOnRevealMap((layers) => drawOwnGuess(layers, waiting));
+  // Centred on the pin once: the screen is redrawn every few seconds, and the player may have moved the map.
+  if (state.waitingShown !== waiting.round) state.revealMap.setView(points[0] || [20, 0], points.length ? 3 : 1.5);
+  state.waitingShown = waiting.round;
+  fill(document.getElementById("reveal-details"), ...waitingParts(waiting, state.view));
   clearTimeout(state.waitTimer);
   // Ask again every few seconds, and once the deadline has passed (the round closes then even if someone never
   // guesses): the events are hints, and one missed while the socket was away must not leave the room waiting.
@@ -256,26 +259,35 @@ function renderWaiting(waiting) {
   state.waitTimer = setTimeout(() => refreshReveal(waiting.round).catch(fail), Math.min(5000, closes));
 }
 
-function renderReveal(reveal) {
-  state.reveal = reveal;
-  if (reveal.revealed === false) return renderWaiting(reveal);
-  clearTimeout(state.waitTimer);
-  document.getElementById("next-button").hidden = false;
+// The reveal map (one for the whole game) with a fresh layer of `draw(layers)`'s pins; returns their points.
+function drawOnRevealMap(draw) {
   document.getElementById("reveal-map-box").hidden = false;
-  show("reveal-panel");
   const map = state.revealMap ??= createWorldMap(document.getElementById("reveal-map"));
   if (state.revealLayers) state.revealLayers.remove();
   state.revealLayers = L.featureGroup().addTo(map);
   map.invalidateSize();
-  const points = reveal.streak ? drawStreakRound(state.revealLayers, reveal, { cells: true })
-    : drawRound(map, state.revealLayers, reveal, { cells: true });
-  map.fitBounds(L.latLngBounds(points).pad(0.25), { maxZoom: 8 });
+  return draw(state.revealLayers, map);
+}
+
+function renderReveal(reveal) {
+  state.reveal = reveal;
+  if (reveal.revealed === false) return renderWaiting(reveal);
+  clearTimeout(state.waitTimer);
+  stopWaitingClock();
+  document.getElementById("next-button").hidden = false;
+  show("reveal-panel");
+  panels["reveal-panel"].classList.remove("waiting");
+  const points = drawOnRevealMap((layers, map) => (reveal.streak ? drawStreakRound(layers, reveal, { cells: true })
+    : drawRound(map, layers, reveal, { cells: true })));
+  state.revealMap.fitBounds(L.latLngBounds(points).pad(0.25), { maxZoom: 8, animate: false });
+  // The line from the guess to the truth is drawn out once per round, not on each redraw.
+  if (state.linesDrawn !== reveal.round) drawLinesOut(document.getElementById("reveal-map"));
+  state.linesDrawn = reveal.round;
   document.getElementById("legend-others").hidden = !(reveal.opponents || []).length;
 
   const { title, parts } = (reveal.streak ? streakReveal : revealParts)(reveal);
   fill(document.getElementById("reveal-details"), ...parts);
-  const last = state.game.rounds.every((r) => r.locked);
-  document.getElementById("next-button").textContent = last ? "See the summary" : "Next round";
+  nameNextStep();
   document.getElementById("reveal-title").textContent = title;
   document.getElementById("reveal-title").focus({ preventScroll: true });
   // PlaNet answered after this reveal was read from the API: read it again, once.
@@ -284,87 +296,47 @@ function renderReveal(reveal) {
   }
 }
 
+function nameNextStep() {
+  const last = state.game.rounds.every((r) => r.locked);
+  document.getElementById("next-button").textContent = last ? "See the summary" : "Next round";
+}
+
 // ---- the end of the game ----
 
 async function showSummary() {
-  clearInterval(state.timer);
+  stopCountdown();
   show("summary-panel");
   const reveals = (await Promise.all(state.game.rounds.filter((r) => r.round).map((r) => api(`/api/rounds/${r.round}`))))
     .filter((r) => r.revealed);
   const map = createWorldMap(document.getElementById("summary-map"));
   const layers = L.featureGroup().addTo(map);
   const points = reveals.flatMap((reveal) => (reveal.streak ? drawStreakRound(layers, reveal, { cells: false })
-    : drawRound(map, layers, reveal, { cells: false })));
+    : drawRound(map, layers, reveal, { cells: false, number: reveal.number })));
   map.invalidateSize();
   if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.15), { maxZoom: 6 });
   document.getElementById("summary-legend-others").hidden = !reveals.some((r) => (r.opponents || []).length);
   const game = state.game;
   const { title, parts } = (game.streak ? streakSummary : summaryParts)(game, reveals);
-  document.getElementById("summary-title").textContent = title;
-  fill(document.getElementById("summary-details"), ...parts);
+  // A daily try ends on the day's board, the player's rank and the time until tomorrow's; it has no second try,
+  // so no "Play again" (which started an ordinary game on the daily set).
+  const ending = game.daily ? dailyEnding(game, await api("/api/daily/leaderboard")) : null;
+  document.getElementById("again-button").hidden = Boolean(game.daily);
+  document.getElementById("summary-title").textContent = ending ? ending.title : title;
+  fill(document.getElementById("summary-details"), ...(ending ? ending.parts : []), ...parts);
   state.shareText = (game.streak ? streakShareText : shareText)(game, reveals);
   if (game.rematch) document.getElementById("again-button").textContent = "Join the rematch";
   document.getElementById("summary-title").focus({ preventScroll: true });
 }
 
-async function share() {
-  const box = document.getElementById("share-text");
-  box.value = state.shareText || "";
-  box.hidden = false;
-  box.select();
-  try {
-    await navigator.clipboard.writeText(box.value);
-    toast("Result copied: paste it anywhere.");
-  } catch {
-    toast("Copy the text below to share your result.");
-  }
-}
-
-async function playAgain() {
-  const game = state.game;
-  const name = localStorage.getItem("arena.name") || undefined;
-  if (game.players.length > 1) {
-    // A room plays again together: the first to ask makes the next game, the others are seated in it.
-    const again = await api(`/api/games/${gameId}/rematch`, { method: "POST", body: { name } });
-    location.assign(`/play/${again.game}?room=1`);
-    return;
-  }
-  const again = await api("/api/games", { method: "POST", body: {
-    set: game.set, model: game.model, rounds: game.round_count, time_limit_s: game.time_limit_s, mode: game.mode,
-    goal: game.goal,
-    name: localStorage.getItem("arena.name") || undefined,
-  } });
-  location.assign(`/play/${again.game}`);
-}
-
 // ---- wiring ----
-
-function onKey(event) {
-  const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName);
-  if (typing) return;
-  if (!panels["round-panel"].hidden && (event.key === " " || event.key === "Enter")) {
-    if (event.target.tagName === "BUTTON" && event.target.id !== "guess-button") return;
-    event.preventDefault();
-    submitGuess();
-  } else if (!panels["round-panel"].hidden && (event.key === "p" || event.key === "P")) {
-    state.picker.placeAtCentre();
-  } else if (!panels["round-panel"].hidden && ["ArrowLeft", "ArrowRight"].includes(event.key) &&
-      !event.target.closest(".leaflet-container")) {
-    // Outside the map (whose arrows pan it), the arrows look around a multi-view place.
-    if (stepView(event.key === "ArrowLeft" ? -1 : 1)) event.preventDefault();
-  } else if (!panels["reveal-panel"].hidden && event.key === "Enter" && event.target.tagName !== "BUTTON") {
-    event.preventDefault();
-    document.getElementById("next-button").click();
-  }
-}
 
 async function main() {
   document.getElementById("join-form").addEventListener("submit", join);
   document.getElementById("guess-button").addEventListener("click", () => submitGuess());
   document.getElementById("next-button").addEventListener("click", () => nextRound().catch(fail));
-  document.getElementById("again-button").addEventListener("click", () => playAgain().catch(fail));
+  document.getElementById("again-button").addEventListener("click", () => playAgain(state.game).catch(fail));
   document.getElementById("start-button").addEventListener("click", () => startGame().catch(fail));
-  document.getElementById("share-button").addEventListener("click", share);
+  document.getElementById("share-button").addEventListener("click", () => share(state.shareText));
   document.getElementById("copy-invite").addEventListener("click", async () => {
     const input = document.getElementById("invite-link");
     input.select();
@@ -375,7 +347,17 @@ async function main() {
       toast("Select the link and copy it");
     }
   });
-  document.addEventListener("keydown", onKey);
+  document.addEventListener("keydown", gameKeys({
+    inRound: () => !panels["round-panel"].hidden,
+    onReveal: () => !panels["reveal-panel"].hidden,
+    hasGuess: () => Boolean(state.picker && state.picker.get()),
+    guess: () => submitGuess(),
+    placeAtCentre: () => state.picker && state.picker.placeAtCentre(),
+    next: () => {
+      const next = document.getElementById("next-button");
+      if (!next.hidden && !next.disabled) next.click(); // never past a room's waiting screen
+    },
+  }));
   await api("/api/session");
   await refreshGame();
   connectSocket();

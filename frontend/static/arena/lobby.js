@@ -1,5 +1,6 @@
 // Lobby: pick a set, model, rounds, time limit and mode; play solo or open a room; or join one.
-import { api, element } from "./api.js";
+import { api, element, fill } from "./api.js";
+import { boardList, countdownToTomorrow, rankSentence } from "./daily.js";
 
 const NAME_KEY = "arena.name";
 
@@ -13,12 +14,27 @@ async function fillCatalogue() {
   const { sets, models } = await api("/api/catalogue");
   const setSelect = document.getElementById("set");
   const modelSelect = document.getElementById("model");
-  setSelect.replaceChildren(...sets.map((s) => element("option", { value: s.name },
-    s.views > s.panoramas ? `${s.name} (${s.panoramas} places, ${s.views} views)` : `${s.name} (${s.panoramas} views)`)));
-  // A kNN or external opponent says so: the latter guessed on the original photo, not the view you are served.
-  const kinds = { knn: "kNN retrieval", external: "uploaded predictions" };
+  // The lists name sets and models only (a long option was cut off, or made the list run under its neighbour);
+  // the size of the chosen set and the kind of the chosen model are said under each.
+  setSelect.replaceChildren(...sets.map((s) => element("option", { value: s.name }, s.name)));
   modelSelect.replaceChildren(...models.map((m) => element("option", { value: m.name, selected: m.default },
-    [m.name, kinds[m.kind] && `· ${kinds[m.kind]}`, m.default && "(default)"].filter(Boolean).join(" "))));
+    m.default ? `${m.name} (default)` : m.name)));
+  const describeSet = () => {
+    const set = sets.find((s) => s.name === setSelect.value);
+    document.getElementById("set-size").textContent = !set ? "" : set.views > set.panoramas
+      ? `${set.panoramas.toLocaleString("en")} places, ${set.views.toLocaleString("en")} views`
+      : `${set.panoramas.toLocaleString("en")} views`;
+  };
+  // A kNN or external opponent says so: the latter guessed on the original photo, not the view you are served.
+  const kinds = { knn: "kNN retrieval", external: "uploaded predictions, made on the original photos" };
+  const describeModel = () => {
+    const model = models.find((m) => m.name === modelSelect.value);
+    document.getElementById("model-kind").textContent = (model && kinds[model.kind]) || "";
+  };
+  setSelect.addEventListener("change", describeSet);
+  modelSelect.addEventListener("change", describeModel);
+  describeSet();
+  describeModel();
   if (!sets.length) showError("new-game-error", "No panorama set is loaded yet: an admin must import one.");
   if (!models.length) showError("new-game-error", "No model is registered yet: an admin must register one.");
   document.getElementById("play-solo").disabled = !sets.length || !models.length;
@@ -83,22 +99,32 @@ async function joinRoom(event) {
   window.location.assign(`/play/${code}`);
 }
 
+// One try a day: a finished try is shown here (rank, board, the time until tomorrow's) rather than reopened.
 async function playDaily() {
   showError("join-error", "");
   try {
     const game = await api("/api/daily", { method: "POST", body: { name: localStorage.getItem(NAME_KEY) || undefined } });
-    window.location.assign(`/play/${encodeURIComponent(game.game)}`);
+    if (!game.finished) {
+      window.location.assign(`/play/${encodeURIComponent(game.game)}`);
+      return;
+    }
+    await fillDailyLeaderboard();
+    document.getElementById("daily-link").href = `/play/${encodeURIComponent(game.game)}`;
+    document.getElementById("daily-result").hidden = false;
+    document.getElementById("daily-you").focus();
   } catch (error) {
     showError("join-error", error.message);
   }
 }
 
 async function fillDailyLeaderboard() {
-  const { leaderboard } = await api("/api/daily/leaderboard");
-  const list = document.getElementById("daily-leaderboard");
-  list.replaceChildren(...leaderboard.slice(0, 10).map((row) => element("li", { class: row.model ? "model" : "" },
-    `${row.name}${row.model ? ` (mean of ${row.games} games)` : ""}: ${row.points.toLocaleString("en")} pts`)));
-  if (!leaderboard.length) list.replaceChildren(element("li", { class: "hint" }, "No one has finished today's yet."));
+  const { leaderboard, you } = await api("/api/daily/leaderboard");
+  fill(document.getElementById("daily-board-box"), boardList(leaderboard, { id: "daily-leaderboard" }));
+  if (you && you.finished) {
+    document.getElementById("daily-you").textContent = `You have played today's challenge. ${rankSentence(you)}`;
+    countdownToTomorrow(document.getElementById("daily-next"));
+    document.getElementById("daily-button").textContent = "See today's result";
+  }
 }
 
 async function main() {

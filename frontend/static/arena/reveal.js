@@ -2,6 +2,7 @@
 // at each radius, the image credit, the summary and the spoiler-free text a result is shared as. game.js puts
 // them together (a country streak's pieces are in streak.js).
 import { element, formatKm } from "./api.js";
+import { countUp } from "./motion.js";
 import { cellLayer, greatCircle, pin, textTooltip } from "./worldmap.js";
 
 const WHO = { human: "You", model: "PlaNet", tie: "Tie" };
@@ -26,11 +27,24 @@ function latLng(point) {
   return point && point.latitude !== null && point.latitude !== undefined ? L.latLng(point.latitude, point.longitude) : null;
 }
 
-export function drawRound(map, layers, reveal, { cells }) {
+// A pin with the round's number on it (the summary map: which guess and which truth belong together).
+function numberedPin(latlng, kind, label, number) {
+  return L.marker(latlng, {
+    icon: L.divIcon({ className: `map-pin ${kind} numbered`, html: element("span", {}, String(number)),
+      iconSize: [24, 24], iconAnchor: [12, 12] }),
+    title: label, alt: label, keyboard: true,
+  });
+}
+
+// The round's pins, lines and (with `cells`) PlaNet's cells on `layers`; the points to fit the map to. With
+// `number` (the summary) the truth and the player's pin carry the round's number.
+export function drawRound(map, layers, reveal, { cells, number = null }) {
   const truth = latLng(reveal.truth);
   const human = latLng(reveal.human);
   const model = reveal.model.status === "ready" ? latLng(reveal.model) : null;
   const points = [truth];
+  const marked = (where, kind, label) => (number === null ? pin(where, kind, label)
+    : numberedPin(where, kind, `Round ${number}: ${label}`, number));
   if (cells && model && reveal.model.top_cells) cellLayer(reveal.model.top_cells).addTo(layers);
   for (const other of reveal.opponents || []) {
     const where = latLng(other);
@@ -45,15 +59,30 @@ export function drawRound(map, layers, reveal, { cells }) {
     points.push(model);
   }
   if (human) {
-    greatCircle(human, truth, { color: cssColour("--human"), weight: 2.5 }).addTo(layers);
-    pin(human, "human", `Your guess: ${formatKm(reveal.human.km)} away`).addTo(layers);
+    // From the guess to the truth: motion.js draws it out from the guess.
+    greatCircle(human, truth, { color: cssColour("--human"), weight: 2.5, className: "guess-line" }).addTo(layers);
+    marked(human, "human", `Your guess: ${formatKm(reveal.human.km)} away`).addTo(layers);
     points.push(human);
   }
-  pin(truth, "truth", "True location").setZIndexOffset(2000).addTo(layers);
+  marked(truth, "truth", "True location").setZIndexOffset(2000).addTo(layers);
   return points;
 }
 
-export function scoreCard(kind, title, side, status) {
+// Points count up the first time a round's card is shown, not again when the reveal is redrawn (PlaNet's late
+// answer, a room's guesses).
+const counted = new Set();
+
+function pointsNode(points, countKey) {
+  const node = element("div", { class: "points" }, points === undefined ? "—" : points.toLocaleString("en"));
+  if (points !== undefined && countKey && !counted.has(countKey)) {
+    counted.add(countKey);
+    countUp(node, points);
+  }
+  return node;
+}
+
+// countKey: the card's round and side, to count its points up once.
+export function scoreCard(kind, title, side, status, countKey = null) {
   let detail;
   if (kind === "human") detail = side.timed_out ? "Time ran out" : `${formatKm(side.km)} away`;
   else if (status === "ready") detail = `${formatKm(side.km)} away`;
@@ -61,7 +90,7 @@ export function scoreCard(kind, title, side, status) {
   else detail = "No guess this round";
   return element("div", { class: `score-card ${kind}` },
     element("div", {}, element("span", { class: `swatch ${kind}` }), title),
-    element("div", { class: "points" }, side.points === undefined ? "—" : `${side.points.toLocaleString("en")}`),
+    pointsNode(side.points, countKey),
     element("div", { class: "hint" }, detail));
 }
 
@@ -92,14 +121,19 @@ export function outcomeTable(reveal) {
 // The reveal's words: {title, parts}.
 export function revealParts(reveal) {
   const status = reveal.model.status;
-  const place = [countryName(reveal.truth.country), reveal.truth.continent].filter(Boolean).join(", ");
+  // The country only: the continent is the country's (Natural Earth gives each country one), so "Russia, Europe"
+  // named Khabarovsk's continent wrongly. It is said apart, as what the benchmark counts.
+  const place = countryName(reveal.truth.country);
   return {
     title: `Round ${reveal.number}: ${reveal.human.points.toLocaleString("en")} points`,
     parts: [
       element("p", {}, "The photo was taken ", element("strong", {}, place ? `in ${place}` : "here"),
         ` (${reveal.truth.latitude.toFixed(4)}, ${reveal.truth.longitude.toFixed(4)}).`),
-      element("div", { class: "score-cards" }, scoreCard("human", "You", reveal.human, "ready"),
-        scoreCard("model", "PlaNet", reveal.model, status)),
+      reveal.truth.continent ? element("p", { class: "hint", id: "truth-continent" },
+        `Continent in the benchmark: ${reveal.truth.continent}, the country's continent (a country counts in one ` +
+        "continent, wherever in it the photo was taken).") : null,
+      element("div", { class: "score-cards" }, scoreCard("human", "You", reveal.human, "ready", `${reveal.round}:human`),
+        scoreCard("model", "PlaNet", reveal.model, status, `${reveal.round}:model`)),
       outcomeTable(reveal),
       reveal.counted === false && status === "ready"
         ? element("p", { class: "hint" }, "Not counted in the benchmark: PlaNet's guess arrived after yours.") : null,

@@ -105,8 +105,8 @@ function renderPlanet(tables) {
       .join(" and ")}`).join("; ");
 }
 
-// Human win rate per radius as points with interval bars on a 0–100% axis (a forest plot): the cluster
-// interval, or the naive Wilson one where too few clusters allow none.
+// Human win rate per radius as points with interval bars on a 0–100% axis (a forest plot): the cluster interval
+// the table shows, and no bar where too few clusters allow none.
 function renderWinRates(tables) {
   const rows = [...tables.thresholds.map((r) => [capitalised(r.name), r]), ["Closer", tables.head_to_head]];
   const width = 420, left = 80, right = 16, rowHeight = 30, top = 10, height = top + rows.length * rowHeight + 30;
@@ -126,10 +126,14 @@ function renderWinRates(tables) {
         withheld(r) ? "not reported: the set prior wins here" : "no decided rounds"));
       return;
     }
-    const [low, high] = r.low === null ? [r.wilson_low, r.wilson_high] : [r.low, r.high];
-    plot.append(svg("line", { x1: x(low), x2: x(high), y1: y, y2: y, class: "interval" }),
-      svg("circle", { cx: x(r.human_win_rate), cy: y, r: 5, class: "estimate" },
-        svg("title", {}, `${label}: ${rateWithInterval(r)} of ${r.decided} decided rounds`)));
+    // The interval the table gives, or none: the naive Wilson bar drawn here where the table gave no interval
+    // read as a cluster interval that does not exist.
+    if (r.low !== null && r.high !== null) {
+      plot.append(svg("line", { x1: x(r.low), x2: x(r.high), y1: y, y2: y, class: "interval", "data-row": label }));
+    }
+    const detail = r.low === null ? " (no interval: too few panoramas or players for one)" : "";
+    plot.append(svg("circle", { cx: x(r.human_win_rate), cy: y, r: 5, class: "estimate", "data-row": label },
+      svg("title", {}, `${label}: ${rateWithInterval(r)} of ${r.decided} decided rounds${detail}`)));
   });
   document.getElementById("winrate-plot").replaceChildren(plot);
 }

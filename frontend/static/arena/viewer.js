@@ -8,6 +8,7 @@ import { panZoom } from "./zoomer.js";
 
 let panorama = null;
 let switcher = null; // the multi-view round on screen: { step(delta) }
+let zoomer = null; // the photo on screen, if it zooms: { key(key) } (zoomer.js)
 
 // Which way a view faces, as the compass point the server sends (never where it is, nor an exact heading).
 function compass(heading) {
@@ -35,6 +36,7 @@ function showViews(container, view, onReady) {
     "aria-label": "Next view (right arrow)", onclick: () => show(current + 1) }, "▶");
   const frame = zoomFrame(image, `${described(0)}; wheel, pinch or + and - to zoom, drag to pan`);
   const zoom = panZoom(frame, image, { arrowsPan: false }); // the arrow keys switch views here
+  zoomer = zoom;
   image.addEventListener("load", () => zoom.reset());
   container.append(frame, element("div", { class: "view-switcher" }, previous, label, next));
   for (const other of views.slice(1)) new Image().src = other.image_url; // switching shows them at once
@@ -46,6 +48,17 @@ function showViews(container, view, onReady) {
 export function stepView(delta) {
   if (!switcher) return false;
   switcher.step(delta);
+  return true;
+}
+
+// + and − zoom the view on screen, 0 resets it, F takes it full screen; false when it does not zoom (NMPZ).
+export function zoomView(key) {
+  if (zoomer) return zoomer.key(key);
+  if (!panorama) return false;
+  if (key === "f" || key === "F") panorama.toggleFullscreen();
+  else if (key === "+" || key === "=") panorama.setHfov(panorama.getHfov() - 10);
+  else if (key === "-") panorama.setHfov(panorama.getHfov() + 10);
+  else return false;
   return true;
 }
 
@@ -63,6 +76,7 @@ export function showView(container, view, { onReady } = {}) {
     panorama = null;
   }
   switcher = null;
+  zoomer = null;
   container.replaceChildren();
   if (view.kind === "multiview" && view.views && view.views.length > 1) return showViews(container, view, onReady);
   const described = `Round ${view.number}: ${view.kind === "equirectangular" ? "360° panorama" : "photo"}`;
@@ -85,7 +99,7 @@ export function showView(container, view, { onReady } = {}) {
   }
   // A photo, or a panorama shown flat where there is no WebGL: zoom and pan it.
   const frame = zoomFrame(image, `${described}; wheel, pinch or + and - to zoom, drag to pan, F for full screen`);
-  panZoom(frame, image);
+  zoomer = panZoom(frame, image);
   container.append(frame);
 }
 

@@ -1,6 +1,6 @@
 // A photo viewer: the mouse wheel and a pinch zoom around the pointer, a drag pans, a double click zooms in
-// (and out again), the keyboard does the same (+ and - zoom, 0 resets, the arrows pan a zoomed photo, F goes
-// full screen), and a button takes the view full screen. The image keeps its box; a CSS transform moves it.
+// (and out again), the keyboard does the same (+ and - zoom, 0 resets and F goes full screen through `key`, which
+// the page calls wherever the focus is; the arrows pan a zoomed photo that has the focus), and a button takes the view full screen. The image keeps its box; a CSS transform moves it.
 import { element } from "./api.js";
 import { svg } from "./svg.js";
 
@@ -39,6 +39,7 @@ export function panZoom(frame, image, { arrowsPan = true } = {}) {
   };
 
   image.style.transformOrigin = "0 0";
+  frame.dataset.scale = "1.00";
   frame.addEventListener("wheel", (event) => {
     event.preventDefault();
     zoomAt(scale * Math.exp(-event.deltaY * 0.002), ...local(event));
@@ -81,25 +82,29 @@ export function panZoom(frame, image, { arrowsPan = true } = {}) {
     : frame.requestFullscreen()).catch(() => {});
   fullscreen.addEventListener("click", toggleFullscreen);
   fullscreen.addEventListener("pointerdown", (event) => event.stopPropagation());
+  // The zoom keys come from the page (keys.js: they work wherever the focus is); the frame's own keys pan.
+  const zoomKey = (key) => {
+    if (key === "+" || key === "=") zoomAt(scale * 1.5, ...centre());
+    else if (key === "-") zoomAt(scale / 1.5, ...centre());
+    else if (key === "0") zoomAt(1, ...centre());
+    else if (key === "f" || key === "F") toggleFullscreen();
+    else return false;
+    return true;
+  };
   frame.addEventListener("keydown", (event) => {
     const pans = { ArrowLeft: [KEY_PAN_PX, 0], ArrowRight: [-KEY_PAN_PX, 0], ArrowUp: [0, KEY_PAN_PX],
       ArrowDown: [0, -KEY_PAN_PX] };
-    if (event.key === "+" || event.key === "=") zoomAt(scale * 1.5, ...centre());
-    else if (event.key === "-") zoomAt(scale / 1.5, ...centre());
-    else if (event.key === "0") zoomAt(1, ...centre());
-    else if (event.key === "f" || event.key === "F") toggleFullscreen();
-    else if (arrowsPan && pans[event.key] && scale > 1) {
-      x += pans[event.key][0];
-      y += pans[event.key][1];
-      apply();
-    } else return;
+    if (!(arrowsPan && pans[event.key] && scale > 1)) return;
+    x += pans[event.key][0];
+    y += pans[event.key][1];
+    apply();
     event.preventDefault();
     event.stopPropagation();
   });
   // On the frame, not the document: a listener per round's frame would outlive the round.
   frame.addEventListener("fullscreenchange", () => requestAnimationFrame(apply));
   frame.append(fullscreen);
-  return { reset: () => { scale = 1; x = 0; y = 0; apply(); } };
+  return { reset: () => { scale = 1; x = 0; y = 0; apply(); }, key: zoomKey };
 }
 
 // Four corners pointing out: the usual "full screen" sign, in the button's text colour.

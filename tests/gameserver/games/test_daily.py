@@ -216,3 +216,29 @@ def test_a_set_imported_mid_day_leaves_that_days_challenge_alone(daily_set, synt
     assert later.panorama_set.name == first.panorama_set.name == daily_set and order(later) == order(first)
     tomorrow = daily.daily_game(player_key="user:1", day=daily.daily_today() + timedelta(days=1))
     assert tomorrow.panorama_set.name == "a-double-click"  # the new set takes over from the next day
+
+
+def test_the_board_tells_a_player_their_own_rank_ranked_or_not(daily_set):
+    """The daily ending shows the player's rank: on the board, or where their points would stand off it (a
+    guest's try is played but not ranked)."""
+    ada, guest = signed_in("Ada"), Client()
+    assert ada.get("/api/daily/leaderboard").json()["you"] is None  # no try yet
+    play(ada, post(ada, "/api/daily", {"name": "Ada"})[1]["game"], daily.DAILY_ROUNDS)
+    game = post(guest, "/api/daily", {"name": "Guest"})[1]
+    assert game["daily"] == daily.daily_today().isoformat()
+    play(guest, game["game"], 2)
+    half = guest.get("/api/daily/leaderboard").json()["you"]
+    assert half["finished"] is False and half["on_board"] is False
+    play_rest = [post(guest, f"/api/games/{game['game']}/rounds/{n}/start", {})[1] for n in (3, 4, 5)]
+    for number, view in zip((3, 4, 5), play_rest, strict=True):
+        think(view["round"])
+        post(guest, f"/api/rounds/{view['round']}/guess", {"latitude": 10.0 * number, "longitude": 5.0})
+    board = guest.get("/api/daily/leaderboard").json()
+    you = board["you"]
+    rows = board["leaderboard"]
+    assert you["finished"] is True and you["on_board"] is False and you["of"] == len(rows) + 1
+    assert you["rank"] == 1 + sum(1 for row in rows if row["points"] > you["points"])
+    mine = ada.get("/api/daily/leaderboard").json()["you"]
+    assert mine["on_board"] is True and mine["of"] == len(rows)
+    assert mine["rank"] == 1 + sum(1 for row in rows if row["points"] > mine["points"])
+    assert post(ada, "/api/games", {"set": daily_set, "rounds": 1})[1]["daily"] is None
