@@ -50,6 +50,10 @@ _TOPOJSON = "package/dist/world_50m.json"
 ADMIN1_TOLERANCE_DEG = 0.02
 LAKES_TOLERANCE_DEG = 0.01
 _DECIMALS = 2
+# Boundary lines shorter than this (degrees, about 30 km) are dropped: Natural Earth's first level is municipalities
+# in a few countries (Slovenia's 212), which would hatch them over at the zooms the layer is drawn; states,
+# provinces and regions have longer borders.
+_SHORTEST_ADMIN1_LINE = 0.3
 # Lakes smaller than this (square degrees, about 10 km across) are left to the detail nobody sees at this scale.
 _SMALLEST_LAKE = 0.01
 # The map zoom from which each layer is drawn; the browser reads them from the file.
@@ -103,9 +107,11 @@ def _on_grid(geometry: BaseGeometry, tolerance: float) -> BaseGeometry:
 
 
 def admin1_lines(wheel: Path) -> list[list[list[float]]]:
-    """Every state/province boundary line, simplified, as lists of [lon, lat]."""
+    """Every state/province boundary line long enough to matter, simplified, as lists of [lon, lat]."""
     lines: list[list[list[float]]] = []
     for geometry in _shapes(wheel, "ne_10m_admin_1_states_provinces_lines"):
+        if geometry.length < _SHORTEST_ADMIN1_LINE:
+            continue
         lines.extend(line for line in _lines(_on_grid(geometry, ADMIN1_TOLERANCE_DEG)) if len(line) >= 2)
     return lines
 

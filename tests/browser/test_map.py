@@ -69,11 +69,16 @@ def zoom_in_on(page: Page, latitude: float, longitude: float, *, zoom: float, se
     page.wait_for_timeout(400)  # the names are redrawn on the next animation frame after the move ends
 
 
-def names_without_clashes(page: Page, selector: str) -> list[str]:
-    """The names drawn in `selector`, after asserting that none clashes with another, a pin or the edge."""
-    result = page.evaluate(CLASHES, selector)
+def names_without_clashes(page: Page, selector: str, *, timeout_ms: float = 3_000) -> list[str]:
+    """The names drawn in `selector`, after asserting that none clashes with another, a pin or the edge; retried
+    until `timeout_ms`, as a map still gliding into place carries its names past the edge until it stops."""
+    for _ in range(int(timeout_ms / 250)):
+        result = page.evaluate(CLASHES, selector)
+        if not result["clashes"]:
+            break
+        page.wait_for_timeout(250)
     assert not result["clashes"], result["clashes"]
-    return result["names"]
+    return list(result["names"])
 
 
 def names_shown(page: Page) -> set[str]:

@@ -63,9 +63,14 @@ function overlaps(a, b) {
   return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
 }
 
-// The boxes (container pixels) of the map's pins, which a name must leave free.
+// The boxes (container pixels) of the map's pins and controls (zoom buttons, credit), which a name must leave free.
 function pinBoxes(map) {
-  const boxes = [];
+  const frame = map.getContainer().getBoundingClientRect();
+  const boxes = [...map.getContainer().querySelectorAll(".leaflet-control")].map((control) => {
+    const box = control.getBoundingClientRect();
+    return { left: box.left - frame.left - GAP, right: box.right - frame.left + GAP,
+      top: box.top - frame.top - GAP, bottom: box.bottom - frame.top + GAP };
+  });
   map.eachLayer((layer) => {
     if (!isPin(layer)) return;
     const point = map.latLngToContainerPoint(layer.getLatLng());
