@@ -117,7 +117,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/lint-imports --no-cache
 
 # README's pictures: the browser tests' latest screenshots (artefacts/screenshots/, written by `make test`).
-SHOTS := game reveal stats panorama room-reveal reveal-phone multiview profile streak-reveal
+SHOTS := game reveal stats panorama room-reveal reveal-phone multiview profile streak-reveal map-detail
 screenshots:
 	mkdir -p docs/screenshots
 	for shot in $(SHOTS); do cp artefacts/screenshots/$$shot.png docs/screenshots/; done
