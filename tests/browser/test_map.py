@@ -158,6 +158,8 @@ def test_the_credit_is_one_short_line_on_a_desktop_and_folded_on_a_phone(page: P
     wait_for_map(page, "#guess-map")
     credit = page.locator("#guess-map .leaflet-control-attribution")
     expect(credit).to_contain_text("Natural Earth")
+    expect(credit).not_to_have_class(re.compile(r"folded"))  # open, readable, on a laptop's map
+    expect_really_visible(credit.get_by_text("GeoNames"))
     box = credit.bounding_box()
     assert box is not None and box["height"] <= 26, box  # one line (the © button is 24 px)
     start_game_in_lobby(phone_page, rounds=1, name="Ada")

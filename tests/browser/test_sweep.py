@@ -11,6 +11,7 @@ every impact level."""
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def viewport(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def open_page(browser: Browser, guard: BrowserGuard, arena_server: str, viewport: str):  # type: ignore[no-untyped-def]
+def open_page(browser: Browser, guard: BrowserGuard, arena_server: str, viewport: str) -> AbstractContextManager[Page]:
     phone = viewport == PHONE
     return guarded_page(browser, guard, base_url=arena_server, viewport=VIEWPORTS[viewport], is_mobile=phone,
                         has_touch=phone, bypass_csp=True)  # axe is injected as an inline script

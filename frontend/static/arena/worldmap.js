@@ -20,7 +20,7 @@ const TILE_URL = MAP_SETTINGS.tileUrl || "";
 // so further in the map would show blank polygons.
 export const MAX_ZOOM = 8;
 // Below this width (a phone) the credit starts folded into its © button.
-const WIDE_MAP_PX = 600;
+const WIDE_MAP_PX = 440;
 let countries = null;
 const detail = new Map();
 
