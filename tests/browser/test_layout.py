@@ -129,7 +129,7 @@ def test_the_lobby_has_no_overlaps_no_cut_lists_and_no_sideways_scroll(screen: P
     screen.route("**/api/catalogue", longer_catalogue)
     screen.goto("/")
     expect(screen.locator("#set option")).not_to_have_count(0)
-    screen.select_option("#set", LONG_SET["name"])
+    screen.select_option("#set", str(LONG_SET["name"]))
     width = screen.viewport_size["width"] if screen.viewport_size else 0
     assert screen.evaluate("document.documentElement.scrollWidth") <= width, "the lobby scrolls sideways"
     for form in ("#new-game", "#join-room"):

@@ -4,6 +4,7 @@ not with a hop between the event loop and the request's thread at every middlewa
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -27,8 +28,8 @@ async def asgi_get(path: str) -> tuple[int, dict[bytes, bytes], bytes]:
         await asyncio.sleep(3600)  # the handler cancels its disconnect listener when the response is out
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
+    async def send(message: Mapping[str, Any]) -> None:
+        sent.append(dict(message))
 
     await django_application(scope, receive, send)
     body = b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")

@@ -90,7 +90,7 @@ def test_onnx_exports_the_folded_calibrated_network(hierarchical, synthetic_test
         assert np.allclose([c.probability for c in a.top_cells], [c.probability for c in b.top_cells], atol=1e-4)
 
 
-def test_the_predictor_averages_the_checkpoints_test_time_views(hierarchical, synthetic_test):
+def test_the_predictor_averages_the_checkpoints_test_time_views(hierarchical, synthetic_test, monkeypatch):
     predictor = Predictor(hierarchical, device="cpu")
     assert predictor.views == ["center", "flip"]
     images = [row.path for row in read_manifest(synthetic_test).rows[:4]]
@@ -100,7 +100,11 @@ def test_the_predictor_averages_the_checkpoints_test_time_views(hierarchical, sy
     # Both views of all four images go through the network in one forward pass.
     batches: list[tuple[int, ...]] = []
     forward = predictor.probabilities_from_tensor
-    predictor.probabilities_from_tensor = lambda batch: batches.append(tuple(batch.shape)) or forward(batch)
+    def recorded(batch: torch.Tensor) -> np.ndarray:
+        batches.append(tuple(batch.shape))
+        return forward(batch)
+
+    monkeypatch.setattr(predictor, "probabilities_from_tensor", recorded)
     predictor.probabilities(images)
     assert [shape[0] for shape in batches] == [8]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -114,7 +115,11 @@ async def test_the_handshake_reads_the_game_and_not_the_session(game, monkeypatc
     # The socket only sends, by game id: a session cookie is not looked up (one query and one thread hop saved
     # per connect, which the load benchmark's ramp pays a thousand times).
     loads: list[str] = []
-    monkeypatch.setattr(SessionStore, "load", lambda self: loads.append(self.session_key) or {})
+    def load(self: SessionStore) -> dict[str, Any]:
+        loads.append(str(self.session_key))
+        return {}
+
+    monkeypatch.setattr(SessionStore, "load", load)
     socket = WebsocketCommunicator(application, f"/ws/games/{game.public_id}", headers=[
         (b"origin", b"http://127.0.0.1"), (b"cookie", b"sessionid=abcdefghijklmnopqrstuvwxyz012345")])
     connected, _ = await socket.connect()
