@@ -27,6 +27,9 @@ def isolated_server(settings: Settings, tmp_path: Path, tiny_checkpoint: Path):
     from gameserver.inference.services import predictor
 
     settings.PANORAMA_STORAGE_DIR = tmp_path / "panoramas"
+    # Not the developer's var/static (which `make play` fills with fingerprinted copies): pages name the files
+    # as the tests expect whether or not the game was played in this checkout.
+    settings.STATIC_ROOT = tmp_path / "static"
     settings.PLANET_CHECKPOINT_CACHE = tmp_path / "checkpoints"
     settings.PLANET_CHECKPOINT = tiny_checkpoint
     # Django read its settings before tests/conftest.py asked for fast hashing (PLANET_FAST_PASSWORD_HASHER, which
