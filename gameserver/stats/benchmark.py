@@ -24,7 +24,7 @@ import numpy as np
 from gameserver.stats.bootstrap import pigeonhole
 from gameserver.stats.breakdowns import breakdown
 from gameserver.stats.clusters import Clusters, clusters_of, mean_interval, rate_design, two_way
-from gameserver.stats.intervals import holm
+from gameserver.stats.estimands import accuracy_differences, headline_family, win_rate_estimands
 from gameserver.stats.outcomes import ADMIN_NOTE, admin_outcomes, contest, median_summary, planet_table
 from gameserver.stats.power import power_plan
 from gameserver.stats.ratings import ratings
@@ -101,20 +101,26 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
                    # rounds: a win here says nothing of geolocation skill.
                    "set_prior_wins_most": bool(n and prior_inside[:, i].sum() * 2 > n)}
                   for i, (name, km) in enumerate(zip(THRESHOLD_NAMES, THRESHOLDS_KM))]
-    for row, adjusted in zip(thresholds, holm([row["cluster_p"] for row in thresholds])):
-        row["cluster_p_holm"] = adjusted
     right = {f"{side}_{level}": np.asarray(getattr(table, f"{side}_same_{level}"), dtype=bool)
              for side in ("human", "model") for level in ("country", "continent")}
     known = {level: np.asarray(getattr(table, level)).astype(str) != "" for level in ("country", "continent")}
     rating_entries, rating_info = ratings(player_labels=labels["player"], model_labels=labels["model_version"],
                            human_better=human_better, model_better=model_better, anchor_model=anchor_model,
                            boot=boot)
-    return {
+    head_to_head = contest(human_win=human_better, model_win=model_better, clusters=clusters)
+    tables = {
         "rounds": n,
         "design": _design(clusters=clusters, resamples=resamples, panorama_groups=boot.panorama_groups,
                           player_groups=boot.player_groups),
         "thresholds": thresholds,
-        "head_to_head": contest(human_win=human_better, model_win=model_better, clusters=clusters),
+        "head_to_head": head_to_head,
+        "estimands": win_rate_estimands(head_to_head=head_to_head, human_better=human_better,
+                                        model_better=model_better, player=clusters.player, players=clusters.players),
+        "accuracy_differences": accuracy_differences(human_inside=human_inside, model_inside=model_inside,
+                                                     clusters=clusters),
+        "timeout_sensitivity": timeout_sensitivity(human_km=human_km, human_better=human_better,
+                                                   model_better=model_better, clusters=clusters,
+                                                   as_losses=head_to_head),
         "admin_outcomes": admin_outcomes(human_right={level: right[f"human_{level}"] for level in known},
                                          model_right={level: right[f"model_{level}"] for level in known},
                                          known=known, clusters=clusters),
@@ -137,6 +143,22 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
         "ratings_info": rating_info,
         "error_cdf": error_cdf(human_km=human_km, model_km=model_km),
     }
+    headline_family(tables)
+    return tables
+
+
+def timeout_sensitivity(*, human_km: np.ndarray, human_better: np.ndarray, model_better: np.ndarray,
+                        clusters: Clusters, as_losses: dict) -> dict:
+    """The closer guess with timeouts as losses (the headline: a player who sent nothing lost that duel) beside
+    the same with timed-out rounds left out: if the two disagree, the conclusion depends on why players ran out
+    of time. `as_losses`: the headline's contest."""
+    answered = np.isfinite(human_km)
+    excluded = contest(human_win=human_better & answered, model_win=model_better & answered, clusters=clusters,
+                       rounds=int(answered.sum()))
+    keys = ("human_wins", "model_wins", "decided", "human_win_rate", "low", "high", "cluster_p", "verdict")
+    return {"timeouts": int((~answered).sum()),
+            "as_losses": {key: value for key, value in as_losses.items() if key in keys},
+            "excluded": {key: value for key, value in excluded.items() if key in keys}}
 
 
 def error_cdf(*, human_km: np.ndarray, model_km: np.ndarray) -> dict:
