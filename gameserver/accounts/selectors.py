@@ -60,7 +60,8 @@ def _rating_over_time(rows: list[Row]) -> dict[str, object]:
             ends.append(so_far)
             games.append((game, str(rows[last]["guessed_at"])))
     path = player_rating_path(model_elo=np.array([model_elo[str(row["model_name"])] for row in counted]),
-                              score=np.array([SCORE[str(row["head_to_head"])] for row in counted]), ends=ends)
+                              score=np.array([SCORE[str(row["head_to_head"])] for row in counted]), ends=ends,
+                              human_mean_elo=float(info["humans_prior_mean"] or info["anchor_rating"]))
     return {
         "points": [{"game": game, "played_at": played_at, "counted_rounds": end, "rating": rating}
                    for (game, played_at), end, rating in zip(games, ends, path)],

@@ -20,7 +20,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("round_number", "int", "1-based position of the round in its game"),
     Column("player_id", "str", "pseudonymous player id: the first 16 hex digits of an HMAC-SHA256 of the player "
            "key under the deployment's secret (stable within a deployment, not reversible without the secret)"),
-    Column("player_name", "str", "the name the player chose in the room"),
+    Column("player_name", "str", "the name the player chose for their seat; empty when they chose none (a default "
+           "guest name or their account's username is not published: tables show the pseudonymous player_id)"),
     Column("panorama_set", "str", "name of the panorama set"),
     Column("panorama_id", "str", "opaque id of the panorama"),
     Column("panorama_licence", "str", "licence of the image"),
@@ -82,6 +83,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("player_flags", "str", "the anomaly model's flags on the player, ';'-separated: too_good (their errors "
            "beat nearly all of the population's on the same set, consistently), no_effort (timeouts, instant, "
            "near-antipodal or consistently worst guesses); empty when none"),
+    Column("rating_anchor", "str", "the model whose rating the tables fix at 1500 Elo: the default model when the "
+           "rows were read, the same on every row (benchmark_report reads it here, so the page, the API and the "
+           "report share one anchor); empty: the model with the most counted rounds"),
     Column("set_prior_km", "float", "great-circle km from the set prior (a fixed guess at the geometric median of "
            "the set's places, measured at import) to the truth: the baseline no one has to look to reach"),
     *(Column(f"winner_{name}", "str", f"human, model or tie within {km:g} km (tie: both inside or both outside)")
@@ -130,9 +134,11 @@ def datasheet(*, rows: int, filters: dict[str, str], fmt: str) -> str:
         "Country-streak rounds (the player names the country; no point, no km, no points) are rows with "
         "`exclusion` country_streak, never counted in the tables: `human_country` is the country named and "
         "`model_country` the country of the model's point guess, so right-country rates can be read from them.", "",
-        "Ratings fix the default model at 1500 Elo (`benchmark_report --anchor-model NAME`; without it, the model "
-        "with the most rounds) with a Normal prior of sd 200 for everyone else; players with fewer than 10 rounds "
-        "are provisional.", "",
+        "Ratings fix one model at 1500 Elo: the one in `rating_anchor` (the default model when the rows were read; "
+        "the stats page, the API and `benchmark_report` all use it; empty: the model with the most counted rounds). "
+        "Models have a Normal prior of sd 200 around the anchor, players one of sd 200 around the humans' pooled "
+        "strength; players with fewer than 10 rounds are provisional, and a player or model linked to the anchor by "
+        "no chain of rounds is listed apart, unranked.", "",
         "Distances are great-circle (haversine, mean Earth radius 6371.0088 km). Images: see each row's licence "
         "and attribution.", "",
         *(CSV_NOTE if fmt == "csv" else []),

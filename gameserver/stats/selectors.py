@@ -16,6 +16,7 @@ from datetime import datetime
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
@@ -26,14 +27,17 @@ from gameserver.games.rules import (
     guess_exclusion,
     panorama_attribution,
     panorama_licence,
+    player_is_account,
     round_closes_at,
     round_model_km,
     rounds_closed,
+    seat_name_chosen,
 )
 from gameserver.games.trust import guess_standings, player_flags_cached
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.stats.benchmark import RoundTable, benchmark_tables
+from gameserver.stats.estimands import headline_family
 from gameserver.stats.tiers import TIERS, set_prior_km, tier_columns, tiers_summary, truthy, withhold_if_prior_wins
 from planet_engine.countries import continent_of_country, country_index
 from planet_engine.geo import THRESHOLD_NAMES, geoscore, head_to_head, threshold_outcomes
@@ -149,15 +153,32 @@ def round_rows(*, filters: Filters = Filters()) -> list[Row]:
     absent = {id(g) for g in missing}
     guesses = sorted([*_guesses(filters), *missing],
                      key=lambda g: (g.round.served_at, g.round_id, id(g) in absent, g.guessed_at, g.pk or 0))
-    seats = Player.objects.filter(game_id__in={g.round.game_id for g in guesses})
-    names = {(game_id, key): name for game_id, key, name in seats.values_list("game_id", "player_key", "name")}
+    seats = list(Player.objects.filter(game_id__in={g.round.game_id for g in guesses})
+                 .values_list("game_id", "player_key", "name"))
+    usernames = _usernames({key for _, key, _ in seats})
+    # A seat name the player did not choose (the default, or the account's username) is not published.
+    names = {(game_id, key): name if seat_name_chosen(name=name, player_key=key, username=usernames.get(key))
+             else "" for game_id, key, name in seats}
     human = _places([(g.latitude, g.longitude) for g in guesses])
     model = _places([(g.round.model_latitude, g.round.model_longitude) for g in guesses])
     standings = guess_standings(guesses, flags=player_flags_cached())
     prior_km = set_prior_km(guesses)
+    anchor = ModelVersion.objects.filter(is_default=True).values_list("name", flat=True).first() or ""
     return [{**_row(g, names.get((g.round.game_id, g.player_key), ""), human[i], model[i], missing=id(g) in absent),
-             **tier_columns(g, standings[i]), "set_prior_km": prior_km[i]}
+             **tier_columns(g, standings[i]), "rating_anchor": anchor, "set_prior_km": prior_km[i]}
             for i, g in enumerate(guesses)]
+
+
+def _usernames(keys: set[str]) -> dict[str, str]:
+    """Each account key's ("user:<id>") username."""
+    ids = {int(key.split(":", 1)[1]): key for key in keys if player_is_account(key) and key[5:].isdigit()}
+    return {ids[pk]: name for pk, name in get_user_model().objects.filter(pk__in=ids).values_list("pk", "username")}
+
+
+def rating_anchor(rows: list[Row]) -> str | None:
+    """The one anchor rule of the page, the API and benchmark_report: the rows' `rating_anchor` (the default
+    model when they were read); None (the model with the most counted rounds) for rows that name none."""
+    return next((str(row["rating_anchor"]) for row in rows if row.get("rating_anchor")), None)
 
 
 def _places(points: list[tuple[float | None, float | None]]) -> list[tuple[str, str]]:
@@ -254,8 +275,8 @@ def round_table(*, rows: list[Row], include_suspicious: bool = False, tier: str 
 def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000, include_suspicious: bool = False,
                         anchor_model: str | None = None, tier: str = "open") -> dict[str, object]:
     """Every benchmark table of one tier's rows, plus how many rows were left out and why, and both tiers'
-    sizes. `anchor_model`: the model whose rating is fixed at 1500 (the live tables pass the default model);
-    None: the model with the most rounds. In the verified tier, a radius at which the set prior (a fixed guess
+    sizes. `anchor_model`: the model whose rating is fixed at 1500; None: the rule of rating_anchor (the
+    default model recorded in the rows). In the verified tier, a radius at which the set prior (a fixed guess
     at the set's centre) is inside in most rounds is not reported as a human-vs-model result."""
     if tier not in TIERS:
         raise ValueError(f"tier must be one of {', '.join(TIERS)}")
@@ -270,10 +291,16 @@ def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000
                       "model_not_committed_share": excluded_in[mode]["model_not_committed"] / n}
                for mode, n in modes.items()}
     tables = benchmark_tables(table=round_table(rows=rows, include_suspicious=include_suspicious, tier=tier),
-                              seed=seed, resamples=resamples, anchor_model=anchor_model)
+                              seed=seed, resamples=resamples,
+                              anchor_model=rating_anchor(rows) if anchor_model is None else anchor_model)
+    tables["ratings_info"]["anchor_rule"] = (
+        "named for this report" if anchor_model is not None else
+        "the default model, recorded in the rows' rating_anchor" if rating_anchor(rows) else
+        "the model with the most counted rounds (the rows name no default model)")
     if tier == "verified":
         for row in tables["thresholds"]:
             withhold_if_prior_wins(row)
+        headline_family(tables)  # a withheld radius leaves the family
     # Which image each model's counted guesses were made on: the served bytes, or the original file.
     views: dict[str, Counter[str]] = {}
     for row in rows:
@@ -293,8 +320,9 @@ def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000
 
 
 def _display_names(rows: list[Row]) -> dict[str, str]:
-    """Each player id's latest seat name (rows are oldest first): a signed-in player's seat is named after the
-    account unless they typed a name. Read from the rows, so tables recomputed from an export name alike."""
+    """Each player id's latest chosen seat name (rows are oldest first; a name the player did not choose is
+    empty in the rows, and the tables show the pseudonym). Read from the rows, so tables recomputed from an
+    export name alike."""
     names: dict[str, str] = {}
     for row in rows:
         if row.get("player_name"):
@@ -309,9 +337,8 @@ BENCHMARK_CACHE_SECONDS = 3600
 
 
 def _benchmark_live(filters: Filters) -> dict[str, object]:
-    default = ModelVersion.objects.filter(is_default=True).values_list("name", flat=True).first()
     return benchmark_from_rows(rows=round_rows(filters=filters), include_suspicious=filters.include_suspicious,
-                               anchor_model=default, tier=filters.tier)
+                               tier=filters.tier)
 
 
 def rounds_open(*, filters: Filters = Filters()) -> dict[str, int]:

@@ -24,8 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", type=Path, default=None, dest="json_out")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--anchor-model", default=None,
-                            help="the model whose rating is fixed at 1500 (the live tables use the default model); "
-                                 "default: the model with the most rounds")
+                            help="fix this model's rating at 1500 instead of the export's rating_anchor (the default "
+                                 "model, as on the page); the report then says the anchor was named")
         parser.add_argument("--tier", choices=TIERS, default=None,
                             help="only this tier (default: both, verified first)")
         parser.add_argument("--include-suspicious", action="store_true",
