@@ -1,4 +1,5 @@
-"""The columns of a round export: one spec for the writers, the datasheet and reading an export back."""
+"""The columns of a round export: one spec for the writers, the datasheet (datasheet.py) and reading an export
+back."""
 
 from __future__ import annotations
 
@@ -104,45 +105,3 @@ CSV_NOTE = [
     "carries one extra leading single quote, so that spreadsheets do not run it as a formula (OWASP's advice on "
     "CSV injection); `benchmark_report` and `export_read` remove it, and JSON lines and Parquet exports hold the "
     "exact values. Numeric cells are written unchanged, and rows end in CRLF.", ""]
-
-
-def datasheet(*, rows: int, filters: dict[str, str], fmt: str) -> str:
-    """The markdown datasheet written beside an export."""
-    applied = ", ".join(f"{key}={value}" for key, value in filters.items() if value) or "none"
-    lines = [
-        "# PlaNet Arena round export: datasheet", "",
-        f"{rows} rows, one per player-round, format {fmt}; filters: {applied}.", "",
-        "Each row is one player's guess on one round, beside the model's guess on the same round: made on the same "
-        "served image, or, for a model registered by its predictions, on the dataset's original file "
-        "(`model_view`). "
-        "The benchmark counts only rows with `counted` true. `python manage.py benchmark_report --input FILE` "
-        "recomputes every table of the stats page from this file alone.", "",
-        "Only rounds of finished games appear: every round of the game closed (all seats locked, or the deadline "
-        "passed, or 24 h after serving without a time limit), or the game abandoned 48 h after it was created. "
-        "So the tables change only when a game finishes. Every seat of such a round has a row: a seat that never "
-        "guessed is a timeout (`guess_missing`).", "",
-        "A timeout counts as an infinite error: outside every radius, a loss to any model guess, the largest error "
-        "for medians; in log-error ratios it is capped at half the Earth's circumference (20,037.5 km).", "",
-        "Rows are not independent duels: the same `panorama_id` recurs across players (and the model answers a "
-        "panorama alike every time), and one `player_id` may hold many rows. Treat panoramas and players as "
-        "crossed clusters (Cameron, Gelbach & Miller 2011), as `benchmark_report` does.", "",
-        "Right country and right continent compare `human_country`/`model_country` (and the continents) with "
-        "`truth_country`/`truth_continent` from offline Natural Earth admin-0 polygons. First-level regions "
-        "(states, provinces) are not in that data, so no region-level outcome can be computed from this file. "
-        "A continent is its country's, as Natural Earth files it: all of Russia is Europe (Vladivostok too), "
-        "Turkey and Kazakhstan are Asia, Egypt is Africa; a point's continent never splits a country.", "",
-        "Country-streak rounds (the player names the country; no point, no km, no points) are rows with "
-        "`exclusion` country_streak, never counted in the tables: `human_country` is the country named and "
-        "`model_country` the country of the model's point guess, so right-country rates can be read from them.", "",
-        "Ratings fix one model at 1500 Elo: the one in `rating_anchor` (the default model when the rows were read; "
-        "the stats page, the API and `benchmark_report` all use it; empty: the model with the most counted rounds). "
-        "Models have a Normal prior of sd 200 around the anchor, players one of sd 200 around the humans' pooled "
-        "strength; players with fewer than 10 rounds are provisional, and a player or model linked to the anchor by "
-        "no chain of rounds is listed apart, unranked.", "",
-        "Distances are great-circle (haversine, mean Earth radius 6371.0088 km). Images: see each row's licence "
-        "and attribution.", "",
-        *(CSV_NOTE if fmt == "csv" else []),
-        "| column | type | meaning |", "| --- | --- | --- |",
-    ]
-    lines += [f"| `{c.name}` | {c.kind} | {c.description} |" for c in COLUMNS]
-    return "\n".join(lines) + "\n"

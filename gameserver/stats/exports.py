@@ -8,7 +8,8 @@ import json
 import unicodedata
 from pathlib import Path
 
-from gameserver.stats.columns import COLUMNS, NAMES, datasheet
+from gameserver.stats.columns import COLUMNS, NAMES
+from gameserver.stats.datasheet import croissant, datasheet
 
 FORMATS = ("csv", "jsonl", "parquet")
 CONTENT_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet"}
@@ -70,12 +71,15 @@ def _csv_cell(name: str, value: object) -> object:
 
 
 def export_write(*, rows: list[dict[str, object]], fmt: str, out: Path, filters: dict[str, str]) -> Path:
-    """Write the export and its datasheet (OUT.datasheet.md); returns the datasheet's path."""
+    """Write the export, its datasheet (OUT.datasheet.md) and its Croissant description (OUT.croissant.json);
+    returns the datasheet's path."""
     data = rows_encode(rows=rows, fmt=fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     sheet = out.with_name(out.name + ".datasheet.md")
-    sheet.write_text(datasheet(rows=len(rows), filters=filters, fmt=fmt))
+    sheet.write_text(datasheet(rows=len(rows), filters=filters, fmt=fmt, records=rows))
+    out.with_name(out.name + ".croissant.json").write_text(json.dumps(
+        croissant(name=out.name, data=data, fmt=fmt, rows=len(rows), filters=filters), indent=2))
     return sheet
 
 
