@@ -10,9 +10,18 @@ from typing import Any, cast
 import numpy as np
 
 from gameserver.stats.ratings import PROVISIONAL_ROUNDS, player_rating_path
-from gameserver.stats.selectors import Filters, Row, benchmark_cached, round_rows
+from gameserver.stats.selectors import Filters, Row, benchmark_cached, player_id, round_rows
 
 SCORE = {"human": 1.0, "tie": 0.5, "model": 0.0}  # a tie is half a win, as in the ratings
+
+
+def account_data(*, player_key: str) -> dict[str, object]:
+    """Everything the benchmark holds of this player, as export rows (their rounds of finished games; a game
+    still being played is not in it yet): what a download of their own data gives them."""
+    rows = round_rows(filters=Filters(players=(player_key,)))
+    return {"player_id": player_id(player_key), "rounds": len(rows), "rows": rows,
+            "about": "Your rounds as the benchmark's exports hold them; the columns are described in the "
+                     "datasheet (/datasheet)."}
 
 
 def player_profile(*, player_key: str) -> dict[str, object]:
