@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gameserver.stats.columns import COLUMNS, NAMES
 from gameserver.stats.datasheet import croissant, datasheet
+from gameserver.stats.report import Frame, frame_of_parquet, frame_of_rows
 
 FORMATS = ("csv", "jsonl", "parquet")
 CONTENT_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet"}
@@ -112,3 +113,21 @@ def export_read(*, path: Path) -> list[dict[str, object]]:
     if missing:
         raise ExportError(f"{path}: not a round export, missing column(s) {', '.join(missing)}")
     return rows
+
+
+def export_frame(*, path: Path) -> Frame:
+    """The columns a report reads from an export file: a Parquet file column by column (no row dicts: 10^6 rows
+    in about a second), CSV and JSON lines through export_read; ExportError as export_read raises it."""
+    if path.suffix.lower() != ".parquet" or not path.is_file():
+        return frame_of_rows(export_read(path=path))
+    try:
+        import pyarrow.parquet as pq
+
+        header = pq.read_schema(path).names
+        missing = [name for name in NAMES if name not in header]
+        frame = None if missing else frame_of_parquet(path)
+    except Exception as error:  # pyarrow raises its own types for a damaged file
+        raise ExportError(f"{path}: cannot be read: {error}") from None
+    if frame is None:
+        raise ExportError(f"{path}: not a round export, missing column(s) {', '.join(missing)}")
+    return frame
