@@ -95,12 +95,12 @@ def ratings(*, player_labels: tuple[list[str], np.ndarray], model_labels: tuple[
 def _connected(*, games: np.ndarray, anchor: int) -> np.ndarray:
     """(P + M,) bool: linked to the anchor model by a chain of rounds (`games`: (P, M) rounds per pair)."""
     played = games > 0
-    models = np.zeros(played.shape[1], dtype=bool)
+    models: np.ndarray = np.zeros(played.shape[1], dtype=bool)
     models[anchor] = True
-    players = np.zeros(played.shape[0], dtype=bool)
+    players: np.ndarray = np.zeros(played.shape[0], dtype=bool)
     while True:
-        players_now = played[:, models].any(axis=1)
-        models_now = models | played[players_now].any(axis=0)
+        players_now = np.asarray(played[:, models].any(axis=1))
+        models_now = models | np.asarray(played[players_now].any(axis=0))
         if (players_now == players).all() and (models_now == models).all():
             return np.concatenate([players, models])
         players, models = players_now, models_now
