@@ -227,8 +227,8 @@ function renderRatings(tables) {
   const rating = (r) => r.anchor ? `${Math.round(r.rating)} (anchor, fixed)`
     : `${Math.round(r.rating)} (${Math.round(r.low)}–${Math.round(r.high)})${r.provisional ? ", provisional" : ""}`;
   const kind = (r) => r.kind === "model" ? "model" : "player";
-  table("ratings-table", ["Rank (95% CI)", "", "Kind", "Rating (95% CI)", "Rounds"],
-    tables.ratings.filter((r) => r.connected !== false).map((r) => [rank(r), name(r), kind(r), rating(r),
+  table("ratings-table", ["", "Rank (95% CI)", "Kind", "Rating (95% CI)", "Rounds"],
+    tables.ratings.filter((r) => r.connected !== false).map((r) => [name(r), rank(r), kind(r), rating(r),
       count(r.rounds)]));
   const apart = tables.ratings.filter((r) => r.connected === false);
   document.getElementById("ratings-apart").hidden = apart.length === 0;
