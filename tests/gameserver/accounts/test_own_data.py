@@ -1,5 +1,6 @@
-"""A signed-in player downloads their own rounds and deletes them: their guesses and seats leave the game and
-every later export; a game others sat in stays theirs. Guests and unconfirmed requests are refused."""
+"""The research notice links the datasheet; a signed-in player downloads their own rounds and deletes them:
+their guesses and seats leave the game and every later export; a game others sat in stays theirs. Guests and
+unconfirmed requests are refused."""
 
 from __future__ import annotations
 
@@ -79,3 +80,14 @@ def test_a_room_others_sat_in_stays_with_them(ada) -> None:
     room = Game.objects.get(public_id=game)
     assert list(Player.objects.filter(game=room).values_list("name", flat=True)) == ["Bea"]
     assert room.owner_key == Player.objects.get(game=room).player_key
+
+
+def test_the_lobby_and_the_join_form_carry_the_research_notice_linking_the_datasheet(ada) -> None:
+    client, _ = ada
+    game = post(client, "/api/games", {"set": "s", "rounds": 1, "kind": "room"}).json()["game"]
+    for page in ("/", f"/play/{game}"):
+        html = Client().get(page).content.decode()
+        assert 'id="research-notice"' in html and "recorded for research" in html and 'href="/datasheet"' in html
+        assert "for as long as the benchmark runs" in html and "researchers and admins" in html
+    sheet = Client().get("/datasheet").content.decode()
+    assert all(section in sheet for section in ("## Motivation", "## Consent", "## Maintenance"))
