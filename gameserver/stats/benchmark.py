@@ -15,7 +15,6 @@ table, seed and anchor give the same JSON.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -208,15 +207,18 @@ def _power(*, human_better: np.ndarray, model_better: np.ndarray, clusters: Clus
 
 
 def _factorize(labels: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Sorted distinct labels and each row's index into them. One C-level pass of dict.setdefault maps each
-    row to the row where its label first appeared (np.unique on an object array compares Python strings and
-    takes several times longer at 10^6 rows)."""
-    first_rows: dict[str, int] = {}
-    first = np.fromiter(map(first_rows.setdefault, labels, itertools.count()), dtype=np.int64, count=len(labels))
-    names = sorted(first_rows)
-    position = np.empty(len(labels), dtype=np.int64)
-    position[[first_rows[name] for name in names]] = np.arange(len(names))
-    return names, position[first]
+    """Sorted distinct labels and each row's index into them. Rows are grouped by object identity first (one
+    C-level pass of id() and an integer sort: a column read from Parquet by dictionary encoding, or built from a
+    few names, shares one object per distinct value), then objects with equal text are merged; np.unique on the
+    object array itself compares Python strings and takes several times longer at 10^6 rows."""
+    if not len(labels):
+        return [], np.zeros(0, dtype=np.int64)
+    identities = np.fromiter(map(id, labels), dtype=np.int64, count=len(labels))
+    _, first, inverse = np.unique(identities, return_index=True, return_inverse=True)
+    texts = [str(labels[row]) for row in first]  # one per distinct object
+    names = sorted(set(texts))
+    position = {name: i for i, name in enumerate(names)}
+    return names, np.array([position[text] for text in texts], dtype=np.int64)[inverse]
 
 
 def _ranked(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
