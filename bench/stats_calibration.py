@@ -7,7 +7,8 @@ each round's duel: the human wins with probability logistic(skill + difficulty),
 difficulties are centred on 0 and symmetric, so the true win rate is 50% whoever holds the rounds (the null).
 A design with skewed activity gives a few players most rounds. A design with "0/1 rates" gives every player an
 extreme skill (all wins or all losses), the case a rate of exactly 0 or 1 made overconfident. A player never
-plays a panorama twice (seen-before rounds are excluded). Run:
+plays a panorama twice (seen-before rounds are excluded). "no interval" is the share of replications where the
+tables say "too few players to say" (or no cluster interval) instead of a number. Run:
 `.venv/bin/python -m bench.stats_calibration [--replications N] [--json F]`.
 """
 
@@ -38,6 +39,8 @@ DESIGNS = (
     Design("3 players hold 73% of rounds", (68, 68, 68) + (4,) * 19, 120),
     Design("the same, wider skill spread", (68, 68, 68) + (4,) * 19, 120, player_sd=1.4),
     Design("5 players x 20 panoramas, 0/1 rates", (20,) * 5, 20, player_sd=6.0),
+    # About 1.1 effective players: the tables say "too few players to say" instead of an interval.
+    Design("1 player holds 204 of 215 rounds", (204, 6, 5), 215),
 )
 
 

@@ -10,9 +10,18 @@ from typing import Any, cast
 import numpy as np
 
 from gameserver.stats.ratings import PROVISIONAL_ROUNDS, player_rating_path
-from gameserver.stats.selectors import Filters, Row, benchmark_cached, round_rows
+from gameserver.stats.selectors import Filters, Row, benchmark_cached, player_id, round_rows
 
 SCORE = {"human": 1.0, "tie": 0.5, "model": 0.0}  # a tie is half a win, as in the ratings
+
+
+def account_data(*, player_key: str) -> dict[str, object]:
+    """Everything the benchmark holds of this player, as export rows (their rounds of finished games; a game
+    still being played is not in it yet): what a download of their own data gives them."""
+    rows = round_rows(filters=Filters(players=(player_key,)))
+    return {"player_id": player_id(player_key), "rounds": len(rows), "rows": rows,
+            "about": "Your rounds as the benchmark's exports hold them; the columns are described in the "
+                     "datasheet (/datasheet)."}
 
 
 def player_profile(*, player_key: str) -> dict[str, object]:
@@ -60,7 +69,8 @@ def _rating_over_time(rows: list[Row]) -> dict[str, object]:
             ends.append(so_far)
             games.append((game, str(rows[last]["guessed_at"])))
     path = player_rating_path(model_elo=np.array([model_elo[str(row["model_name"])] for row in counted]),
-                              score=np.array([SCORE[str(row["head_to_head"])] for row in counted]), ends=ends)
+                              score=np.array([SCORE[str(row["head_to_head"])] for row in counted]), ends=ends,
+                              human_mean_elo=float(info["humans_prior_mean"] or info["anchor_rating"]))
     return {
         "points": [{"game": game, "played_at": played_at, "counted_rounds": end, "rating": rating}
                    for (game, played_at), end, rating in zip(games, ends, path, strict=True)],

@@ -1,4 +1,5 @@
-"""Writes for accounts: a guest's history follows them into the account they sign up for or sign in to."""
+"""Writes for accounts: a guest's history follows them into the account they sign up for or sign in to, and an
+account's own rounds are deleted at its request."""
 
 from __future__ import annotations
 
@@ -7,6 +8,33 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from gameserver.games.models import Exposure, Game, Guess, Player
+
+
+@dataclass(frozen=True)
+class DataDeleted:
+    guesses: int  # the account's guesses, gone from the database and every later export
+    seats: int
+    games: int  # games left with no seat at all, deleted with their rounds
+
+
+def account_data_delete(*, account_key: str) -> DataDeleted:
+    """Delete an account's rounds, in one transaction: its guesses and its seats (a seat with no guess would
+    come back in the exports as a timeout), and every game left with no seat. A game others still sit in stays,
+    run by the next seat; their rounds are theirs. Exposures (which panoramas the account was shown, no guess
+    and no place) stay while their game does: they keep a panorama the account has seen out of its counted
+    rounds."""
+    with transaction.atomic():
+        games = list(Game.objects.select_for_update(of=("self",)).filter(players__player_key=account_key)
+                     .values_list("pk", flat=True))
+        guesses, _ = Guess.objects.filter(player_key=account_key).delete()
+        seats, _ = Player.objects.filter(player_key=account_key).delete()
+        empty = Game.objects.filter(pk__in=games).exclude(players__isnull=False)
+        emptied = empty.count()
+        empty.delete()
+        for game in Game.objects.filter(pk__in=games, owner_key=account_key):
+            game.owner_key = game.players.order_by("joined_at", "pk").values_list("player_key", flat=True)[0]
+            game.save(update_fields=["owner_key"])
+    return DataDeleted(guesses=guesses, seats=seats, games=emptied)
 
 
 @dataclass(frozen=True)

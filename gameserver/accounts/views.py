@@ -3,6 +3,7 @@ and its JSON. Signing up or in takes this browser's guest history into the accou
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from django.contrib import admin
@@ -19,8 +20,8 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gameserver.accounts.forms import SignUpForm
-from gameserver.accounts.selectors import player_profile
-from gameserver.accounts.services import guest_history_move
+from gameserver.accounts.selectors import account_data, player_profile
+from gameserver.accounts.services import account_data_delete, guest_history_move
 from gameserver.games.client_address import client_address
 from gameserver.games.throttle import RateLimited, rate_limit_hit
 from gameserver.games.views import BROWSER_KEY, player_key
@@ -119,6 +120,31 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     """The page is a shell: profile.js reads /api/profile and draws the rating plot."""
     return render(request, "accounts/profile.html", {"page": "profile"})
+
+
+@require_GET
+def profile_data(request: HttpRequest) -> JsonResponse:
+    """A signed-in player's own rounds, as a file to keep."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "sign in to download your data"}, status=401)
+    response = JsonResponse(account_data(player_key=player_key(request)))
+    response["Content-Disposition"] = 'attachment; filename="planet-arena-my-rounds.json"'
+    return response
+
+
+@require_POST
+def profile_delete(request: HttpRequest) -> JsonResponse:
+    """Delete a signed-in player's rounds; the body must say {"confirm": "delete"}."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "sign in to delete your data"}, status=401)
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, RecursionError):
+        body = None
+    if not isinstance(body, dict) or body.get("confirm") != "delete":
+        return JsonResponse({"error": 'send {"confirm": "delete"} to delete your rounds'}, status=400)
+    deleted = account_data_delete(account_key=player_key(request))
+    return JsonResponse({"deleted": {"guesses": deleted.guesses, "seats": deleted.seats, "games": deleted.games}})
 
 
 @require_GET

@@ -19,7 +19,8 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    text = {400: "bad input (the message says what)", 403: "not a player of this game (join it first)",
+    text = {400: "bad input (the message says what)", 401: "sign in first",
+            403: "not a player of this game (join it first)",
             404: "unknown id or name", 405: "wrong method",
             409: "the game has started: joining is closed; `offer` holds a fresh game's settings to POST /api/games",
             429: "rate limited (settings RATE_LIMITS); the Retry-After header says when to try again"}
@@ -280,6 +281,15 @@ def schema() -> dict[str, Any]:
                            "games, rounds and mean points of finished games, wins/ties/losses against each model "
                            "over counted rounds, and the rating after each game",
                 "responses": {"200": _json(_ref("Profile"), "the profile")}}},
+            "/api/profile/data": {"get": {
+                "summary": "A signed-in player's own rounds of finished games, as export rows (a file to keep)",
+                "responses": {"200": {"description": "player_id, rounds and rows (see the datasheet)"},
+                              **_errors(401)}}},
+            "/api/profile/delete": {"post": {
+                "summary": "Delete a signed-in player's rounds (their guesses and seats; games left empty go too): "
+                           "they leave every later export. The body must be {\"confirm\": \"delete\"}",
+                "responses": {"200": {"description": "how many guesses, seats and games were deleted"},
+                              **_errors(400, 401)}}},
             "/api/stats/benchmark": {"get": {
                 "summary": "Every benchmark table of one tier over the rounds of finished games: tier=verified "
                            "(the default and the headline) or open (every counted round); optional filters set, "

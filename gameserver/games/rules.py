@@ -5,6 +5,7 @@ worker and the stats all read these; this module reads only models and storage, 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -206,6 +207,18 @@ def guess_exclusion(*, guess: Guess, round: Round, disclose: bool = True) -> str
     if guess.suspicion and disclose:
         return "suspicious"
     return ""
+
+
+def default_seat_name(player_key: str) -> str:
+    """The name a seat gets when the player typed none (services): it tells the room nothing of the player's key
+    (a guest's session key)."""
+    return f"guest-{hashlib.sha256(player_key.encode()).hexdigest()[:4]}"
+
+
+def seat_name_chosen(*, name: str, player_key: str, username: str | None) -> bool:
+    """The player chose this seat name: it is neither the default one nor their account's username (which the
+    seat takes when a signed-in player types nothing). Only a chosen name is shown in public tables."""
+    return bool(name) and name != default_seat_name(player_key) and name != username
 
 
 def player_is_account(player_key: str) -> bool:

@@ -7,7 +7,6 @@ Enqueueing happens on commit, so a worker never looks for a round that is not ye
 
 from __future__ import annotations
 
-import hashlib
 import random
 import unicodedata
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from gameserver.games.models import Exposure, Game, Guess, Player, Round, RoundV
 from gameserver.games.rules import (
     SUSPICIOUS_RUN_KM,
     SUSPICIOUS_RUN_OF,
+    default_seat_name,
     guess_country_right,
     guess_suspicion,
     round_closes_at,
@@ -165,7 +165,7 @@ def _player_name(name: str, player_key: str) -> str:
     if len(name) > MAX_NAME_LENGTH:
         raise GameError(f"a player name has at most {MAX_NAME_LENGTH} characters")
     # A default name tells the room nothing of the player's key (its session key, for a guest).
-    return name or f"guest-{hashlib.sha256(player_key.encode()).hexdigest()[:4]}"
+    return name or default_seat_name(player_key)
 
 
 def round_serve(*, round: Round, player_key: str, address: str | None = None) -> Round:

@@ -15,7 +15,6 @@ table, seed and anchor give the same JSON.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -24,7 +23,7 @@ import numpy as np
 from gameserver.stats.bootstrap import pigeonhole
 from gameserver.stats.breakdowns import breakdown
 from gameserver.stats.clusters import Clusters, clusters_of, mean_interval, rate_design, two_way
-from gameserver.stats.intervals import holm
+from gameserver.stats.estimands import accuracy_differences, headline_family, win_rate_estimands
 from gameserver.stats.outcomes import ADMIN_NOTE, admin_outcomes, contest, median_summary, planet_table
 from gameserver.stats.power import power_plan
 from gameserver.stats.ratings import ratings
@@ -101,20 +100,26 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
                    # rounds: a win here says nothing of geolocation skill.
                    "set_prior_wins_most": bool(n and prior_inside[:, i].sum() * 2 > n)}
                   for i, (name, km) in enumerate(zip(THRESHOLD_NAMES, THRESHOLDS_KM, strict=True))]
-    for row, adjusted in zip(thresholds, holm([row["cluster_p"] for row in thresholds]), strict=True):
-        row["cluster_p_holm"] = adjusted
     right = {f"{side}_{level}": np.asarray(getattr(table, f"{side}_same_{level}"), dtype=bool)
              for side in ("human", "model") for level in ("country", "continent")}
     known = {level: np.asarray(getattr(table, level)).astype(str) != "" for level in ("country", "continent")}
     rating_entries, rating_info = ratings(player_labels=labels["player"], model_labels=labels["model_version"],
                            human_better=human_better, model_better=model_better, anchor_model=anchor_model,
                            boot=boot)
-    return {
+    head_to_head = contest(human_win=human_better, model_win=model_better, clusters=clusters)
+    tables = {
         "rounds": n,
         "design": _design(clusters=clusters, resamples=resamples, panorama_groups=boot.panorama_groups,
                           player_groups=boot.player_groups),
         "thresholds": thresholds,
-        "head_to_head": contest(human_win=human_better, model_win=model_better, clusters=clusters),
+        "head_to_head": head_to_head,
+        "estimands": win_rate_estimands(head_to_head=head_to_head, human_better=human_better,
+                                        model_better=model_better, player=clusters.player, players=clusters.players),
+        "accuracy_differences": accuracy_differences(human_inside=human_inside, model_inside=model_inside,
+                                                     clusters=clusters),
+        "timeout_sensitivity": timeout_sensitivity(human_km=human_km, human_better=human_better,
+                                                   model_better=model_better, clusters=clusters,
+                                                   as_losses=head_to_head),
         "admin_outcomes": admin_outcomes(human_right={level: right[f"human_{level}"] for level in known},
                                          model_right={level: right[f"model_{level}"] for level in known},
                                          known=known, clusters=clusters),
@@ -137,6 +142,22 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
         "ratings_info": rating_info,
         "error_cdf": error_cdf(human_km=human_km, model_km=model_km),
     }
+    headline_family(tables)
+    return tables
+
+
+def timeout_sensitivity(*, human_km: np.ndarray, human_better: np.ndarray, model_better: np.ndarray,
+                        clusters: Clusters, as_losses: dict) -> dict:
+    """The closer guess with timeouts as losses (the headline: a player who sent nothing lost that duel) beside
+    the same with timed-out rounds left out: if the two disagree, the conclusion depends on why players ran out
+    of time. `as_losses`: the headline's contest."""
+    answered = np.isfinite(human_km)
+    excluded = contest(human_win=human_better & answered, model_win=model_better & answered, clusters=clusters,
+                       rounds=int(answered.sum()))
+    keys = ("human_wins", "model_wins", "decided", "human_win_rate", "low", "high", "cluster_p", "verdict")
+    return {"timeouts": int((~answered).sum()),
+            "as_losses": {key: value for key, value in as_losses.items() if key in keys},
+            "excluded": {key: value for key, value in excluded.items() if key in keys}}
 
 
 def error_cdf(*, human_km: np.ndarray, model_km: np.ndarray) -> dict:
@@ -186,15 +207,18 @@ def _power(*, human_better: np.ndarray, model_better: np.ndarray, clusters: Clus
 
 
 def _factorize(labels: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Sorted distinct labels and each row's index into them. One C-level pass of dict.setdefault maps each
-    row to the row where its label first appeared (np.unique on an object array compares Python strings and
-    takes several times longer at 10^6 rows)."""
-    first_rows: dict[str, int] = {}
-    first = np.fromiter(map(first_rows.setdefault, labels, itertools.count()), dtype=np.int64, count=len(labels))
-    names = sorted(first_rows)
-    position = np.empty(len(labels), dtype=np.int64)
-    position[[first_rows[name] for name in names]] = np.arange(len(names))
-    return names, position[first]
+    """Sorted distinct labels and each row's index into them. Rows are grouped by object identity first (one
+    C-level pass of id() and an integer sort: a column read from Parquet by dictionary encoding, or built from a
+    few names, shares one object per distinct value), then objects with equal text are merged; np.unique on the
+    object array itself compares Python strings and takes several times longer at 10^6 rows."""
+    if not len(labels):
+        return [], np.zeros(0, dtype=np.int64)
+    identities = np.fromiter(map(id, labels), dtype=np.int64, count=len(labels))
+    _, first, inverse = np.unique(identities, return_index=True, return_inverse=True)
+    texts = [str(labels[row]) for row in first]  # one per distinct object
+    names = sorted(set(texts))
+    position = {name: i for i, name in enumerate(names)}
+    return names, np.array([position[text] for text in texts], dtype=np.int64)[inverse]
 
 
 def _ranked(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -46,5 +46,6 @@ def breakdown(*, labels: tuple[list[str], np.ndarray], sides: dict[str, tuple[np
         with np.errstate(divide="ignore", invalid="ignore"):
             shares = total(hits & known[level]) / total(known[level])
         columns[f"{name}_rate"] = [float(x) if np.isfinite(x) else None for x in shares]
-    return [{"group": name, **{column: values[g] for column, values in columns.items()}}
+    # Exploratory: each group's interval stands alone, unadjusted for the many groups (estimands.EXPLORATORY_NOTE).
+    return [{"group": name, "exploratory": True, **{column: values[g] for column, values in columns.items()}}
             for g, name in enumerate(names)]

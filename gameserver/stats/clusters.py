@@ -20,6 +20,11 @@ import numpy as np
 
 from gameserver.stats.intervals import t_quantile, t_two_sided_p, wilson_interval
 
+# Below this many effective players (Kish) a result about "the humans" rests on one or two people: no interval
+# and no test is given, and the tables say "too few players to say" instead (3 players holding 204 of 215 rounds
+# are about 1.1 effective players). A dimension of one player is left out instead: the claim is about that player.
+MIN_EFFECTIVE_PLAYERS = 3.0
+TOO_FEW_PLAYERS = "too few players to say"
 # Per-group cluster totals are kept in one bincount while groups x clusters stays under this; beyond it the
 # (group, cluster) pairs are factorised first.
 DENSE_PAIRS = 1 << 22
@@ -92,6 +97,10 @@ class TwoWay:
         never = np.inf
         return np.minimum(np.where(use_panorama, self.panoramas_effective, never),
                           np.where(use_player, self.players_effective, never))
+
+    def too_few_players(self) -> np.ndarray:
+        """(G,) the rows come from two or more players but fewer than MIN_EFFECTIVE_PLAYERS effective ones."""
+        return (self.players >= 2) & (self.players_effective < MIN_EFFECTIVE_PLAYERS)
 
     def degrees_of_freedom(self) -> np.ndarray:
         """(k, G) Satterthwaite's (1946) degrees of freedom for V_panorama + V_player, each term estimated from
@@ -249,10 +258,13 @@ def contest_inference(*, human_win: np.ndarray, model_win: np.ndarray, clusters:
     for g in range(group_count):
         decided, rate = float(design.counts[g]), float(design.rate[0, g]) if design.counts[g] else 0.0
         effect, df = float(design.effect[0, g]), float(design.df[0, g])
+        too_few = bool(design.terms.too_few_players()[g])
         row = {"low": None, "high": None, "cluster_p": 1.0 if decided == 0 else None, "cluster_df": df,
                "design_effect": _float_or_none(effect) if decided else None, "effective_decided": None,
-               "panoramas": int(design.terms.panoramas[g]), "players": int(design.terms.players[g])}
-        if decided > 0 and df >= 1:
+               "panoramas": int(design.terms.panoramas[g]), "players": int(design.terms.players[g]),
+               "effective_players": _float_or_none(float(design.terms.players_effective[g])),
+               "too_few_players": too_few, "verdict": TOO_FEW_PLAYERS if too_few else None}
+        if decided > 0 and df >= 1 and not too_few:
             effective = decided / effect
             low, high = wilson_interval(successes=rate * effective, n=effective,
                                         z=t_quantile(probability=0.975, df=df))
@@ -266,14 +278,14 @@ def rate_intervals(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters,
                    group_count: int = 1) -> list[list[tuple[float | None, float | None, float | None]]]:
     """Per rate (rows of `hits`, (k, N) bool) and group, (rate, low, high): the share of member rows that hit,
     with Wilson's interval at the effective sample size (rows over rate_design's design effect; Korn & Graubard
-    1998) and t's critical value."""
+    1998) and t's critical value; no interval where the rows come from too few effective players."""
     design = rate_design(hits=hits, members=members, clusters=clusters, groups=groups, group_count=group_count)
     result: list[list[tuple[float | None, float | None, float | None]]] = []
     for k in range(design.rate.shape[0]):
         column: list[tuple[float | None, float | None, float | None]] = []
         for g in range(group_count):
             count, rate, df = design.counts[g], design.rate[k, g], float(design.df[k, g])
-            if count == 0 or df < 1:
+            if count == 0 or df < 1 or design.terms.too_few_players()[g]:
                 column.append((float(rate) if count else None, None, None))
                 continue
             effective = count / design.effect[k, g]
@@ -286,7 +298,8 @@ def rate_intervals(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters,
 
 def mean_interval(*, values: np.ndarray, members: np.ndarray, clusters: Clusters) -> dict:
     """The mean of `values` over member rows with a two-way cluster-robust t interval (residuals about the
-    mean), its design effect and the rows' standard deviation; None where undefined."""
+    mean), its design effect and the rows' standard deviation; None where undefined or from too few effective
+    players."""
     n = int(members.sum())
     if n == 0:
         return {"mean": None, "low": None, "high": None, "sd": None, "design_effect": None}
@@ -294,7 +307,7 @@ def mean_interval(*, values: np.ndarray, members: np.ndarray, clusters: Clusters
     sd = float(values[members].std(ddof=1)) if n > 1 else None
     terms = two_way(scores=values - mean, members=members, clusters=clusters)
     variance, df = float(terms.variance()[0, 0]), float(terms.degrees_of_freedom()[0, 0])
-    if df < 1 or not np.isfinite(variance):
+    if df < 1 or not np.isfinite(variance) or terms.too_few_players()[0]:
         return {"mean": mean, "low": None, "high": None, "sd": sd, "design_effect": None}
     half = t_quantile(probability=0.975, df=df) * np.sqrt(variance) / n
     return {"mean": mean, "low": mean - float(half), "high": mean + float(half), "sd": sd,

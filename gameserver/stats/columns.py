@@ -1,4 +1,5 @@
-"""The columns of a round export: one spec for the writers, the datasheet and reading an export back."""
+"""The columns of a round export: one spec for the writers, the datasheet (datasheet.py) and reading an export
+back."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("round_number", "int", "1-based position of the round in its game"),
     Column("player_id", "str", "pseudonymous player id: the first 16 hex digits of an HMAC-SHA256 of the player "
            "key under the deployment's secret (stable within a deployment, not reversible without the secret)"),
-    Column("player_name", "str", "a signed-in player's account name, else the name the guest chose in the room"),
+    Column("player_name", "str", "the name the player chose for their seat; empty when they chose none (a default "
+           "guest name or their account's username is not published: tables show the pseudonymous player_id)"),
     Column("panorama_set", "str", "name of the panorama set"),
     Column("panorama_id", "str", "opaque id of the panorama"),
     Column("panorama_licence", "str", "licence of the image"),
@@ -82,6 +84,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("player_flags", "str", "the anomaly model's flags on the player, ';'-separated: too_good (their errors "
            "beat nearly all of the population's on the same set, consistently), no_effort (timeouts, instant, "
            "near-antipodal or consistently worst guesses); empty when none"),
+    Column("rating_anchor", "str", "the model whose rating the tables fix at 1500 Elo: the default model when the "
+           "rows were read, the same on every row (benchmark_report reads it here, so the page, the API and the "
+           "report share one anchor); empty: the model with the most counted rounds"),
     Column("set_prior_km", "float", "great-circle km from the set prior (a fixed guess at the geometric median of "
            "the set's places, measured at import) to the truth: the baseline no one has to look to reach"),
     *(Column(f"winner_{name}", "str", f"human, model or tie within {km:g} km (tie: both inside or both outside)")
@@ -100,43 +105,3 @@ CSV_NOTE = [
     "carries one extra leading single quote, so that spreadsheets do not run it as a formula (OWASP's advice on "
     "CSV injection); `benchmark_report` and `export_read` remove it, and JSON lines and Parquet exports hold the "
     "exact values. Numeric cells are written unchanged, and rows end in CRLF.", ""]
-
-
-def datasheet(*, rows: int, filters: dict[str, str], fmt: str) -> str:
-    """The markdown datasheet written beside an export."""
-    applied = ", ".join(f"{key}={value}" for key, value in filters.items() if value) or "none"
-    lines = [
-        "# PlaNet Arena round export: datasheet", "",
-        f"{rows} rows, one per player-round, format {fmt}; filters: {applied}.", "",
-        "Each row is one player's guess on one round, beside the model's guess on the same round: made on the same "
-        "served image, or, for a model registered by its predictions, on the dataset's original file "
-        "(`model_view`). "
-        "The benchmark counts only rows with `counted` true. `python manage.py benchmark_report --input FILE` "
-        "recomputes every table of the stats page from this file alone.", "",
-        "Only rounds of finished games appear: every round of the game closed (all seats locked, or the deadline "
-        "passed, or 24 h after serving without a time limit), or the game abandoned 48 h after it was created. "
-        "So the tables change only when a game finishes. Every seat of such a round has a row: a seat that never "
-        "guessed is a timeout (`guess_missing`).", "",
-        "A timeout counts as an infinite error: outside every radius, a loss to any model guess, the largest error "
-        "for medians; in log-error ratios it is capped at half the Earth's circumference (20,037.5 km).", "",
-        "Rows are not independent duels: the same `panorama_id` recurs across players (and the model answers a "
-        "panorama alike every time), and one `player_id` may hold many rows. Treat panoramas and players as "
-        "crossed clusters (Cameron, Gelbach & Miller 2011), as `benchmark_report` does.", "",
-        "Right country and right continent compare `human_country`/`model_country` (and the continents) with "
-        "`truth_country`/`truth_continent` from offline Natural Earth admin-0 polygons. First-level regions "
-        "(states, provinces) are not in that data, so no region-level outcome can be computed from this file. "
-        "A continent is its country's, as Natural Earth files it: all of Russia is Europe (Vladivostok too), "
-        "Turkey and Kazakhstan are Asia, Egypt is Africa; a point's continent never splits a country.", "",
-        "Country-streak rounds (the player names the country; no point, no km, no points) are rows with "
-        "`exclusion` country_streak, never counted in the tables: `human_country` is the country named and "
-        "`model_country` the country of the model's point guess, so right-country rates can be read from them.", "",
-        "Ratings fix the default model at 1500 Elo (`benchmark_report --anchor-model NAME`; without it, the model "
-        "with the most rounds) with a Normal prior of sd 200 for everyone else; players with fewer than 10 rounds "
-        "are provisional.", "",
-        "Distances are great-circle (haversine, mean Earth radius 6371.0088 km). Images: see each row's licence "
-        "and attribution.", "",
-        *(CSV_NOTE if fmt == "csv" else []),
-        "| column | type | meaning |", "| --- | --- | --- |",
-    ]
-    lines += [f"| `{c.name}` | {c.kind} | {c.description} |" for c in COLUMNS]
-    return "\n".join(lines) + "\n"

@@ -8,7 +8,9 @@ import json
 import unicodedata
 from pathlib import Path
 
-from gameserver.stats.columns import COLUMNS, NAMES, datasheet
+from gameserver.stats.columns import COLUMNS, NAMES
+from gameserver.stats.datasheet import croissant, datasheet
+from gameserver.stats.report import Frame, frame_of_parquet, frame_of_rows
 
 FORMATS = ("csv", "jsonl", "parquet")
 CONTENT_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet"}
@@ -70,12 +72,15 @@ def _csv_cell(name: str, value: object) -> object:
 
 
 def export_write(*, rows: list[dict[str, object]], fmt: str, out: Path, filters: dict[str, str]) -> Path:
-    """Write the export and its datasheet (OUT.datasheet.md); returns the datasheet's path."""
+    """Write the export, its datasheet (OUT.datasheet.md) and its Croissant description (OUT.croissant.json);
+    returns the datasheet's path."""
     data = rows_encode(rows=rows, fmt=fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     sheet = out.with_name(out.name + ".datasheet.md")
-    sheet.write_text(datasheet(rows=len(rows), filters=filters, fmt=fmt))
+    sheet.write_text(datasheet(rows=len(rows), filters=filters, fmt=fmt, records=rows))
+    out.with_name(out.name + ".croissant.json").write_text(json.dumps(
+        croissant(name=out.name, data=data, fmt=fmt, rows=len(rows), filters=filters), indent=2))
     return sheet
 
 
@@ -108,3 +113,21 @@ def export_read(*, path: Path) -> list[dict[str, object]]:
     if missing:
         raise ExportError(f"{path}: not a round export, missing column(s) {', '.join(missing)}")
     return rows
+
+
+def export_frame(*, path: Path) -> Frame:
+    """The columns a report reads from an export file: a Parquet file column by column (no row dicts: 10^6 rows
+    in about a second), CSV and JSON lines through export_read; ExportError as export_read raises it."""
+    if path.suffix.lower() != ".parquet" or not path.is_file():
+        return frame_of_rows(export_read(path=path))
+    try:
+        import pyarrow.parquet as pq
+
+        header = pq.read_schema(path).names
+        missing = [name for name in NAMES if name not in header]
+        frame = None if missing else frame_of_parquet(path)
+    except Exception as error:  # pyarrow raises its own types for a damaged file
+        raise ExportError(f"{path}: cannot be read: {error}") from None
+    if frame is None:
+        raise ExportError(f"{path}: not a round export, missing column(s) {', '.join(missing)}")
+    return frame

@@ -31,6 +31,7 @@ def render_text(*, tables: dict[str, Any]) -> str:
                      f"{row['human_wins']:>8,}{row['model_wins']:>8,}{row['ties']:>8,}  {_rate_text(row):<24}"
                      f"{_p(row['sign_test_p']):>9}{_p(row['cluster_p']):>9}{_p(row.get('cluster_p_holm')):>9}"
                      f"{_number(row['design_effect']):>6}")
+    lines += _estimand_lines(tables)
     lines += ["", "PlaNet's table: % within each radius (95% CI), median km (95% CI)"]
     for row in tables["planet_table"]:
         within = "  ".join(f"{_percent(a['rate'])} ({_percent(a['low'])}–{_percent(a['high'])})"
@@ -46,6 +47,7 @@ def render_text(*, tables: dict[str, Any]) -> str:
               f"paired ln(km+1) difference {_number(paired['mean_log_ratio'], 3)} "
               f"({_number(paired['low'], 3)}–{_number(paired['high'], 3)}), ratio {_number(paired['ratio'], 3)}",
               tables["power"]["note"], ""]
+    lines += [f"exploratory: {tables['exploratory_note']}", ""] if "exploratory_note" in tables else []
     for dimension, groups in tables["breakdowns"].items():
         if len(groups) > 8:
             lines.append(f"{dimension}: {len(groups)} groups (in the JSON tables)")
@@ -64,6 +66,31 @@ def render_text(*, tables: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _estimand_lines(tables: dict[str, Any]) -> list[str]:
+    """The headline's hedges: player-weighted beside round-weighted, the timeouts' sensitivity, the paired
+    accuracy differences and the multiple-testing family."""
+    if "estimands" not in tables:
+        return []
+    estimands, sensitivity = tables["estimands"], tables["timeout_sensitivity"]
+    weighted = estimands["player_weighted"]
+    family = tables["headline_family"]
+    return ["", f"closer guess, human win rate: round-weighted (headline) {_rate_text(tables['head_to_head'])}; "
+                f"player-weighted over {weighted['players']} players {_percent(weighted['rate'])} "
+                + (f"({_percent(weighted['low'])}–{_percent(weighted['high'])})" if weighted["low"] is not None
+                   else f"({weighted['verdict'] or 'no interval'})"),
+            f"timeouts ({sensitivity['timeouts']:,}) as losses {_rate_text(sensitivity['as_losses'])}; "
+            f"left out {_rate_text(sensitivity['excluded'])}",
+            "accuracy difference, human − model (95% CI): " + "  ".join(
+                f"{row['km']:g} km {_signed(row['difference'])} "
+                + (f"({_signed(row['low'])} to {_signed(row['high'])})" if row["low"] is not None else "")
+                for row in tables["accuracy_differences"]),
+            f"Holm p: adjusted over the {family['size']} headline tests ({', '.join(family['tests'])})"]
+
+
+def _signed(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:+.1f} pt"
+
+
 def _percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
@@ -79,4 +106,6 @@ def _p(value: float | None) -> str:
 def _rate_text(row: dict[str, Any]) -> str:
     if row["human_win_rate"] is None:
         return "–"
+    if row.get("verdict"):
+        return f"{_percent(row['human_win_rate'])} ({row['verdict']})"
     return f"{_percent(row['human_win_rate'])} ({_percent(row['low'])}–{_percent(row['high'])})"

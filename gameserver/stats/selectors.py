@@ -1,6 +1,6 @@
 """Reads for the benchmark: every locked player-round as an export row, and the tables computed from rows.
 
-The stats page, the API and `benchmark_report` all go rows -> round_table -> benchmark_tables, so a report
+The stats page, the API and `benchmark_report` all go rows -> columns -> report.benchmark_of_frame, so a report
 recomputed from an export file equals the live numbers by construction (and a test checks it)."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import hmac
 import json
 import logging
 import math
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,20 +22,21 @@ from django.utils import timezone
 
 from gameserver.games.models import Game, Guess, Player, Round
 from gameserver.games.rules import (
-    account_pk,
     games_finished,
     guess_exclusion,
     panorama_attribution,
     panorama_licence,
+    player_is_account,
     round_closes_at,
     round_model_km,
     rounds_closed,
+    seat_name_chosen,
 )
 from gameserver.games.trust import guess_standings, player_flags_cached
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import Panorama, PanoramaSet
-from gameserver.stats.benchmark import RoundTable, benchmark_tables
-from gameserver.stats.tiers import TIERS, set_prior_km, tier_columns, tiers_summary, truthy, withhold_if_prior_wins
+from gameserver.stats.report import benchmark_of_frame, frame_of_rows
+from gameserver.stats.tiers import set_prior_km, tier_columns
 from planet_engine.countries import continent_of_country, country_index
 from planet_engine.geo import THRESHOLD_NAMES, geoscore, head_to_head, threshold_outcomes
 
@@ -143,12 +143,6 @@ def _missing_guesses(filters: Filters) -> list[Guess]:
     return missing
 
 
-def _account_names(player_keys: set[str]) -> dict[str, str]:
-    """Each signed-in player key's account username."""
-    pks = {pk: key for key in player_keys if (pk := account_pk(key)) is not None}
-    return {pks[pk]: name for pk, name in get_user_model().objects.filter(pk__in=pks).values_list("pk", "username")}
-
-
 def round_rows(*, filters: Filters = Filters()) -> list[Row]:
     """One export row per seat of a closed round of a finished game (gameserver/stats/columns.py,
     rules.rounds_closed and rules.games_finished): its locked guess, or a timeout where it never guessed;
@@ -157,18 +151,26 @@ def round_rows(*, filters: Filters = Filters()) -> list[Row]:
     absent = {id(g) for g in missing}
     guesses = sorted([*_guesses(filters), *missing],
                      key=lambda g: (g.round.served_at, g.round_id, id(g) in absent, g.guessed_at, g.pk or 0))
-    seats = Player.objects.filter(game_id__in={g.round.game_id for g in guesses})
-    names = {(game_id, key): name for game_id, key, name in seats.values_list("game_id", "player_key", "name")}
-    # A signed-in player is named by their account, not by whatever they typed as a guest.
-    accounts = _account_names({g.player_key for g in guesses})
-    names = {(game_id, key): accounts.get(key, name) for (game_id, key), name in names.items()}
+    seats = list(Player.objects.filter(game_id__in={g.round.game_id for g in guesses})
+                 .values_list("game_id", "player_key", "name"))
+    usernames = _usernames({key for _, key, _ in seats})
+    # A seat name the player did not choose (the default, or the account's username) is not published.
+    names = {(game_id, key): name if seat_name_chosen(name=name, player_key=key, username=usernames.get(key))
+             else "" for game_id, key, name in seats}
     human = _places([(g.latitude, g.longitude) for g in guesses])
     model = _places([(g.round.model_latitude, g.round.model_longitude) for g in guesses])
     standings = guess_standings(guesses, flags=player_flags_cached())
     prior_km = set_prior_km(guesses)
+    anchor = ModelVersion.objects.filter(is_default=True).values_list("name", flat=True).first() or ""
     return [{**_row(g, names.get((g.round.game_id, g.player_key), ""), human[i], model[i], missing=id(g) in absent),
-             **tier_columns(g, standings[i]), "set_prior_km": prior_km[i]}
+             **tier_columns(g, standings[i]), "rating_anchor": anchor, "set_prior_km": prior_km[i]}
             for i, g in enumerate(guesses)]
+
+
+def _usernames(keys: set[str]) -> dict[str, str]:
+    """Each account key's ("user:<id>") username."""
+    ids = {int(key.split(":", 1)[1]): key for key in keys if player_is_account(key) and key[5:].isdigit()}
+    return {ids[pk]: name for pk, name in get_user_model().objects.filter(pk__in=ids).values_list("pk", "username")}
 
 
 def _places(points: list[tuple[float | None, float | None]]) -> list[tuple[str, str]]:
@@ -227,90 +229,11 @@ def _row(guess: Guess, name: str, human_place: tuple[str, str], model_place: tup
     }
 
 
-def _counts(row: Row, *, include_suspicious: bool, tier: str = "open") -> bool:
-    if tier == "verified":
-        return str(row.get("tier") or "") == "verified"
-    return truthy(row["counted"]) or (include_suspicious and row["exclusion"] == "suspicious")
-
-
-def round_table(*, rows: list[Row], include_suspicious: bool = False, tier: str = "open") -> RoundTable:
-    """The rows of `tier` (open: the counted ones, and the suspicious ones when asked) as the columns
-    benchmark_tables reads."""
-    counted = [row for row in rows if _counts(row, include_suspicious=include_suspicious, tier=tier)]
-
-    def floats(name: str, missing: float) -> np.ndarray:
-        return np.array([missing if row[name] in (None, "") else float(str(row[name])) for row in counted],
-                        dtype=np.float64)
-
-    def strings(name: str) -> np.ndarray:
-        return np.array([str(row[name] or "") for row in counted], dtype=object)
-
-    def same(a: str, b: str) -> np.ndarray:
-        return np.array([bool(row[a]) and row[a] == row[b] for row in counted], dtype=bool)
-
-    return RoundTable(
-        human_km=floats("human_km", math.inf), model_km=floats("model_km", math.inf),
-        human_points=floats("human_points", 0.0), model_points=floats("model_points", 0.0),
-        player=strings("player_id"), panorama=strings("panorama_id"), panorama_set=strings("panorama_set"),
-        model_version=strings("model_name"), mode=strings("mode"), continent=strings("truth_continent"),
-        country=strings("truth_country"),
-        human_same_country=same("human_country", "truth_country"),
-        model_same_country=same("model_country", "truth_country"),
-        human_same_continent=same("human_continent", "truth_continent"),
-        model_same_continent=same("model_continent", "truth_continent"),
-        set_prior_km=floats("set_prior_km", math.inf) if counted and "set_prior_km" in counted[0] else None,
-    )
-
-
 def benchmark_from_rows(*, rows: list[Row], seed: int = 0, resamples: int = 1000, include_suspicious: bool = False,
                         anchor_model: str | None = None, tier: str = "open") -> dict[str, object]:
-    """Every benchmark table of one tier's rows, plus how many rows were left out and why, and both tiers'
-    sizes. `anchor_model`: the model whose rating is fixed at 1500 (the live tables pass the default model);
-    None: the model with the most rounds. In the verified tier, a radius at which the set prior (a fixed guess
-    at the set's centre) is inside in most rounds is not reported as a human-vs-model result."""
-    if tier not in TIERS:
-        raise ValueError(f"tier must be one of {', '.join(TIERS)}")
-    modes = Counter(str(row["mode"]) for row in rows)
-    excluded_in: dict[str, Counter[str]] = {mode: Counter() for mode in modes}
-    for row in rows:
-        if not _counts(row, include_suspicious=include_suspicious):
-            excluded_in[str(row["mode"])][str(row["exclusion"])] += 1
-    excluded = sum(excluded_in.values(), Counter[str]())
-    # How often the model was too late, per mode: a mode where it often is loses rounds, not a random sample.
-    by_mode = {mode: {"player_rounds": n, "excluded": dict(sorted(excluded_in[mode].items())),
-                      "model_not_committed_share": excluded_in[mode]["model_not_committed"] / n}
-               for mode, n in modes.items()}
-    tables = benchmark_tables(table=round_table(rows=rows, include_suspicious=include_suspicious, tier=tier),
-                              seed=seed, resamples=resamples, anchor_model=anchor_model)
-    if tier == "verified":
-        for row in tables["thresholds"]:
-            withhold_if_prior_wins(row)
-    # Which image each model's counted guesses were made on: the served bytes, or the original file.
-    views: dict[str, Counter[str]] = {}
-    for row in rows:
-        if _counts(row, include_suspicious=include_suspicious, tier=tier):
-            views.setdefault(str(row["model_name"]), Counter())[str(row.get("model_view") or "")] += 1
-    # Ratings name players by their seat name (hashed ids stay in `name`, as in the rows), models by their own.
-    names = _display_names(rows)
-    tables["ratings"] = [{**entry, "display_name": names.get(entry["name"], "") if entry["kind"] == "human"
-                          else entry["name"]} for entry in tables["ratings"]]
-    return {**tables, "model_views": {model: dict(sorted(counts.items())) for model, counts in sorted(views.items())},
-            "player_rounds": len(rows), "excluded": dict(sorted(excluded.items())),
-            "excluded_by_mode": dict(sorted(by_mode.items())), "guesses_missing": sum(
-                truthy(row.get("guess_missing")) for row in rows),
-            "suspicious_included": include_suspicious, "tier": tier, "tiers": tiers_summary(rows=rows)}
-
-
-
-
-def _display_names(rows: list[Row]) -> dict[str, str]:
-    """Each player id's latest seat name (rows are oldest first): a signed-in player's seat is named after the
-    account unless they typed a name. Read from the rows, so tables recomputed from an export name alike."""
-    names: dict[str, str] = {}
-    for row in rows:
-        if row.get("player_name"):
-            names[str(row["player_id"])] = str(row["player_name"])
-    return names
+    """Every benchmark table of one tier's rows (report.benchmark_of_frame over the rows as columns)."""
+    return benchmark_of_frame(frame_of_rows(rows), seed=seed, resamples=resamples,
+                              include_suspicious=include_suspicious, anchor_model=anchor_model, tier=tier)
 
 
 # The tables change only when a game finishes (its rounds' guesses enter the rows at once) or the leak check
@@ -320,9 +243,8 @@ BENCHMARK_CACHE_SECONDS = 3600
 
 
 def _benchmark_live(filters: Filters) -> dict[str, object]:
-    default = ModelVersion.objects.filter(is_default=True).values_list("name", flat=True).first()
     return benchmark_from_rows(rows=round_rows(filters=filters), include_suspicious=filters.include_suspicious,
-                               anchor_model=default, tier=filters.tier)
+                               tier=filters.tier)
 
 
 def rounds_open(*, filters: Filters = Filters()) -> dict[str, int]:

@@ -4,8 +4,6 @@ report recomputed from an export file sees the same tiers."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 
 from gameserver.games.models import Guess
@@ -17,10 +15,6 @@ Row = dict[str, object]
 # The benchmark's two tiers: verified (the headline: every rule of rules.guess_tier passes) and open (every
 # counted round, verified or not, each open one labelled with why it is not verified).
 TIERS = ("verified", "open")
-
-
-def truthy(value: object) -> bool:
-    return value is True or str(value).strip().lower() in ("true", "1")
 
 
 def tier_columns(guess: Guess, standing: Standing) -> Row:
@@ -42,19 +36,6 @@ def set_prior_km(guesses: list[Guess]) -> list[float | None]:
         for i, value in zip(known, km.tolist(), strict=True):
             result[i] = round(value, 3)
     return result
-
-
-def tiers_summary(*, rows: list[Row]) -> dict[str, object]:
-    """Both tiers' sizes, and why each open round is not verified (a round may have several reasons)."""
-    verified = sum(str(row.get("tier") or "") == "verified" for row in rows)
-    counted = sum(truthy(row["counted"]) for row in rows)
-    reasons: Counter[str] = Counter()
-    for row in rows:
-        if str(row.get("tier") or "") == "open":
-            reasons.update(reason for reason in str(row.get("tier_reasons") or "").split(";") if reason)
-    return {"verified": {"player_rounds": verified},
-            "open": {"player_rounds": counted, "not_verified": counted - verified,
-                     "reasons": dict(sorted(reasons.items()))}}
 
 
 # What a verified radius's row keeps when the set prior wins most of its rounds: who was inside, not who won.

@@ -61,10 +61,11 @@ def test_a_guest_signs_up_and_finds_their_round_on_the_profile(page: Page, guard
     page.goto("/stats")
     page.select_option("#filter-tier", "open")  # a new account's round is open (not established yet)
     ratings = page.locator("#ratings-table tbody")
-    # Under the account's name, not the guest name typed in the lobby before signing up.
-    expect(ratings.locator("th", has_text=re.compile(r"^grace$"))).to_have_count(1)
+    # Under the seat name the player chose in the lobby (it came into the account with the guest's seat), never
+    # the account's username, which was not chosen for publication, and never the guest's pseudonym.
+    expect(ratings.locator("th", has_text=re.compile(r"^Grace$"))).to_have_count(1)
     names = ratings.locator("th").all_text_contents()
-    assert "Grace" not in names, names
+    assert "grace" not in names, names
     assert not any(re.fullmatch(r"[0-9a-f]{16}", name) for name in names), names
 
     page.click("header >> text=Sign out")

@@ -272,9 +272,10 @@ def test_a_round_can_be_played_on_a_phone(phone_page: Page, screenshot: Callable
 
 def test_the_benchmark_page_shows_the_tables_and_plots(page: Page, arena_manage: Callable[..., None],
                                                        screenshot: Callable[..., Path]) -> None:
-    # Enough rounds for every table: synthetic players a few hundred and a few thousand km off.
+    # Enough rounds for every table: synthetic players a few hundred to a few thousand km off; three of them, as
+    # fewer than three (effective) players get "too few players to say" instead of intervals.
     arena_manage("simulate_rounds", "--set", ARENA_SET, "--rounds", "40", "--skill-km", "300",
-                 "--skill-km", "3000", "--seed", "1")
+                 "--skill-km", "1000", "--skill-km", "3000", "--seed", "1")
     page.goto("/stats")
     expect(page.locator("#stats")).to_be_visible()
     # The verified tier comes first; simulated players are no signed-in accounts, so it holds none of theirs.
@@ -296,10 +297,19 @@ def test_the_benchmark_page_shows_the_tables_and_plots(page: Page, arena_manage:
                                               win_rates.all_text_contents(), strict=True) if "–" in text}
     drawn = {line.get_attribute("data-row") for line in page.locator("#winrate-plot line.interval").all()}
     assert drawn == with_interval and len(drawn) <= estimates
+    # A radius whose cluster interval is undefined (too few players among its decided rounds) shows its point
+    # alone and says why; no naive Wilson interval is drawn in its place.
+    unbounded = page.locator("#winrate-plot text.no-interval").count()
+    assert page.locator("#winrate-plot line.interval").count() + unbounded == estimates
+    intervals = page.evaluate("""async () => {
+        const t = await (await fetch('/api/stats/benchmark?tier=open')).json();
+        return [...t.thresholds, t.head_to_head].filter((r) => r.human_win_rate !== null && r.low !== null)
+          .length; }""")
+    assert page.locator("#winrate-plot line.interval").count() == intervals
     expect(page.locator("#cdf-plot path.cdf.human")).to_have_count(1)
     expect(page.locator("#cdf-plot path.cdf.model")).to_have_count(1)
     expect(page.locator("#breakdown-table tbody tr").first).to_be_visible()
-    assert page.locator("#ratings-table tbody tr").count() >= 3  # two synthetic players and the model
+    assert page.locator("#ratings-table tbody tr").count() >= 4  # three synthetic players and the model
     expect_no_placeholder_text(page)
     screenshot(page, "stats")
 

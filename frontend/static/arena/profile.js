@@ -81,4 +81,20 @@ async function load() {
   }
 }
 
+// Deleting one's rounds: asked once more in the browser's own dialog, then the page reloads its (now empty) record.
+async function deleteData() {
+  if (!window.confirm("Delete all your rounds? They leave the game and every later export. This cannot be undone.")) {
+    return;
+  }
+  const status = document.getElementById("delete-status");
+  try {
+    const answer = await api("/api/profile/delete", { method: "POST", body: { confirm: "delete" } });
+    status.textContent = `Deleted ${count(answer.deleted.guesses)} rounds.`;
+    await load();
+  } catch (error) {
+    status.textContent = error.message;
+  }
+}
+
+document.getElementById("delete-data")?.addEventListener("click", deleteData);
 load();

@@ -30,6 +30,7 @@ function withInterval(value, low, high, digits = 1) {
 }
 
 function rateWithInterval(row) {
+  if (row.verdict && row.human_win_rate !== null) return `${formatPercent(row.human_win_rate, 0)} (${row.verdict})`;
   return withInterval(row.human_win_rate, row.low, row.high, 0);
 }
 
@@ -70,12 +71,13 @@ function withheld(r) {
 }
 
 function renderThresholds(tables) {
-  table("threshold-table", ["Within", "Humans", "PlaNet", "Set prior", ...DUEL_HEADINGS, "Holm p"],
+  table("threshold-table", ["Within", "Humans", "PlaNet", "Set prior", ...DUEL_HEADINGS, "Holm p (headline)"],
     tables.thresholds.map((r) => [`${capitalised(r.name)} (${r.km} km)`, formatPercent(r.human_accuracy, 1),
       formatPercent(r.model_accuracy, 1), formatPercent(r.set_prior_accuracy, 1),
       ...(withheld(r) ? [titled("Not reported", r.not_reported), ...DUEL_HEADINGS.slice(1).map(() => "—")]
         : duelCells(r)), withheld(r) ? "—" : pValue(r.cluster_p_holm)]),
-    [["Closer guess", "", "", "", ...duelCells(tables.head_to_head), ""]]);
+    [["Closer guess", "", "", "", ...duelCells(tables.head_to_head), pValue(tables.head_to_head.cluster_p_holm)]]);
+  renderEstimands(tables);
   const d = tables.design;
   document.getElementById("design-note").textContent = d.rounds === 0 ? "" : `${count(d.rounds)} rounds over `
     + `${count(d.panoramas)} panoramas and ${count(d.players)} players: ${number(d.rounds_per_panorama)} rounds per `
@@ -84,11 +86,26 @@ function renderThresholds(tables) {
     + ` panorama and ${d.bootstrap.player_groups} player groups.`;
 }
 
+// What the headline estimates: the round-weighted rate beside the player-weighted one, the timeouts'
+// sensitivity row, and the Holm family.
+function renderEstimands(tables) {
+  const e = tables.estimands, s = tables.timeout_sensitivity, w = e.player_weighted;
+  const weighted = w.low === null ? `${formatPercent(w.rate, 0)} (${w.verdict || "no interval"})`
+    : withInterval(w.rate, w.low, w.high, 0);
+  document.getElementById("estimands-note").textContent = `Human win rate on the closer guess: `
+    + `round-weighted (the headline) ${rateWithInterval(tables.head_to_head)}; player-weighted over ${w.players} `
+    + `players ${weighted}. ${e.headline_reason} With the ${count(s.timeouts)} timeouts left out instead of counted `
+    + `as losses: ${rateWithInterval(s.excluded)}. Holm's p adjusts over the ${tables.headline_family.size} headline `
+    + `tests (${tables.headline_family.tests.join(", ")}).`;
+}
+
 function renderAdmin(tables) {
-  table("admin-table", ["Right", "Rounds", "Humans right (95% CI)", "PlaNet right (95% CI)", ...DUEL_HEADINGS],
+  table("admin-table", ["Right", "Rounds", "Humans right (95% CI)", "PlaNet right (95% CI)", ...DUEL_HEADINGS,
+    "Holm p (headline)"],
     tables.admin_outcomes.map((r) => [capitalised(r.name), count(r.rounds),
       withInterval(r.human_accuracy, r.human_accuracy_low, r.human_accuracy_high),
-      withInterval(r.model_accuracy, r.model_accuracy_low, r.model_accuracy_high), ...duelCells(r)]));
+      withInterval(r.model_accuracy, r.model_accuracy_low, r.model_accuracy_high), ...duelCells(r),
+      pValue(r.cluster_p_holm)]));
   document.getElementById("admin-note").textContent = tables.admin_note;
 }
 
@@ -105,8 +122,8 @@ function renderPlanet(tables) {
       .join(" and ")}`).join("; ");
 }
 
-// Human win rate per radius as points with interval bars on a 0–100% axis (a forest plot): the cluster interval
-// the table shows, and no bar where too few clusters allow none.
+// Human win rate per radius as points with interval bars on a 0–100% axis (a forest plot): the cluster
+// interval only; where it is undefined (too few players) the point is drawn alone and the row says why.
 function renderWinRates(tables) {
   const rows = [...tables.thresholds.map((r) => [capitalised(r.name), r]), ["Closer", tables.head_to_head]];
   const width = 420, left = 80, right = 16, rowHeight = 30, top = 10, height = top + rows.length * rowHeight + 30;
@@ -127,9 +144,12 @@ function renderWinRates(tables) {
       return;
     }
     // The interval the table gives, or none: the naive Wilson bar drawn here where the table gave no interval
-    // read as a cluster interval that does not exist.
+    // read as a cluster interval that does not exist; the row says why instead.
     if (r.low !== null && r.high !== null) {
       plot.append(svg("line", { x1: x(r.low), x2: x(r.high), y1: y, y2: y, class: "interval", "data-row": label }));
+    } else {
+      plot.append(svg("text", { x: x(r.human_win_rate) + 9, y: y + 4, class: "tick muted no-interval" },
+        r.verdict || "no cluster interval"));
     }
     const detail = r.low === null ? " (no interval: too few panoramas or players for one)" : "";
     plot.append(svg("circle", { cx: x(r.human_win_rate), cy: y, r: 5, class: "estimate", "data-row": label },
@@ -202,16 +222,25 @@ function renderBreakdown() {
 
 function renderRatings(tables) {
   const info = tables.ratings_info;
-  // A player by their seat name (as text), the pseudonymous id on hover; a model by its name.
-  table("ratings-table", ["", "Kind", "Rating (95% CI)", "Rounds"], tables.ratings.map((r) => [
-    r.display_name && r.display_name !== r.name ? titled(r.display_name, `player ${r.name}`) : r.name,
-    r.kind === "model" ? "model" : "player",
-    r.anchor ? `${Math.round(r.rating)} (anchor, fixed)`
-      : `${Math.round(r.rating)} (${Math.round(r.low)}–${Math.round(r.high)})${r.provisional ? ", provisional" : ""}`,
-    count(r.rounds)]));
+  // A player by the seat name they chose (as text), the pseudonymous id on hover, else by the pseudonym; a model
+  // by its name. Entries linked to the anchor by no chain of rounds are listed apart, unranked.
+  const name = (r) => r.display_name && r.display_name !== r.name ? titled(r.display_name, `player ${r.name}`)
+    : r.name;
+  const rank = (r) => r.rank_low === r.rank_high ? String(r.rank) : `${r.rank} (${r.rank_low}–${r.rank_high})`;
+  const rating = (r) => r.anchor ? `${Math.round(r.rating)} (anchor, fixed)`
+    : `${Math.round(r.rating)} (${Math.round(r.low)}–${Math.round(r.high)})${r.provisional ? ", provisional" : ""}`;
+  const kind = (r) => r.kind === "model" ? "model" : "player";
+  table("ratings-table", ["", "Rank (95% CI)", "Kind", "Rating (95% CI)", "Rounds"],
+    tables.ratings.filter((r) => r.connected !== false).map((r) => [name(r), rank(r), kind(r), rating(r),
+      count(r.rounds)]));
+  const apart = tables.ratings.filter((r) => r.connected === false);
+  document.getElementById("ratings-apart").hidden = apart.length === 0;
+  table("ratings-apart-table", ["", "Kind", "Rounds"], apart.map((r) => [name(r), kind(r), count(r.rounds)]));
   document.getElementById("ratings-note").textContent = info.anchor === null ? "" : `${info.anchor} is fixed at `
-    + `${info.anchor_rating}; every other strength has a Normal prior around it with a standard deviation of `
-    + `${info.prior_sd_elo} points; under ${info.provisional_below_rounds} rounds a rating is provisional.`;
+    + `${info.anchor_rating} (${info.anchor_rule || "the anchor"}); models have a Normal prior around it, players `
+    + `one around the humans' pooled strength (${Math.round(info.humans_prior_mean)}), each with a standard `
+    + `deviation of ${info.prior_sd_elo} points; under ${info.provisional_below_rounds} rounds a rating is `
+    + `provisional. Rank intervals come from the same bootstrap refits.`;
 }
 
 function query() {

@@ -96,8 +96,8 @@ def test_design_effect_corrected_sign_test_and_interval_on_the_crafted_duels() -
 
 def test_one_player_holding_most_rounds_is_about_one_players_evidence() -> None:
     # One player holds 200 of 230 rounds, every round its own panorama, wins drawn independently at 77%. About
-    # humans in general that is nearly one player's word (1.3 effective players): the degrees of freedom fall to
-    # a few and the test stays far from the p < 1e-12 that 230 independent duels would claim.
+    # humans in general that is nearly one player's word (1.3 effective players): no test and no interval, "too
+    # few players to say", where 230 independent duels would claim p < 1e-12.
     rng = np.random.default_rng(7)
     player = np.concatenate([np.zeros(200, dtype=np.int64), np.repeat(np.arange(1, 16), 2)])
     human_win = rng.random(230) < 0.77
@@ -105,7 +105,8 @@ def test_one_player_holding_most_rounds_is_about_one_players_evidence() -> None:
                                clusters=clusters_of(panorama=np.arange(230), player=player, panoramas=230,
                                                     players=16))[0]
     assert sign_test_p(wins=int(human_win.sum()), losses=int((~human_win).sum())) < 1e-12
-    assert result["cluster_df"] < 10 and result["cluster_p"] > 1e-5
+    assert result["effective_players"] < 1.5 and result["too_few_players"]
+    assert result["cluster_p"] is None and result["low"] is None and result["verdict"] == "too few players to say"
 
 
 def test_the_interval_leaves_out_half_exactly_when_the_cluster_test_rejects() -> None:
@@ -124,9 +125,10 @@ def test_the_interval_leaves_out_half_exactly_when_the_cluster_test_rejects() ->
 def test_a_rate_of_one_stands_for_its_effective_clusters_not_its_rounds() -> None:
     # Four hits on panoramas (a, a, b, b) by players (x, y, x, y): no spread to measure a design effect on, so its
     # effective size is its effective clusters, 2 (a rate of 0 taken at its full size missed the truth whenever
-    # it did not hold), and t on 2 - 1 = 1 degree of freedom.
+    # it did not hold), and t on 2 - 1 = 1 degree of freedom. Clustered by panorama alone (the model's side): two
+    # players would be too few to say anything about humans.
     ((rate, low, high),), = rate_intervals(hits=np.ones(4, dtype=bool), members=np.ones(4, dtype=bool),
-                                           clusters=clusters([0, 0, 1, 1], [0, 1, 0, 1]))
+                                           clusters=clusters([0, 0, 1, 1], [0, 1, 0, 1]).panorama_only())
     expected = wilson_interval(successes=2, n=2, z=t_quantile(probability=0.975, df=1))
     assert rate == 1.0 and high == 1.0 and (low, high) == pytest.approx(expected) and low is not None and low < 0.5
 
@@ -146,13 +148,17 @@ def test_rate_intervals_per_group_use_each_groups_clusters() -> None:
 
 def test_mean_interval_is_a_t_interval_with_the_two_way_variance() -> None:
     values = np.array([1.0, 2.0, 3.0, 4.0])
-    result = mean_interval(values=values, members=np.ones(4, dtype=bool), clusters=clusters([0, 0, 1, 2], [0, 1, 0, 1]))
-    # Residuals (-1.5, -0.5, 0.5, 1.5): panoramas (-2)² + 0.25 + 2.25 = 6.5 (x 1.6), players (-1)² + 1 = 2 (x 2),
-    # cells 5: V = max(10.4 + 4 - 5, 10.4, 4, 5) = 10.4; Satterthwaite kept within [1, 1]; half-width
-    # t(1) sqrt(10.4) / 4.
+    result = mean_interval(values=values, members=np.ones(4, dtype=bool),
+                           clusters=clusters([0, 0, 1, 2], [0, 1, 0, 1]).panorama_only())
+    # Residuals (-1.5, -0.5, 0.5, 1.5): panoramas (-2)² + 0.25 + 2.25 = 6.5 (x 1.6, 2.67 effective panoramas),
+    # squares 5: V = max(10.4, 5) = 10.4 on (Σn²)² / Σn⁴ - 1 = 1 degree of freedom; half-width t(1) sqrt(10.4) / 4.
+    # With its two players the mean would be about too few players to say anything.
     half = t_quantile(probability=0.975, df=1) * math.sqrt(10.4) / 4
     assert result["mean"] == 2.5 and (result["low"], result["high"]) == pytest.approx((2.5 - half, 2.5 + half))
     assert result["design_effect"] == pytest.approx(10.4 / 5)
+    two_players = mean_interval(values=values, members=np.ones(4, dtype=bool), clusters=clusters([0, 0, 1, 2],
+                                                                                                  [0, 1, 0, 1]))
+    assert two_players["mean"] == 2.5 and two_players["low"] is None
 
 
 def test_pooled_groups_stay_within_the_cell_budget() -> None:

@@ -1,5 +1,6 @@
-"""The ratings name players by their latest seat name (text from the rows); hashed ids stay in `name` and in
-the exports, and a report recomputed from an export names them alike."""
+"""The ratings name players by the latest seat name they chose (text from the rows; a default name or an account's
+username is not published); hashed ids stay in `name` and in the exports, and a report recomputed from an export
+names them alike."""
 
 from __future__ import annotations
 
@@ -36,10 +37,14 @@ def test_players_are_named_by_seat_and_the_export_keeps_the_hash(synthetic_test:
     account.force_login(user)
     play(account, None)  # no name typed: the seat is named after the account
 
+    play(Client(), None)  # a guest who typed no name: a default seat name, not published either
+
     ratings = Client().get("/api/stats/benchmark?tier=open").json()["ratings"]
     humans = {entry["name"]: entry["display_name"] for entry in ratings if entry["kind"] == "human"}
-    assert humans[player_id(f"user:{user.pk}")] == "grace"
-    assert sorted(humans.values()) == ["Ada Lovelace", "grace"]
+    # Only a name the player chose is shown: grace typed none (her seat took her username), nor did the guest.
+    assert humans[player_id(f"user:{user.pk}")] == ""
+    assert sorted(humans.values()) == ["", "", "Ada Lovelace"]
+    assert "grace" not in json.dumps(ratings) and "guest-" not in json.dumps(ratings)
     assert all(len(name) == 16 for name in humans)
     assert [entry["display_name"] for entry in ratings if entry["kind"] == "model"] == ["tiny"]
 

@@ -16,7 +16,7 @@ from gameserver.games.models import Round
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 from gameserver.stats.columns import NAMES
-from gameserver.stats.exports import export_read
+from gameserver.stats.exports import export_read, export_write
 from gameserver.stats.selectors import Filters, benchmark_from_rows, round_rows
 from gameserver.stats.simulation import destination, rounds_simulate
 from planet_engine.geo import distance_km
@@ -144,6 +144,23 @@ def test_the_live_tables_anchor_the_default_model(played):
     ratings = Client().get("/api/stats/benchmark?tier=open").json()["ratings"]
     anchored = [entry for entry in ratings if entry.get("anchor")]
     assert [(entry["name"], entry["kind"], entry["rating"]) for entry in anchored] == [("tiny", "model", 1500.0)]
+
+
+def test_page_api_and_report_share_one_anchor_recorded_in_the_export(played, tmp_path):
+    # Relabel two thirds of the rounds as another model's: the default model ("tiny") is no longer the most
+    # played, and the report read from the file must still anchor it, as the page does.
+    rows = round_rows()
+    assert {row["rating_anchor"] for row in rows} == {"tiny"}
+    for row in rows[:16]:
+        row["model_name"] = "other"
+    export_write(rows=rows, fmt="csv", out=tmp_path / "rounds.csv", filters={})
+    call_command("benchmark_report", path=str(tmp_path / "rounds.csv"), json_out=tmp_path / "tables.json",
+                 tier="open")
+    report = json.loads((tmp_path / "tables.json").read_text())["ratings_info"]
+    assert report["anchor"] == benchmark_from_rows(rows=rows)["ratings_info"]["anchor"] == "tiny"
+    assert "default model" in report["anchor_rule"]
+    api = Client().get("/api/stats/benchmark?tier=open").json()["ratings_info"]
+    assert api["anchor"] == "tiny" and api["anchor_rule"] == report["anchor_rule"]
 
 
 def test_a_filter_that_names_nothing_is_refused_clearly(played):

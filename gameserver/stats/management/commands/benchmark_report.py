@@ -10,9 +10,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gameserver.stats.exports import ExportError, export_read
+from gameserver.stats.exports import ExportError, export_frame
 from gameserver.stats.render import render_text
-from gameserver.stats.selectors import benchmark_from_rows
+from gameserver.stats.report import benchmark_of_frame
 from gameserver.stats.tiers import TIERS
 
 
@@ -24,8 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", type=Path, default=None, dest="json_out")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--anchor-model", default=None,
-                            help="the model whose rating is fixed at 1500 (the live tables use the default model); "
-                                 "default: the model with the most rounds")
+                            help="fix this model's rating at 1500 instead of the export's rating_anchor (the default "
+                                 "model, as on the page); the report then says the anchor was named")
         parser.add_argument("--tier", choices=TIERS, default=None,
                             help="only this tier (default: both, verified first)")
         parser.add_argument("--include-suspicious", action="store_true",
@@ -35,11 +35,11 @@ class Command(BaseCommand):
                include_suspicious: bool = False, anchor_model: str | None = None, tier: str | None = None,
                **options: object) -> None:
         try:
-            rows = export_read(path=Path(path))
+            frame = export_frame(path=Path(path))
         except ExportError as error:
             raise CommandError(str(error)) from None
-        report = {name: benchmark_from_rows(rows=rows, seed=seed, include_suspicious=include_suspicious,
-                                            anchor_model=anchor_model, tier=name)
+        report = {name: benchmark_of_frame(frame, seed=seed, include_suspicious=include_suspicious,
+                                           anchor_model=anchor_model, tier=name)
                   for name in ((tier,) if tier else TIERS)}
         for tables in report.values():
             self.stdout.write(render_text(tables=tables))
