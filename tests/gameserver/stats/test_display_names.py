@@ -66,16 +66,3 @@ def test_a_pseudonym_cannot_be_recomputed_from_the_player_key_without_the_secret
     before = player_id("user:1")
     settings.SECRET_KEY = "another deployment's secret " * 2
     assert player_id("user:1") != before
-
-
-def test_a_signed_in_player_is_named_by_their_account_not_the_name_they_typed(synthetic_test: Path, model_version):
-    """A guest who signed up kept typing their guest name into the lobby: the ratings listed the account under it."""
-    panorama_set_import(manifest_path=synthetic_test, name="s")
-    account = Client()
-    user = User.objects.create_user("grace", password="correct horse battery 42")
-    account.force_login(user)
-    play(account, "Guest Grace")
-    ratings = Client().get("/api/stats/benchmark?tier=open").json()["ratings"]
-    humans = {entry["name"]: entry["display_name"] for entry in ratings if entry["kind"] == "human"}
-    assert humans == {player_id(f"user:{user.pk}"): "grace"}
-    assert [row["player_name"] for row in round_rows()] == ["grace"]
