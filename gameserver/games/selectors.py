@@ -26,26 +26,28 @@ from gameserver.games.rules import (
 from gameserver.games.streaks import round_streak_reveal, streak_standing
 from gameserver.games.trust import AccountHistories, guess_standing_shown, player_flags_cached
 from gameserver.inference.models import ModelVersion
+from gameserver.panoramas.lifecycle import panorama_sets_visible
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.storage import served_view_key
 from planet_engine.countries import country_codes
 from planet_engine.geo import geoscore, head_to_head, threshold_outcomes
 
 
-def panorama_set_get(*, name: str) -> PanoramaSet:
+def panorama_set_get(*, name: str, staff: bool = False) -> PanoramaSet:
+    """A set a new game may be made of: a published one (staff: or a draft); retired sets are history."""
     try:
-        return PanoramaSet.objects.get(name=name)
+        return panorama_sets_visible(staff=staff).get(name=name)
     except PanoramaSet.DoesNotExist:
         raise NotFound(f"no panorama set named {name!r}") from None
 
 
-def panorama_set_list() -> list[dict[str, object]]:
-    sets = PanoramaSet.objects.annotate(
+def panorama_set_list(*, staff: bool = False) -> list[dict[str, object]]:
+    sets = panorama_sets_visible(staff=staff).annotate(
         size=Count("panoramas", distinct=True), place_views=Count("panoramas__views", distinct=True),
         places=Count("panoramas", filter=Q(panoramas__kind=Panorama.Kind.MULTIVIEW), distinct=True),
     ).filter(size__gt=0).order_by("name")
     return [{"name": s.name, "panoramas": s.size, "views": s.size - s.places + s.place_views, "licence": s.licence,
-             "attribution": s.attribution} for s in sets]
+             "attribution": s.attribution, **({"status": s.status} if staff else {})} for s in sets]
 
 
 def country_list() -> list[str]:

@@ -1,8 +1,9 @@
 """Admin: browse sets and panoramas, and import a set by uploading a zip (manifest.csv + images).
 
-Rows are never deleted here, nor a panorama's fields edited: a panorama's location is the benchmark's ground
-truth, and a deleted row would leave its stored image behind. Staff may change a set's provenance and exposure
-budget and retire panoramas (the verified tier's knobs). Importing needs the add-panorama-set permission."""
+A panorama's fields are never edited here: its location is the benchmark's ground truth. Staff may change a set's
+provenance and exposure budget, take it through its life cycle (admin_lifecycle.py: publish, retire, delete while
+no counted round used it) and retire panoramas. An uploaded set starts as a draft. Importing needs the
+add-panorama-set permission."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from gameserver.panoramas.admin_lifecycle import SetLifecycleAdmin
 from gameserver.panoramas.archives import panorama_set_import_zip
 from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
 from gameserver.panoramas.services import IMPORT_KINDS, PanoramaImportError
@@ -58,18 +60,19 @@ PROBLEMS_SHOWN = 100
 
 
 @admin.register(PanoramaSet)
-class PanoramaSetAdmin(ReadOnlyAdmin):
+class PanoramaSetAdmin(SetLifecycleAdmin, ReadOnlyAdmin):
     """A set's page: its places on a map with the set prior, its spread, and the two settings of the verified
     tier staff may change (provenance, exposure budget); everything else is the import's and stays read only."""
 
-    list_display = ("name", "panorama_count", "provenance", "spread", "exposure_budget", "licence", "created_at")
-    list_filter = ("provenance",)
+    list_display = ("name", "status", "panorama_count", "provenance", "spread", "exposure_budget", "licence",
+                    "created_at")
+    list_filter = ("status", "provenance")
     search_fields = ("name",)
     change_list_template = "admin/panoramas/panoramaset/change_list.html"
-    fields = ("name", "provenance", "exposure_budget", "places_map", "set_prior", "spread", "panoramas_link",
-              "licence", "attribution", "created_at")
-    readonly_fields = ("name", "places_map", "set_prior", "spread", "panoramas_link", "licence", "attribution",
-                       "created_at")
+    fields = ("name", "status", "provenance", "exposure_budget", "places_map", "set_prior", "spread",
+              "panoramas_link", "licence", "attribution", "created_at")
+    readonly_fields = ("name", "status", "places_map", "set_prior", "spread", "panoramas_link", "licence",
+                       "attribution", "created_at")
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return request.user.has_perm("panoramas.change_panoramaset")

@@ -13,6 +13,13 @@ def default_exposure_budget() -> int:
 
 
 class PanoramaSet(models.Model):
+    class Status(models.TextChoices):
+        # Draft: staff see and play it, players do not; published: in the lobby and new games; retired: out of
+        # the lobby and new games, its rounds kept for the benchmark's history (panoramas/lifecycle.py).
+        DRAFT = "draft", "Draft (staff only)"
+        PUBLISHED = "published", "Published"
+        RETIRED = "retired", "Retired (kept for history)"
+
     class Provenance(models.TextChoices):
         # Public: its photos are published anywhere (a perceptual hash finds each one), so its rounds are never
         # verified. Private: the admin asserts at import that the photos are not published.
@@ -24,6 +31,7 @@ class PanoramaSet(models.Model):
     attribution = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     provenance = models.CharField(max_length=10, choices=Provenance.choices, default=Provenance.PUBLIC)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     # How many identities a panorama's truth may be revealed to before its rounds leave the verified tier.
     exposure_budget = models.PositiveIntegerField(default=default_exposure_budget)
     # Measured at import (panoramas.services.panorama_set_measure): the set prior, a fixed guess at the

@@ -77,7 +77,7 @@ class _CheckedRow:
 
 def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", attribution: str = "",
                         kind: str | None = None, progress: Progress | None = None,
-                        private: bool = False) -> ImportReport:
+                        private: bool = False, status: str = PanoramaSet.Status.PUBLISHED) -> ImportReport:
     """Import every row of a manifest as a new set, or nothing at all.
 
     Optional manifest columns: `heading` (degrees, 0-360), `kind` (photo | equirectangular; else `kind`,
@@ -134,7 +134,8 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
             panorama_set = PanoramaSet.objects.create(
                 name=name, licence=licence, attribution=attribution, prior_latitude=prior[0],
                 prior_longitude=prior[1], spread_km=spread,
-                provenance=PanoramaSet.Provenance.PRIVATE if private else PanoramaSet.Provenance.PUBLIC)
+                provenance=PanoramaSet.Provenance.PRIVATE if private else PanoramaSet.Provenance.PUBLIC,
+                status=status)
             for panorama in panoramas:
                 panorama.panorama_set = panorama_set
             Panorama.objects.bulk_create(panoramas, batch_size=500)

@@ -94,6 +94,16 @@ def panorama_view_key(*, panorama: Panorama, key: str) -> str:
     return f"views/{panorama.public_id}-{key}.jpg"
 
 
+def panorama_renders_keys(*, public_ids: Iterable[str]) -> list[str]:
+    """Every stored render of these panoramas (panorama_view_key's), found by listing the renders' folder."""
+    prefixes = tuple(f"{public_id}-" for public_id in public_ids)
+    try:
+        _, files = planet_storage().listdir("views")
+    except FileNotFoundError:  # the local store before any render (a bucket lists an absent prefix as empty)
+        return []
+    return [f"views/{name}" for name in files if prefixes and name.startswith(prefixes)]
+
+
 def served_view_key(*, name: str) -> str:
     """One round's own encoding of its view (see gameserver/games/serving.py)."""
     return f"rounds/{name}"
