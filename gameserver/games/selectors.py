@@ -56,16 +56,22 @@ def country_list() -> list[str]:
 
 
 def model_version_get(*, name: str) -> ModelVersion:
-    try:
-        return ModelVersion.objects.get(name=name)
-    except ModelVersion.DoesNotExist:
-        raise NotFound(f"no model named {name!r}") from None
+    """A model by its name ("planet": its latest version) or one version of it ("planet@v2", "planet@v1")."""
+    family, _, number = name.partition("@v")
+    versions = ModelVersion.objects.filter(family=family).order_by("-number")
+    version = (versions.filter(number=int(number)) if number.isdigit() else versions).first()
+    if version is None:
+        raise NotFound(f"no model named {name!r}")
+    return version
 
 
 def model_version_list() -> list[dict[str, object]]:
-    return [{"name": v.name, "kind": v.kind, "view": v.view, "description": v.description,
-             "checkpoint_sha256": v.checkpoint_sha256, "default": v.is_default}
-            for v in ModelVersion.objects.order_by("-is_default", "name")]
+    """Each model's latest version (and the default, if an older one is), the default first."""
+    versions = ModelVersion.objects.order_by("-is_default", "family", "-number")
+    latest = {v.family: v.pk for v in versions.order_by("family", "number")}
+    return [{"name": v.name, "family": v.family, "version": v.number, "kind": v.kind, "view": v.view,
+             "description": v.description, "checkpoint_sha256": v.checkpoint_sha256, "default": v.is_default}
+            for v in versions if v.is_default or latest[v.family] == v.pk]
 
 
 def game_get(*, public_id: str) -> Game:

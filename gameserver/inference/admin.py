@@ -1,7 +1,8 @@
 """Admin: the registered model versions, registering a checkpoint by upload (PlaNet's or a kNN gallery; never a
 path on the server) and registering an
-external model by uploading its predictions for a set (admins: the add-model-version permission). A version is
-never edited or deleted here: its games and their benchmark rows point at it."""
+external model by uploading its predictions for a set (admins: the add-model-version permission). Registering a
+name again adds a version. A version is never edited or deleted here: its games and their benchmark rows point
+at it. Each registration is in the admin's history."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from gameserver.panoramas.models import PanoramaSet
 
 
 class ModelVersionRegisterForm(forms.Form):
-    name = forms.SlugField(max_length=100, help_text="e.g. planet-lite2-v1; registering a name again replaces it")
+    name = forms.SlugField(max_length=100, help_text="e.g. planet-lite2; registering a name again adds a version (its "
+                                                     "old version's games keep their checkpoint)")
     kind = forms.TypedChoiceField(
         choices=[(ModelVersion.Kind.PLANET, "PlaNet (python -m planet_engine train)"),
                  (ModelVersion.Kind.KNN, "kNN retrieval (python -m planet_engine knn-build)")],
@@ -43,9 +45,9 @@ class PredictionsUploadForm(forms.Form):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadOnlyAdmin):
-    list_display = ("name", "kind", "is_default", "description", "short_sha256", "created_at")
-    list_filter = ("kind",)
-    search_fields = ("name", "description")
+    list_display = ("name", "family", "number", "kind", "is_default", "description", "short_sha256", "created_at")
+    list_filter = ("kind", "family")
+    search_fields = ("name", "family", "description")
     change_list_template = "admin/inference/modelversion/change_list.html"
 
     @admin.display(description="sha256")
@@ -67,12 +69,13 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             data = form.cleaned_data
             try:
                 version = model_version_register_upload(name=data["name"], upload=data["checkpoint"],
-                                                        default=data["default"], kind=data["kind"])
+                                                        default=data["default"], kind=data["kind"],
+                                                        user_id=request.user.pk)
             except ModelVersionError as error:
                 form.add_error("checkpoint", str(error))
             else:
-                self.message_user(request, f"registered model {version.name!r}: {version.description}",
-                                  messages.SUCCESS)
+                self.message_user(request, f"registered model {version.name!r} (version {version.number} of "
+                                           f"{version.family!r}): {version.description}", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:inference_modelversion_changelist"))
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
                    "title": "Register a model version"}

@@ -42,7 +42,8 @@ def test_register_model_records_the_hash_and_one_default(tiny_checkpoint, tmp_pa
     assert "efficientnet-lite0" in first.description and "cells" in first.description
 
 
-@pytest.mark.parametrize("content,message", [(None, "no checkpoint file"), (b"garbage", "corrupt")])
+@pytest.mark.parametrize("content,message", [(None, "no checkpoint file"),
+                                             (b"garbage", "model.pt is not a planet checkpoint")])
 def test_register_model_refuses_a_missing_or_corrupt_checkpoint(content, message, tmp_path, settings):
     settings.PLANET_MODELS_DIR = tmp_path
     path = tmp_path / "model.pt"
