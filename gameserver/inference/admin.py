@@ -15,7 +15,7 @@ from django.urls import URLPattern, path, reverse
 
 from gameserver.inference.external import PREDICTIONS_MAX_BYTES, PredictionsError, external_predictions_register
 from gameserver.inference.models import ModelVersion
-from gameserver.inference.services import ModelVersionError, model_version_register_upload
+from gameserver.inference.registration import ModelVersionError, model_version_register_upload
 from gameserver.panoramas.admin import ReadOnlyAdmin
 from gameserver.panoramas.models import PanoramaSet
 

@@ -37,6 +37,10 @@ class ModelVersion(models.Model):
     # The file's sha256 at registration; the worker refuses a checkpoint that no longer matches it.
     checkpoint_sha256 = models.CharField(max_length=64)
     description = models.CharField(max_length=300, blank=True)  # backbone, cells, training manifest
+    # The fingerprint (planet_engine Manifest.fingerprint) of the manifest it was trained on, as the checkpoint
+    # records it, and whether that manifest's places are in the store for the training-leak check (leaks.py).
+    train_manifest_sha256 = models.CharField(max_length=64, blank=True)
+    training_places_stored = models.BooleanField(default=False)
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

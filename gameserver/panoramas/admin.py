@@ -121,12 +121,12 @@ class PanoramaSetAdmin(SetLifecycleAdmin, ReadOnlyAdmin):
                 # An upload is a seekable file (in memory, or a temporary file past 2.5 MB): zipfile reads it.
                 report = panorama_set_import_zip(archive=data["archive"], name=data["name"], licence=data["licence"],
                                                  attribution=data["attribution"], kind=data["kind"] or None,
-                                                 private=data["private"])
+                                                 private=data["private"], status=PanoramaSet.Status.DRAFT)
             except PanoramaImportError as error:
                 problems = error.problems
             if not problems:
-                self.message_user(request, f"imported set {data['name']!r}: {report.count} panoramas, "
-                                           f"{report.countries} countries", messages.SUCCESS)
+                self.message_user(request, f"imported set {data['name']!r} as a draft: {report.summary()}",
+                                  messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:panoramas_panoramaset_changelist"))
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
                    "problems": problems, "problems_shown": problems[:PROBLEMS_SHOWN],

@@ -12,13 +12,14 @@ from typing import IO, BinaryIO
 
 from django.conf import settings
 
-from gameserver.panoramas.services import ImportReport, PanoramaImportError, panorama_set_import
+from gameserver.panoramas.services import ImportReport, PanoramaImportError, Progress, panorama_set_import
 from planet_engine.bounded_input import shown
 from planet_engine.manifest import FILE_NAME_MAX_CHARS
 
 
 def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str = "", attribution: str = "",
-                            kind: str | None = None, private: bool = False) -> ImportReport:
+                            kind: str | None = None, private: bool = False, status: str = "published",
+                            progress: Progress | None = None) -> ImportReport:
     """Import a zip holding manifest.csv (at its root or in its one top folder) and the images it names.
 
     The archive is checked before anything is extracted: no absolute paths, `..`, links, devices or encrypted
@@ -57,7 +58,8 @@ def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str
             raise PanoramaImportError(["the archive must hold exactly one manifest.csv, at its root or in its "
                                        f"top folder; found {len(manifests)}"])
         return panorama_set_import(manifest_path=manifests[0], name=name, licence=licence,
-                                   attribution=attribution, kind=kind, private=private)
+                                   attribution=attribution, kind=kind, private=private, status=status,
+                                   progress=progress)
 
 
 def _zip_problems(infos: list[zipfile.ZipInfo]) -> list[str]:

@@ -105,3 +105,17 @@ class PanoramaView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.panorama}#{self.index} {self.name}"
+
+
+class TrainingLeakCheck(models.Model):
+    """One panorama measured against one model version's training photos (panoramas/leaks.py): the km to the
+    nearest, and whether that is within the leak radius. The panorama's own near_training_photo says whether any
+    registered version's check found it near."""
+
+    model_version = models.ForeignKey("inference.ModelVersion", on_delete=models.CASCADE, related_name="leak_checks")
+    panorama = models.ForeignKey(Panorama, on_delete=models.CASCADE, related_name="leak_checks")
+    nearest_km = models.FloatField()
+    near = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model_version", "panorama"], name="one_leak_check_per_pair")]

@@ -109,6 +109,11 @@ def served_view_key(*, name: str) -> str:
     return f"rounds/{name}"
 
 
+def training_places_key(*, manifest_sha256: str) -> str:
+    """The places (latitude, longitude) of the photos a model was trained on, by its manifest's fingerprint."""
+    return f"training/{manifest_sha256}.npz"
+
+
 def checkpoint_key(*, sha256: str) -> str:
     """A model checkpoint, addressed by its content."""
     return f"checkpoints/{sha256}.pt"

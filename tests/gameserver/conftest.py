@@ -48,7 +48,7 @@ def tiny_registered(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFact
     from django.db import transaction
     from django.test import override_settings
 
-    from gameserver.inference.services import model_version_register
+    from gameserver.inference.registration import model_version_register
 
     store = tmp_path_factory.mktemp("tiny-registered")
 
@@ -73,7 +73,7 @@ def model_version(db: None, tiny_registered: dict[str, Any]):
     """The tiny checkpoint registered as the default opponent: the session's registration (tiny_registered)
     seeded into this test's store and database; a store that is not local registers it for real."""
     from gameserver.inference.models import ModelVersion
-    from gameserver.inference.services import model_version_register
+    from gameserver.inference.registration import model_version_register
     from gameserver.panoramas.storage import storage_is_local
 
     if not storage_is_local():

@@ -32,6 +32,16 @@ class Migration(migrations.Migration):
             name="number",
             field=models.PositiveIntegerField(default=1),
         ),
+        migrations.AddField(
+            model_name="modelversion",
+            name="train_manifest_sha256",
+            field=models.CharField(blank=True, max_length=64),
+        ),
+        migrations.AddField(
+            model_name="modelversion",
+            name="training_places_stored",
+            field=models.BooleanField(default=False),
+        ),
         migrations.RunPython(families_of_existing_versions, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name="modelversion",

@@ -16,7 +16,7 @@ from gameserver.games.services import game_create, guess_submit, round_serve
 from gameserver.inference import services
 from gameserver.inference.checkpoints import checkpoint_local
 from gameserver.inference.models import ModelVersion
-from gameserver.inference.services import model_version_register
+from gameserver.inference.registration import model_version_register
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 from gameserver.panoramas.storage import file_sha256, image_open

@@ -16,7 +16,7 @@ from django.test import Client
 from gameserver.games.selectors import model_version_get, model_version_list
 from gameserver.games.services import game_create
 from gameserver.inference.models import ModelVersion
-from gameserver.inference.services import ModelVersionError, model_version_register, model_version_register_upload
+from gameserver.inference.registration import ModelVersionError, model_version_register, model_version_register_upload
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 from planet_engine.checkpoint import read_payload, save_checkpoint

@@ -14,7 +14,8 @@ from gameserver.games.services import game_create, round_serve
 from gameserver.inference import services, tasks
 from gameserver.inference.checkpoints import checkpoint_local
 from gameserver.inference.models import ModelVersion
-from gameserver.inference.services import ModelVersionError, model_version_register, round_predict
+from gameserver.inference.registration import ModelVersionError, model_version_register
+from gameserver.inference.services import round_predict
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 from gameserver.panoramas.storage import checkpoint_key, file_sha256, image_open, object_exists

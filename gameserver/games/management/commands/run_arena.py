@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gameserver.inference.models import ModelVersion
-from gameserver.inference.services import ModelVersionError, model_version_register
+from gameserver.inference.registration import ModelVersionError, model_version_register
 from gameserver.panoramas.models import PanoramaSet
 
 DEMO_SET = "osv5m-demo"

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gameserver.inference.checkpoints import checkpoint_in_models_dir
-from gameserver.inference.services import ModelVersionError, model_version_register
+from gameserver.inference.registration import ModelVersionError, model_version_register
 from planet_engine.checkpoint import CheckpointError
 
 
