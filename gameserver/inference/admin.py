@@ -41,6 +41,9 @@ class PredictionsUploadForm(forms.Form):
                                             "lines, one row per panorama, keyed by the manifest's file names")
     description = forms.CharField(max_length=300, required=False)
     default = forms.BooleanField(required=False, help_text="games that name no model play this one")
+    partial = forms.BooleanField(required=False, label="Allow partial coverage",
+                                 help_text="register a file that predicts only part of the set (its games play only "
+                                           "the panoramas it predicts)")
 
 
 @admin.register(ModelVersion)
@@ -93,12 +96,15 @@ class ModelVersionAdmin(ReadOnlyAdmin):
                     raise PredictionsError([f"the file is over {PREDICTIONS_MAX_BYTES // 2**20} MiB"])
                 version = external_predictions_register(
                     name=data["name"], panorama_set=data["panorama_set"], data=upload.read(), file_name=upload.name,
-                    source=f"upload:{upload.name}", default=data["default"], description=data["description"])
+                    source=f"upload:{upload.name}", default=data["default"], description=data["description"],
+                    partial=data["partial"], user_id=request.user.pk)
             except PredictionsError as error:
                 form.add_error("predictions", str(error))
             else:
-                self.message_user(request, f"registered external model {version.name!r}: {version.description}",
-                                  messages.SUCCESS)
+                covered = version.external_predictions.filter(panorama__panorama_set=data["panorama_set"]).count()
+                self.message_user(request, f"registered external model {version.name!r}: predictions for {covered} "
+                                           f"of the {data['panorama_set'].panoramas.count()} panoramas of "
+                                           f"{data['panorama_set'].name}", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:inference_modelversion_changelist"))
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
                    "title": "Register an external model by its predictions"}

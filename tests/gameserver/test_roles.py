@@ -64,14 +64,16 @@ def test_an_admin_uploads_predictions_and_a_bad_file_is_refused_naming_its_rows(
     panorama = Panorama.objects.order_by("pk").first()
     admin = clients["admin"]
 
-    def upload(text: str) -> object:
+    def upload(text: str, **fields: str) -> object:
         return admin.post(PREDICTIONS_URL, {"name": "geoclip", "panorama_set": panorama_set.set_id,
-                                            "predictions": SimpleUploadedFile("p.csv", text.encode())})
+                                            "predictions": SimpleUploadedFile("p.csv", text.encode()), **fields})
 
     refused = upload(f"file,latitude,longitude\n{panorama.source_file},95,0\nimages/nope.jpg,1,1\n")
     assert refused.status_code == 400 and not ModelVersion.objects.exists()
     assert "line 2: latitude 95" in refused.content.decode() and "line 3: unknown file" in refused.content.decode()
-    assert upload(f"file,latitude,longitude\n{panorama.source_file},45,5\n").status_code == 302
+    part = upload(f"file,latitude,longitude\n{panorama.source_file},45,5\n")
+    assert part.status_code == 400 and "predicts 1 of the" in part.content.decode()
+    assert upload(f"file,latitude,longitude\n{panorama.source_file},45,5\n", partial="on").status_code == 302
     version = ModelVersion.objects.get(name="geoclip")
     assert version.kind == "external" and ExternalPrediction.objects.get().latitude == 45
     assert PREDICTIONS_URL in admin.get("/admin/inference/modelversion/").content.decode()
