@@ -228,7 +228,8 @@ if CELERY_BROKER_URL.startswith("memory://"):
     # it (p50 1044 ms). Every 5 ms costs nothing measurable and leaves the forward pass as the wait.
     CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.005
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ROUTES = {"gameserver.inference.tasks.*": {"queue": "inference"}}
+CELERY_TASK_ROUTES = {"gameserver.inference.tasks.*": {"queue": "inference"},
+                      "gameserver.panoramas.tasks.*": {"queue": "imports"}}
 # Rounds of one model predicted in one forward pass by a worker (the rounds waiting when a task runs).
 INFERENCE_BATCH = int(os.environ.get("PLANET_INFERENCE_BATCH", "16"))
 # auto: ONNX Runtime on a CPU worker, torch (CUDA, batched) on a GPU worker; torch or onnx to force one.

@@ -18,10 +18,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from gameserver.panoramas import admin_jobs  # noqa: F401  (registers the import jobs' admin)
 from gameserver.panoramas.admin_lifecycle import SetLifecycleAdmin
-from gameserver.panoramas.archives import panorama_set_import_zip
 from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
-from gameserver.panoramas.services import IMPORT_KINDS, PanoramaImportError
+from gameserver.panoramas.services import IMPORT_KINDS
+from gameserver.panoramas.uploads import import_job_create
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -54,9 +55,22 @@ class PanoramaSetUploadForm(forms.Form):
             raise forms.ValidationError(f"the upload is larger than {settings.PANORAMA_UPLOAD_MAX_BYTES} bytes")
         return archive
 
+    def clean_name(self) -> str:
+        name = str(self.cleaned_data["name"])
+        if PanoramaSet.objects.filter(name=name).exists():  # said now, not after the upload waited for a worker
+            raise forms.ValidationError(f"a panorama set named {name!r} already exists")
+        return name
 
-# An upload's refused rows listed on the page; the rest are counted (100,000 bad rows made a 6 MB page).
-PROBLEMS_SHOWN = 100
+
+# What the upload page offers to download: every column an import reads, two rows filled in.
+SAMPLE_MANIFEST = (
+    "file,latitude,longitude,heading,kind,country,licence,attribution,place_id,view\r\n"
+    "images/lisbon.jpg,38.7223,-9.1393,90,photo,PT,CC BY 4.0,Ana Silva,,\r\n"
+    "images/kyoto-360.jpg,35.0116,135.7681,,equirectangular,JP,,,,\r\n"
+    "images/oslo-front.jpg,59.9139,10.7522,0,photo,NO,,,oslo-1,front\r\n"
+    "images/oslo-back.jpg,59.9139,10.7522,180,photo,NO,,,oslo-1,back\r\n"
+    "images/from-exif.jpg,,,,,,,,,\r\n"
+)
 
 
 @admin.register(PanoramaSet)
@@ -108,31 +122,30 @@ class PanoramaSetAdmin(SetLifecycleAdmin, ReadOnlyAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         upload = path("upload/", self.admin_site.admin_view(self.upload_view), name="panoramas_panoramaset_upload")
-        return [upload, *super().get_urls()]
+        sample = path("sample-manifest.csv", self.admin_site.admin_view(self.sample_manifest_view),
+                      name="panoramas_panoramaset_sample_manifest")
+        return [upload, sample, *super().get_urls()]
 
     def upload_view(self, request: HttpRequest) -> HttpResponse:
+        """The upload becomes an import job (uploads.py): the request returns at once, to the job's page."""
         if not request.user.has_perm("panoramas.add_panoramaset"):
             raise PermissionDenied
         form = PanoramaSetUploadForm(request.POST or None, request.FILES or None)
-        problems: list[str] = []
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            try:
-                # An upload is a seekable file (in memory, or a temporary file past 2.5 MB): zipfile reads it.
-                report = panorama_set_import_zip(archive=data["archive"], name=data["name"], licence=data["licence"],
-                                                 attribution=data["attribution"], kind=data["kind"] or None,
-                                                 private=data["private"], status=PanoramaSet.Status.DRAFT)
-            except PanoramaImportError as error:
-                problems = error.problems
-            if not problems:
-                self.message_user(request, f"imported set {data['name']!r} as a draft: {report.summary()}",
-                                  messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:panoramas_panoramaset_changelist"))
+            job = import_job_create(archive=data["archive"], name=data["name"], licence=data["licence"],
+                                    attribution=data["attribution"], kind=data["kind"] or "",
+                                    private=data["private"], user_id=request.user.pk)
+            return HttpResponseRedirect(reverse("admin:panoramas_importjob_change", args=[job.pk]))
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "problems": problems, "problems_shown": problems[:PROBLEMS_SHOWN],
-                   "problems_more": max(0, len(problems) - PROBLEMS_SHOWN), "title": "Import a panorama set"}
+                   "title": "Import a panorama set"}
         return TemplateResponse(request, "admin/panoramas/panoramaset/upload.html", context,
-                                status=400 if problems or form.errors else 200)
+                                status=400 if form.errors else 200)
+
+    def sample_manifest_view(self, request: HttpRequest) -> HttpResponse:
+        response = HttpResponse(SAMPLE_MANIFEST, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="manifest.csv"'
+        return response
 
 
 class PanoramaViewInline(admin.TabularInline):

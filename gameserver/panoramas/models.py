@@ -119,3 +119,39 @@ class TrainingLeakCheck(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["model_version", "panorama"], name="one_leak_check_per_pair")]
+
+
+class ImportJob(models.Model):
+    """An uploaded set imported in the background (panoramas/jobs.py): its archive waits in the object store until
+    a worker has run it; its page shows the progress, then the set's summary or every problem."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The import's parameters, as the upload form took them.
+    name = models.SlugField(max_length=100)
+    licence = models.CharField(max_length=200, blank=True)
+    attribution = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, blank=True)
+    private = models.BooleanField(default=False)
+    archive_key = models.CharField(max_length=200)  # in the object store until the job ends
+    archive_name = models.CharField(max_length=200, blank=True)  # as uploaded, for the page
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(max_length=20, blank=True)  # "checked" or "written" (services.Progress)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    summary = models.TextField(blank=True)
+    panorama_set = models.ForeignKey(PanoramaSet, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="import_jobs")
+
+    def __str__(self) -> str:
+        return f"import of {self.name} ({self.status})"

@@ -114,6 +114,11 @@ def training_places_key(*, manifest_sha256: str) -> str:
     return f"training/{manifest_sha256}.npz"
 
 
+def upload_key(*, name: str) -> str:
+    """An uploaded archive waiting for its import job (panoramas/jobs.py)."""
+    return f"uploads/{name}"
+
+
 def checkpoint_key(*, sha256: str) -> str:
     """A model checkpoint, addressed by its content."""
     return f"checkpoints/{sha256}.pt"

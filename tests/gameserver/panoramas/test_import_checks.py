@@ -54,13 +54,15 @@ def test_a_bad_manifest_lists_every_problem_in_one_pass(source, tmp_storage, sto
 
 
 def test_an_admin_upload_of_a_models_training_photos_is_flagged_for_that_version(synthetic_train, tiny_checkpoint,
-                                                                                 tmp_storage):
+                                                                                 tmp_storage,
+                                                                                 django_capture_on_commit_callbacks):
     version = model_version_register(name="tiny", checkpoint=tiny_checkpoint, default=True)
     assert version.training_places_stored and len(version.train_manifest_sha256) == 64
     client = Client()
     client.force_login(User.objects.create_superuser("admin", "admin@example.org", "pw"))
-    response = client.post(UPLOAD_URL, {"name": "leaky", "archive": SimpleUploadedFile(
-        "set.zip", zip_of(synthetic_train.parent), content_type="application/zip")})
+    with django_capture_on_commit_callbacks(execute=True):  # the upload's job runs once the request commits
+        response = client.post(UPLOAD_URL, {"name": "leaky", "archive": SimpleUploadedFile(
+            "set.zip", zip_of(synthetic_train.parent), content_type="application/zip")})
     assert response.status_code == 302, response.content.decode()[-2000:]
     panoramas = Panorama.objects.filter(panorama_set__name="leaky")
     assert panoramas.count() > 0 and not panoramas.filter(near_training_photo=False).exists()
