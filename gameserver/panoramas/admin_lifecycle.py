@@ -7,10 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from gameserver.games.drawing import daily_set, daily_today
+from gameserver.games.errors import GameError
+from gameserver.games.models import DailySet
 from gameserver.panoramas.lifecycle import (
     LifecycleError,
     panorama_set_delete,
@@ -56,6 +60,9 @@ class SetLifecycleAdmin(admin.ModelAdmin):
             self.message_user(request, f"{step}ed: {', '.join(done)}", messages.SUCCESS)
         return None
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return super().changelist_view(request, {**(extra_context or {}), "daily": daily_set_described()})
+
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return bool(request.user.has_perm("panoramas.delete_panoramaset"))
 
@@ -79,3 +86,17 @@ class SetLifecycleAdmin(admin.ModelAdmin):
 
     def log_deletions(self, request: HttpRequest, queryset: Any) -> None:
         """panorama_set_delete writes the history entry, with what went."""
+
+
+def daily_set_described() -> dict[str, str]:
+    """What the set list says of the daily challenge: PLANET_DAILY_SET, and today's set (pinned by the day's first
+    try, or the one a first try would take now)."""
+    setting = settings.PLANET_DAILY_SET or "unset: the first published set by name with enough panoramas"
+    pinned = DailySet.objects.filter(day=daily_today()).select_related("panorama_set").first()
+    if pinned is not None:
+        return {"setting": setting, "today": f"{pinned.panorama_set.name} (pinned by today's first try: a set "
+                                             "published later changes only tomorrow's)"}
+    try:
+        return {"setting": setting, "today": f"{daily_set().name} (no try yet today: the first one pins it)"}
+    except GameError as error:
+        return {"setting": setting, "today": str(error)}

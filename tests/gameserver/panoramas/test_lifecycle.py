@@ -132,3 +132,21 @@ def test_deleting_a_set_a_counted_round_used_is_refused_with_the_reason(syntheti
     assert "counted round" in page and "retire it instead" in page
     staff.post(f"{SETS}{panorama_set.pk}/delete/", {"post": "yes"})
     assert PanoramaSet.objects.filter(pk=panorama_set.pk).exists()
+
+
+def test_a_draft_never_becomes_the_daily_and_publishing_it_mid_day_leaves_the_day_alone(synthetic_test, model_version,
+                                                                                         staff, settings):
+    from gameserver.games import daily
+
+    settings.PLANET_DAILY_SET = ""
+    imported(synthetic_test, "s", PanoramaSet.Status.PUBLISHED)
+    draft = imported(synthetic_test, "a-double-click", PanoramaSet.Status.DRAFT)  # sorts first
+    page = staff.get(SETS).content.decode()
+    assert "today's set is <strong>s (no try yet today" in page and "PLANET_DAILY_SET: unset" in page
+    first = daily.daily_game(player_key="user:1", name="Ada")
+    assert first.panorama_set.name == "s"
+    action(staff, "publish", draft, confirm=True)
+    assert daily.daily_game(player_key="user:2", name="Bob").panorama_set.name == "s"
+    assert "s (pinned by today" in staff.get(SETS).content.decode()
+    settings.PLANET_DAILY_SET = "s"
+    assert "PLANET_DAILY_SET: s." in staff.get(SETS).content.decode()
