@@ -84,7 +84,7 @@ def test_exports_are_for_researchers_and_admins(played):
     player.force_login(User.objects.create_user("player", password="pw"))
     assert player.get("/api/stats/export").status_code == 403
     researcher_user = User.objects.create_user("r", password="pw")
-    researcher_user.groups.add(Group.objects.create(name="researchers"))
+    researcher_user.groups.add(Group.objects.get(name="researchers"))
     researcher = Client()
     researcher.force_login(researcher_user)
     response = researcher.get("/api/stats/export?format=jsonl&set=s")
