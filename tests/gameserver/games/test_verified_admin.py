@@ -78,3 +78,12 @@ def test_staff_see_the_players_the_anomaly_model_flags(synthetic_test, model_ver
         post(idle, f"/api/rounds/{view['round']}/guess", {"timed_out": True})
     page = staff.get("/admin/games/flaggedplayer/").content.decode()
     assert "no_effort" in page and "Idle" in page
+
+
+def test_the_panorama_list_finds_a_country_by_its_name_as_by_its_code(source, tmp_storage, staff):
+    source.manifest([{"file": source.image("oslo.jpg", seed=1), "latitude": 59.91, "longitude": 10.75},
+                     {"file": source.image("paris.jpg", seed=2), "latitude": 48.85, "longitude": 2.35}])
+    panorama_set_import(manifest_path=source.root / "manifest.csv", name="two")
+    for term in ("Norway", "norwa"):  # longer than a random public id would hold by chance
+        page = staff.get("/admin/panoramas/panorama/", {"q": term}).content.decode()
+        assert page.count('class="field-country"') == 1 and ">NO<" in page, term
