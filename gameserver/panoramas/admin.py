@@ -23,6 +23,7 @@ from django.utils.safestring import mark_safe
 
 from gameserver.panoramas import admin_jobs  # noqa: F401  (registers the import jobs' admin)
 from gameserver.panoramas.admin_lifecycle import SetLifecycleAdmin
+from gameserver.panoramas.admin_preview import PanoramaPreviewAdmin
 from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
 from gameserver.panoramas.services import IMPORT_KINDS
 from gameserver.panoramas.uploads import import_job_create
@@ -164,18 +165,23 @@ class PanoramaViewInline(admin.TabularInline):
 
 
 @admin.register(Panorama)
-class PanoramaAdmin(ReadOnlyAdmin):
+class PanoramaAdmin(PanoramaPreviewAdmin, ReadOnlyAdmin):
     """Panoramas with what the verified tier weighs: rounds given, identities shown the answer (against the set's
     budget), guesses flagged on them; staff retire one (out of new games and the verified tier, its history kept)
     or bring it back. Each retirement is in the admin's history."""
 
     inlines = [PanoramaViewInline]
-    list_display = ("public_id", "panorama_set", "kind", "country", "continent", "rounds_given", "exposed_to",
-                    "flagged_guesses", "retired", "near_training_photo", "nearest_training_km")
+    list_display = ("thumbnail", "public_id", "panorama_set", "kind", "country", "continent", "rounds_given",
+                    "exposed_to", "flagged_guesses", "retired", "near_training_photo", "nearest_training_km")
     list_filter = ("panorama_set", "retired", "kind", "near_training_photo", "continent")
     search_fields = ("public_id", "source_file", "country")
     list_select_related = ("panorama_set",)
     actions = ("retire", "restore")
+    readonly_fields = ("preview", "place_map", "play_buttons")
+
+    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        own = [field for field in super().get_fields(request, obj) if field not in self.readonly_fields]
+        return ["preview", "place_map", "play_buttons", *own]
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Panorama],
                            search_term: str) -> tuple[QuerySet[Panorama], bool]:
