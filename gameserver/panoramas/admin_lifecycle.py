@@ -16,6 +16,7 @@ from gameserver.games.drawing import daily_set, daily_today
 from gameserver.games.errors import GameError
 from gameserver.games.models import DailySet
 from gameserver.panoramas.lifecycle import (
+    STEP_DONE,
     LifecycleError,
     panorama_set_delete,
     panorama_set_delete_refusal,
@@ -57,7 +58,7 @@ class SetLifecycleAdmin(admin.ModelAdmin):
             else:
                 done.append(panorama_set.name)
         if done:
-            self.message_user(request, f"{step}ed: {', '.join(done)}", messages.SUCCESS)
+            self.message_user(request, f"{STEP_DONE[step]}: {', '.join(done)}", messages.SUCCESS)
         return None
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:

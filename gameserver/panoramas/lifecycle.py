@@ -21,6 +21,8 @@ class LifecycleError(ValueError):
     """A step the set's state does not allow; the message says why."""
 
 
+# Each step in the past tense, as the history and messages say it.
+STEP_DONE = {"publish": "published", "retire": "retired"}
 # Which status each step leads to, and the states it may start from.
 _STEPS = {
     "publish": (PanoramaSet.Status.PUBLISHED, (PanoramaSet.Status.DRAFT, PanoramaSet.Status.RETIRED)),
@@ -41,9 +43,9 @@ def panorama_set_step(*, panorama_set: PanoramaSet, step: str, user_id: int) -> 
         changed = PanoramaSet.objects.filter(pk=panorama_set.pk, status__in=sources).update(status=target)
         if not changed:
             raise LifecycleError(f"set {panorama_set.name!r} is {panorama_set.get_status_display().lower()}: "
-                                 f"it cannot be {'published' if step == 'publish' else 'retired'} again")
+                                 f"it cannot be {STEP_DONE[step]} again")
         panorama_set.status = target
-        audit_log(user_id=user_id, obj=panorama_set, action=CHANGE, message=f"{step}ed (now {target})")
+        audit_log(user_id=user_id, obj=panorama_set, action=CHANGE, message=STEP_DONE[step])
 
 
 def panorama_set_delete_refusal(*, panorama_set: PanoramaSet) -> str | None:
