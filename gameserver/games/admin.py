@@ -116,8 +116,9 @@ class PlayerAdmin(ReadOnlyAdmin):
         count = player_rename(player_key=obj.player_key, name=obj.name, user_id=request.user.pk)
         self.message_user(request, f"renamed in {count} seat(s)", messages.SUCCESS)
 
-    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> None:
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
         """player_rename writes the history entries, with the old and the new name."""
+        return None
 
     @admin.action(description="Hide the selected players' names (everywhere they are shown)",
                   permissions=["change"])

@@ -91,7 +91,7 @@ def _checkpoint_checked(*, checkpoint: Path, kind: str, shown: str) -> tuple[str
     """The checkpoint's sha256 and description, once it is in the store and has loaded; ModelVersionError,
     naming the file as `shown` (never the store's own path, never a loader's advice), when it is not a whole
     checkpoint of `kind`."""
-    tags = {ModelVersion.Kind.PLANET: CHECKPOINT_FORMAT, ModelVersion.Kind.KNN: KNN_FORMAT}
+    tags: dict[str, str] = {ModelVersion.Kind.PLANET: CHECKPOINT_FORMAT, ModelVersion.Kind.KNN: KNN_FORMAT}
     not_one = f"{shown} is not a {kind} checkpoint (python -m planet_engine " \
               f"{'knn-build' if kind == ModelVersion.Kind.KNN else 'train'} writes one)"
     try:

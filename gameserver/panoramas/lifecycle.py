@@ -36,7 +36,7 @@ def panorama_sets_visible(*, staff: bool) -> QuerySet[PanoramaSet]:
     return PanoramaSet.objects.filter(status__in=statuses)
 
 
-def panorama_set_step(*, panorama_set: PanoramaSet, step: str, user_id: int) -> None:
+def panorama_set_step(*, panorama_set: PanoramaSet, step: str, user_id: int | None) -> None:
     """Publish or retire a set, with an entry in the admin's history; LifecycleError if it is already there."""
     target, sources = _STEPS[step]
     with transaction.atomic():
