@@ -32,7 +32,7 @@ def signed_in(user: User) -> Client:
 @pytest.fixture
 def clients(db: None) -> dict[str, Client]:
     researcher = User.objects.create_user("researcher", password="pw")
-    researcher.groups.add(Group.objects.get(name="researchers"))
+    researcher.groups.add(Group.objects.get_or_create(name="researchers")[0])
     staff_without_rights = User.objects.create_user("staff", password="pw", is_staff=True)
     loader = User.objects.create_user("loader", password="pw", is_staff=True)
     loader.user_permissions.add(Permission.objects.get(codename="add_panoramaset"),
