@@ -4,10 +4,8 @@ allowed for one none did, and a model taken through two versions; the history sh
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from planet_engine.checkpoint import read_payload, save_checkpoint
 from tests.browser.conftest import DESKTOP_VIEWPORT, BrowserGuard, guarded_page
+from tests.conftest import zip_of
 
 ADMIN_USER, ADMIN_PASSWORD = "flows-admin", "a-long-test-password-2"
 JOB_TIMEOUT_MS = 120_000
@@ -37,14 +36,6 @@ def admin(browser: Browser, guard: BrowserGuard, arena_server: str, superuser: N
         expect(page.locator("#site-name")).to_be_visible()
         yield page
 
-
-def zip_bytes(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as bundle:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                bundle.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
 
 
 def upload(page: Page, name: str, archive: bytes) -> None:
@@ -70,7 +61,7 @@ def set_action(page: Page, name: str, action: str, *, confirm: str) -> None:
 def test_a_set_goes_from_upload_to_draft_published_and_retired_with_each_step_in_the_history(
         admin: Page, synthetic_set_writer: Callable[..., Path], tmp_path: Path) -> None:
     source = synthetic_set_writer(tmp_path / "flow", per_region=2, seed=11, size=(320, 240))
-    upload(admin, "browser-flow", zip_bytes(source.parent))
+    upload(admin, "browser-flow", zip_of(source.parent))
     admin.goto("/admin/panoramas/panoramaset/?q=browser-flow")
     expect(admin.locator("td.field-status")).to_have_text("Draft (staff only)")
     set_action(admin, "browser-flow", "publish", confirm="Yes, publish")
@@ -101,7 +92,7 @@ def test_delete_is_refused_for_a_set_counted_rounds_used_and_done_for_one_none_d
     expect(admin.locator("input[value*='sure']")).to_have_count(0)
 
     mistake = synthetic_set_writer(tmp_path / "mistake", per_region=1, seed=13, size=(320, 240))
-    upload(admin, "browser-mistake", zip_bytes(mistake.parent))
+    upload(admin, "browser-mistake", zip_of(mistake.parent))
     admin.goto("/admin/panoramas/panoramaset/?q=browser-mistake")
     admin.locator("a", has_text="browser-mistake").first.click()
     admin.click("a.deletelink")

@@ -178,3 +178,14 @@ def stored_files(tmp_storage: Path) -> Callable[[], list[Path]]:
     def files() -> list[Path]:
         return sorted(p for p in tmp_storage.rglob("*") if p.is_file()) if tmp_storage.exists() else []
     return files
+
+
+@pytest.fixture
+def staff(db: None):  # type: ignore[no-untyped-def]
+    """A signed-in superuser's client (the admin's pages)."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", password="correct horse battery 42"))
+    return client

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import User
-from django.test import Client
 
 from gameserver.games.models import Player
 from gameserver.games.moderation import player_name_hidden
@@ -23,13 +21,6 @@ def games(synthetic_test, model_version) -> None:
     for owner in ("guest:a", "guest:b"):
         game = game_create(panorama_set=panorama_set, owner_key=owner, owner_name="Rude Name", rounds=2)
     game_join(game=game, player_key="guest:c", browser_key="", name="Polite")
-
-
-@pytest.fixture
-def staff() -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", password="pw"))
-    return client
 
 
 def test_staff_find_games_by_player_or_set(games, staff):

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
@@ -18,13 +17,6 @@ from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def staff() -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", password="correct horse battery 42"))
-    return client
 
 
 def post(client: Client, url: str, body: object) -> dict:

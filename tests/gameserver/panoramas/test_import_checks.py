@@ -4,10 +4,7 @@ set came through the command or the admin's upload, or was there before the mode
 
 from __future__ import annotations
 
-import io
-import zipfile
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -18,19 +15,12 @@ from django.test import Client
 from gameserver.inference.registration import model_version_register
 from gameserver.panoramas.models import Panorama, PanoramaSet, TrainingLeakCheck
 from gameserver.panoramas.services import PanoramaImportError, panorama_set_import
+from tests.conftest import zip_of
 
 pytestmark = pytest.mark.django_db
 
 UPLOAD_URL = "/admin/panoramas/panoramaset/upload/"
 
-
-def zip_of(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as bundle:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                bundle.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
 
 
 def test_a_bad_manifest_lists_every_problem_in_one_pass(source, tmp_storage, stored_files):

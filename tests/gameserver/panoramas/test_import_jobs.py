@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,19 +19,12 @@ from PIL import ExifTags, Image
 from gameserver.panoramas.jobs import import_job_run
 from gameserver.panoramas.models import ImportJob, PanoramaSet
 from gameserver.panoramas.uploads import import_jobs_resume
+from tests.conftest import zip_of
 
 pytestmark = pytest.mark.django_db
 
 UPLOAD_URL = "/admin/panoramas/panoramaset/upload/"
 
-
-def zip_of(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as bundle:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                bundle.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
 
 
 def gps_exif(latitude: float, longitude: float) -> Image.Exif:

@@ -18,21 +18,12 @@ from hypothesis import strategies as st
 from gameserver.panoramas.archives import panorama_set_import_zip
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.services import PanoramaImportError
+from tests.conftest import zip_of
 
 pytestmark = pytest.mark.django_db
 
 UPLOAD_URL = "/admin/panoramas/panoramaset/upload/"
 
-
-def zip_of(folder: Path, *, prefix: str = "", extra: dict[str, bytes] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as bundle:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                bundle.write(path, prefix + path.relative_to(folder).as_posix())
-        for name, data in (extra or {}).items():
-            bundle.writestr(name, data)
-    return buffer.getvalue()
 
 
 @pytest.fixture
