@@ -114,8 +114,9 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
         rows, problems = read_manifest(manifest_path, coordinates_optional=True).rows, []
     except ManifestError as error:
         rows, problems = error.rows, list(error.problems)
-    checked, row_problems = _rows_check(rows=rows, licence=licence, attribution=attribution, kind=kind,
-                                        progress=progress)
+    # A bad set-level kind is the set's one problem, not every row's again.
+    checked, row_problems = _rows_check(rows=rows, licence=licence, attribution=attribution,
+                                        kind=kind if kind in IMPORT_KIND_VALUES else None, progress=progress)
     groups, place_problems = places_group(checked, photo_kind=Panorama.Kind.PHOTO)
     problems = set_problems + _by_line(problems + row_problems) + place_problems
     if problems:
