@@ -237,9 +237,10 @@ if CELERY_BROKER_URL.startswith("memory://"):
     CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.005
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # The game's own tasks (stocking served encodings: games/serving_stock.py) ride on the queue every deployment
-# consumes; with no worker they wait, and serving encodes on the spot.
+# consumes; with no worker they wait, and serving encodes on the spot. Imports run on their own queue.
 CELERY_TASK_ROUTES = {"gameserver.inference.tasks.*": {"queue": "inference"},
-                      "gameserver.games.tasks.*": {"queue": "inference"}}
+                      "gameserver.games.tasks.*": {"queue": "inference"},
+                      "gameserver.panoramas.tasks.*": {"queue": "imports"}}
 # Encodings of each image a new game will serve, made ahead by the worker (games/serving_stock.py); 0: none, each
 # first serve encodes on the request. Off by default: the worker makes them in turn with the model's guesses, and
 # on a worker without CPU to spare (one sharing the web's cores) that delayed the guesses (docs/benchmarks.md).

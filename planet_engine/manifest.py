@@ -36,11 +36,13 @@ def problems_text(problems: list[str], *, shown: int = 20) -> str:
 
 
 class ManifestError(ValueError):
-    """A manifest that cannot be used; `problems` lists every bad row, not just the first."""
+    """A manifest that cannot be used; `problems` lists every bad row, not just the first. `rows` holds the rows
+    that did parse, so that a caller can check those further in the same pass and list every problem at once."""
 
-    def __init__(self, path: Path, problems: list[str]) -> None:
+    def __init__(self, path: Path, problems: list[str], rows: tuple[ManifestRow, ...] = ()) -> None:
         self.path = path
         self.problems = problems
+        self.rows = rows
         super().__init__(f"{path}: {problems_text(problems)}")
 
 
@@ -171,7 +173,7 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
     except csv.Error as error:  # in the header: the rows' own are named by line
         raise ManifestError(path, [csv_error_text(error)]) from None
     if problems:
-        raise ManifestError(path, problems)
+        raise ManifestError(path, problems, rows=tuple(rows))
     if not rows:
         raise ManifestError(path, ["no rows"])
     return Manifest(path=path, rows=tuple(rows))

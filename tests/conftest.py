@@ -6,9 +6,11 @@ profiles."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -125,3 +127,16 @@ def datasets() -> Path:
     folder = data_dir()
     assert (folder / "yfcc-train" / "manifest.csv").is_file(), f"datasets not found in {folder} (PLANET_DATA_DIR)"
     return folder
+
+
+def zip_of(folder: Path, *, prefix: str = "", extra: dict[str, bytes] | None = None) -> bytes:
+    """Every file under `folder` zipped by its path relative to it (under `prefix`), plus `extra` entries: what an
+    admin uploads (tests of the import, its jobs and the admin's browser flows)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                bundle.write(path, prefix + path.relative_to(folder).as_posix())
+        for name, data in (extra or {}).items():
+            bundle.writestr(name, data)
+    return buffer.getvalue()

@@ -56,11 +56,11 @@ def daily_today() -> date:
 
 def daily_set(*, day: date | None = None) -> PanoramaSet:
     """The day's set (today's by default): the one its first try recorded (daily_set_pin), else the one a try
-    would take now: PLANET_DAILY_SET, else the first set by name with enough panoramas for a challenge."""
+    would take now: PLANET_DAILY_SET, else the first published set by name with enough panoramas for a challenge."""
     pinned = DailySet.objects.filter(day=day or daily_today()).select_related("panorama_set").first()
     if pinned is not None:
         return pinned.panorama_set
-    sets = PanoramaSet.objects.order_by("name")
+    sets = PanoramaSet.objects.filter(status=PanoramaSet.Status.PUBLISHED).order_by("name")
     chosen = (sets.filter(name=settings.PLANET_DAILY_SET) if settings.PLANET_DAILY_SET else
               sets.annotate(size=Count("panoramas", filter=Q(panoramas__retired=False)))
               .filter(size__gte=DAILY_ROUNDS)).first()

@@ -26,26 +26,28 @@ from gameserver.games.rules import (
 from gameserver.games.streaks import round_streak_reveal, streak_standing
 from gameserver.games.trust import AccountHistories, guess_standing_shown, player_flags_cached
 from gameserver.inference.models import ModelVersion
+from gameserver.panoramas.lifecycle import panorama_sets_visible
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.storage import served_view_key
 from planet_engine.countries import country_codes
 from planet_engine.geo import geoscore, head_to_head, threshold_outcomes
 
 
-def panorama_set_get(*, name: str) -> PanoramaSet:
+def panorama_set_get(*, name: str, staff: bool = False) -> PanoramaSet:
+    """A set a new game may be made of: a published one (staff: or a draft); retired sets are history."""
     try:
-        return PanoramaSet.objects.get(name=name)
+        return panorama_sets_visible(staff=staff).get(name=name)
     except PanoramaSet.DoesNotExist:
         raise NotFound(f"no panorama set named {name!r}") from None
 
 
-def panorama_set_list() -> list[dict[str, object]]:
-    sets = PanoramaSet.objects.annotate(
+def panorama_set_list(*, staff: bool = False) -> list[dict[str, object]]:
+    sets = panorama_sets_visible(staff=staff).annotate(
         size=Count("panoramas", distinct=True), place_views=Count("panoramas__views", distinct=True),
         places=Count("panoramas", filter=Q(panoramas__kind=Panorama.Kind.MULTIVIEW), distinct=True),
     ).filter(size__gt=0).order_by("name")
     return [{"name": s.name, "panoramas": s.size, "views": s.size - s.places + s.place_views, "licence": s.licence,
-             "attribution": s.attribution} for s in sets]
+             "attribution": s.attribution, **({"status": s.status} if staff else {})} for s in sets]
 
 
 def country_list() -> list[str]:
@@ -54,16 +56,22 @@ def country_list() -> list[str]:
 
 
 def model_version_get(*, name: str) -> ModelVersion:
-    try:
-        return ModelVersion.objects.get(name=name)
-    except ModelVersion.DoesNotExist:
-        raise NotFound(f"no model named {name!r}") from None
+    """A model by its name ("planet": its latest version) or one version of it ("planet@v2", "planet@v1")."""
+    family, _, number = name.partition("@v")
+    versions = ModelVersion.objects.filter(family=family).order_by("-number")
+    version = (versions.filter(number=int(number)) if number.isdigit() else versions).first()
+    if version is None:
+        raise NotFound(f"no model named {name!r}")
+    return version
 
 
 def model_version_list() -> list[dict[str, object]]:
-    return [{"name": v.name, "kind": v.kind, "view": v.view, "description": v.description,
-             "checkpoint_sha256": v.checkpoint_sha256, "default": v.is_default}
-            for v in ModelVersion.objects.order_by("-is_default", "name")]
+    """Each model's latest version (and the default, if an older one is), the default first."""
+    versions = ModelVersion.objects.order_by("-is_default", "family", "-number")
+    latest = {v.family: v.pk for v in versions.order_by("family", "number")}
+    return [{"name": v.name, "family": v.family, "version": v.number, "kind": v.kind, "view": v.view,
+             "description": v.description, "checkpoint_sha256": v.checkpoint_sha256, "default": v.is_default}
+            for v in versions if v.is_default or latest[v.family] == v.pk]
 
 
 def game_get(*, public_id: str) -> Game:

@@ -78,6 +78,8 @@ def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = 
         model_version = ModelVersion.objects.filter(is_default=True).first()
         if model_version is None:
             raise GameError("no model is registered to play against: python manage.py register_model")
+    if panorama_set.status == PanoramaSet.Status.RETIRED:
+        raise GameError(f"set {panorama_set.name} is retired: it is kept for the benchmark's history, not played")
     if goal not in Game.Goal.values:
         raise GameError(f"goal must be one of {', '.join(Game.Goal.values)}")
     if goal == Game.Goal.COUNTRY:

@@ -148,8 +148,8 @@ def schema(request: HttpRequest) -> JsonResponse:
 def catalogue(request: HttpRequest) -> JsonResponse:
     """What a game can be made of: the panorama sets and the model versions to play against, and the countries a
     country streak's guess may name."""
-    return JsonResponse({"sets": selectors.panorama_set_list(), "models": selectors.model_version_list(),
-                         "countries": selectors.country_list()})
+    return JsonResponse({"sets": selectors.panorama_set_list(staff=request.user.is_staff),
+                         "models": selectors.model_version_list(), "countries": selectors.country_list()})
 
 
 @require_POST
@@ -157,7 +157,7 @@ def catalogue(request: HttpRequest) -> JsonResponse:
 @api
 def game_create(request: HttpRequest) -> JsonResponse:
     body = json_body(request)
-    panorama_set = selectors.panorama_set_get(name=str(body.get("set", "")))
+    panorama_set = selectors.panorama_set_get(name=str(body.get("set", "")), staff=request.user.is_staff)
     model = body.get("model")
     time_limit = number(body, "time_limit_s", integer=True, required=False)
     rounds = number(body, "rounds", integer=True, required=False)

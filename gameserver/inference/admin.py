@@ -1,7 +1,8 @@
 """Admin: the registered model versions, registering a checkpoint by upload (PlaNet's or a kNN gallery; never a
 path on the server) and registering an
-external model by uploading its predictions for a set (admins: the add-model-version permission). A version is
-never edited or deleted here: its games and their benchmark rows point at it."""
+external model by uploading its predictions for a set (admins: the add-model-version permission). Registering a
+name again adds a version. A version is never edited or deleted here: its games and their benchmark rows point
+at it. Each registration is in the admin's history."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from django.urls import URLPattern, path, reverse
 
 from gameserver.inference.external import PREDICTIONS_MAX_BYTES, PredictionsError, external_predictions_register
 from gameserver.inference.models import ModelVersion
-from gameserver.inference.services import ModelVersionError, model_version_register_upload
+from gameserver.inference.registration import ModelVersionError, model_version_register_upload
 from gameserver.panoramas.admin import ReadOnlyAdmin
 from gameserver.panoramas.models import PanoramaSet
 
 
 class ModelVersionRegisterForm(forms.Form):
-    name = forms.SlugField(max_length=100, help_text="e.g. planet-lite2-v1; registering a name again replaces it")
+    name = forms.SlugField(max_length=100, help_text="e.g. planet-lite2; registering a name again adds a version (its "
+                                                     "old version's games keep their checkpoint)")
     kind = forms.TypedChoiceField(
         choices=[(ModelVersion.Kind.PLANET, "PlaNet (python -m planet_engine train)"),
                  (ModelVersion.Kind.KNN, "kNN retrieval (python -m planet_engine knn-build)")],
@@ -39,13 +41,16 @@ class PredictionsUploadForm(forms.Form):
                                             "lines, one row per panorama, keyed by the manifest's file names")
     description = forms.CharField(max_length=300, required=False)
     default = forms.BooleanField(required=False, help_text="games that name no model play this one")
+    partial = forms.BooleanField(required=False, label="Allow partial coverage",
+                                 help_text="register a file that predicts only part of the set (its games play only "
+                                           "the panoramas it predicts)")
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadOnlyAdmin):
-    list_display = ("name", "kind", "is_default", "description", "short_sha256", "created_at")
-    list_filter = ("kind",)
-    search_fields = ("name", "description")
+    list_display = ("name", "family", "number", "kind", "is_default", "description", "short_sha256", "created_at")
+    list_filter = ("kind", "family")
+    search_fields = ("name", "family", "description")
     change_list_template = "admin/inference/modelversion/change_list.html"
 
     @admin.display(description="sha256")
@@ -67,12 +72,13 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             data = form.cleaned_data
             try:
                 version = model_version_register_upload(name=data["name"], upload=data["checkpoint"],
-                                                        default=data["default"], kind=data["kind"])
+                                                        default=data["default"], kind=data["kind"],
+                                                        user_id=request.user.pk)
             except ModelVersionError as error:
                 form.add_error("checkpoint", str(error))
             else:
-                self.message_user(request, f"registered model {version.name!r}: {version.description}",
-                                  messages.SUCCESS)
+                self.message_user(request, f"registered model {version.name!r} (version {version.number} of "
+                                           f"{version.family!r}): {version.description}", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:inference_modelversion_changelist"))
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
                    "title": "Register a model version"}
@@ -90,12 +96,15 @@ class ModelVersionAdmin(ReadOnlyAdmin):
                     raise PredictionsError([f"the file is over {PREDICTIONS_MAX_BYTES // 2**20} MiB"])
                 version = external_predictions_register(
                     name=data["name"], panorama_set=data["panorama_set"], data=upload.read(), file_name=upload.name,
-                    source=f"upload:{upload.name}", default=data["default"], description=data["description"])
+                    source=f"upload:{upload.name}", default=data["default"], description=data["description"],
+                    partial=data["partial"], user_id=request.user.pk)
             except PredictionsError as error:
                 form.add_error("predictions", str(error))
             else:
-                self.message_user(request, f"registered external model {version.name!r}: {version.description}",
-                                  messages.SUCCESS)
+                covered = version.external_predictions.filter(panorama__panorama_set=data["panorama_set"]).count()
+                self.message_user(request, f"registered external model {version.name!r}: predictions for {covered} "
+                                           f"of the {data['panorama_set'].panoramas.count()} panoramas of "
+                                           f"{data['panorama_set'].name}", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:inference_modelversion_changelist"))
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
                    "title": "Register an external model by its predictions"}

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
 
+from gameserver.audit import ADDITION, audit_log
 from gameserver.inference.models import ExternalPrediction, ModelVersion
 from gameserver.panoramas.models import PanoramaSet
 from planet_engine.bounded_input import csv_error_text, csv_header_problem, csv_records, finite_float, json_parse, shown
@@ -67,10 +68,13 @@ def predictions_file_read(*, path: Path) -> bytes:
 
 
 def external_predictions_register(*, name: str, panorama_set: PanoramaSet, data: bytes, file_name: str,
-                                  source: str, default: bool = False, description: str = "") -> ModelVersion:
+                                  source: str, default: bool = False, description: str = "", partial: bool = False,
+                                  user_id: int | None = None) -> ModelVersion:
     """Register (or re-register) the model `name` by its predictions for `panorama_set`: `data`, the contents of
     the file `file_name` (its suffix says the format), recorded as coming from `source` (a path, an upload);
-    any predictions it had for that set are replaced, those for other sets stay. All or nothing."""
+    any predictions it had for that set are replaced, those for other sets stay. All or nothing. A file that
+    leaves some of the set's panoramas without a prediction is refused, saying how many, unless `partial` (its
+    games then play only the panoramas it predicts). The registration is in the admin's history."""
     try:
         validate_slug(name)
     except ValidationError:
@@ -80,8 +84,11 @@ def external_predictions_register(*, name: str, panorama_set: PanoramaSet, data:
         raise PredictionsError([f"model name {name!r} is taken by a model of kind {taken.kind}"])
     if len(data) > PREDICTIONS_MAX_BYTES:
         raise PredictionsError([f"{file_name} is over {PREDICTIONS_MAX_BYTES // 2**20} MiB"])
-    rows = predictions_parse(data=data, file_name=file_name, set_name=panorama_set.name,
-                             panoramas=list(panorama_set.panoramas.values_list("pk", "source_file")))
+    panoramas = list(panorama_set.panoramas.order_by("pk").values_list("pk", "source_file"))
+    rows = predictions_parse(data=data, file_name=file_name, set_name=panorama_set.name, panoramas=panoramas)
+    if len(rows) < len(panoramas) and not partial:
+        raise PredictionsError([predictions_coverage_refusal(rows=rows, panoramas=panoramas,
+                                                             set_name=panorama_set.name)])
     summary = (description or f"external predictions for {len(rows)} panoramas of {panorama_set.name}")[:300]
     with transaction.atomic():
         if default:
@@ -96,7 +103,21 @@ def external_predictions_register(*, name: str, panorama_set: PanoramaSet, data:
         if default or not ModelVersion.objects.filter(is_default=True).exists():
             version.is_default = True
             version.save(update_fields=["is_default"])
+        audit_log(user_id=user_id, obj=version, action=ADDITION,
+                  message=f"registered predictions for {len(rows)} of the {len(panoramas)} panoramas of "
+                          f"{panorama_set.name} from {source[:100]}")
     return version
+
+
+def predictions_coverage_refusal(*, rows: list[_Row], panoramas: list[tuple[int, str]], set_name: str) -> str:
+    """What a file that predicts only part of a set leaves out, said plainly."""
+    predicted = {row.panorama_id for row in rows}
+    missing = [source for pk, source in panoramas if pk not in predicted]
+    examples = ", ".join(shown(source) for source in missing[:3]) + (", ..." if len(missing) > 3 else "")
+    return (f"the file predicts {len(rows)} of the {len(panoramas)} panoramas of set {set_name}; {len(missing)} "
+            f"have no prediction ({examples}). Games against this model would play only the {len(rows)} it "
+            "predicts: register it with partial coverage allowed (--partial, or the admin's checkbox) if that is "
+            "what you want")
 
 
 def _records(*, data: bytes, suffix: str) -> Iterator[tuple[int, dict[str, object] | str]]:

@@ -25,22 +25,40 @@ class ModelVersion(models.Model):
         KNN = "knn", "kNN retrieval (im2gps)"
         EXTERNAL = "external", "external predictions"
 
-    name = models.SlugField(max_length=100, unique=True)
+    # The name a model is registered under is its family; registering it again adds a version (number 2, 3, ...)
+    # named "family@vN", so the old version's games keep pointing at the old checkpoint and the tables and
+    # exports, which name a version by `name`, tell them apart. A family's first version is named as the family.
+    name = models.CharField(max_length=110, unique=True)
+    family = models.SlugField(max_length=100)
+    number = models.PositiveIntegerField(default=1)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PLANET)
     # A checkpoint (planet, knn) or the predictions file an external model was registered from.
     checkpoint_path = models.CharField(max_length=500)
     # The file's sha256 at registration; the worker refuses a checkpoint that no longer matches it.
     checkpoint_sha256 = models.CharField(max_length=64)
     description = models.CharField(max_length=300, blank=True)  # backbone, cells, training manifest
+    # The fingerprint (planet_engine Manifest.fingerprint) of the manifest it was trained on, as the checkpoint
+    # records it, and whether that manifest's places are in the store for the training-leak check (leaks.py).
+    train_manifest_sha256 = models.CharField(max_length=64, blank=True)
+    training_places_stored = models.BooleanField(default=False)
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["is_default"], condition=models.Q(is_default=True),
-                                               name="one_default_model_version")]
+                                               name="one_default_model_version"),
+                       models.UniqueConstraint(fields=["family", "number"], name="one_number_per_model_version")]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.family = self.family or self.name
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @staticmethod
+    def version_name(*, family: str, number: int) -> str:
+        return family if number == 1 else f"{family}@v{number}"
 
     @property
     def view(self) -> str:

@@ -10,41 +10,26 @@ from __future__ import annotations
 
 import functools
 import logging
-import tempfile
 import time
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
-from django.core.validators import validate_slug
 from django.db import transaction
 from django.db.models import Case, Subquery, Value, When
 from django.utils import timezone
-from PIL import Image
 
 from gameserver.events import game_event_send_on_commit
 from gameserver.games.models import Round
 from gameserver.games.rules import round_view_keys
-from gameserver.inference.checkpoints import checkpoint_local, checkpoint_store, checkpoint_unstore
+from gameserver.inference.checkpoints import checkpoint_local
 from gameserver.inference.models import ExternalPrediction, ModelVersion, ModelView
-from gameserver.panoramas.models import Panorama
-from gameserver.panoramas.storage import image_open, panorama_image_key
-from planet_engine.checkpoint import FORMAT as CHECKPOINT_FORMAT
-from planet_engine.checkpoint import CheckpointError, load_checkpoint, read_tagged
-from planet_engine.knn import KNN_FORMAT, KnnPredictor, is_knn_checkpoint, load_knn
-from planet_engine.onnx_export import OnnxParityError, onnx_export
+from gameserver.panoramas.storage import image_open
+from planet_engine.checkpoint import CheckpointError
+from planet_engine.knn import KnnPredictor, is_knn_checkpoint
 from planet_engine.predict import Prediction, Predictor
 
 logger = logging.getLogger(__name__)
 TOP_K = 10
-# Game images the ONNX graph is checked on at registration (with two random inputs).
-PARITY_IMAGES = 32
-
-
-class ModelVersionError(ValueError):
-    """A model version that cannot be registered; the message says why."""
 
 
 @functools.lru_cache(maxsize=4)
@@ -66,100 +51,6 @@ def predictor(checkpoint_path: str) -> Predictor | KnnPredictor:
 def version_predictor(*, version: ModelVersion) -> Predictor | KnnPredictor:
     """The version's predictor, from this machine's verified copy of its checkpoint (checkpoints.py)."""
     return predictor(str(checkpoint_local(sha256=version.checkpoint_sha256)))
-
-
-def model_version_register(*, name: str, checkpoint: Path, default: bool = False,
-                           kind: str = ModelVersion.Kind.PLANET, source: str = "") -> ModelVersion:
-    """Register (or re-register) a checkpoint of a kind (planet or knn) under a name after loading it once;
-    optionally the default. `checkpoint` is a file the caller vouches for (the command's, from
-    checkpoint_in_models_dir; an upload's temporary copy), recorded as coming from `source` (default: its path).
-    External models are registered by their predictions (external.py)."""
-    try:
-        validate_slug(name)
-    except ValidationError:
-        raise ModelVersionError(f"model name {name!r} must be a slug (letters, digits, - and _)") from None
-    if kind not in (ModelVersion.Kind.PLANET, ModelVersion.Kind.KNN):
-        raise ModelVersionError(f"a checkpoint is of kind planet or knn, not {kind!r} (external models: "
-                                "register_predictions)")
-    taken = ModelVersion.objects.filter(name=name).exclude(kind=kind).first()
-    if taken is not None:
-        raise ModelVersionError(f"model name {name!r} is taken by a model of kind {taken.kind}")
-    try:
-        # A checkpoint of the asked kind, read before it is copied anywhere: the store holds checkpoints only.
-        read_tagged(checkpoint, KNN_FORMAT if kind == ModelVersion.Kind.KNN else CHECKPOINT_FORMAT)
-        # Into the object store, where every worker finds it by its hash; checked in full from the local copy a
-        # worker on this machine would load (the ONNX graph is exported beside it).
-        stored_sha256, local, created = checkpoint_store(path=Path(checkpoint))
-    except CheckpointError as error:
-        raise ModelVersionError(str(error)) from None
-    try:
-        sha256, description = (_knn_checked(local) if kind == ModelVersion.Kind.KNN else _planet_checked(local))
-    except (CheckpointError, OnnxParityError) as error:
-        if created:
-            checkpoint_unstore(sha256=stored_sha256)
-        raise ModelVersionError(str(error)) from None
-    with transaction.atomic():
-        if default:
-            ModelVersion.objects.filter(is_default=True).exclude(name=name).update(is_default=False)
-        version, _ = ModelVersion.objects.update_or_create(name=name, defaults={
-            "kind": kind, "checkpoint_path": (source or str(Path(checkpoint).resolve()))[:500],
-            "checkpoint_sha256": sha256,
-            "description": description[:300],
-        })
-        if default or not ModelVersion.objects.filter(is_default=True).exists():
-            version.is_default = True
-            version.save(update_fields=["is_default"])
-    return version
-
-
-def model_version_register_upload(*, name: str, upload: UploadedFile, default: bool = False,
-                                  kind: str = ModelVersion.Kind.PLANET) -> ModelVersion:
-    """model_version_register for an admin's upload: refused past PLANET_CHECKPOINT_UPLOAD_MAX_BYTES before a byte
-    is kept, read from a temporary copy that is always removed; its messages name the upload."""
-    limit = settings.PLANET_CHECKPOINT_UPLOAD_MAX_BYTES
-    if upload.size is None or upload.size > limit:
-        raise ModelVersionError(f"the upload is over PLANET_CHECKPOINT_UPLOAD_MAX_BYTES ({limit} bytes)")
-    shown = PurePosixPath(upload.name or "upload").name[:100]
-    with tempfile.TemporaryDirectory(prefix="checkpoint-upload-") as folder:
-        path = Path(folder) / "upload.pt"
-        with path.open("wb") as sink:
-            for chunk in upload.chunks():
-                sink.write(chunk)
-        try:
-            return model_version_register(name=name, checkpoint=path, default=default, kind=kind,
-                                          source=f"upload:{shown}")
-        except ModelVersionError as error:
-            raise ModelVersionError(str(error).replace(str(path), shown)) from None
-
-
-def _planet_checked(checkpoint: Path) -> tuple[str, str]:
-    """A PlaNet checkpoint's sha256 and description, after loading it and exporting its ONNX graph."""
-    loaded = load_checkpoint(checkpoint)
-    # The CPU workers run the network as ONNX: export it now, and refuse a model whose graph does not compute
-    # what the checkpoint computes on game images.
-    onnx_export(loaded, checkpoint, images=_parity_images(), threads=settings.INFERENCE_THREADS or None)
-    config = loaded.config
-    return loaded.sha256, (f"{config['backbone']}, {len(loaded.cells)} cells, trained on "
-                           f"{Path(str(config['manifest'])).parent.name or config['manifest']}")
-
-
-def _parity_images() -> list[Image.Image]:
-    images = []
-    for panorama in Panorama.objects.order_by("pk")[:PARITY_IMAGES]:
-        try:
-            images.append(image_open(key=panorama_image_key(panorama=panorama)))
-        except FileNotFoundError:
-            continue  # a set whose images were removed: the random inputs still check the graph
-    return images
-
-
-def _knn_checked(checkpoint: Path) -> tuple[str, str]:
-    """A kNN checkpoint's sha256 and description, after loading it once (it runs in torch: no graph)."""
-    loaded = load_knn(checkpoint)
-    payload = loaded.payload
-    return loaded.sha256, (f"kNN retrieval (k={loaded.k}), {payload['backbone']}, "
-                           f"{len(loaded.gallery.latitudes)} gallery photos of "
-                           f"{Path(payload['manifest']).parent.name or payload['manifest']}")
 
 
 def round_predict(*, round_id: int) -> None:

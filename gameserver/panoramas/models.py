@@ -13,6 +13,13 @@ def default_exposure_budget() -> int:
 
 
 class PanoramaSet(models.Model):
+    class Status(models.TextChoices):
+        # Draft: staff see and play it, players do not; published: in the lobby and new games; retired: out of
+        # the lobby and new games, its rounds kept for the benchmark's history (panoramas/lifecycle.py).
+        DRAFT = "draft", "Draft (staff only)"
+        PUBLISHED = "published", "Published"
+        RETIRED = "retired", "Retired (kept for history)"
+
     class Provenance(models.TextChoices):
         # Public: its photos are published anywhere (a perceptual hash finds each one), so its rounds are never
         # verified. Private: the admin asserts at import that the photos are not published.
@@ -24,6 +31,7 @@ class PanoramaSet(models.Model):
     attribution = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     provenance = models.CharField(max_length=10, choices=Provenance.choices, default=Provenance.PUBLIC)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     # How many identities a panorama's truth may be revealed to before its rounds leave the verified tier.
     exposure_budget = models.PositiveIntegerField(default=default_exposure_budget)
     # Measured at import (panoramas.services.panorama_set_measure): the set prior, a fixed guess at the
@@ -97,3 +105,53 @@ class PanoramaView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.panorama}#{self.index} {self.name}"
+
+
+class TrainingLeakCheck(models.Model):
+    """One panorama measured against one model version's training photos (panoramas/leaks.py): the km to the
+    nearest, and whether that is within the leak radius. The panorama's own near_training_photo says whether any
+    registered version's check found it near."""
+
+    model_version = models.ForeignKey("inference.ModelVersion", on_delete=models.CASCADE, related_name="leak_checks")
+    panorama = models.ForeignKey(Panorama, on_delete=models.CASCADE, related_name="leak_checks")
+    nearest_km = models.FloatField()
+    near = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model_version", "panorama"], name="one_leak_check_per_pair")]
+
+
+class ImportJob(models.Model):
+    """An uploaded set imported in the background (panoramas/jobs.py): its archive waits in the object store until
+    a worker has run it; its page shows the progress, then the set's summary or every problem."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The import's parameters, as the upload form took them.
+    name = models.SlugField(max_length=100)
+    licence = models.CharField(max_length=200, blank=True)
+    attribution = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, blank=True)
+    private = models.BooleanField(default=False)
+    archive_key = models.CharField(max_length=200)  # in the object store until the job ends
+    archive_name = models.CharField(max_length=200, blank=True)  # as uploaded, for the page
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(max_length=20, blank=True)  # "checked" or "written" (services.Progress)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    summary = models.TextField(blank=True)
+    panorama_set = models.ForeignKey(PanoramaSet, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="import_jobs")
+
+    def __str__(self) -> str:
+        return f"import of {self.name} ({self.status})"

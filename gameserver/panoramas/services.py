@@ -21,6 +21,7 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 
 from gameserver.panoramas.images import equirectangular_check, exif_position, image_decode, jpeg_encode, source_read
+from gameserver.panoramas.leaks import LeakReport, panorama_set_leak_check
 from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
 from gameserver.panoramas.places import places_group, view_name
 from gameserver.panoramas.storage import object_write, objects_delete, stored_image_key
@@ -30,6 +31,7 @@ from planet_engine.geo import distances_km, geometric_median
 from planet_engine.manifest import ManifestError, ManifestRow, problems_text, read_manifest
 
 _COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+_LINE = re.compile(r"line (\d+):")
 
 # The kinds a manifest row or an operator may name; a multi-view place is made by rows sharing a place_id.
 IMPORT_KINDS = (Panorama.Kind.PHOTO, Panorama.Kind.EQUIRECTANGULAR)
@@ -52,6 +54,16 @@ class ImportReport:
     set_id: int
     count: int
     countries: int  # distinct non-empty country codes among the imported panoramas
+    leaks: LeakReport  # the training-leak check against every registered model version
+
+    def summary(self) -> str:
+        """One paragraph for the admin, the command and a job's result page."""
+        checked = "; ".join(f"{n} near the training photos of {name}" for name, n in self.leaks.flagged.items())
+        unchecked = (f"; not checked against {', '.join(self.leaks.unchecked)} (training places not stored: "
+                     "manage.py check_training_leaks --model NAME --training-manifest PATH)"
+                     if self.leaks.unchecked else "")
+        return (f"{self.count} panoramas, {self.countries} countries; training-leak check: "
+                f"{checked or 'no model version to check against'}{unchecked}")
 
 
 @dataclass(frozen=True)
@@ -77,7 +89,7 @@ class _CheckedRow:
 
 def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", attribution: str = "",
                         kind: str | None = None, progress: Progress | None = None,
-                        private: bool = False) -> ImportReport:
+                        private: bool = False, status: str = PanoramaSet.Status.PUBLISHED) -> ImportReport:
     """Import every row of a manifest as a new set, or nothing at all.
 
     Optional manifest columns: `heading` (degrees, 0-360), `kind` (photo | equirectangular; else `kind`,
@@ -95,18 +107,18 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
     database is not locked while images are encoded; if the transaction fails they are removed. A caller's own
     enclosing transaction that rolls back later leaves orphan files behind, never missing ones.
     """
-    problems = _set_problems(name=name, licence=licence, kind=kind)
-    if problems:
-        raise PanoramaImportError(problems)
+    # One pass lists every problem: the set's, the CSV's own (missing files, bad coordinates, repeated rows), the
+    # images of the rows that parsed, and the places their views make.
+    set_problems = _set_problems(name=name, licence=licence, kind=kind)
     try:
-        manifest = read_manifest(manifest_path, coordinates_optional=True)
+        rows, problems = read_manifest(manifest_path, coordinates_optional=True).rows, []
     except ManifestError as error:
-        # The CSV's own problems (missing files, bad coordinates, repeated rows) come first; the images
-        # of a manifest are checked once its rows parse.
-        raise PanoramaImportError(error.problems) from None
-    checked = _rows_check(rows=manifest.rows, licence=licence, attribution=attribution, kind=kind,
-                          progress=progress)
-    groups, problems = places_group(checked, photo_kind=Panorama.Kind.PHOTO)
+        rows, problems = error.rows, list(error.problems)
+    # A bad set-level kind is the set's one problem, not every row's again.
+    checked, row_problems = _rows_check(rows=rows, licence=licence, attribution=attribution,
+                                        kind=kind if kind in IMPORT_KIND_VALUES else None, progress=progress)
+    groups, place_problems = places_group(checked, photo_kind=Panorama.Kind.PHOTO)
+    problems = set_problems + _by_line(problems + row_problems) + place_problems
     if problems:
         raise PanoramaImportError(problems)
     firsts = [group[0] for group in groups]
@@ -134,7 +146,8 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
             panorama_set = PanoramaSet.objects.create(
                 name=name, licence=licence, attribution=attribution, prior_latitude=prior[0],
                 prior_longitude=prior[1], spread_km=spread,
-                provenance=PanoramaSet.Provenance.PRIVATE if private else PanoramaSet.Provenance.PUBLIC)
+                provenance=PanoramaSet.Provenance.PRIVATE if private else PanoramaSet.Provenance.PUBLIC,
+                status=status)
             for panorama in panoramas:
                 panorama.panorama_set = panorama_set
             Panorama.objects.bulk_create(panoramas, batch_size=500)
@@ -148,7 +161,8 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
             raise PanoramaImportError([f"a panorama set named {name!r} already exists"]) from None
         raise
     return ImportReport(set_id=panorama_set.pk, count=len(panoramas),
-                        countries=len({p.country for p in panoramas if p.country}))
+                        countries=len({p.country for p in panoramas if p.country}),
+                        leaks=panorama_set_leak_check(panorama_set=panorama_set))
 
 
 
@@ -182,8 +196,8 @@ def _set_problems(*, name: str, licence: str, kind: str | None) -> list[str]:
 
 
 def _rows_check(*, rows: tuple[ManifestRow, ...], licence: str, attribution: str, kind: str | None,
-                progress: Progress | None) -> list[_CheckedRow]:
-    """Check every row's columns and image; raise PanoramaImportError with all problems, or return them all."""
+                progress: Progress | None) -> tuple[list[_CheckedRow], list[str]]:
+    """Check every row's columns and image: the rows that pass, and every problem of the others."""
     problems: list[str] = []
     checked: list[_CheckedRow] = []
     first_line_of: dict[str, int] = {}
@@ -218,9 +232,15 @@ def _rows_check(*, rows: tuple[ManifestRow, ...], licence: str, attribution: str
                                        view=row.extra.get("view", "").strip()))
         if progress:
             progress("checked", done, len(rows))
-    if problems:
-        raise PanoramaImportError(problems)
-    return checked
+    return checked, problems
+
+
+def _by_line(problems: list[str]) -> list[str]:
+    """Row problems ("line N: ...") in line order, the manifest's own (no line) first; stable within a line."""
+    def line(problem: str) -> int:
+        found = _LINE.match(problem)
+        return int(found.group(1)) if found else 0
+    return sorted(problems, key=line)
 
 
 def _row_columns(*, row: ManifestRow, licence: str, attribution: str, kind: str | None,

@@ -94,9 +94,29 @@ def panorama_view_key(*, panorama: Panorama, key: str) -> str:
     return f"views/{panorama.public_id}-{key}.jpg"
 
 
+def panorama_renders_keys(*, public_ids: Iterable[str]) -> list[str]:
+    """Every stored render of these panoramas (panorama_view_key's), found by listing the renders' folder."""
+    prefixes = tuple(f"{public_id}-" for public_id in public_ids)
+    try:
+        _, files = planet_storage().listdir("views")
+    except FileNotFoundError:  # the local store before any render (a bucket lists an absent prefix as empty)
+        return []
+    return [f"views/{name}" for name in files if prefixes and name.startswith(prefixes)]
+
+
 def served_view_key(*, name: str) -> str:
     """One round's own encoding of its view (see gameserver/games/serving.py)."""
     return f"rounds/{name}"
+
+
+def training_places_key(*, manifest_sha256: str) -> str:
+    """The places (latitude, longitude) of the photos a model was trained on, by its manifest's fingerprint."""
+    return f"training/{manifest_sha256}.npz"
+
+
+def upload_key(*, name: str) -> str:
+    """An uploaded archive waiting for its import job (panoramas/jobs.py)."""
+    return f"uploads/{name}"
 
 
 def checkpoint_key(*, sha256: str) -> str:

@@ -10,7 +10,8 @@ from gameserver.games.middleware import BROWSER_PAGE
 from gameserver.games.models import Game
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
-from gameserver.stats.exports import CONTENT_TYPES, FORMATS, rows_encode
+from gameserver.stats.export_bundle import export_bundle
+from gameserver.stats.exports import FORMATS
 from gameserver.stats.selectors import Filters, benchmark_cached, round_rows
 from gameserver.stats.tiers import TIERS
 
@@ -73,7 +74,7 @@ def export(request: HttpRequest) -> HttpResponse:
         filters = _filters(request)
     except FilterError as error:
         return JsonResponse({"error": str(error)}, status=400)
-    response = HttpResponse(rows_encode(rows=round_rows(filters=filters), fmt=fmt),
-                            content_type=CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="rounds.{fmt}"'
+    name, data = export_bundle(rows=round_rows(filters=filters), fmt=fmt, filters=filters.as_dict())
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

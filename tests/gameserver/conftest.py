@@ -55,7 +55,7 @@ def tiny_registered(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFact
     from django.db import transaction
     from django.test import override_settings
 
-    from gameserver.inference.services import model_version_register
+    from gameserver.inference.registration import model_version_register
 
     store = tmp_path_factory.mktemp("tiny-registered")
 
@@ -80,7 +80,7 @@ def model_version(db: None, tiny_registered: dict[str, Any]):
     """The tiny checkpoint registered as the default opponent: the session's registration (tiny_registered)
     seeded into this test's store and database; a store that is not local registers it for real."""
     from gameserver.inference.models import ModelVersion
-    from gameserver.inference.services import model_version_register
+    from gameserver.inference.registration import model_version_register
     from gameserver.panoramas.storage import storage_is_local
 
     if not storage_is_local():
@@ -185,3 +185,14 @@ def stored_files(tmp_storage: Path) -> Callable[[], list[Path]]:
     def files() -> list[Path]:
         return sorted(p for p in tmp_storage.rglob("*") if p.is_file()) if tmp_storage.exists() else []
     return files
+
+
+@pytest.fixture
+def staff(db: None):  # type: ignore[no-untyped-def]
+    """A signed-in superuser's client (the admin's pages)."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", password="correct horse battery 42"))
+    return client

@@ -32,7 +32,7 @@ def signed_in(user: User) -> Client:
 @pytest.fixture
 def clients(db: None) -> dict[str, Client]:
     researcher = User.objects.create_user("researcher", password="pw")
-    researcher.groups.add(Group.objects.create(name="researchers"))
+    researcher.groups.add(Group.objects.get_or_create(name="researchers")[0])
     staff_without_rights = User.objects.create_user("staff", password="pw", is_staff=True)
     loader = User.objects.create_user("loader", password="pw", is_staff=True)
     loader.user_permissions.add(Permission.objects.get(codename="add_panoramaset"),
@@ -64,14 +64,16 @@ def test_an_admin_uploads_predictions_and_a_bad_file_is_refused_naming_its_rows(
     panorama = Panorama.objects.earliest("pk")
     admin = clients["admin"]
 
-    def upload(text: str):
+    def upload(text: str, **fields: str) -> object:
         return admin.post(PREDICTIONS_URL, {"name": "geoclip", "panorama_set": panorama_set.set_id,
-                                            "predictions": SimpleUploadedFile("p.csv", text.encode())})
+                                            "predictions": SimpleUploadedFile("p.csv", text.encode()), **fields})
 
     refused = upload(f"file,latitude,longitude\n{panorama.source_file},95,0\nimages/nope.jpg,1,1\n")
     assert refused.status_code == 400 and not ModelVersion.objects.exists()
     assert "line 2: latitude 95" in refused.content.decode() and "line 3: unknown file" in refused.content.decode()
-    assert upload(f"file,latitude,longitude\n{panorama.source_file},45,5\n").status_code == 302
+    part = upload(f"file,latitude,longitude\n{panorama.source_file},45,5\n")
+    assert part.status_code == 400 and "predicts 1 of the" in part.content.decode()
+    assert upload(f"file,latitude,longitude\n{panorama.source_file},45,5\n", partial="on").status_code == 302
     version = ModelVersion.objects.get(name="geoclip")
     assert version.kind == "external" and ExternalPrediction.objects.get().latitude == 45
     assert PREDICTIONS_URL in admin.get("/admin/inference/modelversion/").content.decode()

@@ -179,7 +179,7 @@ def test_a_signed_in_player_is_the_same_player_on_every_device(panorama_set, dja
 
 def test_the_catalogue_lists_sets_and_models_and_a_game_can_pick_its_model(panorama_set, model_version,
                                                                          tiny_checkpoint):
-    from gameserver.inference.services import model_version_register
+    from gameserver.inference.registration import model_version_register
 
     model_version_register(name="other", checkpoint=tiny_checkpoint)
     client = Client()

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
@@ -18,13 +17,6 @@ from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def staff() -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", password="correct horse battery 42"))
-    return client
 
 
 def post(client: Client, url: str, body: object) -> dict:
@@ -78,3 +70,34 @@ def test_staff_see_the_players_the_anomaly_model_flags(synthetic_test, model_ver
         post(idle, f"/api/rounds/{view['round']}/guess", {"timed_out": True})
     page = staff.get("/admin/games/flaggedplayer/").content.decode()
     assert "no_effort" in page and "Idle" in page
+
+
+def test_the_panorama_list_finds_a_country_by_its_name_as_by_its_code(source, tmp_storage, staff):
+    source.manifest([{"file": source.image("oslo.jpg", seed=1), "latitude": 59.91, "longitude": 10.75},
+                     {"file": source.image("paris.jpg", seed=2), "latitude": 48.85, "longitude": 2.35}])
+    panorama_set_import(manifest_path=source.root / "manifest.csv", name="two")
+    for term in ("Norway", "norwa"):  # longer than a random public id would hold by chance
+        page = staff.get("/admin/panoramas/panorama/", {"q": term}).content.decode()
+        assert page.count('class="field-country"') == 1 and ">NO<" in page, term
+
+
+def test_a_panoramas_page_previews_its_photo_and_place_and_excludes_or_includes_it(source, tmp_storage, staff):
+    source.manifest([{"file": source.image("oslo.jpg", seed=1, size=(800, 600)), "latitude": 59.91,
+                      "longitude": 10.75}])
+    panorama_set_import(manifest_path=source.root / "manifest.csv", name="one")
+    panorama = Panorama.objects.get()
+    page = staff.get(f"/admin/panoramas/panorama/{panorama.pk}/change/").content.decode()
+    thumbnail = f"/admin/panoramas/panorama/{panorama.pk}/thumbnail.jpg"
+    assert thumbnail in page and "<circle" in page and "59.91000, 10.75000" in page
+    assert thumbnail in staff.get("/admin/panoramas/panorama/").content.decode()  # the list shows it too
+    image = staff.get(thumbnail)
+    assert image["Content-Type"] == "image/jpeg" and image.content[:2] == b"\xff\xd8"
+    assert Client().get(thumbnail).status_code == 302  # players are sent to the login page
+    assert staff.post(f"/admin/panoramas/panorama/{panorama.pk}/exclude/").status_code == 302
+    assert Panorama.objects.get().retired and "Include it again" in staff.get(
+        f"/admin/panoramas/panorama/{panorama.pk}/change/").content.decode()
+    assert staff.get(f"/admin/panoramas/panorama/{panorama.pk}/include/").status_code == 405  # a link changes nothing
+    staff.post(f"/admin/panoramas/panorama/{panorama.pk}/include/")
+    assert not Panorama.objects.get().retired
+    assert list(LogEntry.objects.order_by("pk").values_list("change_message", flat=True)) == [
+        "retired", "returned to play"]

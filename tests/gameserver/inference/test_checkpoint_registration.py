@@ -53,13 +53,13 @@ def test_the_command_refuses_any_file_outside_the_models_dir_alike(models_dir, t
 def test_a_file_in_the_models_dir_that_is_no_checkpoint_is_refused_before_it_is_stored(models_dir):
     (models_dir / "notes.pt").write_bytes(SECRET)
     message = refusal(checkpoint="notes.pt")
-    assert "not a checkpoint" in message and "1749645880" not in message
+    assert "notes.pt is not a planet checkpoint" in message and "1749645880" not in message
     assert not object_exists(key=checkpoint_key(sha256=hashlib.sha256(SECRET).hexdigest()))
 
 
 def test_a_checkpoint_of_the_other_kind_is_refused_before_it_is_stored(models_dir, tiny_checkpoint):
     shutil.copy(tiny_checkpoint, models_dir / "planet.pt")
-    assert "not a planet-engine-knn/1 checkpoint" in refusal(checkpoint="planet.pt", kind="knn")
+    assert "planet.pt is a planet checkpoint, not a knn one" in refusal(checkpoint="planet.pt", kind="knn")
     assert not object_exists(key=checkpoint_key(sha256=hashlib.sha256(tiny_checkpoint.read_bytes()).hexdigest()))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def good_rows(panoramas: list[Panorama]) -> list[dict[str, object]]:
 def test_registering_predictions_stores_one_row_per_panorama(panorama_set, tmp_path, capsys):
     panoramas = list(panorama_set.panoramas.order_by("pk")[:10])
     path = write_csv(tmp_path / "geoclip.csv", good_rows(panoramas))
-    call_command("register_predictions", name="geoclip", set="synthetic", file=str(path))
+    call_command("register_predictions", name="geoclip", set="synthetic", file=str(path), partial=True)
     version = ModelVersion.objects.get(name="geoclip")
     assert version.kind == ModelVersion.Kind.EXTERNAL and version.view == "original"
     assert version.checkpoint_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -69,8 +70,25 @@ def test_jsonl_predictions_may_name_files_without_their_folder(panorama_set, tmp
     path = tmp_path / "pigeon.jsonl"
     path.write_text(json.dumps({"file": Path(panorama.source_file).name, "latitude": 1.5, "longitude": 2.5,
                                 "top_cells": [{"token": token(1.5, 2.5), "probability": 1.0}]}) + "\n")
-    call_command("register_predictions", name="pigeon", set="synthetic", file=str(path))
+    call_command("register_predictions", name="pigeon", set="synthetic", file=str(path), partial=True)
     assert ExternalPrediction.objects.get(panorama=panorama).latitude == 1.5
+
+
+def test_a_file_predicting_part_of_the_set_is_refused_saying_how_much_unless_partial_is_allowed(panorama_set,
+                                                                                               tmp_path):
+    panoramas = list(panorama_set.panoramas.order_by("pk"))
+    path = write_csv(tmp_path / "geoclip.csv", good_rows(panoramas[:12]))
+    with pytest.raises(CommandError) as refused:
+        call_command("register_predictions", name="geoclip", set="synthetic", file=str(path))
+    message = str(refused.value)
+    assert f"predicts 12 of the {len(panoramas)} panoramas of set synthetic" in message
+    assert f"{len(panoramas) - 12} have no prediction" in message and panoramas[12].source_file in message
+    assert "--partial" in message and not ModelVersion.objects.exists()
+    out = io.StringIO()
+    call_command("register_predictions", name="geoclip", set="synthetic", file=str(path), partial=True, stdout=out)
+    assert f"12 panoramas of synthetic predicted (of {len(panoramas)})" in out.getvalue()
+    whole = write_csv(tmp_path / "whole.csv", good_rows(panoramas))
+    call_command("register_predictions", name="whole", set="synthetic", file=str(whole), stdout=io.StringIO())
 
 
 def test_a_bad_predictions_file_is_refused_whole_naming_every_bad_row(panorama_set, tmp_path):
@@ -102,7 +120,7 @@ def test_a_name_taken_by_a_checkpoint_model_is_refused(panorama_set, model_versi
 
 def test_a_game_against_external_predictions_plays_a_whole_round(panorama_set, tmp_path, monkeypatch):
     predicted = list(panorama_set.panoramas.order_by("pk")[:3])
-    call_command("register_predictions", name="geoclip", set="synthetic",
+    call_command("register_predictions", name="geoclip", set="synthetic", partial=True,
                  file=str(write_csv(tmp_path / "p.csv", good_rows(predicted))))
     version = ModelVersion.objects.get(name="geoclip")
     with pytest.raises(GameError, match="geoclip has predictions for 3 panoramas"):
@@ -127,7 +145,7 @@ def test_a_game_against_external_predictions_plays_a_whole_round(panorama_set, t
 
 def test_a_round_on_a_panorama_without_a_prediction_is_unavailable(panorama_set, tmp_path):
     predicted = list(panorama_set.panoramas.order_by("pk")[:2])
-    call_command("register_predictions", name="geoclip", set="synthetic",
+    call_command("register_predictions", name="geoclip", set="synthetic", partial=True,
                  file=str(write_csv(tmp_path / "p.csv", good_rows(predicted))))
     game = game_create(panorama_set=panorama_set, owner_key="p", rounds=1,
                        model_version=ModelVersion.objects.get(name="geoclip"))

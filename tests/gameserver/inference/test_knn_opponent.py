@@ -16,7 +16,7 @@ from gameserver.games.services import game_create, guess_submit, round_serve
 from gameserver.inference import services
 from gameserver.inference.checkpoints import checkpoint_local
 from gameserver.inference.models import ModelVersion
-from gameserver.inference.services import model_version_register
+from gameserver.inference.registration import model_version_register
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 from gameserver.panoramas.storage import file_sha256, image_open
@@ -50,9 +50,9 @@ def test_register_model_with_kind_knn_records_the_gallery_and_its_hash(tiny_knn_
 
 
 def test_a_checkpoint_of_the_other_kind_is_refused(tiny_knn_checkpoint, tiny_checkpoint):
-    with pytest.raises(CommandError, match="not a planet-engine/1 checkpoint"):
+    with pytest.raises(CommandError, match="knn.pt is a knn checkpoint, not a planet one"):
         call_command("register_model", name="wrong", checkpoint=tiny_knn_checkpoint.name)
-    with pytest.raises(CommandError, match="not a planet-engine-knn/1 checkpoint"):
+    with pytest.raises(CommandError, match="model.pt is a planet checkpoint, not a knn one"):
         call_command("register_model", name="wrong", checkpoint=tiny_checkpoint.name, kind="knn")
     assert not ModelVersion.objects.exists()
 

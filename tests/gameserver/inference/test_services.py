@@ -14,7 +14,8 @@ from gameserver.games.services import game_create, round_serve
 from gameserver.inference import services, tasks
 from gameserver.inference.checkpoints import checkpoint_local
 from gameserver.inference.models import ModelVersion
-from gameserver.inference.services import ModelVersionError, model_version_register, round_predict
+from gameserver.inference.registration import ModelVersionError, model_version_register
+from gameserver.inference.services import round_predict
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 from gameserver.panoramas.storage import checkpoint_key, file_sha256, image_open, object_exists
@@ -42,7 +43,8 @@ def test_register_model_records_the_hash_and_one_default(tiny_checkpoint, tmp_pa
     assert "efficientnet-lite0" in first.description and "cells" in first.description
 
 
-@pytest.mark.parametrize("content,message", [(None, "no checkpoint file"), (b"garbage", "corrupt")])
+@pytest.mark.parametrize("content,message", [(None, "no checkpoint file"),
+                                             (b"garbage", "model.pt is not a planet checkpoint")])
 def test_register_model_refuses_a_missing_or_corrupt_checkpoint(content, message, tmp_path, settings):
     settings.PLANET_MODELS_DIR = tmp_path
     path = tmp_path / "model.pt"

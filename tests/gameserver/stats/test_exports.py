@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -86,11 +88,17 @@ def test_exports_are_for_researchers_and_admins(played):
     player.force_login(User.objects.create_user("player", password="pw"))
     assert player.get("/api/stats/export").status_code == 403
     researcher_user = User.objects.create_user("r", password="pw")
-    researcher_user.groups.add(Group.objects.create(name="researchers"))
+    researcher_user.groups.add(Group.objects.get_or_create(name="researchers")[0])
     researcher = Client()
     researcher.force_login(researcher_user)
     response = researcher.get("/api/stats/export?format=jsonl&set=s")
-    assert response.status_code == 200 and len(response.content.decode().splitlines()) == 24
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    name = "rounds_set-s_tier-verified"
+    assert response["Content-Disposition"] == f'attachment; filename="{name}.zip"'  # the filters, in the name
+    with zipfile.ZipFile(io.BytesIO(response.content)) as bundle:
+        assert sorted(bundle.namelist()) == [f"{name}.jsonl", f"{name}.jsonl.datasheet.md"]
+        assert len(bundle.read(f"{name}.jsonl").decode().splitlines()) == 24
+        assert "24" in bundle.read(f"{name}.jsonl.datasheet.md").decode()  # the command's datasheet, for the web
     assert researcher.get("/api/stats/export?format=xlsx").status_code == 400
     assert Client().get("/api/stats/benchmark?tier=open").json()["rounds"] == 24
 

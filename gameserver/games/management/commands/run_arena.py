@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gameserver.inference.models import ModelVersion
-from gameserver.inference.services import ModelVersionError, model_version_register
+from gameserver.inference.registration import ModelVersionError, model_version_register
 from gameserver.panoramas.models import PanoramaSet
 
 DEMO_SET = "osv5m-demo"
@@ -62,7 +62,12 @@ class Command(BaseCommand):
         from daphne.cli import CommandLineInterface
 
         from gameserver.inference.worker import embedded_worker
+        from gameserver.panoramas.uploads import import_jobs_resume
 
         self.stdout.write(f"PlaNet Arena on http://{host}:{port}/ (in-process worker; Ctrl-C to stop)")
         with embedded_worker():
+            # The in-memory broker lost the messages of imports a stopped server had not finished: ask again.
+            resumed = import_jobs_resume()
+            if resumed:
+                self.stdout.write(f"resumed {resumed} unfinished import job(s)")
             CommandLineInterface().run(["-b", host, "-p", str(port), "gameserver.asgi:application"])

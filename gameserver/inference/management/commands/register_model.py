@@ -1,7 +1,8 @@
 """`python manage.py register_model --name NAME --checkpoint PATH [--kind planet|knn] [--default]`: make a trained
 checkpoint (PlaNet's, or a kNN gallery from `python -m planet_engine knn-build`) an opponent players can pick. The
 checkpoint must be a file in PLANET_MODELS_DIR (PATH relative to it, or absolute within it); it is checked, then
-copied into the object store, and its sha256 is recorded. External models: register_predictions."""
+copied into the object store, and its sha256 is recorded. A NAME registered before gets a new version (NAME@v2, ...);
+its old version's games keep their checkpoint. External models: register_predictions."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gameserver.inference.checkpoints import checkpoint_in_models_dir
-from gameserver.inference.services import ModelVersionError, model_version_register
+from gameserver.inference.registration import ModelVersionError, model_version_register
 from planet_engine.checkpoint import CheckpointError
 
 
@@ -30,10 +31,12 @@ class Command(BaseCommand):
                **options: object) -> None:
         try:
             path = checkpoint_in_models_dir(name=str(checkpoint))
-            version = model_version_register(name=name, checkpoint=path, default=default, kind=kind)
+            version = model_version_register(name=name, checkpoint=path, default=default, kind=kind,
+                                             shown=str(checkpoint))
         except CheckpointError as error:
             raise CommandError(str(error)) from None
         except ModelVersionError as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(f"{version.kind} model {version.name!r}: {version.description}; "
+        self.stdout.write(f"{version.kind} model {version.name!r} (version {version.number} of {version.family!r}): "
+                          f"{version.description}; "
                           f"sha256 {version.checkpoint_sha256[:12]}{' (default)' if version.is_default else ''}")

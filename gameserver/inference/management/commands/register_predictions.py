@@ -26,9 +26,11 @@ class Command(BaseCommand):
         parser.add_argument("--file", required=True, type=Path, help="predictions: .csv or .jsonl")
         parser.add_argument("--description", default="", help="what the model is (shown in the lobby)")
         parser.add_argument("--default", action="store_true", help="games that name no model play this one")
+        parser.add_argument("--partial", action="store_true",
+                            help="accept a file that predicts only part of the set (its games play only that part)")
 
     def handle(self, *args: object, name: str, file: Path | str, description: str = "", default: bool = False,
-               **options: object) -> None:
+               partial: bool = False, **options: object) -> None:
         set_name = str(options["set"])  # `set` is a builtin's name: not a parameter
         found = PanoramaSet.objects.filter(name=set_name).first()
         if found is None:
@@ -37,7 +39,7 @@ class Command(BaseCommand):
         try:
             version = external_predictions_register(
                 name=name, panorama_set=found, data=predictions_file_read(path=path), file_name=path.name,
-                source=str(path.resolve()), default=default, description=description)
+                source=str(path.resolve()), default=default, description=description, partial=partial)
         except PredictionsError as error:
             raise CommandError(str(error)) from None
         count = version.external_predictions.filter(panorama__panorama_set=found).count()
