@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from planet_engine.checkpoint import read_payload, save_checkpoint
 from tests.browser.conftest import DESKTOP_VIEWPORT, BrowserGuard, guarded_page
@@ -41,8 +41,8 @@ def admin(browser: Browser, guard: BrowserGuard, arena_server: str, superuser: N
 def upload(page: Page, name: str, archive: bytes) -> None:
     page.goto("/admin/panoramas/panoramaset/upload/")
     page.fill("#id_name", name)
-    page.set_input_files("#id_archive", files=[{"name": f"{name}.zip", "mimeType": "application/zip",
-                                                 "buffer": archive}])
+    page.set_input_files("#id_archive", files=[FilePayload(name=f"{name}.zip", mimeType="application/zip",
+                                                           buffer=archive)])
     page.click("input[type=submit]")
     expect(page).to_have_url(re.compile(r"/admin/panoramas/importjob/\d+/change/$"))
     expect(page.locator("#job-status")).to_be_visible()

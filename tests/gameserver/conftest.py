@@ -188,7 +188,7 @@ def stored_files(tmp_storage: Path) -> Callable[[], list[Path]]:
 
 
 @pytest.fixture
-def staff(db: None):  # type: ignore[no-untyped-def]
+def staff(db: None):
     """A signed-in superuser's client (the admin's pages)."""
     from django.contrib.auth.models import User
     from django.test import Client

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
@@ -64,7 +65,7 @@ def test_an_admin_uploads_predictions_and_a_bad_file_is_refused_naming_its_rows(
     panorama = Panorama.objects.earliest("pk")
     admin = clients["admin"]
 
-    def upload(text: str, **fields: str) -> object:
+    def upload(text: str, **fields: str) -> Any:
         return admin.post(PREDICTIONS_URL, {"name": "geoclip", "panorama_set": panorama_set.set_id,
                                             "predictions": SimpleUploadedFile("p.csv", text.encode()), **fields})
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -44,7 +45,7 @@ def admin() -> Client:
     return client
 
 
-def upload(client: Client, folder: Path, name: str, capture) -> tuple[object, ImportJob]:  # type: ignore[no-untyped-def]
+def upload(client: Client, folder: Path, name: str, capture: Any) -> tuple[Any, ImportJob]:
     with capture(execute=True):  # the worker is asked once the request's transaction commits (eager here)
         response = client.post(UPLOAD_URL, {"name": name, "archive": SimpleUploadedFile("set.zip", zip_of(folder))})
     return response, ImportJob.objects.get(name=name)

@@ -59,10 +59,11 @@ def test_existing_sets_are_published_and_a_new_upload_starts_as_a_draft():
     field = PanoramaSet._meta.get_field("status")
     assert field.default == PanoramaSet.Status.DRAFT
     from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations import AddField
 
     loader = MigrationLoader(None, ignore_no_migrations=True)
     added = [op for op in loader.get_migration("panoramas", "0004_set_status").operations
-             if type(op).__name__ == "AddField"]
+             if isinstance(op, AddField)]
     assert added[0].field.default == PanoramaSet.Status.PUBLISHED
 
 

@@ -4,6 +4,7 @@ NumPy around each truth at their skill, stored nowhere, and the same tables as t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ def test_vectorised_rounds_use_the_models_real_guesses_and_store_nothing(synthet
     # Each player's median error is their skill (log-normal around it).
     for name, skill in (("sim-300km-0", 300.0), ("sim-3000km-1", 3000.0)):
         assert np.median(frame["human_km"][frame["player_id"] == name]) == pytest.approx(skill, rel=0.05)
-    tables = benchmark_of_frame(frame, resamples=50)
+    tables: dict[str, Any] = benchmark_of_frame(frame, resamples=50)
     assert tables["rounds"] == 40_000 and tables["design"]["players"] == 2
     call_command("simulate_rounds", set_name="s", rounds=500, skills=[2000.0], seed=3, vectorised=True)
     assert "closer guess" in capsys.readouterr().out
