@@ -72,7 +72,13 @@ def zoom_in_on(page: Page, latitude: float, longitude: float, *, zoom: float, se
         if zoom_of(page, selector) >= zoom:
             break
         page.mouse.wheel(0, -60)
-        page.wait_for_timeout(300)
+        # Until the zoom settles: on a busy machine a next wheel before the last one's zoom landed overshot.
+        settled = zoom_of(page, selector)
+        for _ in range(20):
+            page.wait_for_timeout(150)
+            if (now := zoom_of(page, selector)) == settled:
+                break
+            settled = now
     assert zoom_of(page, selector) >= zoom, f"the map stopped at zoom {zoom_of(page, selector)}"
     page.wait_for_timeout(400)  # the names are redrawn on the next animation frame after the move ends
 

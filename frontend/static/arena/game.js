@@ -305,6 +305,8 @@ function nameNextStep() {
 
 async function showSummary() {
   stopCountdown();
+  // The last guess's game refresh runs in the background (the reveal did not wait for it): the summary does.
+  await refreshGame();
   show("summary-panel");
   const reveals = (await Promise.all(state.game.rounds.filter((r) => r.round).map((r) => api(`/api/rounds/${r.round}`))))
     .filter((r) => r.revealed);
