@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gameserver.inference.checkpoints import checkpoint_in_models_dir
 from gameserver.inference.registration import ModelVersionError, model_version_register
+from gameserver.migrated import require_migrated
 from planet_engine.checkpoint import CheckpointError
 
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, name: str, checkpoint: Path | str, default: bool, kind: str = "planet",
                **options: object) -> None:
+        require_migrated()
         try:
             path = checkpoint_in_models_dir(name=str(checkpoint))
             version = model_version_register(name=name, checkpoint=path, default=default, kind=kind,

@@ -14,6 +14,7 @@ from gameserver.inference.external import (
     external_predictions_register,
     predictions_file_read,
 )
+from gameserver.migrated import require_migrated
 from gameserver.panoramas.models import PanoramaSet
 
 
@@ -31,6 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, name: str, file: Path | str, description: str = "", default: bool = False,
                partial: bool = False, **options: object) -> None:
+        require_migrated()
         set_name = str(options["set"])  # `set` is a builtin's name: not a parameter
         found = PanoramaSet.objects.filter(name=set_name).first()
         if found is None:

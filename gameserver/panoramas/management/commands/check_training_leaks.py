@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gameserver.inference.models import ModelVersion
+from gameserver.migrated import require_migrated
 from gameserver.panoramas.leaks import (
     LEAK_RADIUS_KM,
     model_version_leak_check,
@@ -34,6 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, model: str | None, set_name: str | None, training_manifest: Path | str,
                radius_km: float, **options: object) -> None:
+        require_migrated()
         try:
             if model is not None:
                 self._model(model, Path(training_manifest))

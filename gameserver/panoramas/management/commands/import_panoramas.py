@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from gameserver.migrated import require_migrated
 from gameserver.panoramas.leaks import panorama_set_flag_training_leaks
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import IMPORT_KIND_VALUES, PanoramaImportError, panorama_set_import
@@ -35,6 +36,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, manifest: Path | str, name: str, licence: str, attribution: str,
                kind: str | None, check_training_manifest: Path | str | None, verbosity: int = 1,
                private: bool = False, draft: bool = False, **options: object) -> None:
+        require_migrated()
         if check_training_manifest is not None and not Path(check_training_manifest).is_file():
             raise CommandError(f"training manifest not found: {check_training_manifest}")
         try:
