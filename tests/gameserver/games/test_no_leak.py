@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import zipfile
 from typing import TYPE_CHECKING
 
 import pytest
@@ -123,6 +124,9 @@ class Crawl:
             segments = jpeg_metadata_segments(body)
             assert [marker for marker, _ in segments] in ([], [0xE0]), f"{url}: metadata segments {segments}"
             text = " ".join(payload.decode("latin-1") for _, payload in segments)
+        elif response.get("Content-Type", "") == "application/zip":  # the web export: rows, datasheet, Croissant
+            with zipfile.ZipFile(io.BytesIO(body)) as bundle:
+                text = "\n".join(bundle.read(name).decode() for name in bundle.namelist())
         else:
             text = body.decode()
         self.seen.append((url, f"{headers}\n{text}"))

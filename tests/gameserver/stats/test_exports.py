@@ -97,7 +97,8 @@ def test_exports_are_for_researchers_and_admins(played):
     name = "rounds_set-s_tier-verified"
     assert response["Content-Disposition"] == f'attachment; filename="{name}.zip"'  # the filters, in the name
     with zipfile.ZipFile(io.BytesIO(response.content)) as bundle:
-        assert sorted(bundle.namelist()) == [f"{name}.jsonl", f"{name}.jsonl.datasheet.md"]
+        assert sorted(bundle.namelist()) == [f"{name}.jsonl", f"{name}.jsonl.croissant.json",
+                                             f"{name}.jsonl.datasheet.md"]
         assert len(bundle.read(f"{name}.jsonl").decode().splitlines()) == 24
         assert "24" in bundle.read(f"{name}.jsonl.datasheet.md").decode()  # the command's datasheet, for the web
     assert researcher.get("/api/stats/export?format=xlsx").status_code == 400
