@@ -27,6 +27,8 @@ import shapefile  # pyshp
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from planet_engine.borders import delta_encoded
+
 
 @dataclass(frozen=True)
 class Source:
@@ -49,7 +51,7 @@ _TOPOJSON = "package/dist/world_50m.json"
 # Degrees: 0.01° is about 1 km, a pixel at zoom 7; the layers are drawn from zoom 4 (admin-1) and 3 (water) on.
 ADMIN1_TOLERANCE_DEG = 0.02
 LAKES_TOLERANCE_DEG = 0.01
-_DECIMALS = 2
+_DECIMALS = 2  # as borders.py, whose delta_encoded steps in 10^-2 degrees
 # Boundary lines shorter than this (degrees, about 30 km) are dropped: Natural Earth's first level is municipalities
 # in a few countries (Slovenia's 212), which would hatch them over at the zooms the layer is drawn; states,
 # provinces and regions have longer borders.
@@ -159,17 +161,6 @@ def rivers(package: Path) -> list[list[list[float]]]:
     return lines
 
 
-def _delta(points: list[list[float]]) -> list[list[int]]:
-    """One line or ring as whole steps of 10^-_DECIMALS degrees, each the difference from the vertex before."""
-    scale = 10**_DECIMALS
-    encoded, last_x, last_y = [], 0, 0
-    for x, y in points:
-        ix, iy = round(x * scale), round(y * scale)
-        encoded.append([ix - last_x, iy - last_y])
-        last_x, last_y = ix, iy
-    return encoded
-
-
 def _feature(kind: str, geometry_type: str, coordinates: Any) -> dict[str, Any]:
     return {"type": "Feature", "properties": {"kind": kind},
             "geometry": {"type": geometry_type, "coordinates": coordinates}}
@@ -180,9 +171,9 @@ def detail_layers(sources: Path) -> dict[str, dict[str, Any]]:
     wheel = source_file(sources, NATURAL_EARTH_WHEEL)
     package = source_file(sources, RIVERS_PACKAGE)
     quantisation = {"scale": 10.0**-_DECIMALS, "delta": True}
-    admin1 = [_feature("admin1", "MultiLineString", [_delta(line) for line in admin1_lines(wheel)])]
-    water = [_feature("lake", "MultiPolygon", [[_delta(ring) for ring in polygon] for polygon in lakes(wheel)]),
-             _feature("river", "MultiLineString", [_delta(line) for line in rivers(package)])]
+    admin1 = [_feature("admin1", "MultiLineString", [delta_encoded(line) for line in admin1_lines(wheel)])]
+    water = [_feature("lake", "MultiPolygon", [[delta_encoded(ring) for ring in polygon] for polygon in lakes(wheel)]),
+             _feature("river", "MultiLineString", [delta_encoded(line) for line in rivers(package)])]
     credit = "Natural Earth (public domain)"
     return {
         "admin1.json": {"type": "FeatureCollection", "quantisation": quantisation, "min_zoom": ADMIN1_MIN_ZOOM,
