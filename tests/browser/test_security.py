@@ -65,9 +65,9 @@ def expect_policy(response: Response | None) -> None:
 def hostile_catalogue(arena_manage: Callable[..., None], synthetic_set_writer: Callable[..., Path],
                       tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) -> Iterator[None]:
     """A set whose attribution and licence carry scripts and a model registered beside the default one, then
-    renamed and described with scripts, and a superuser. Set and model names are slugs when created (the import
-    and register_model refuse others), so the names are written straight to the database: the pages must show
-    any stored string as text, whatever a validator lets through."""
+    renamed (its family too: a model is asked for by family) and described with scripts, and a superuser. Set and
+    model names are slugs when created (the import and register_model refuse others), so the names are written
+    straight to the database: the pages must show any stored string as text, whatever a validator lets through."""
     manifest = synthetic_set_writer(tmp_path_factory.mktemp("xss-source"), per_region=1, seed=7, size=(640, 480))
     arena_manage("import_panoramas", "--manifest", str(manifest), "--name", "xss-set", "--licence", LICENCE,
                  "--attribution", ATTRIBUTION, "-v", "0")
@@ -77,7 +77,7 @@ from django.contrib.auth import get_user_model
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import PanoramaSet
 PanoramaSet.objects.filter(name="xss-set").update(name={json.dumps(SET_NAME)})
-ModelVersion.objects.filter(name="xss-model").update(name={json.dumps(MODEL_NAME)},
+ModelVersion.objects.filter(name="xss-model").update(name={json.dumps(MODEL_NAME)}, family={json.dumps(MODEL_NAME)},
                                                      description={json.dumps(MODEL_DESCRIPTION)})
 get_user_model().objects.create_superuser({json.dumps(ADMIN_USER)}, "", {json.dumps(ADMIN_PASSWORD)})
 """
