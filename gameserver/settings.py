@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from gameserver.objectstore import object_storage
 from planet_engine.manifest import data_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -257,30 +258,6 @@ STATIC_URL = "static/"
 # frontend/static, with DEBUG off as well.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = PLANET_VAR_DIR / "static"
-
-
-def object_storage(url: str) -> dict[str, object]:
-    """STORAGES["planet"] from PLANET_STORAGE_URL: the local folder, or an S3-compatible bucket that objects are
-    read from and written to whole (file_overwrite: a key names one content) and that is never public (players
-    get images through the game's own views)."""
-    if not url:
-        return {"BACKEND": "gameserver.panoramas.storage.LocalObjectStorage"}
-    parsed = urlparse(url)
-    if parsed.scheme != "s3" or not parsed.netloc:
-        raise ImproperlyConfigured(f"PLANET_STORAGE_URL must be s3://bucket[/prefix][?endpoint=URL&region=NAME], "
-                                   f"not {url!r}")
-    query = dict(part.split("=", 1) for part in parsed.query.split("&") if "=" in part)
-    unknown = set(query) - {"endpoint", "region"}
-    if unknown:
-        raise ImproperlyConfigured(f"PLANET_STORAGE_URL: unknown option {sorted(unknown)[0]!r} (endpoint, region)")
-    options: dict[str, object] = {"bucket_name": parsed.netloc, "location": parsed.path.strip("/"),
-                                  "file_overwrite": True, "default_acl": None, "querystring_auth": True,
-                                  "querystring_expire": 60}
-    if "endpoint" in query:
-        options.update(endpoint_url=unquote(query["endpoint"]), addressing_style="path")
-    if "region" in query:
-        options["region_name"] = query["region"]
-    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
 
 
 STORAGES = {

@@ -17,8 +17,9 @@ from django.conf import settings
 from gameserver.games import serving
 from gameserver.games.models import Game, Round, StockedView
 from gameserver.games.rules import round_fixed_view, round_view_source
+from gameserver.objectstore import object_read, object_write
 from gameserver.panoramas.models import Panorama
-from gameserver.panoramas.storage import object_read, object_write, served_view_key
+from gameserver.panoramas.storage import served_view_key
 from gameserver.public_ids import new_public_id
 
 

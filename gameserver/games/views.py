@@ -21,7 +21,7 @@ from gameserver.games.rules import round_view_key
 from gameserver.games.throttle import RateLimited, rate_limit_hit
 from gameserver.games.trust import address_key
 from gameserver.games.unstorable_text import text_unstorable
-from gameserver.panoramas.storage import object_open
+from gameserver.objectstore import object_open
 
 View = Callable[..., HttpResponseBase]
 BROWSER_KEY = "arena_browser"

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from gameserver.panoramas.storage import (
-    checkpoint_key,
+from gameserver.objectstore import (
     file_copy_atomic,
     file_sha256,
     object_download,
@@ -36,6 +35,11 @@ def checkpoint_in_models_dir(*, name: str) -> Path:
         raise CheckpointError(f"no checkpoint file {name!r} in PLANET_MODELS_DIR ({folder}): put it there and "
                               "name it relative to that folder")
     return candidate
+
+
+def checkpoint_key(*, sha256: str) -> str:
+    """A model checkpoint's key in the object store, addressed by its content."""
+    return f"checkpoints/{sha256}.pt"
 
 
 def checkpoint_store(*, path: Path) -> tuple[str, Path, bool]:

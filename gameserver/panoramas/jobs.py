@@ -13,10 +13,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from gameserver.audit import ADDITION, audit_log
+from gameserver.objectstore import object_open, objects_delete
 from gameserver.panoramas.archives import panorama_set_import_zip
 from gameserver.panoramas.models import ImportJob, PanoramaSet
 from gameserver.panoramas.services import PanoramaImportError
-from gameserver.panoramas.storage import object_open, objects_delete
 
 # A job that failed this many times for a reason that is not the upload's (a worker killed mid-way, a store
 # that cannot be reached) is given up, saying so.

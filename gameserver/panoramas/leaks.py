@@ -22,8 +22,9 @@ from django.db import transaction
 from django.db.models import Min, Q
 
 from gameserver.inference.models import ModelVersion
+from gameserver.objectstore import object_exists, object_read, object_write
 from gameserver.panoramas.models import Panorama, PanoramaSet, TrainingLeakCheck
-from gameserver.panoramas.storage import object_exists, object_read, object_write, training_places_key
+from gameserver.panoramas.storage import training_places_key
 from planet_engine.geo import pairwise_distances_km
 from planet_engine.manifest import read_manifest
 

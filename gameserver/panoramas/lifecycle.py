@@ -13,8 +13,9 @@ from django.db.models import QuerySet
 from gameserver.audit import CHANGE, DELETION, audit_log
 from gameserver.games.models import DailySet, Game, Guess, Round, RoundView
 from gameserver.games.rules import guess_exclusion
+from gameserver.objectstore import objects_delete
 from gameserver.panoramas.models import PanoramaSet, PanoramaView
-from gameserver.panoramas.storage import objects_delete, panorama_renders_keys, served_view_key, stored_image_key
+from gameserver.panoramas.storage import panorama_renders_keys, served_view_key, stored_image_key
 
 
 class LifecycleError(ValueError):

@@ -12,8 +12,9 @@ import math
 import numpy as np
 from PIL import Image
 
+from gameserver.objectstore import object_exists, object_write
 from gameserver.panoramas.models import Panorama
-from gameserver.panoramas.storage import image_open, object_exists, object_write, panorama_image_key, panorama_view_key
+from gameserver.panoramas.storage import image_open, panorama_image_key, panorama_view_key
 
 VIEW_HFOV_DEG = 100.0  # what the viewer opens at
 VIEW_SIZE = (1024, 640)  # width, height of the render

@@ -20,11 +20,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 
+from gameserver.objectstore import object_write, objects_delete
 from gameserver.panoramas.images import equirectangular_check, exif_position, image_decode, jpeg_encode, source_read
 from gameserver.panoramas.leaks import LeakReport, panorama_set_leak_check
 from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
 from gameserver.panoramas.places import places_group, view_name
-from gameserver.panoramas.storage import object_write, objects_delete, stored_image_key
+from gameserver.panoramas.storage import stored_image_key
 from gameserver.public_ids import new_public_id
 from planet_engine.countries import continent_of_country, country_index
 from planet_engine.geo import distances_km, geometric_median

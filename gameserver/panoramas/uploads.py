@@ -7,8 +7,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
 
+from gameserver.objectstore import object_write
 from gameserver.panoramas.models import ImportJob
-from gameserver.panoramas.storage import object_write, upload_key
+from gameserver.panoramas.storage import upload_key
 from gameserver.panoramas.tasks import import_job_enqueue
 from gameserver.public_ids import new_public_id
 

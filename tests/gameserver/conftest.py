@@ -81,7 +81,7 @@ def model_version(db: None, tiny_registered: dict[str, Any]):
     seeded into this test's store and database; a store that is not local registers it for real."""
     from gameserver.inference.models import ModelVersion
     from gameserver.inference.registration import model_version_register
-    from gameserver.panoramas.storage import storage_is_local
+    from gameserver.objectstore import storage_is_local
 
     if not storage_is_local():
         return model_version_register(name="tiny", checkpoint=Path(tiny_registered["fields"]["checkpoint_path"]),
@@ -105,7 +105,8 @@ def settings_value(name: str) -> Any:
 def checkpoint_broken() -> Callable[..., None]:
     """checkpoint_broken(version, content): the version's checkpoint in the object store damaged since it was
     registered (replaced by `content`) or gone (None)."""
-    from gameserver.panoramas.storage import checkpoint_key, object_write, objects_delete
+    from gameserver.inference.checkpoints import checkpoint_key
+    from gameserver.objectstore import object_write, objects_delete
 
     def broken(version, content: bytes | None) -> None:
         key = checkpoint_key(sha256=version.checkpoint_sha256)

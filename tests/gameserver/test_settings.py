@@ -95,8 +95,7 @@ def test_each_rate_limit_comes_from_the_environment_and_is_checked(variable: str
 
 
 def test_the_object_store_is_the_local_folder_unless_an_s3_url_is_set():
-    from gameserver.panoramas.storage import LocalObjectStorage, planet_storage
-    from gameserver.settings import object_storage
+    from gameserver.objectstore import LocalObjectStorage, object_storage, planet_storage
 
     local = planet_storage()
     assert isinstance(local, LocalObjectStorage)

@@ -15,9 +15,10 @@ from django.test import Client
 
 from gameserver.games import services, serving
 from gameserver.games.models import Exposure, Guess, Round
+from gameserver.objectstore import object_read
 from gameserver.panoramas.models import Panorama
 from gameserver.panoramas.services import panorama_set_import
-from gameserver.panoramas.storage import object_read, panorama_image_key
+from gameserver.panoramas.storage import panorama_image_key
 from gameserver.stats.selectors import round_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -17,9 +17,10 @@ from gameserver.games.services import game_create, round_serve
 from gameserver.inference import services as inference
 from gameserver.inference import tasks
 from gameserver.inference.services import round_predict
+from gameserver.objectstore import object_read
 from gameserver.panoramas.models import PanoramaSet, PanoramaView
 from gameserver.panoramas.services import panorama_set_import
-from gameserver.panoramas.storage import image_open, object_read, served_view_key, stored_image_key
+from gameserver.panoramas.storage import image_open, served_view_key, stored_image_key
 from planet_engine.predict import Predictor
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,8 +14,9 @@ from django.test import Client
 
 from gameserver.games import throttle
 from gameserver.games.models import Game, Guess, Player, Round
+from gameserver.objectstore import planet_storage
 from gameserver.panoramas.services import panorama_set_import
-from gameserver.panoramas.storage import planet_storage, served_view_key
+from gameserver.panoramas.storage import served_view_key
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,10 @@ import pytest
 
 from gameserver.games.models import Round, StockedView
 from gameserver.games.services import game_create, round_serve
+from gameserver.objectstore import object_read
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
-from gameserver.panoramas.storage import object_read, panorama_image_key, served_view_key
+from gameserver.panoramas.storage import panorama_image_key, served_view_key
 
 # Committed for real: the stock is asked for on commit, and the task runs eagerly here.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,8 +12,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
+from gameserver.inference.checkpoints import checkpoint_key
 from gameserver.inference.models import ModelVersion
-from gameserver.panoramas.storage import checkpoint_key, object_exists
+from gameserver.objectstore import object_exists
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,10 @@ from gameserver.inference import services
 from gameserver.inference.checkpoints import checkpoint_local
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.registration import model_version_register
+from gameserver.objectstore import file_sha256
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
-from gameserver.panoramas.storage import file_sha256, image_open
+from gameserver.panoramas.storage import image_open
 from planet_engine.geo import distance_km
 from planet_engine.knn import KnnPredictor, knn_build
 

@@ -12,13 +12,14 @@ from gameserver.games.models import Round
 from gameserver.games.rules import round_view_key
 from gameserver.games.services import game_create, round_serve
 from gameserver.inference import services, tasks
-from gameserver.inference.checkpoints import checkpoint_local
+from gameserver.inference.checkpoints import checkpoint_key, checkpoint_local
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.registration import ModelVersionError, model_version_register
 from gameserver.inference.services import round_predict
+from gameserver.objectstore import file_sha256, object_exists
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
-from gameserver.panoramas.storage import checkpoint_key, file_sha256, image_open, object_exists
+from gameserver.panoramas.storage import image_open
 from planet_engine.onnx_export import onnx_path
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageCms
 
+from gameserver.objectstore import object_read, planet_storage
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.services import PanoramaImportError, panorama_set_import
-from gameserver.panoramas.storage import object_read, panorama_image_key, planet_storage
+from gameserver.panoramas.storage import panorama_image_key
 from planet_engine.manifest import data_dir
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,10 @@ import io
 import pytest
 from PIL import ExifTags, Image
 
+from gameserver.objectstore import object_read
 from gameserver.panoramas.models import Panorama, PanoramaSet, PanoramaView
 from gameserver.panoramas.services import PanoramaImportError, panorama_set_import
-from gameserver.panoramas.storage import object_read, panorama_image_key, stored_image_key
+from gameserver.panoramas.storage import panorama_image_key, stored_image_key
 from planet_engine.manifest import data_dir
 
 pytestmark = pytest.mark.django_db

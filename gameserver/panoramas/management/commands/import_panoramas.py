@@ -8,10 +8,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gameserver.migrated import require_migrated
+from gameserver.objectstore import storage_describe
 from gameserver.panoramas.leaks import panorama_set_flag_training_leaks
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import IMPORT_KIND_VALUES, PanoramaImportError, panorama_set_import
-from gameserver.panoramas.storage import storage_describe
 from planet_engine.manifest import ManifestError
 
 

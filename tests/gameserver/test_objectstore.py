@@ -1,4 +1,4 @@
-"""The object store (gameserver/panoramas/storage.py): the same calls on the embedded local folder and on a real
+"""The object store (gameserver/objectstore.py): the same calls on the embedded local folder and on a real
 S3-compatible server (moto's server mode on loopback), and the checkpoints kept in it by hash."""
 
 from __future__ import annotations
@@ -15,18 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from gameserver.inference.checkpoints import checkpoint_local, checkpoint_store
-from gameserver.panoramas.storage import (
-    checkpoint_key,
+from gameserver.inference.checkpoints import checkpoint_key, checkpoint_local, checkpoint_store
+from gameserver.objectstore import (
     object_download,
     object_exists,
     object_read,
+    object_storage,
     object_write,
     objects_delete,
     planet_storage,
     storage_is_local,
 )
-from gameserver.settings import object_storage
 from planet_engine.checkpoint import CheckpointError
 from tests.ports import free_port
 
