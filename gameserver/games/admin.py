@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
+from gameserver.games import admin_sets  # noqa: F401  (the set admin with deletion and the daily's set)
 from gameserver.games.errors import GameError
 from gameserver.games.models import FlaggedGuess, FlaggedPlayer, Game, Guess, Player, Round
 from gameserver.games.moderation import player_hide, player_name_checked, player_rename

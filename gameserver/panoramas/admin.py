@@ -1,9 +1,9 @@
 """Admin: browse sets and panoramas, and import a set by uploading a zip (manifest.csv + images).
 
 A panorama's fields are never edited here: its location is the benchmark's ground truth. Staff may change a set's
-provenance and exposure budget, take it through its life cycle (admin_lifecycle.py: publish, retire, delete while
-no counted round used it) and retire panoramas. An uploaded set starts as a draft. Importing needs the
-add-panorama-set permission."""
+provenance and exposure budget, take it through its life cycle (admin_lifecycle.py: publish, retire; the games
+app's admin_sets.py adds delete while no counted round used it) and retire panoramas. An uploaded set starts as a
+draft. Importing needs the add-panorama-set permission."""
 
 from __future__ import annotations
 
