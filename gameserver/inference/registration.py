@@ -1,6 +1,6 @@
 """Registering a checkpoint as a model version: checked (its kind, its contents; a PlaNet graph exported to ONNX and
 checked against torch on game images), kept in the object store, recorded with its sha256 and its training
-manifest's fingerprint, its training places stored for the training-leak check (panoramas/leaks.py), and written
+manifest's fingerprint, its training places stored for the training-leak check (leaks.py), and written
 to the admin's history. A taken name gets a new version. External models are registered by their predictions
 (external.py)."""
 
@@ -21,8 +21,8 @@ from PIL import Image
 
 from gameserver.audit import ADDITION, audit_log
 from gameserver.inference.checkpoints import checkpoint_store, checkpoint_unstore
+from gameserver.inference.leaks import model_version_leak_check, training_places_from_manifest, training_places_store
 from gameserver.inference.models import ModelVersion
-from gameserver.panoramas.leaks import model_version_leak_check, training_places_from_manifest, training_places_store
 from gameserver.panoramas.models import Panorama
 from gameserver.panoramas.storage import image_open, panorama_image_key
 from planet_engine.checkpoint import FORMAT as CHECKPOINT_FORMAT

@@ -1,19 +1,16 @@
 """The training-leak check: a panorama within LEAK_RADIUS_KM of a photo a model was trained on is left out of the
 benchmark (the model may have memorised the place).
 
-Each model version is checked on its own: registering it stores the places of its training photos in the object
-store (a kNN checkpoint carries them; a PlaNet checkpoint names its training manifest and records its
-fingerprint, and the manifest is read when it is on this server), and every set is measured against them, now and
-at each later import, whatever path imports it (TrainingLeakCheck rows). A panorama's near_training_photo is
-true when any version's check found it near. A version whose training places are not stored is reported by the
-import; `check_training_leaks --model NAME --training-manifest PATH` stores them once the manifest is here (its
-fingerprint must be the one the checkpoint records)."""
+Each model version is checked on its own (inference/leaks.py keeps its training places in the object store), and
+every set is measured against them, now and at each later import, whatever path imports it (TrainingLeakCheck
+rows). A panorama's near_training_photo is true when any version's check found it near. A version whose training
+places are not stored is reported by the import. A set may also be flagged against a manifest of no registered
+model (panorama_set_flag_training_leaks)."""
 
 from __future__ import annotations
 
-import io
 import math
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +18,7 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Min, Q
 
-from gameserver.inference.models import ModelVersion
-from gameserver.objectstore import object_exists, object_read, object_write
 from gameserver.panoramas.models import Panorama, PanoramaSet, TrainingLeakCheck
-from gameserver.panoramas.storage import training_places_key
 from planet_engine.geo import pairwise_distances_km
 from planet_engine.manifest import read_manifest
 
@@ -40,51 +34,37 @@ class LeakReport:
     unchecked: list[str]  # versions whose training places are not stored: not checked
 
 
-def training_places_store(*, version: ModelVersion, latitudes: np.ndarray, longitudes: np.ndarray) -> None:
-    """Keep a version's training places ((N,) degrees each) in the store, keyed by its manifest's fingerprint."""
-    buffer = io.BytesIO()
-    np.savez(buffer, latitudes=np.asarray(latitudes, dtype=np.float64),
-             longitudes=np.asarray(longitudes, dtype=np.float64))
-    object_write(key=training_places_key(manifest_sha256=version.train_manifest_sha256), data=buffer.getvalue())
-    ModelVersion.objects.filter(pk=version.pk).update(training_places_stored=True)
-    version.training_places_stored = True
+@dataclass(frozen=True)
+class VersionPlaces:
+    version_id: int
+    name: str
+    places: tuple[np.ndarray, np.ndarray] | None  # (N,) latitudes, (N,) longitudes; None: not stored, not checked
 
 
-def training_places_from_manifest(*, version: ModelVersion, manifest: Path) -> int:
-    """Store a version's training places from its manifest (coordinates only; the images need not be here), which
-    must be the manifest its checkpoint records; ValueError saying why not. Returns how many photos it holds."""
-    training = read_manifest(manifest, check_files=False)
-    fingerprint = training.fingerprint()
-    if version.train_manifest_sha256 and fingerprint != version.train_manifest_sha256:
-        raise ValueError(f"{manifest.name} is not the manifest {version.name!r} was trained on (its fingerprint "
-                         f"{fingerprint[:12]}, the checkpoint records {version.train_manifest_sha256[:12]})")
-    if not version.train_manifest_sha256:  # an external model, or a checkpoint from before fingerprints
-        ModelVersion.objects.filter(pk=version.pk).update(train_manifest_sha256=fingerprint)
-        version.train_manifest_sha256 = fingerprint
-    training_places_store(version=version, latitudes=training.latitudes, longitudes=training.longitudes)
-    return len(training)
+def _no_versions() -> list[VersionPlaces]:
+    return []
 
 
-def model_version_leak_check(*, version: ModelVersion, panorama_sets: Iterable[PanoramaSet] | None = None) -> int:
-    """Measure every panorama of these sets (default: all) against the version's stored training places; the
-    number flagged. Nothing is measured when its places are not stored."""
-    places = _training_places(version)
-    if places is None:
-        return 0
-    sets = list(PanoramaSet.objects.all() if panorama_sets is None else panorama_sets)
-    return sum(_check(version=version, panorama_set=s, places=places) for s in sets)
+# Every registered model version's training places, by name. Model versions are the inference app's, above this
+# one: it provides them (InferenceConfig.ready) so that every import is checked against each version.
+_versions_places: Callable[[], list[VersionPlaces]] = _no_versions
+
+
+def versions_places_provide(provider: Callable[[], list[VersionPlaces]]) -> None:
+    global _versions_places
+    _versions_places = provider
 
 
 def panorama_set_leak_check(*, panorama_set: PanoramaSet) -> LeakReport:
     """Measure a set against every registered version that has training places (its import calls this)."""
     flagged: dict[str, int] = {}
     unchecked: list[str] = []
-    for version in ModelVersion.objects.order_by("name"):
-        places = _training_places(version)
-        if places is None:
+    for version in _versions_places():
+        if version.places is None:
             unchecked.append(version.name)
         else:
-            flagged[version.name] = _check(version=version, panorama_set=panorama_set, places=places)
+            flagged[version.name] = panorama_set_places_check(version_id=version.version_id,
+                                                              panorama_set=panorama_set, places=version.places)
     return LeakReport(flagged=flagged, unchecked=unchecked)
 
 
@@ -111,27 +91,20 @@ def panorama_set_flag_training_leaks(*, panorama_set: PanoramaSet, training_mani
     return sum(p.near_training_photo for p in panoramas)
 
 
-def _training_places(version: ModelVersion) -> tuple[np.ndarray, np.ndarray] | None:
-    if not (version.training_places_stored and version.train_manifest_sha256):
-        return None
-    key = training_places_key(manifest_sha256=version.train_manifest_sha256)
-    if not object_exists(key=key):
-        return None
-    with np.load(io.BytesIO(object_read(key=key)), allow_pickle=False) as stored:
-        return stored["latitudes"], stored["longitudes"]
-
-
-def _check(*, version: ModelVersion, panorama_set: PanoramaSet, places: tuple[np.ndarray, np.ndarray]) -> int:
+def panorama_set_places_check(*, version_id: int, panorama_set: PanoramaSet,
+                              places: tuple[np.ndarray, np.ndarray]) -> int:
+    """Measure a set against one model version's training places ((N,) latitudes, (N,) longitudes); the number
+    flagged. Its earlier checks against that version are replaced."""
     panoramas = list(panorama_set.panoramas.order_by("pk").only("pk", "latitude", "longitude",
                                                                 "near_training_photo", "nearest_training_km"))
     if not panoramas or not places[0].size:
         return 0
     nearest = _nearest_km(np.array([p.latitude for p in panoramas]), np.array([p.longitude for p in panoramas]),
                           *places)
-    checks = [TrainingLeakCheck(model_version=version, panorama=p, nearest_km=km, near=km <= LEAK_RADIUS_KM)
+    checks = [TrainingLeakCheck(model_version_id=version_id, panorama=p, nearest_km=km, near=km <= LEAK_RADIUS_KM)
               for p, km in zip(panoramas, nearest.tolist(), strict=True)]
     with transaction.atomic():
-        TrainingLeakCheck.objects.filter(model_version=version, panorama__panorama_set=panorama_set).delete()
+        TrainingLeakCheck.objects.filter(model_version_id=version_id, panorama__panorama_set=panorama_set).delete()
         TrainingLeakCheck.objects.bulk_create(checks, batch_size=500)
         _flags_merge(panoramas)
     return sum(check.near for check in checks)

@@ -1,6 +1,5 @@
 """The panoramas' keys in the object store (gameserver/objectstore.py), the one place that knows their layout:
-imported images, each round's served encodings, panorama renders, uploads waiting for their import, and the
-training places the leak check measures against."""
+imported images, each round's served encodings, panorama renders, and uploads waiting for their import."""
 
 from __future__ import annotations
 
@@ -44,11 +43,6 @@ def panorama_renders_keys(*, public_ids: Iterable[str]) -> list[str]:
 def served_view_key(*, name: str) -> str:
     """One round's own encoding of its view (see gameserver/games/serving.py)."""
     return f"rounds/{name}"
-
-
-def training_places_key(*, manifest_sha256: str) -> str:
-    """The places (latitude, longitude) of the photos a model was trained on, by its manifest's fingerprint."""
-    return f"training/{manifest_sha256}.npz"
 
 
 def upload_key(*, name: str) -> str:

@@ -11,14 +11,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from gameserver.inference.leaks import model_version_leak_check, training_places_from_manifest
 from gameserver.inference.models import ModelVersion
 from gameserver.migrated import require_migrated
-from gameserver.panoramas.leaks import (
-    LEAK_RADIUS_KM,
-    model_version_leak_check,
-    panorama_set_flag_training_leaks,
-    training_places_from_manifest,
-)
+from gameserver.panoramas.leaks import LEAK_RADIUS_KM, panorama_set_flag_training_leaks
 from gameserver.panoramas.models import Panorama, PanoramaSet
 
 
