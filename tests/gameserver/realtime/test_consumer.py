@@ -92,7 +92,10 @@ async def test_a_client_frame_closes_the_socket_with_an_application_code_and_one
     assert closed["type"] == "websocket.close" and closed["code"] in APPLICATION_CLOSE_CODES
     assert closed["code"] == 4008 and closed.get("reason")
     assert await socket.receive_nothing(timeout=0.2)  # the later frames got no second close
-    await socket.wait(timeout=5)  # the consumer ended cleanly: an exception would be raised here
+    # The server answers a close with a disconnect (as Daphne and uvicorn do); the consumer then ends cleanly: an
+    # exception would be raised here. Without the disconnect, wait() sat out its whole timeout on every frame.
+    await socket.send_input({"type": "websocket.disconnect", "code": closed["code"]})
+    await socket.wait(timeout=5)
     records = [record for record in caplog.records if record.name.startswith("gameserver.realtime")]
     assert len(records) == 1
     line = records[0].getMessage()
