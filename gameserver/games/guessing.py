@@ -1,6 +1,6 @@
 """Game logic (writes) for a guess: lock a player's guess on a served round and score it (a country streak's
 right guess adds its next round: streaks.py), record the exposure of the panorama's truth, and show the player
-the outcome of the round. Games, seats and serving a round are in services.py; reads in selectors.py.
+the outcome of the round (reveal.py). Games, seats and serving a round are in services.py.
 
 Events are sent on commit, so the room never hears of a guess that was rolled back.
 """
@@ -18,6 +18,7 @@ from gameserver.events import game_event_send_on_commit
 from gameserver.games.drawing import exposures_of, panoramas_draw, panoramas_playable
 from gameserver.games.errors import GameError
 from gameserver.games.models import Exposure, Game, Guess, Player, Round
+from gameserver.games.reveal import round_reveal, round_waiting
 from gameserver.games.rules import (
     SUSPICIOUS_RUN_KM,
     SUSPICIOUS_RUN_OF,
@@ -28,7 +29,7 @@ from gameserver.games.rules import (
     round_model_point,
     round_revealed,
 )
-from gameserver.games.selectors import player_require, round_reveal, round_waiting
+from gameserver.games.selectors import player_require
 from planet_engine.countries import country_codes
 from planet_engine.geo import distance_km, geoscore, validate_coordinates
 

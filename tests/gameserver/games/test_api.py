@@ -18,8 +18,8 @@ from PIL import Image
 from gameserver.games.errors import GameError
 from gameserver.games.guessing import guess_submit
 from gameserver.games.models import Game, Guess, Player, Round
+from gameserver.games.reveal import round_reveal
 from gameserver.games.rules import round_view_key
-from gameserver.games.selectors import round_reveal
 from gameserver.games.services import game_create, round_serve
 from gameserver.games.serving import served_height_range
 from gameserver.inference.services import round_predict
