@@ -34,8 +34,8 @@ from planet_engine.hierarchy import HierarchicalHead, ancestor_map  # noqa: E402
 from planet_engine.manifest import Manifest, data_dir, read_manifest  # noqa: E402
 from planet_engine.model import GeoClassifier, pretrained_weights_sha256  # noqa: E402
 from planet_engine.predict import POINT_MODES, point_guesses  # noqa: E402
+from planet_engine.probe import fit_probe  # noqa: E402
 from planet_engine.retrieval import Gallery, refine_points  # noqa: E402
-from planet_engine.train import fit_probe  # noqa: E402
 
 FOLDS = 5
 FINE = (25, 3)

@@ -38,10 +38,10 @@ from planet_engine.checkpoint import (
 from planet_engine.config import AlbumSettings
 from planet_engine.data import cached_embeddings
 from planet_engine.geo import pairwise_distances_km
+from planet_engine.losses import soft_targets
 from planet_engine.manifest import read_manifest
 from planet_engine.model import GeoClassifier, pretrained_weights_sha256, select_device
 from planet_engine.progress import Progress
-from planet_engine.train import soft_targets
 
 ALBUM_FORMAT = "planet-engine-album/1"
 
@@ -105,7 +105,7 @@ def _padded(sequences: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
 
 def place_targets(latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet, settings: AlbumSettings
                   ) -> torch.Tensor:
-    """(P,) place locations -> (P, C) training targets: haversine-smoothed (train.soft_targets) or one-hot on the
+    """(P,) place locations -> (P, C) training targets: haversine-smoothed (losses.soft_targets) or one-hot on the
     place's cell (the nearest cell's mean location for a place in no cell of the partition)."""
     if settings.loss == "haversine":
         return soft_targets(latitudes, longitudes, cells, settings.tau_km)

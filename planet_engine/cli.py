@@ -7,20 +7,19 @@ import argparse
 import dataclasses
 import json
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from planet_engine.cli_album import add_album_verbs
 from planet_engine.cli_dataset import add_dataset_verbs, knn_gallery
+from planet_engine.cli_map import add_map_verbs
 from planet_engine.config import (
-    ALBUM_INPUTS,
     DEFAULT_CACHE_DIR,
     KNN_K,
     KNN_TEMPERATURE,
     LOSSES,
     TRAINABLE,
     VIEWS,
-    AlbumSettings,
     TrainConfig,
 )
 from planet_engine.manifest import ManifestError
@@ -106,20 +105,6 @@ def cmd_knn_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_album_train(args: argparse.Namespace) -> int:
-    from planet_engine.album import album_train
-
-    settings = AlbumSettings(input=args.input, hidden=args.hidden, dropout=args.dropout, epochs=args.epochs,
-                             batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, loss=args.loss,
-                             tau_km=args.tau_km, shuffle_views=not args.keep_order, seed=args.seed)
-    result = album_train(base=args.base, manifest=args.manifest, out=args.out, settings=settings,
-                         cache_dir=args.cache_dir or None, device=args.device, quiet=args.quiet)
-    print(f"album checkpoint {result.checkpoint} (sha256 {result.sha256[:12]}) over base {args.base}: "
-          f"{result.places} places, {result.views} views, input {settings.input}, final loss "
-          f"{result.history[-1]['loss']:.4f} after {len(result.history)} epochs, in {result.seconds:.1f}s")
-    return 0
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
     from planet_engine.album_predict import AlbumPredictor
     from planet_engine.knn import KnnPredictor, is_knn_checkpoint
@@ -152,37 +137,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
         top = prediction.top_cells[0]
         print(f"{name}: ({prediction.latitude:.4f}, {prediction.longitude:.4f}), top cell {top.token} "
               f"p={top.probability:.3f}", file=sys.stderr)
-    return 0
-
-
-def cmd_countries_geojson(args: argparse.Namespace) -> int:
-    from planet_engine.borders import write_countries_geojson
-
-    started = time.monotonic()
-    count = write_countries_geojson(Path(args.out), tolerance_deg=args.tolerance)
-    size_kb = Path(args.out).stat().st_size / 1024
-    print(f"{count} countries, simplified at {args.tolerance:g} deg -> {args.out} ({size_kb:.0f} KB) "
-          f"in {time.monotonic() - started:.1f} s", file=sys.stderr)
-    return 0
-
-
-def cmd_map_labels(args: argparse.Namespace) -> int:
-    from planet_engine.map_labels import write_map_labels
-
-    towns = Path(args.towns_out) if args.towns_out else None
-    labels = write_map_labels(Path(args.out), min_population=args.min_population, towns_out=towns)
-    print(f"{len(labels['countries'])} countries and {len(labels['cities'])} cities -> {args.out} "
-          f"({Path(args.out).stat().st_size / 1024:.0f} KB)"
-          + (f"; towns -> {towns} ({towns.stat().st_size / 1024:.0f} KB)" if towns else ""), file=sys.stderr)
-    return 0
-
-
-def cmd_map_layers(args: argparse.Namespace) -> int:
-    from planet_engine.map_layers import write_detail_layers
-
-    written = write_detail_layers(Path(args.sources), Path(args.out_dir))
-    print(", ".join(f"{name} ({size / 1024:.0f} KB)" for name, size in written.items()) + f" -> {args.out_dir}",
-          file=sys.stderr)
     return 0
 
 
@@ -259,28 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.set_defaults(run=cmd_predict)
 
-    p = verbs.add_parser("album-train", help="PlaNet's album LSTM over the views of each place of a manifest")
-    defaults = AlbumSettings()
-    p.add_argument("--base", required=True, help="the PlaNet checkpoint whose frozen features the LSTM reads")
-    p.add_argument("--manifest", required=True, help="multi-view manifest: rows sharing a place_id are one place")
-    p.add_argument("--out", required=True, help="album checkpoint to write")
-    p.add_argument("--input", default=defaults.input, choices=ALBUM_INPUTS,
-                   help="per view: the backbone's embedding or the base head's log-probabilities")
-    p.add_argument("--hidden", type=int, default=defaults.hidden, help="LSTM state size")
-    p.add_argument("--dropout", type=float, default=defaults.dropout, help="on the standardised inputs")
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size, help="places per step")
-    p.add_argument("--lr", type=float, default=defaults.lr)
-    p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    p.add_argument("--loss", default=defaults.loss, choices=LOSSES,
-                   help="haversine: PIGEON label smoothing by distance; ce: the place's cell")
-    p.add_argument("--tau-km", type=float, default=defaults.tau_km, help="temperature of haversine smoothing")
-    p.add_argument("--keep-order", action="store_true", help="train on the manifest's view order, not random ones")
-    p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="embedding cache ('' for none)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
-    p.set_defaults(run=cmd_album_train)
+    add_album_verbs(verbs)
 
     p = verbs.add_parser("knn-build", help="the kNN retrieval model (im2gps): a gallery of a manifest's photos")
     p.add_argument("--manifest", required=True, help="the gallery's photos (file, latitude, longitude)")
@@ -296,21 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.set_defaults(run=cmd_knn_build)
 
-    p = verbs.add_parser("map-labels", help="the game map's country and city names (Natural Earth, GeoNames)")
-    p.add_argument("--out", required=True, help="JSON file to write")
-    p.add_argument("--min-population", type=int, default=300_000, help="smallest city named (capitals always)")
-    p.add_argument("--towns-out", default="", help="JSON file for the smaller towns, fetched when zoomed in")
-    p.set_defaults(run=cmd_map_labels)
-
-    p = verbs.add_parser("map-layers", help="the game map's detail layers: admin-1 boundaries, lakes, rivers")
-    p.add_argument("--sources", required=True, help="folder holding the fetched registry packages")
-    p.add_argument("--out-dir", required=True, help="folder to write admin1.json and water.json into")
-    p.set_defaults(run=cmd_map_layers)
-
-    p = verbs.add_parser("countries-geojson", help="the game map's country borders (Natural Earth) as GeoJSON")
-    p.add_argument("--out", required=True, help="GeoJSON file to write")
-    p.add_argument("--tolerance", type=float, default=0.05, help="simplification tolerance in degrees")
-    p.set_defaults(run=cmd_countries_geojson)
+    add_map_verbs(verbs)
     return parser
 
 

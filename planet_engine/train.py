@@ -18,7 +18,6 @@ from typing import cast
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 
 from planet_engine.cells import CellSet
 from planet_engine.checkpoint import (
@@ -32,10 +31,11 @@ from planet_engine.checkpoint import (
 )
 from planet_engine.config import TrainConfig
 from planet_engine.data import ImageDataset, cached_embeddings
-from planet_engine.geo import pairwise_distances_km
-from planet_engine.hierarchy import HierarchicalHead, ancestor_map
+from planet_engine.hierarchy import ancestor_map
+from planet_engine.losses import cell_loss, soft_targets
 from planet_engine.manifest import read_manifest
 from planet_engine.model import GeoClassifier, pretrained_weights_sha256, select_device
+from planet_engine.probe import probe_epoch
 from planet_engine.progress import Progress
 
 # Config keys that must match for --resume to continue a run rather than silently start another one.
@@ -69,18 +69,6 @@ def seed_everything(seed: int, *, deterministic: bool) -> None:
         torch.backends.cudnn.benchmark = False
 
 
-def soft_targets(
-    latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet, tau_km: float
-) -> torch.Tensor:
-    """PIGEON's haversine smoothing, (B,) truths -> (B, C) targets.
-
-    target_j ∝ exp(-(d(cell_j, truth) - d(true cell, truth)) / tau); the true cell's term is constant per
-    photo, so after normalising this is softmax(-d / tau).
-    """
-    distances = pairwise_distances_km(latitudes, longitudes, cells.mean_latitudes, cells.mean_longitudes)
-    return torch.softmax(torch.from_numpy(-distances / tau_km).float(), dim=1)
-
-
 def _targets(
     config: TrainConfig, latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet, batch: torch.Tensor,
     device: torch.device,
@@ -90,64 +78,6 @@ def _targets(
         return None
     rows = batch.numpy()
     return soft_targets(latitudes[rows], longitudes[rows], cells, config.tau_km).to(device)
-
-
-def cell_loss(logits: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor:
-    if targets is None:
-        return F.cross_entropy(logits, labels)
-    return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
-
-
-def level_losses(level_logits: list[torch.Tensor], fine_labels: torch.Tensor, latitudes: np.ndarray,
-                 longitudes: np.ndarray, levels: list[CellSet], ancestors: list[torch.Tensor], *, loss: str,
-                 tau_km: float) -> torch.Tensor:
-    """The sum over partitions (fine first, then the coarser ones) of each head's loss on a batch of (B,) photos;
-    a photo's coarse label is its fine cell's ancestor, so the levels never disagree."""
-    total = torch.zeros((), device=level_logits[0].device)
-    for index, (logits, cells) in enumerate(zip(level_logits, levels, strict=True)):
-        labels = fine_labels if index == 0 else ancestors[index - 1].to(fine_labels.device)[fine_labels]
-        targets = (soft_targets(latitudes, longitudes, cells, tau_km).to(logits.device)
-                   if loss == "haversine" else None)
-        total = total + cell_loss(logits, labels.to(logits.device), targets)
-    return total
-
-
-def probe_epoch(head: HierarchicalHead, optimizer: torch.optim.Optimizer, features: torch.Tensor,
-                labels: torch.Tensor, latitudes: np.ndarray, longitudes: np.ndarray, levels: list[CellSet], *,
-                loss: str, tau_km: float, batch_size: int, generator: torch.Generator) -> tuple[float, float]:
-    """One epoch of the linear probe on (N, D) cached features -> (mean loss, fine-cell train accuracy)."""
-    head.train()
-    order = torch.randperm(len(features), generator=generator)
-    total_loss, correct = 0.0, 0
-    for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
-        rows = batch.numpy()
-        logits = head.level_logits(features[batch])
-        value = level_losses(logits, labels[batch], latitudes[rows], longitudes[rows], levels, head.ancestors,
-                             loss=loss, tau_km=tau_km)
-        optimizer.zero_grad(set_to_none=True)
-        value.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
-        optimizer.step()
-        total_loss += float(value.detach()) * len(batch)
-        correct += int((logits[0].argmax(1).cpu() == labels[batch].cpu()).sum())
-    return total_loss / len(order), correct / len(order)
-
-
-def fit_probe(head: HierarchicalHead, features: torch.Tensor, latitudes: np.ndarray, longitudes: np.ndarray,
-              levels: list[CellSet], *, loss: str, tau_km: float, weight_decay: float, epochs: int, lr: float,
-              batch_size: int, seed: int) -> None:
-    """Train `head` on (N, D) features of photos that all fall in kept fine cells (AdamW, cosine schedule);
-    the cross-validation's trainer (train() runs the same epochs with resumable state)."""
-    torch.manual_seed(seed)
-    labels = torch.from_numpy(levels[0].assign(latitudes, longitudes))
-    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        probe_epoch(head, optimizer, features, labels, latitudes, longitudes, levels, loss=loss, tau_km=tau_km,
-                    batch_size=batch_size, generator=generator)
-        schedule.step()
-    head.eval()
 
 
 def distributed_start() -> tuple[int, int]:

@@ -2,7 +2,7 @@
 the photo; a right country extends the streak, the first wrong country (or a timeout) ends the game.
 
 How a streak game is laid out (the simplest design that keeps every other rule of a game true): it starts with
-one round and grows by one round per right guess (services.guess_submit draws the next panorama, without
+one round and grows by one round per right guess (guessing.guess_submit draws the next panorama, without
 repeats, from the set's panoramas whose country the map can name, those the player has not been shown first).
 A miss adds no round, so a streak game is over exactly when every round it has is locked: `finished`, the
 round's closing rules, games_finished and the exports read it like any game, and no drawn-but-unplayed round

@@ -13,7 +13,7 @@ from django.http import FileResponse, HttpRequest, HttpResponseBase, JsonRespons
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from gameserver.games import daily, openapi, selectors, services
+from gameserver.games import daily, guessing, openapi, selectors, services
 from gameserver.games.client_address import client_address
 from gameserver.games.errors import GameError, GameStarted, NotAPlayer, NotFound, WaitForHost
 from gameserver.games.models import Game
@@ -272,7 +272,7 @@ def round_detail(request: HttpRequest, round_id: str) -> JsonResponse:
     guess = selectors.guess_for(round=game_round, player_key=player_key(request))
     if guess is None:
         return JsonResponse({**selectors.round_view(round=game_round), "locked": False})
-    shown = services.round_outcome_show(round=game_round, guess=guess, browser_key=browser_key(request),
+    shown = guessing.round_outcome_show(round=game_round, guess=guess, browser_key=browser_key(request),
                                         address_key=guest_address(request))
     return JsonResponse({**shown, "locked": True})
 
@@ -289,7 +289,7 @@ def guess_create(request: HttpRequest, round_id: str) -> JsonResponse:
     if country is not None and not isinstance(country, str):
         raise GameError("country must be a string: an ISO 3166-1 alpha-2 code such as FR")
     point = game_round.game.goal == Game.Goal.DISTANCE and country is None
-    result = services.guess_submit(
+    result = guessing.guess_submit(
         round=game_round, player_key=player_key(request), timed_out=timed_out,
         latitude=None if timed_out else number(body, "latitude", required=point),
         longitude=None if timed_out else number(body, "longitude", required=point), browser_key=browser_key(request),

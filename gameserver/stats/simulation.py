@@ -12,8 +12,9 @@ import random
 
 import numpy as np
 
+from gameserver.games.guessing import guess_submit
 from gameserver.games.models import Game
-from gameserver.games.services import game_create, guess_submit, round_serve
+from gameserver.games.services import game_create, round_serve
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.services import round_predict
 from gameserver.panoramas.models import PanoramaSet

@@ -1,5 +1,5 @@
 """The loader workers' labeller gives what the training loop computed per batch before: the same cell as
-CellSet.assign and the same soft target as train.soft_targets, point by point."""
+CellSet.assign and the same soft target as losses.soft_targets, point by point."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 
 from planet_engine.cells import CellSet, adaptive_partition
 from planet_engine.labels import CellLabeler
-from planet_engine.train import soft_targets
+from planet_engine.losses import soft_targets
 
 
 def test_the_workers_labels_and_soft_targets_match_the_batch_ones():

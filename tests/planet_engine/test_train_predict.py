@@ -16,9 +16,10 @@ from planet_engine.checkpoint import CheckpointConfig, CheckpointError, load_che
 from planet_engine.config import TrainConfig
 from planet_engine.data import eval_transform, load_image
 from planet_engine.geo import distances_km
+from planet_engine.losses import soft_targets
 from planet_engine.manifest import read_manifest
 from planet_engine.predict import Predictor, point_guesses
-from planet_engine.train import soft_targets, train
+from planet_engine.train import train
 
 SIZE = 64  # small images keep the synthetic runs to seconds on two CPU cores
 

@@ -11,9 +11,10 @@ import pytest
 from django.utils import timezone
 
 from gameserver.accounts.services import guest_history_move
+from gameserver.games.guessing import guess_submit
 from gameserver.games.models import Exposure, Game, Guess, Player
 from gameserver.games.rules import round_revealed
-from gameserver.games.services import game_create, game_join, guess_submit, round_serve
+from gameserver.games.services import game_create, game_join, round_serve
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 

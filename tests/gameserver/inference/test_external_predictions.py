@@ -15,8 +15,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from gameserver.games.errors import GameError
+from gameserver.games.guessing import guess_submit
 from gameserver.games.models import Round
-from gameserver.games.services import game_create, guess_submit, round_serve
+from gameserver.games.services import game_create, round_serve
 from gameserver.inference import services
 from gameserver.inference.models import ExternalPrediction, ModelVersion
 from gameserver.panoramas.models import Panorama, PanoramaSet

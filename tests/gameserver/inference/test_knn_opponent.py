@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from gameserver.games.guessing import guess_submit
 from gameserver.games.models import Round
 from gameserver.games.rules import round_view_key
-from gameserver.games.services import game_create, guess_submit, round_serve
+from gameserver.games.services import game_create, round_serve
 from gameserver.inference import services
 from gameserver.inference.checkpoints import checkpoint_local
 from gameserver.inference.models import ModelVersion

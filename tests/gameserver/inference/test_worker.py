@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from gameserver.games.guessing import guess_submit
 from gameserver.games.models import Round
-from gameserver.games.services import game_create, guess_submit, round_serve
+from gameserver.games.services import game_create, round_serve
 from gameserver.inference.worker import embedded_worker
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import

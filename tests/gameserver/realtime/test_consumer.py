@@ -11,7 +11,8 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 
 from gameserver.asgi import application
-from gameserver.games.services import game_create, guess_submit, round_serve
+from gameserver.games.guessing import guess_submit
+from gameserver.games.services import game_create, round_serve
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 
