@@ -8,10 +8,7 @@ from collections.abc import Iterable
 
 from PIL import Image
 
-# object_read is also re-exported for tests/gameserver/games/test_api.py, which another branch is splitting: make it
-# a plain import once its parts import object_read from gameserver.objectstore.
-from gameserver.objectstore import object_read as object_read
-from gameserver.objectstore import planet_storage
+from gameserver.objectstore import object_read, planet_storage
 from gameserver.panoramas.models import Panorama
 
 

@@ -19,9 +19,9 @@ from gameserver.games.reveal import round_reveal
 from gameserver.games.rules import round_view_key
 from gameserver.games.services import game_create, round_serve
 from gameserver.inference.services import round_predict
+from gameserver.objectstore import object_read
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
-from gameserver.panoramas.storage import object_read
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
