@@ -237,8 +237,10 @@ if CELERY_BROKER_URL.startswith("memory://"):
     # it (p50 1044 ms). Every 5 ms costs nothing measurable and leaves the forward pass as the wait.
     CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.005
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# The game's own tasks (stocking served encodings: games/serving_stock.py) ride on the queue every deployment
-# consumes; with no worker they wait, and serving encodes on the spot. Imports run on their own queue.
+# The model's guess on a round (games/tasks.py: predict_round, registered under its first name,
+# gameserver.inference.tasks.predict_round) goes to the inference workers; the game's other tasks (stocking served
+# encodings: games/serving_stock.py) ride on that queue, which every deployment consumes; with no worker they wait,
+# and serving encodes on the spot. Imports run on their own queue.
 CELERY_TASK_ROUTES = {"gameserver.inference.tasks.*": {"queue": "inference"},
                       "gameserver.games.tasks.*": {"queue": "inference"},
                       "gameserver.panoramas.tasks.*": {"queue": "imports"}}

@@ -27,10 +27,9 @@ from gameserver.games.rules import (
 )
 from gameserver.games.selectors import player_require
 from gameserver.games.serving_stock import view_take, view_write
-from gameserver.games.tasks import game_views_stock_on_commit
+from gameserver.games.tasks import game_views_stock_on_commit, predict_round_enqueue
 from gameserver.games.throttle import rate_limits_hit
 from gameserver.inference.models import ModelVersion
-from gameserver.inference.tasks import predict_round_enqueue
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.storage import stored_image_key
 

@@ -13,10 +13,10 @@ import random
 import numpy as np
 
 from gameserver.games.guessing import guess_submit
+from gameserver.games.model_guess import round_predict
 from gameserver.games.models import Game
 from gameserver.games.services import game_create, round_serve
 from gameserver.inference.models import ModelVersion
-from gameserver.inference.services import round_predict
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.stats.report import Frame
 from planet_engine.countries import country_index

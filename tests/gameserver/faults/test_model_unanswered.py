@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from kombu.exceptions import OperationalError
 
+from gameserver.games import tasks
 from gameserver.games.models import Round
-from gameserver.inference import tasks
 from gameserver.panoramas.services import panorama_set_import
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from gameserver.games.errors import GameError
 from gameserver.games.guessing import guess_submit
+from gameserver.games.model_guess import round_predict
 from gameserver.games.models import Game, Guess, Player, Round
 from gameserver.games.reveal import round_reveal
 from gameserver.games.rules import round_view_key
 from gameserver.games.services import game_create, round_serve
-from gameserver.inference.services import round_predict
 from gameserver.objectstore import object_read
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
@@ -75,7 +75,7 @@ def test_model_guess_is_committed_before_the_human_guess_is_accepted(panorama_se
 
 
 def test_a_guess_before_the_model_is_ready_is_kept_but_marked(panorama_set, monkeypatch):
-    from gameserver.inference import tasks
+    from gameserver.games import tasks
 
     enqueued: list[int] = []
     monkeypatch.setattr(tasks.predict_round, "delay", enqueued.append)  # a worker that has not answered yet

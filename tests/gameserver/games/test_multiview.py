@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from django.test import Client
 
+from gameserver.games import tasks
+from gameserver.games.model_guess import round_predict
 from gameserver.games.models import Round, RoundView
 from gameserver.games.rules import round_view_key
 from gameserver.games.services import game_create, round_serve
 from gameserver.inference import services as inference
-from gameserver.inference import tasks
-from gameserver.inference.services import round_predict
 from gameserver.objectstore import object_read
 from gameserver.panoramas.models import PanoramaSet, PanoramaView
 from gameserver.panoramas.services import panorama_set_import

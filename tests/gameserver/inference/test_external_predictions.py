@@ -14,11 +14,11 @@ import s2sphere
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from gameserver.games import model_guess
 from gameserver.games.errors import GameError
 from gameserver.games.guessing import guess_submit
 from gameserver.games.models import Round
 from gameserver.games.services import game_create, round_serve
-from gameserver.inference import services
 from gameserver.inference.models import ExternalPrediction, ModelVersion
 from gameserver.panoramas.models import Panorama, PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
@@ -127,7 +127,7 @@ def test_a_game_against_external_predictions_plays_a_whole_round(panorama_set, t
     with pytest.raises(GameError, match="geoclip has predictions for 3 panoramas"):
         game_create(panorama_set=panorama_set, owner_key="p", rounds=4, model_version=version)
     events: list[str] = []
-    monkeypatch.setattr(services, "game_event_send_on_commit", lambda **kw: events.append(kw["event"]))
+    monkeypatch.setattr(model_guess, "game_event_send_on_commit", lambda **kw: events.append(kw["event"]))
     game = game_create(panorama_set=panorama_set, owner_key="p", rounds=3, model_version=version)
     assert {r.panorama_id for r in game.rounds.all()} == {p.pk for p in predicted}, "only predicted panoramas"
     served = round_serve(round=game.rounds.get(number=1), player_key="p")

@@ -1,4 +1,5 @@
-"""Model versions, the batched model guess, and refusing a checkpoint that changed since registration."""
+"""Model versions: registering one (its hash, its ONNX graph and parity), a game needing one, and a worker process
+preloading the default."""
 
 from __future__ import annotations
 
@@ -8,18 +9,14 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from gameserver.games.models import Round
-from gameserver.games.rules import round_view_key
-from gameserver.games.services import game_create, round_serve
-from gameserver.inference import services, tasks
+from gameserver.games.services import game_create
+from gameserver.inference import services
 from gameserver.inference.checkpoints import checkpoint_key, checkpoint_local
 from gameserver.inference.models import ModelVersion
 from gameserver.inference.registration import ModelVersionError, model_version_register
-from gameserver.inference.services import round_predict
 from gameserver.objectstore import file_sha256, object_exists
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
-from gameserver.panoramas.storage import image_open
 from planet_engine.onnx_export import onnx_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,44 +56,6 @@ def test_register_model_refuses_a_missing_or_corrupt_checkpoint(content, message
 def test_a_model_name_must_be_a_slug(tiny_checkpoint):
     with pytest.raises(ModelVersionError, match="slug"):
         model_version_register(name="no spaces please", checkpoint=tiny_checkpoint)
-
-
-def test_waiting_rounds_of_one_model_share_one_forward_pass(panorama_set, model_version, monkeypatch):
-    monkeypatch.setattr(tasks.predict_round, "delay", lambda round_id: None)  # nobody answers yet
-    games = [game_create(panorama_set=panorama_set, owner_key="p", rounds=1) for _ in range(3)]
-    rounds = [round_serve(round=game.rounds.get(), player_key="p") for game in games]
-    batches: list[int] = []
-    predictor = services.version_predictor(version=model_version)
-    original = predictor.predict_groups
-
-    def counted(groups, **kw):
-        batches.append(len(groups))
-        return original(groups, **kw)
-
-    monkeypatch.setattr(predictor, "predict_groups", counted)
-
-    round_predict(round_id=rounds[1].pk)
-    round_predict(round_id=rounds[0].pk)  # already answered by the first call: no second forward
-
-    assert batches == [3]
-    assert set(Round.objects.values_list("model_status", flat=True)) == {Round.ModelStatus.READY}
-    # Each round got its own served image's answer: the same as predicting it alone.
-    for game_round in Round.objects.select_related("panorama", "game"):
-        alone = original([[image_open(key=round_view_key(round=game_round))]], top_k=1)[0]
-        assert (game_round.model_latitude, game_round.model_longitude) == pytest.approx(
-            (alone.latitude, alone.longitude))
-
-
-def test_a_checkpoint_replaced_after_registration_is_refused_before_it_is_loaded(panorama_set, model_version,
-                                                                                checkpoint_broken, monkeypatch):
-    checkpoint_broken(model_version, b"another model entirely")  # the stored object is not what was registered
-    loads: list[str] = []
-    monkeypatch.setattr(services, "Predictor", lambda path, **kw: loads.append(path))
-    game = game_create(panorama_set=panorama_set, owner_key="p", rounds=1)
-    served = round_serve(round=game.rounds.get(), player_key="p")
-    served.refresh_from_db()
-    assert served.model_status == Round.ModelStatus.UNAVAILABLE and "changed since registration" in served.model_error
-    assert loads == []  # the hash is checked before torch reads a byte of it
 
 
 def test_a_game_needs_a_registered_model(panorama_set):
@@ -145,21 +104,3 @@ def test_registering_exports_the_graph_the_worker_serves(tiny_checkpoint, tmp_pa
     local = checkpoint_local(sha256=version.checkpoint_sha256)
     assert onnx_path(local, version.checkpoint_sha256).is_file()  # beside the copy a worker here loads
     assert services.version_predictor(version=version).backend == "onnx"
-
-
-def test_a_round_answered_while_the_model_ran_keeps_the_first_answer(panorama_set, model_version, monkeypatch):
-    monkeypatch.setattr(tasks.predict_round, "delay", lambda round_id: None)
-    game_round = round_serve(round=game_create(panorama_set=panorama_set, owner_key="p", rounds=1).rounds.get(),
-                             player_key="p")
-    predictor = services.version_predictor(version=model_version)
-    original = predictor.predict_groups
-
-    def another_worker_answers_first(groups, **kw):
-        Round.objects.filter(pk=game_round.pk).update(model_status=Round.ModelStatus.READY, model_latitude=1.0,
-                                                      model_longitude=2.0)
-        return original(groups, **kw)
-
-    monkeypatch.setattr(predictor, "predict_groups", another_worker_answers_first)
-    round_predict(round_id=game_round.pk)
-    game_round.refresh_from_db()
-    assert (game_round.model_latitude, game_round.model_longitude) == (1.0, 2.0)
