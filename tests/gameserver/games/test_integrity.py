@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from gameserver.games import services, serving
+from gameserver.games import guessing, serving
 from gameserver.games.models import Exposure, Guess, Round
 from gameserver.objectstore import object_read
 from gameserver.panoramas.models import Panorama
@@ -128,7 +128,7 @@ def test_a_guess_that_fails_inside_the_server_answers_json_with_no_distance(synt
     def broken(**kwargs: object) -> str:
         raise RuntimeError(f"failed after scoring {kwargs}")
 
-    monkeypatch.setattr(services, "guess_suspicion", broken)
+    monkeypatch.setattr(guessing, "guess_suspicion", broken)
     client = Client(raise_request_exception=False)
     _, game = post(client, "/api/games", {"set": synthetic, "rounds": 1})
     _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
