@@ -260,6 +260,10 @@ STATIC_URL = "static/"
 # frontend/static, with DEBUG off as well.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = PLANET_VAR_DIR / "static"
+# collectstatic's gzip and brotli copies kept by content (gameserver/pages/static_storage.py), so a start of the game
+# compresses only what changed; "" compresses everything every time.
+_compression_cache = os.environ.get("PLANET_STATIC_COMPRESSION_CACHE", str(BASE_DIR / ".cache" / "static-compressed"))
+PLANET_STATIC_COMPRESSION_CACHE = Path(_compression_cache) if _compression_cache else None
 
 
 STORAGES = {

@@ -4,9 +4,15 @@ are rewritten to the fingerprinted names too, so a repeat visit asks for nothing
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import brotli
+from django.conf import settings
 from whitenoise.compress import Compressor
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
@@ -16,10 +22,44 @@ from whitenoise.storage import CompressedManifestStaticFilesStorage
 BROTLI_BEST_UP_TO = 256 * 1024
 
 
+def brotli_compressed(data: bytes) -> bytes:
+    return bytes(brotli.compress(data, quality=11 if len(data) <= BROTLI_BEST_UP_TO else 9))
+
+
+def cached(folder: Path | None, kind: str, compress: Callable[[bytes], bytes], data: bytes) -> bytes:
+    """compress(data), kept in `folder` under the content's hash: a file compressed once on this machine is not
+    compressed again by the next collectstatic (each start of the game, each test server), which spent some
+    10 seconds of CPU at brotli's best quality on the same bytes every time. None: no cache."""
+    if folder is None:
+        return compress(data)
+    path = folder / f"{hashlib.sha256(data).hexdigest()}.{kind}"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    compressed = compress(data)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".part-")
+    with os.fdopen(handle, "wb") as output:
+        output.write(compressed)
+    os.replace(temporary, path)  # whole or not at all, whoever else compresses the same file at once
+    return compressed
+
+
 class ArenaCompressor(Compressor):
-    @staticmethod
-    def compress_brotli(data: bytes) -> bytes:
-        return bytes(brotli.compress(data, quality=11 if len(data) <= BROTLI_BEST_UP_TO else 9))
+    """WhiteNoise's compressor with brotli's quality by size, both encodings cached by content (the cache's key
+    names the encoder and its settings: a change to either misses)."""
+
+    def __init__(self, *args: Any, cache: Path | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cache = cache
+
+    def compress_brotli(self, data: bytes) -> bytes:
+        kind = f"br{brotli.version}-q11to{BROTLI_BEST_UP_TO}-q9"
+        return cached(self.cache, kind, brotli_compressed, data)
+
+    def compress_gzip(self, data: bytes) -> bytes:
+        return cached(self.cache, "gz9", Compressor.compress_gzip, data)
 
 
 class ArenaStaticFilesStorage(CompressedManifestStaticFilesStorage):
@@ -28,7 +68,7 @@ class ArenaStaticFilesStorage(CompressedManifestStaticFilesStorage):
     manifest_strict = False
 
     def create_compressor(self, **kwargs: Any) -> Compressor:
-        return ArenaCompressor(**kwargs)
+        return ArenaCompressor(cache=settings.PLANET_STATIC_COMPRESSION_CACHE, **kwargs)
 
     def stored_name(self, name: str) -> str:
         try:
