@@ -47,6 +47,17 @@ settings.register_profile("fuzz", BASE, max_examples=2000, derandomize=False, de
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+SERVER_TESTS = Path(__file__).resolve().parent / "gameserver"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every game-server test is marked `server`: tests/run_passes.sh runs them all against PostgreSQL and Redis
+    where those run, and then, in the embedded pass, only those also marked `embedded`."""
+    for item in items:
+        if SERVER_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.server)
+
+
 @pytest.fixture(scope="session")
 def synthetic_set_writer() -> Callable[..., Path]:
     """planet_engine.synthetic.write_synthetic_set as a fixture, for the conftests below this one."""

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# `make test`'s checks and passes, in two lanes that share no state, so that both cores of a small machine work
-# (each pytest run is one process, and one process uses one core):
-#   lane 1: ruff and import-linter, the embedded pass (SQLite, in-memory layer and broker), then the browser pass
-#           (its own run_arena server, also embedded);
+# `make test`'s checks and passes, in lanes that share no state, so that both cores of a small machine work (each
+# pytest run is one process, one core at most, and the browser pass mostly waits on its pages):
+#   lane 1: ruff and import-linter, then the browser pass (its own run_arena server, embedded);
 #   lane 2: mypy, the documentation in strict mode, then the game server's tests against PostgreSQL and Redis
-#           when DATABASE_URL and REDIS_URL are set (.ci/run sets them where those services run).
-# Lane 2 writes to artefacts/test-logs/lane2.log, printed when lane 1 is done. A pass that cannot run here (no
-# Chromium and no way to install it; no PostgreSQL or Redis) is named in the summary as SKIPPED with the reason;
+#           (DATABASE_URL and REDIS_URL; .ci/run sets them where those services run), the fault tests apart;
+#   lane 3: the embedded pass (SQLite, in-memory layer and broker): the engine's and the repository's tests and,
+#           where lane 2 runs the game server's tests, only those about the embedded backends (marked `embedded`);
+#           then the fault tests (processes of the game server killed, restarted, spread across machines) against
+#           a database and a Redis database of their own (test_faults, Redis db 1).
+# Without PostgreSQL and Redis the embedded pass runs every test and the passes that need them are SKIPPED.
+# Lanes 2 and 3 write to artefacts/test-logs/lane<N>.log, printed when lane 1 is done. A pass that cannot run here
+# (no Chromium and no way to install it; no PostgreSQL or Redis) is named in the summary as SKIPPED with the reason;
 # the exit status is non-zero only when something failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,10 +52,15 @@ chromium_ready() {
   [ -x "$CHROMIUM" ]
 }
 
+services() { [ -n "${DATABASE_URL:-}" ] && [ -n "${REDIS_URL:-}" ]; }
+
+# The same server and user as DATABASE_URL, another database (the tests' own is test_<name>); the same for Redis.
+other_database() { echo "${DATABASE_URL%/*}/$1"; }
+other_redis() { echo "${REDIS_URL%/*}/$1"; }
+
 lane1() {
   step ruff .venv/bin/ruff check .
   step import-linter .venv/bin/lint-imports --no-cache
-  step embedded-pass embedded "${PYTEST[@]}" --ignore=tests/browser
   if chromium_ready; then
     step browser-pass embedded "${PYTEST[@]}" tests/browser
   else
@@ -65,20 +74,36 @@ the browser tests were not run ($count)"
 lane2() {
   step mypy .venv/bin/mypy
   step docs .venv/bin/mkdocs build --strict --quiet
-  if [ -n "${DATABASE_URL:-}" ] && [ -n "${REDIS_URL:-}" ]; then
-    step postgres-pass env DATABASE_CONN_MAX_AGE=0 "${PYTEST[@]}" tests/gameserver
+  if services; then
+    step postgres-pass env DATABASE_CONN_MAX_AGE=0 "${PYTEST[@]}" tests/gameserver --ignore=tests/gameserver/faults
   else
     skip postgres-pass "DATABASE_URL and REDIS_URL not set (no PostgreSQL and Redis here)"
+  fi
+}
+
+lane3() {
+  if services; then
+    step embedded-pass embedded "${PYTEST[@]}" tests --ignore=tests/browser -m "not server or embedded"
+    step faults-pass env DATABASE_CONN_MAX_AGE=0 DATABASE_URL="$(other_database faults)" \
+      REDIS_URL="$(other_redis 1)" "${PYTEST[@]}" tests/gameserver/faults
+  else
+    step embedded-pass embedded "${PYTEST[@]}" tests --ignore=tests/browser
+    skip faults-pass "DATABASE_URL and REDIS_URL not set: the fault tests that need PostgreSQL and Redis were not \
+run (the embedded pass ran the others)"
   fi
 }
 
 started=$SECONDS
 lane2 > "$LOGS/lane2.log" 2>&1 &
 lane2_pid=$!
+lane3 > "$LOGS/lane3.log" 2>&1 &
+lane3_pid=$!
 lane1
-wait $lane2_pid
-echo "=== lane 2 (mypy, docs, the PostgreSQL pass): $LOGS/lane2.log"
-cat "$LOGS/lane2.log"
+wait $lane2_pid $lane3_pid
+for lane in 2 3; do
+  echo "=== lane $lane: $LOGS/lane$lane.log"
+  cat "$LOGS/lane$lane.log"
+done
 echo
 echo "=== summary ($((SECONDS - started)) s in all)"
 cat "$LOGS"/*.result

@@ -14,6 +14,7 @@ from django.db import connection
 from django.utils.module_loading import import_string
 
 
+@pytest.mark.embedded
 def test_the_suite_runs_on_the_backends_the_environment_names():
     expected_db = "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"
     assert connection.vendor == expected_db

@@ -73,6 +73,7 @@ def play_a_full_room_at_once(base: str, set_name: str, http_player: type) -> lis
     return failures
 
 
+@pytest.mark.embedded
 @pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
                     reason="the embedded pass runs it; the PostgreSQL pass plays the same room on PostgreSQL")
 def test_a_room_of_16_acting_at_once_on_the_embedded_sqlite_gets_no_error(embedded_arena, http_player):

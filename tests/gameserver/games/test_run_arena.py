@@ -11,7 +11,7 @@ from django.core.management import call_command
 from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import Panorama, PanoramaSet
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 
 @pytest.fixture

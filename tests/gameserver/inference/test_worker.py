@@ -13,7 +13,7 @@ from gameserver.inference.worker import embedded_worker
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 
 def test_a_real_worker_commits_the_model_guess_before_the_human_guesses(synthetic_test: Path,

@@ -16,7 +16,7 @@ from gameserver.games.services import game_create, round_serve
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.embedded]
 
 
 def connect(game_id: str) -> WebsocketCommunicator:

@@ -8,11 +8,14 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from gameserver.events import game_group
 from gameserver.realtime.layers import EmbeddedChannelLayer
+
+pytestmark = pytest.mark.embedded
 
 EVENT = {"type": "game.event", "event": "model_ready", "round": 1}
 
