@@ -25,7 +25,7 @@ from gameserver.stats.clusters import Clusters
 
 MAX_CELLS = 4096
 # Sorted values are cut into this many equal-count bins for the weighted medians (see median_resamples).
-MEDIAN_BINS = 128
+MEDIAN_BINS = 256
 # Resamples scanned at a time inside a bin: (chunk, bin size) arrays.
 MEDIAN_CHUNK = 256
 

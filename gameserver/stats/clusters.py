@@ -141,15 +141,19 @@ def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | Non
     """The two-way variance terms of the totals of `scores` (k, N), or (N,) as k = 1, over the member rows
     (`members`, (N,) bool), per group (`groups`, (N,)). Only member rows are read: the arrays are cut to them
     first; callers that already did pass `rows` (n,) indices instead, with `scores` (k, n) and `groups` (n,)."""
+    every = clusters.panorama.size
     if rows is None:
         if members is None:
             raise ValueError("two_way needs members or rows")
         rows = np.flatnonzero(members)
-        scores = np.atleast_2d(scores)[:, rows]
-        groups = None if groups is None else groups[rows]
+        if rows.size < every:
+            scores = np.atleast_2d(scores)[:, rows]
+            groups = None if groups is None else groups[rows]
     keep = rows
     scores = np.atleast_2d(scores).astype(np.float64)  # (k, n)
-    kept = {name: getattr(clusters, name)[keep] for name in ("panorama", "player", "cell")}
+    # Every row a member (the rows are 0..N-1): the cluster codes as they are, not copied.
+    kept = {name: getattr(clusters, name) if keep.size == every else getattr(clusters, name)[keep]
+            for name in ("panorama", "player", "cell")}
 
     def per_group(values: np.ndarray) -> np.ndarray:
         if groups is None:
@@ -219,8 +223,10 @@ def rate_design(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters, gr
     leaves no spread to measure one on: its effective size is its effective clusters (TwoWay.effective_clusters);
     its degrees of freedom come from its clusters too."""
     rows = np.flatnonzero(members)
-    hits = np.atleast_2d(np.asarray(hits, dtype=bool))[:, rows]  # (k, n) member rows only
-    kept_groups = None if groups is None else groups[rows]
+    hits = np.atleast_2d(np.asarray(hits, dtype=bool))
+    if rows.size < hits.shape[1]:
+        hits = hits[:, rows]  # (k, n) member rows only
+    kept_groups = None if groups is None else groups if rows.size == groups.size else groups[rows]
     counts: np.ndarray
     if kept_groups is None:
         counts = np.array([rows.size], dtype=np.float64)  # (G,)
@@ -255,10 +261,11 @@ def contest_inference(*, human_win: np.ndarray, model_win: np.ndarray, clusters:
     design = rate_design(hits=human_win, members=decided_rows, clusters=clusters, groups=groups,
                          group_count=group_count)
     result = []
+    too_few_players = design.terms.too_few_players()
     for g in range(group_count):
         decided, rate = float(design.counts[g]), float(design.rate[0, g]) if design.counts[g] else 0.0
         effect, df = float(design.effect[0, g]), float(design.df[0, g])
-        too_few = bool(design.terms.too_few_players()[g])
+        too_few = bool(too_few_players[g])
         row = {"low": None, "high": None, "cluster_p": 1.0 if decided == 0 else None, "cluster_df": df,
                "design_effect": _float_or_none(effect) if decided else None, "effective_decided": None,
                "panoramas": int(design.terms.panoramas[g]), "players": int(design.terms.players[g]),
@@ -281,11 +288,12 @@ def rate_intervals(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters,
     1998) and t's critical value; no interval where the rows come from too few effective players."""
     design = rate_design(hits=hits, members=members, clusters=clusters, groups=groups, group_count=group_count)
     result: list[list[tuple[float | None, float | None, float | None]]] = []
+    too_few_players = design.terms.too_few_players()
     for k in range(design.rate.shape[0]):
         column: list[tuple[float | None, float | None, float | None]] = []
         for g in range(group_count):
             count, rate, df = design.counts[g], design.rate[k, g], float(design.df[k, g])
-            if count == 0 or df < 1 or design.terms.too_few_players()[g]:
+            if count == 0 or df < 1 or too_few_players[g]:
                 column.append((float(rate) if count else None, None, None))
                 continue
             effective = count / design.effect[k, g]
