@@ -28,6 +28,8 @@ TOO_FEW_PLAYERS = "too few players to say"
 # Per-group cluster totals are kept in one bincount while groups x clusters stays under this; beyond it the
 # (group, cluster) pairs are factorised first.
 DENSE_PAIRS = 1 << 22
+# Keys below this many values are factorised by marking them in a table of that size (no sort); above, np.unique.
+DENSE_KEYS = 1 << 25
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,24 @@ class Clusters:
 
 def clusters_of(*, panorama: np.ndarray, player: np.ndarray, panoramas: int, players: int) -> Clusters:
     panorama, player = np.asarray(panorama, dtype=np.int64), np.asarray(player, dtype=np.int64)
-    _, cell = np.unique(panorama * max(players, 1) + player, return_inverse=True)
+    _, cell = distinct_keys(panorama * max(players, 1) + player)
     cells = int(cell.max()) + 1 if cell.size else 0
     return Clusters(panorama=panorama, player=player, cell=cell.astype(np.int64), panoramas=panoramas,
                     players=players, cells=cells)
+
+
+def distinct_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(keys, return_inverse=True) for non-negative int64 keys: the sorted distinct keys and each key's
+    index among them. Keys below DENSE_KEYS are marked in a table that long instead (linear time, no sort)."""
+    size = int(keys.max()) + 1 if keys.size else 0
+    if size > DENSE_KEYS or (keys.size and int(keys.min()) < 0):
+        return np.unique(keys, return_inverse=True)
+    present = np.zeros(size, dtype=bool)
+    present[keys] = True
+    distinct = np.flatnonzero(present)
+    index = np.zeros(size, dtype=np.int32)  # (size,) 4 bytes a key: 128 MB at DENSE_KEYS
+    index[distinct] = np.arange(distinct.size, dtype=np.int32)
+    return distinct, index[keys].astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -150,7 +166,7 @@ def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | Non
             scores = np.atleast_2d(scores)[:, rows]
             groups = None if groups is None else groups[rows]
     keep = rows
-    scores = np.atleast_2d(scores).astype(np.float64)  # (k, n)
+    scores = np.asarray(np.atleast_2d(scores), dtype=np.float64)  # (k, n), not copied when already float64
     # Every row a member (the rows are 0..N-1): the cluster codes as they are, not copied.
     kept = {name: getattr(clusters, name) if keep.size == every else getattr(clusters, name)[keep]
             for name in ("panorama", "player", "cell")}
@@ -195,7 +211,7 @@ def _square_sums(*, codes: np.ndarray, count: int, scores: np.ndarray, groups: n
         sizes = counts.astype(np.float64)
         return (np.stack([square.sum(axis=1) for square in squares]), (counts > 0).sum(axis=1),
                 np.stack([(sizes ** 2).sum(axis=1), (sizes ** 4).sum(axis=1)]))
-    distinct, pair = np.unique(pairs, return_inverse=True)
+    distinct, pair = distinct_keys(pairs)
     owner = distinct // count
     squares = [np.bincount(owner, weights=np.bincount(pair, weights=row, minlength=distinct.size) ** 2,
                            minlength=group_count) for row in scores]

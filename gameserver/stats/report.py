@@ -56,6 +56,20 @@ def frame_of_rows(rows: list[Row]) -> Frame:
     return frame
 
 
+class CodedFrame(dict[str, np.ndarray]):
+    """A Frame whose text columns are held as codes and sorted words (frame_of_parquet): a column's object array
+    is made the first time a caller asks for it by name; the tables read the codes (texts, equals, tally)."""
+
+    def __missing__(self, name: str) -> np.ndarray:
+        if not dict.__contains__(self, name + CODES):
+            raise KeyError(name)
+        self[name] = column = self[name + WORDS][self[name + CODES]]
+        return column
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or (isinstance(name, str) and dict.__contains__(self, name + CODES))
+
+
 def frame_of_parquet(path: Path) -> Frame:
     """The columns a report reads, straight from a Parquet export: text read as dictionary-encoded (one Python
     string per distinct value, and each row's code beside it, so the tables never factorise a text column again:
@@ -67,13 +81,14 @@ def frame_of_parquet(path: Path) -> Frame:
     # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports pandas (~1 s).
     file = pq.ParquetFile(path, read_dictionary=[name for name in TEXTS if name in available])
     table = file.read(columns=[name for name in READ if name in available]).unify_dictionaries().combine_chunks()
-    frame: Frame = {}
+    frame = CodedFrame()
     for name in table.column_names:
         column = table.column(name).chunk(0) if table.num_rows else table.column(name).combine_chunks()
         if name in FLOATS:
-            frame[name] = column.cast(pa.float64()).fill_null(math.nan).to_numpy(zero_copy_only=False)
+            frame[name] = column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # a null as NaN
         elif name in FLAGS:
-            frame[name] = column.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+            flags = column.fill_null(False) if column.null_count else column
+            frame[name] = flags.to_numpy(zero_copy_only=False).astype(bool)
         else:
             encoded = column if pa.types.is_dictionary(column.type) else column.cast(pa.string()).dictionary_encode()
             words = [str(word) for word in encoded.dictionary.to_pylist()] + [""]  # "": a null's word
@@ -82,8 +97,7 @@ def frame_of_parquet(path: Path) -> Frame:
             recode = np.array([position[word] for word in words], dtype=np.int32)
             indices = encoded.indices if encoded.null_count == 0 else encoded.indices.fill_null(len(words) - 1)
             codes = recode[indices.to_numpy(zero_copy_only=False)]
-            frame[name + WORDS] = np.array(names, dtype=object)
-            frame[name], frame[name + CODES] = frame[name + WORDS][codes], codes
+            frame[name + WORDS], frame[name + CODES] = np.array(names, dtype=object), codes
     return frame
 
 
@@ -91,14 +105,29 @@ def codes_of(frame: Frame, name: str, *, members: np.ndarray) -> tuple[list[str]
     """The member rows of text column `name` factorised: (sorted distinct texts, each row's index into them),
     from the codes frame_of_parquet keeps beside the column (the same result as factorising the texts, without
     a pass of Python over the rows); None when the frame has no codes for it."""
-    codes, words = frame.get(name + CODES), frame.get(name + WORDS)
-    if codes is None or words is None:
+    if name + CODES not in frame:
         return None
+    codes, words = frame[name + CODES], frame[name + WORDS]
     member_codes = codes[members]
     used = np.flatnonzero(np.bincount(member_codes, minlength=words.size))
     renumber = np.zeros(words.size, dtype=np.int64)
     renumber[used] = np.arange(used.size)
     return words[used].tolist(), renumber[member_codes]
+
+
+def texts(frame: Frame, name: str, *, rows: np.ndarray) -> np.ndarray:
+    """The text column `name` at `rows` (bool mask or indices) as an object array (from the codes where kept)."""
+    if name + CODES in frame:
+        return frame[name + WORDS][frame[name + CODES][rows]]
+    return frame[name][rows]
+
+
+def equals(frame: Frame, name: str, word: str) -> np.ndarray:
+    """(N,) bool: the text column `name` is `word` (a comparison of codes where kept)."""
+    if name + CODES not in frame:
+        return frame[name] == word
+    words = frame[name + WORDS].tolist()
+    return frame[name + CODES] == words.index(word) if word in words else np.zeros(frame_rows(frame), dtype=bool)
 
 
 def tally(frame: Frame, names: tuple[str, ...], *, rows: np.ndarray) -> Counter[tuple[str, ...]]:
@@ -125,8 +154,8 @@ def _members(frame: Frame, *, include_suspicious: bool, tier: str) -> np.ndarray
     """(N,) bool: the rows of `tier` (verified: tier says so; open: counted, and suspicious when asked)."""
     n = frame_rows(frame)
     if tier == "verified":
-        return frame["tier"] == "verified" if "tier" in frame else np.zeros(n, dtype=bool)
-    return frame["counted"] | (include_suspicious & (frame["exclusion"] == "suspicious"))
+        return equals(frame, "tier", "verified") if "tier" in frame else np.zeros(n, dtype=bool)
+    return frame["counted"] | (include_suspicious & equals(frame, "exclusion", "suspicious"))
 
 
 def table_of_frame(frame: Frame, *, members: np.ndarray) -> RoundTable:
@@ -135,7 +164,7 @@ def table_of_frame(frame: Frame, *, members: np.ndarray) -> RoundTable:
         return np.nan_to_num(frame[name][members], nan=math.inf)
 
     def text(name: str) -> np.ndarray:
-        return frame[name][members]
+        return texts(frame, name, rows=members)
 
     def same(a: str, b: str) -> np.ndarray:
         if a + CODES in frame and b + CODES in frame:
@@ -163,18 +192,18 @@ def table_of_frame(frame: Frame, *, members: np.ndarray) -> RoundTable:
 def frame_anchor(frame: Frame) -> str | None:
     """The one anchor rule of the page, the API and benchmark_report: the rows' `rating_anchor` (the default
     model when they were read); None (the model with the most counted rounds) for rows that name none."""
-    anchors = frame.get("rating_anchor")
-    named = anchors[anchors != ""] if anchors is not None else np.array([], dtype=object)
+    named = (texts(frame, "rating_anchor", rows=~equals(frame, "rating_anchor", "")) if "rating_anchor" in frame
+             else np.array([], dtype=object))
     return str(named[0]) if named.size else None
 
 
 def tiers_of_frame(frame: Frame) -> dict[str, object]:
     """Both tiers' sizes, and why each open round is not verified (a round may have several reasons)."""
     counted = int(frame["counted"].sum())
-    verified = int((frame["tier"] == "verified").sum()) if "tier" in frame else 0
+    verified = int(equals(frame, "tier", "verified").sum()) if "tier" in frame else 0
     reasons: Counter[str] = Counter()
     if "tier_reasons" in frame:
-        for (text,), n in tally(frame, ("tier_reasons",), rows=frame["tier"] == "open").items():
+        for (text,), n in tally(frame, ("tier_reasons",), rows=equals(frame, "tier", "open")).items():
             for reason in str(text).split(";"):
                 if reason:
                     reasons[reason] += n
@@ -241,8 +270,9 @@ def _display_names(frame: Frame) -> dict[str, str]:
     empty in the rows, and the tables show the pseudonym)."""
     if "player_name" not in frame:
         return {}
-    named = np.flatnonzero(frame["player_name"] != "")
-    return dict(zip(frame["player_id"][named].tolist(), frame["player_name"][named].tolist(), strict=True))
+    named = np.flatnonzero(~equals(frame, "player_name", ""))
+    return dict(zip(texts(frame, "player_id", rows=named).tolist(), texts(frame, "player_name", rows=named).tolist(),
+                    strict=True))
 
 
 def _empty_table() -> RoundTable:

@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from gameserver.stats.bootstrap import median_resamples, pigeonhole, pooled_group_counts
-from gameserver.stats.clusters import Clusters, clusters_of, contest_inference, mean_interval, rate_intervals, two_way
+from gameserver.stats.clusters import (
+    DENSE_KEYS,
+    Clusters,
+    clusters_of,
+    contest_inference,
+    distinct_keys,
+    mean_interval,
+    rate_intervals,
+    two_way,
+)
 from gameserver.stats.intervals import holm, sign_test_p, t_quantile, t_two_sided_p, wilson_interval
 
 
@@ -181,3 +190,12 @@ def test_bootstrap_medians_equal_np_median_of_the_repeated_rows() -> None:
         for b in range(200):
             repeated = np.repeat(values, weights[b, cell].astype(np.int64))
             assert (math.isnan(medians[b]) if not repeated.size else medians[b] == np.median(repeated))
+
+
+@pytest.mark.parametrize("high", [7, 10 ** 6, DENSE_KEYS + 10])
+def test_distinct_keys_are_numpys_unique_with_its_inverse(high):
+    keys = np.random.default_rng(3).integers(0, high, 5000)
+    distinct, inverse = distinct_keys(keys)
+    expected, expected_inverse = np.unique(keys, return_inverse=True)
+    assert np.array_equal(distinct, expected) and np.array_equal(inverse, expected_inverse)
+    assert inverse.dtype == np.int64

@@ -66,6 +66,8 @@ def test_a_parquet_export_gives_the_tables_of_its_rows_read_one_by_one(tmp_path)
     path = awkward_export(tmp_path)
     columnar, by_rows = frame_of_parquet(path), frame_of_rows(pq.read_table(path).to_pylist())
     assert "player_id" + CODES in columnar and "player_id" + CODES not in by_rows
+    # A text column asked for by name is the rows' texts (made from the codes on first use).
+    assert all(columnar[name].tolist() == by_rows[name].tolist() for name in ("human_country", "model_view"))
     for tier in TIERS:
         fast = benchmark_of_frame(columnar, tier=tier, resamples=200)
         slow = benchmark_of_frame(by_rows, tier=tier, resamples=200)
