@@ -52,7 +52,10 @@ class Clusters:
 
 def clusters_of(*, panorama: np.ndarray, player: np.ndarray, panoramas: int, players: int) -> Clusters:
     panorama, player = np.asarray(panorama, dtype=np.int64), np.asarray(player, dtype=np.int64)
-    _, cell = distinct_keys(panorama * max(players, 1) + player)
+    keys = panorama * max(players, 1) + player
+    # Seen-before rounds are excluded, so every round is usually a cell of its own: then the cells are only
+    # counted, not numbered in key order (the cell term reads the codes only when some cell holds two rounds).
+    cell = np.arange(keys.size) if _distinct_count(keys) == keys.size else distinct_keys(keys)[1]
     cells = int(cell.max()) + 1 if cell.size else 0
     return Clusters(panorama=panorama, player=player, cell=cell.astype(np.int64), panoramas=panoramas,
                     players=players, cells=cells)
@@ -70,6 +73,16 @@ def distinct_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     index = np.zeros(size, dtype=np.int32)  # (size,) 4 bytes a key: 128 MB at DENSE_KEYS
     index[distinct] = np.arange(distinct.size, dtype=np.int32)
     return distinct, index[keys].astype(np.int64)
+
+
+def _distinct_count(keys: np.ndarray) -> int:
+    """How many distinct values the non-negative int64 `keys` hold (marks in a table below DENSE_KEYS)."""
+    size = int(keys.max()) + 1 if keys.size else 0
+    if size > DENSE_KEYS or (keys.size and int(keys.min()) < 0):
+        return int(np.unique(keys).size)
+    present = np.zeros(size, dtype=bool)
+    present[keys] = True
+    return int(np.count_nonzero(present))
 
 
 @dataclass(frozen=True)
@@ -181,7 +194,9 @@ def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | Non
     squares = np.stack([per_group(row * row) for row in scores])
     # Seen-before rounds are excluded, so a (panorama, player) cell is usually one row: then the cell term is
     # the sum of squares, with no factorisation.
+    # Clustered by panorama alone (Clusters.panorama_only), a cell is a panorama: its term is the panorama's.
     cell = (squares if clusters.cells == clusters.cell.size else
+            terms["panorama"][0] if clusters.cell is clusters.panorama else
             _square_sums(codes=kept["cell"], count=max(clusters.cells, 1), scores=scores, groups=groups,
                          group_count=group_count)[0])
     rows_in = per_group(np.ones(keep.size)).reshape(group_count)

@@ -199,3 +199,10 @@ def test_distinct_keys_are_numpys_unique_with_its_inverse(high):
     expected, expected_inverse = np.unique(keys, return_inverse=True)
     assert np.array_equal(distinct, expected) and np.array_equal(inverse, expected_inverse)
     assert inverse.dtype == np.int64
+
+
+def test_cells_are_numbered_in_key_order_only_when_a_cell_holds_two_rounds() -> None:
+    repeated = clusters([2, 0, 2, 1], [0, 1, 0, 0])
+    assert repeated.cell.tolist() == [2, 0, 2, 1] and repeated.cells == 3  # keys 4, 1, 4, 2
+    distinct = clusters([2, 0, 1], [0, 1, 0])
+    assert distinct.cells == 3 and sorted(distinct.cell.tolist()) == [0, 1, 2]
