@@ -189,8 +189,16 @@ def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | Non
             return np.array([values.sum()], dtype=np.float64)
         return np.bincount(groups, weights=values, minlength=group_count)
 
-    terms = {name: _square_sums(codes=kept[name], count=max(getattr(clusters, f"{name}s"), 1), scores=scores,
-                                groups=groups, group_count=group_count) for name in ("panorama", "player")}
+    totals = np.stack([per_group(row) for row in scores])  # (k, G)
+    rows_in = per_group(np.ones(keep.size)).reshape(group_count)
+
+    def term(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        count = max(getattr(clusters, f"{name}s"), 1)
+        if count == 1:  # one cluster (the players of Clusters.panorama_only): a group's only total is its own
+            return totals ** 2, (rows_in > 0).astype(np.int64), np.stack([rows_in ** 2, rows_in ** 4])
+        return _square_sums(codes=kept[name], count=count, scores=scores, groups=groups, group_count=group_count)
+
+    terms = {name: term(name) for name in ("panorama", "player")}
     squares = np.stack([per_group(row * row) for row in scores])
     # Seen-before rounds are excluded, so a (panorama, player) cell is usually one row: then the cell term is
     # the sum of squares, with no factorisation.
@@ -199,7 +207,6 @@ def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | Non
             terms["panorama"][0] if clusters.cell is clusters.panorama else
             _square_sums(codes=kept["cell"], count=max(clusters.cells, 1), scores=scores, groups=groups,
                          group_count=group_count)[0])
-    rows_in = per_group(np.ones(keep.size)).reshape(group_count)
     with np.errstate(divide="ignore", invalid="ignore"):
         # Kish's count, (sum n)² / sum n², and the count behind the variance's own degrees of freedom when the
         # clusters' totals vary as their sizes (between-cluster spread dominating), (sum n²)² / sum n⁴.
@@ -207,7 +214,7 @@ def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | Non
                      for name in ("panorama", "player")}
         spread = {name: np.where(terms[name][2][1] > 0, terms[name][2][0] ** 2 / terms[name][2][1], 0.0)
                   for name in ("panorama", "player")}
-    return TwoWay(total=np.stack([per_group(row) for row in scores]), squares=squares,
+    return TwoWay(total=totals, squares=squares,
                   panorama=terms["panorama"][0], player=terms["player"][0], cell=cell, rows=rows_in,
                   panoramas=terms["panorama"][1], players=terms["player"][1],
                   panoramas_effective=effective["panorama"], players_effective=effective["player"],

@@ -11,6 +11,7 @@ from gameserver.stats.bootstrap import median_resamples, pigeonhole, pooled_grou
 from gameserver.stats.clusters import (
     DENSE_KEYS,
     Clusters,
+    _square_sums,
     clusters_of,
     contest_inference,
     distinct_keys,
@@ -206,3 +207,13 @@ def test_cells_are_numbered_in_key_order_only_when_a_cell_holds_two_rounds() -> 
     assert repeated.cell.tolist() == [2, 0, 2, 1] and repeated.cells == 3  # keys 4, 1, 4, 2
     distinct = clusters([2, 0, 1], [0, 1, 0])
     assert distinct.cells == 3 and sorted(distinct.cell.tolist()) == [0, 1, 2]
+
+
+def test_one_players_term_is_the_groups_own_totals() -> None:
+    design = clusters([0, 0, 1, 2, 2, 3], [0, 1, 0, 1, 0, 1]).panorama_only()
+    scores, groups = np.array([[0.5, -0.5, 1.5, 0.25, -1.0, 2.0]]), np.array([0, 1, 0, 1, 1, 2])
+    terms = two_way(scores=scores, clusters=design, rows=np.arange(6), groups=groups, group_count=3)
+    square, held, sizes = _square_sums(codes=np.zeros(6, dtype=np.int64), count=1, scores=scores, groups=groups,
+                                       group_count=3)
+    assert np.array_equal(terms.player, square) and np.array_equal(terms.players, held)
+    assert np.array_equal(terms.players_effective, terms.rows ** 2 / sizes[0])
