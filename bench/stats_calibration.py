@@ -8,7 +8,13 @@ difficulties are centred on 0 and symmetric, so the true win rate is 50% whoever
 A design with skewed activity gives a few players most rounds. A design with "0/1 rates" gives every player an
 extreme skill (all wins or all losses), the case a rate of exactly 0 or 1 made overconfident. A player never
 plays a panorama twice (seen-before rounds are excluded). "no interval" is the share of replications where the
-tables say "too few players to say" (or no cluster interval) instead of a number. Run:
+tables say "too few players to say" (or no cluster interval) instead of a number.
+
+The same rounds carry each human's error in km, log-normal: log error = log(1000) + the player's accuracy (sd
+0.5) + the panorama's hardness (sd 0.8) + the round's noise (sd 1), all drawn afresh (not centred), so the
+population's median error is exactly 1000 km; "median coverage" is how often the tables' cluster-bootstrap
+interval (outcomes.median_summary over bootstrap.pigeonhole's resamples, as benchmark_tables calls it) covers
+1000 km. Run:
 `.venv/bin/python -m bench.stats_calibration [--replications N] [--json F]`.
 """
 
@@ -20,8 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gameserver.stats.bootstrap import pigeonhole
 from gameserver.stats.clusters import clusters_of, rate_intervals
-from gameserver.stats.outcomes import contest
+from gameserver.stats.outcomes import contest, median_summary
+
+MEDIAN_KM = 1000.0
+ERROR_PLAYER_SD = 0.5  # log units: a player's typical error is 0.6-1.6 times the population's
 
 
 @dataclass(frozen=True)
@@ -44,8 +54,11 @@ DESIGNS = (
 )
 
 
-def replicate(design: Design, rng: np.random.Generator) -> tuple[bool | None, bool | None]:
-    """(the interval covers 50%, the test rejects at 5%); None where the tables report no interval or test."""
+def replicate(design: Design, rng: np.random.Generator,
+              errors: np.random.Generator) -> tuple[bool | None, bool | None, bool | None]:
+    """(the interval covers 50%, the test rejects at 5%, the median's interval covers MEDIAN_KM); None where the
+    tables report no interval or test. `errors` draws the errors and the bootstrap (its own stream, so the win
+    rates' draws are those of the harness without medians)."""
     skill = rng.normal(0, design.player_sd, len(design.rounds))
     skill -= skill.mean()
     difficulty = rng.normal(0, 0.8, design.panoramas)
@@ -59,7 +72,13 @@ def replicate(design: Design, rng: np.random.Generator) -> tuple[bool | None, bo
     row = contest(human_win=win, model_win=~win, clusters=clusters)
     covers = None if row["low"] is None else bool(row["low"] <= 0.5 <= row["high"])
     rejects = None if row["cluster_p"] is None else bool(row["cluster_p"] < 0.05)
-    return covers, rejects
+    log_km = (np.log(MEDIAN_KM) + errors.normal(0, ERROR_PLAYER_SD, len(design.rounds))[player]
+              + errors.normal(0, 0.8, design.panoramas)[panorama] + errors.normal(0, 1.0, player.size))
+    order = np.argsort(log_km)
+    boot = pigeonhole(clusters=clusters, seed=int(errors.integers(2 ** 31)), resamples=1000)
+    _, low, high = median_summary(ordered=np.exp(log_km[order]), ordered_cell=boot.row_cell()[order],
+                                  weights=boot.cell_weights())
+    return covers, rejects, None if low is None or high is None else bool(low <= MEDIAN_KM <= high)
 
 
 def replicate_rare_rate(rng: np.random.Generator) -> tuple[bool | None, bool | None]:
@@ -82,25 +101,28 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     options = parser.parse_args()
     results = {}
-    print(f"{'design':<40}{'coverage':>10}{'type I':>9}{'no interval':>13}")
+    print(f"{'design':<40}{'coverage':>10}{'type I':>9}{'no interval':>13}{'median coverage':>17}")
     for index, design in enumerate(DESIGNS):
-        rng = np.random.default_rng(index)
-        runs = [replicate(design, rng) for _ in range(options.replications)]
-        covered = [c for c, _ in runs if c is not None]
-        tested = [r for _, r in runs if r is not None]
+        rng, errors = np.random.default_rng(index), np.random.default_rng(1000 + index)
+        runs = [replicate(design, rng, errors) for _ in range(options.replications)]
+        covered = [c for c, _, _ in runs if c is not None]
+        tested = [r for _, r, _ in runs if r is not None]
+        median_covered = [m for _, _, m in runs if m is not None]
         coverage = float(np.mean(covered)) if covered else None
         type_one = float(np.mean(tested)) if tested else None
+        median = float(np.mean(median_covered)) if median_covered else None
         results[design.name] = {"coverage": coverage, "type_one_error": type_one,
-                                "no_interval": 1 - len(covered) / len(runs)}
+                                "no_interval": 1 - len(covered) / len(runs), "median_coverage": median}
         print(f"{design.name:<40}{'—' if coverage is None else f'{coverage:.3f}':>10}"
-              f"{'—' if type_one is None else f'{type_one:.1%}':>9}{1 - len(covered) / len(runs):>13.1%}")
+              f"{'—' if type_one is None else f'{type_one:.1%}':>9}{1 - len(covered) / len(runs):>13.1%}"
+              f"{'—' if median is None else f'{median:.3f}':>17}")
     rng = np.random.default_rng(len(DESIGNS))
-    runs = [replicate_rare_rate(rng) for _ in range(options.replications)]
-    covered = [c for c, _ in runs if c is not None]
+    rare = [replicate_rare_rate(rng) for _ in range(options.replications)]
+    covered = [c for c, _ in rare if c is not None]
     results["model accuracy, true 3%, 30 panoramas x 10"] = {"coverage": float(np.mean(covered)),
                                                              "type_one_error": None}
     print(f"{'model accuracy, true 3%, 30 panos x 10':<40}{np.mean(covered):>10.3f}{'—':>9}"
-          f"{1 - len(covered) / len(runs):>13.1%}")
+          f"{1 - len(covered) / len(rare):>13.1%}")
     if options.json:
         with open(options.json, "w") as sink:
             json.dump(results, sink, indent=2)

@@ -4,8 +4,8 @@ their product, so a panorama (or player) drawn twice brings all its rounds twice
 panorama weights alone (its guess does not depend on the player). No bootstrap reproduces the variance of a
 crossed design exactly (McCullagh 2000). For a mean it counts the round-level variance three times where
 Cameron, Gelbach & Miller's two-way formula counts it once, but that does not make a median's percentile interval
-conservative: with few or unequal players its coverage fell to about 0.90 in simulations, and no calibration
-claim is made for it (docs/statistics.md).
+conservative: with few, very different players its coverage falls to about 0.88 (bench/stats_calibration.py's
+median coverage; docs/statistics.md, Calibration).
 
 Clusters are pooled into groups when panoramas x players would pass MAX_CELLS (panorama k joins group
 k mod G): a union of whole clusters is still independent of the other unions, so the bootstrap stays a
@@ -25,7 +25,7 @@ from gameserver.stats.clusters import Clusters
 
 MAX_CELLS = 4096
 # Sorted values are cut into this many equal-count bins for the weighted medians (see median_resamples).
-MEDIAN_BINS = 128
+MEDIAN_BINS = 256
 # Resamples scanned at a time inside a bin: (chunk, bin size) arrays.
 MEDIAN_CHUNK = 256
 

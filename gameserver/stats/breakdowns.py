@@ -41,10 +41,11 @@ def breakdown(*, labels: tuple[list[str], np.ndarray], sides: dict[str, tuple[np
         medians = (ordered[by_group[starts + (rounds - 1) // 2]] + ordered[by_group[starts + rounds // 2]]) / 2
         columns[f"{side}_median_km"] = [float(x) if np.isfinite(x) else None for x in medians]
         columns[f"{side}_mean_points"] = (total(points[side]) / rounds).tolist()
+    known_rounds = {level: total(rows) for level, rows in known.items()}
     for name, hits in right.items():
         level = name.split("_", 1)[1]
         with np.errstate(divide="ignore", invalid="ignore"):
-            shares = total(hits & known[level]) / total(known[level])
+            shares = total(hits & known[level]) / known_rounds[level]
         columns[f"{name}_rate"] = [float(x) if np.isfinite(x) else None for x in shares]
     # Exploratory: each group's interval stands alone, unadjusted for the many groups (estimands.EXPLORATORY_NOTE).
     return [{"group": name, "exploratory": True, **{column: values[g] for column, values in columns.items()}}

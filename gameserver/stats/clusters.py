@@ -28,6 +28,8 @@ TOO_FEW_PLAYERS = "too few players to say"
 # Per-group cluster totals are kept in one bincount while groups x clusters stays under this; beyond it the
 # (group, cluster) pairs are factorised first.
 DENSE_PAIRS = 1 << 22
+# Keys below this many values are factorised by marking them in a table of that size (no sort); above, np.unique.
+DENSE_KEYS = 1 << 25
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,37 @@ class Clusters:
 
 def clusters_of(*, panorama: np.ndarray, player: np.ndarray, panoramas: int, players: int) -> Clusters:
     panorama, player = np.asarray(panorama, dtype=np.int64), np.asarray(player, dtype=np.int64)
-    _, cell = np.unique(panorama * max(players, 1) + player, return_inverse=True)
+    keys = panorama * max(players, 1) + player
+    # Seen-before rounds are excluded, so every round is usually a cell of its own: then the cells are only
+    # counted, not numbered in key order (the cell term reads the codes only when some cell holds two rounds).
+    cell = np.arange(keys.size) if _distinct_count(keys) == keys.size else distinct_keys(keys)[1]
     cells = int(cell.max()) + 1 if cell.size else 0
     return Clusters(panorama=panorama, player=player, cell=cell.astype(np.int64), panoramas=panoramas,
                     players=players, cells=cells)
+
+
+def distinct_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(keys, return_inverse=True) for non-negative int64 keys: the sorted distinct keys and each key's
+    index among them. Keys below DENSE_KEYS are marked in a table that long instead (linear time, no sort)."""
+    size = int(keys.max()) + 1 if keys.size else 0
+    if size > DENSE_KEYS or (keys.size and int(keys.min()) < 0):
+        return np.unique(keys, return_inverse=True)
+    present = np.zeros(size, dtype=bool)
+    present[keys] = True
+    distinct = np.flatnonzero(present)
+    index = np.zeros(size, dtype=np.int32)  # (size,) 4 bytes a key: 128 MB at DENSE_KEYS
+    index[distinct] = np.arange(distinct.size, dtype=np.int32)
+    return distinct, index[keys].astype(np.int64)
+
+
+def _distinct_count(keys: np.ndarray) -> int:
+    """How many distinct values the non-negative int64 `keys` hold (marks in a table below DENSE_KEYS)."""
+    size = int(keys.max()) + 1 if keys.size else 0
+    if size > DENSE_KEYS or (keys.size and int(keys.min()) < 0):
+        return int(np.unique(keys).size)
+    present = np.zeros(size, dtype=bool)
+    present[keys] = True
+    return int(np.count_nonzero(present))
 
 
 @dataclass(frozen=True)
@@ -141,30 +170,43 @@ def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | Non
     """The two-way variance terms of the totals of `scores` (k, N), or (N,) as k = 1, over the member rows
     (`members`, (N,) bool), per group (`groups`, (N,)). Only member rows are read: the arrays are cut to them
     first; callers that already did pass `rows` (n,) indices instead, with `scores` (k, n) and `groups` (n,)."""
+    every = clusters.panorama.size
     if rows is None:
         if members is None:
             raise ValueError("two_way needs members or rows")
         rows = np.flatnonzero(members)
-        scores = np.atleast_2d(scores)[:, rows]
-        groups = None if groups is None else groups[rows]
+        if rows.size < every:
+            scores = np.atleast_2d(scores)[:, rows]
+            groups = None if groups is None else groups[rows]
     keep = rows
-    scores = np.atleast_2d(scores).astype(np.float64)  # (k, n)
-    kept = {name: getattr(clusters, name)[keep] for name in ("panorama", "player", "cell")}
+    scores = np.asarray(np.atleast_2d(scores), dtype=np.float64)  # (k, n), not copied when already float64
+    # Every row a member (the rows are 0..N-1): the cluster codes as they are, not copied.
+    kept = {name: getattr(clusters, name) if keep.size == every else getattr(clusters, name)[keep]
+            for name in ("panorama", "player", "cell")}
 
     def per_group(values: np.ndarray) -> np.ndarray:
         if groups is None:
             return np.array([values.sum()], dtype=np.float64)
         return np.bincount(groups, weights=values, minlength=group_count)
 
-    terms = {name: _square_sums(codes=kept[name], count=max(getattr(clusters, f"{name}s"), 1), scores=scores,
-                                groups=groups, group_count=group_count) for name in ("panorama", "player")}
+    totals = np.stack([per_group(row) for row in scores])  # (k, G)
+    rows_in = per_group(np.ones(keep.size)).reshape(group_count)
+
+    def term(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        count = max(getattr(clusters, f"{name}s"), 1)
+        if count == 1:  # one cluster (the players of Clusters.panorama_only): a group's only total is its own
+            return totals ** 2, (rows_in > 0).astype(np.int64), np.stack([rows_in ** 2, rows_in ** 4])
+        return _square_sums(codes=kept[name], count=count, scores=scores, groups=groups, group_count=group_count)
+
+    terms = {name: term(name) for name in ("panorama", "player")}
     squares = np.stack([per_group(row * row) for row in scores])
     # Seen-before rounds are excluded, so a (panorama, player) cell is usually one row: then the cell term is
     # the sum of squares, with no factorisation.
+    # Clustered by panorama alone (Clusters.panorama_only), a cell is a panorama: its term is the panorama's.
     cell = (squares if clusters.cells == clusters.cell.size else
+            terms["panorama"][0] if clusters.cell is clusters.panorama else
             _square_sums(codes=kept["cell"], count=max(clusters.cells, 1), scores=scores, groups=groups,
                          group_count=group_count)[0])
-    rows_in = per_group(np.ones(keep.size)).reshape(group_count)
     with np.errstate(divide="ignore", invalid="ignore"):
         # Kish's count, (sum n)² / sum n², and the count behind the variance's own degrees of freedom when the
         # clusters' totals vary as their sizes (between-cluster spread dominating), (sum n²)² / sum n⁴.
@@ -172,7 +214,7 @@ def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | Non
                      for name in ("panorama", "player")}
         spread = {name: np.where(terms[name][2][1] > 0, terms[name][2][0] ** 2 / terms[name][2][1], 0.0)
                   for name in ("panorama", "player")}
-    return TwoWay(total=np.stack([per_group(row) for row in scores]), squares=squares,
+    return TwoWay(total=totals, squares=squares,
                   panorama=terms["panorama"][0], player=terms["player"][0], cell=cell, rows=rows_in,
                   panoramas=terms["panorama"][1], players=terms["player"][1],
                   panoramas_effective=effective["panorama"], players_effective=effective["player"],
@@ -191,7 +233,7 @@ def _square_sums(*, codes: np.ndarray, count: int, scores: np.ndarray, groups: n
         sizes = counts.astype(np.float64)
         return (np.stack([square.sum(axis=1) for square in squares]), (counts > 0).sum(axis=1),
                 np.stack([(sizes ** 2).sum(axis=1), (sizes ** 4).sum(axis=1)]))
-    distinct, pair = np.unique(pairs, return_inverse=True)
+    distinct, pair = distinct_keys(pairs)
     owner = distinct // count
     squares = [np.bincount(owner, weights=np.bincount(pair, weights=row, minlength=distinct.size) ** 2,
                            minlength=group_count) for row in scores]
@@ -219,8 +261,10 @@ def rate_design(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters, gr
     leaves no spread to measure one on: its effective size is its effective clusters (TwoWay.effective_clusters);
     its degrees of freedom come from its clusters too."""
     rows = np.flatnonzero(members)
-    hits = np.atleast_2d(np.asarray(hits, dtype=bool))[:, rows]  # (k, n) member rows only
-    kept_groups = None if groups is None else groups[rows]
+    hits = np.atleast_2d(np.asarray(hits, dtype=bool))
+    if rows.size < hits.shape[1]:
+        hits = hits[:, rows]  # (k, n) member rows only
+    kept_groups = None if groups is None else groups if rows.size == groups.size else groups[rows]
     counts: np.ndarray
     if kept_groups is None:
         counts = np.array([rows.size], dtype=np.float64)  # (G,)
@@ -255,10 +299,11 @@ def contest_inference(*, human_win: np.ndarray, model_win: np.ndarray, clusters:
     design = rate_design(hits=human_win, members=decided_rows, clusters=clusters, groups=groups,
                          group_count=group_count)
     result = []
+    too_few_players = design.terms.too_few_players()
     for g in range(group_count):
         decided, rate = float(design.counts[g]), float(design.rate[0, g]) if design.counts[g] else 0.0
         effect, df = float(design.effect[0, g]), float(design.df[0, g])
-        too_few = bool(design.terms.too_few_players()[g])
+        too_few = bool(too_few_players[g])
         row = {"low": None, "high": None, "cluster_p": 1.0 if decided == 0 else None, "cluster_df": df,
                "design_effect": _float_or_none(effect) if decided else None, "effective_decided": None,
                "panoramas": int(design.terms.panoramas[g]), "players": int(design.terms.players[g]),
@@ -281,11 +326,12 @@ def rate_intervals(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters,
     1998) and t's critical value; no interval where the rows come from too few effective players."""
     design = rate_design(hits=hits, members=members, clusters=clusters, groups=groups, group_count=group_count)
     result: list[list[tuple[float | None, float | None, float | None]]] = []
+    too_few_players = design.terms.too_few_players()
     for k in range(design.rate.shape[0]):
         column: list[tuple[float | None, float | None, float | None]] = []
         for g in range(group_count):
             count, rate, df = design.counts[g], design.rate[k, g], float(design.df[k, g])
-            if count == 0 or df < 1 or design.terms.too_few_players()[g]:
+            if count == 0 or df < 1 or too_few_players[g]:
                 column.append((float(rate) if count else None, None, None))
                 continue
             effective = count / design.effect[k, g]

@@ -25,6 +25,11 @@ TEXTS = ("player_id", "player_name", "panorama_id", "panorama_set", "model_name"
          "exclusion", "tier", "tier_reasons", "rating_anchor")
 # Columns a report reads; an older export may lack the optional ones.
 READ = (*FLOATS, *FLAGS, *TEXTS)
+# RoundTable's text fields and the columns they come from.
+LABELLED = {"player": "player_id", "panorama": "panorama_id", "panorama_set": "panorama_set",
+            "model_version": "model_name", "mode": "mode", "continent": "truth_continent", "country": "truth_country"}
+# Beside a text column read from Parquet: each row's code (int32) into the column's sorted distinct texts.
+CODES, WORDS = ":codes", ":words"
 OPTIONAL = frozenset({"set_prior_km", "guess_missing", "model_view", "tier", "tier_reasons", "rating_anchor"})
 
 
@@ -51,26 +56,94 @@ def frame_of_rows(rows: list[Row]) -> Frame:
     return frame
 
 
+class CodedFrame(dict[str, np.ndarray]):
+    """A Frame whose text columns are held as codes and sorted words (frame_of_parquet): a column's object array
+    is made the first time a caller asks for it by name; the tables read the codes (texts, equals, tally)."""
+
+    def __missing__(self, name: str) -> np.ndarray:
+        if not dict.__contains__(self, name + CODES):
+            raise KeyError(name)
+        self[name] = column = self[name + WORDS][self[name + CODES]]
+        return column
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or (isinstance(name, str) and dict.__contains__(self, name + CODES))
+
+
 def frame_of_parquet(path: Path) -> Frame:
-    """The columns a report reads, straight from a Parquet export: text by dictionary encoding (one Python string
-    per distinct value), numbers and flags as typed arrays, nulls as NaN, "" and False."""
+    """The columns a report reads, straight from a Parquet export: text read as dictionary-encoded (one Python
+    string per distinct value, and each row's code beside it, so the tables never factorise a text column again:
+    see codes_of), numbers and flags as typed arrays, nulls as NaN, "" and False."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     available = set(pq.read_schema(path).names)
-    table = pq.read_table(path, columns=[name for name in READ if name in available])
-    frame: Frame = {}
+    # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports pandas (~1 s).
+    file = pq.ParquetFile(path, read_dictionary=[name for name in TEXTS if name in available])
+    table = file.read(columns=[name for name in READ if name in available]).unify_dictionaries().combine_chunks()
+    frame = CodedFrame()
     for name in table.column_names:
-        column = table.column(name).combine_chunks()
+        column = table.column(name).chunk(0) if table.num_rows else table.column(name).combine_chunks()
         if name in FLOATS:
-            frame[name] = column.cast(pa.float64()).fill_null(math.nan).to_numpy(zero_copy_only=False)
+            frame[name] = column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # a null as NaN
         elif name in FLAGS:
-            frame[name] = column.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+            flags = column.fill_null(False) if column.null_count else column
+            frame[name] = flags.to_numpy(zero_copy_only=False).astype(bool)
         else:
-            encoded = column.fill_null("").dictionary_encode()
-            words = np.array(encoded.dictionary.to_pylist() + [""], dtype=object)
-            frame[name] = words[encoded.indices.fill_null(len(words) - 1).to_numpy(zero_copy_only=False)]
+            encoded = column if pa.types.is_dictionary(column.type) else column.cast(pa.string()).dictionary_encode()
+            words = [str(word) for word in encoded.dictionary.to_pylist()] + [""]  # "": a null's word
+            names = sorted(set(words))
+            position = {word: i for i, word in enumerate(names)}
+            recode = np.array([position[word] for word in words], dtype=np.int32)
+            indices = encoded.indices if encoded.null_count == 0 else encoded.indices.fill_null(len(words) - 1)
+            codes = recode[indices.to_numpy(zero_copy_only=False)]
+            frame[name + WORDS], frame[name + CODES] = np.array(names, dtype=object), codes
     return frame
+
+
+def codes_of(frame: Frame, name: str, *, members: np.ndarray) -> tuple[list[str], np.ndarray] | None:
+    """The member rows of text column `name` factorised: (sorted distinct texts, each row's index into them),
+    from the codes frame_of_parquet keeps beside the column (the same result as factorising the texts, without
+    a pass of Python over the rows); None when the frame has no codes for it."""
+    if name + CODES not in frame:
+        return None
+    codes, words = frame[name + CODES], frame[name + WORDS]
+    member_codes = codes[members]
+    used = np.flatnonzero(np.bincount(member_codes, minlength=words.size))
+    renumber = np.zeros(words.size, dtype=np.int64)
+    renumber[used] = np.arange(used.size)
+    return words[used].tolist(), renumber[member_codes]
+
+
+def texts(frame: Frame, name: str, *, rows: np.ndarray) -> np.ndarray:
+    """The text column `name` at `rows` (bool mask or indices) as an object array (from the codes where kept)."""
+    if name + CODES in frame:
+        return frame[name + WORDS][frame[name + CODES][rows]]
+    return frame[name][rows]
+
+
+def equals(frame: Frame, name: str, word: str) -> np.ndarray:
+    """(N,) bool: the text column `name` is `word` (a comparison of codes where kept)."""
+    if name + CODES not in frame:
+        return frame[name] == word
+    words = frame[name + WORDS].tolist()
+    return frame[name + CODES] == words.index(word) if word in words else np.zeros(frame_rows(frame), dtype=bool)
+
+
+def tally(frame: Frame, names: tuple[str, ...], *, rows: np.ndarray) -> Counter[tuple[str, ...]]:
+    """How many of the `rows` ((N,) bool) hold each combination of the text columns `names`: one bincount of the
+    combined codes where frame_of_parquet kept them, else a count of the texts."""
+    if not all(name + CODES in frame for name in names):
+        return Counter(zip(*(frame[name][rows].tolist() for name in names), strict=True))
+    words = [frame[name + WORDS] for name in names]
+    key = np.zeros(int(rows.sum()), dtype=np.int64)
+    for name, column_words in zip(names, words, strict=True):
+        key = key * column_words.size + frame[name + CODES][rows]
+    counts = np.bincount(key)
+    held = np.flatnonzero(counts)
+    indices = np.unravel_index(held, [column_words.size for column_words in words]) if held.size else ()
+    return Counter({tuple(str(column_words[i]) for column_words, i in zip(words, combination, strict=True)): int(count)
+                    for *combination, count in zip(*indices, counts[held], strict=True)})
 
 
 def frame_rows(frame: Frame) -> int:
@@ -81,8 +154,8 @@ def _members(frame: Frame, *, include_suspicious: bool, tier: str) -> np.ndarray
     """(N,) bool: the rows of `tier` (verified: tier says so; open: counted, and suspicious when asked)."""
     n = frame_rows(frame)
     if tier == "verified":
-        return frame["tier"] == "verified" if "tier" in frame else np.zeros(n, dtype=bool)
-    return frame["counted"] | (include_suspicious & (frame["exclusion"] == "suspicious"))
+        return equals(frame, "tier", "verified") if "tier" in frame else np.zeros(n, dtype=bool)
+    return frame["counted"] | (include_suspicious & equals(frame, "exclusion", "suspicious"))
 
 
 def table_of_frame(frame: Frame, *, members: np.ndarray) -> RoundTable:
@@ -91,9 +164,14 @@ def table_of_frame(frame: Frame, *, members: np.ndarray) -> RoundTable:
         return np.nan_to_num(frame[name][members], nan=math.inf)
 
     def text(name: str) -> np.ndarray:
-        return frame[name][members]
+        return texts(frame, name, rows=members)
 
     def same(a: str, b: str) -> np.ndarray:
+        if a + CODES in frame and b + CODES in frame:
+            # Each of a's texts as b's code (-1: not among b's, or ""), then integer comparisons only.
+            position = {word: i for i, word in enumerate(frame[b + WORDS].tolist()) if word != ""}
+            as_b = np.array([position.get(word, -1) for word in frame[a + WORDS].tolist()], dtype=np.int64)
+            return as_b[frame[a + CODES][members]] == frame[b + CODES][members]
         mine, truth = text(a), text(b)
         return (mine != "") & (mine == truth)
 
@@ -101,31 +179,31 @@ def table_of_frame(frame: Frame, *, members: np.ndarray) -> RoundTable:
         human_km=km("human_km"), model_km=km("model_km"),
         human_points=np.nan_to_num(frame["human_points"][members], nan=0.0),
         model_points=np.nan_to_num(frame["model_points"][members], nan=0.0),
-        player=text("player_id"), panorama=text("panorama_id"), panorama_set=text("panorama_set"),
-        model_version=text("model_name"), mode=text("mode"), continent=text("truth_continent"),
-        country=text("truth_country"),
+        **{field: text(name) for field, name in LABELLED.items()},
         human_same_country=same("human_country", "truth_country"),
         model_same_country=same("model_country", "truth_country"),
         human_same_continent=same("human_continent", "truth_continent"),
         model_same_continent=same("model_continent", "truth_continent"),
-        set_prior_km=km("set_prior_km") if "set_prior_km" in frame and members.any() else None)
+        set_prior_km=km("set_prior_km") if "set_prior_km" in frame and members.any() else None,
+        labels={field: labels for field, name in LABELLED.items()
+                if (labels := codes_of(frame, name, members=members)) is not None})
 
 
 def frame_anchor(frame: Frame) -> str | None:
     """The one anchor rule of the page, the API and benchmark_report: the rows' `rating_anchor` (the default
     model when they were read); None (the model with the most counted rounds) for rows that name none."""
-    anchors = frame.get("rating_anchor")
-    named = anchors[anchors != ""] if anchors is not None else np.array([], dtype=object)
+    named = (texts(frame, "rating_anchor", rows=~equals(frame, "rating_anchor", "")) if "rating_anchor" in frame
+             else np.array([], dtype=object))
     return str(named[0]) if named.size else None
 
 
 def tiers_of_frame(frame: Frame) -> dict[str, object]:
     """Both tiers' sizes, and why each open round is not verified (a round may have several reasons)."""
     counted = int(frame["counted"].sum())
-    verified = int((frame["tier"] == "verified").sum()) if "tier" in frame else 0
+    verified = int(equals(frame, "tier", "verified").sum()) if "tier" in frame else 0
     reasons: Counter[str] = Counter()
     if "tier_reasons" in frame:
-        for text, n in Counter(frame["tier_reasons"][frame["tier"] == "open"].tolist()).items():
+        for (text,), n in tally(frame, ("tier_reasons",), rows=equals(frame, "tier", "open")).items():
             for reason in str(text).split(";"):
                 if reason:
                     reasons[reason] += n
@@ -143,11 +221,10 @@ def benchmark_of_frame(frame: Frame, *, seed: int = 0, resamples: int = 1000, in
     if tier not in TIERS:
         raise ValueError(f"tier must be one of {', '.join(TIERS)}")
     n = frame_rows(frame)
-    mode = frame["mode"] if n else np.array([], dtype=object)
     left_out = ~_members(frame, include_suspicious=include_suspicious, tier="open") if n else np.zeros(0, bool)
-    modes = Counter(mode.tolist())
-    pairs = (Counter(zip(mode[left_out].tolist(), frame["exclusion"][left_out].tolist(), strict=True)) if n
-             else Counter())
+    modes = Counter({m: count for (m,), count in tally(frame, ("mode",), rows=np.ones(n, dtype=bool)).items()}
+                    if n else {})
+    pairs = tally(frame, ("mode", "exclusion"), rows=left_out) if n else Counter()
     excluded_in: dict[str, Counter[str]] = {m: Counter() for m in modes}
     for (m, reason), count in pairs.items():
         excluded_in[str(m)][str(reason)] += count
@@ -170,9 +247,9 @@ def benchmark_of_frame(frame: Frame, *, seed: int = 0, resamples: int = 1000, in
         headline_family(tables)  # a withheld radius leaves the family
     # Which image each model's counted guesses were made on: the served bytes, or the original file.
     views: dict[str, Counter[str]] = {}
-    view = frame.get("model_view")
-    seen_views = (view[members] if view is not None else np.full(int(members.sum()), "", dtype=object)).tolist()
-    for (model, seen), count in Counter(zip(frame["model_name"][members].tolist(), seen_views, strict=True)).items():
+    seen_views = (tally(frame, ("model_name", "model_view"), rows=members) if "model_view" in frame else
+                  {(model, ""): count for (model,), count in tally(frame, ("model_name",), rows=members).items()})
+    for (model, seen), count in seen_views.items():
         views.setdefault(str(model), Counter())[str(seen)] += count
     # Ratings name a player by the seat name they chose (pseudonymous ids stay in `name`), models by their own.
     names = _display_names(frame)
@@ -193,8 +270,9 @@ def _display_names(frame: Frame) -> dict[str, str]:
     empty in the rows, and the tables show the pseudonym)."""
     if "player_name" not in frame:
         return {}
-    named = np.flatnonzero(frame["player_name"] != "")
-    return dict(zip(frame["player_id"][named].tolist(), frame["player_name"][named].tolist(), strict=True))
+    named = np.flatnonzero(~equals(frame, "player_name", ""))
+    return dict(zip(texts(frame, "player_id", rows=named).tolist(), texts(frame, "player_name", rows=named).tolist(),
+                    strict=True))
 
 
 def _empty_table() -> RoundTable:

@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 
 from gameserver.stats.bootstrap import median_resamples, pigeonhole, pooled_group_counts
-from gameserver.stats.clusters import Clusters, clusters_of, contest_inference, mean_interval, rate_intervals, two_way
+from gameserver.stats.clusters import (
+    DENSE_KEYS,
+    Clusters,
+    _square_sums,
+    clusters_of,
+    contest_inference,
+    distinct_keys,
+    mean_interval,
+    rate_intervals,
+    two_way,
+)
 from gameserver.stats.intervals import holm, sign_test_p, t_quantile, t_two_sided_p, wilson_interval
 
 
@@ -181,3 +191,29 @@ def test_bootstrap_medians_equal_np_median_of_the_repeated_rows() -> None:
         for b in range(200):
             repeated = np.repeat(values, weights[b, cell].astype(np.int64))
             assert (math.isnan(medians[b]) if not repeated.size else medians[b] == np.median(repeated))
+
+
+@pytest.mark.parametrize("high", [7, 10 ** 6, DENSE_KEYS + 10])
+def test_distinct_keys_are_numpys_unique_with_its_inverse(high):
+    keys = np.random.default_rng(3).integers(0, high, 5000)
+    distinct, inverse = distinct_keys(keys)
+    expected, expected_inverse = np.unique(keys, return_inverse=True)
+    assert np.array_equal(distinct, expected) and np.array_equal(inverse, expected_inverse)
+    assert inverse.dtype == np.int64
+
+
+def test_cells_are_numbered_in_key_order_only_when_a_cell_holds_two_rounds() -> None:
+    repeated = clusters([2, 0, 2, 1], [0, 1, 0, 0])
+    assert repeated.cell.tolist() == [2, 0, 2, 1] and repeated.cells == 3  # keys 4, 1, 4, 2
+    distinct = clusters([2, 0, 1], [0, 1, 0])
+    assert distinct.cells == 3 and sorted(distinct.cell.tolist()) == [0, 1, 2]
+
+
+def test_one_players_term_is_the_groups_own_totals() -> None:
+    design = clusters([0, 0, 1, 2, 2, 3], [0, 1, 0, 1, 0, 1]).panorama_only()
+    scores, groups = np.array([[0.5, -0.5, 1.5, 0.25, -1.0, 2.0]]), np.array([0, 1, 0, 1, 1, 2])
+    terms = two_way(scores=scores, clusters=design, rows=np.arange(6), groups=groups, group_count=3)
+    square, held, sizes = _square_sums(codes=np.zeros(6, dtype=np.int64), count=1, scores=scores, groups=groups,
+                                       group_count=3)
+    assert np.array_equal(terms.player, square) and np.array_equal(terms.players, held)
+    assert np.array_equal(terms.players_effective, terms.rows ** 2 / sizes[0])

@@ -1,0 +1,93 @@
+"""A Parquet export read column by column (dictionary codes kept beside the texts) gives the same tables as the
+same rows read one dict at a time: the codes replace factorising, counting and comparing the texts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from gameserver.stats.benchmark import _factorize
+from gameserver.stats.report import (
+    CODES,
+    LABELLED,
+    benchmark_of_frame,
+    codes_of,
+    frame_of_parquet,
+    frame_of_rows,
+    tally,
+)
+from gameserver.stats.tiers import TIERS
+
+
+def awkward_export(tmp_path: Path) -> Path:
+    """3000 rounds of 300 panoramas, 40 players and 3 models, written in small row groups (one dictionary each, in
+    a different order), with nulls, empty texts and texts of their own in the columns the tables compare and
+    count."""
+    rng = np.random.default_rng(4)
+    n = 3000
+
+    def pick(words: list[str], *, missing: bool = False) -> list[str | None]:
+        values = np.array(words, dtype=object)[rng.integers(0, len(words), n)]
+        if missing:
+            draw = rng.random(n)
+            values[draw < 0.1], values[(draw >= 0.1) & (draw < 0.15)] = None, ""
+        return values.tolist()
+
+    countries = [f"C{i:02d}" for i in range(30)]
+    tier = pick(["verified", "verified", "open", "excluded"])
+    human_km = rng.lognormal(7, 1.2, n)
+    human_km[rng.random(n) < 0.03] = np.nan  # timeouts
+    columns: dict[str, object] = {
+        "human_km": human_km, "model_km": rng.lognormal(6.5, 1.5, n),
+        "human_points": rng.random(n) * 5000, "model_points": rng.random(n) * 5000,
+        "set_prior_km": rng.lognormal(8, 0.5, n), "counted": [t != "excluded" for t in tier],
+        "guess_missing": rng.random(n) < 0.02, "player_id": pick([f"u{i}" for i in range(40)]),
+        "player_name": pick(["ann", "bob"], missing=True), "panorama_id": pick([f"p{i}" for i in range(300)]),
+        "panorama_set": pick(["yfcc", "osv"]), "model_name": pick(["lite0", "lite2", "knn"]),
+        "model_view": pick(["served", "original"], missing=True), "mode": pick(["classic", "nmpz"]),
+        "truth_continent": pick(["Europe", "Asia"], missing=True), "truth_country": pick(countries, missing=True),
+        # "A0": a guess in a country no truth is in, so the two columns' texts differ.
+        "human_country": pick([*countries[::2], "A0"], missing=True), "model_country": pick(countries, missing=True),
+        "human_continent": pick(["Europe", "Asia"], missing=True), "model_continent": pick(["Europe", "Asia"]),
+        "exclusion": ["seen_before" if t == "excluded" else "" for t in tier], "tier": tier,
+        "tier_reasons": ["guest;new" if t == "open" else "" for t in tier], "rating_anchor": pick(["lite2"]),
+    }
+    path = tmp_path / "awkward.parquet"
+    pq.write_table(pa.table({name: pa.array(values) for name, values in columns.items()}), path, row_group_size=700)
+    return path
+
+
+def test_a_parquet_export_gives_the_tables_of_its_rows_read_one_by_one(tmp_path):
+    path = awkward_export(tmp_path)
+    columnar, by_rows = frame_of_parquet(path), frame_of_rows(pq.read_table(path).to_pylist())
+    assert "player_id" + CODES in columnar and "player_id" + CODES not in by_rows
+    # A text column asked for by name is the rows' texts (made from the codes on first use).
+    assert all(columnar[name].tolist() == by_rows[name].tolist() for name in ("human_country", "model_view"))
+    for tier in TIERS:
+        fast = benchmark_of_frame(columnar, tier=tier, resamples=200)
+        slow = benchmark_of_frame(by_rows, tier=tier, resamples=200)
+        assert json.dumps(fast, sort_keys=True) == json.dumps(slow, sort_keys=True)
+
+
+def test_codes_factorise_the_member_rows_as_their_texts_do(tmp_path):
+    frame = frame_of_parquet(awkward_export(tmp_path))
+    members = np.random.default_rng(1).random(frame["mode"].size) < 0.4
+    for name in LABELLED.values():
+        names, codes = codes_of(frame, name, members=members) or ([], np.zeros(0))
+        expected_names, expected_codes = _factorize(frame[name][members])
+        assert names == expected_names and np.array_equal(codes, expected_codes)
+
+
+def test_a_tally_counts_the_combinations_of_texts_in_the_rows(tmp_path):
+    frame = frame_of_parquet(awkward_export(tmp_path))
+    rows = frame["tier"] == "open"
+    columns = ("model_name", "model_view")
+    expected = Counter(zip(*(frame[name][rows].tolist() for name in columns), strict=True))
+    assert tally(frame, columns, rows=rows) == expected
+    without_codes = {name: frame[name] for name in columns}
+    assert tally(without_codes, columns, rows=rows) == expected
