@@ -63,8 +63,13 @@ METHOD_SETTINGS = [
     Setting("+ TTA (5 views)", test_views=ALL, calibrations=(1.0, 2.0, 4.0, 8.0)),
     Setting("+ TTA + train on the 5 views", train_views=ALL, test_views=ALL, calibrations=(1.0, 4.0)),
     Setting("+ TTA + hierarchy 100:10,50:5", test_views=ALL, levels=((100, 10), (50, 5)), calibrations=(1.0, 4.0)),
-    Setting("+ TTA + hierarchy, fine 12:2", test_views=ALL, levels=((100, 10), (50, 5), (25, 3)), fine=(12, 2),
-            calibrations=(1.0, 4.0)),
+    Setting(
+        "+ TTA + hierarchy, fine 12:2",
+        test_views=ALL,
+        levels=((100, 10), (50, 5), (25, 3)),
+        fine=(12, 2),
+        calibrations=(1.0, 4.0),
+    ),
     Setting("+ TTA + retrieval", test_views=ALL, temperatures=(0.1, 0.3), calibrations=(1.0, 4.0)),
 ]
 
@@ -72,8 +77,9 @@ METHOD_SETTINGS = [
 def folds_of(manifest: Manifest) -> np.ndarray:
     """(N,) fold of each photo; split by owner: one photographer's photos never sit on both sides."""
     owners = np.array(manifest.column("flickr_owner"))
-    fold_of_owner = dict(zip(np.unique(owners), np.random.default_rng(0).integers(0, FOLDS, len(set(owners))),
-                             strict=True))
+    fold_of_owner = dict(
+        zip(np.unique(owners), np.random.default_rng(0).integers(0, FOLDS, len(set(owners))), strict=True)
+    )
     return np.array([fold_of_owner[owner] for owner in owners])
 
 
@@ -83,37 +89,66 @@ def summary_line(label: str, errors: Iterable[np.ndarray]) -> str:
     return f"{label:<58}{accuracy}  med {summary.median_km:5.0f}  gs {summary.mean_geoscore:4.0f}"
 
 
-def run_setting(setting: Setting, views: dict[str, torch.Tensor], manifest: Manifest, fold: np.ndarray,
-                errors: dict[str, list[np.ndarray]]) -> None:
+def run_setting(
+    setting: Setting,
+    views: dict[str, torch.Tensor],
+    manifest: Manifest,
+    fold: np.ndarray,
+    errors: dict[str, list[np.ndarray]],
+) -> None:
     lat, lon = manifest.latitudes, manifest.longitudes
     for held_out in range(FOLDS):
         train_rows, test_rows = np.flatnonzero(fold != held_out), np.flatnonzero(fold == held_out)
         partition = adaptive_partition(lat[train_rows], lon[train_rows], t1=setting.fine[0], t2=setting.fine[1])
         cells = CellSet.from_partition(partition)
         kept = train_rows[partition.assignment >= 0]
-        coarse = [CellSet.from_partition(adaptive_partition(lat[train_rows], lon[train_rows], t1=t1, t2=t2))
-                  for t1, t2 in setting.levels]
-        head = HierarchicalHead(views["center"].shape[1], len(cells),
-                                ancestors=[ancestor_map(cells, c) for c in coarse],
-                                level_sizes=[len(c) for c in coarse])
+        coarse = [
+            CellSet.from_partition(adaptive_partition(lat[train_rows], lon[train_rows], t1=t1, t2=t2))
+            for t1, t2 in setting.levels
+        ]
+        head = HierarchicalHead(
+            views["center"].shape[1],
+            len(cells),
+            ancestors=[ancestor_map(cells, c) for c in coarse],
+            level_sizes=[len(c) for c in coarse],
+        )
         features = torch.cat([views[v][kept] for v in setting.train_views])  # (V*N, D)
         repeat = len(setting.train_views)
-        fit_probe(head, features, np.tile(lat[kept], repeat), np.tile(lon[kept], repeat), [cells, *coarse],
-                  loss=setting.loss, tau_km=setting.tau_km, weight_decay=setting.weight_decay,
-                  epochs=setting.epochs, lr=3e-3, batch_size=64, seed=0)
+        fit_probe(
+            head,
+            features,
+            np.tile(lat[kept], repeat),
+            np.tile(lon[kept], repeat),
+            [cells, *coarse],
+            loss=setting.loss,
+            tau_km=setting.tau_km,
+            weight_decay=setting.weight_decay,
+            epochs=setting.epochs,
+            lr=3e-3,
+            batch_size=64,
+            seed=0,
+        )
         truth = lat[test_rows], lon[test_rows]
         queries = torch.stack([views[v][test_rows] for v in setting.test_views]).mean(0)  # (T, D)
         gallery_raw = torch.stack([views[v][kept] for v in setting.test_views]).mean(0)
         for calibration in setting.calibrations:
             with torch.no_grad():
-                probabilities = np.mean([torch.softmax(head(views[v][test_rows]) / calibration, 1).numpy()
-                                         for v in setting.test_views], axis=0)  # (T, C)
+                probabilities = np.mean(
+                    [torch.softmax(head(views[v][test_rows]) / calibration, 1).numpy() for v in setting.test_views],
+                    axis=0,
+                )  # (T, C)
             for mode in POINT_MODES:
                 errors.setdefault(f"c={calibration} {mode}", []).append(
-                    distances_km(*point_guesses(probabilities, cells, mode), *truth))
+                    distances_km(*point_guesses(probabilities, cells, mode), *truth)
+                )
             for temperature in setting.temperatures:
-                gallery = Gallery.build(gallery_raw, lat[kept], lon[kept],
-                                        partition.assignment[partition.assignment >= 0], temperature=temperature)
+                gallery = Gallery.build(
+                    gallery_raw,
+                    lat[kept],
+                    lon[kept],
+                    partition.assignment[partition.assignment >= 0],
+                    temperature=temperature,
+                )
                 guess = refine_points(probabilities, queries, gallery)
                 errors.setdefault(f"c={calibration} refine T={temperature}", []).append(distances_km(*guess, *truth))
 
@@ -129,15 +164,21 @@ def baselines(views: dict[str, torch.Tensor], manifest: Manifest, fold: np.ndarr
         count = len(test_rows)
         frequencies = np.tile(cells.counts / cells.counts.sum(), (count, 1))  # (T, C)
         errors.setdefault("smart prior (GeoScore point of the cell frequencies)", []).append(
-            distances_km(*point_guesses(frequencies, cells, "geoscore"), *truth))
-        errors.setdefault("prior (most frequent cell)", []).append(distances_km(
-            np.full(count, cells.mean_latitudes[best]), np.full(count, cells.mean_longitudes[best]), *truth))
+            distances_km(*point_guesses(frequencies, cells, "geoscore"), *truth)
+        )
+        errors.setdefault("prior (most frequent cell)", []).append(
+            distances_km(
+                np.full(count, cells.mean_latitudes[best]), np.full(count, cells.mean_longitudes[best]), *truth
+            )
+        )
         picks = np.random.default_rng(held_out).integers(0, len(cells), size=count)
         errors.setdefault("random cell", []).append(
-            distances_km(cells.mean_latitudes[picks], cells.mean_longitudes[picks], *truth))
+            distances_km(cells.mean_latitudes[picks], cells.mean_longitudes[picks], *truth)
+        )
         for k in (1, 10):
-            guess = knn_guesses(views["center"][test_rows], views["center"][train_rows], lat[train_rows],
-                                lon[train_rows], k=k)
+            guess = knn_guesses(
+                views["center"][test_rows], views["center"][train_rows], lat[train_rows], lon[train_rows], k=k
+            )
             errors.setdefault(f"kNN retrieval (k={k})", []).append(distances_km(*guess, *truth))
     for name, rows in errors.items():
         print(summary_line(name, rows), flush=True)
@@ -159,11 +200,19 @@ def search_partition(views: dict[str, torch.Tensor], manifest: Manifest, fold: n
         for loss, tau in [("ce", 75.0), ("haversine", 75.0), ("haversine", 300.0), ("haversine", 1000.0)]:
             for weight_decay, epochs in [(1e-4, 60), (0.05, 20)]:
                 errors: dict[str, list[np.ndarray]] = {}
-                setting = Setting(f"{t1} {t2} {loss} {tau} {weight_decay} {epochs}", fine=(t1, t2), loss=loss,
-                                  tau_km=tau, weight_decay=weight_decay, epochs=epochs)
+                setting = Setting(
+                    f"{t1} {t2} {loss} {tau} {weight_decay} {epochs}",
+                    fine=(t1, t2),
+                    loss=loss,
+                    tau_km=tau,
+                    weight_decay=weight_decay,
+                    epochs=epochs,
+                )
                 run_setting(setting, views, manifest, fold, errors)
-                print(" | ".join(summary_line(f"{setting.name} {mode}", rows) for mode, rows in errors.items()),
-                      flush=True)
+                print(
+                    " | ".join(summary_line(f"{setting.name} {mode}", rows) for mode, rows in errors.items()),
+                    flush=True,
+                )
 
 
 def main() -> None:
@@ -174,9 +223,17 @@ def main() -> None:
     manifest = read_manifest(data_dir() / "yfcc-train" / "manifest.csv")
     backbone = GeoClassifier("efficientnet-lite2", 1, pretrained=True)
     wanted = VIEWS if args.search == "method" else ("center",)
-    views = {view: cached_embeddings(backbone, manifest.image_paths, size=260, cache_dir=Path(args.cache_dir),
-                                     backbone_key=pretrained_weights_sha256("efficientnet-lite2"), view=view)
-             for view in wanted}  # each (N, 1280)
+    views = {
+        view: cached_embeddings(
+            backbone,
+            manifest.image_paths,
+            size=260,
+            cache_dir=Path(args.cache_dir),
+            backbone_key=pretrained_weights_sha256("efficientnet-lite2"),
+            view=view,
+        )
+        for view in wanted
+    }  # each (N, 1280)
     fold = folds_of(manifest)
     (search_method if args.search == "method" else search_partition)(views, manifest, fold)
 

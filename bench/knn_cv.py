@@ -39,13 +39,15 @@ def main() -> None:
         guesses = np.empty((len(owners), 2))
         for query, row in enumerate(similarities):
             neighbours, weights = neighbour_weights(row, k, temperature)
-            best = neighbours[densest_neighbour(gallery.latitudes[neighbours], gallery.longitudes[neighbours],
-                                                weights)]
+            best = neighbours[densest_neighbour(gallery.latitudes[neighbours], gallery.longitudes[neighbours], weights)]
             guesses[query] = gallery.latitudes[best], gallery.longitudes[best]
         summary = summarize_errors(distances_km(guesses[:, 0], guesses[:, 1], gallery.latitudes, gallery.longitudes))
         accuracy = " ".join(f"{100 * rate:5.1f}" for rate in summary.accuracy.values())
-        print(f"k={k:<3} T={temperature:<5} {accuracy}  median {summary.median_km:5.0f}  "
-              f"GeoScore {summary.mean_geoscore:5.0f}", flush=True)
+        print(
+            f"k={k:<3} T={temperature:<5} {accuracy}  median {summary.median_km:5.0f}  "
+            f"GeoScore {summary.mean_geoscore:5.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -47,10 +47,12 @@ class Client:
 
     def call(self, path: str, body: object | None = None) -> Any:
         token = next((c.value or "" for c in self.cookies if c.name == "csrftoken"), "")
-        request = urllib.request.Request(self.base + path, method="GET" if body is None else "POST",
-                                         data=None if body is None else json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json", "X-CSRFToken": token,
-                                                  "Referer": self.base + "/"})
+        request = urllib.request.Request(
+            self.base + path,
+            method="GET" if body is None else "POST",
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "X-CSRFToken": token, "Referer": self.base + "/"},
+        )
         with self.opener.open(request, timeout=30) as response:
             return json.loads(response.read())
 
@@ -86,22 +88,36 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "var" / "demo" / "model.pt")
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--wait", choices=("socket", "poll"), default="socket",
-                        help="how the client learns of the model's guess (default: the websocket, as the browser)")
+    parser.add_argument(
+        "--wait",
+        choices=("socket", "poll"),
+        default="socket",
+        help="how the client learns of the model's guess (default: the websocket, as the browser)",
+    )
     args = parser.parse_args()
     if not args.checkpoint.is_file():
         sys.exit(f"no checkpoint at {args.checkpoint}: run `make demo-model` first")
     var = Path(tempfile.mkdtemp(prefix="bench-latency-"))
     port = free_port()
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
+    environment = {
+        key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+    }
     environment.update(PLANET_VAR_DIR=str(var), PLANET_CHECKPOINT=str(args.checkpoint.resolve()))
     # One client plays every round as fast as it can: the per-address and per-game limits would refuse it.
-    environment.update({f"PLANET_RATE_LIMIT_{scope}": "100000/60" for scope in (
-        "GAMES", "GUESSES", "ROUND_STARTS", "PREDICTIONS", "GAME_PREDICTIONS")})
+    environment.update(
+        {
+            f"PLANET_RATE_LIMIT_{scope}": "100000/60"
+            for scope in ("GAMES", "GUESSES", "ROUND_STARTS", "PREDICTIONS", "GAME_PREDICTIONS")
+        }
+    )
     log = (var / "run_arena.log").open("wb")
-    server = subprocess.Popen([sys.executable, "manage.py", "run_arena", "--port", str(port)], cwd=ROOT,
-                              env=environment, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "run_arena", "--port", str(port)],
+        cwd=ROOT,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         client = Client(base)
@@ -121,8 +137,7 @@ def main() -> int:
         while left > 0:
             count = min(left, 50)
             game = client.call("/api/games", {"set": "osv5m-demo", "rounds": count})["game"]
-            with connect(f"ws://127.0.0.1:{port}/ws/games/{game}", origin=Origin(base),
-                         open_timeout=30) as socket:
+            with connect(f"ws://127.0.0.1:{port}/ws/games/{game}", origin=Origin(base), open_timeout=30) as socket:
                 for number in range(1, count + 1):
                     started = time.perf_counter()
                     view = client.call(f"/api/games/{game}/rounds/{number}/start", {})
@@ -130,8 +145,10 @@ def main() -> int:
                         while not client.call(f"/api/rounds/{view['round']}")["model_ready"]:
                             time.sleep(POLL_S)
                     else:
-                        while not ((event := json.loads(socket.recv(timeout=30))).get("event") == "model_ready"
-                                   and event.get("round") == number):
+                        while not (
+                            (event := json.loads(socket.recv(timeout=30))).get("event") == "model_ready"
+                            and event.get("round") == number
+                        ):
                             pass
                     observed.append(1000 * (time.perf_counter() - started))
                     rounds.append(view["round"])
@@ -143,9 +160,14 @@ def main() -> int:
         log.close()
     with sqlite3.connect(var / "arena.sqlite3") as database:
         placeholders = ",".join("?" * len(rounds))
-        committed = {public_id: (ready - served) for public_id, served, ready in database.execute(
-            "SELECT public_id, julianday(served_at) * 86400000, julianday(model_ready_at) * 86400000 "
-            f"FROM games_round WHERE public_id IN ({placeholders})", rounds)}
+        committed = {
+            public_id: (ready - served)
+            for public_id, served, ready in database.execute(
+                "SELECT public_id, julianday(served_at) * 86400000, julianday(model_ready_at) * 86400000 "
+                f"FROM games_round WHERE public_id IN ({placeholders})",
+                rounds,
+            )
+        }
     server_ms = [committed[r] for r in rounds[1:]]
     client_ms = observed[1:]
     image = next((var / "panoramas").glob("*.jpg"))
@@ -153,12 +175,16 @@ def main() -> int:
     p50 = statistics.median(server_ms)
     overhead = p50 / (bare["onnx"] + bare["preprocess"]) - 1
     result = {
-        "rounds": len(server_ms), "threads": threads, "load_average": load_average(),
+        "rounds": len(server_ms),
+        "threads": threads,
+        "load_average": load_average(),
         "server_commit_ms": {"p50": p50, "p95": percentile(server_ms, 95)},
         "client_waits_by": args.wait,
         "client_observed_ms": {"p50": statistics.median(client_ms), "p95": percentile(client_ms, 95)},
-        "bare_ms": bare, "overhead_over_bare_onnx_and_preprocess": overhead,
-        "pass_p50": p50 <= GOAL_P50_MS, "pass_overhead": overhead <= GOAL_OVERHEAD,
+        "bare_ms": bare,
+        "overhead_over_bare_onnx_and_preprocess": overhead,
+        "pass_p50": p50 <= GOAL_P50_MS,
+        "pass_overhead": overhead <= GOAL_OVERHEAD,
     }
     print(json.dumps(result, indent=2))
     if args.json:

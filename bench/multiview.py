@@ -55,33 +55,48 @@ def place_folds(count: int, folds: int, seed: int) -> list[list[int]]:
 def album_method(features: Features, settings: AlbumSettings) -> Method:
     def run(train: list[int], test: list[int]) -> tuple[np.ndarray, list[int]]:
         inputs = features.inputs[settings.input]
-        model, _ = fit_album([inputs[features.places[p]] for p in train], features.latitudes[train],
-                             features.longitudes[train], features.cells, settings)
+        model, _ = fit_album(
+            [inputs[features.places[p]] for p in train],
+            features.latitudes[train],
+            features.longitudes[train],
+            features.cells,
+            settings,
+        )
         return album_probabilities(model, [inputs[features.places[p]] for p in test]), test
+
     return run
 
 
 def geoscore_of(features: Features, method: Method, train: list[int], test: list[int]) -> float:
     distributions, places = method(train, test)
     latitudes, longitudes = point_guesses(distributions, features.cells, "geoscore")
-    return float(summarize_errors(distances_km(latitudes, longitudes, features.latitudes[places],
-                                               features.longitudes[places])).mean_geoscore)
+    return float(
+        summarize_errors(
+            distances_km(latitudes, longitudes, features.latitudes[places], features.longitudes[places])
+        ).mean_geoscore
+    )
 
 
 def inner_chosen_method(features: Features, settings: AlbumSettings, seed: int) -> Method:
     """The LSTM whose input (embedding or log-probabilities) scores the best mean GeoScore in a cross-validation
     inside the training places alone: the held-out places choose nothing."""
+
     def run(train: list[int], test: list[int]) -> tuple[np.ndarray, list[int]]:
         scores = {}
         for kind in ALBUM_INPUTS:
             method = album_method(features, dataclasses.replace(settings, input=kind))
             inner = [[train[i] for i in fold] for fold in place_folds(len(train), INNER_FOLDS, seed)]
-            scores[kind] = np.mean([geoscore_of(features, method, [p for p in train if p not in fold], fold)
-                                    for fold in inner])
+            scores[kind] = np.mean(
+                [geoscore_of(features, method, [p for p in train if p not in fold], fold) for fold in inner]
+            )
         chosen = max(scores, key=lambda kind: scores[kind])
-        print(f"    inner CV chose input={chosen} (mean GeoScore " +
-              ", ".join(f"{kind} {score:.0f}" for kind, score in scores.items()) + ")")
+        print(
+            f"    inner CV chose input={chosen} (mean GeoScore "
+            + ", ".join(f"{kind} {score:.0f}" for kind, score in scores.items())
+            + ")"
+        )
         return album_method(features, dataclasses.replace(settings, input=chosen))(train, test)
+
     return run
 
 
@@ -110,8 +125,9 @@ def methods_of(features: Features, settings: AlbumSettings, seed: int) -> dict[s
     }
 
 
-def cross_validate(features: Features, methods: dict[str, Method], folds: list[list[int]]
-                   ) -> dict[str, list[tuple[np.ndarray, list[int]]]]:
+def cross_validate(
+    features: Features, methods: dict[str, Method], folds: list[list[int]]
+) -> dict[str, list[tuple[np.ndarray, list[int]]]]:
     """Method -> each fold's predictions of its held-out places (distributions, place of each)."""
     predictions: dict[str, list[tuple[np.ndarray, list[int]]]] = {name: [] for name in methods}
     everything = range(len(features.places))
@@ -123,8 +139,9 @@ def cross_validate(features: Features, methods: dict[str, Method], folds: list[l
     return predictions
 
 
-def fold_errors(features: Features, predictions: list[tuple[np.ndarray, list[int]]], mode: str
-                ) -> tuple[list[np.ndarray], int]:
+def fold_errors(
+    features: Features, predictions: list[tuple[np.ndarray, list[int]]], mode: str
+) -> tuple[list[np.ndarray], int]:
     """One method's folds -> each fold's (P_f or sum V_f,) km errors under point mode `mode`, and how many distinct
     points it guessed in all (1: the same guess whatever the images)."""
     errors, points = [], set()
@@ -136,8 +153,10 @@ def fold_errors(features: Features, predictions: list[tuple[np.ndarray, list[int
 
 
 def row(summary: ErrorSummary) -> str:
-    return (" ".join(f"{100 * summary.accuracy[t]:5.1f}" for t in THRESHOLD_NAMES)
-            + f"  median {summary.median_km:6.0f} km  GeoScore {summary.mean_geoscore:5.0f}")
+    return (
+        " ".join(f"{100 * summary.accuracy[t]:5.1f}" for t in THRESHOLD_NAMES)
+        + f"  median {summary.median_km:6.0f} km  GeoScore {summary.mean_geoscore:5.0f}"
+    )
 
 
 def load_features(checkpoint: Path, manifest_path: Path, cache_dir: Path | None) -> Features:
@@ -147,9 +166,14 @@ def load_features(checkpoint: Path, manifest_path: Path, cache_dir: Path | None)
     logprobs = view_inputs(loaded.model, embeddings, "logprobs")  # (N, C)
     places = manifest.places()
     first = [place[0] for place in places]
-    return Features(places=places, probabilities=np.exp(logprobs.double().numpy()),
-                    inputs={"embedding": view_inputs(loaded.model, embeddings, "embedding"), "logprobs": logprobs},
-                    latitudes=manifest.latitudes[first], longitudes=manifest.longitudes[first], cells=loaded.cells)
+    return Features(
+        places=places,
+        probabilities=np.exp(logprobs.double().numpy()),
+        inputs={"embedding": view_inputs(loaded.model, embeddings, "embedding"), "logprobs": logprobs},
+        latitudes=manifest.latitudes[first],
+        longitudes=manifest.longitudes[first],
+        cells=loaded.cells,
+    )
 
 
 def main() -> None:
@@ -166,8 +190,10 @@ def main() -> None:
     started = time.perf_counter()
     features = load_features(args.checkpoint, args.manifest, Path(args.cache_dir) if args.cache_dir else None)
     settings = AlbumSettings(seed=args.seed, tau_km=float(load_checkpoint(args.checkpoint).config["tau_km"]))
-    print(f"{len(features.places)} places, {len(features.probabilities)} views ({args.manifest}); features in "
-          f"{time.perf_counter() - started:.1f} s; LSTM settings {dataclasses.asdict(settings)}")
+    print(
+        f"{len(features.places)} places, {len(features.probabilities)} views ({args.manifest}); features in "
+        f"{time.perf_counter() - started:.1f} s; LSTM settings {dataclasses.asdict(settings)}"
+    )
     folds = place_folds(len(features.places), args.folds, args.seed)
     predictions = cross_validate(features, methods_of(features, settings, args.seed), folds)
     report: dict[str, object] = {}
@@ -179,12 +205,17 @@ def main() -> None:
             overall = summarize_errors(np.concatenate(errors))
             spread = np.std([s.mean_geoscore for s in summaries])
             far = np.std([100 * s.accuracy["continent"] for s in summaries])
-            print(f"  {name}\n    overall {row(overall)}  (fold sd: GeoScore {spread:.0f}, 2500 km {far:.1f}; "
-                  f"{distinct} distinct guesses)")
+            print(
+                f"  {name}\n    overall {row(overall)}  (fold sd: GeoScore {spread:.0f}, 2500 km {far:.1f}; "
+                f"{distinct} distinct guesses)"
+            )
             for index, summary in enumerate(summaries):
                 print(f"    fold {index + 1}  {row(summary)}")
-            report[f"{name}, point={mode}"] = {"overall": overall.as_dict(), "distinct_guesses": distinct,
-                                               "folds": [s.as_dict() for s in summaries]}
+            report[f"{name}, point={mode}"] = {
+                "overall": overall.as_dict(),
+                "distinct_guesses": distinct,
+                "folds": [s.as_dict() for s in summaries],
+            }
     print(f"done in {time.perf_counter() - started:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

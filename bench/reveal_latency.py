@@ -28,8 +28,15 @@ from bench.machine import load_average, other_pytest_running
 GOAL_P50_MS = 300.0
 VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 # When each kind of pin is first painted on the reveal map, on the page's clock (performance.now()): the start of
 # the second animation frame after the pin entered the page, i.e. once the frame that shows it has been drawn (a
@@ -48,9 +55,12 @@ new MutationObserver(() => {
 
 def play_round(page: Page, *, number: int, think_s: float) -> dict[str, Any]:
     """One round: look, pin the map's middle, lock; the reveal's timings in ms from the guess's response end."""
-    page.wait_for_function("() => { const img = document.querySelector('#viewer img, #viewer canvas');"
-                           " return img && (img.tagName === 'CANVAS' || (img.complete && img.naturalWidth > 0)); }",
-                           polling=50, timeout=60_000)
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#viewer img, #viewer canvas');"
+        " return img && (img.tagName === 'CANVAS' || (img.complete && img.naturalWidth > 0)); }",
+        polling=50,
+        timeout=60_000,
+    )
     page.wait_for_timeout(think_s * 1000)
     guess_map = page.locator("#guess-map")
     box = guess_map.bounding_box()
@@ -61,16 +71,27 @@ def play_round(page: Page, *, number: int, think_s: float) -> dict[str, Any]:
         page.click("#guess-button")
     reveal = answer.value.json()
     title = f"Round {number}: {reveal['human']['points']:,} points"
-    page.wait_for_function("(title) => window.__pins[`model:${title}`] > 0 && window.__pins[`truth:${title}`] > 0",
-                           arg=title, polling=20, timeout=60_000)
-    timing = page.evaluate("""(title) => {
+    page.wait_for_function(
+        "(title) => window.__pins[`model:${title}`] > 0 && window.__pins[`truth:${title}`] > 0",
+        arg=title,
+        polling=20,
+        timeout=60_000,
+    )
+    timing = page.evaluate(
+        """(title) => {
         const entry = performance.getEntriesByType('resource').find((e) => /\\/guess$/.test(e.name));
         return { responseEnd: entry.responseEnd, requestStart: entry.requestStart,
                  truth: window.__pins[`truth:${title}`], model: window.__pins[`model:${title}`] };
-    }""", title)
-    return {"round": number, "model_ready_at_guess": reveal["model"]["status"] == "ready",
-            "request_ms": timing["responseEnd"] - timing["requestStart"],
-            "truth_ms": timing["truth"] - timing["responseEnd"], "model_ms": timing["model"] - timing["responseEnd"]}
+    }""",
+        title,
+    )
+    return {
+        "round": number,
+        "model_ready_at_guess": reveal["model"]["status"] == "ready",
+        "request_ms": timing["responseEnd"] - timing["requestStart"],
+        "truth_ms": timing["truth"] - timing["responseEnd"],
+        "model_ms": timing["model"] - timing["responseEnd"],
+    }
 
 
 def run(*, url: str, panorama_set: str, rounds: int, think_s: float) -> list[dict[str, Any]]:
@@ -88,10 +109,12 @@ def run(*, url: str, panorama_set: str, rounds: int, think_s: float) -> list[dic
         results = []
         for number in range(1, rounds + 1):
             results.append(play_round(page, number=number, think_s=think_s))
-            print(f"round {number:>2}: request {results[-1]['request_ms']:6.0f} ms, truth pin "
-                  f"{results[-1]['truth_ms']:6.0f} ms, PlaNet's pin {results[-1]['model_ms']:6.0f} ms after the "
-                  f"answer{'' if results[-1]['model_ready_at_guess'] else ' (PlaNet still thinking at the guess)'}",
-                  flush=True)
+            print(
+                f"round {number:>2}: request {results[-1]['request_ms']:6.0f} ms, truth pin "
+                f"{results[-1]['truth_ms']:6.0f} ms, PlaNet's pin {results[-1]['model_ms']:6.0f} ms after the "
+                f"answer{'' if results[-1]['model_ready_at_guess'] else ' (PlaNet still thinking at the guess)'}",
+                flush=True,
+            )
             if number < rounds:
                 page.click("#next-button")
         browser.close()
@@ -106,12 +129,16 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
             return {"p50": None, "min": None, "max": None}
         return {"p50": statistics.median(values), "min": min(values), "max": max(values)}
 
-    return {"rounds": len(results), "model_ready_at_guess": len(ready),
-            "request_ms": stats([r["request_ms"] for r in results]),
-            "truth_ms": stats([r["truth_ms"] for r in results]),
-            "model_ms_all": stats([r["model_ms"] for r in results]),
-            "model_ms_ready": stats([r["model_ms"] for r in ready]),
-            "load_average": load_average(), "other_tests_running": other_pytest_running()}
+    return {
+        "rounds": len(results),
+        "model_ready_at_guess": len(ready),
+        "request_ms": stats([r["request_ms"] for r in results]),
+        "truth_ms": stats([r["truth_ms"] for r in results]),
+        "model_ms_all": stats([r["model_ms"] for r in results]),
+        "model_ms_ready": stats([r["model_ms"] for r in ready]),
+        "load_average": load_average(),
+        "other_tests_running": other_pytest_running(),
+    }
 
 
 def main() -> None:
@@ -126,15 +153,19 @@ def main() -> None:
     results = run(url=args.url, panorama_set=args.panorama_set, rounds=args.rounds, think_s=args.think_s)
     result = summary(results)
     p50 = result["model_ms_all"]["p50"]
-    print(f"\n{result['rounds']} rounds in {time.monotonic() - started:.0f} s "
-          f"(PlaNet had answered before {result['model_ready_at_guess']} of the guesses)")
+    print(
+        f"\n{result['rounds']} rounds in {time.monotonic() - started:.0f} s "
+        f"(PlaNet had answered before {result['model_ready_at_guess']} of the guesses)"
+    )
     for name in ("request_ms", "truth_ms", "model_ms_all", "model_ms_ready"):
         values = result[name]
         if values["p50"] is not None:
             print(f"  {name:<15} p50 {values['p50']:6.0f}  min {values['min']:6.0f}  max {values['max']:6.0f}")
-    print(f"goal: PlaNet's pin p50 <= {GOAL_P50_MS:.0f} ms after the answer: "
-          f"{'PASS' if p50 is not None and p50 <= GOAL_P50_MS else 'FAIL'}"
-          f"; load average {result['load_average']}, other test runs: {result['other_tests_running']}")
+    print(
+        f"goal: PlaNet's pin p50 <= {GOAL_P50_MS:.0f} ms after the answer: "
+        f"{'PASS' if p50 is not None and p50 <= GOAL_P50_MS else 'FAIL'}"
+        f"; load average {result['load_average']}, other test runs: {result['other_tests_running']}"
+    )
     if args.json:
         args.json.write_text(json.dumps({"rounds": results, "summary": result}, indent=2))
 

@@ -44,9 +44,10 @@ def synthetic_rounds(*, rows: int, seed: int) -> RoundTable:
     player = rng.integers(0, PLAYERS, rows)
     order = np.argsort(player, kind="stable")
     nth = np.empty(rows, dtype=np.int64)  # how many rounds the player had played before this one
-    nth[order] = np.arange(rows) - np.repeat(np.cumsum(np.bincount(player, minlength=PLAYERS)) -
-                                             np.bincount(player, minlength=PLAYERS),
-                                             np.bincount(player, minlength=PLAYERS))
+    nth[order] = np.arange(rows) - np.repeat(
+        np.cumsum(np.bincount(player, minlength=PLAYERS)) - np.bincount(player, minlength=PLAYERS),
+        np.bincount(player, minlength=PLAYERS),
+    )
     panorama = (rng.integers(0, PANORAMAS, PLAYERS)[player] + STRIDE * nth) % PANORAMAS
     difficulty, skill = rng.normal(0, 0.8, PANORAMAS), rng.normal(0, 0.5, PLAYERS)
     human_km = np.exp(rng.normal(5.5, 1.8, rows) + difficulty[panorama] + skill[player])
@@ -54,8 +55,10 @@ def synthetic_rounds(*, rows: int, seed: int) -> RoundTable:
     model_km = np.exp(rng.normal(5.2, 1.6, PANORAMAS) + difficulty)[panorama]
     country = rng.integers(0, COUNTRIES, PANORAMAS)[panorama]
     return RoundTable(
-        human_km=human_km, model_km=model_km,
-        human_points=np.asarray(geoscore(np.where(np.isinf(human_km), 1e9, human_km))), model_points=geoscore(model_km),
+        human_km=human_km,
+        model_km=model_km,
+        human_points=np.asarray(geoscore(np.where(np.isinf(human_km), 1e9, human_km))),
+        model_points=geoscore(model_km),
         player=np.array([f"player-{i:04d}" for i in range(PLAYERS)], dtype=object)[player],
         panorama=np.array([f"pano-{i:05d}" for i in range(PANORAMAS)], dtype=object)[panorama],
         panorama_set=labels([f"set-{i}" for i in range(5)]),
@@ -63,8 +66,11 @@ def synthetic_rounds(*, rows: int, seed: int) -> RoundTable:
         mode=labels(["classic", "duel", "no-move"]),
         continent=np.array(CONTINENTS, dtype=object)[country % len(CONTINENTS)],
         country=np.array([f"C{i:03d}" for i in range(COUNTRIES)], dtype=object)[country],
-        human_same_country=human_km < 400, model_same_country=model_km < 400,
-        human_same_continent=human_km < 2000, model_same_continent=model_km < 2000)
+        human_same_country=human_km < 400,
+        model_same_country=model_km < 400,
+        human_same_continent=human_km < 2000,
+        model_same_continent=model_km < 2000,
+    )
 
 
 def main() -> None:
@@ -74,8 +80,10 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     table = synthetic_rounds(rows=args.rows, seed=0)
-    print(f"generated {args.rows:,} rows in {time.perf_counter() - started:.2f} s; load {os.getloadavg()[0]:.2f}, "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"generated {args.rows:,} rows in {time.perf_counter() - started:.2f} s; load {os.getloadavg()[0]:.2f}, "
+        f"{os.cpu_count()} CPUs"
+    )
     tables = benchmark_tables(table=table, seed=0)  # warm-up
     timings, cpu = [], []  # wall seconds; CPU seconds of this process (all its threads), which others' load spares
     loads = []
@@ -88,13 +96,26 @@ def main() -> None:
     median = statistics.median(timings)
     status = "PASS" if median <= GOAL_SECONDS else "FAIL"
     print("\n".join(render_text(tables=tables).splitlines()[:13]))
-    print(f"\nbenchmark_tables, {args.rows:,} rows: median {median:.2f} s of {', '.join(f'{t:.2f}' for t in timings)}"
-          f" (goal ≤ {GOAL_SECONDS:.0f} s): {status}; CPU {statistics.median(cpu):.2f} s; "
-          f"load {', '.join(f'{load:.2f}' for load in loads)}")
+    print(
+        f"\nbenchmark_tables, {args.rows:,} rows: median {median:.2f} s of {', '.join(f'{t:.2f}' for t in timings)}"
+        f" (goal ≤ {GOAL_SECONDS:.0f} s): {status}; CPU {statistics.median(cpu):.2f} s; "
+        f"load {', '.join(f'{load:.2f}' for load in loads)}"
+    )
     if args.json:
-        args.json.write_text(json.dumps({"rows": args.rows, "seconds": timings, "median_seconds": median,
-                                         "cpu_seconds": cpu, "load": loads, "goal_seconds": GOAL_SECONDS,
-                                         "status": status}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "rows": args.rows,
+                    "seconds": timings,
+                    "median_seconds": median,
+                    "cpu_seconds": cpu,
+                    "load": loads,
+                    "goal_seconds": GOAL_SECONDS,
+                    "status": status,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -54,8 +54,9 @@ DESIGNS = (
 )
 
 
-def replicate(design: Design, rng: np.random.Generator,
-              errors: np.random.Generator) -> tuple[bool | None, bool | None, bool | None]:
+def replicate(
+    design: Design, rng: np.random.Generator, errors: np.random.Generator
+) -> tuple[bool | None, bool | None, bool | None]:
     """(the interval covers 50%, the test rejects at 5%, the median's interval covers MEDIAN_KM); None where the
     tables report no interval or test. `errors` draws the errors and the bootstrap (its own stream, so the win
     rates' draws are those of the harness without medians)."""
@@ -72,12 +73,17 @@ def replicate(design: Design, rng: np.random.Generator,
     row = contest(human_win=win, model_win=~win, clusters=clusters)
     covers = None if row["low"] is None else bool(row["low"] <= 0.5 <= row["high"])
     rejects = None if row["cluster_p"] is None else bool(row["cluster_p"] < 0.05)
-    log_km = (np.log(MEDIAN_KM) + errors.normal(0, ERROR_PLAYER_SD, len(design.rounds))[player]
-              + errors.normal(0, 0.8, design.panoramas)[panorama] + errors.normal(0, 1.0, player.size))
+    log_km = (
+        np.log(MEDIAN_KM)
+        + errors.normal(0, ERROR_PLAYER_SD, len(design.rounds))[player]
+        + errors.normal(0, 0.8, design.panoramas)[panorama]
+        + errors.normal(0, 1.0, player.size)
+    )
     order = np.argsort(log_km)
-    boot = pigeonhole(clusters=clusters, seed=int(errors.integers(2 ** 31)), resamples=1000)
-    _, low, high = median_summary(ordered=np.exp(log_km[order]), ordered_cell=boot.row_cell()[order],
-                                  weights=boot.cell_weights())
+    boot = pigeonhole(clusters=clusters, seed=int(errors.integers(2**31)), resamples=1000)
+    _, low, high = median_summary(
+        ordered=np.exp(log_km[order]), ordered_cell=boot.row_cell()[order], weights=boot.cell_weights()
+    )
     return covers, rejects, None if low is None or high is None else bool(low <= MEDIAN_KM <= high)
 
 
@@ -90,8 +96,9 @@ def replicate_rare_rate(rng: np.random.Generator) -> tuple[bool | None, bool | N
     panorama = np.tile(np.arange(panoramas), players)
     player = np.repeat(np.arange(players), panoramas)
     clusters = clusters_of(panorama=panorama, player=player, panoramas=panoramas, players=players)
-    ((rate, low, high),) = rate_intervals(hits=hit_panorama[panorama], members=np.ones(panorama.size, bool),
-                                          clusters=clusters.panorama_only())[0]
+    ((rate, low, high),) = rate_intervals(
+        hits=hit_panorama[panorama], members=np.ones(panorama.size, bool), clusters=clusters.panorama_only()
+    )[0]
     return (None if low is None or high is None else bool(low <= 0.03 <= high)), None
 
 
@@ -111,18 +118,28 @@ def main() -> None:
         coverage = float(np.mean(covered)) if covered else None
         type_one = float(np.mean(tested)) if tested else None
         median = float(np.mean(median_covered)) if median_covered else None
-        results[design.name] = {"coverage": coverage, "type_one_error": type_one,
-                                "no_interval": 1 - len(covered) / len(runs), "median_coverage": median}
-        print(f"{design.name:<40}{'—' if coverage is None else f'{coverage:.3f}':>10}"
-              f"{'—' if type_one is None else f'{type_one:.1%}':>9}{1 - len(covered) / len(runs):>13.1%}"
-              f"{'—' if median is None else f'{median:.3f}':>17}")
+        results[design.name] = {
+            "coverage": coverage,
+            "type_one_error": type_one,
+            "no_interval": 1 - len(covered) / len(runs),
+            "median_coverage": median,
+        }
+        print(
+            f"{design.name:<40}{'—' if coverage is None else f'{coverage:.3f}':>10}"
+            f"{'—' if type_one is None else f'{type_one:.1%}':>9}{1 - len(covered) / len(runs):>13.1%}"
+            f"{'—' if median is None else f'{median:.3f}':>17}"
+        )
     rng = np.random.default_rng(len(DESIGNS))
     rare = [replicate_rare_rate(rng) for _ in range(options.replications)]
     covered = [c for c, _ in rare if c is not None]
-    results["model accuracy, true 3%, 30 panoramas x 10"] = {"coverage": float(np.mean(covered)),
-                                                             "type_one_error": None}
-    print(f"{'model accuracy, true 3%, 30 panos x 10':<40}{np.mean(covered):>10.3f}{'—':>9}"
-          f"{1 - len(covered) / len(rare):>13.1%}")
+    results["model accuracy, true 3%, 30 panoramas x 10"] = {
+        "coverage": float(np.mean(covered)),
+        "type_one_error": None,
+    }
+    print(
+        f"{'model accuracy, true 3%, 30 panos x 10':<40}{np.mean(covered):>10.3f}{'—':>9}"
+        f"{1 - len(covered) / len(rare):>13.1%}"
+    )
     if options.json:
         with open(options.json, "w") as sink:
             json.dump(results, sink, indent=2)

@@ -56,18 +56,33 @@ def _planar(rng: np.random.Generator, spread: float, error: np.ndarray) -> np.nd
     return np.hypot(x, y)
 
 
-def _player(rng: np.random.Generator, design: Design, name: str, rounds: int,
-            errors: Callable[[int], np.ndarray], seconds: Callable[[int], np.ndarray],
-            timeout_share: float = 0.02, prior: np.ndarray | None = None) -> list[PlayerRound]:
+def _player(
+    rng: np.random.Generator,
+    design: Design,
+    name: str,
+    rounds: int,
+    errors: Callable[[int], np.ndarray],
+    seconds: Callable[[int], np.ndarray],
+    timeout_share: float = 0.02,
+    prior: np.ndarray | None = None,
+) -> list[PlayerRound]:
     km = np.minimum(errors(rounds), 20_000.0)
     model = np.minimum(design.model_km * rng.lognormal(0, 1, rounds), 20_000.0)
     prior_km = _planar(rng, design.spread_km, km) if prior is None else prior
     timed_out = rng.uniform(size=rounds) < timeout_share
     took = seconds(rounds)
-    return [PlayerRound(player=name, panorama_set=1, km=None if timed_out[i] else float(km[i]),
-                        model_km=float(model[i]), seconds=float(took[i]),
-                        prior_km=None if timed_out[i] else float(prior_km[i]), spread_km=design.spread_km)
-            for i in range(rounds)]
+    return [
+        PlayerRound(
+            player=name,
+            panorama_set=1,
+            km=None if timed_out[i] else float(km[i]),
+            model_km=float(model[i]),
+            seconds=float(took[i]),
+            prior_km=None if timed_out[i] else float(prior_km[i]),
+            spread_km=design.spread_km,
+        )
+        for i in range(rounds)
+    ]
 
 
 def _attacker(rng: np.random.Generator, design: Design, attack: str) -> list[PlayerRound]:
@@ -78,15 +93,30 @@ def _attacker(rng: np.random.Generator, design: Design, attack: str) -> list[Pla
 
     world = design.spread_km > 100
     if attack == "lookup":
-        return _player(rng, design, attack, n, lambda k: rng.uniform(0.05, 20.0 if world else 1.0, k),
-                       lambda k: rng.uniform(15, 40, k), 0.0)
+        return _player(
+            rng,
+            design,
+            attack,
+            n,
+            lambda k: rng.uniform(0.05, 20.0 if world else 1.0, k),
+            lambda k: rng.uniform(15, 40, k),
+            0.0,
+        )
     if attack == "stepper":
-        return _player(rng, design, attack, n, lambda k: rng.uniform(1.5, 5.0 if world else 1.5, k),
-                       lambda k: rng.uniform(12, 20, k), 0.0)
+        return _player(
+            rng,
+            design,
+            attack,
+            n,
+            lambda k: rng.uniform(1.5, 5.0 if world else 1.5, k),
+            lambda k: rng.uniform(12, 20, k),
+            0.0,
+        )
     if attack == "prior_guesser":
         errors = _planar(rng, design.spread_km, np.zeros(n))  # at the prior: the error is the truth's distance
-        return _player(rng, design, attack, n, lambda k: errors[:k], human, 0.0,
-                       prior=rng.uniform(0, 0.02 * design.spread_km, n))
+        return _player(
+            rng, design, attack, n, lambda k: errors[:k], human, 0.0, prior=rng.uniform(0, 0.02 * design.spread_km, n)
+        )
     if attack == "sybil_losses":
         far = 10000.0 if world else 60.0
         return _player(rng, design, attack, n, lambda k: rng.uniform(far, 2 * far, k), human, 0.0)
@@ -103,8 +133,14 @@ def replicate(design: Design, seed: int) -> tuple[int, int, dict[str, bool]]:
         def errors(k: int, s: float = skill) -> np.ndarray:
             return s * rng.lognormal(0, 1, k)
 
-        rounds += _player(rng, design, f"honest-{index}", design.rounds[index % len(design.rounds)],
-                          errors, lambda k: rng.lognormal(math.log(25), 0.6, k))
+        rounds += _player(
+            rng,
+            design,
+            f"honest-{index}",
+            design.rounds[index % len(design.rounds)],
+            errors,
+            lambda k: rng.lognormal(math.log(25), 0.6, k),
+        )
     for attack in ATTACKS:
         rounds += _attacker(rng, design, attack)
     flags = player_flags_of(rounds)
@@ -128,10 +164,14 @@ def main() -> None:
             for attack, hit in found.items():
                 caught[attack] += hit
         rate = flagged / players
-        results[design.name] = {"false_positive_rate": rate, "honest_players": players,
-                                **{f"caught_{a}": caught[a] / options.replications for a in ATTACKS}}
-        print(f"{design.name:<36}{rate:>15.2%} " + "".join(f"{caught[a] / options.replications:>15.0%}"
-                                                            for a in ATTACKS))
+        results[design.name] = {
+            "false_positive_rate": rate,
+            "honest_players": players,
+            **{f"caught_{a}": caught[a] / options.replications for a in ATTACKS},
+        }
+        print(
+            f"{design.name:<36}{rate:>15.2%} " + "".join(f"{caught[a] / options.replications:>15.0%}" for a in ATTACKS)
+        )
     if options.json:
         with open(options.json, "w") as sink:
             json.dump(results, sink, indent=2)

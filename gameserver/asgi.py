@@ -36,10 +36,12 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from gameserver.realtime.handshake import UnstorableTextGuard  # noqa: E402
 from gameserver.realtime.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter({
-    "http": django_application,
-    # No session or user middleware: the game socket only sends, by game id (realtime/consumers.py), so a
-    # handshake reads the game's row and nothing else (channels' AuthMiddlewareStack read the session and the
-    # user on every connect, off the event loop in a thread).
-    "websocket": AllowedHostsOriginValidator(UnstorableTextGuard(URLRouter(websocket_urlpatterns))),
-})
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        # No session or user middleware: the game socket only sends, by game id (realtime/consumers.py), so a
+        # handshake reads the game's row and nothing else (channels' AuthMiddlewareStack read the session and the
+        # user on every connect, off the event loop in a thread).
+        "websocket": AllowedHostsOriginValidator(UnstorableTextGuard(URLRouter(websocket_urlpatterns))),
+    }
+)

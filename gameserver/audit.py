@@ -16,5 +16,11 @@ def audit_log(*, user_id: int | None, obj: Model, action: int, message: str) -> 
     if user_id is None:
         return
     kind = ContentType.objects.get_for_model(obj, for_concrete_model=False)
-    LogEntry.objects.create(user_id=user_id, content_type=kind, object_id=str(obj.pk), object_repr=str(obj)[:200],
-                            action_flag=action, change_message=message)
+    LogEntry.objects.create(
+        user_id=user_id,
+        content_type=kind,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        action_flag=action,
+        change_message=message,
+    )

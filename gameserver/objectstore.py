@@ -79,7 +79,6 @@ def storage_describe() -> str:
     return f"s3://{getattr(storage, 'bucket_name', '?')}/{getattr(storage, 'location', '')}"
 
 
-
 def object_storage(url: str) -> dict[str, object]:
     """STORAGES["planet"] from PLANET_STORAGE_URL: the local folder, or an S3-compatible bucket that objects are
     read from and written to whole (file_overwrite: a key names one content) and that is never public (players
@@ -88,15 +87,21 @@ def object_storage(url: str) -> dict[str, object]:
         return {"BACKEND": "gameserver.objectstore.LocalObjectStorage"}
     parsed = urlparse(url)
     if parsed.scheme != "s3" or not parsed.netloc:
-        raise ImproperlyConfigured(f"PLANET_STORAGE_URL must be s3://bucket[/prefix][?endpoint=URL&region=NAME], "
-                                   f"not {url!r}")
+        raise ImproperlyConfigured(
+            f"PLANET_STORAGE_URL must be s3://bucket[/prefix][?endpoint=URL&region=NAME], not {url!r}"
+        )
     query = dict(part.split("=", 1) for part in parsed.query.split("&") if "=" in part)
     unknown = set(query) - {"endpoint", "region"}
     if unknown:
         raise ImproperlyConfigured(f"PLANET_STORAGE_URL: unknown option {sorted(unknown)[0]!r} (endpoint, region)")
-    options: dict[str, object] = {"bucket_name": parsed.netloc, "location": parsed.path.strip("/"),
-                                  "file_overwrite": True, "default_acl": None, "querystring_auth": True,
-                                  "querystring_expire": 60}
+    options: dict[str, object] = {
+        "bucket_name": parsed.netloc,
+        "location": parsed.path.strip("/"),
+        "file_overwrite": True,
+        "default_acl": None,
+        "querystring_auth": True,
+        "querystring_expire": 60,
+    }
     if "endpoint" in query:
         options.update(endpoint_url=unquote(query["endpoint"]), addressing_style="path")
     if "region" in query:

@@ -102,8 +102,18 @@ def content_security_policy(*, tile_url: str) -> str:
         tiles = urlparse(tile_url)
         host = re.sub(r"\{[^}]*\}", "*", tiles.netloc)
         images.append(f"{tiles.scheme}://{host}" if tiles.scheme else host)
-    return "; ".join(["default-src 'self'", "script-src 'self'", "style-src 'self'", f"img-src {' '.join(images)}",
-                      "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'"])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src {' '.join(images)}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 # Sent with every response (gameserver/pages/middleware.py); enforced, never report-only.
@@ -146,9 +156,15 @@ MIDDLEWARE = [
 ROOT_URLCONF = "gameserver.urls"
 # Accounts are Django's own (gameserver/accounts): these pages, and every password validator it ships.
 LOGIN_URL = "sign-in"
-AUTH_PASSWORD_VALIDATORS = [{"NAME": f"django.contrib.auth.password_validation.{name}"} for name in (
-    "UserAttributeSimilarityValidator", "MinimumLengthValidator", "CommonPasswordValidator",
-    "NumericPasswordValidator")]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
 # Django's PBKDF2 (a million iterations) is what a stolen database should meet, and it costs each sign-up and
 # sign-in about a second of CPU on a small machine. The test suites, which sign up hundreds of accounts, ask for
 # MD5 instead (Django's advice for tests) with PLANET_FAST_PASSWORD_HASHER; production refuses to start with it.
@@ -164,11 +180,13 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "frontend" / "templates"],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": [
-            "django.template.context_processors.request",
-            "django.contrib.auth.context_processors.auth",
-            "django.contrib.messages.context_processors.messages",
-        ]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
     }
 ]
 
@@ -188,13 +206,18 @@ def database_from_url(url: str) -> dict[str, object]:
         # open (Django's advice). PLANET_DB_POOL=N instead shares a psycopg pool of N connections per process:
         # for web processes only (a Celery worker with the pool hung once in bench/load).
         "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
-        **({"OPTIONS": {"pool": {"min_size": 2, "max_size": int(os.environ["PLANET_DB_POOL"]), "timeout": 30}}}
-           if os.environ.get("PLANET_DB_POOL") else {}),
+        **(
+            {"OPTIONS": {"pool": {"min_size": 2, "max_size": int(os.environ["PLANET_DB_POOL"]), "timeout": 30}}}
+            if os.environ.get("PLANET_DB_POOL")
+            else {}
+        ),
     }
 
 
 DATABASES = {
-    "default": database_from_url(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else {
+    "default": database_from_url(os.environ["DATABASE_URL"])
+    if os.environ.get("DATABASE_URL")
+    else {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": PLANET_VAR_DIR / "arena.sqlite3",
         # Concurrent writers (a room acting at once, the in-process worker): a DEFERRED transaction that reads and
@@ -211,15 +234,20 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # capacity: messages waiting per Redis key before group_send drops one; all sockets of a web process share
         # a key, so channels_redis's default (100) lost events with 500 players (bench/README.md).
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}],
-                   "capacity": int(os.environ.get("PLANET_CHANNEL_CAPACITY", "10000"))},
-    } if REDIS_URL else {"BACKEND": "gameserver.realtime.layers.EmbeddedChannelLayer"}
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+            "capacity": int(os.environ.get("PLANET_CHANNEL_CAPACITY", "10000")),
+        },
+    }
+    if REDIS_URL
+    else {"BACKEND": "gameserver.realtime.layers.EmbeddedChannelLayer"}
 }
 
 # Shared by every web process in production (the benchmark tables' cache); per process when embedded.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 # Embedded: tasks run in-process (eager) so nothing needs installing; production: a broker and workers.
@@ -231,7 +259,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # this many seconds (kombu's default is an hour). Keep it above the longest task plus its retry countdown; a task
 # handed out twice is harmless, as round_predict leaves an answered round alone.
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {
-    "visibility_timeout": int(os.environ.get("PLANET_TASK_VISIBILITY_TIMEOUT_S", "300"))}
+    "visibility_timeout": int(os.environ.get("PLANET_TASK_VISIBILITY_TIMEOUT_S", "300"))
+}
 if CELERY_BROKER_URL.startswith("memory://"):
     # The embedded worker's in-memory broker is polled, once a second by default: the model's guess waited for
     # it (p50 1044 ms). Every 5 ms costs nothing measurable and leaves the forward pass as the wait.
@@ -241,9 +270,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # gameserver.inference.tasks.predict_round) goes to the inference workers; the game's other tasks (stocking served
 # encodings: games/serving_stock.py) ride on that queue, which every deployment consumes; with no worker they wait,
 # and serving encodes on the spot. Imports run on their own queue.
-CELERY_TASK_ROUTES = {"gameserver.inference.tasks.*": {"queue": "inference"},
-                      "gameserver.games.tasks.*": {"queue": "inference"},
-                      "gameserver.panoramas.tasks.*": {"queue": "imports"}}
+CELERY_TASK_ROUTES = {
+    "gameserver.inference.tasks.*": {"queue": "inference"},
+    "gameserver.games.tasks.*": {"queue": "inference"},
+    "gameserver.panoramas.tasks.*": {"queue": "imports"},
+}
 # Encodings of each image a new game will serve, made ahead by the worker (games/serving_stock.py); 0: none, each
 # first serve encodes on the request. Off by default: the worker makes them in turn with the model's guesses, and
 # on a worker without CPU to spare (one sharing the web's cores) that delayed the guesses (docs/benchmarks.md).
@@ -287,22 +318,25 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # address, and first serves of a round, each of which queues a model prediction, per address and per game (a
 # person plays a round in seconds; 50 starts in a burst must not queue 50 predictions). Counted in CACHES, so
 # shared by every web process in production.
-RATE_LIMITS = {"games": os.environ.get("PLANET_RATE_LIMIT_GAMES", "20/60"),
-               "guesses": os.environ.get("PLANET_RATE_LIMIT_GUESSES", "60/60"),
-               "round_starts": os.environ.get("PLANET_RATE_LIMIT_ROUND_STARTS", "240/60"),
-               "predictions": os.environ.get("PLANET_RATE_LIMIT_PREDICTIONS", "60/60"),
-               "game_predictions": os.environ.get("PLANET_RATE_LIMIT_GAME_PREDICTIONS", "20/60"),
-               # Sign-up and sign-in attempts (POSTs) per address: password guessing, mass sign-ups.
-               "accounts": os.environ.get("PLANET_RATE_LIMIT_ACCOUNTS", "10/60"),
-               # New accounts per address per UTC day (a sliding day): an identity with a cost.
-               "signups": f"{PLANET_SIGNUPS_PER_ADDRESS_DAY}/86400"}
+RATE_LIMITS = {
+    "games": os.environ.get("PLANET_RATE_LIMIT_GAMES", "20/60"),
+    "guesses": os.environ.get("PLANET_RATE_LIMIT_GUESSES", "60/60"),
+    "round_starts": os.environ.get("PLANET_RATE_LIMIT_ROUND_STARTS", "240/60"),
+    "predictions": os.environ.get("PLANET_RATE_LIMIT_PREDICTIONS", "60/60"),
+    "game_predictions": os.environ.get("PLANET_RATE_LIMIT_GAME_PREDICTIONS", "20/60"),
+    # Sign-up and sign-in attempts (POSTs) per address: password guessing, mass sign-ups.
+    "accounts": os.environ.get("PLANET_RATE_LIMIT_ACCOUNTS", "10/60"),
+    # New accounts per address per UTC day (a sliding day): an identity with a cost.
+    "signups": f"{PLANET_SIGNUPS_PER_ADDRESS_DAY}/86400",
+}
 for _scope, _limit in RATE_LIMITS.items():
     if not re.fullmatch(r"[1-9][0-9]*/[1-9][0-9]*", _limit):
         raise ImproperlyConfigured(f"rate limit {_scope} must be requests/seconds like 20/60, not {_limit!r}")
 # The proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client those limits count
 # (gameserver/games/client_address.py). None by default: a header from anyone else is the client's own claim.
-PLANET_TRUSTED_PROXIES = tuple(entry.strip() for entry in os.environ.get("PLANET_TRUSTED_PROXIES", "").split(",")
-                               if entry.strip())
+PLANET_TRUSTED_PROXIES = tuple(
+    entry.strip() for entry in os.environ.get("PLANET_TRUSTED_PROXIES", "").split(",") if entry.strip()
+)
 for _proxy in PLANET_TRUSTED_PROXIES:
     try:
         ipaddress.ip_network(_proxy, strict=False)

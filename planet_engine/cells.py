@@ -59,11 +59,13 @@ def leaf_cell_ids(latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
         # Each face's (u, v) projection, as in S2's ValidFaceXYZtoUV.
         u = np.select(
             [face == 0, face == 1, face == 2, face == 3, face == 4],
-            [y / x, -x / y, -x / z, z / x, z / y], -y / z,
+            [y / x, -x / y, -x / z, z / x, z / y],
+            -y / z,
         )
         v = np.select(
             [face == 0, face == 1, face == 2, face == 3, face == 4],
-            [z / x, z / y, -y / z, y / x, -x / y], -x / z,
+            [z / x, z / y, -y / z, y / x, -x / y],
+            -x / z,
         )
     i = _st_to_ij(_uv_to_st(u))
     j = _st_to_ij(_uv_to_st(v))
@@ -148,8 +150,15 @@ def adaptive_partition(
     levels = np.array([s2sphere.CellId(int(cell)).level() for cell in kept_ids], dtype=np.int64)
     mean_lat, mean_lon = _mean_coordinates(latitudes, longitudes, assignment, int(keep.sum()))
     return Partition(
-        cell_ids=kept_ids, levels=levels, counts=counts[keep], mean_latitudes=mean_lat,
-        mean_longitudes=mean_lon, assignment=assignment, t1=t1, t2=t2, max_level=max_level,
+        cell_ids=kept_ids,
+        levels=levels,
+        counts=counts[keep],
+        mean_latitudes=mean_lat,
+        mean_longitudes=mean_lon,
+        assignment=assignment,
+        t1=t1,
+        t2=t2,
+        max_level=max_level,
     )
 
 
@@ -213,7 +222,9 @@ class CellSet:
     def rows(self) -> list[CellRow]:
         return [
             {
-                "class_index": k, "token": self.tokens[k], "level": int(self.levels[k]),
+                "class_index": k,
+                "token": self.tokens[k],
+                "level": int(self.levels[k]),
                 "photo_count": int(self.counts[k]),
                 "center_latitude": float(self.center_latitudes[k]),
                 "center_longitude": float(self.center_longitudes[k]),
@@ -238,7 +249,8 @@ class CellSet:
 
         return cls(
             tokens=tuple(str(row["token"]) for row in ordered),
-            levels=integers("level"), counts=integers("photo_count"),
+            levels=integers("level"),
+            counts=integers("photo_count"),
             center_latitudes=reals("center_latitude"),
             center_longitudes=reals("center_longitude"),
             mean_latitudes=reals("mean_latitude"),

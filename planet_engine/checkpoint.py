@@ -121,22 +121,35 @@ def git_sha() -> str:
     """The working tree's commit, with '-dirty' when it has uncommitted changes; 'unknown' outside git."""
     root = Path(__file__).resolve().parent
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                             check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{sha}-dirty" if dirty else sha
 
 
 def build_payload(
-    *, model: GeoClassifier, cells: CellSet, config: CheckpointConfig, extra: TrainingState,
+    *,
+    model: GeoClassifier,
+    cells: CellSet,
+    config: CheckpointConfig,
+    extra: TrainingState,
     coarse: Sequence[CellSet] = (),
 ) -> CheckpointPayload:
     return {
-        "hierarchy": [{"cells": level.rows(), "ancestors": [int(a) for a in ancestors]}
-                      for level, ancestors in zip(coarse, model.head.ancestors, strict=True)],
+        "hierarchy": [
+            {"cells": level.rows(), "ancestors": [int(a) for a in ancestors]}
+            for level, ancestors in zip(coarse, model.head.ancestors, strict=True)
+        ],
         "format": FORMAT,
         "config": config.copy(),
         "cells": cells.rows(),
@@ -208,9 +221,13 @@ def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> 
             )
     hierarchy = payload.get("hierarchy", [])
     model = GeoClassifier(
-        config["backbone"], len(cells), pretrained=payload["backbone_state"] is None and config["pretrained"],
-        dropout=config.get("dropout", 0.0), ancestors=[np.asarray(level["ancestors"]) for level in hierarchy],
-        level_sizes=[len(level["cells"]) for level in hierarchy], calibration=config.get("calibration", 1.0),
+        config["backbone"],
+        len(cells),
+        pretrained=payload["backbone_state"] is None and config["pretrained"],
+        dropout=config.get("dropout", 0.0),
+        ancestors=[np.asarray(level["ancestors"]) for level in hierarchy],
+        level_sizes=[len(level["cells"]) for level in hierarchy],
+        calibration=config.get("calibration", 1.0),
     )
     try:
         if payload["backbone_state"] is not None:

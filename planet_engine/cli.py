@@ -35,14 +35,33 @@ _TRAIN_DEFAULTS: dict[str, object] = {
 def train_config(args: argparse.Namespace) -> TrainConfig:
     """The train verb's options as the TrainConfig they stand for."""
     return TrainConfig(
-        manifest=args.manifest, cells=args.cells, out=args.out, backbone=args.backbone,
-        pretrained=not args.random_init, trainable=args.trainable, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, dropout=args.dropout,
-        loss=args.loss, tau_km=args.tau_km, image_size=args.image_size, seed=args.seed,
-        deterministic=not args.nondeterministic, device=args.device, amp=not args.no_amp,
-        num_workers=args.workers, cache_dir=args.cache_dir or None, resume=args.resume,
-        coarse_cells=list(args.coarse_cells), calibration=args.calibration, tta_views=list(args.tta_views),
-        shuffle_buffer=args.shuffle_buffer, checkpoint_every=args.checkpoint_every, rescale=args.rescale,
+        manifest=args.manifest,
+        cells=args.cells,
+        out=args.out,
+        backbone=args.backbone,
+        pretrained=not args.random_init,
+        trainable=args.trainable,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        dropout=args.dropout,
+        loss=args.loss,
+        tau_km=args.tau_km,
+        image_size=args.image_size,
+        seed=args.seed,
+        deterministic=not args.nondeterministic,
+        device=args.device,
+        amp=not args.no_amp,
+        num_workers=args.workers,
+        cache_dir=args.cache_dir or None,
+        resume=args.resume,
+        coarse_cells=list(args.coarse_cells),
+        calibration=args.calibration,
+        tta_views=list(args.tta_views),
+        shuffle_buffer=args.shuffle_buffer,
+        checkpoint_every=args.checkpoint_every,
+        rescale=args.rescale,
         verify_shards=args.verify_shards,
     )
 
@@ -54,12 +73,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = train_config(args)
     result = train_from_shards(config) if is_prepared(config.manifest) else train(config)
     print(f"\ncheckpoint {result.checkpoint} (sha256 {result.checkpoint_sha256[:12]})")
-    print(f"{result.num_classes} classes, {result.train_photos} photos trained on, "
-          f"{result.dropped_photos} left out in dropped cells")
+    print(
+        f"{result.num_classes} classes, {result.train_photos} photos trained on, "
+        f"{result.dropped_photos} left out in dropped cells"
+    )
     if result.history:
         last = result.history[-1]
-        print(f"final loss {last['loss']:.4f}, train accuracy {last['train_accuracy']:.3f}, "
-              f"{len(result.history)} epochs in {result.seconds:.1f}s")
+        print(
+            f"final loss {last['loss']:.4f}, train accuracy {last['train_accuracy']:.3f}, "
+            f"{len(result.history)} epochs in {result.seconds:.1f}s"
+        )
     return 0
 
 
@@ -81,9 +104,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         report = evaluate_knn(checkpoint=args.checkpoint, manifest_path=manifest, device=args.device)
     else:
         report = evaluate(
-            checkpoint=args.checkpoint, manifest_path=manifest, baselines=baselines,
-            train_manifest=train_manifest, knn_k=args.knn_k, seed=args.seed,
-            cache_dir=args.cache_dir or None, device=args.device,
+            checkpoint=args.checkpoint,
+            manifest_path=manifest,
+            baselines=baselines,
+            train_manifest=train_manifest,
+            knn_k=args.knn_k,
+            seed=args.seed,
+            cache_dir=args.cache_dir or None,
+            device=args.device,
         )
     if args.report:
         write_report(report, args.report)
@@ -96,12 +124,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_knn_build(args: argparse.Namespace) -> int:
     from planet_engine.knn import knn_build
 
-    result = knn_build(manifest=args.manifest, out=args.out, backbone=args.backbone, image_size=args.image_size,
-                       k=args.k, temperature=args.temperature, t1=args.t1, t2=args.t2,
-                       cache_dir=args.cache_dir or None, device=args.device, quiet=True)
-    print(f"kNN checkpoint {result.checkpoint} (sha256 {result.sha256[:12]}): {result.photos} gallery photos, "
-          f"{result.cells} cells, k={args.k}, temperature {args.temperature:g}, {args.backbone}, "
-          f"in {result.seconds:.1f}s")
+    result = knn_build(
+        manifest=args.manifest,
+        out=args.out,
+        backbone=args.backbone,
+        image_size=args.image_size,
+        k=args.k,
+        temperature=args.temperature,
+        t1=args.t1,
+        t2=args.t2,
+        cache_dir=args.cache_dir or None,
+        device=args.device,
+        quiet=True,
+    )
+    print(
+        f"kNN checkpoint {result.checkpoint} (sha256 {result.sha256[:12]}): {result.photos} gallery photos, "
+        f"{result.cells} cells, k={args.k}, temperature {args.temperature:g}, {args.backbone}, "
+        f"in {result.seconds:.1f}s"
+    )
     return 0
 
 
@@ -113,8 +153,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.album:
         album = AlbumPredictor(args.album, base=args.checkpoint, device=args.device, point_mode=args.point)
         groups = [list(args.images)] if args.multi_view else [[image] for image in args.images]
-        for group, prediction in zip(groups, album.predict_groups(groups, top_k=args.top_k,
-                                                                  distribution=args.distribution), strict=True):
+        for group, prediction in zip(
+            groups, album.predict_groups(groups, top_k=args.top_k, distribution=args.distribution), strict=True
+        ):
             print(json.dumps({"image": ",".join(group), **prediction.as_dict()}))
         return 0
     if is_knn_checkpoint(args.checkpoint):
@@ -135,8 +176,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(json.dumps({"image": name, **prediction.as_dict()}))
     for name, prediction in zip(names, predictions, strict=True):
         top = prediction.top_cells[0]
-        print(f"{name}: ({prediction.latitude:.4f}, {prediction.longitude:.4f}), top cell {top.token} "
-              f"p={top.probability:.3f}", file=sys.stderr)
+        print(
+            f"{name}: ({prediction.latitude:.4f}, {prediction.longitude:.4f}), top cell {top.token} "
+            f"p={top.probability:.3f}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -153,15 +197,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="checkpoint to write (and resume from)")
     p.add_argument("--backbone", default=default["backbone"], choices=["efficientnet-lite0", "efficientnet-lite2"])
     p.add_argument("--random-init", action="store_true", help="no ImageNet weights (PlaNet from scratch)")
-    p.add_argument("--trainable", default=default["trainable"], choices=TRAINABLE,
-                   help="head: linear probe on cached embeddings; last/all: fine-tune")
+    p.add_argument(
+        "--trainable",
+        default=default["trainable"],
+        choices=TRAINABLE,
+        help="head: linear probe on cached embeddings; last/all: fine-tune",
+    )
     p.add_argument("--epochs", type=int, default=default["epochs"])
     p.add_argument("--batch-size", type=int, default=default["batch_size"])
     p.add_argument("--lr", type=float, default=default["lr"])
     p.add_argument("--weight-decay", type=float, default=default["weight_decay"])
     p.add_argument("--dropout", type=float, default=default["dropout"])
-    p.add_argument("--loss", default=default["loss"], choices=LOSSES,
-                   help="haversine: PIGEON label smoothing by distance")
+    p.add_argument(
+        "--loss", default=default["loss"], choices=LOSSES, help="haversine: PIGEON label smoothing by distance"
+    )
     p.add_argument("--tau-km", type=float, default=default["tau_km"], help="temperature of haversine smoothing")
     p.add_argument("--image-size", type=int, default=default["image_size"], help="default: the backbone's native size")
     p.add_argument("--seed", type=int, default=default["seed"])
@@ -171,14 +220,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=default["num_workers"], help="data-loading worker processes")
     p.add_argument("--cache-dir", default=default["cache_dir"], help="embedding cache ('' for none)")
     p.add_argument("--coarse-cells", nargs="*", default=[], help="cells CSVs of coarser partitions (hierarchy)")
-    p.add_argument("--calibration", type=float, default=default["calibration"],
-                   help="softmax temperature of the cell distribution, applied inside the network")
-    p.add_argument("--tta-views", nargs="+", default=default["tta_views"], choices=VIEWS,
-                   help="views whose predictions are averaged at test time")
-    p.add_argument("--shuffle-buffer", type=int, default=default["shuffle_buffer"],
-                   help="prepared shards: samples mixed in memory per data-loader worker (0: from free memory)")
-    p.add_argument("--checkpoint-every", type=int, default=default["checkpoint_every"],
-                   help="prepared shards: also checkpoint every N steps (resumable mid-epoch)")
+    p.add_argument(
+        "--calibration",
+        type=float,
+        default=default["calibration"],
+        help="softmax temperature of the cell distribution, applied inside the network",
+    )
+    p.add_argument(
+        "--tta-views",
+        nargs="+",
+        default=default["tta_views"],
+        choices=VIEWS,
+        help="views whose predictions are averaged at test time",
+    )
+    p.add_argument(
+        "--shuffle-buffer",
+        type=int,
+        default=default["shuffle_buffer"],
+        help="prepared shards: samples mixed in memory per data-loader worker (0: from free memory)",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=default["checkpoint_every"],
+        help="prepared shards: also checkpoint every N steps (resumable mid-epoch)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     p.add_argument("--rescale", action="store_true", help="--resume on other ranks/workers: rescale the schedule")
     p.add_argument("--verify-shards", action="store_true", help="hash every shard first (each rank its share)")
@@ -186,16 +252,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("evaluate", help="PlaNet's table for the model and baselines on a manifest")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--manifest", required=True,
-                   help="the photos to evaluate on (never trained on): a manifest CSV or a folder written by prepare")
-    p.add_argument("--anchors", choices=["im2gps", "im2gps3k", "yfcc4k"],
-                   help="whose published numbers to print beside (default: the prepared set's, else Im2GPS)")
+    p.add_argument(
+        "--manifest",
+        required=True,
+        help="the photos to evaluate on (never trained on): a manifest CSV or a folder written by prepare",
+    )
+    p.add_argument(
+        "--anchors",
+        choices=["im2gps", "im2gps3k", "yfcc4k"],
+        help="whose published numbers to print beside (default: the prepared set's, else Im2GPS)",
+    )
     p.add_argument("--train-manifest", help="reference photos of the kNN baseline (default: the checkpoint's)")
     p.add_argument("--baselines", default="prior,random-cell,knn", help="comma list of prior,random-cell,knn")
     p.add_argument("--no-baselines", action="store_true")
     p.add_argument("--knn-k", type=int, nargs="+", default=[1, 10])
-    p.add_argument("--knn-gallery", type=int, default=50_000,
-                   help="kNN baseline on a prepared training folder: photos sampled from it (whole shards)")
+    p.add_argument(
+        "--knn-gallery",
+        type=int,
+        default=50_000,
+        help="kNN baseline on a prepared training folder: photos sampled from it (whole shards)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", help="write the JSON report here")
     p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR)
@@ -221,8 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backbone", default="efficientnet-lite2", choices=["efficientnet-lite0", "efficientnet-lite2"])
     p.add_argument("--image-size", type=int, default=None, help="default: the backbone's native size")
     p.add_argument("--k", type=int, default=KNN_K, help="neighbours a guess is made from")
-    p.add_argument("--temperature", type=float, default=KNN_TEMPERATURE,
-                   help="softmax temperature of the neighbours' cosines")
+    p.add_argument(
+        "--temperature", type=float, default=KNN_TEMPERATURE, help="softmax temperature of the neighbours' cosines"
+    )
     p.add_argument("--t1", type=int, default=25, help="the reveal's cells: split cells holding more than t1 photos")
     p.add_argument("--t2", type=int, default=1, help="drop cells holding fewer than t2 photos")
     p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="embedding cache ('' for none)")
@@ -240,4 +317,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ManifestError, ValueError, RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-

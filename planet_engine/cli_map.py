@@ -16,8 +16,11 @@ def cmd_countries_geojson(args: argparse.Namespace) -> int:
     started = time.monotonic()
     count = write_countries_geojson(Path(args.out), tolerance_deg=args.tolerance)
     size_kb = Path(args.out).stat().st_size / 1024
-    print(f"{count} countries, simplified at {args.tolerance:g} deg -> {args.out} ({size_kb:.0f} KB) "
-          f"in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    print(
+        f"{count} countries, simplified at {args.tolerance:g} deg -> {args.out} ({size_kb:.0f} KB) "
+        f"in {time.monotonic() - started:.1f} s",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -26,9 +29,12 @@ def cmd_map_labels(args: argparse.Namespace) -> int:
 
     towns = Path(args.towns_out) if args.towns_out else None
     labels = write_map_labels(Path(args.out), min_population=args.min_population, towns_out=towns)
-    print(f"{len(labels['countries'])} countries and {len(labels['cities'])} cities -> {args.out} "
-          f"({Path(args.out).stat().st_size / 1024:.0f} KB)"
-          + (f"; towns -> {towns} ({towns.stat().st_size / 1024:.0f} KB)" if towns else ""), file=sys.stderr)
+    print(
+        f"{len(labels['countries'])} countries and {len(labels['cities'])} cities -> {args.out} "
+        f"({Path(args.out).stat().st_size / 1024:.0f} KB)"
+        + (f"; towns -> {towns} ({towns.stat().st_size / 1024:.0f} KB)" if towns else ""),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -36,8 +42,10 @@ def cmd_map_layers(args: argparse.Namespace) -> int:
     from planet_engine.map_layers import write_detail_layers
 
     written = write_detail_layers(Path(args.sources), Path(args.out_dir))
-    print(", ".join(f"{name} ({size / 1024:.0f} KB)" for name, size in written.items()) + f" -> {args.out_dir}",
-          file=sys.stderr)
+    print(
+        ", ".join(f"{name} ({size / 1024:.0f} KB)" for name, size in written.items()) + f" -> {args.out_dir}",
+        file=sys.stderr,
+    )
     return 0
 
 

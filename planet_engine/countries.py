@@ -111,9 +111,7 @@ def _continent(record: dict[str, object]) -> str | None:
 def country_records(reader: shapefile.Reader) -> list[CountryRecord]:
     rows = [rec.as_dict() for rec in reader.records()]
     # ADMIN of a sovereign state equals its SOVEREIGNT, which lets dependencies without a code inherit one.
-    sovereign_code = {
-        str(row["ADMIN"]): str(row["ISO_A2_EH"]) for row in rows if str(row["ISO_A2_EH"]) != _NO_CODE
-    }
+    sovereign_code = {str(row["ADMIN"]): str(row["ISO_A2_EH"]) for row in rows if str(row["ISO_A2_EH"]) != _NO_CODE}
     records = []
     for row in rows:
         code = str(row["ISO_A2_EH"])
@@ -279,9 +277,7 @@ class CountryIndex:
         validate_coordinates(lat, lon)
         return self.lookup_many(np.array([lat]), np.array([lon]), max_sea_km=max_sea_km)[0]
 
-    def lookup_many(
-        self, lats: np.ndarray, lons: np.ndarray, *, max_sea_km: float = DEFAULT_MAX_SEA_KM
-    ) -> list[Place]:
+    def lookup_many(self, lats: np.ndarray, lons: np.ndarray, *, max_sea_km: float = DEFAULT_MAX_SEA_KM) -> list[Place]:
         """`lookup` over 1-D arrays of latitudes and longitudes, in one vectorised pass; results in input order.
 
         max_sea_km=0 turns the nearest-country fallback off, so only points inside a polygon get a country.

@@ -102,8 +102,15 @@ class ImageDataset(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
 
 @torch.no_grad()
 def embed_paths(
-    model: GeoClassifier, paths: Sequence[Path], *, size: int, batch_size: int | None = None,
-    device: torch.device | str = "cpu", num_workers: int = 0, label: str = "embedding", view: str = "center",
+    model: GeoClassifier,
+    paths: Sequence[Path],
+    *,
+    size: int,
+    batch_size: int | None = None,
+    device: torch.device | str = "cpu",
+    num_workers: int = 0,
+    label: str = "embedding",
+    view: str = "center",
 ) -> torch.Tensor:
     """Paths -> (N, D) float32 pooled backbone features."""
     if batch_size is None:
@@ -122,8 +129,15 @@ def embed_paths(
 
 
 def cached_embeddings(
-    model: GeoClassifier, paths: Sequence[Path], *, size: int, backbone_key: str,
-    cache_dir: Path | None, device: torch.device | str = "cpu", num_workers: int = 0, view: str = "center",
+    model: GeoClassifier,
+    paths: Sequence[Path],
+    *,
+    size: int,
+    backbone_key: str,
+    cache_dir: Path | None,
+    device: torch.device | str = "cpu",
+    num_workers: int = 0,
+    view: str = "center",
 ) -> torch.Tensor:
     """Embeddings of frozen-backbone features, cached on disk by (weights, size, view, file contents' names)."""
     if cache_dir is None:
@@ -137,8 +151,9 @@ def cached_embeddings(
     if cache_file.is_file():
         cached: torch.Tensor = torch.load(cache_file, weights_only=True)  # (N, D), written below
         return cached
-    embeddings = embed_paths(model, paths, size=size, device=device, num_workers=num_workers, view=view,
-                             label=f"embedding ({view})")
+    embeddings = embed_paths(
+        model, paths, size=size, device=device, num_workers=num_workers, view=view, label=f"embedding ({view})"
+    )
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     temporary = cache_file.with_suffix(".tmp")
     torch.save(embeddings, temporary)

@@ -88,14 +88,20 @@ def country_accuracy(latitudes: np.ndarray, longitudes: np.ndarray, truths: Sequ
     from planet_engine.countries import country_index
 
     places = country_index().lookup_many(np.asarray(latitudes), np.asarray(longitudes))
-    hits = [place.country is not None and place.country == truth.strip().upper()
-            for place, truth in zip(places, truths, strict=True)]
+    hits = [
+        place.country is not None and place.country == truth.strip().upper()
+        for place, truth in zip(places, truths, strict=True)
+    ]
     return float(np.mean(hits))
 
 
 def knn_guesses(
-    query: torch.Tensor, reference: torch.Tensor, ref_latitudes: np.ndarray, ref_longitudes: np.ndarray,
-    *, k: int = 1,
+    query: torch.Tensor,
+    reference: torch.Tensor,
+    ref_latitudes: np.ndarray,
+    ref_longitudes: np.ndarray,
+    *,
+    k: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(Q, D) queries, (R, D) references -> (Q,) guesses by cosine-similarity retrieval."""
     similarity = torch.nn.functional.normalize(query, dim=1) @ torch.nn.functional.normalize(reference, dim=1).T
@@ -110,9 +116,15 @@ def knn_guesses(
 
 
 def evaluate(
-    *, checkpoint: str | Path, manifest_path: str | Path, baselines: Sequence[str] = BASELINES,
-    train_manifest: str | Path | None = None, knn_k: Sequence[int] = (1, 10), seed: int = 0,
-    cache_dir: str | Path | None = DEFAULT_CACHE_DIR, device: str = "cpu",
+    *,
+    checkpoint: str | Path,
+    manifest_path: str | Path,
+    baselines: Sequence[str] = BASELINES,
+    train_manifest: str | Path | None = None,
+    knn_k: Sequence[int] = (1, 10),
+    seed: int = 0,
+    cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
+    device: str = "cpu",
 ) -> EvaluationReport:
     """Run the model (both point modes) and the baselines on one manifest; return the JSON report."""
     unknown = set(baselines) - set(BASELINES)
@@ -128,14 +140,22 @@ def evaluate(
     cache = Path(cache_dir) if cache_dir else None
     # One backbone pass per photo and view serves the classifier (averaged over the test-time views, as the
     # Predictor does) and the retrieval baseline (the centre crop).
-    views = {view: cached_embeddings(model, manifest.image_paths, size=size, backbone_key=key, cache_dir=cache,
-                                     device=target, view=view)
-             for view in ["center", *config.get("tta_views", ["center"])]}
+    views = {
+        view: cached_embeddings(
+            model, manifest.image_paths, size=size, backbone_key=key, cache_dir=cache, device=target, view=view
+        )
+        for view in ["center", *config.get("tta_views", ["center"])]
+    }
     embeddings = views["center"]
     with torch.inference_mode():
-        probabilities = np.mean([torch.softmax(model.classify(features.to(target)).float(), dim=1).cpu().numpy()
-                                 for view, features in views.items()
-                                 if view in config.get("tta_views", ["center"])], axis=0)
+        probabilities = np.mean(
+            [
+                torch.softmax(model.classify(features.to(target)).float(), dim=1).cpu().numpy()
+                for view, features in views.items()
+                if view in config.get("tta_views", ["center"])
+            ],
+            axis=0,
+        )
     methods: list[MethodResult] = []
     for mode in POINT_MODES:
         latitudes, longitudes = point_guesses(probabilities, cells, mode)
@@ -143,16 +163,22 @@ def evaluate(
     count = len(manifest)
     if "prior" in baselines:
         best = int(np.argmax(cells.counts))
-        methods.append(MethodResult("prior (most frequent cell)", np.full(count, cells.mean_latitudes[best]),
-                                    np.full(count, cells.mean_longitudes[best])))
+        methods.append(
+            MethodResult(
+                "prior (most frequent cell)",
+                np.full(count, cells.mean_latitudes[best]),
+                np.full(count, cells.mean_longitudes[best]),
+            )
+        )
     if "random-cell" in baselines:
         picks = np.random.default_rng(seed).integers(0, len(cells), size=count)
         methods.append(MethodResult("random cell", cells.mean_latitudes[picks], cells.mean_longitudes[picks]))
     if "knn" in baselines:
         train_path = Path(train_manifest or config["manifest"])
         train = read_manifest(train_path)
-        reference = cached_embeddings(model, train.image_paths, size=size, backbone_key=key, cache_dir=cache,
-                                      device=target)
+        reference = cached_embeddings(
+            model, train.image_paths, size=size, backbone_key=key, cache_dir=cache, device=target
+        )
         for k in knn_k:
             latitudes, longitudes = knn_guesses(embeddings, reference, train.latitudes, train.longitudes, k=k)
             methods.append(MethodResult(f"kNN retrieval (k={k})", latitudes, longitudes))
@@ -171,23 +197,35 @@ def evaluate_knn(*, checkpoint: str | Path, manifest_path: str | Path, device: s
     predictor = KnnPredictor(checkpoint, device=device)
     manifest = read_manifest(manifest_path)
     predictions = predictor.predict(manifest.image_paths, top_k=1)
-    method = MethodResult(f"kNN model (k={predictor.k}, T={predictor.gallery.temperature:g})",
-                          np.array([p.latitude for p in predictions]), np.array([p.longitude for p in predictions]))
-    return {"manifest": str(manifest_path), "photos": len(manifest), "checkpoint": str(checkpoint),
-            "checkpoint_sha256": predictor.checkpoint_sha256, "thresholds_km": list(THRESHOLDS_KM),
-            "methods": {method.name: method.report(manifest)}}
+    method = MethodResult(
+        f"kNN model (k={predictor.k}, T={predictor.gallery.temperature:g})",
+        np.array([p.latitude for p in predictions]),
+        np.array([p.longitude for p in predictions]),
+    )
+    return {
+        "manifest": str(manifest_path),
+        "photos": len(manifest),
+        "checkpoint": str(checkpoint),
+        "checkpoint_sha256": predictor.checkpoint_sha256,
+        "thresholds_km": list(THRESHOLDS_KM),
+        "methods": {method.name: method.report(manifest)},
+    }
 
 
 def format_table(report: EvaluationReport, *, published: bool = True, anchors: str = "im2gps") -> str:
     """The report as a fixed-width table, with the published numbers on the `anchors` test set for scale."""
-    header = (f"{'method':<44}" + "".join(f"{f'{int(t)} km':>9}" for t in THRESHOLDS_KM)
-              + f"{'median km':>11}{'mean km':>9}{'GeoScore':>10}{'country':>9}")
+    header = (
+        f"{'method':<44}"
+        + "".join(f"{f'{int(t)} km':>9}" for t in THRESHOLDS_KM)
+        + f"{'median km':>11}{'mean km':>9}{'GeoScore':>10}{'country':>9}"
+    )
     lines = [f"{report['photos']} photos of {report['manifest']}", header, "-" * len(header)]
     for name, row in report["methods"].items():
         accuracy = "".join(f"{100 * row['accuracy'][n]:>8.1f}%" for n in THRESHOLD_NAMES)
         country = f"{100 * row['country_accuracy']:>8.1f}%" if "country_accuracy" in row else f"{'-':>9}"
-        lines.append(f"{name:<44}{accuracy}{row['median_km']:>11.0f}{row['mean_km']:>9.0f}"
-                     f"{row['mean_geoscore']:>10.0f}{country}")
+        lines.append(
+            f"{name:<44}{accuracy}{row['median_km']:>11.0f}{row['mean_km']:>9.0f}{row['mean_geoscore']:>10.0f}{country}"
+        )
     if published:
         for name, values in PUBLISHED.get(anchors, {}).items():
             lines.append(f"{name:<44}" + "".join(f"{v:>8.1f}%" for v in values))

@@ -59,9 +59,7 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return float(haversine((lat1, lon1), (lat2, lon2), unit=Unit.KILOMETERS))
 
 
-def distances_km(
-    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
-) -> np.ndarray:
+def distances_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
     """Element-wise haversine distances in km; inputs broadcast to one shape (N,)."""
     lat1, lon1, lat2, lon2 = (np.ravel(x) for x in np.broadcast_arrays(lat1, lon1, lat2, lon2))
     a = np.stack([lat1, lon1], axis=-1)
@@ -69,9 +67,7 @@ def distances_km(
     return np.asarray(haversine_vector(a, b, Unit.KILOMETERS), dtype=np.float64)
 
 
-def pairwise_distances_km(
-    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
-) -> np.ndarray:
+def pairwise_distances_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
     """All-pairs haversine distances: (N,) x (M,) -> (N, M) km."""
     a = np.stack([lat1, lon1], axis=-1).reshape(-1, 2)
     b = np.stack([lat2, lon2], axis=-1).reshape(-1, 2)
@@ -183,5 +179,7 @@ def geometric_median(latitudes: np.ndarray, longitudes: np.ndarray, *, iteration
             centre = moved
             break
         centre = moved
-    return (float(np.degrees(np.arcsin(np.clip(centre[2], -1.0, 1.0)))),
-            float(np.degrees(np.arctan2(centre[1], centre[0]))))
+    return (
+        float(np.degrees(np.arcsin(np.clip(centre[2], -1.0, 1.0)))),
+        float(np.degrees(np.arctan2(centre[1], centre[0]))),
+    )

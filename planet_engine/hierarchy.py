@@ -19,14 +19,16 @@ def ancestor_map(fine: CellSet, coarse: CellSet) -> np.ndarray:
     ancestors = coarse.assign(fine.mean_latitudes, fine.mean_longitudes)
     orphans = np.flatnonzero(ancestors < 0)
     if orphans.size:
-        distances = pairwise_distances_km(fine.mean_latitudes[orphans], fine.mean_longitudes[orphans],
-                                          coarse.mean_latitudes, coarse.mean_longitudes)  # (O, C_coarse)
+        distances = pairwise_distances_km(
+            fine.mean_latitudes[orphans], fine.mean_longitudes[orphans], coarse.mean_latitudes, coarse.mean_longitudes
+        )  # (O, C_coarse)
         ancestors[orphans] = distances.argmin(axis=1)
     return ancestors.astype(np.int64)
 
 
-def fold_logits(fine_logits: torch.Tensor, level_logits: list[torch.Tensor],
-                ancestors: list[torch.Tensor]) -> torch.Tensor:
+def fold_logits(
+    fine_logits: torch.Tensor, level_logits: list[torch.Tensor], ancestors: list[torch.Tensor]
+) -> torch.Tensor:
     """(B, C) fine logits, per coarser level (B, C_l) logits and (C,) ancestor indices -> (B, C) log p(fine)."""
     folded = torch.log_softmax(fine_logits, dim=1)
     for logits, index in zip(level_logits, ancestors, strict=True):
@@ -42,8 +44,15 @@ class HierarchicalHead(torch.nn.Module):
     cross-validation: the probe's raw distribution is overconfident, and the GeoScore point needs calibrated mass).
     """
 
-    def __init__(self, dim: int, num_classes: int, *, ancestors: list[np.ndarray] | None = None,
-                 level_sizes: list[int] | None = None, calibration: float = 1.0) -> None:
+    def __init__(
+        self,
+        dim: int,
+        num_classes: int,
+        *,
+        ancestors: list[np.ndarray] | None = None,
+        level_sizes: list[int] | None = None,
+        calibration: float = 1.0,
+    ) -> None:
         super().__init__()
         ancestors, level_sizes = ancestors or [], level_sizes or []
         if len(ancestors) != len(level_sizes):

@@ -41,8 +41,11 @@ class FolderImages:
         self.root = root
 
     def names(self) -> set[str]:
-        return {path.relative_to(self.root).as_posix() for path in self.root.rglob("*")
-                if _is_image(path.name) and path.is_file()}
+        return {
+            path.relative_to(self.root).as_posix()
+            for path in self.root.rglob("*")
+            if _is_image(path.name) and path.is_file()
+        }
 
     def read(self, name: str) -> bytes:
         return (self.root / name).read_bytes()
@@ -65,8 +68,9 @@ class ZipImages:
                 with zipfile.ZipFile(archive) as opened:
                     infos = opened.infolist()
             except (zipfile.BadZipFile, OSError) as error:
-                raise LayoutError(f"{archive}: not a whole zip archive ({error}): an interrupted download? fetch "
-                                  "it again") from None
+                raise LayoutError(
+                    f"{archive}: not a whole zip archive ({error}): an interrupted download? fetch it again"
+                ) from None
             for info in infos:
                 if not info.is_dir() and _is_image(info.filename):
                     self._where[info.filename] = archive
@@ -114,7 +118,7 @@ class ConcatenatedFile(io.RawIOBase):
                 chunk = handle.read(min(len(view) - done, self.starts[part] + self.sizes[part] - self.position))
             if not chunk:
                 break
-            view[done:done + len(chunk)] = chunk
+            view[done : done + len(chunk)] = chunk
             done += len(chunk)
             self.position += len(chunk)
         return done
@@ -124,8 +128,11 @@ def archive_parts(path: Path) -> list[Path]:
     """The parts of a split tar archive named by one part or by the whole's name; [path] when it is not split."""
     match = _PART.match(path.name)
     stem = match.group("stem") if match else path.name
-    parts = sorted(candidate for candidate in path.parent.glob(f"{glob_escape(stem)}.*")
-                   if (found := _PART.match(candidate.name)) and found.group("stem") == stem)
+    parts = sorted(
+        candidate
+        for candidate in path.parent.glob(f"{glob_escape(stem)}.*")
+        if (found := _PART.match(candidate.name)) and found.group("stem") == stem
+    )
     return parts if parts and (match or not path.exists()) else [path]
 
 
@@ -153,8 +160,9 @@ class TarImages:
                 return {member.name for member in opened.getmembers() if member.isfile() and _is_image(member.name)}
         except (tarfile.TarError, EOFError, OSError) as error:
             shown = self.parts[0] if len(self.parts) == 1 else f"{self.parts[0]} (+{len(self.parts) - 1} parts)"
-            raise LayoutError(f"{shown}: not a whole tar archive ({error}): an interrupted download or a "
-                              "missing part?") from None
+            raise LayoutError(
+                f"{shown}: not a whole tar archive ({error}): an interrupted download or a missing part?"
+            ) from None
 
     def read(self, name: str) -> bytes:
         if self._tar is None:
@@ -188,8 +196,10 @@ class MsgpackImages:
                         self._where[name] = (shard, start, end)
                     start = end
             if start < size:
-                self.damaged.append(f"{shard.name}: cut {size - start} bytes into a record after "
-                                    f"{sum(1 for where in self._where.values() if where[0] == shard)} whole ones")
+                self.damaged.append(
+                    f"{shard.name}: cut {size - start} bytes into a record after "
+                    f"{sum(1 for where in self._where.values() if where[0] == shard)} whole ones"
+                )
         return set(self._where)
 
     def read(self, name: str) -> bytes:

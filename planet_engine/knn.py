@@ -70,11 +70,20 @@ class KnnBuildResult:
     seconds: float
 
 
-def knn_build(*, manifest: str | Path, out: str | Path, backbone: str = "efficientnet-lite2",
-              image_size: int | None = None, k: int = KNN_K, temperature: float = KNN_TEMPERATURE, t1: int = 25,
-              t2: int = 1,
-              cache_dir: str | Path | None = DEFAULT_CACHE_DIR, device: str = "auto",
-              quiet: bool = False) -> KnnBuildResult:
+def knn_build(
+    *,
+    manifest: str | Path,
+    out: str | Path,
+    backbone: str = "efficientnet-lite2",
+    image_size: int | None = None,
+    k: int = KNN_K,
+    temperature: float = KNN_TEMPERATURE,
+    t1: int = 25,
+    t2: int = 1,
+    cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
+    device: str = "auto",
+    quiet: bool = False,
+) -> KnnBuildResult:
     """Embed every photo of `manifest` and write the gallery as a kNN checkpoint at `out`."""
     if k < 1 or temperature <= 0:
         raise ValueError("k must be at least 1 and the temperature positive")
@@ -84,24 +93,40 @@ def knn_build(*, manifest: str | Path, out: str | Path, backbone: str = "efficie
     photos = read_manifest(manifest)
     model = GeoClassifier(backbone, 1, pretrained=True).to(target).eval()
     weights = pretrained_weights_sha256(backbone)
-    embeddings = cached_embeddings(model, photos.image_paths, size=size, backbone_key=weights,
-                                   cache_dir=Path(cache_dir) if cache_dir else None, device=target)  # (N, D)
+    embeddings = cached_embeddings(
+        model,
+        photos.image_paths,
+        size=size,
+        backbone_key=weights,
+        cache_dir=Path(cache_dir) if cache_dir else None,
+        device=target,
+    )  # (N, D)
     partition = adaptive_partition(photos.latitudes, photos.longitudes, t1=t1, t2=t2)
     cells = CellSet.from_partition(partition)
     payload: KnnPayload = {
-        "format": KNN_FORMAT, "backbone": backbone, "image_size": size, "k": k, "temperature": temperature,
-        "manifest": str(manifest), "manifest_sha256": photos.fingerprint(), "git_sha": git_sha(),
-        "backbone_weights_sha256": weights, "embeddings": embeddings.float().cpu(),
-        "latitudes": torch.from_numpy(photos.latitudes), "longitudes": torch.from_numpy(photos.longitudes),
-        "photo_cells": torch.from_numpy(partition.assignment.astype(np.int64)), "cells": cells.rows(),
+        "format": KNN_FORMAT,
+        "backbone": backbone,
+        "image_size": size,
+        "k": k,
+        "temperature": temperature,
+        "manifest": str(manifest),
+        "manifest_sha256": photos.fingerprint(),
+        "git_sha": git_sha(),
+        "backbone_weights_sha256": weights,
+        "embeddings": embeddings.float().cpu(),
+        "latitudes": torch.from_numpy(photos.latitudes),
+        "longitudes": torch.from_numpy(photos.longitudes),
+        "photo_cells": torch.from_numpy(partition.assignment.astype(np.int64)),
+        "cells": cells.rows(),
         "cells_sha256": cells.fingerprint(),
     }
     # save_checkpoint's payload type is PlaNet's; the file format (torch.save of a tagged dict) is the same.
     sha256 = save_checkpoint(out, cast(Any, payload))
     if not quiet:
         print(f"kNN gallery of {len(photos)} photos, {len(cells)} cells -> {out}")
-    return KnnBuildResult(checkpoint=Path(out), sha256=sha256, photos=len(photos), cells=len(cells),
-                          seconds=time.perf_counter() - started)
+    return KnnBuildResult(
+        checkpoint=Path(out), sha256=sha256, photos=len(photos), cells=len(cells), seconds=time.perf_counter() - started
+    )
 
 
 def is_knn_checkpoint(path: str | Path) -> bool:
@@ -120,11 +145,18 @@ def load_knn(path: str | Path) -> LoadedKnn:
         raise CheckpointError(f"{path}: its cells do not match their recorded hash")
     installed = pretrained_weights_sha256(payload["backbone"])
     if installed != payload["backbone_weights_sha256"]:
-        raise CheckpointError(f"{path} was embedded with {payload['backbone']} weights "
-                              f"{payload['backbone_weights_sha256'][:12]}, but the installed package has "
-                              f"{installed[:12]}")
-    gallery = Gallery.build(payload["embeddings"], payload["latitudes"].numpy(), payload["longitudes"].numpy(),
-                            payload["photo_cells"].numpy(), temperature=float(payload["temperature"]))
+        raise CheckpointError(
+            f"{path} was embedded with {payload['backbone']} weights "
+            f"{payload['backbone_weights_sha256'][:12]}, but the installed package has "
+            f"{installed[:12]}"
+        )
+    gallery = Gallery.build(
+        payload["embeddings"],
+        payload["latitudes"].numpy(),
+        payload["longitudes"].numpy(),
+        payload["photo_cells"].numpy(),
+        temperature=float(payload["temperature"]),
+    )
     return LoadedKnn(payload=payload, sha256=sha256, gallery=gallery, cells=cells)
 
 
@@ -157,32 +189,41 @@ class KnnPredictor:
         """Images -> (B, D) pooled features of the centre crop, as the gallery was embedded."""
         chunks = [torch.zeros(0, self.gallery.embeddings.shape[1])]
         for start in range(0, len(images), self.batch_size):
-            batch = torch.stack([view_transform(load_image(image), self.image_size, "center")
-                                 for image in images[start:start + self.batch_size]])
+            batch = torch.stack(
+                [
+                    view_transform(load_image(image), self.image_size, "center")
+                    for image in images[start : start + self.batch_size]
+                ]
+            )
             chunks.append(self.model.embed(batch.to(self.device)).float().cpu())
         return torch.cat(chunks)
 
-    def predict(self, images: Sequence[ImageInput], *, top_k: int = 5,
-                polygon_points_per_edge: int = 4) -> list[Prediction]:
+    def predict(
+        self, images: Sequence[ImageInput], *, top_k: int = 5, polygon_points_per_edge: int = 4
+    ) -> list[Prediction]:
         similarities = self.gallery.similarities(self.embed(images))  # (B, N)
         k = min(self.k, similarities.shape[1])
         return [self._guess(row, k, top_k, polygon_points_per_edge) for row in similarities]
 
-    def predict_views(self, views: Sequence[ImageInput], *, top_k: int = 5,
-                      polygon_points_per_edge: int = 4) -> Prediction:
+    def predict_views(
+        self, views: Sequence[ImageInput], *, top_k: int = 5, polygon_points_per_edge: int = 4
+    ) -> Prediction:
         """Several views of one place -> one Prediction from their mean similarity to each gallery photo."""
         return self.predict_groups([views], top_k=top_k, polygon_points_per_edge=polygon_points_per_edge)[0]
 
-    def predict_groups(self, groups: Sequence[Sequence[ImageInput]], *, top_k: int = 5,
-                       polygon_points_per_edge: int = 4) -> list[Prediction]:
+    def predict_groups(
+        self, groups: Sequence[Sequence[ImageInput]], *, top_k: int = 5, polygon_points_per_edge: int = 4
+    ) -> list[Prediction]:
         """One Prediction per group of views of one place (as Predictor.predict_groups), all embedded together."""
         if any(not group for group in groups):
             raise ValueError("every group needs at least one view")
         similarities = self.gallery.similarities(self.embed([image for group in groups for image in group]))
         ends = np.cumsum([len(group) for group in groups])
         k = min(self.k, similarities.shape[1])
-        return [self._guess(similarities[end - len(group):end].mean(axis=0), k, top_k, polygon_points_per_edge)
-                for group, end in zip(groups, ends, strict=True)]
+        return [
+            self._guess(similarities[end - len(group) : end].mean(axis=0), k, top_k, polygon_points_per_edge)
+            for group, end in zip(groups, ends, strict=True)
+        ]
 
     def _guess(self, similarities: np.ndarray, k: int, top_k: int, points_per_edge: int) -> Prediction:
         """(N,) similarities of one query -> its guess."""
@@ -191,8 +232,17 @@ class KnnPredictor:
         choice = densest_neighbour(latitudes, longitudes, weights)
         cells = self.gallery.cells[neighbours]
         mass = np.bincount(cells[cells >= 0], weights=weights[cells >= 0], minlength=len(self.cells))  # (C,)
-        best = [int(c) for c in np.argsort(-mass, kind="stable")[:max(1, top_k)] if mass[c] > 0]
-        top: list[CellGuess] = [cell_guess(self.cells, c, float(min(mass[c], 1.0)),
-                                           points_per_edge=points_per_edge, polygons=self._polygons) for c in best]
-        return Prediction(latitude=float(latitudes[choice]), longitude=float(longitudes[choice]), top_cells=top,
-                          point_mode=POINT_MODE, checkpoint_sha256=self.checkpoint_sha256)
+        best = [int(c) for c in np.argsort(-mass, kind="stable")[: max(1, top_k)] if mass[c] > 0]
+        top: list[CellGuess] = [
+            cell_guess(
+                self.cells, c, float(min(mass[c], 1.0)), points_per_edge=points_per_edge, polygons=self._polygons
+            )
+            for c in best
+        ]
+        return Prediction(
+            latitude=float(latitudes[choice]),
+            longitude=float(longitudes[choice]),
+            top_cells=top,
+            point_mode=POINT_MODE,
+            checkpoint_sha256=self.checkpoint_sha256,
+        )

@@ -77,8 +77,9 @@ def _column(header: list[str], names: tuple[str, ...], csv_path: Path) -> str:
     for name in names:
         if name in header:
             return name
-    raise LayoutError(f"{csv_path}: no {names[0]} column (looked for {', '.join(names)}; the header is "
-                      f"{', '.join(header)})")
+    raise LayoutError(
+        f"{csv_path}: no {names[0]} column (looked for {', '.join(names)}; the header is {', '.join(header)})"
+    )
 
 
 def _by_stem(names: set[str]) -> dict[str, str]:
@@ -87,8 +88,11 @@ def _by_stem(names: set[str]) -> dict[str, str]:
 
 def _check(problems: list[str], where: Path) -> None:
     if problems:
-        hint = ("\n(rows whose image is missing: rerun with --on-missing skip to leave them out, listed in "
-                "skipped.csv)" if any("no image" in p or "no such image" in p for p in problems) else "")
+        hint = (
+            "\n(rows whose image is missing: rerun with --on-missing skip to leave them out, listed in skipped.csv)"
+            if any("no image" in p or "no such image" in p for p in problems)
+            else ""
+        )
         raise LayoutError(f"{where}: {problems_text(problems)}{hint}")
 
 
@@ -126,12 +130,15 @@ def csv_rows(csv_path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, s
                     if len(record) != len(header):
                         line = reader.line_num
                         last = not ends_whole and next(reader, None) is None
-                        raise LayoutError(f"{csv_path}: line {line} has {len(record)} of {len(header)} fields"
-                                          + (f": {cut}" if last else ""))
+                        raise LayoutError(
+                            f"{csv_path}: line {line} has {len(record)} of {len(header)} fields"
+                            + (f": {cut}" if last else "")
+                        )
                     yield reader.line_num, dict(zip(header, record, strict=True))
             except csv.Error as error:
-                raise LayoutError(f"{csv_path}: line {reader.line_num}: {error}"
-                                  + (f": {cut}" if not ends_whole else "")) from None
+                raise LayoutError(
+                    f"{csv_path}: line {reader.line_num}: {error}" + (f": {cut}" if not ends_whole else "")
+                ) from None
             except UnicodeDecodeError as error:
                 raise LayoutError(f"{csv_path}: not UTF-8 text ({error})") from None
 
@@ -189,8 +196,13 @@ def read_osv5m(root: Path, split: str = "train", *, on_missing: str = "fail") ->
         elif latitude is None or longitude is None:
             problems.append(f"line {line}: id {identifier}: latitude/longitude missing or out of range")
         elif identifier not in stems:
-            _missing(line, f"id {identifier}: no image {identifier}.jpg under {images_dir}", on_missing=on_missing,
-                     problems=problems, skipped=skipped)
+            _missing(
+                line,
+                f"id {identifier}: no image {identifier}.jpg under {images_dir}",
+                on_missing=on_missing,
+                problems=problems,
+                skipped=skipped,
+            )
         else:
             seen.add(identifier)
             meta = {name: row[name] for name in OSV5M_KEPT if row.get(name)}
@@ -199,22 +211,26 @@ def read_osv5m(root: Path, split: str = "train", *, on_missing: str = "fail") ->
     return LayoutRead(samples, source, skipped)
 
 
-def _swapped_columns(values: Iterable[tuple[str, str]], latitude_column: str, longitude_column: str,
-                     csv_path: Path) -> str | None:
+def _swapped_columns(
+    values: Iterable[tuple[str, str]], latitude_column: str, longitude_column: str, csv_path: Path
+) -> str | None:
     """A message when the latitude column holds values beyond ±90 while every longitude is within ±90."""
     beyond, longitudes_within = 0, True
     for lat, lon in values:
         beyond += _coordinate(lat, -180, 180) is not None and _coordinate(lat, -90, 90) is None
         longitudes_within = longitudes_within and _coordinate(lon, -90, 90) is not None
     if beyond and longitudes_within:
-        return (f"{csv_path}: the {latitude_column} and {longitude_column} columns look swapped: {beyond} "
-                f"row(s) have {latitude_column} beyond ±90 while every {longitude_column} is within ±90 (the 2018 "
-                "Im2GPS3k CSV's header names them the wrong way round); rerun with --swap-lat-lon")
+        return (
+            f"{csv_path}: the {latitude_column} and {longitude_column} columns look swapped: {beyond} "
+            f"row(s) have {latitude_column} beyond ±90 while every {longitude_column} is within ±90 (the 2018 "
+            "Im2GPS3k CSV's header names them the wrong way round); rerun with --swap-lat-lon"
+        )
     return None
 
 
-def read_geoestimation(csv_path: Path, images: Path, *, on_missing: str = "fail",
-                       swap_lat_lon: bool = False) -> LayoutRead:
+def read_geoestimation(
+    csv_path: Path, images: Path, *, on_missing: str = "fail", swap_lat_lon: bool = False
+) -> LayoutRead:
     """MP-16, Im2GPS3k, YFCC4k: IMG_ID (relative path, or a bare file name), LAT, LON."""
     header, rows = csv_rows(csv_path)
     image_column = _column(header, IMAGE_COLUMNS, csv_path)
@@ -223,9 +239,16 @@ def read_geoestimation(csv_path: Path, images: Path, *, on_missing: str = "fail"
     if swap_lat_lon:
         latitude_column, longitude_column = longitude_column, latitude_column
     author_column = next((name for name in AUTHOR_COLUMNS if name in header), None)
-    swapped = None if swap_lat_lon else _swapped_columns(
-        ((row[latitude_column], row[longitude_column]) for _, row in rows), latitude_column, longitude_column,
-        csv_path)
+    swapped = (
+        None
+        if swap_lat_lon
+        else _swapped_columns(
+            ((row[latitude_column], row[longitude_column]) for _, row in rows),
+            latitude_column,
+            longitude_column,
+            csv_path,
+        )
+    )
     if swapped:
         raise LayoutError(swapped)
     _, rows = csv_rows(csv_path)  # a second pass: MP-16's 4.7M rows are not held twice
@@ -249,28 +272,34 @@ def read_geoestimation(csv_path: Path, images: Path, *, on_missing: str = "fail"
         elif image_id in seen:
             problems.append(f"line {line}: {image_id} repeated")
         elif latitude is None or longitude is None:
-            problems.append(f"line {line}: {image_id}: {latitude_column}/{longitude_column} missing or "
-                            "out of range")
+            problems.append(f"line {line}: {image_id}: {latitude_column}/{longitude_column} missing or out of range")
         elif found is None:
-            _missing(line, f"{image_id}: no such image in {images}", on_missing=on_missing, problems=problems,
-                     skipped=skipped)
+            _missing(
+                line,
+                f"{image_id}: no such image in {images}",
+                on_missing=on_missing,
+                problems=problems,
+                skipped=skipped,
+            )
         else:
             seen.add(image_id)
             meta = {"image_id": image_id}
             if author_column and row.get(author_column):
                 meta["author"] = row[author_column]
-            samples.append(Sample(_safe_key(PurePosixPath(image_id).with_suffix("").as_posix()), found,
-                                  latitude, longitude, meta))
+            samples.append(
+                Sample(_safe_key(PurePosixPath(image_id).with_suffix("").as_posix()), found, latitude, longitude, meta)
+            )
     if problems and not samples and on_missing == "fail" and len(problems) == total and names:
-        problems.insert(0, f"none of the {total} rows' images is among the {len(names)} in {images}: "
-                        "is --images the right download?")
+        problems.insert(
+            0,
+            f"none of the {total} rows' images is among the {len(names)} in {images}: is --images the right download?",
+        )
     _check(problems, csv_path)
     return LayoutRead(samples, source, skipped, list(getattr(source, "damaged", [])))
 
 
 def _degrees(value: tuple[object, ...], reference: str) -> float:
-    degrees, minutes, seconds = (float(Fraction(str(part))) if not isinstance(part, float) else part
-                                 for part in value)
+    degrees, minutes, seconds = (float(Fraction(str(part))) if not isinstance(part, float) else part for part in value)
     signed = float(degrees) + float(minutes) / 60 + float(seconds) / 3600
     return -signed if reference in ("S", "W") else signed
 
@@ -308,8 +337,16 @@ def read_folder(root: Path) -> LayoutRead:
     return LayoutRead(samples, source)
 
 
-def read_layout(layout: str, *, root: Path | None = None, split: str = "train", csv_path: Path | None = None,
-                images: Path | None = None, on_missing: str = "fail", swap_lat_lon: bool = False) -> LayoutRead:
+def read_layout(
+    layout: str,
+    *,
+    root: Path | None = None,
+    split: str = "train",
+    csv_path: Path | None = None,
+    images: Path | None = None,
+    on_missing: str = "fail",
+    swap_lat_lon: bool = False,
+) -> LayoutRead:
     if on_missing not in ON_MISSING:
         raise LayoutError(f"on_missing must be one of {', '.join(ON_MISSING)}, not {on_missing!r}")
     if layout == "osv5m":
@@ -318,8 +355,10 @@ def read_layout(layout: str, *, root: Path | None = None, split: str = "train", 
         return read_osv5m(root, split, on_missing=on_missing)
     if layout in ("mp16", "im2gps3k", "yfcc4k"):
         if csv_path is None or images is None:
-            raise LayoutError(f"{layout} needs --csv (GeoEstimation's *_places365.csv) and --images (a folder, "
-                              "zip, tar or msgpack shards)")
+            raise LayoutError(
+                f"{layout} needs --csv (GeoEstimation's *_places365.csv) and --images (a folder, "
+                "zip, tar or msgpack shards)"
+            )
         return read_geoestimation(csv_path, images, on_missing=on_missing, swap_lat_lon=swap_lat_lon)
     if layout == "folder":
         if root is None:

@@ -108,8 +108,9 @@ class Manifest:
         return groups
 
 
-def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int = 10_000_000,
-                  coordinates_optional: bool = False) -> Manifest:
+def read_manifest(
+    path: str | Path, *, check_files: bool = True, max_rows: int = 10_000_000, coordinates_optional: bool = False
+) -> Manifest:
     """Read and validate a manifest; raise ManifestError listing every bad row, or return all rows.
 
     Rows are rejected for a missing file (when check_files), non-numeric or out-of-range coordinates and
@@ -136,8 +137,9 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
                 raise ManifestError(path, [too_wide])
             missing = [column for column in REQUIRED_COLUMNS if column not in header]
             if missing:
-                raise ManifestError(path, [f"missing column(s) {', '.join(missing)}; header is "
-                                          f"{shown(','.join(header))}"])
+                raise ManifestError(
+                    path, [f"missing column(s) {', '.join(missing)}; header is {shown(','.join(header))}"]
+                )
             for line, record in csv_records(reader):
                 if isinstance(record, str):
                     problems.append(f"line {line}: {record}")
@@ -155,8 +157,9 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
                     continue
                 file = record["file"].strip()
                 if len(file) > FILE_NAME_MAX_CHARS:  # the game stores it (Panorama.source_file)
-                    problems.append(f"line {line}: file is {len(file)} characters long, more than "
-                                    f"{FILE_NAME_MAX_CHARS}")
+                    problems.append(
+                        f"line {line}: file is {len(file)} characters long, more than {FILE_NAME_MAX_CHARS}"
+                    )
                     continue
                 # One key per file however it is spelled: "./a.jpg" and "a//b.jpg" name a.jpg and a/b.jpg.
                 first = seen.setdefault(Path(file).as_posix(), line)
@@ -164,8 +167,15 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
                     problems.append(f"line {line}: duplicate of line {first} ({file})")
                     continue
                 try:
-                    rows.append(_parse_row(record, line=line, root=root, check_files=check_files,
-                                           coordinates_optional=coordinates_optional))
+                    rows.append(
+                        _parse_row(
+                            record,
+                            line=line,
+                            root=root,
+                            check_files=check_files,
+                            coordinates_optional=coordinates_optional,
+                        )
+                    )
                 except ValueError as error:
                     problems.append(f"line {line}: {error}")
     except UnicodeDecodeError as error:
@@ -179,8 +189,9 @@ def read_manifest(path: str | Path, *, check_files: bool = True, max_rows: int =
     return Manifest(path=path, rows=tuple(rows))
 
 
-def _parse_row(record: dict[str, str], *, line: int, root: Path, check_files: bool,
-               coordinates_optional: bool = False) -> ManifestRow:
+def _parse_row(
+    record: dict[str, str], *, line: int, root: Path, check_files: bool, coordinates_optional: bool = False
+) -> ManifestRow:
     file = record["file"].strip()
     if not file:
         raise ValueError("empty file")
@@ -197,6 +208,4 @@ def _parse_row(record: dict[str, str], *, line: int, root: Path, check_files: bo
     if check_files and not image_path.is_file():
         raise ValueError(f"file {shown(file)} not found")
     extra = {key: value for key, value in record.items() if key not in REQUIRED_COLUMNS}
-    return ManifestRow(
-        line=line, file=file, path=image_path, latitude=latitude, longitude=longitude, extra=extra
-    )
+    return ManifestRow(line=line, file=file, path=image_path, latitude=latitude, longitude=longitude, extra=extra)

@@ -56,19 +56,35 @@ def _cities(*, smallest: int, below: int | None) -> list[tuple[str, float, float
             continue
         if below is not None and (population >= below or capital or population < smallest):
             continue
-        cities.append((str(city["name"]), round(float(city["latitude"]), _DECIMALS),
-                       round(float(city["longitude"]), _DECIMALS), zoom))
+        cities.append(
+            (
+                str(city["name"]),
+                round(float(city["latitude"]), _DECIMALS),
+                round(float(city["longitude"]), _DECIMALS),
+                zoom,
+            )
+        )
     return cities
 
 
 def map_labels(*, min_population: int = 300_000) -> MapLabels:
     with shapefile.Reader(str(natural_earth_file()), encoding="utf-8") as reader:
-        countries = [(str(row["NAME"]), round(float(row["LABEL_Y"]), _DECIMALS),
-                      round(float(row["LABEL_X"]), _DECIMALS), float(row["MIN_LABEL"]))
-                     for row in (record.as_dict() for record in reader.records())]
+        countries = [
+            (
+                str(row["NAME"]),
+                round(float(row["LABEL_Y"]), _DECIMALS),
+                round(float(row["LABEL_X"]), _DECIMALS),
+                float(row["MIN_LABEL"]),
+            )
+            for row in (record.as_dict() for record in reader.records())
+        ]
     cities = _cities(smallest=min_population, below=None)
-    return {"attribution": "GeoNames (CC BY 4.0)", "countries": countries, "cities": cities,
-            "towns_min_zoom": TOWNS_MIN_ZOOM}
+    return {
+        "attribution": "GeoNames (CC BY 4.0)",
+        "countries": countries,
+        "cities": cities,
+        "towns_min_zoom": TOWNS_MIN_ZOOM,
+    }
 
 
 def town_labels(*, below: int = 300_000) -> TownLabels:

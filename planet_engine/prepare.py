@@ -83,14 +83,15 @@ def shard_count(samples: list[Sample], source: ImageSource, shard_bytes: int) ->
     """Shards of about `shard_bytes`, from the mean size of up to 64 images spread over the dataset."""
     if not samples:
         return 1
-    probe = samples[::max(1, len(samples) // 64)][:64]
+    probe = samples[:: max(1, len(samples) // 64)][:64]
     mean = sum(len(source.read(sample.image)) for sample in probe) / len(probe) + TAR_OVERHEAD_BYTES
     return max(1, round(len(samples) * mean / shard_bytes))
 
 
 def _fingerprint(rows: list[Sample]) -> str:
-    text = "\n".join(f"{s.key},{s.image},{s.latitude!r},{s.longitude!r},{json.dumps(s.meta, sort_keys=True)}"
-                     for s in rows)
+    text = "\n".join(
+        f"{s.key},{s.image},{s.latitude!r},{s.longitude!r},{json.dumps(s.meta, sort_keys=True)}" for s in rows
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -126,18 +127,27 @@ def write_one(task: ShardTask, source: ImageSource) -> dict[str, Any]:
             if problem is not None:
                 if task.on_bad != "skip":
                     partial.unlink()
-                    return {"error": f"{sample.image}: not a readable image ({problem}); rerun with --on-missing "
-                                     "skip to leave it out (listed in skipped.csv)"}
+                    return {
+                        "error": f"{sample.image}: not a readable image ({problem}); rerun with --on-missing "
+                        "skip to leave it out (listed in skipped.csv)"
+                    }
                 bad.append(f"{sample.key}: {sample.image}: not a readable image ({problem})")
                 continue
-            record = json.dumps({"latitude": sample.latitude, "longitude": sample.longitude, **sample.meta},
-                                sort_keys=True).encode()
+            record = json.dumps(
+                {"latitude": sample.latitude, "longitude": sample.longitude, **sample.meta}, sort_keys=True
+            ).encode()
             _add(tar, f"{sample.key}.jpg", data)
             _add(tar, f"{sample.key}.json", record)
     final = task.out / task.name
     partial.rename(final)
-    return {"name": task.name, "rows": _fingerprint(task.rows), "count": len(task.rows) - len(bad), "bad": bad,
-            "bytes": final.stat().st_size, "sha256": sha256_file(final)}
+    return {
+        "name": task.name,
+        "rows": _fingerprint(task.rows),
+        "count": len(task.rows) - len(bad),
+        "bad": bad,
+        "bytes": final.stat().st_size,
+        "sha256": sha256_file(final),
+    }
 
 
 def _write_in_worker(task: ShardTask) -> dict[str, Any]:
@@ -159,16 +169,29 @@ def _state(out: Path, *, dataset: str, origin: str, seed: int) -> dict[str, Any]
         return {"dataset": dataset, "origin": origin, "seed": seed, "shards": {}}
     saved: dict[str, Any] = json.loads(path.read_text())
     if "origin" not in saved or saved.get("dataset") != dataset or (origin and saved["origin"] != origin):
-        raise ValueError(f"{out} holds shards of {saved.get('origin') or 'another dataset'} "
-                         f"({saved.get('dataset')}): prepare into an empty folder")
+        raise ValueError(
+            f"{out} holds shards of {saved.get('origin') or 'another dataset'} "
+            f"({saved.get('dataset')}): prepare into an empty folder"
+        )
     if saved["seed"] != seed:
         raise ValueError(f"{out} was prepared with --seed {saved['seed']}: rerun with it, or use an empty folder")
     return saved
 
 
-def write_shards(samples: list[Sample], source: ImageSource, out: Path, *, dataset: str, origin: str = "",
-                 shard_bytes: int = DEFAULT_SHARD_BYTES, seed: int = 0, jobs: int = 1, on_bad: str = "fail",
-                 skipped: list[str] | None = None, progress: bool = True) -> dict[str, Any]:
+def write_shards(
+    samples: list[Sample],
+    source: ImageSource,
+    out: Path,
+    *,
+    dataset: str,
+    origin: str = "",
+    shard_bytes: int = DEFAULT_SHARD_BYTES,
+    seed: int = 0,
+    jobs: int = 1,
+    on_bad: str = "fail",
+    skipped: list[str] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Write `samples` as shards under `out` (resuming, keeping shards whose rows are unchanged); returns
     dataset.json's content. `origin` names the download (a rerun from another one is refused); `skipped`: the
     rows the layout reader left out, listed in skipped.csv."""
@@ -178,9 +201,15 @@ def write_shards(samples: list[Sample], source: ImageSource, out: Path, *, datas
     state["planned"] = count
     planned = plan(samples, seed=seed, shards=count)
     names = [f"shard-{n:06d}.tar" for n in range(count)]
-    tasks = [ShardTask(out, name, [samples[i] for i in rows], on_bad) for name, rows in zip(names, planned, strict=True)
-             if not ((done := state["shards"].get(name)) and done["rows"] == _fingerprint([samples[i] for i in rows])
-                     and (out / name).is_file())]
+    tasks = [
+        ShardTask(out, name, [samples[i] for i in rows], on_bad)
+        for name, rows in zip(names, planned, strict=True)
+        if not (
+            (done := state["shards"].get(name))
+            and done["rows"] == _fingerprint([samples[i] for i in rows])
+            and (out / name).is_file()
+        )
+    ]
     bar = Progress("shards", count, enabled=progress)
     bar.update(count - len(tasks))
     state["rewritten"] = sum(1 for task in tasks if task.name in state["shards"])
@@ -193,15 +222,28 @@ def write_shards(samples: list[Sample], source: ImageSource, out: Path, *, datas
     return _finish(samples, planned, names, state, out, dataset, skipped or [])
 
 
-def _finish(samples: list[Sample], planned: list[list[int]], names: list[str], state: dict[str, Any], out: Path,
-            dataset: str, skipped: list[str]) -> dict[str, Any]:
+def _finish(
+    samples: list[Sample],
+    planned: list[list[int]],
+    names: list[str],
+    state: dict[str, Any],
+    out: Path,
+    dataset: str,
+    skipped: list[str],
+) -> dict[str, Any]:
     records = [state["shards"][name] for name in names]
     bad = [line for record in records for line in record["bad"]]
     bad_keys = {line.split(":", 1)[0] for line in bad}
     shards = [{key: record[key] for key in ("name", "count", "bytes", "sha256")} for record in records]
-    index = {"format": "webdataset", "dataset": dataset, "samples": sum(s["count"] for s in shards),
-             "shuffle": {"seed": state["seed"], "order": "sha256(seed/key): shard, then place in it"},
-             "skipped": len(skipped) + len(bad), "rewritten": state.get("rewritten", 0), "shards": shards}
+    index = {
+        "format": "webdataset",
+        "dataset": dataset,
+        "samples": sum(s["count"] for s in shards),
+        "shuffle": {"seed": state["seed"], "order": "sha256(seed/key): shard, then place in it"},
+        "skipped": len(skipped) + len(bad),
+        "rewritten": state.get("rewritten", 0),
+        "shards": shards,
+    }
     (out / INDEX).write_text(json.dumps(index, indent=1))
     (out / "SHA256SUMS").write_text("".join(f"{s['sha256']}  {s['name']}\n" for s in shards))
     with (out / "locations.csv").open("w", newline="") as handle:

@@ -11,19 +11,31 @@ from planet_engine.hierarchy import HierarchicalHead
 from planet_engine.losses import level_losses
 
 
-def probe_epoch(head: HierarchicalHead, optimizer: torch.optim.Optimizer, features: torch.Tensor,
-                labels: torch.Tensor, latitudes: np.ndarray, longitudes: np.ndarray, levels: list[CellSet], *,
-                loss: str, tau_km: float, batch_size: int, generator: torch.Generator) -> tuple[float, float]:
+def probe_epoch(
+    head: HierarchicalHead,
+    optimizer: torch.optim.Optimizer,
+    features: torch.Tensor,
+    labels: torch.Tensor,
+    latitudes: np.ndarray,
+    longitudes: np.ndarray,
+    levels: list[CellSet],
+    *,
+    loss: str,
+    tau_km: float,
+    batch_size: int,
+    generator: torch.Generator,
+) -> tuple[float, float]:
     """One epoch of the linear probe on (N, D) cached features -> (mean loss, fine-cell train accuracy)."""
     head.train()
     order = torch.randperm(len(features), generator=generator)
     total_loss, correct = 0.0, 0
     for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
+        batch = order[start : start + batch_size]
         rows = batch.numpy()
         logits = head.level_logits(features[batch])
-        value = level_losses(logits, labels[batch], latitudes[rows], longitudes[rows], levels, head.ancestors,
-                             loss=loss, tau_km=tau_km)
+        value = level_losses(
+            logits, labels[batch], latitudes[rows], longitudes[rows], levels, head.ancestors, loss=loss, tau_km=tau_km
+        )
         optimizer.zero_grad(set_to_none=True)
         value.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
         optimizer.step()
@@ -32,9 +44,21 @@ def probe_epoch(head: HierarchicalHead, optimizer: torch.optim.Optimizer, featur
     return total_loss / len(order), correct / len(order)
 
 
-def fit_probe(head: HierarchicalHead, features: torch.Tensor, latitudes: np.ndarray, longitudes: np.ndarray,
-              levels: list[CellSet], *, loss: str, tau_km: float, weight_decay: float, epochs: int, lr: float,
-              batch_size: int, seed: int) -> None:
+def fit_probe(
+    head: HierarchicalHead,
+    features: torch.Tensor,
+    latitudes: np.ndarray,
+    longitudes: np.ndarray,
+    levels: list[CellSet],
+    *,
+    loss: str,
+    tau_km: float,
+    weight_decay: float,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+) -> None:
     """Train `head` on (N, D) features of photos that all fall in kept fine cells (AdamW, cosine schedule);
     the cross-validation's trainer (train() runs the same epochs with resumable state)."""
     torch.manual_seed(seed)
@@ -43,7 +67,18 @@ def fit_probe(head: HierarchicalHead, features: torch.Tensor, latitudes: np.ndar
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
     generator = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
-        probe_epoch(head, optimizer, features, labels, latitudes, longitudes, levels, loss=loss, tau_km=tau_km,
-                    batch_size=batch_size, generator=generator)
+        probe_epoch(
+            head,
+            optimizer,
+            features,
+            labels,
+            latitudes,
+            longitudes,
+            levels,
+            loss=loss,
+            tau_km=tau_km,
+            batch_size=batch_size,
+            generator=generator,
+        )
         schedule.step()
     head.eval()

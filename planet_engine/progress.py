@@ -23,5 +23,9 @@ class Progress:
         rate = self.done / max(now - self.start, 1e-9)
         left = (self.total - self.done) / rate if rate > 0 else 0.0
         end = "\n" if self.done >= self.total else ""
-        print(f"\r{self.label}: {self.done}/{self.total} {rate:.1f}/s, {left:.0f}s left {note}".rstrip(),
-              end=end, file=sys.stderr, flush=True)
+        print(
+            f"\r{self.label}: {self.done}/{self.total} {rate:.1f}/s, {left:.0f}s left {note}".rstrip(),
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )

@@ -30,12 +30,25 @@ class Gallery:
     temperature: float
 
     @classmethod
-    def build(cls, embeddings: torch.Tensor, latitudes: np.ndarray, longitudes: np.ndarray, cells: np.ndarray,
-              *, temperature: float) -> Gallery:
+    def build(
+        cls,
+        embeddings: torch.Tensor,
+        latitudes: np.ndarray,
+        longitudes: np.ndarray,
+        cells: np.ndarray,
+        *,
+        temperature: float,
+    ) -> Gallery:
         """(N, D) raw training embeddings -> a gallery (every photo in a kept cell, cells[k] >= 0)."""
         mean = embeddings.float().mean(dim=0)
-        return cls(normalise(embeddings, mean), mean, np.asarray(latitudes, dtype=np.float64),
-                   np.asarray(longitudes, dtype=np.float64), np.asarray(cells, dtype=np.int64), temperature)
+        return cls(
+            normalise(embeddings, mean),
+            mean,
+            np.asarray(latitudes, dtype=np.float64),
+            np.asarray(longitudes, dtype=np.float64),
+            np.asarray(cells, dtype=np.int64),
+            temperature,
+        )
 
     def similarities(self, queries: torch.Tensor) -> np.ndarray:
         """(Q, D) raw embeddings -> (Q, N) cosine similarities to the gallery after centring."""
@@ -53,8 +66,9 @@ def densest_neighbour(latitudes: np.ndarray, longitudes: np.ndarray, weights: np
     return int(np.argmax(geoscore(pairwise_distances_km(latitudes, longitudes, latitudes, longitudes)) @ weights))
 
 
-def refine_points(probabilities: np.ndarray, queries: torch.Tensor, gallery: Gallery,
-                  *, top_cells: int = REFINE_CELLS) -> tuple[np.ndarray, np.ndarray]:
+def refine_points(
+    probabilities: np.ndarray, queries: torch.Tensor, gallery: Gallery, *, top_cells: int = REFINE_CELLS
+) -> tuple[np.ndarray, np.ndarray]:
     """(B, C) cell probabilities and (B, D) query embeddings -> (B,) latitudes, (B,) longitudes."""
     similarities = gallery.similarities(queries)  # (B, N)
     counts = np.bincount(gallery.cells, minlength=probabilities.shape[1]).astype(np.float64)  # (C,)

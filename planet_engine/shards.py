@@ -41,11 +41,16 @@ def read_index(root: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ValueError(f"{root}: no {INDEX}; prepare the dataset first (`python -m planet_engine prepare`)")
     index: dict[str, Any] = json.loads(path.read_text())
-    wrong = [s["name"] for s in index["shards"]
-             if not (root / s["name"]).is_file() or ("bytes" in s and (root / s["name"]).stat().st_size != s["bytes"])]
+    wrong = [
+        s["name"]
+        for s in index["shards"]
+        if not (root / s["name"]).is_file() or ("bytes" in s and (root / s["name"]).stat().st_size != s["bytes"])
+    ]
     if wrong:
-        raise ValueError(f"{root}: shard(s) missing or not the size prepare wrote: {', '.join(wrong[:5])}"
-                         f"{' ...' if len(wrong) > 5 else ''}; rerun prepare into it to rewrite them")
+        raise ValueError(
+            f"{root}: shard(s) missing or not the size prepare wrote: {', '.join(wrong[:5])}"
+            f"{' ...' if len(wrong) > 5 else ''}; rerun prepare into it to rewrite them"
+        )
     return index
 
 
@@ -120,8 +125,9 @@ def steps_per_epoch(total: int, *, world: int, batch_size: int) -> int:
     return total // world // batch_size
 
 
-def worker_span(*, rank: int, world: int, worker: int, workers: int, steps: int, batch_size: int,
-                total: int) -> tuple[int, int]:
+def worker_span(
+    *, rank: int, world: int, worker: int, workers: int, steps: int, batch_size: int, total: int
+) -> tuple[int, int]:
     """[start, stop) of the epoch's sample sequence that one data-loader worker of one rank reads: the rank's
     stretch of steps * batch_size samples, cut into its workers' batches (worker w makes batches w, w + W, ...)."""
     per_rank = total // world
@@ -156,8 +162,15 @@ class ShardStream(torch.utils.data.IterableDataset[dict[str, Any]]):
     def __iter__(self) -> Iterator[dict[str, Any]]:
         info = torch.utils.data.get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        start, stop = worker_span(rank=self.rank, world=self.world, worker=worker, workers=workers,
-                                  steps=self.steps, batch_size=self.batch_size, total=self.total)
+        start, stop = worker_span(
+            rank=self.rank,
+            world=self.world,
+            worker=worker,
+            workers=workers,
+            steps=self.steps,
+            batch_size=self.batch_size,
+            total=self.total,
+        )
         order = random.Random(f"{self.seed}/{self.epoch}/{self.rank}/{worker}")
         # A DataLoader takes whole batches from its workers in turn: worker w made batches w, w + W, ...
         skip = len(range(worker, self.skip_batches, workers)) * self.batch_size
@@ -178,16 +191,24 @@ class ShardStream(torch.utils.data.IterableDataset[dict[str, Any]]):
                 image, valid = blank, False
             label = self.labeler.label(latitude, longitude) if self.labeler else -1
             target = self.labeler.target(latitude, longitude) if self.labeler else torch.zeros(0)
-            yield {"image": image, "latitude": latitude, "longitude": longitude, "label": label, "target": target,
-                   "valid": valid, "sample": where}
+            yield {
+                "image": image,
+                "latitude": latitude,
+                "longitude": longitude,
+                "label": label,
+                "target": target,
+                "valid": valid,
+                "sample": where,
+            }
 
     def _sequence(self, start: int, stop: int) -> Iterator[tuple[str, float, float, bytes]]:
         """The samples [start, stop) of this epoch's shard sequence."""
         offset = 0
         for name, count in epoch_order(self.shards, seed=self.seed, epoch=self.epoch):
             if offset + count > start and offset < stop:
-                for position, (key, data, record) in enumerate(iter_shard(self.root / name, max(0, start - offset)),
-                                                               start=max(0, start - offset)):
+                for position, (key, data, record) in enumerate(
+                    iter_shard(self.root / name, max(0, start - offset)), start=max(0, start - offset)
+                ):
                     if offset + position >= stop:
                         break
                     yield f"{name}/{key}", float(record["latitude"]), float(record["longitude"]), data

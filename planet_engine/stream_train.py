@@ -71,8 +71,9 @@ def shuffle_buffer_size(requested: int, index: dict[str, Any], workers: int) -> 
     return int(min(50_000, max(1_000, free // 8 // readers // mean_bytes)))
 
 
-def masked_loss(logits: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor, kept: torch.Tensor,
-                count: int) -> torch.Tensor:
+def masked_loss(
+    logits: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor, kept: torch.Tensor, count: int
+) -> torch.Tensor:
     """The mean cell loss over the `count` kept samples of (B, C) logits, without indexing by a mask (which
     would wait for the GPU); targets (B, C) under the haversine loss, else (B, 0) and the (B,) labels count."""
     if targets.shape[1]:
@@ -86,8 +87,10 @@ def train_from_shards(config: TrainConfig) -> TrainResult:
     started = time.perf_counter()
     rank, world, device = training_start(config)
     if config.trainable == "head":
-        raise ValueError("training from shards fine-tunes the network: --trainable last or all (the linear probe "
-                         "caches every photo's embedding, which is for small manifests)")
+        raise ValueError(
+            "training from shards fine-tunes the network: --trainable last or all (the linear probe "
+            "caches every photo's embedding, which is for small manifests)"
+        )
     root = Path(config.manifest)
     index = read_index(root)
     if config.verify_shards:
@@ -102,52 +105,93 @@ def train_from_shards(config: TrainConfig) -> TrainResult:
     size = config.image_size or model.spec.image_size
     model.set_trainable(config.trainable)
     model.to(device)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
-                                  weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay
+    )
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps)
     out = Path(config.out)
     start_epoch, start_step, history = 0, 0, list[EpochRecord]()
     buffer = shuffle_buffer_size(config.shuffle_buffer, index, workers)
     if config.resume and out.is_file():
-        start_epoch, start_step, history, buffer = _resume(out, config, cells, model, optimizer, scheduler,
-                                                           world=world, workers=workers, steps=steps, rank=rank,
-                                                           buffer=buffer)
+        start_epoch, start_step, history, buffer = _resume(
+            out,
+            config,
+            cells,
+            model,
+            optimizer,
+            scheduler,
+            world=world,
+            workers=workers,
+            steps=steps,
+            rank=rank,
+            buffer=buffer,
+        )
     network: torch.nn.Module = model
     if world > 1:
         network = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     use_amp, amp_dtype, scaler = mixed_precision(config, device)
     dataset_sha256 = hashlib.sha256((root / INDEX).read_bytes()).hexdigest()
     labeler = CellLabeler(cells, tau_km=config.tau_km if config.loss == "haversine" else None)
     unused = int(index["samples"]) - steps * config.batch_size * world
     if rank == 0 and not config.quiet:
-        print(f"training {config.backbone} (trainable={config.trainable}) from {len(index['shards'])} shards, "
-              f"{index['samples']} samples, {len(cells)} cells, {steps} steps of {config.batch_size} per rank and "
-              f"epoch, device {device}, world {world}; {unused} samples left over each epoch (under a batch per "
-              f"rank, a different few each epoch); shuffle buffer {buffer} per worker", flush=True)
+        print(
+            f"training {config.backbone} (trainable={config.trainable}) from {len(index['shards'])} shards, "
+            f"{index['samples']} samples, {len(cells)} cells, {steps} steps of {config.batch_size} per rank and "
+            f"epoch, device {device}, world {world}; {unused} samples left over each epoch (under a batch per "
+            f"rank, a different few each epoch); shuffle buffer {buffer} per worker",
+            flush=True,
+        )
 
     def checkpoint(epoch: int, step: int, rate: float) -> str:
-        payload = build_payload(model=model, cells=cells, config=config_record(config, size), extra={
-            "epoch": epoch, "step": step, "optimizer_state": optimizer.state_dict(),
-            "scheduler_state": scheduler.state_dict(), "history": history, "train_manifest_sha256": dataset_sha256,
-            "train_photos": int(index["samples"]), "dropped_photos": 0, "images_per_second": rate,
-            "world": world, "workers": workers, "steps_per_epoch": steps, "shuffle_buffer_used": buffer})
+        payload = build_payload(
+            model=model,
+            cells=cells,
+            config=config_record(config, size),
+            extra={
+                "epoch": epoch,
+                "step": step,
+                "optimizer_state": optimizer.state_dict(),
+                "scheduler_state": scheduler.state_dict(),
+                "history": history,
+                "train_manifest_sha256": dataset_sha256,
+                "train_photos": int(index["samples"]),
+                "dropped_photos": 0,
+                "images_per_second": rate,
+                "world": world,
+                "workers": workers,
+                "steps_per_epoch": steps,
+                "shuffle_buffer_used": buffer,
+            },
+        )
         return save_checkpoint(out, payload)
 
     result_sha, rate = "", 0.0
     for epoch in range(start_epoch, config.epochs):
         first = start_step if epoch == start_epoch else 0
-        stream = ShardStream(root, TrainCrop(size), rank=rank, world=world, shuffle_buffer=buffer,
-                             seed=config.seed, epoch=epoch, batch_size=config.batch_size, skip_batches=first,
-                             labeler=labeler)
-        loader = torch.utils.data.DataLoader(stream, batch_size=config.batch_size, num_workers=config.num_workers,
-                                             pin_memory=device.type == "cuda")
+        stream = ShardStream(
+            root,
+            TrainCrop(size),
+            rank=rank,
+            world=world,
+            shuffle_buffer=buffer,
+            seed=config.seed,
+            epoch=epoch,
+            batch_size=config.batch_size,
+            skip_batches=first,
+            labeler=labeler,
+        )
+        loader = torch.utils.data.DataLoader(
+            stream, batch_size=config.batch_size, num_workers=config.num_workers, pin_memory=device.type == "cuda"
+        )
         network.train()
         total_loss = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen, bad, epoch_started = 0, 0, time.perf_counter()
-        progress = Progress(f"epoch {epoch + 1}", (steps - first) * config.batch_size,
-                            enabled=rank == 0 and not config.quiet)
+        progress = Progress(
+            f"epoch {epoch + 1}", (steps - first) * config.batch_size, enabled=rank == 0 and not config.quiet
+        )
         for step, batch in enumerate(loader, start=first):
             # The network's own randomness (dropout, stochastic depth) seeded per step: a resumed run draws what
             # the uninterrupted one drew.
@@ -171,30 +215,52 @@ def train_from_shards(config: TrainConfig) -> TrainResult:
             seen += len(labels)
             progress.update(len(labels))
             rate = seen * world / max(time.perf_counter() - epoch_started, 1e-9)
-            if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0 and step + 1 < steps \
-                    and rank == 0:
+            if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0 and step + 1 < steps and rank == 0:
                 checkpoint(epoch, step + 1, rate)
-        record: EpochRecord = {"epoch": epoch, "loss": float(total_loss) / max(seen, 1),
-                               "train_accuracy": int(correct) / max(seen, 1), "lr": float(scheduler.get_last_lr()[0]),
-                               "bad_samples": bad}
+        record: EpochRecord = {
+            "epoch": epoch,
+            "loss": float(total_loss) / max(seen, 1),
+            "train_accuracy": int(correct) / max(seen, 1),
+            "lr": float(scheduler.get_last_lr()[0]),
+            "bad_samples": bad,
+        }
         history.append(record)
         if rank == 0:
             if not config.quiet:
-                print(f"epoch {epoch + 1}/{config.epochs}  loss {record['loss']:.4f}  train acc "
-                      f"{record['train_accuracy']:.3f}  {rate:.1f} images/s (all ranks)"
-                      + (f"  {bad} sample(s) of rank 0 failed to decode and were left out (named above)" if bad
-                         else ""), flush=True)
+                print(
+                    f"epoch {epoch + 1}/{config.epochs}  loss {record['loss']:.4f}  train acc "
+                    f"{record['train_accuracy']:.3f}  {rate:.1f} images/s (all ranks)"
+                    + (f"  {bad} sample(s) of rank 0 failed to decode and were left out (named above)" if bad else ""),
+                    flush=True,
+                )
             result_sha = checkpoint(epoch, -1, rate)
     if world > 1:
         torch.distributed.barrier()
-    return TrainResult(checkpoint=out, checkpoint_sha256=result_sha, num_classes=len(cells),
-                       train_photos=int(index["samples"]), dropped_photos=0, history=history,
-                       seconds=time.perf_counter() - started)
+    return TrainResult(
+        checkpoint=out,
+        checkpoint_sha256=result_sha,
+        num_classes=len(cells),
+        train_photos=int(index["samples"]),
+        dropped_photos=0,
+        history=history,
+        seconds=time.perf_counter() - started,
+    )
 
 
-def _resume(out: Path, config: TrainConfig, cells: CellSet, model: GeoClassifier, optimizer: torch.optim.Optimizer,
-            scheduler: torch.optim.lr_scheduler.CosineAnnealingLR, *, world: int, workers: int, steps: int,
-            rank: int, buffer: int) -> tuple[int, int, list[EpochRecord], int]:
+def _resume(
+    out: Path,
+    config: TrainConfig,
+    cells: CellSet,
+    model: GeoClassifier,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.CosineAnnealingLR,
+    *,
+    world: int,
+    workers: int,
+    steps: int,
+    rank: int,
+    buffer: int,
+) -> tuple[int, int, list[EpochRecord], int]:
     """(epoch, step within it, history, shuffle buffer) to continue from: the manifest run's checks, the same
     shards folder (compared resolved), the same ranks x workers unless `rescale`, and the buffer the run used (an
     automatic size is not measured again: free memory differs from one start to the next)."""
@@ -215,14 +281,24 @@ def _resume(out: Path, config: TrainConfig, cells: CellSet, model: GeoClassifier
                 f"cannot resume {out}: it ran on {was[0]} rank(s) x {was[1]} worker(s) ({old_steps} steps per epoch), "
                 f"this run has {world} x {workers} ({steps}); the epoch's order and the learning-rate schedule depend "
                 "on both. Rerun with the same --nproc-per-node and --workers, or add --rescale to continue at the "
-                "same fraction of the epoch with the schedule stretched to the new steps per epoch")
+                "same fraction of the epoch with the schedule stretched to the new steps per epoch"
+            )
         step = step * steps // old_steps if step >= 0 else step
-        _rescale_schedule(scheduler, done=(epoch + (1 if step < 0 else 0)) * steps + max(step, 0),
-                          total=config.epochs * steps)
+        _rescale_schedule(
+            scheduler, done=(epoch + (1 if step < 0 else 0)) * steps + max(step, 0), total=config.epochs * steps
+        )
         if rank == 0 and not config.quiet:
-            print(f"resuming a run of {was[0]} x {was[1]} on {world} x {workers}: schedule rescaled from "
-                  f"{old_steps} to {steps} steps per epoch" + (f"; epoch {epoch + 1} continues at step {step} (the "
-                  "same fraction; its remaining samples are drawn afresh)" if step >= 0 else ""), flush=True)
+            print(
+                f"resuming a run of {was[0]} x {was[1]} on {world} x {workers}: schedule rescaled from "
+                f"{old_steps} to {steps} steps per epoch"
+                + (
+                    f"; epoch {epoch + 1} continues at step {step} (the "
+                    "same fraction; its remaining samples are drawn afresh)"
+                    if step >= 0
+                    else ""
+                ),
+                flush=True,
+            )
     return (epoch + 1, 0, history, buffer) if step < 0 else (epoch, step, history, buffer)
 
 

@@ -19,19 +19,31 @@ REGIONS: dict[str, tuple[tuple[float, float], tuple[int, int, int], str]] = {
 }
 
 
-def synthetic_image(colour: tuple[int, int, int], pattern: str, rng: np.random.Generator,
-                    size: tuple[int, int] = (96, 72)) -> Image.Image:
+def synthetic_image(
+    colour: tuple[int, int, int], pattern: str, rng: np.random.Generator, size: tuple[int, int] = (96, 72)
+) -> Image.Image:
     width, height = size
     y, x = np.mgrid[0:height, 0:width]
-    mask = {"vertical": (x // 8) % 2, "horizontal": (y // 8) % 2, "diagonal": ((x + y) // 8) % 2,
-            "checker": ((x // 8) + (y // 8)) % 2}[pattern]
+    mask = {
+        "vertical": (x // 8) % 2,
+        "horizontal": (y // 8) % 2,
+        "diagonal": ((x + y) // 8) % 2,
+        "checker": ((x // 8) + (y // 8)) % 2,
+    }[pattern]
     base = np.array(colour, dtype=np.float64)[None, None, :] * (0.6 + 0.4 * mask[..., None])
     noisy = base + rng.normal(0, 12, size=(height, width, 3))
     return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
 
 
-def write_synthetic_set(folder: Path, *, per_region: int, seed: int, size: tuple[int, int] = (96, 72),
-                        equirectangular: int = 0, views_per_place: int = 1) -> Path:
+def write_synthetic_set(
+    folder: Path,
+    *,
+    per_region: int,
+    seed: int,
+    size: tuple[int, int] = (96, 72),
+    equirectangular: int = 0,
+    views_per_place: int = 1,
+) -> Path:
     """JPEGs near each region's centre (jittered by ~0.3°) and their manifest; returns the manifest path.
 
     The default size keeps training fast; the browser tests ask for screen-sized photos (width, height) and
@@ -43,11 +55,17 @@ def write_synthetic_set(folder: Path, *, per_region: int, seed: int, size: tuple
     (folder / "images").mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
 
-    def add(file: str, image: Image.Image, latitude: float, longitude: float, name: str, kind: str,
-            view: int | None = None) -> None:
+    def add(
+        file: str, image: Image.Image, latitude: float, longitude: float, name: str, kind: str, view: int | None = None
+    ) -> None:
         image.save(folder / file, quality=90)
-        row: dict[str, object] = {"file": file, "latitude": latitude + rng.normal(0, 0.3),
-                                  "longitude": longitude + rng.normal(0, 0.3), "country": "", "region": name}
+        row: dict[str, object] = {
+            "file": file,
+            "latitude": latitude + rng.normal(0, 0.3),
+            "longitude": longitude + rng.normal(0, 0.3),
+            "country": "",
+            "region": name,
+        }
         if view is not None:  # the place's later views stand where its first does
             if view:
                 row["latitude"], row["longitude"] = rows[-1]["latitude"], rows[-1]["longitude"]
@@ -56,13 +74,25 @@ def write_synthetic_set(folder: Path, *, per_region: int, seed: int, size: tuple
 
     for name, ((latitude, longitude), colour, pattern) in REGIONS.items():
         for k in range(per_region):
-            add(f"images/{name}-{seed}-{k}.jpg", synthetic_image(colour, pattern, rng, size),
-                latitude, longitude, name, "photo", k % views_per_place if views_per_place > 1 else None)
+            add(
+                f"images/{name}-{seed}-{k}.jpg",
+                synthetic_image(colour, pattern, rng, size),
+                latitude,
+                longitude,
+                name,
+                "photo",
+                k % views_per_place if views_per_place > 1 else None,
+            )
     for k in range(equirectangular):
         name, ((latitude, longitude), colour, pattern) = list(REGIONS.items())[k % len(REGIONS)]
-        add(f"images/{name}-{seed}-equirectangular-{k}.jpg",
-            synthetic_image(colour, pattern, rng, (2 * size[1], size[1])), latitude, longitude, name,
-            "equirectangular")
+        add(
+            f"images/{name}-{seed}-equirectangular-{k}.jpg",
+            synthetic_image(colour, pattern, rng, (2 * size[1], size[1])),
+            latitude,
+            longitude,
+            name,
+            "equirectangular",
+        )
     manifest = folder / "manifest.csv"
     with manifest.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))

@@ -55,8 +55,9 @@ class TrainResult:
 
 # One epoch over the training photos: (epoch, optimizer, (N,) labels, (N,) latitudes, (N,) longitudes, the
 # partitions fine first) -> (mean loss, train accuracy).
-EpochStep = Callable[[int, torch.optim.Optimizer, torch.Tensor, np.ndarray, np.ndarray, list[CellSet]],
-                     tuple[float, float]]
+EpochStep = Callable[
+    [int, torch.optim.Optimizer, torch.Tensor, np.ndarray, np.ndarray, list[CellSet]], tuple[float, float]
+]
 
 
 def seed_everything(seed: int, *, deterministic: bool) -> None:
@@ -70,7 +71,11 @@ def seed_everything(seed: int, *, deterministic: bool) -> None:
 
 
 def _targets(
-    config: TrainConfig, latitudes: np.ndarray, longitudes: np.ndarray, cells: CellSet, batch: torch.Tensor,
+    config: TrainConfig,
+    latitudes: np.ndarray,
+    longitudes: np.ndarray,
+    cells: CellSet,
+    batch: torch.Tensor,
     device: torch.device,
 ) -> torch.Tensor | None:
     """(B, C) soft targets of the photos at (B,) indices `batch` under the haversine loss; None: the true cells."""
@@ -124,9 +129,15 @@ def train(config: TrainConfig) -> TrainResult:
     latitudes, longitudes = manifest.latitudes, manifest.longitudes
 
     coarse = [CellSet.read_csv(path) for path in config.coarse_cells]
-    model = GeoClassifier(config.backbone, len(cells), pretrained=config.pretrained, dropout=config.dropout,
-                          ancestors=[ancestor_map(cells, level) for level in coarse],
-                          level_sizes=[len(level) for level in coarse], calibration=config.calibration)
+    model = GeoClassifier(
+        config.backbone,
+        len(cells),
+        pretrained=config.pretrained,
+        dropout=config.dropout,
+        ancestors=[ancestor_map(cells, level) for level in coarse],
+        level_sizes=[len(level) for level in coarse],
+        calibration=config.calibration,
+    )
     size = config.image_size or model.spec.image_size
     model.set_trainable(config.trainable)
     model.to(device)
@@ -143,9 +154,11 @@ def train(config: TrainConfig) -> TrainResult:
         if not config.quiet and rank == 0:
             print(message, flush=True)
 
-    log(f"training {config.backbone} ({'pretrained' if config.pretrained else 'random init'}, "
+    log(
+        f"training {config.backbone} ({'pretrained' if config.pretrained else 'random init'}, "
         f"trainable={config.trainable}) on {len(manifest)} photos in {len(cells)} cells "
-        f"({len(labels_all) - len(keep)} photos in dropped cells left out), device {device}, world {world}")
+        f"({len(labels_all) - len(keep)} photos in dropped cells left out), device {device}, world {world}"
+    )
 
     if config.trainable == "head":
         step_epoch = _linear_probe_epochs(config, model, all_paths, keep, size, device)
@@ -155,23 +168,36 @@ def train(config: TrainConfig) -> TrainResult:
     for epoch in range(start_epoch, config.epochs):
         loss, accuracy = step_epoch(epoch, optimizer, labels, latitudes, longitudes, [cells, *coarse])
         scheduler.step()
-        history.append({"epoch": epoch, "loss": loss, "train_accuracy": accuracy,
-                        "lr": float(scheduler.get_last_lr()[0])})
+        history.append(
+            {"epoch": epoch, "loss": loss, "train_accuracy": accuracy, "lr": float(scheduler.get_last_lr()[0])}
+        )
         log(f"epoch {epoch + 1}/{config.epochs}  loss {loss:.4f}  train acc {accuracy:.3f}")
         if rank == 0:
-            payload = build_payload(model=model, cells=cells, coarse=coarse, config=config_record(config, size),
-                                    extra={
-                "epoch": epoch, "optimizer_state": optimizer.state_dict(),
-                "scheduler_state": scheduler.state_dict(), "history": history,
-                "train_manifest_sha256": manifest_sha256,
-                "train_photos": len(manifest), "dropped_photos": int(len(labels_all) - len(keep)),
-            })
+            payload = build_payload(
+                model=model,
+                cells=cells,
+                coarse=coarse,
+                config=config_record(config, size),
+                extra={
+                    "epoch": epoch,
+                    "optimizer_state": optimizer.state_dict(),
+                    "scheduler_state": scheduler.state_dict(),
+                    "history": history,
+                    "train_manifest_sha256": manifest_sha256,
+                    "train_photos": len(manifest),
+                    "dropped_photos": int(len(labels_all) - len(keep)),
+                },
+            )
             result_sha = save_checkpoint(out, payload)
     if world > 1:
         dist.barrier()
     return TrainResult(
-        checkpoint=out, checkpoint_sha256=result_sha, num_classes=len(cells), train_photos=len(manifest),
-        dropped_photos=int(len(labels_all) - len(keep)), history=history,
+        checkpoint=out,
+        checkpoint_sha256=result_sha,
+        num_classes=len(cells),
+        train_photos=len(manifest),
+        dropped_photos=int(len(labels_all) - len(keep)),
+        history=history,
         seconds=time.perf_counter() - started,
     )
 
@@ -187,8 +213,14 @@ def config_record(config: TrainConfig, size: int) -> CheckpointConfig:
 
 
 def resume_payload(
-    out: Path, config: TrainConfig, cells: CellSet, model: GeoClassifier, optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler, *, keys: tuple[str, ...] = RESUME_KEYS,
+    out: Path,
+    config: TrainConfig,
+    cells: CellSet,
+    model: GeoClassifier,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    *,
+    keys: tuple[str, ...] = RESUME_KEYS,
 ) -> CheckpointPayload:
     """The checkpoint to continue from, its weights and optimiser state loaded; refused if it was trained on
     other cells or with another config (in `keys`)."""
@@ -209,29 +241,58 @@ def resume_payload(
 
 
 def _resume(
-    out: Path, config: TrainConfig, cells: CellSet, model: GeoClassifier,
-    optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
+    out: Path,
+    config: TrainConfig,
+    cells: CellSet,
+    model: GeoClassifier,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
 ) -> tuple[int, list[EpochRecord]]:
     payload = resume_payload(out, config, cells, model, optimizer, scheduler)
     return int(payload["epoch"]) + 1, list(payload["history"])
 
 
 def _linear_probe_epochs(
-    config: TrainConfig, model: GeoClassifier, paths: list[Path], keep: np.ndarray, size: int,
+    config: TrainConfig,
+    model: GeoClassifier,
+    paths: list[Path],
+    keep: np.ndarray,
+    size: int,
     device: torch.device,
 ) -> EpochStep:
     """Embeds every manifest photo once (cached, so evaluation's kNN baseline reuses it), trains on `keep`."""
-    backbone_key = (pretrained_weights_sha256(config.backbone) if config.pretrained
-                    else f"{config.backbone}-random-seed{config.seed}")
+    backbone_key = (
+        pretrained_weights_sha256(config.backbone)
+        if config.pretrained
+        else f"{config.backbone}-random-seed{config.seed}"
+    )
     cache_dir = Path(config.cache_dir) if config.cache_dir and config.pretrained else None
-    embeddings = cached_embeddings(model, paths, size=size, backbone_key=backbone_key,
-                                   cache_dir=cache_dir, device=device)[torch.from_numpy(keep)].to(device)  # (N, D)
+    embeddings = cached_embeddings(
+        model, paths, size=size, backbone_key=backbone_key, cache_dir=cache_dir, device=device
+    )[torch.from_numpy(keep)].to(device)  # (N, D)
     generator = torch.Generator().manual_seed(config.seed)
 
-    def step_epoch(epoch: int, optimizer: torch.optim.Optimizer, labels: torch.Tensor,
-                   latitudes: np.ndarray, longitudes: np.ndarray, levels: list[CellSet]) -> tuple[float, float]:
-        return probe_epoch(model.head, optimizer, embeddings, labels, latitudes, longitudes, levels,
-                           loss=config.loss, tau_km=config.tau_km, batch_size=config.batch_size, generator=generator)
+    def step_epoch(
+        epoch: int,
+        optimizer: torch.optim.Optimizer,
+        labels: torch.Tensor,
+        latitudes: np.ndarray,
+        longitudes: np.ndarray,
+        levels: list[CellSet],
+    ) -> tuple[float, float]:
+        return probe_epoch(
+            model.head,
+            optimizer,
+            embeddings,
+            labels,
+            latitudes,
+            longitudes,
+            levels,
+            loss=config.loss,
+            tau_km=config.tau_km,
+            batch_size=config.batch_size,
+            generator=generator,
+        )
 
     return step_epoch
 
@@ -241,21 +302,35 @@ def _finetune_epochs(
 ) -> EpochStep:
     dataset = ImageDataset(paths, size, train=True, seed=config.seed)
     sampler: torch.utils.data.distributed.DistributedSampler[tuple[torch.Tensor, int]] | None = (
-        torch.utils.data.distributed.DistributedSampler(dataset, seed=config.seed) if world > 1 else None)
+        torch.utils.data.distributed.DistributedSampler(dataset, seed=config.seed) if world > 1 else None
+    )
     generator = torch.Generator().manual_seed(config.seed)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=config.batch_size, shuffle=sampler is None, sampler=sampler,
-        num_workers=config.num_workers, generator=generator, drop_last=False,
-        pin_memory=device.type == "cuda", persistent_workers=config.num_workers > 0,
+        dataset,
+        batch_size=config.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        num_workers=config.num_workers,
+        generator=generator,
+        drop_last=False,
+        pin_memory=device.type == "cuda",
+        persistent_workers=config.num_workers > 0,
     )
     network: torch.nn.Module = model
     if world > 1:
         network = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     use_amp, amp_dtype, scaler = mixed_precision(config, device)
 
-    def step_epoch(epoch: int, optimizer: torch.optim.Optimizer, labels: torch.Tensor,
-                   latitudes: np.ndarray, longitudes: np.ndarray, levels: list[CellSet]) -> tuple[float, float]:
+    def step_epoch(
+        epoch: int,
+        optimizer: torch.optim.Optimizer,
+        labels: torch.Tensor,
+        latitudes: np.ndarray,
+        longitudes: np.ndarray,
+        levels: list[CellSet],
+    ) -> tuple[float, float]:
         network.train()
         dataset.epoch = epoch
         if sampler is not None:

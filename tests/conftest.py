@@ -40,10 +40,19 @@ os.environ.setdefault("PLANET_FAST_PASSWORD_HASHER", "1")
 TIMING = [HealthCheck.too_slow]
 BASE = settings.get_profile("default")
 settings.register_profile("dev", BASE, max_examples=100, derandomize=False)
-settings.register_profile("ci", BASE, max_examples=100, derandomize=True, database=None, deadline=None,
-                          suppress_health_check=TIMING, print_blob=True)
-settings.register_profile("fuzz", BASE, max_examples=2000, derandomize=False, deadline=None,
-                          suppress_health_check=TIMING, print_blob=True)
+settings.register_profile(
+    "ci",
+    BASE,
+    max_examples=100,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=TIMING,
+    print_blob=True,
+)
+settings.register_profile(
+    "fuzz", BASE, max_examples=2000, derandomize=False, deadline=None, suppress_health_check=TIMING, print_blob=True
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
@@ -107,13 +116,24 @@ def synthetic_test(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(synthetic_train: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real PlaNet checkpoint (Lite0 linear probe at 64 px) that tells the four synthetic regions apart."""
+
     def build(folder: Path) -> None:
         manifest = read_manifest(synthetic_train)
         partition = adaptive_partition(manifest.latitudes, manifest.longitudes, t1=10, t2=2)
         CellSet.from_partition(partition).write_csv(folder / "cells.csv")
-        train(TrainConfig(manifest=str(synthetic_train), cells=str(folder / "cells.csv"),
-                          out=str(folder / "model.pt"), image_size=64, epochs=15, lr=1e-2, weight_decay=1e-4,
-                          cache_dir=None, quiet=True))
+        train(
+            TrainConfig(
+                manifest=str(synthetic_train),
+                cells=str(folder / "cells.csv"),
+                out=str(folder / "model.pt"),
+                image_size=64,
+                epochs=15,
+                lr=1e-2,
+                weight_decay=1e-4,
+                cache_dir=None,
+                quiet=True,
+            )
+        )
 
     folder = tmp_path_factory.mktemp("tiny-model")
     shutil.copyfile(cached("tiny-model", build) / "model.pt", folder / "model.pt")
@@ -123,9 +143,19 @@ def tiny_checkpoint(synthetic_train: Path, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="session")
 def tiny_knn_checkpoint(synthetic_train: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real kNN retrieval checkpoint (Lite0 features at 64 px) whose gallery is the synthetic training set."""
+
     def build(folder: Path) -> None:
-        knn_build(manifest=synthetic_train, out=folder / "knn.pt", backbone="efficientnet-lite0", image_size=64, k=5,
-                  t1=10, t2=2, cache_dir=None, quiet=True)
+        knn_build(
+            manifest=synthetic_train,
+            out=folder / "knn.pt",
+            backbone="efficientnet-lite0",
+            image_size=64,
+            k=5,
+            t1=10,
+            t2=2,
+            cache_dir=None,
+            quiet=True,
+        )
 
     out = tmp_path_factory.mktemp("tiny-knn") / "knn.pt"
     shutil.copyfile(cached("tiny-knn", build) / "knn.pt", out)

@@ -15,10 +15,18 @@ NOT_HAND_WRITTEN = ("frontend/static/vendor/", "frontend/package-lock.json", "/m
 
 
 def _hand_written_sources() -> list[str]:
-    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                             capture_output=True, text=True, check=True).stdout.split()
-    return [name for name in tracked if name.endswith((".py", ".js", ".css", ".html"))
-            and not any(part in name for part in NOT_HAND_WRITTEN)]
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return [
+        name
+        for name in tracked
+        if name.endswith((".py", ".js", ".css", ".html")) and not any(part in name for part in NOT_HAND_WRITTEN)
+    ]
 
 
 def test_no_source_file_is_over_400_lines() -> None:

@@ -39,8 +39,13 @@ def test_the_profiles_hold_where_a_ci_service_sets_its_variables() -> None:
     """Hypothesis loads its own derandomized `ci` profile by default when it sees CI=true (GitHub Actions, the
     project's CI), and a profile registered without a parent inherits from it: `fuzz` would hunt nothing new."""
     test = f"{Path(__file__).relative_to(ROOT)}::test_the_ci_profile_draws_the_same_examples_on_every_run"
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
-                         cwd=ROOT, capture_output=True, text=True, env={**os.environ, "CI": "true"})
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CI": "true"},
+    )
     assert run.returncode == 0, run.stdout[-2000:]
 
 
@@ -52,14 +57,18 @@ def make_dry_run(target: str) -> list[str]:
 
 def test_make_test_runs_every_pytest_in_the_ci_profile() -> None:
     """make test runs tests/run_passes.sh, whose every pytest goes through its PYTEST command in the ci profile."""
-    assert any(line.strip().endswith("tests/run_passes.sh") for line in
-               subprocess.run(["make", "-n", "-B", "test"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.splitlines())
+    assert any(
+        line.strip().endswith("tests/run_passes.sh")
+        for line in subprocess.run(
+            ["make", "-n", "-B", "test"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+    )
     script = (ROOT / "tests" / "run_passes.sh").read_text().splitlines()
     [definition] = [line for line in script if line.startswith("PYTEST=")]
     assert "-m pytest --hypothesis-profile=ci" in definition
-    runs = [line for line in script
-            if "pytest" in line.lower() and not line.lstrip().startswith("#") and line != definition]
+    runs = [
+        line for line in script if "pytest" in line.lower() and not line.lstrip().startswith("#") and line != definition
+    ]
     assert len(runs) >= 3 and all('"${PYTEST[@]}"' in line for line in runs), runs
     assert all("--hypothesis-profile=ci" in command for command in make_dry_run("test-fast"))
 
@@ -70,8 +79,10 @@ def test_make_fuzz_runs_the_property_based_tests_in_the_fuzz_profile() -> None:
 
 
 def _uses_given(node: ast.AST) -> bool:
-    return any(isinstance(inner, (ast.Name, ast.Attribute)) and getattr(inner, "id", getattr(inner, "attr", ""))
-               == "given" for inner in ast.walk(node))
+    return any(
+        isinstance(inner, (ast.Name, ast.Attribute)) and getattr(inner, "id", getattr(inner, "attr", "")) == "given"
+        for inner in ast.walk(node)
+    )
 
 
 def _marked_hypothesis(function: ast.FunctionDef) -> bool:

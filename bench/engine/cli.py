@@ -52,10 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="~30 s smoke run: smaller sizes, lite0 only")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
-    parser.add_argument("--num-workers", type=int, default=0,
-                        help="DataLoader workers for the fine-tuning benchmark (train.py's default: 0)")
-    parser.add_argument("--stream-workers", type=int, default=0,
-                        help="DataLoader workers for the streaming benchmark (train's default: 0)")
+    parser.add_argument(
+        "--num-workers",
+        type=int,
+        default=0,
+        help="DataLoader workers for the fine-tuning benchmark (train.py's default: 0)",
+    )
+    parser.add_argument(
+        "--stream-workers",
+        type=int,
+        default=0,
+        help="DataLoader workers for the streaming benchmark (train's default: 0)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.threads:
@@ -65,8 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = load_average()
     counters_before = cpu_counters()
     if load_before is not None and load_before > 0.5 * (os.cpu_count() or 1):
-        print(f"warning: load average {load_before:.2f} before starting; timings will be noisy",
-              file=sys.stderr)
+        print(f"warning: load average {load_before:.2f} before starting; timings will be noisy", file=sys.stderr)
     rng = np.random.default_rng(args.seed)
 
     def say(message: str) -> None:
@@ -100,20 +107,30 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "quick": args.quick,
         "environment": {
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-            "cpu_model": cpu_model(), "python": platform.python_version(), "numpy": np.__version__,
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "cpu_count": os.cpu_count(),
+            "cpu_model": cpu_model(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
             "load_before": None if load_before is None else round(load_before, 2),
             "load_after": None if load_after is None else round(load_after, 2),
             "other_processes_cores": None if others is None else round(others, 3),
             "steal_cores": None if steal is None else round(steal, 3),
         },
-        "partition": partition, "predictor": predictor_results, "training": training, "streaming": streaming,
+        "partition": partition,
+        "predictor": predictor_results,
+        "training": training,
+        "streaming": streaming,
         "seconds": seconds,
     }
     print(report(results))
     if (others or 0.0) + (steal or 0.0) > 0.1:
-        print(f"warning: other processes used {others:.2f} cores and the hypervisor stole {steal:.2f} on "
-              "average during the run; rerun on a quiet machine for numbers to publish", file=sys.stderr)
+        print(
+            f"warning: other processes used {others:.2f} cores and the hypervisor stole {steal:.2f} on "
+            "average during the run; rerun on a quiet machine for numbers to publish",
+            file=sys.stderr,
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))

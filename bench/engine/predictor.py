@@ -33,8 +33,14 @@ def make_cells(rng: np.random.Generator) -> tuple[CellSet, np.ndarray, np.ndarra
 def write_checkpoint(folder: Path, backbone: str, cells: CellSet) -> Path:
     """A real linear-probe checkpoint, its config record made by train.py itself."""
     model = GeoClassifier(backbone, len(cells), pretrained=True)
-    config = TrainConfig(manifest="bench/manifest.csv", cells="bench/cells.csv", out=str(folder / "x.pt"),
-                         backbone=backbone, pretrained=True, trainable="head")
+    config = TrainConfig(
+        manifest="bench/manifest.csv",
+        cells="bench/cells.csv",
+        out=str(folder / "x.pt"),
+        backbone=backbone,
+        pretrained=True,
+        trainable="head",
+    )
     record = config_record(config, model.spec.image_size)
     path = folder / f"{backbone}.pt"
     save_checkpoint(path, build_payload(model=model, cells=cells, config=record, extra={}))
@@ -83,15 +89,16 @@ def bench_predictor(backbone: str, checkpoint: Path, images: list[Image.Image], 
     stages = {
         "preprocess": stage(lambda: predictor.preprocess(images)),
         "preprocess.load_image_convert": stage(lambda: [load_image(image) for image in images]),
-        "preprocess.fit_resize": stage(lambda: [ImageOps.fit(image, (size, size),
-                                                             method=Image.Resampling.BILINEAR)
-                                                for image in converted]),
+        "preprocess.fit_resize": stage(
+            lambda: [ImageOps.fit(image, (size, size), method=Image.Resampling.BILINEAR) for image in converted]
+        ),
         "preprocess.to_tensor": stage(lambda: [to_tensor(image) for image in fitted]),
         "preprocess.stack": stage(lambda: torch.stack(tensors)),
         "softmax_to_numpy": stage(lambda: torch.softmax(logits.float(), dim=1).cpu().numpy()),
         "point_guesses_geoscore": stage(lambda: point_guesses(probabilities, predictor.cells, "geoscore")),
-        "postprocess_warm": stage(lambda: predictor.predictions_from_probabilities(
-            probabilities, top_k=5, distribution=False)),
+        "postprocess_warm": stage(
+            lambda: predictor.predictions_from_probabilities(probabilities, top_k=5, distribution=False)
+        ),
         "postprocess_cold_polygons": stage(cold_post),
     }
     # Differences of medians: clamped, as noise can make a near-zero one negative.
@@ -100,15 +107,25 @@ def bench_predictor(backbone: str, checkpoint: Path, images: list[Image.Image], 
     stages["polygons_cold_extra"] = max(0.0, cold - warm)
     overhead = (t_predict - t_bare) / t_bare
     return {
-        "backbone": backbone, "image_size": size, "batch": BATCH, "cells": len(predictor.cells),
-        "input_image": f"{images[0].width}x{images[0].height} decoded JPEG", "repeats": repeats,
-        "bare_s_per_batch": t_bare, "predict_s_per_batch": t_predict,
-        "bare_images_per_s": BATCH / t_bare, "predict_images_per_s": BATCH / t_predict,
-        "bare_s_min": min(bare_s), "predict_s_min": min(predict_s),
-        "bare_s_all": bare_s, "predict_s_all": predict_s,
-        "overhead": overhead, "overhead_from_min": (min(predict_s) - min(bare_s)) / min(bare_s),
+        "backbone": backbone,
+        "image_size": size,
+        "batch": BATCH,
+        "cells": len(predictor.cells),
+        "input_image": f"{images[0].width}x{images[0].height} decoded JPEG",
+        "repeats": repeats,
+        "bare_s_per_batch": t_bare,
+        "predict_s_per_batch": t_predict,
+        "bare_images_per_s": BATCH / t_bare,
+        "predict_images_per_s": BATCH / t_predict,
+        "bare_s_min": min(bare_s),
+        "predict_s_min": min(predict_s),
+        "bare_s_all": bare_s,
+        "predict_s_all": predict_s,
+        "overhead": overhead,
+        "overhead_from_min": (min(predict_s) - min(bare_s)) / min(bare_s),
         # Each predict() against the bare run just before it: robust to the machine slowing mid-run.
         "overhead_paired_median": median([b / a - 1 for a, b in zip(bare_s, predict_s, strict=True)]),
         "stages_s_per_batch": stages,
-        "goal_overhead": PREDICT_OVERHEAD_GOAL, "pass": overhead <= PREDICT_OVERHEAD_GOAL,
+        "goal_overhead": PREDICT_OVERHEAD_GOAL,
+        "pass": overhead <= PREDICT_OVERHEAD_GOAL,
     }

@@ -31,21 +31,34 @@ def bench_streaming(sizes: Sizes, cells: CellSet, manifest_path: Path, num_worke
     shards = manifest_path.parent / "shards"
     total = sum(path.stat().st_size for path in manifest.image_paths)
     # At least four shards, so that every data-loader worker has its own.
-    write_shards(samples, FolderImages(manifest_path.parent), shards, dataset="bench",
-                 shard_bytes=max(1, total // 4), progress=False)
+    write_shards(
+        samples,
+        FolderImages(manifest_path.parent),
+        shards,
+        dataset="bench",
+        shard_bytes=max(1, total // 4),
+        progress=False,
+    )
     torch.manual_seed(0)
     model = GeoClassifier("efficientnet-lite0", len(cells), pretrained=True)
     size = model.spec.image_size
     model.set_trainable("last")
     model.train()
-    step = finetune_step(model, torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3,
-                                                   weight_decay=0.05))
+    step = finetune_step(
+        model, torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3, weight_decay=0.05)
+    )
 
     def batches() -> Any:
         epoch = 0
         while True:
-            stream = ShardStream(shards, TrainCrop(size), shuffle_buffer=64, epoch=epoch, batch_size=FINETUNE_BATCH,
-                                 labeler=CellLabeler(cells, tau_km=None))
+            stream = ShardStream(
+                shards,
+                TrainCrop(size),
+                shuffle_buffer=64,
+                epoch=epoch,
+                batch_size=FINETUNE_BATCH,
+                labeler=CellLabeler(cells, tau_km=None),
+            )
             yield from torch.utils.data.DataLoader(stream, batch_size=FINETUNE_BATCH, num_workers=num_workers)
             epoch += 1
 
@@ -66,7 +79,13 @@ def bench_streaming(sizes: Sizes, cells: CellSet, manifest_path: Path, num_worke
             streamed_s.append(done - start)
             cached_s.append(cached_done - done)
     ratio = median(cached_s) / median(streamed_s)
-    return {"shards": len(list(shards.glob("shard-*.tar"))), "num_workers": num_workers,
-            "batch": FINETUNE_BATCH, "streamed_steps_per_s": 1 / median(streamed_s),
-            "cached_steps_per_s": 1 / median(cached_s), "streamed_over_cached": ratio, "goal": GOAL,
-            "pass": ratio >= GOAL}
+    return {
+        "shards": len(list(shards.glob("shard-*.tar"))),
+        "num_workers": num_workers,
+        "batch": FINETUNE_BATCH,
+        "streamed_steps_per_s": 1 / median(streamed_s),
+        "cached_steps_per_s": 1 / median(cached_s),
+        "streamed_over_cached": ratio,
+        "goal": GOAL,
+        "pass": ratio >= GOAL,
+    }

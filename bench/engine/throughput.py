@@ -41,7 +41,7 @@ OSV5M_SIZE = (512, 384)  # OSV-5M's images are 512 px wide
 def photo(seed: int) -> bytes:
     """A 512x384 JPEG that compresses like a photo (smooth fields and some texture), ~30-60 KB."""
     rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:OSV5M_SIZE[1], 0:OSV5M_SIZE[0]]
+    y, x = np.mgrid[0 : OSV5M_SIZE[1], 0 : OSV5M_SIZE[0]]
     base = np.stack([np.sin(x / rng.uniform(20, 80) + c) * np.cos(y / rng.uniform(20, 80)) for c in range(3)], -1)
     pixels = np.clip(128 + 90 * base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
     buffer = io.BytesIO()
@@ -76,19 +76,24 @@ def bench_prepare(root: Path, jobs: int, repeats: int) -> dict[str, Any]:
         out = root.parent / f"shards-{jobs}"
         shutil.rmtree(out, ignore_errors=True)
         started = time.perf_counter()
-        write_shards(read.samples, read.source, out, dataset="osv5m", shard_bytes=2_000_000, jobs=jobs,
-                     progress=False)
+        write_shards(read.samples, read.source, out, dataset="osv5m", shard_bytes=2_000_000, jobs=jobs, progress=False)
         times.append(time.perf_counter() - started)
     rate = len(read.samples) / median(times)
-    return {"jobs": jobs, "images": len(read.samples), "images_per_s": rate, "images_per_s_per_job": rate / jobs,
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "jobs": jobs,
+        "images": len(read.samples),
+        "images_per_s": rate,
+        "images_per_s_per_job": rate / jobs,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def bench_loader(shards: Path, cells: CellSet, workers: int, size: int, repeats: int) -> dict[str, Any]:
     rates = []
     for _ in range(repeats):
-        stream = ShardStream(shards, TrainCrop(size), shuffle_buffer=256, batch_size=32,
-                             labeler=CellLabeler(cells, tau_km=75.0))
+        stream = ShardStream(
+            shards, TrainCrop(size), shuffle_buffer=256, batch_size=32, labeler=CellLabeler(cells, tau_km=75.0)
+        )
         loader = torch.utils.data.DataLoader(stream, batch_size=32, num_workers=workers)
         started, seen = time.perf_counter(), 0
         for batch in loader:
@@ -114,15 +119,23 @@ def main(argv: list[str] | None = None) -> int:
         shards = root.parent / "shards-1"
         locations = np.loadtxt(shards / "locations.csv", delimiter=",", skiprows=1, usecols=(1, 2))
         cells = CellSet.from_partition(adaptive_partition(locations[:, 0], locations[:, 1], t1=2, t2=1))
-        loader = [bench_loader(shards, cells, workers, args.image_size, args.repeats)
-                  for workers in sorted({0, 1, cores})]
+        loader = [
+            bench_loader(shards, cells, workers, args.image_size, args.repeats) for workers in sorted({0, 1, cores})
+        ]
     per_core = prepare[0]["images_per_s"]
-    result = {"machine_cores": cores, "prepare": prepare, "loader": loader, "cells": len(cells),
-              "osv5m_prepare_core_hours": OSV5M_TRAIN_IMAGES / per_core / 3600}
+    result = {
+        "machine_cores": cores,
+        "prepare": prepare,
+        "loader": loader,
+        "cells": len(cells),
+        "osv5m_prepare_core_hours": OSV5M_TRAIN_IMAGES / per_core / 3600,
+    }
     print(json.dumps(result, indent=1))
     for cores_projected in (8, 16, 32, 64):
-        print(f"OSV-5M train ({OSV5M_TRAIN_IMAGES:,} images) on {cores_projected} cores: "
-              f"{OSV5M_TRAIN_IMAGES / per_core / cores_projected / 60:.0f} min if prepare scales with --jobs")
+        print(
+            f"OSV-5M train ({OSV5M_TRAIN_IMAGES:,} images) on {cores_projected} cores: "
+            f"{OSV5M_TRAIN_IMAGES / per_core / cores_projected / 60:.0f} min if prepare scales with --jobs"
+        )
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     return 0

@@ -23,8 +23,9 @@ FINETUNE_BATCH = 16
 PROBE_BATCH = 64
 
 
-def write_training_set(folder: Path, rng: np.random.Generator, count: int, lat: np.ndarray, lon: np.ndarray,
-                       assignment: np.ndarray) -> Path:
+def write_training_set(
+    folder: Path, rng: np.random.Generator, count: int, lat: np.ndarray, lon: np.ndarray, assignment: np.ndarray
+) -> Path:
     """`count` 640x480 JPEGs at photo locations that fall in kept cells, and their manifest."""
     (folder / "images").mkdir(parents=True, exist_ok=True)
     chosen = rng.choice(np.flatnonzero(assignment >= 0), size=count, replace=False)
@@ -39,8 +40,9 @@ def write_training_set(folder: Path, rng: np.random.Generator, count: int, lat: 
     return manifest
 
 
-def finetune_step(model: GeoClassifier,
-                  optimizer: torch.optim.Optimizer) -> Callable[[torch.Tensor, torch.Tensor], None]:
+def finetune_step(
+    model: GeoClassifier, optimizer: torch.optim.Optimizer
+) -> Callable[[torch.Tensor, torch.Tensor], None]:
     """One fine-tuning step as train.py takes it on CPU (no autocast, AdamW, cross-entropy, its bookkeeping)."""
 
     def step(images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -67,12 +69,15 @@ def bench_training(sizes: Sizes, cells: CellSet, manifest_path: Path, num_worker
         model = GeoClassifier(backbone, len(cells), pretrained=True)
         size = model.spec.image_size
         model.set_trainable("last")
-        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3,
-                                      weight_decay=0.05)
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3, weight_decay=0.05)
         dataset = ImageDataset(manifest.image_paths, size, train=True, seed=0)
         loader = torch.utils.data.DataLoader(
-            dataset, batch_size=FINETUNE_BATCH, shuffle=True, num_workers=num_workers,
-            generator=torch.Generator().manual_seed(0), persistent_workers=num_workers > 0,
+            dataset,
+            batch_size=FINETUNE_BATCH,
+            shuffle=True,
+            num_workers=num_workers,
+            generator=torch.Generator().manual_seed(0),
+            persistent_workers=num_workers > 0,
         )
         model.train()
 
@@ -110,8 +115,9 @@ def bench_training(sizes: Sizes, cells: CellSet, manifest_path: Path, num_worker
         # Linear probe on cached embeddings: head only, batch 64, as _linear_probe_epochs.
         probe = GeoClassifier(backbone, len(cells), pretrained=False)
         probe.set_trainable("head")
-        probe_optimizer = torch.optim.AdamW([p for p in probe.parameters() if p.requires_grad], lr=3e-3,
-                                            weight_decay=0.05)
+        probe_optimizer = torch.optim.AdamW(
+            [p for p in probe.parameters() if p.requires_grad], lr=3e-3, weight_decay=0.05
+        )
         generator = torch.Generator().manual_seed(0)
         embeddings = torch.rand(sizes.probe_rows, probe.spec.embedding_dim, generator=generator)
         probe_labels = torch.randint(0, len(cells), (sizes.probe_rows,), generator=generator)
@@ -120,7 +126,7 @@ def bench_training(sizes: Sizes, cells: CellSet, manifest_path: Path, num_worker
         def probe_epoch() -> None:
             order = torch.randperm(len(embeddings), generator=generator)
             for start in range(0, len(order), PROBE_BATCH):
-                batch = order[start:start + PROBE_BATCH]
+                batch = order[start : start + PROBE_BATCH]
                 logits = probe.classify(embeddings[batch])
                 loss = F.cross_entropy(logits, probe_labels[batch])
                 probe_optimizer.zero_grad(set_to_none=True)
@@ -133,14 +139,24 @@ def bench_training(sizes: Sizes, cells: CellSet, manifest_path: Path, num_worker
     finally:
         torch.use_deterministic_algorithms(previous_deterministic)
     return {
-        "backbone": backbone, "image_size": size, "cells": len(cells), "trainable": "last",
-        "train_images": len(manifest), "jpeg": "640x480", "num_workers": num_workers,
-        "finetune_batch": FINETUNE_BATCH, "finetune_steps_timed": sizes.finetune_steps,
-        "finetune_jpeg_s_per_step": t_loaded, "finetune_jpeg_steps_per_s": 1 / t_loaded,
+        "backbone": backbone,
+        "image_size": size,
+        "cells": len(cells),
+        "trainable": "last",
+        "train_images": len(manifest),
+        "jpeg": "640x480",
+        "num_workers": num_workers,
+        "finetune_batch": FINETUNE_BATCH,
+        "finetune_steps_timed": sizes.finetune_steps,
+        "finetune_jpeg_s_per_step": t_loaded,
+        "finetune_jpeg_steps_per_s": 1 / t_loaded,
         "finetune_jpeg_images_per_s": FINETUNE_BATCH / t_loaded,
         "finetune_load_s_per_batch": median(load_s),
-        "finetune_cached_s_per_step": t_cached, "finetune_cached_steps_per_s": 1 / t_cached,
+        "finetune_cached_s_per_step": t_cached,
+        "finetune_cached_steps_per_s": 1 / t_cached,
         "finetune_cached_images_per_s": FINETUNE_BATCH / t_cached,
-        "probe_batch": PROBE_BATCH, "probe_s_per_step": t_probe, "probe_steps_per_s": 1 / t_probe,
+        "probe_batch": PROBE_BATCH,
+        "probe_s_per_step": t_probe,
+        "probe_steps_per_s": 1 / t_probe,
         "probe_images_per_s": PROBE_BATCH / t_probe,
     }

@@ -79,7 +79,7 @@ def photo_jpeg(rng: np.random.Generator, width: int, height: int) -> bytes:
     for _ in range(int(rng.integers(3, 9))):
         left, w = int(rng.integers(0, width - 20)), int(rng.integers(20, width // 4))
         top = int(rng.integers(int(height * 0.15), int(height * horizon) + 1))
-        image[top:int(height * horizon) + 20, left:left + w] = rng.uniform(60, 220, 3)
+        image[top : int(height * horizon) + 20, left : left + w] = rng.uniform(60, 220, 3)
     image += rng.normal(0, 18, (height, width, 3)).astype(np.float32)
     pil = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.2))
     buffer = io.BytesIO()

@@ -41,10 +41,14 @@ application = ProtocolTypeRouter({**game_application.application_mapping, "http"
 # Django prints a 500's traceback only with DEBUG on; the benchmark runs with DEBUG off and wants them in the
 # log. channels_redis says only at INFO that it dropped events ("channels over capacity"): the benchmark counts
 # them. Configured after Django's own logging (set up above), in every server process that loads this module.
-logging.config.dictConfig({
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
-                "channels_redis": {"handlers": ["console"], "level": "INFO", "propagate": False}},
-})
+logging.config.dictConfig(
+    {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"console": {"class": "logging.StreamHandler"}},
+        "loggers": {
+            "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+            "channels_redis": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+    }
+)

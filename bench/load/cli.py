@@ -36,7 +36,7 @@ from bench.load.throughput import throughput_run
 from bench.load.worker_ratio import WorkerMeter
 from bench.machine import load_average, other_pytest_running
 
-MAX_PLAYERS = 2000            # bounded: this is a loopback benchmark, not a traffic generator
+MAX_PLAYERS = 2000  # bounded: this is a loopback benchmark, not a traffic generator
 MAX_DURATION_S = 1800.0
 
 
@@ -53,46 +53,90 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--players", type=int, default=GOAL_PLAYERS, help=f"concurrent players (at most {MAX_PLAYERS})")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per game (the game's default: 5)")
-    parser.add_argument("--think-s", type=float, nargs=2, default=(15.0, 45.0), metavar=("MIN", "MAX"),
-                        help="a player's time on a round, uniform in [MIN, MAX] seconds (people: tens of seconds)")
+    parser.add_argument(
+        "--think-s",
+        type=float,
+        nargs=2,
+        default=(15.0, 45.0),
+        metavar=("MIN", "MAX"),
+        help="a player's time on a round, uniform in [MIN, MAX] seconds (people: tens of seconds)",
+    )
     parser.add_argument("--ramp-s", type=float, default=60.0, help="players start evenly over this many seconds")
-    parser.add_argument("--duration-s", type=float, default=600.0,
-                        help=f"cap on the players' phase; still playing then = cut (at most {MAX_DURATION_S:g})")
+    parser.add_argument(
+        "--duration-s",
+        type=float,
+        default=600.0,
+        help=f"cap on the players' phase; still playing then = cut (at most {MAX_DURATION_S:g})",
+    )
     parser.add_argument("--model-timeout-s", type=float, default=30.0, help="longest wait for model_ready")
-    parser.add_argument("--duplicate-fraction", type=float, default=0.1,
-                        help="guesses sent twice at once (a double click): must be stored once")
+    parser.add_argument(
+        "--duplicate-fraction",
+        type=float,
+        default=0.1,
+        help="guesses sent twice at once (a double click): must be stored once",
+    )
     parser.add_argument("--request-timeout-s", type=float, default=30.0)
     parser.add_argument("--hammer-concurrency", type=int, default=50, help="clients of the throughput phase")
     parser.add_argument("--hammer-seconds", type=float, default=5.0, help="each of the four throughput windows")
     parser.add_argument("--hammer-rounds", type=int, default=3000, help="rounds started for the guess windows")
     parser.add_argument("--no-throughput", action="store_true", help="skip the throughput phase")
-    parser.add_argument("--server", choices=("daphne", "uvicorn"), default="daphne",
-                        help="daphne: the README's production command, one process; uvicorn: --web-processes of them")
+    parser.add_argument(
+        "--server",
+        choices=("daphne", "uvicorn"),
+        default="daphne",
+        help="daphne: the README's production command, one process; uvicorn: --web-processes of them",
+    )
     parser.add_argument("--web-processes", type=int, default=1, help="uvicorn --workers (Daphne: always 1)")
     # 0, as the settings' default now is: under ASGI every request runs in a thread of its own, so persistent
     # connections pile up (measured: 99 connections from 10 clients, then "too many clients"; bench/README.md).
-    parser.add_argument("--conn-max-age", type=int, default=0,
-                        help="DATABASE_CONN_MAX_AGE for the server and worker; -1: the settings' default")
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=0,
+        help="DATABASE_CONN_MAX_AGE for the server and worker; -1: the settings' default",
+    )
     parser.add_argument("--worker-threads", type=int, default=1, help="torch threads of the inference worker")
-    parser.add_argument("--db-pool", type=int, default=0, metavar="N",
-                        help="web server: PLANET_DB_POOL, Django's psycopg pool of at most N connections per process "
-                        "(needs psycopg-pool); 0: none, as the settings' default")
-    parser.add_argument("--layer-capacity", type=int, default=0, metavar="N",
-                        help="PLANET_CHANNEL_CAPACITY, the Redis channel layer's capacity; 0: the settings' default")
-    parser.add_argument("--serving-stock", type=int, default=0, metavar="N",
-                        help="PLANET_SERVING_STOCK: encodings the worker stocks ahead per image; 0: the default, none")
+    parser.add_argument(
+        "--db-pool",
+        type=int,
+        default=0,
+        metavar="N",
+        help="web server: PLANET_DB_POOL, Django's psycopg pool of at most N connections per process "
+        "(needs psycopg-pool); 0: none, as the settings' default",
+    )
+    parser.add_argument(
+        "--layer-capacity",
+        type=int,
+        default=0,
+        metavar="N",
+        help="PLANET_CHANNEL_CAPACITY, the Redis channel layer's capacity; 0: the settings' default",
+    )
+    parser.add_argument(
+        "--serving-stock",
+        type=int,
+        default=0,
+        metavar="N",
+        help="PLANET_SERVING_STOCK: encodings the worker stocks ahead per image; 0: the default, none",
+    )
     parser.add_argument("--checkpoint", type=Path, help="a planet_engine checkpoint (default: train a tiny one)")
     parser.add_argument("--panoramas", type=int, default=64, help="synthetic set size (>= rounds per game)")
     parser.add_argument("--image-size", type=size, default=(640, 480), help="served photo size, WIDTHxHEIGHT")
-    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/",
-                        help="server on which the throwaway database planet_load_<pid> is created")
+    parser.add_argument(
+        "--postgres-url",
+        default="postgresql://postgres@127.0.0.1:5432/",
+        help="server on which the throwaway database planet_load_<pid> is created",
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5", help="flushed before and after (not 0-3)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and database")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
-    parser.add_argument("--profile", type=Path, metavar="DIR",
-                        help="py-spy the web server and the worker while the players play: flame graphs (SVG), "
-                        "collapsed stacks and top-frames.md into DIR")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy the web server and the worker while the players play: flame graphs (SVG), "
+        "collapsed stacks and top-frames.md into DIR",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.players <= MAX_PLAYERS:
         parser.error(f"--players must be between 1 and {MAX_PLAYERS}")
@@ -107,31 +151,54 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
 
 async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     ledger = Ledger()
-    config = PlayConfig(rounds=args.rounds, think_s=tuple(args.think_s), model_timeout_s=args.model_timeout_s,
-                        duplicate_fraction=args.duplicate_fraction, request_timeout_s=args.request_timeout_s)
+    config = PlayConfig(
+        rounds=args.rounds,
+        think_s=tuple(args.think_s),
+        model_timeout_s=args.model_timeout_s,
+        duplicate_fraction=args.duplicate_fraction,
+        request_timeout_s=args.request_timeout_s,
+    )
     noise: list[bool] = []
     stop_watch = asyncio.Event()
     watch = asyncio.create_task(noise_watch(noise, stop_watch))
     meter = CpuMeter(stack)
     worker_meter = WorkerMeter(stack)
-    with ConnectionSampler(stack.database_url) as sampler, \
-            (Profiler(stack, args.profile) if args.profile else nullcontext()) as profiler:
-        play = await players_run(base_url=stack.base_url, players=args.players, ramp_s=args.ramp_s,
-                                 duration_s=args.duration_s, config=config, ledger=ledger, seed=args.seed)
+    with (
+        ConnectionSampler(stack.database_url) as sampler,
+        Profiler(stack, args.profile) if args.profile else nullcontext() as profiler,
+    ):
+        play = await players_run(
+            base_url=stack.base_url,
+            players=args.players,
+            ramp_s=args.ramp_s,
+            duration_s=args.duration_s,
+            config=config,
+            ledger=ledger,
+            seed=args.seed,
+        )
         play["postgres_connections"] = await sampler.result()
     cpu_play = meter.cores()
     # Each tier's CPU per round played (a player at 15-45 s a round plays about two a minute): the sizing unit.
-    cpu_per_round_ms = {name: round(1000 * cores * play["seconds"] / max(1, play["rounds_guessed"]), 1)
-                        for name, cores in cpu_play.items() if name in ("web", "worker", "rest")}
+    cpu_per_round_ms = {
+        name: round(1000 * cores * play["seconds"] / max(1, play["rounds_guessed"]), 1)
+        for name, cores in cpu_play.items()
+        if name in ("web", "worker", "rest")
+    }
     profile = profiler.results() if profiler else None
     latency = {name: percentiles(values) for name, values in ledger.latencies_ms.items()}
     throughput = cpu_throughput = None
     if not args.no_throughput:
         meter = CpuMeter(stack)
         with ConnectionSampler(stack.database_url) as sampler:
-            throughput = await throughput_run(stack=stack, clients=args.hammer_concurrency,
-                                              rounds=args.hammer_rounds, seconds=args.hammer_seconds,
-                                              ledger=ledger, timeout_s=args.request_timeout_s, seed=args.seed)
+            throughput = await throughput_run(
+                stack=stack,
+                clients=args.hammer_concurrency,
+                rounds=args.hammer_rounds,
+                seconds=args.hammer_seconds,
+                ledger=ledger,
+                timeout_s=args.request_timeout_s,
+                seed=args.seed,
+            )
             throughput["postgres_connections"] = await sampler.result()
         cpu_throughput = meter.cores()
     stop_watch.set()
@@ -143,14 +210,30 @@ async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     goals = {
         "players": play["peak_connected"] >= GOAL_PLAYERS,
         "p95": guess["n"] > 0 and guess["p95"] < GOAL_P95_MS,
-        "integrity": (database["lost"] == database["altered"] == database["duplicated_rows"]
-                      == database["duplicated_201s"] == database["repeat_mismatches"] == play["location_frames"]
-                      == 0),
+        "integrity": (
+            database["lost"]
+            == database["altered"]
+            == database["duplicated_rows"]
+            == database["duplicated_201s"]
+            == database["repeat_mismatches"]
+            == play["location_frames"]
+            == 0
+        ),
     }
-    return {"play": play, "latency_ms": latency, "throughput": throughput, "database": database,
-            "errors": dict(ledger.errors), "cpu_play": cpu_play, "cpu_throughput": cpu_throughput, "goals": goals,
-            "profile": profile, "worker": worker, "cpu_per_round_ms": cpu_per_round_ms,
-            "other_pytest_share": round(sum(noise) / len(noise), 2) if noise else 0.0}
+    return {
+        "play": play,
+        "latency_ms": latency,
+        "throughput": throughput,
+        "database": database,
+        "errors": dict(ledger.errors),
+        "cpu_play": cpu_play,
+        "cpu_throughput": cpu_throughput,
+        "goals": goals,
+        "profile": profile,
+        "worker": worker,
+        "cpu_per_round_ms": cpu_per_round_ms,
+        "other_pytest_share": round(sum(noise) / len(noise), 2) if noise else 0.0,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,11 +245,21 @@ def main(argv: list[str] | None = None) -> int:
         say("warning: a pytest run is using this machine; numbers will be noisy")
     load_before = load_average()
     began = time.monotonic()
-    config = StackConfig(postgres_url=args.postgres_url, redis_url=args.redis_url, server=args.server,
-                         web_processes=args.web_processes, panoramas=args.panoramas, image_size=args.image_size,
-                         checkpoint=args.checkpoint, conn_max_age=args.conn_max_age,
-                         worker_threads=args.worker_threads, db_pool=args.db_pool,
-                         layer_capacity=args.layer_capacity, serving_stock=args.serving_stock, keep=args.keep)
+    config = StackConfig(
+        postgres_url=args.postgres_url,
+        redis_url=args.redis_url,
+        server=args.server,
+        web_processes=args.web_processes,
+        panoramas=args.panoramas,
+        image_size=args.image_size,
+        checkpoint=args.checkpoint,
+        conn_max_age=args.conn_max_age,
+        worker_threads=args.worker_threads,
+        db_pool=args.db_pool,
+        layer_capacity=args.layer_capacity,
+        serving_stock=args.serving_stock,
+        keep=args.keep,
+    )
     with production_stack(config) as stack:
         results = asyncio.run(benchmark(stack, args))
         for name in stack.processes:
@@ -177,14 +270,18 @@ def main(argv: list[str] | None = None) -> int:
             for cause, count in found["exceptions"].items():
                 results["errors"][f"{name} log: {cause}"] = count
             if found["events_dropped_over_capacity"]:
-                results["errors"][f"{name} log: websocket events dropped, channel layer over capacity"] = \
-                    found["events_dropped_over_capacity"]
+                results["errors"][f"{name} log: websocket events dropped, channel layer over capacity"] = found[
+                    "events_dropped_over_capacity"
+                ]
     results["arguments"] = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()}
     results["seconds"] = time.monotonic() - began
     results["environment"] = {
         "server": args.server if args.server == "daphne" else f"uvicorn x{args.web_processes}",
-        "cpu_count": os.cpu_count(), "python": platform.python_version(), "aiohttp": aiohttp.__version__,
-        "load_before": rounded(load_before), "load_after": rounded(load_average()),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "aiohttp": aiohttp.__version__,
+        "load_before": rounded(load_before),
+        "load_after": rounded(load_average()),
         "open_files_limit": files,
     }
     print(report(results))

@@ -12,7 +12,7 @@ import aiohttp
 
 from bench.load.records import Ledger
 
-MAX_ROUNDS_PER_GAME = 50      # gameserver.games.services.MAX_ROUNDS
+MAX_ROUNDS_PER_GAME = 50  # gameserver.games.services.MAX_ROUNDS
 
 
 class Client:
@@ -23,9 +23,11 @@ class Client:
         # Each browser connects from its own loopback address (all of 127.0.0.0/8 is this machine), so the
         # server's per-address limit on new games sees N people, not one address opening N games.
         # unsafe: aiohttp keeps no cookies for IP-address hosts otherwise, and the benchmark uses 127.0.0.1.
-        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(source, 0)),
-                                          cookie_jar=aiohttp.CookieJar(unsafe=True),
-                                          timeout=aiohttp.ClientTimeout(total=timeout_s))
+        self.http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(local_addr=(source, 0)),
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+            timeout=aiohttp.ClientTimeout(total=timeout_s),
+        )
         self.csrf = ""
         self.player_key = ""
 
@@ -41,8 +43,7 @@ class Client:
         self.player_key = f"guest:{cookies['sessionid']}"  # the server's player key for a guest (games/views.py)
         return True
 
-    async def request(self, method: str, path: str, body: dict[str, object] | None = None
-                      ) -> tuple[int, bytes, float]:
+    async def request(self, method: str, path: str, body: dict[str, object] | None = None) -> tuple[int, bytes, float]:
         """(status, body, milliseconds until the whole body arrived)."""
         headers = {"X-CSRFToken": self.csrf} if method == "POST" else None
         started = time.perf_counter()
@@ -50,8 +51,9 @@ class Client:
             payload = await response.read()
         return response.status, payload, 1000 * (time.perf_counter() - started)
 
-    async def call(self, ledger: Ledger, endpoint: str, method: str, path: str, expect: int,
-                   body: dict[str, object] | None = None) -> bytes | None:
+    async def call(
+        self, ledger: Ledger, endpoint: str, method: str, path: str, expect: int, body: dict[str, object] | None = None
+    ) -> bytes | None:
         """A request that must answer `expect`; anything else is counted under the endpoint and gives None."""
         try:
             status, payload, ms = await self.request(method, path, body)
@@ -68,16 +70,18 @@ class Client:
         await self.http.close()
 
 
-async def guess_post(client: Client, ledger: Ledger, *, round_id: str, sent: tuple[float, float], copies: int,
-                     phase: str) -> bool:
+async def guess_post(
+    client: Client, ledger: Ledger, *, round_id: str, sent: tuple[float, float], copies: int, phase: str
+) -> bool:
     """Post a guess `copies` times at once; a copy lost in transit is retried once, as a browser would. True when
     the server answered it (201 or 200)."""
     path = f"/api/rounds/{round_id}/guess"
     body: dict[str, object] = {"latitude": sent[0], "longitude": sent[1]}
     answered = False
     for attempt in range(2):
-        results = await asyncio.gather(*(client.request("POST", path, body) for _ in range(copies)),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(client.request("POST", path, body) for _ in range(copies)), return_exceptions=True
+        )
         for result in results:
             if isinstance(result, BaseException):
                 if not isinstance(result, (aiohttp.ClientError, TimeoutError)):
@@ -86,8 +90,9 @@ async def guess_post(client: Client, ledger: Ledger, *, round_id: str, sent: tup
                 continue
             status, payload, ms = result
             ledger.latency("guess", ms)
-            ledger.guess_answer(round_id=round_id, player_key=client.player_key, sent=sent, status=status,
-                                body=payload, phase=phase)
+            ledger.guess_answer(
+                round_id=round_id, player_key=client.player_key, sent=sent, status=status, body=payload, phase=phase
+            )
             answered = answered or status in (200, 201)
         if answered:
             return True

@@ -24,16 +24,24 @@ def database_verify(database_url: str, ledger: Ledger) -> dict[str, Any]:
     with psycopg.connect(database_url) as connection:
         stored_rows = connection.execute(
             "SELECT r.public_id, g.player_key, g.latitude, g.longitude, g.model_committed_first "
-            "FROM games_guess g JOIN games_round r ON r.id = g.round_id").fetchall()
+            "FROM games_guess g JOIN games_round r ON r.id = g.round_id"
+        ).fetchall()
         duplicated = connection.execute(
             "SELECT count(*) FROM (SELECT round_id, player_key FROM games_guess GROUP BY 1, 2 "
-            "HAVING count(*) > 1) AS twice").fetchone()
-        statuses: dict[str, int] = dict(connection.execute(
-            "SELECT model_status, count(*) FROM games_round WHERE served_at IS NOT NULL GROUP BY 1").fetchall())
+            "HAVING count(*) > 1) AS twice"
+        ).fetchone()
+        statuses: dict[str, int] = dict(
+            connection.execute(
+                "SELECT model_status, count(*) FROM games_round WHERE served_at IS NOT NULL GROUP BY 1"
+            ).fetchall()
+        )
         # Served -> the model's guess committed, on the server's clock, for every round that got one.
-        model_s: dict[str, Decimal] = dict(connection.execute(
-            "SELECT public_id, extract(epoch FROM model_ready_at - served_at) FROM games_round "
-            "WHERE model_ready_at IS NOT NULL").fetchall())
+        model_s: dict[str, Decimal] = dict(
+            connection.execute(
+                "SELECT public_id, extract(epoch FROM model_ready_at - served_at) FROM games_round "
+                "WHERE model_ready_at IS NOT NULL"
+            ).fetchall()
+        )
     stored = {(r[0], r[1]): (r[2], r[3], r[4]) for r in stored_rows}
     acknowledged = ledger.acknowledged
     lost = [key for key in acknowledged if key not in stored]
@@ -41,19 +49,27 @@ def database_verify(database_url: str, ledger: Ledger) -> dict[str, Any]:
     unacknowledged = [key for key in stored if key not in acknowledged]
     played = [key for key, value in acknowledged.items() if value[2] == "play" and key in stored]
     return {
-        "stored_guesses": len(stored_rows), "acknowledged": len(acknowledged), "lost": len(lost),
-        "altered": len(altered), "unacknowledged": len(unacknowledged),
-        "duplicated_rows": int(duplicated[0]) if duplicated else 0, "duplicated_201s": ledger.created_twice,
-        "repeats_answered_200": ledger.repeats, "repeat_mismatches": ledger.repeat_mismatches,
+        "stored_guesses": len(stored_rows),
+        "acknowledged": len(acknowledged),
+        "lost": len(lost),
+        "altered": len(altered),
+        "unacknowledged": len(unacknowledged),
+        "duplicated_rows": int(duplicated[0]) if duplicated else 0,
+        "duplicated_201s": ledger.created_twice,
+        "repeats_answered_200": ledger.repeats,
+        "repeat_mismatches": ledger.repeat_mismatches,
         "play_guesses_model_committed_first": sum(bool(stored[key][2]) for key in played),
-        "play_guesses": len(played), "served_rounds_by_model_status": statuses,
+        "play_guesses": len(played),
+        "served_rounds_by_model_status": statuses,
         # The players' rounds only: the throughput phase starts its rounds in a burst, on purpose.
         "served_to_model_committed_s": percentiles([float(model_s[key[0]]) for key in played if key[0] in model_s]),
-        "lost_examples": lost[:5], "unacknowledged_examples": unacknowledged[:5],
+        "lost_examples": lost[:5],
+        "unacknowledged_examples": unacknowledged[:5],
     }
 
 
 # ----------------------------------------------------------------------------------------------- machine
+
 
 class ConnectionSampler:
     """Peak PostgreSQL connections to the benchmark's database, and to the whole server (max_connections is
@@ -73,7 +89,8 @@ class ConnectionSampler:
             while not self.stop.is_set():
                 cursor = await connection.execute(
                     "SELECT count(*) FILTER (WHERE datname = current_database()), count(*) FROM pg_stat_activity "
-                    "WHERE backend_type = 'client backend'")
+                    "WHERE backend_type = 'client backend'"
+                )
                 row = await cursor.fetchone()
                 if row:
                     self.peak_ours = max(self.peak_ours, int(row[0]) - 1)  # less this sampler's own
@@ -91,12 +108,14 @@ class ConnectionSampler:
         self.stop.set()
         if self.task is not None:
             await self.task
-        return {"peak_benchmark_database": self.peak_ours, "peak_server": self.peak_server,
-                "max_connections": self.max_connections}
+        return {
+            "peak_benchmark_database": self.peak_ours,
+            "peak_server": self.peak_server,
+            "max_connections": self.max_connections,
+        }
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
-
 
 
 def group_cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
@@ -163,10 +182,12 @@ def server_log_problems(stack: Stack) -> dict[str, Any]:
                 end = next((j for j in range(i + 1, len(lines)) if not lines[j].startswith((" ", "\t"))), None)
                 if end is not None:
                     causes[lines[end][:160]] += 1
-        problems[name] = {"internal_server_errors": text.count("Internal Server Error:"),
-                          # channels_redis' INFO line when a group_send dropped an event (bench/load/asgi.py)
-                          "events_dropped_over_capacity": text.count("channels over capacity in group"),
-                          "exceptions": dict(causes.most_common(8))}
+        problems[name] = {
+            "internal_server_errors": text.count("Internal Server Error:"),
+            # channels_redis' INFO line when a group_send dropped an event (bench/load/asgi.py)
+            "events_dropped_over_capacity": text.count("channels over capacity in group"),
+            "exceptions": dict(causes.most_common(8)),
+        }
     return problems
 
 
@@ -186,4 +207,3 @@ async def noise_watch(samples: list[bool], stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), timeout=5.0)
         except TimeoutError:
             pass
-

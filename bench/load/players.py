@@ -24,13 +24,14 @@ ROUND_EVENTS = ("round_started", "model_ready", "player_guessed", "round_complet
 
 # ----------------------------------------------------------------------------------------------- records
 
+
 @dataclass
 class Progress:
     started: int = 0
     connected: int = 0
     peak_connected: int = 0
-    full_since: float | None = None   # when all players were first connected at once
-    full_seconds: float = 0.0         # how long all of them were
+    full_since: float | None = None  # when all players were first connected at once
+    full_seconds: float = 0.0  # how long all of them were
     finished: int = 0
     players: int = 0
 
@@ -53,14 +54,15 @@ class PlayerLog:
     rounds_guessed: int = 0
     model_ready_in_time: int = 0
     model_wait_timeouts: int = 0
-    model_ready_s: list[float] = field(default_factory=list)   # round start answered -> model_ready event
-    location_frames: int = 0     # socket frames that carried a location: the design says never
-    events_missing: int = 0      # of the four events each guessed round sends, those that never arrived
+    model_ready_s: list[float] = field(default_factory=list)  # round start answered -> model_ready event
+    location_frames: int = 0  # socket frames that carried a location: the design says never
+    events_missing: int = 0  # of the four events each guessed round sends, those that never arrived
     events: Counter[str] = field(default_factory=Counter)
     finished: bool = False
 
 
 # ----------------------------------------------------------------------------------------------- players
+
 
 @dataclass(frozen=True)
 class PlayConfig:
@@ -97,8 +99,17 @@ async def events_read(ws: aiohttp.ClientWebSocketResponse, log: PlayerLog, arriv
             arrivals.of(str(frame.get("event")), frame["round"]).set()
 
 
-async def player_play(*, index: int, base_url: str, delay_s: float, config: PlayConfig, ledger: Ledger, log: PlayerLog,
-                      progress: Progress, rng: random.Random) -> None:
+async def player_play(
+    *,
+    index: int,
+    base_url: str,
+    delay_s: float,
+    config: PlayConfig,
+    ledger: Ledger,
+    log: PlayerLog,
+    progress: Progress,
+    rng: random.Random,
+) -> None:
     await asyncio.sleep(delay_s)
     progress.started += 1
     client = Client(base_url, timeout_s=config.request_timeout_s, source=loopback_address(0, index))
@@ -108,15 +119,17 @@ async def player_play(*, index: int, base_url: str, delay_s: float, config: Play
         if not await client.begin(ledger):
             return
         log.player_key = client.player_key
-        created = await client.call(ledger, "create", "POST", "/api/games", 201,
-                                    {"set": SET_NAME, "rounds": config.rounds})
+        created = await client.call(
+            ledger, "create", "POST", "/api/games", 201, {"set": SET_NAME, "rounds": config.rounds}
+        )
         if created is None:
             return
         game_id = json.loads(created)["game"]
         try:
             # Origin: the socket's AllowedHostsOriginValidator refuses a handshake without one, as for a page.
-            ws = await client.http.ws_connect(f"{base_url.replace('http', 'ws', 1)}/ws/games/{game_id}",
-                                              headers={"Origin": base_url}, autoping=True)
+            ws = await client.http.ws_connect(
+                f"{base_url.replace('http', 'ws', 1)}/ws/games/{game_id}", headers={"Origin": base_url}, autoping=True
+            )
         except (TimeoutError, aiohttp.ClientError) as error:
             ledger.errors[f"websocket: {type(error).__name__}"] += 1
             return
@@ -137,16 +150,18 @@ async def player_play(*, index: int, base_url: str, delay_s: float, config: Play
                 event.set()
             await client.call(ledger, "image", "GET", view["image_url"], 200)
             try:
-                await asyncio.wait_for(event.wait(), timeout=max(0.0, answered_at + config.model_timeout_s
-                                                                 - time.monotonic()))
+                await asyncio.wait_for(
+                    event.wait(), timeout=max(0.0, answered_at + config.model_timeout_s - time.monotonic())
+                )
                 log.model_ready_in_time += 1
                 log.model_ready_s.append(time.monotonic() - answered_at)
             except TimeoutError:
                 log.model_wait_timeouts += 1  # the round still plays, without the model's guess counted
             await asyncio.sleep(max(0.0, think_until - time.monotonic()))
             copies = 2 if rng.random() < config.duplicate_fraction else 1
-            if await guess_post(client, ledger, round_id=view["round"], sent=random_point(rng), copies=copies,
-                                phase="play"):
+            if await guess_post(
+                client, ledger, round_id=view["round"], sent=random_point(rng), copies=copies, phase="play"
+            ):
                 log.rounds_guessed += 1
                 guessed.append(number)
         summary = await client.call(ledger, "summary", "GET", f"/api/games/{game_id}", 200)
@@ -189,24 +204,40 @@ async def progress_print(progress: Progress, ledger: Ledger, stop: asyncio.Event
         guesses = ledger.latencies_ms.get("guess", [])
         recent = sorted(guesses[-500:])
         p95 = f"{recent[int(0.95 * (len(recent) - 1))]:.0f} ms" if recent else "-"
-        say(f"{time.monotonic() - began:5.0f} s: {progress.started} started, {progress.connected} connected, "
+        say(
+            f"{time.monotonic() - began:5.0f} s: {progress.started} started, {progress.connected} connected, "
             f"{progress.finished} done; {len(ledger.acknowledged)} guesses stored; guess p95 (last 500) {p95}; "
-            f"{sum(ledger.errors.values())} errors")
+            f"{sum(ledger.errors.values())} errors"
+        )
 
 
-async def players_run(*, base_url: str, players: int, ramp_s: float, duration_s: float, config: PlayConfig,
-                      ledger: Ledger, seed: int) -> dict[str, Any]:
+async def players_run(
+    *, base_url: str, players: int, ramp_s: float, duration_s: float, config: PlayConfig, ledger: Ledger, seed: int
+) -> dict[str, Any]:
     progress = Progress(players=players)
     logs = [PlayerLog() for _ in range(players)]
     lag: list[float] = []
     stop = asyncio.Event()
     began = time.monotonic()
-    helpers = [asyncio.create_task(loop_lag(lag, stop)),
-               asyncio.create_task(progress_print(progress, ledger, stop, began))]
-    tasks = [asyncio.create_task(player_play(index=i, base_url=base_url, delay_s=ramp_s * i / players, config=config,
-                                             ledger=ledger, log=logs[i], progress=progress,
-                                             rng=random.Random(seed * 1_000_003 + i)))
-             for i in range(players)]
+    helpers = [
+        asyncio.create_task(loop_lag(lag, stop)),
+        asyncio.create_task(progress_print(progress, ledger, stop, began)),
+    ]
+    tasks = [
+        asyncio.create_task(
+            player_play(
+                index=i,
+                base_url=base_url,
+                delay_s=ramp_s * i / players,
+                config=config,
+                ledger=ledger,
+                log=logs[i],
+                progress=progress,
+                rng=random.Random(seed * 1_000_003 + i),
+            )
+        )
+        for i in range(players)
+    ]
     _, pending = await asyncio.wait(tasks, timeout=duration_s)
     for task in pending:  # the cap: whatever is still playing stops here
         task.cancel()
@@ -216,21 +247,29 @@ async def players_run(*, base_url: str, players: int, ramp_s: float, duration_s:
         progress.full_seconds += time.monotonic() - progress.full_since
     stop.set()
     await asyncio.gather(*helpers)
-    crashes = Counter(f"player crashed: {type(r).__name__}: {r}" for r in results
-                      if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError))
+    crashes = Counter(
+        f"player crashed: {type(r).__name__}: {r}"
+        for r in results
+        if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)
+    )
     ledger.errors.update(crashes)
     events: Counter[str] = Counter()
     for log in logs:
         events.update(log.events)
     return {
-        "players": players, "started": progress.started, "peak_connected": progress.peak_connected,
-        "all_connected_s": round(progress.full_seconds, 1), "finished": sum(log.finished for log in logs),
-        "cut_by_cap": len(pending), "seconds": elapsed,
+        "players": players,
+        "started": progress.started,
+        "peak_connected": progress.peak_connected,
+        "all_connected_s": round(progress.full_seconds, 1),
+        "finished": sum(log.finished for log in logs),
+        "cut_by_cap": len(pending),
+        "seconds": elapsed,
         "rounds_guessed": sum(log.rounds_guessed for log in logs),
         "model_ready_in_time": sum(log.model_ready_in_time for log in logs),
         "model_wait_timeouts": sum(log.model_wait_timeouts for log in logs),
         "model_ready_s": percentiles([s for log in logs for s in log.model_ready_s]),
-        "location_frames": sum(log.location_frames for log in logs), "events": dict(events),
+        "location_frames": sum(log.location_frames for log in logs),
+        "events": dict(events),
         "events_missing": sum(log.events_missing for log in logs),
         "events_expected": len(ROUND_EVENTS) * sum(log.rounds_guessed for log in logs if log.finished),
         "client_loop_lag_ms": percentiles(lag),

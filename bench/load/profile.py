@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.load.stack import ROOT, Stack, say
 
-SAMPLE_RATE_HZ = 50   # low enough that the sampler itself costs little of a 2-core box
+SAMPLE_RATE_HZ = 50  # low enough that the sampler itself costs little of a 2-core box
 TOP_FRAMES = 20
 SVG_WIDTH = 1200
 ROW_HEIGHT = 16
@@ -57,12 +57,20 @@ def collapsed_read(path: Path) -> Counter[tuple[str, ...]]:
 
 # Frames of the project itself, and the library calls that say where a request's time goes (a thread hop, a
 # database wait, the network forward): the "where" table lists only these, the "self" table every frame.
-WHERE_FRAMES = ("(gameserver/", "(planet_engine/", "Session.run (", "SyncToAsync.__call__ (",
-                "AsyncToSync.__call__ (", "Connection.wait (psycopg", "Runner.run (asyncio")
+WHERE_FRAMES = (
+    "(gameserver/",
+    "(planet_engine/",
+    "Session.run (",
+    "SyncToAsync.__call__ (",
+    "AsyncToSync.__call__ (",
+    "Connection.wait (psycopg",
+    "Runner.run (asyncio",
+)
 
 
-def top_frames(stacks: Counter[tuple[str, ...]], limit: int = TOP_FRAMES, *, by: str = "inclusive"
-               ) -> list[dict[str, Any]]:
+def top_frames(
+    stacks: Counter[tuple[str, ...]], limit: int = TOP_FRAMES, *, by: str = "inclusive"
+) -> list[dict[str, Any]]:
     """The frames holding the most samples, as shares of all the group's samples: inclusive (anywhere on the
     stack, once per stack) and self (the innermost frame). by="inclusive": the WHERE_FRAMES only, by their
     inclusive share; by="self": every frame, by its self share."""
@@ -73,10 +81,12 @@ def top_frames(stacks: Counter[tuple[str, ...]], limit: int = TOP_FRAMES, *, by:
         for frame in set(stack):
             inclusive[frame] += count
         own[stack[-1]] += count
-    ranked = (inclusive.most_common() if by == "inclusive" else own.most_common())
-    return [{"frame": frame, "inclusive": round(inclusive[frame] / total, 3), "self": round(own[frame] / total, 3)}
-            for frame, _ in ranked
-            if by == "self" or any(marker in frame for marker in WHERE_FRAMES)][:limit]
+    ranked = inclusive.most_common() if by == "inclusive" else own.most_common()
+    return [
+        {"frame": frame, "inclusive": round(inclusive[frame] / total, 3), "self": round(own[frame] / total, 3)}
+        for frame, _ in ranked
+        if by == "self" or any(marker in frame for marker in WHERE_FRAMES)
+    ][:limit]
 
 
 def flame_svg(stacks: Counter[tuple[str, ...]], title: str) -> str:
@@ -106,16 +116,19 @@ def flame_svg(stacks: Counter[tuple[str, ...]], title: str) -> str:
                 rects.append(
                     f'<g><title>{html.escape(frame)}: {share:.1%}</title><rect x="{x:.1f}" y="{y}" '
                     f'width="{width:.1f}" height="{ROW_HEIGHT - 1}" fill="hsl({hue},80%,60%)"/>'
-                    + (f'<text x="{x + 2:.1f}" y="{y + 11}">{label}</text>' if width > 21 else "") + "</g>")
+                    + (f'<text x="{x + 2:.1f}" y="{y + 11}">{label}</text>' if width > 21 else "")
+                    + "</g>"
+                )
                 draw(child, x, depth + 1)
             x += width
 
     draw(tree, 0.0, 0)
     height = 24 + (depth_max + 1) * ROW_HEIGHT + 8
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{SVG_WIDTH}" height="{height}" '
-            f'font-family="monospace" font-size="11">'
-            f'<text x="4" y="15" font-size="13">{html.escape(title)} ({total} samples)</text>'
-            + "".join(rects) + "</svg>")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{SVG_WIDTH}" height="{height}" '
+        f'font-family="monospace" font-size="11">'
+        f'<text x="4" y="15" font-size="13">{html.escape(title)} ({total} samples)</text>' + "".join(rects) + "</svg>"
+    )
 
 
 class Profiler:
@@ -133,9 +146,23 @@ class Profiler:
         self.folder.mkdir(parents=True, exist_ok=True)
         for name, pid in self.stack.process_groups().items():
             self.samplers[name] = subprocess.Popen(
-                [self.executable, "record", "--pid", str(pid), "--subprocesses", "--format", "raw",
-                 "--rate", str(SAMPLE_RATE_HZ), "--nonblocking", "--output", str(self.folder / f"{name}.txt")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                [
+                    self.executable,
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--subprocesses",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    str(SAMPLE_RATE_HZ),
+                    "--nonblocking",
+                    "--output",
+                    str(self.folder / f"{name}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
         say(f"py-spy recording {', '.join(self.samplers)} into {self.folder}")
         return self
 
@@ -162,10 +189,16 @@ class Profiler:
             svg.write_text(flame_svg(stacks, f"{name}: py-spy at {SAMPLE_RATE_HZ} Hz"))
             frames = {by: top_frames(stacks, by=by) for by in ("inclusive", "self")}
             found[name] = {"samples": sum(stacks.values()), "svg": str(svg), "top_frames": frames}
-            for by, title in (("inclusive", "where the time goes (project code, thread hops, waits)"),
-                              ("self", "innermost frames")):
-                table += [f"## {name}: {title} ({found[name]['samples']} samples)", "",
-                          "| frame | inclusive | self |", "| --- | --- | --- |"]
+            for by, title in (
+                ("inclusive", "where the time goes (project code, thread hops, waits)"),
+                ("self", "innermost frames"),
+            ):
+                table += [
+                    f"## {name}: {title} ({found[name]['samples']} samples)",
+                    "",
+                    "| frame | inclusive | self |",
+                    "| --- | --- | --- |",
+                ]
                 table += [f"| `{f['frame']}` | {f['inclusive']:.1%} | {f['self']:.1%} |" for f in frames[by]]
                 table.append("")
         (self.folder / "top-frames.md").write_text("\n".join(table))

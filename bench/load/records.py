@@ -15,17 +15,18 @@ class Ledger:
     """Every guess answer the clients got, across both phases: what the database check compares with."""
 
     acknowledged: dict[tuple[str, str], tuple[float, float, str]] = field(default_factory=dict)  # 201s
-    created_twice: int = 0        # a second 201 for the same (round, player): a duplicated guess
-    repeats: int = 0              # 200 answers to repeated submissions
-    repeat_mismatches: int = 0    # a 200 or 201 whose reveal is not the guess first sent
+    created_twice: int = 0  # a second 201 for the same (round, player): a duplicated guess
+    repeats: int = 0  # 200 answers to repeated submissions
+    repeat_mismatches: int = 0  # a 200 or 201 whose reveal is not the guess first sent
     latencies_ms: dict[str, list[float]] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
 
     def latency(self, endpoint: str, ms: float) -> None:
         self.latencies_ms.setdefault(endpoint, []).append(ms)
 
-    def guess_answer(self, *, round_id: str, player_key: str, sent: tuple[float, float], status: int,
-                     body: bytes, phase: str) -> None:
+    def guess_answer(
+        self, *, round_id: str, player_key: str, sent: tuple[float, float], status: int, body: bytes, phase: str
+    ) -> None:
         if status not in (200, 201):
             self.errors[f"guess: HTTP {status}"] += 1
             return
@@ -49,5 +50,11 @@ def percentiles(values: list[float]) -> dict[str, float | int]:
     def at(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(math.ceil(q * len(ordered))) - 1)], 2)
 
-    return {"n": len(ordered), "p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": round(ordered[-1], 2),
-            "mean": round(statistics.fmean(ordered), 2)}
+    return {
+        "n": len(ordered),
+        "p50": at(0.50),
+        "p95": at(0.95),
+        "p99": at(0.99),
+        "max": round(ordered[-1], 2),
+        "mean": round(statistics.fmean(ordered), 2),
+    }

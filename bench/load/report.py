@@ -35,8 +35,10 @@ def report(results: dict[str, Any]) -> str:
     for endpoint in ("start", "image", "create", "session", "summary"):
         stats = results["latency_ms"].get(endpoint)
         if stats and stats["n"]:
-            lines.append(f"             {endpoint:<8} p50 {ms(stats, 'p50')} / p95 {ms(stats, 'p95')} / "
-                         f"p99 {ms(stats, 'p99')} ms (n={stats['n']})")
+            lines.append(
+                f"             {endpoint:<8} p50 {ms(stats, 'p50')} / p95 {ms(stats, 'p95')} / "
+                f"p99 {ms(stats, 'p99')} ms (n={stats['n']})"
+            )
     statuses = db["served_rounds_by_model_status"]
     ready_s = play["model_ready_s"]
     lines += [
@@ -55,16 +57,21 @@ def report(results: dict[str, Any]) -> str:
         f"their player left (5 s after its last guess); received {play['events']}",
     ]
     errors = results["errors"]
-    lines.append(f"errors       {sum(errors.values())}" + ("" if not errors else ": " + "; ".join(
-        f"{name} x{count}" for name, count in Counter(errors).most_common(6))))
+    lines.append(
+        f"errors       {sum(errors.values())}"
+        + ("" if not errors else ": " + "; ".join(f"{name} x{count}" for name, count in Counter(errors).most_common(6)))
+    )
     throughput = results.get("throughput")
     if throughput:
-        clients_out = (f"; {throughput['ran_out']} clients ran out of started rounds in a window"
-                       if throughput["ran_out"] else "")
-        lines.append(f"throughput   guess POST (fresh 201s) {throughput['guess_requests_per_s']:.0f} req/s vs bare "
-                     f"Django JSON view {throughput['bare_requests_per_s']:.0f} req/s: ratio "
-                     f"{throughput['ratio']:.2f} ({throughput['clients']} clients, 2 x {args['hammer_seconds']:g} s "
-                     f"each, interleaved{clients_out})")
+        clients_out = (
+            f"; {throughput['ran_out']} clients ran out of started rounds in a window" if throughput["ran_out"] else ""
+        )
+        lines.append(
+            f"throughput   guess POST (fresh 201s) {throughput['guess_requests_per_s']:.0f} req/s vs bare "
+            f"Django JSON view {throughput['bare_requests_per_s']:.0f} req/s: ratio "
+            f"{throughput['ratio']:.2f} ({throughput['clients']} clients, 2 x {args['hammer_seconds']:g} s "
+            f"each, interleaved{clients_out})"
+        )
     lines += [
         f"CPU (cores)  while playing: web {cpu.get('web', 0):.2f}, worker {cpu.get('worker', 0):.2f}, client "
         f"{cpu['client']:.2f}, rest (PostgreSQL, Redis, others) {cpu['rest']:.2f}; machine busy "
@@ -72,8 +79,7 @@ def report(results: dict[str, Any]) -> str:
         f"{play['client_loop_lag_ms'].get('p95', '-')} ms",
         f"PostgreSQL   peak connections while playing: {connections['peak_benchmark_database']} to the benchmark's "
         f"database, {connections['peak_server']} of max_connections {connections['max_connections']} on the server"
-        + (f"; throughput phase {throughput['postgres_connections']['peak_benchmark_database']}"
-           if throughput else ""),
+        + (f"; throughput phase {throughput['postgres_connections']['peak_benchmark_database']}" if throughput else ""),
         f"noise        another pytest run shared the machine in {100 * results['other_pytest_share']:.0f}% of 5 s "
         f"samples; load average {results['environment']['load_before']} before, "
         f"{results['environment']['load_after']} after",
@@ -82,13 +88,18 @@ def report(results: dict[str, Any]) -> str:
     ]
     per_round = results.get("cpu_per_round_ms")
     if per_round:
-        lines.append("CPU/round    " + ", ".join(f"{name} {ms:.0f} ms" for name, ms in per_round.items())
-                     + f" of CPU per round played: {sum(per_round.values()):.0f} ms in all")
+        lines.append(
+            "CPU/round    "
+            + ", ".join(f"{name} {ms:.0f} ms" for name, ms in per_round.items())
+            + f" of CPU per round played: {sum(per_round.values()):.0f} ms in all"
+        )
     worker = results.get("worker")
     if worker:
-        lines.append(f"worker       {worker['rounds']} rounds answered on {worker['worker_cpu_s']} CPU-s: "
-                     f"{worker['worker_rounds_per_cpu_s']} rounds per CPU-s vs bare batched ONNX forward "
-                     f"{worker['bare_images_per_cpu_s']} images per CPU-s: ratio {worker['ratio']} (goal >= 0.8)")
+        lines.append(
+            f"worker       {worker['rounds']} rounds answered on {worker['worker_cpu_s']} CPU-s: "
+            f"{worker['worker_rounds_per_cpu_s']} rounds per CPU-s vs bare batched ONNX forward "
+            f"{worker['bare_images_per_cpu_s']} images per CPU-s: ratio {worker['ratio']} (goal >= 0.8)"
+        )
     for name, found in (results.get("profile") or {}).items():
         lines.append(f"profile      {name}: {found.get('samples', 0)} samples, {found.get('svg', found.get('error'))}")
     return "\n".join(lines)

@@ -39,9 +39,20 @@ RESERVED_DATABASES = {"test", "test_test", "postgres", "root", "template0", "tem
 RESERVED_REDIS_DBS = {0, 1, 2, 3}
 # Variables of the caller's environment that would point the stack at someone else's services or change the
 # settings under test behind the benchmark's back.
-SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER",
-                     "DJANGO_SETTINGS_MODULE", "PLANET_VAR_DIR", "PLANET_CHECKPOINT", "PLANET_PRODUCTION",
-                     "DATABASE_CONN_MAX_AGE", "PLANET_DB_POOL", "PLANET_CHANNEL_CAPACITY", "PLANET_SERVING_STOCK")
+SERVICE_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CELERY_TASK_ALWAYS_EAGER",
+    "DJANGO_SETTINGS_MODULE",
+    "PLANET_VAR_DIR",
+    "PLANET_CHECKPOINT",
+    "PLANET_PRODUCTION",
+    "DATABASE_CONN_MAX_AGE",
+    "PLANET_DB_POOL",
+    "PLANET_CHANNEL_CAPACITY",
+    "PLANET_SERVING_STOCK",
+)
 # The game's ASGI application with the benchmark's baseline route and error logging (bench/load/asgi.py).
 WEB_APPLICATION = "bench.load.asgi:application"
 STARTUP_TIMEOUT_S = 90.0
@@ -49,19 +60,19 @@ STARTUP_TIMEOUT_S = 90.0
 
 @dataclass(frozen=True)
 class StackConfig:
-    postgres_url: str            # a server to create the throwaway database on, e.g. postgresql://postgres@host:5432/
-    redis_url: str               # redis://127.0.0.1:6379/5: flushed before and after
-    server: str                  # daphne | uvicorn
-    web_processes: int           # uvicorn --workers; Daphne is always one process
-    panoramas: int               # size of the synthetic set (a game of R rounds needs R panoramas)
+    postgres_url: str  # a server to create the throwaway database on, e.g. postgresql://postgres@host:5432/
+    redis_url: str  # redis://127.0.0.1:6379/5: flushed before and after
+    server: str  # daphne | uvicorn
+    web_processes: int  # uvicorn --workers; Daphne is always one process
+    panoramas: int  # size of the synthetic set (a game of R rounds needs R panoramas)
     image_size: tuple[int, int]  # served photo size: the worker decodes and resizes what players get
-    checkpoint: Path | None      # None: train a tiny Lite0 probe at 64 px as tests/conftest.py does
-    conn_max_age: int | None     # DATABASE_CONN_MAX_AGE for the web server and worker; None or < 0: the settings'
-    worker_threads: int = 1      # torch threads of the inference worker (OMP_NUM_THREADS)
-    db_pool: int = 0             # > 0: PLANET_DB_POOL, the web server's psycopg pool of at most this many connections
-    layer_capacity: int = 0      # > 0: PLANET_CHANNEL_CAPACITY instead of the settings' default
-    serving_stock: int = 0       # PLANET_SERVING_STOCK: encodings stocked ahead per image (games/serving_stock.py)
-    keep: bool = False           # keep the temporary folder and the database for inspection
+    checkpoint: Path | None  # None: train a tiny Lite0 probe at 64 px as tests/conftest.py does
+    conn_max_age: int | None  # DATABASE_CONN_MAX_AGE for the web server and worker; None or < 0: the settings'
+    worker_threads: int = 1  # torch threads of the inference worker (OMP_NUM_THREADS)
+    db_pool: int = 0  # > 0: PLANET_DB_POOL, the web server's psycopg pool of at most this many connections
+    layer_capacity: int = 0  # > 0: PLANET_CHANNEL_CAPACITY instead of the settings' default
+    serving_stock: int = 0  # PLANET_SERVING_STOCK: encodings stocked ahead per image (games/serving_stock.py)
+    keep: bool = False  # keep the temporary folder and the database for inspection
 
 
 @dataclass
@@ -77,10 +88,16 @@ class Stack:
     def environment(self) -> dict[str, str]:
         """The production environment for gameserver.settings, with the experiments asked for."""
         env = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
-        env.update(DATABASE_URL=self.database_url, REDIS_URL=self.config.redis_url, DJANGO_DEBUG="0",
-                   PLANET_PRODUCTION="0", PLANET_VAR_DIR=str(self.folder / "var"),
-                   DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", PYTHONUNBUFFERED="1",
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])))
+        env.update(
+            DATABASE_URL=self.database_url,
+            REDIS_URL=self.config.redis_url,
+            DJANGO_DEBUG="0",
+            PLANET_PRODUCTION="0",
+            PLANET_VAR_DIR=str(self.folder / "var"),
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            PYTHONUNBUFFERED="1",
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
+        )
         # The throughput clients start their rounds back to back and post hundreds of guesses a minute each, far
         # past a person's allowance; the limits are still checked (and counted in Redis) on every request, they
         # just never refuse one here.
@@ -146,17 +163,23 @@ def redis_flush(url: str) -> None:
 
 def manage(stack: Stack, *arguments: str) -> str:
     """One management command to completion against the stack's database; its output, or exit on failure."""
-    result = subprocess.run([sys.executable, "manage.py", *arguments], cwd=ROOT, env=stack.environment(),
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=stack.environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if result.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(arguments)} exited {result.returncode}:\n"
-                         f"{result.stdout}{result.stderr}")
+        raise SystemExit(f"manage.py {' '.join(arguments)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
     return result.stdout.strip()
 
 
 def engine(*arguments: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "planet_engine", *arguments], cwd=ROOT, capture_output=True,
-                            text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "planet_engine", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
     if result.returncode != 0:
         raise SystemExit(f"planet_engine {arguments[0]} exited {result.returncode}:\n{result.stdout}{result.stderr}")
 
@@ -174,23 +197,46 @@ def synthetic_sets(folder: Path, *, panoramas: int, image_size: tuple[int, int])
 def tiny_checkpoint_train(folder: Path, training_manifest: Path) -> Path:
     """tests/conftest.py's tiny_checkpoint through the engine's CLI: Lite0 linear probe at 64 px (~30 s)."""
     folder.mkdir(parents=True, exist_ok=True)
-    engine("partition", "--manifest", str(training_manifest), "--t1", "10", "--t2", "2",
-           "--out", str(folder / "cells.csv"))
-    engine("train", "--manifest", str(training_manifest), "--cells", str(folder / "cells.csv"),
-           "--out", str(folder / "model.pt"), "--image-size", "64", "--epochs", "15", "--lr", "1e-2",
-           "--weight-decay", "1e-4", "--cache-dir", "")
+    engine(
+        "partition", "--manifest", str(training_manifest), "--t1", "10", "--t2", "2", "--out", str(folder / "cells.csv")
+    )
+    engine(
+        "train",
+        "--manifest",
+        str(training_manifest),
+        "--cells",
+        str(folder / "cells.csv"),
+        "--out",
+        str(folder / "model.pt"),
+        "--image-size",
+        "64",
+        "--epochs",
+        "15",
+        "--lr",
+        "1e-2",
+        "--weight-decay",
+        "1e-4",
+        "--cache-dir",
+        "",
+    )
     return folder / "model.pt"
 
 
-def spawn(stack: Stack, name: str, command: list[str], *, extra: dict[str, str] | None = None
-          ) -> subprocess.Popen[bytes]:
+def spawn(
+    stack: Stack, name: str, command: list[str], *, extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     log = stack.folder / f"{name}.log"
     stack.logs[name] = log
     with log.open("wb") as output:
         # Own session: Ctrl-C in the terminal reaches only this script, which then stops the whole group.
-        process = subprocess.Popen(command, cwd=ROOT, env={**stack.environment(), **(extra or {})},
-                                   stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**stack.environment(), **(extra or {})},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     stack.processes[name] = process
     return process
 
@@ -235,13 +281,28 @@ def server_start(stack: Stack) -> None:
     if stack.config.server == "daphne":
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), WEB_APPLICATION]
     else:
-        command = [sys.executable, "-m", "uvicorn", WEB_APPLICATION, "--host", "127.0.0.1",
-                   "--port", str(port), "--workers", str(stack.config.web_processes), "--no-access-log",
-                   "--lifespan", "off", "--backlog", "4096"]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            WEB_APPLICATION,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(stack.config.web_processes),
+            "--no-access-log",
+            "--lifespan",
+            "off",
+            "--backlog",
+            "4096",
+        ]
     # The pool only in the web server: a Celery worker given it hung on its third task (tried here). Django
     # refuses a pool with persistent connections.
-    pool = ({"PLANET_DB_POOL": str(stack.config.db_pool), "DATABASE_CONN_MAX_AGE": "0"}
-            if stack.config.db_pool > 0 else {})
+    pool = (
+        {"PLANET_DB_POOL": str(stack.config.db_pool), "DATABASE_CONN_MAX_AGE": "0"} if stack.config.db_pool > 0 else {}
+    )
     spawn(stack, "web", command, extra=pool)
     wait_until(lambda: http_ok(f"{stack.base_url}/bench/bare"), what="serving", stack=stack, name="web")
 
@@ -250,11 +311,32 @@ def worker_start(stack: Stack) -> None:
     # As the README's production section runs it: one solo worker on the inference queue. Its torch threads
     # are capped: on a CPU shared with the web server, two OpenMP threads that keep being preempted made a
     # batch of 16 three to five times slower than one thread did (0.4-0.6 s vs 0.12 s, measured here).
-    spawn(stack, "worker", [sys.executable, "-m", "celery", "-A", "gameserver", "worker", "-Q", "inference",
-                            "-P", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                            "-l", "INFO"], extra={"OMP_NUM_THREADS": str(stack.config.worker_threads),
-                                                    # ONNX Runtime ignores OMP_NUM_THREADS: its own setting
-                                                    "PLANET_INFERENCE_THREADS": str(stack.config.worker_threads)})
+    spawn(
+        stack,
+        "worker",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "gameserver",
+            "worker",
+            "-Q",
+            "inference",
+            "-P",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
+        ],
+        extra={
+            "OMP_NUM_THREADS": str(stack.config.worker_threads),
+            # ONNX Runtime ignores OMP_NUM_THREADS: its own setting
+            "PLANET_INFERENCE_THREADS": str(stack.config.worker_threads),
+        },
+    )
     wait_until(lambda: " ready." in stack.log_tail("worker", 200), what="ready", stack=stack, name="worker")
 
 
@@ -271,8 +353,20 @@ def production_stack(config: StackConfig) -> Iterator[Stack]:
         say(f"database {name}, Redis {config.redis_url}, folder {folder}")
         manage(stack, "migrate", "--no-input", "-v", "0")
         training, game = synthetic_sets(folder / "source", panoramas=config.panoramas, image_size=config.image_size)
-        manage(stack, "import_panoramas", "--manifest", str(game), "--name", SET_NAME, "--licence", "CC0-1.0",
-               "--attribution", "synthetic benchmark images", "-v", "0")
+        manage(
+            stack,
+            "import_panoramas",
+            "--manifest",
+            str(game),
+            "--name",
+            SET_NAME,
+            "--licence",
+            "CC0-1.0",
+            "--attribution",
+            "synthetic benchmark images",
+            "-v",
+            "0",
+        )
         if config.checkpoint is None:
             say("training the tiny checkpoint (Lite0 linear probe, 64 px)")
             stack.checkpoint = tiny_checkpoint_train(folder / "model", training)
@@ -283,8 +377,10 @@ def production_stack(config: StackConfig) -> Iterator[Stack]:
         say(manage(stack, "register_model", "--name", MODEL_NAME, "--checkpoint", "model.pt", "--default"))
         worker_start(stack)
         server_start(stack)
-        say(f"{config.server} on {stack.base_url} and the inference worker up "
-            f"({time.monotonic() - started:.0f} s of setup)")
+        say(
+            f"{config.server} on {stack.base_url} and the inference worker up "
+            f"({time.monotonic() - started:.0f} s of setup)"
+        )
         yield stack
     finally:
         for process in stack.processes.values():

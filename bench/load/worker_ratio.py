@@ -17,7 +17,7 @@ import psycopg
 from bench.load.measure import group_cpu_seconds
 from bench.load.stack import Stack
 
-BARE_BATCH = 16        # gameserver.settings.INFERENCE_BATCH's default
+BARE_BATCH = 16  # gameserver.settings.INFERENCE_BATCH's default
 BARE_SECONDS = 5.0
 
 
@@ -43,9 +43,13 @@ class WorkerMeter:
         rounds = self.rounds_answered() - self.answered
         bare = bare_forward_rate(checkpoint) if checkpoint is not None else None
         worker_rate = rounds / cpu if cpu > 0 else 0.0
-        return {"rounds": rounds, "worker_cpu_s": round(cpu, 1), "worker_rounds_per_cpu_s": round(worker_rate, 1),
-                "bare_images_per_cpu_s": None if bare is None else round(bare, 1),
-                "ratio": None if not bare else round(worker_rate / bare, 2)}
+        return {
+            "rounds": rounds,
+            "worker_cpu_s": round(cpu, 1),
+            "worker_rounds_per_cpu_s": round(worker_rate, 1),
+            "bare_images_per_cpu_s": None if bare is None else round(bare, 1),
+            "ratio": None if not bare else round(worker_rate / bare, 2),
+        }
 
 
 def bare_forward_rate(checkpoint: Path) -> float:

@@ -19,9 +19,13 @@ def account_data(*, player_key: str) -> dict[str, object]:
     """Everything the benchmark holds of this player, as export rows (their rounds of finished games; a game
     still being played is not in it yet): what a download of their own data gives them."""
     rows = round_rows(filters=Filters(players=(player_key,)))
-    return {"player_id": player_id(player_key), "rounds": len(rows), "rows": rows,
-            "about": "Your rounds as the benchmark's exports hold them; the columns are described in the "
-                     "datasheet (/datasheet)."}
+    return {
+        "player_id": player_id(player_key),
+        "rounds": len(rows),
+        "rows": rows,
+        "about": "Your rounds as the benchmark's exports hold them; the columns are described in the "
+        "datasheet (/datasheet).",
+    }
 
 
 def player_profile(*, player_key: str) -> dict[str, object]:
@@ -33,7 +37,9 @@ def player_profile(*, player_key: str) -> dict[str, object]:
     names = [str(row["player_name"]) for row in rows if row["player_name"]]
     return {
         "display_name": names[-1] if names else None,
-        "games": len({row["game_id"] for row in rows}), "rounds": len(rows), "counted_rounds": len(counted),
+        "games": len({row["game_id"] for row in rows}),
+        "rounds": len(rows),
+        "counted_rounds": len(counted),
         "mean_points": float(np.mean([float(str(row["human_points"])) for row in rows])) if rows else None,
         "models": _records(counted),
         "rating": _rating_over_time(rows),
@@ -44,8 +50,16 @@ def _records(counted: list[Row]) -> list[dict[str, object]]:
     outcomes: dict[str, Counter[str]] = {}
     for row in counted:
         outcomes.setdefault(str(row["model_name"]), Counter())[str(row["head_to_head"])] += 1
-    return [{"model": model, "rounds": sum(counts.values()), "wins": counts["human"], "ties": counts["tie"],
-             "losses": counts["model"]} for model, counts in sorted(outcomes.items())]
+    return [
+        {
+            "model": model,
+            "rounds": sum(counts.values()),
+            "wins": counts["human"],
+            "ties": counts["tie"],
+            "losses": counts["model"],
+        }
+        for model, counts in sorted(outcomes.items())
+    ]
 
 
 def _rating_over_time(rows: list[Row]) -> dict[str, object]:
@@ -68,14 +82,20 @@ def _rating_over_time(rows: list[Row]) -> dict[str, object]:
         if so_far and (not ends or so_far > ends[-1]):
             ends.append(so_far)
             games.append((game, str(rows[last]["guessed_at"])))
-    path = player_rating_path(model_elo=np.array([model_elo[str(row["model_name"])] for row in counted]),
-                              score=np.array([SCORE[str(row["head_to_head"])] for row in counted]), ends=ends,
-                              human_mean_elo=float(info["humans_prior_mean"] or info["anchor_rating"]))
+    path = player_rating_path(
+        model_elo=np.array([model_elo[str(row["model_name"])] for row in counted]),
+        score=np.array([SCORE[str(row["head_to_head"])] for row in counted]),
+        ends=ends,
+        human_mean_elo=float(info["humans_prior_mean"] or info["anchor_rating"]),
+    )
     return {
-        "points": [{"game": game, "played_at": played_at, "counted_rounds": end, "rating": rating}
-                   for (game, played_at), end, rating in zip(games, ends, path, strict=True)],
-        "anchor": info["anchor"], "anchor_rating": info["anchor_rating"],
+        "points": [
+            {"game": game, "played_at": played_at, "counted_rounds": end, "rating": rating}
+            for (game, played_at), end, rating in zip(games, ends, path, strict=True)
+        ],
+        "anchor": info["anchor"],
+        "anchor_rating": info["anchor_rating"],
         "provisional": len(counted) < PROVISIONAL_ROUNDS,
         "definition": "Bradley–Terry on the benchmark's scale, fitted on your counted rounds up to each game, "
-                      "with the models at their current ratings",
+        "with the models at their current ratings",
     }

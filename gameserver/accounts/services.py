@@ -24,8 +24,11 @@ def account_data_delete(*, account_key: str) -> DataDeleted:
     and no place) stay while their game does: they keep a panorama the account has seen out of its counted
     rounds."""
     with transaction.atomic():
-        games = list(Game.objects.select_for_update(of=("self",)).filter(players__player_key=account_key)
-                     .values_list("pk", flat=True))
+        games = list(
+            Game.objects.select_for_update(of=("self",))
+            .filter(players__player_key=account_key)
+            .values_list("pk", flat=True)
+        )
         guesses, _ = Guess.objects.filter(player_key=account_key).delete()
         seats, _ = Player.objects.filter(player_key=account_key).delete()
         empty = Game.objects.filter(pk__in=games).exclude(players__isnull=False)
@@ -62,8 +65,7 @@ def guest_history_move(*, guest_key: str, account_key: str) -> HistoryMoved:
         tried = set(Game.objects.filter(owner_key=account_key, daily__isnull=False).values_list("daily", flat=True))
         # Locked as game_join locks them: the account cannot take a seat of one of them while this runs.
         games = Game.objects.select_for_update(of=("self",)).filter(players__player_key=guest_key)
-        left = {game.pk for game in games
-                if game.pk in seated or (game.daily in tried and game.owner_key == guest_key)}
+        left = {game.pk for game in games if game.pk in seated or (game.daily in tried and game.owner_key == guest_key)}
         guessed = set(Guess.objects.filter(player_key=guest_key).values_list("round__game_id", flat=True))
         give_way = {pk for pk in left & seated if pk not in guessed}
         Player.objects.filter(player_key=guest_key, game_id__in=give_way).delete()
@@ -75,8 +77,11 @@ def guest_history_move(*, guest_key: str, account_key: str) -> HistoryMoved:
         seats = Player.objects.filter(player_key=guest_key).exclude(game_id__in=left).update(player_key=account_key)
         known = set(Exposure.objects.filter(player_key=account_key).values_list("panorama_id", "browser_key"))
         exposures = Exposure.objects.filter(player_key=guest_key)
-        duplicates = [pk for pk, panorama, browser in exposures.values_list("pk", "panorama_id", "browser_key")
-                      if (panorama, browser) in known]
+        duplicates = [
+            pk
+            for pk, panorama, browser in exposures.values_list("pk", "panorama_id", "browser_key")
+            if (panorama, browser) in known
+        ]
         Exposure.objects.filter(pk__in=duplicates).delete()
         moved = exposures.update(player_key=account_key)
     return HistoryMoved(seats=seats, guesses=guesses, exposures=moved, games_left=len(left))

@@ -62,8 +62,7 @@ def admin_sign_in(request: HttpRequest) -> HttpResponse:
     return admin.site.login(request)
 
 
-def _account_form(request: HttpRequest, *, form: BaseForm, user_of: Callable[[], User],
-                  template: str) -> HttpResponse:
+def _account_form(request: HttpRequest, *, form: BaseForm, user_of: Callable[[], User], template: str) -> HttpResponse:
     """GET shows the form; a valid POST's user (`user_of`: the new account, or the one whose password matched)
     is signed in. A POST is counted against the address's allowance (PLANET_RATE_LIMIT_ACCOUNTS),
     then signs in when the form is valid, else shows it again with its errors. Nothing is written on bad input
@@ -98,8 +97,9 @@ def _sign_in_keeping_history(request: HttpRequest, *, user: User) -> None:
 
 def _next_url(request: HttpRequest) -> str:
     wanted = request.POST.get(NEXT) or request.GET.get(NEXT) or ""
-    if wanted and url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return wanted
     return reverse("profile")
 
@@ -151,6 +151,10 @@ def profile_delete(request: HttpRequest) -> JsonResponse:
 def profile_api(request: HttpRequest) -> JsonResponse:
     """This player's profile: a signed-in account's, or this browser session's as a guest."""
     key = player_key(request)
-    return JsonResponse({"player": key.split(":", 1)[0],
-                         "name": request.user.get_username() if request.user.is_authenticated else None,
-                         **player_profile(player_key=key)})
+    return JsonResponse(
+        {
+            "player": key.split(":", 1)[0],
+            "name": request.user.get_username() if request.user.is_authenticated else None,
+            **player_profile(player_key=key),
+        }
+    )

@@ -73,8 +73,7 @@ class GameAdmin(ReadOnlyAdmin):
 
     list_display = ("public_id", "panorama_set", "model_version", "goal", "round_count", "daily", "created_at")
     list_filter = ("panorama_set", "model_version", "goal")
-    search_fields = ("public_id", "panorama_set__name", "model_version__name", "players__name",
-                     "players__player_key")
+    search_fields = ("public_id", "panorama_set__name", "model_version__name", "players__name", "players__player_key")
     list_select_related = ("panorama_set", "model_version")
     inlines = [SeatInline, RoundInline]
     ordering = ("-created_at",)
@@ -121,8 +120,7 @@ class PlayerAdmin(ReadOnlyAdmin):
         """player_rename writes the history entries, with the old and the new name."""
         return None
 
-    @admin.action(description="Hide the selected players' names (everywhere they are shown)",
-                  permissions=["change"])
+    @admin.action(description="Hide the selected players' names (everywhere they are shown)", permissions=["change"])
     def hide_names(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
         keys = set(queryset.values_list("player_key", flat=True))
         seats = sum(player_hide(player_key=key, user_id=request.user.pk) for key in keys)

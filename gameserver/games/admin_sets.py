@@ -31,14 +31,20 @@ class PanoramaSetGamesAdmin(PanoramaSetAdmin):
         reason it shows instead of deleting (its games are removed by the service, not refused)."""
         objs = list(objs)
         refusals = [refusal for obj in objs if (refusal := panorama_set_delete_refusal(panorama_set=obj))]
-        deleted = [f"{obj.name}: {obj.panoramas.count()} panoramas, their images in the store, "
-                   f"{obj.games.count()} uncounted game(s)" for obj in objs]
+        deleted = [
+            f"{obj.name}: {obj.panoramas.count()} panoramas, their images in the store, "
+            f"{obj.games.count()} uncounted game(s)"
+            for obj in objs
+        ]
         return deleted, {"panorama sets": len(objs)}, set(), refusals
 
     def delete_model(self, request: HttpRequest, obj: PanoramaSet) -> None:
         report = panorama_set_delete(panorama_set=obj, user_id=request.user.pk)
-        self.message_user(request, f"deleted {report.panoramas} panoramas, {report.games} game(s) and "
-                                   f"{report.objects} stored object(s)", messages.INFO)
+        self.message_user(
+            request,
+            f"deleted {report.panoramas} panoramas, {report.games} game(s) and {report.objects} stored object(s)",
+            messages.INFO,
+        )
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for obj in queryset:
@@ -59,8 +65,11 @@ def daily_set_described() -> dict[str, str]:
     setting = settings.PLANET_DAILY_SET or "unset: the first published set by name with enough panoramas"
     pinned = DailySet.objects.filter(day=daily_today()).select_related("panorama_set").first()
     if pinned is not None:
-        return {"setting": setting, "today": f"{pinned.panorama_set.name} (pinned by today's first try: a set "
-                                             "published later changes only tomorrow's)"}
+        return {
+            "setting": setting,
+            "today": f"{pinned.panorama_set.name} (pinned by today's first try: a set "
+            "published later changes only tomorrow's)",
+        }
     try:
         return {"setting": setting, "today": f"{daily_set().name} (no try yet today: the first one pins it)"}
     except GameError as error:

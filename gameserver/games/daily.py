@@ -39,8 +39,14 @@ def daily_game(*, player_key: str, browser_key: str = "", name: str = "", day: d
         return existing
     panorama_set = daily_set_pin(day=day)
     try:
-        return game_create(panorama_set=panorama_set, owner_key=player_key, owner_name=name,
-                           owner_browser=browser_key, rounds=DAILY_ROUNDS,
-                           panorama_ids=daily_panorama_ids(panorama_set=panorama_set, day=day), daily=day)
+        return game_create(
+            panorama_set=panorama_set,
+            owner_key=player_key,
+            owner_name=name,
+            owner_browser=browser_key,
+            rounds=DAILY_ROUNDS,
+            panorama_ids=daily_panorama_ids(panorama_set=panorama_set, day=day),
+            daily=day,
+        )
     except IntegrityError:  # the same player's second request, a moment later: one try
         return Game.objects.get(owner_key=player_key, daily=day)

@@ -31,13 +31,24 @@ def panoramas_playable(*, panorama_set: PanoramaSet, model_version: ModelVersion
     return sorted(panoramas.values_list("id", flat=True))
 
 
-def panoramas_draw(*, panorama_ids: list[int], rounds: int, owner_key: str, owner_browser: str,
-                   panorama_set: PanoramaSet, rng: random.Random | None, owner_address: str = "") -> list[int]:
+def panoramas_draw(
+    *,
+    panorama_ids: list[int],
+    rounds: int,
+    owner_key: str,
+    owner_browser: str,
+    panorama_set: PanoramaSet,
+    rng: random.Random | None,
+    owner_address: str = "",
+) -> list[int]:
     """`rounds` panoramas without repeats: those the player has not been shown first; only when the set has too
     few others, the ones they have seen or the daily challenge's places of today and yesterday (whose answers
     are being passed around)."""
-    seen = set(exposures_of(player_key=owner_key, browser_key=owner_browser, address_key=owner_address)
-               .filter(panorama__panorama_set=panorama_set).values_list("panorama_id", flat=True))
+    seen = set(
+        exposures_of(player_key=owner_key, browser_key=owner_browser, address_key=owner_address)
+        .filter(panorama__panorama_set=panorama_set)
+        .values_list("panorama_id", flat=True)
+    )
     seen |= set(daily_places_recent(panorama_set=panorama_set))
     draw = rng or random.SystemRandom()
     unseen = [pid for pid in panorama_ids if pid not in seen]
@@ -61,9 +72,11 @@ def daily_set(*, day: date | None = None) -> PanoramaSet:
     if pinned is not None:
         return pinned.panorama_set
     sets = PanoramaSet.objects.filter(status=PanoramaSet.Status.PUBLISHED).order_by("name")
-    chosen = (sets.filter(name=settings.PLANET_DAILY_SET) if settings.PLANET_DAILY_SET else
-              sets.annotate(size=Count("panoramas", filter=Q(panoramas__retired=False)))
-              .filter(size__gte=DAILY_ROUNDS)).first()
+    chosen = (
+        sets.filter(name=settings.PLANET_DAILY_SET)
+        if settings.PLANET_DAILY_SET
+        else sets.annotate(size=Count("panoramas", filter=Q(panoramas__retired=False))).filter(size__gte=DAILY_ROUNDS)
+    ).first()
     if chosen is None:
         raise GameError("no panorama set for the daily challenge: an admin must import one")
     return chosen
@@ -84,10 +97,14 @@ def daily_panorama_ids(*, panorama_set: PanoramaSet, day: date) -> list[int]:
     """The day's panoramas, in order: the same for everyone."""
     ids = sorted(panorama_set.panoramas.filter(retired=False).values_list("id", flat=True))
     if len(ids) < DAILY_ROUNDS:
-        raise GameError(f"set {panorama_set.name} has {len(ids)} panoramas, fewer than the {DAILY_ROUNDS} a daily "
-                        "challenge plays")
-    seed = hmac.new(settings.SECRET_KEY.encode(), f"planet-arena daily {day.isoformat()} {panorama_set.name}".encode(),
-                    hashlib.sha256).hexdigest()
+        raise GameError(
+            f"set {panorama_set.name} has {len(ids)} panoramas, fewer than the {DAILY_ROUNDS} a daily challenge plays"
+        )
+    seed = hmac.new(
+        settings.SECRET_KEY.encode(),
+        f"planet-arena daily {day.isoformat()} {panorama_set.name}".encode(),
+        hashlib.sha256,
+    ).hexdigest()
     return random.Random(seed).sample(ids, DAILY_ROUNDS)
 
 

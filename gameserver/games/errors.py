@@ -25,8 +25,14 @@ class GameStarted(GameError):
 
     def __init__(self, *, game: Game) -> None:
         super().__init__("this game has started: joining is closed. Start a fresh game on the same set instead")
-        self.offer = {"set": game.panorama_set.name, "rounds": game.round_count, "mode": game.mode, "goal": game.goal,
-                      "time_limit_s": game.time_limit_s, "model": game.model_version.name}
+        self.offer = {
+            "set": game.panorama_set.name,
+            "rounds": game.round_count,
+            "mode": game.mode,
+            "goal": game.goal,
+            "time_limit_s": game.time_limit_s,
+            "model": game.model_version.name,
+        }
 
 
 class WaitForHost(GameError):

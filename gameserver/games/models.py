@@ -36,8 +36,11 @@ class Game(models.Model):
     daily = models.DateField(null=True, blank=True, db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["daily", "owner_key"], condition=models.Q(daily__isnull=False),
-                                               name="one_daily_try_per_player")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["daily", "owner_key"], condition=models.Q(daily__isnull=False), name="one_daily_try_per_player"
+            )
+        ]
 
 
 class Player(models.Model):
@@ -169,8 +172,11 @@ class Exposure(models.Model):
     revealed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["panorama", "player_key", "browser_key"],
-                                               name="one_exposure_per_player_browser")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["panorama", "player_key", "browser_key"], name="one_exposure_per_player_browser"
+            )
+        ]
         indexes = [models.Index(fields=["player_key"]), models.Index(fields=["browser_key"])]
 
 

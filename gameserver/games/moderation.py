@@ -32,12 +32,12 @@ def player_rename(*, player_key: str, name: str, user_id: int | None, reason: st
     with transaction.atomic():
         seats = list(Player.objects.select_for_update().filter(player_key=player_key).exclude(name=name))
         for seat in seats:
-            audit_log(user_id=user_id, obj=seat, action=CHANGE,
-                      message=f"{reason}: display name {seat.name!r} -> {name!r}")
+            audit_log(
+                user_id=user_id, obj=seat, action=CHANGE, message=f"{reason}: display name {seat.name!r} -> {name!r}"
+            )
         Player.objects.filter(pk__in=[seat.pk for seat in seats]).update(name=name)
     return len(seats)
 
 
 def player_hide(*, player_key: str, user_id: int | None) -> int:
-    return player_rename(player_key=player_key, name=player_name_hidden(player_key), user_id=user_id,
-                         reason="hidden")
+    return player_rename(player_key=player_key, name=player_name_hidden(player_key), user_id=user_id, reason="hidden")

@@ -14,6 +14,9 @@ def json_response(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-VIEW = {"type": "string", "enum": ["served", "original"],
-        "description": "the image the model guesses on: the round's served bytes, or (a model registered by its "
-                       "predictions) the dataset's original file"}
+VIEW = {
+    "type": "string",
+    "enum": ["served", "original"],
+    "description": "the image the model guesses on: the round's served bytes, or (a model registered by its "
+    "predictions) the dataset's original file",
+}

@@ -25,10 +25,17 @@ def round_waiting(*, round: Round, guess: Guess, seats: int, locked: int) -> dic
     """A locked guess on a round not yet revealed: the player's own guess and how many seats have locked;
     nothing about the truth, the model's guess or anyone's distance or points."""
     return {
-        "round": round.public_id, "number": round.number, "revealed": False,
-        "human": {"latitude": guess.latitude, "longitude": guess.longitude, "country": guess.country,
-                  "timed_out": guess.timed_out},
-        "guessed": locked, "players": seats,
+        "round": round.public_id,
+        "number": round.number,
+        "revealed": False,
+        "human": {
+            "latitude": guess.latitude,
+            "longitude": guess.longitude,
+            "country": guess.country,
+            "timed_out": guess.timed_out,
+        },
+        "guessed": locked,
+        "players": seats,
         "deadline": round.deadline.isoformat() if round.deadline else None,
     }
 
@@ -42,18 +49,35 @@ def round_reveal(*, round: Round, guess: Guess, alone: bool = False) -> dict[str
     panorama = round.panorama
     human_km = math.inf if guess.km is None else guess.km
     result: dict[str, object] = {
-        "round": round.public_id, "number": round.number,
-        "truth": {"latitude": panorama.latitude, "longitude": panorama.longitude, "country": panorama.country,
-                  "continent": panorama.continent},
-        "human": {"latitude": guess.latitude, "longitude": guess.longitude, "timed_out": guess.timed_out,
-                  "km": guess.km, "points": round_points(guess.points)},
+        "round": round.public_id,
+        "number": round.number,
+        "truth": {
+            "latitude": panorama.latitude,
+            "longitude": panorama.longitude,
+            "country": panorama.country,
+            "continent": panorama.continent,
+        },
+        "human": {
+            "latitude": guess.latitude,
+            "longitude": guess.longitude,
+            "timed_out": guess.timed_out,
+            "km": guess.km,
+            "points": round_points(guess.points),
+        },
         "model": {"status": round.model_status},
-        "attribution": panorama_attribution(panorama=panorama), "licence": panorama_licence(panorama=panorama),
+        "attribution": panorama_attribution(panorama=panorama),
+        "licence": panorama_licence(panorama=panorama),
         "thresholds": THRESHOLDS,
         # The other players of the room who have locked their guess on this round.
         "opponents": [
-            {"name": name, "latitude": other.latitude, "longitude": other.longitude, "timed_out": other.timed_out,
-             "km": other.km, "points": round_points(other.points)}
+            {
+                "name": name,
+                "latitude": other.latitude,
+                "longitude": other.longitude,
+                "timed_out": other.timed_out,
+                "km": other.km,
+                "points": round_points(other.points),
+            }
             for other, name in ([] if alone else _opponent_guesses(round=round, player_key=guess.player_key))
         ],
     }
@@ -63,9 +87,13 @@ def round_reveal(*, round: Round, guess: Guess, alone: bool = False) -> dict[str
         model_km = round_model_km(round=round)
     if model_km is not None:
         result["model"] = {
-            "status": round.model_status, "latitude": round.model_latitude, "longitude": round.model_longitude,
-            "km": model_km, "points": round_points(geoscore(model_km)),
-            "top_cells": round.model_top_cells, "checkpoint_sha256": round.model_checkpoint_sha256,
+            "status": round.model_status,
+            "latitude": round.model_latitude,
+            "longitude": round.model_longitude,
+            "km": model_km,
+            "points": round_points(geoscore(model_km)),
+            "top_cells": round.model_top_cells,
+            "checkpoint_sha256": round.model_checkpoint_sha256,
             "view": round.model_view,
         }
         result["winners"] = threshold_outcomes(human_km, model_km)

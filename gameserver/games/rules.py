@@ -34,8 +34,9 @@ SUSPICIOUS_RUN_KM = 1.0
 SUSPICIOUS_RUN = 3  # this many guesses under SUSPICIOUS_RUN_KM among a player's last SUSPICIOUS_RUN_OF
 SUSPICIOUS_RUN_OF = 5
 # The radii the reveal and the benchmark judge at, as the API sends them (the browser never hard-codes them).
-THRESHOLDS: list[dict[str, object]] = [{"name": name, "km": km}
-                                       for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM, strict=True)]
+THRESHOLDS: list[dict[str, object]] = [
+    {"name": name, "km": km} for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM, strict=True)
+]
 
 
 def round_closes_at(*, round: Round) -> datetime:
@@ -50,10 +51,15 @@ def rounds_closed(*, now: datetime) -> QuerySet[Round]:
     """round_closes_at as a query, plus rounds every seat has locked: rounds whose truth no player can still
     use. Only these may be shown beyond a player's own reveal (benchmark tables, exports): a room's opponent
     may not have guessed yet."""
-    return (Round.objects.filter(served_at__isnull=False)
-            .annotate(locked=Count("guesses", distinct=True), seats=Count("game__players", distinct=True))
-            .filter(Q(locked__gte=F("seats")) | Q(deadline__lt=now - DEADLINE_GRACE)
-                    | Q(deadline__isnull=True, served_at__lt=now - ROUND_OPEN_MAX)))
+    return (
+        Round.objects.filter(served_at__isnull=False)
+        .annotate(locked=Count("guesses", distinct=True), seats=Count("game__players", distinct=True))
+        .filter(
+            Q(locked__gte=F("seats"))
+            | Q(deadline__lt=now - DEADLINE_GRACE)
+            | Q(deadline__isnull=True, served_at__lt=now - ROUND_OPEN_MAX)
+        )
+    )
 
 
 def round_revealed(*, round: Round, seats: int, locked: int, now: datetime) -> bool:

@@ -32,12 +32,27 @@ def panorama_set_get(*, name: str, staff: bool = False) -> PanoramaSet:
 
 
 def panorama_set_list(*, staff: bool = False) -> list[dict[str, object]]:
-    sets = panorama_sets_visible(staff=staff).annotate(
-        size=Count("panoramas", distinct=True), place_views=Count("panoramas__views", distinct=True),
-        places=Count("panoramas", filter=Q(panoramas__kind=Panorama.Kind.MULTIVIEW), distinct=True),
-    ).filter(size__gt=0).order_by("name")
-    return [{"name": s.name, "panoramas": s.size, "views": s.size - s.places + s.place_views, "licence": s.licence,
-             "attribution": s.attribution, **({"status": s.status} if staff else {})} for s in sets]
+    sets = (
+        panorama_sets_visible(staff=staff)
+        .annotate(
+            size=Count("panoramas", distinct=True),
+            place_views=Count("panoramas__views", distinct=True),
+            places=Count("panoramas", filter=Q(panoramas__kind=Panorama.Kind.MULTIVIEW), distinct=True),
+        )
+        .filter(size__gt=0)
+        .order_by("name")
+    )
+    return [
+        {
+            "name": s.name,
+            "panoramas": s.size,
+            "views": s.size - s.places + s.place_views,
+            "licence": s.licence,
+            "attribution": s.attribution,
+            **({"status": s.status} if staff else {}),
+        }
+        for s in sets
+    ]
 
 
 def country_list() -> list[str]:
@@ -59,9 +74,20 @@ def model_version_list() -> list[dict[str, object]]:
     """Each model's latest version (and the default, if an older one is), the default first."""
     versions = ModelVersion.objects.order_by("-is_default", "family", "-number")
     latest = {v.family: v.pk for v in versions.order_by("family", "number")}
-    return [{"name": v.name, "family": v.family, "version": v.number, "kind": v.kind, "view": v.view,
-             "description": v.description, "checkpoint_sha256": v.checkpoint_sha256, "default": v.is_default}
-            for v in versions if v.is_default or latest[v.family] == v.pk]
+    return [
+        {
+            "name": v.name,
+            "family": v.family,
+            "version": v.number,
+            "kind": v.kind,
+            "view": v.view,
+            "description": v.description,
+            "checkpoint_sha256": v.checkpoint_sha256,
+            "default": v.is_default,
+        }
+        for v in versions
+        if v.is_default or latest[v.family] == v.pk
+    ]
 
 
 def game_get(*, public_id: str) -> Game:
@@ -99,10 +125,13 @@ def guess_for(*, round: Round, player_key: str) -> Guess | None:
 def round_view(*, round: Round) -> dict[str, object]:
     """What a player may know about a round before guessing: no location, no model guess."""
     shown: dict[str, object] = {
-        "round": round.public_id, "number": round.number,
+        "round": round.public_id,
+        "number": round.number,
         # What is served: a photo, or an equirectangular panorama (NMPZ serves its opening view as a photo).
         "kind": "photo" if round_fixed_view(round=round) else round.panorama.kind,
-        "mode": round.game.mode, "goal": round.game.goal, "image_url": f"/api/rounds/{round.public_id}/image",
+        "mode": round.game.mode,
+        "goal": round.game.goal,
+        "image_url": f"/api/rounds/{round.public_id}/image",
         "heading": None if round_fixed_view(round=round) else round.view_heading,  # a panorama opens here (°)
         "deadline": round.deadline.isoformat() if round.deadline else None,
         "model_ready": round.model_status == Round.ModelStatus.READY,
@@ -113,9 +142,14 @@ def round_view(*, round: Round) -> dict[str, object]:
         # say which way each faces, never where (rules.compass_point).
         shown["kind"] = "multiview" if len(views) > 1 else "photo"
         if len(views) > 1:
-            shown["views"] = [{"image_url": f"/api/rounds/{round.public_id}/views/{view.number}",
-                               "name": view.panorama_view.name, "heading": compass_point(view.panorama_view.heading)}
-                              for view in views]
+            shown["views"] = [
+                {
+                    "image_url": f"/api/rounds/{round.public_id}/views/{view.number}",
+                    "name": view.panorama_view.name,
+                    "heading": compass_point(view.panorama_view.heading),
+                }
+                for view in views
+            ]
     return shown
 
 
@@ -143,26 +177,44 @@ def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
     for game_round in game_rounds:
         guess = mine.get(game_round.pk)
         visible = guess if game_round.pk in revealed else None
-        rounds.append({
-            "number": game_round.number, "round": game_round.public_id if game_round.served_at else None,
-            "locked": guess is not None, "revealed": game_round.pk in revealed, "guessed": locked[game_round.pk],
-            "points": round_points(visible.points) if visible else None,
-            "model_points": (round_points(visible.model_points)
-                             if visible and visible.model_points is not None else None),
-        })
+        rounds.append(
+            {
+                "number": game_round.number,
+                "round": game_round.public_id if game_round.served_at else None,
+                "locked": guess is not None,
+                "revealed": game_round.pk in revealed,
+                "guessed": locked[game_round.pk],
+                "points": round_points(visible.points) if visible else None,
+                "model_points": (
+                    round_points(visible.model_points) if visible and visible.model_points is not None else None
+                ),
+            }
+        )
     totals: dict[str, list[int]] = {}
     for guess in shown:
         totals.setdefault(guess.player_key, []).append(round_points(guess.points))
     mine_shown = [g for g in shown if g.player_key == player_key]
     finished = all(game_round.pk in mine for game_round in game_rounds)
-    players = [{"name": seat.name, "you": seat.player_key == player_key,
-                "rounds_played": len(totals.get(seat.player_key, [])),
-                "total_points": sum(totals.get(seat.player_key, []))} for seat in seats]
+    players = [
+        {
+            "name": seat.name,
+            "you": seat.player_key == player_key,
+            "rounds_played": len(totals.get(seat.player_key, [])),
+            "total_points": sum(totals.get(seat.player_key, [])),
+        }
+        for seat in seats
+    ]
     return {
-        "game": game.public_id, "set": game.panorama_set.name, "model": game.model_version.name,
-        "rounds": rounds, "round_count": game.round_count, "time_limit_s": game.time_limit_s, "mode": game.mode,
+        "game": game.public_id,
+        "set": game.panorama_set.name,
+        "model": game.model_version.name,
+        "rounds": rounds,
+        "round_count": game.round_count,
+        "time_limit_s": game.time_limit_s,
+        "mode": game.mode,
         "goal": game.goal,
-        "joined": any(seat.player_key == player_key for seat in seats), "players": players,
+        "joined": any(seat.player_key == player_key for seat in seats),
+        "players": players,
         "joinable": not any(r.served_at for r in game_rounds),
         "total_points": sum(round_points(g.points) for g in mine_shown),
         "total_model_points": sum(round_points(g.model_points) for g in mine_shown if g.model_points is not None),
@@ -170,8 +222,11 @@ def game_summary(*, game: Game, player_key: str) -> dict[str, object]:
         "daily": game.daily.isoformat() if game.daily else None,
         "rematch": game.rematch.public_id if game.rematch is not None else None,
         # A country streak's standing over the rounds revealed so far (streaks.py); `over` once it has ended.
-        "streak": ({**streak_standing(rounds=[r for r in game_rounds if r.pk in revealed], guesses=mine),
-                    "over": finished} if game.goal == Game.Goal.COUNTRY else None),
+        "streak": (
+            {**streak_standing(rounds=[r for r in game_rounds if r.pk in revealed], guesses=mine), "over": finished}
+            if game.goal == Game.Goal.COUNTRY
+            else None
+        ),
     }
 
 
@@ -185,8 +240,8 @@ def daily_board(*, day: date) -> list[tuple[int | None, dict[str, Any]]]:
     model: dict[int, list[int]] = {}
     flagged: set[int] = set()
     for game_id, points, model_points, suspicion in Guess.objects.filter(
-            round__game__daily=day, player_key=F("round__game__owner_key")).values_list(
-            "round__game_id", "points", "model_points", "suspicion"):
+        round__game__daily=day, player_key=F("round__game__owner_key")
+    ).values_list("round__game_id", "points", "model_points", "suspicion"):
         if suspicion:
             flagged.add(game_id)
         totals.setdefault(game_id, []).append(round_points(points))
@@ -195,15 +250,38 @@ def daily_board(*, day: date) -> list[tuple[int | None, dict[str, Any]]]:
     games = Game.objects.filter(daily=day, pk__in=totals).prefetch_related("players")
     players_flagged = player_flags_cached()
     histories = AccountHistories(game.owner_key for game in games)
-    finished = [game for game in games if len(totals[game.pk]) == game.round_count and game.pk not in flagged
-                and histories.established(game.owner_key, game.created_at) and game.owner_key not in players_flagged]
+    finished = [
+        game
+        for game in games
+        if len(totals[game.pk]) == game.round_count
+        and game.pk not in flagged
+        and histories.established(game.owner_key, game.created_at)
+        and game.owner_key not in players_flagged
+    ]
     rows: list[tuple[int | None, dict[str, Any]]] = [
-        (game.pk, {"name": next(seat.name for seat in game.players.all() if seat.player_key == game.owner_key),
-                   "points": sum(totals[game.pk]), "model": False}) for game in finished]
+        (
+            game.pk,
+            {
+                "name": next(seat.name for seat in game.players.all() if seat.player_key == game.owner_key),
+                "points": sum(totals[game.pk]),
+                "model": False,
+            },
+        )
+        for game in finished
+    ]
     answered = [sum(model[game.pk]) for game in finished if len(model.get(game.pk, [])) == game.round_count]
     if answered:
-        rows.append((None, {"name": "PlaNet", "points": round(sum(answered) / len(answered)), "model": True,
-                            "games": len(answered)}))
+        rows.append(
+            (
+                None,
+                {
+                    "name": "PlaNet",
+                    "points": round(sum(answered) / len(answered)),
+                    "model": True,
+                    "games": len(answered),
+                },
+            )
+        )
     return sorted(rows, key=lambda pair: -pair[1]["points"])
 
 
@@ -219,11 +297,18 @@ def daily_standing(*, day: date, player_key: str) -> dict[str, Any] | None:
     game = Game.objects.filter(owner_key=player_key, daily=day).first()
     if game is None:
         return None
-    mine = [round_points(points) for points in Guess.objects.filter(round__game=game, player_key=player_key)
-            .values_list("points", flat=True)]
+    mine = [
+        round_points(points)
+        for points in Guess.objects.filter(round__game=game, player_key=player_key).values_list("points", flat=True)
+    ]
     board = daily_board(day=day)
     on_board = any(pk == game.pk for pk, _ in board)
     points = sum(mine)
     ahead = sum(1 for pk, row in board if row["points"] > points and pk != game.pk)
-    return {"points": points, "finished": len(mine) == game.round_count, "on_board": on_board, "rank": ahead + 1,
-            "of": len(board) + (0 if on_board else 1)}
+    return {
+        "points": points,
+        "finished": len(mine) == game.round_count,
+        "on_board": on_board,
+        "rank": ahead + 1,
+        "of": len(board) + (0 if on_board else 1),
+    }

@@ -42,11 +42,22 @@ MAX_TIME_LIMIT_S = 3600
 INVISIBLE_CATEGORIES = frozenset(("Cc", "Cf", "Cs"))
 
 
-def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = "", owner_browser: str = "",
-                rounds: int = 5, time_limit_s: int | None = None, mode: str = Game.Mode.MOVE,
-                model_version: ModelVersion | None = None, rng: random.Random | None = None,
-                panorama_ids: list[int] | None = None, daily: date | None = None,
-                goal: str = Game.Goal.DISTANCE, owner_address: str = "") -> Game:
+def game_create(
+    *,
+    panorama_set: PanoramaSet,
+    owner_key: str,
+    owner_name: str = "",
+    owner_browser: str = "",
+    rounds: int = 5,
+    time_limit_s: int | None = None,
+    mode: str = Game.Mode.MOVE,
+    model_version: ModelVersion | None = None,
+    rng: random.Random | None = None,
+    panorama_ids: list[int] | None = None,
+    daily: date | None = None,
+    goal: str = Game.Goal.DISTANCE,
+    owner_address: str = "",
+) -> Game:
     """A game of `rounds` panoramas drawn without repeats, against `model_version` (else the default model; an
     external model's games draw only panoramas it has predictions for); its creator is its first player.
     Panoramas the creator has already been shown are drawn only when the set has too few others; `panorama_ids`
@@ -72,26 +83,46 @@ def game_create(*, panorama_set: PanoramaSet, owner_key: str, owner_name: str = 
     if goal == Game.Goal.COUNTRY and not available:
         raise GameError(f"set {panorama_set.name} has no panorama in a country the map can name")
     if len(available) < rounds:
-        raise GameError(f"model {model_version.name} has predictions for {len(available)} panoramas of set "
-                        f"{panorama_set.name}, fewer than {rounds} rounds"
-                        if model_version.kind == ModelVersion.Kind.EXTERNAL else
-                        f"set {panorama_set.name} has {len(available)} panoramas, fewer than {rounds} rounds")
-    drawn = panorama_ids if panorama_ids is not None else panoramas_draw(
-        panorama_ids=available, rounds=rounds, owner_key=owner_key, owner_browser=owner_browser,
-        owner_address=owner_address, panorama_set=panorama_set, rng=rng)
+        raise GameError(
+            f"model {model_version.name} has predictions for {len(available)} panoramas of set "
+            f"{panorama_set.name}, fewer than {rounds} rounds"
+            if model_version.kind == ModelVersion.Kind.EXTERNAL
+            else f"set {panorama_set.name} has {len(available)} panoramas, fewer than {rounds} rounds"
+        )
+    drawn = (
+        panorama_ids
+        if panorama_ids is not None
+        else panoramas_draw(
+            panorama_ids=available,
+            rounds=rounds,
+            owner_key=owner_key,
+            owner_browser=owner_browser,
+            owner_address=owner_address,
+            panorama_set=panorama_set,
+            rng=rng,
+        )
+    )
     with transaction.atomic():
-        game = Game.objects.create(panorama_set=panorama_set, owner_key=owner_key, round_count=rounds,
-                                   time_limit_s=time_limit_s, mode=mode, model_version=model_version, daily=daily,
-                                   goal=goal)
+        game = Game.objects.create(
+            panorama_set=panorama_set,
+            owner_key=owner_key,
+            round_count=rounds,
+            time_limit_s=time_limit_s,
+            mode=mode,
+            model_version=model_version,
+            daily=daily,
+            goal=goal,
+        )
         Round.objects.bulk_create(Round(game=game, number=n, panorama_id=pid) for n, pid in enumerate(drawn, 1))
-        Player.objects.create(game=game, player_key=owner_key, browser_key=owner_browser,
-                              name=_player_name(owner_name, owner_key))
+        Player.objects.create(
+            game=game, player_key=owner_key, browser_key=owner_browser, name=_player_name(owner_name, owner_key)
+        )
         game_views_stock_on_commit(game_id=game.pk)
     return game
 
 
 def game_rematch(*, game: Game, player_key: str, browser_key: str = "", name: str = "") -> Game:
-    """"Play again" for a room: the first seat to ask creates the next game (same set, model, rounds, limit and
+    """ "Play again" for a room: the first seat to ask creates the next game (same set, model, rounds, limit and
     mode) and takes its first seat; everyone else who asks is seated in that same game (while it is joinable).
     The room hears of it (a `rematch` event naming the new game, never a location)."""
     player_require(game=game, player_key=player_key)
@@ -100,12 +131,20 @@ def game_rematch(*, game: Game, player_key: str, browser_key: str = "", name: st
         locked = Game.objects.select_for_update().get(pk=game.pk)
         if locked.rematch is None:
             locked.rematch = game_create(
-                panorama_set=locked.panorama_set, owner_key=player_key, owner_name=name, owner_browser=browser_key,
-                rounds=locked.round_count, time_limit_s=locked.time_limit_s, mode=locked.mode,
-                model_version=locked.model_version, goal=locked.goal)
+                panorama_set=locked.panorama_set,
+                owner_key=player_key,
+                owner_name=name,
+                owner_browser=browser_key,
+                rounds=locked.round_count,
+                time_limit_s=locked.time_limit_s,
+                mode=locked.mode,
+                model_version=locked.model_version,
+                goal=locked.goal,
+            )
             locked.save(update_fields=["rematch"])
-            game_event_send_on_commit(game_public_id=locked.public_id, event="rematch", round_number=0,
-                                      game=locked.rematch.public_id)
+            game_event_send_on_commit(
+                game_public_id=locked.public_id, event="rematch", round_number=0, game=locked.rematch.public_id
+            )
             return locked.rematch
     game_join(game=locked.rematch, player_key=player_key, browser_key=browser_key, name=name)
     return locked.rematch
@@ -131,17 +170,28 @@ def game_join(*, game: Game, player_key: str, browser_key: str = "", name: str =
             raise GameStarted(game=game)
         if game.players.count() >= MAX_PLAYERS:
             raise GameError(f"this room is full ({MAX_PLAYERS} players)")
-        seat = Player.objects.create(game=game, player_key=player_key, browser_key=browser_key,
-                                     name=_player_name(name, player_key))
-        game_event_send_on_commit(game_public_id=game.public_id, event="player_joined", round_number=0,
-                                  name=seat.name, players=game.players.count())
+        seat = Player.objects.create(
+            game=game, player_key=player_key, browser_key=browser_key, name=_player_name(name, player_key)
+        )
+        game_event_send_on_commit(
+            game_public_id=game.public_id,
+            event="player_joined",
+            round_number=0,
+            name=seat.name,
+            players=game.players.count(),
+        )
     return seat
 
 
 def _player_name(name: str, player_key: str) -> str:
     # Blanks (tabs and newlines included) become one space; other invisible characters go.
-    name = " ".join("".join(character for character in str(name) if character.isspace()
-                            or unicodedata.category(character) not in INVISIBLE_CATEGORIES).split())
+    name = " ".join(
+        "".join(
+            character
+            for character in str(name)
+            if character.isspace() or unicodedata.category(character) not in INVISIBLE_CATEGORIES
+        ).split()
+    )
     if len(name) > MAX_NAME_LENGTH:
         raise GameError(f"a player name has at most {MAX_NAME_LENGTH} characters")
     # A default name tells the room nothing of the player's key (its session key, for a guest).
@@ -158,8 +208,9 @@ def round_serve(*, round: Round, player_key: str, address: str | None = None) ->
         Game.objects.select_for_update().get(pk=round.game_id)
         locked = Round.objects.select_for_update(of=("self",)).select_related("game", "panorama").get(pk=round.pk)
         if locked.served_at is None:
-            if not round_first_serve_allowed(game=locked.game, seats=locked.game.players.count(),
-                                             player_key=player_key):
+            if not round_first_serve_allowed(
+                game=locked.game, seats=locked.game.players.count(), player_key=player_key
+            ):
                 raise WaitForHost()
             if address is not None:  # under the game's row lock: only a real first serve is counted
                 rate_limits_hit(checks=[("predictions", address), ("game_predictions", locked.game.public_id)])
@@ -169,9 +220,11 @@ def round_serve(*, round: Round, player_key: str, address: str | None = None) ->
                 if locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR:
                     locked.view_heading = locked.panorama.heading or 0.0
                 equirectangular = locked.panorama.kind == Panorama.Kind.EQUIRECTANGULAR and not round_fixed_view(
-                    round=locked)
-                locked.view_name, locked.view_sha256, turn = view_take(source=round_view_source(round=locked),
-                                                                       equirectangular=equirectangular)
+                    round=locked
+                )
+                locked.view_name, locked.view_sha256, turn = view_take(
+                    source=round_view_source(round=locked), equirectangular=equirectangular
+                )
                 if equirectangular:  # the served panorama was turned: it opens where the manifest's heading was
                     locked.view_heading = ((locked.view_heading or 0.0) + turn) % 360.0
             # The clock starts once the view exists: the response that shows it leaves right after.
@@ -181,8 +234,9 @@ def round_serve(*, round: Round, player_key: str, address: str | None = None) ->
                 locked.deadline = now + timedelta(seconds=locked.game.time_limit_s)
             locked.save(update_fields=["served_at", "deadline", "view_sha256", "view_heading", "view_name"])
             transaction.on_commit(lambda: predict_round_enqueue(round_id=locked.pk))
-            game_event_send_on_commit(game_public_id=locked.game.public_id, event="round_started",
-                                      round_number=locked.number)
+            game_event_send_on_commit(
+                game_public_id=locked.game.public_id, event="round_started", round_number=locked.number
+            )
     return locked
 
 

@@ -37,8 +37,12 @@ def view_take(*, source: str, equirectangular: bool) -> tuple[str, str, float]:
     can take it (skip_locked: a concurrent serve takes the next one), or a fresh one when none is stocked."""
     if settings.PLANET_SERVING_STOCK <= 0:
         return view_write(source=source, equirectangular=equirectangular)
-    stocked = (StockedView.objects.select_for_update(skip_locked=True)
-               .filter(source_key=source, equirectangular=equirectangular).order_by("pk").first())
+    stocked = (
+        StockedView.objects.select_for_update(skip_locked=True)
+        .filter(source_key=source, equirectangular=equirectangular)
+        .order_by("pk")
+        .first()
+    )
     if stocked is None:
         return view_write(source=source, equirectangular=equirectangular)
     stocked.delete()
@@ -63,17 +67,22 @@ def game_stock_refill(*, game_id: int) -> int:
     game = Game.objects.filter(pk=game_id).first()
     if game is None:
         return 0  # deleted meanwhile
-    return sum(stock_refill(source=source, equirectangular=equirectangular)
-               for source, equirectangular in game_view_sources(game=game))
+    return sum(
+        stock_refill(source=source, equirectangular=equirectangular)
+        for source, equirectangular in game_view_sources(game=game)
+    )
 
 
 def stock_refill(*, source: str, equirectangular: bool) -> int:
     """Encode `source` until PLANET_SERVING_STOCK encodings wait for it; how many were made. Two refills at once
     may stock a few more: harmless, each is still served once."""
-    missing = settings.PLANET_SERVING_STOCK - StockedView.objects.filter(source_key=source,
-                                                            equirectangular=equirectangular).count()
+    missing = (
+        settings.PLANET_SERVING_STOCK
+        - StockedView.objects.filter(source_key=source, equirectangular=equirectangular).count()
+    )
     for _ in range(missing):
         name, sha256, turn = view_write(source=source, equirectangular=equirectangular)
-        StockedView.objects.create(source_key=source, equirectangular=equirectangular, view_name=name,
-                                   view_sha256=sha256, turn=turn)
+        StockedView.objects.create(
+            source_key=source, equirectangular=equirectangular, view_name=name, view_sha256=sha256, turn=turn
+        )
     return max(0, missing)

@@ -19,12 +19,15 @@ from gameserver.panoramas.storage import panorama_renders_keys, served_view_key,
 
 def panorama_set_delete_refusal(*, panorama_set: PanoramaSet) -> str | None:
     """Why the set cannot be deleted (a counted round used it), or None when it can."""
-    guesses = (Guess.objects.filter(round__game__panorama_set=panorama_set)
-               .select_related("round__panorama", "round__game"))
+    guesses = Guess.objects.filter(round__game__panorama_set=panorama_set).select_related(
+        "round__panorama", "round__game"
+    )
     counted = sum(1 for guess in guesses.iterator() if guess_exclusion(guess=guess, round=guess.round) == "")
     if counted:
-        return (f"set {panorama_set.name!r} was played in {counted} counted round(s) of the benchmark: retire it "
-                "instead (it leaves the lobby and new games, its history stays)")
+        return (
+            f"set {panorama_set.name!r} was played in {counted} counted round(s) of the benchmark: retire it "
+            "instead (it leaves the lobby and new games, its history stays)"
+        )
     return None
 
 
@@ -43,18 +46,32 @@ def panorama_set_delete(*, panorama_set: PanoramaSet, user_id: int | None) -> De
         raise LifecycleError(refusal)
     panoramas = list(panorama_set.panoramas.all())
     keys = [stored_image_key(name=p.image_name) for p in panoramas]
-    keys += [stored_image_key(name=name) for name in
-             PanoramaView.objects.filter(panorama__panorama_set=panorama_set).values_list("image_name", flat=True)]
+    keys += [
+        stored_image_key(name=name)
+        for name in PanoramaView.objects.filter(panorama__panorama_set=panorama_set).values_list(
+            "image_name", flat=True
+        )
+    ]
     games = Game.objects.filter(panorama_set=panorama_set)
-    keys += [served_view_key(name=name) for name in Round.objects.filter(game__panorama_set=panorama_set)
-             .exclude(view_name="").values_list("view_name", flat=True)]
-    keys += [served_view_key(name=name) for name in
-             RoundView.objects.filter(round__game__panorama_set=panorama_set).values_list("view_name", flat=True)]
+    keys += [
+        served_view_key(name=name)
+        for name in Round.objects.filter(game__panorama_set=panorama_set)
+        .exclude(view_name="")
+        .values_list("view_name", flat=True)
+    ]
+    keys += [
+        served_view_key(name=name)
+        for name in RoundView.objects.filter(round__game__panorama_set=panorama_set).values_list("view_name", flat=True)
+    ]
     keys += panorama_renders_keys(public_ids=[p.public_id for p in panoramas])
     with transaction.atomic():
         game_count = games.count()
-        audit_log(user_id=user_id, obj=panorama_set, action=DELETION,
-                  message=f"deleted with {len(panoramas)} panoramas and {game_count} uncounted game(s)")
+        audit_log(
+            user_id=user_id,
+            obj=panorama_set,
+            action=DELETION,
+            message=f"deleted with {len(panoramas)} panoramas and {game_count} uncounted game(s)",
+        )
         # Rounds hold their panorama (PROTECT): the games go first, then the days the daily drew from the set.
         games.delete()
         DailySet.objects.filter(panorama_set=panorama_set).delete()
@@ -62,4 +79,3 @@ def panorama_set_delete(*, panorama_set: PanoramaSet, user_id: int | None) -> De
     # After the commit: a failed delete leaves every file in place; a failed file removal only leaves an orphan.
     objects_delete(keys=keys)
     return DeleteReport(games=game_count, panoramas=len(panoramas), objects=len(keys))
-

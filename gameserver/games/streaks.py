@@ -35,27 +35,46 @@ def streak_standing(*, rounds: Sequence[Round], guesses: Mapping[int, Guess]) ->
     `guesses` by round id: their lengths, how many rounds were played, and whether PlaNet named every one."""
     human = [r.pk in guesses and guess_country_right(guess=guesses[r.pk], panorama=r.panorama) for r in rounds]
     model = [round_model_country(round=r) == r.panorama.country for r in rounds]
-    return {"human": streak_length(human), "model": streak_length(model), "rounds": len(rounds),
-            "model_alive": streak_length(model) == len(rounds)}
+    return {
+        "human": streak_length(human),
+        "model": streak_length(model),
+        "rounds": len(rounds),
+        "model_alive": streak_length(model) == len(rounds),
+    }
 
 
 def round_streak_reveal(*, round: Round, guess: Guess) -> dict[str, object]:
     """A revealed streak round: the true country (and place), the player's country, PlaNet's guess and country,
     and both streaks through this round. No distances or points: a country is right or wrong."""
     panorama = round.panorama
-    played = list(Round.objects.filter(game_id=round.game_id, number__lte=round.number)
-                  .select_related("panorama").order_by("number"))
+    played = list(
+        Round.objects.filter(game_id=round.game_id, number__lte=round.number)
+        .select_related("panorama")
+        .order_by("number")
+    )
     guesses = {g.round_id: g for g in Guess.objects.filter(round__in=played, player_key=guess.player_key)}
     right = guess_country_right(guess=guess, panorama=panorama)
     result: dict[str, object] = {
-        "round": round.public_id, "number": round.number, "goal": round.game.goal,
-        "truth": {"latitude": panorama.latitude, "longitude": panorama.longitude, "country": panorama.country,
-                  "continent": panorama.continent},
-        "human": {"latitude": None, "longitude": None, "country": guess.country, "timed_out": guess.timed_out,
-                  "right": right},
+        "round": round.public_id,
+        "number": round.number,
+        "goal": round.game.goal,
+        "truth": {
+            "latitude": panorama.latitude,
+            "longitude": panorama.longitude,
+            "country": panorama.country,
+            "continent": panorama.continent,
+        },
+        "human": {
+            "latitude": None,
+            "longitude": None,
+            "country": guess.country,
+            "timed_out": guess.timed_out,
+            "right": right,
+        },
         "model": {"status": round.model_status},
         "streak": {**streak_standing(rounds=played, guesses=guesses), "ended": not right},
-        "attribution": panorama_attribution(panorama=panorama), "licence": panorama_licence(panorama=panorama),
+        "attribution": panorama_attribution(panorama=panorama),
+        "licence": panorama_licence(panorama=panorama),
         "opponents": [],
         "counted": not guess_exclusion(guess=guess, round=round, disclose=False),
         "revealed": True,
@@ -63,8 +82,13 @@ def round_streak_reveal(*, round: Round, guess: Guess) -> dict[str, object]:
     if round.model_status == Round.ModelStatus.READY and round.model_latitude is not None:
         country = round_model_country(round=round)
         result["model"] = {
-            "status": round.model_status, "latitude": round.model_latitude, "longitude": round.model_longitude,
-            "country": country, "right": country == panorama.country, "top_cells": round.model_top_cells,
-            "checkpoint_sha256": round.model_checkpoint_sha256, "view": round.model_view,
+            "status": round.model_status,
+            "latitude": round.model_latitude,
+            "longitude": round.model_longitude,
+            "country": country,
+            "right": country == panorama.country,
+            "top_cells": round.model_top_cells,
+            "checkpoint_sha256": round.model_checkpoint_sha256,
+            "view": round.model_view,
         }
     return result

@@ -20,8 +20,9 @@ logger = logging.getLogger(__name__)
 
 # Registered under the name it had in the inference app, where it lived first: messages queued before a deploy
 # still find it, and its route (settings.CELERY_TASK_ROUTES) and the workers' log lines keep their name.
-@shared_task(name="gameserver.inference.tasks.predict_round", bind=True, acks_late=True, max_retries=3,
-             default_retry_delay=1)
+@shared_task(
+    name="gameserver.inference.tasks.predict_round", bind=True, acks_late=True, max_retries=3, default_retry_delay=1
+)
 def predict_round(self, round_id: int) -> None:  # type: ignore[no-untyped-def]
     try:
         round_predict(round_id=round_id)

@@ -91,8 +91,11 @@ def rate_limits_hit(*, checks: Sequence[tuple[str, str]]) -> None:
         else:
             wait_s, worst = _admit_in_cache(backend=backend, names=names, limits=limits, now=now)
     except Exception:  # the cache cannot be reached (Redis restarting): the game goes on, uncounted
-        logger.warning("rate limits %s not counted: the cache cannot be reached",
-                       ", ".join(scope for scope, _ in checks), exc_info=True)
+        logger.warning(
+            "rate limits %s not counted: the cache cannot be reached",
+            ", ".join(scope for scope, _ in checks),
+            exc_info=True,
+        )
         return
     if wait_s > 0:
         raise RateLimited(scope=checks[worst][0], retry_after_s=max(1, math.ceil(wait_s - 1e-6)))
@@ -112,10 +115,14 @@ def _admit_on_redis(*, backend: RedisCache, names: list[str], limits: list[Limit
 def _admit_in_cache(*, backend: BaseCache, names: list[str], limits: list[Limit], now: float) -> tuple[float, int]:
     """The same over get and set under a process lock: exact for the embedded LocMemCache (one process)."""
     with _memory_lock:
-        logs = [sorted(t for t in backend.get(name, []) if t > now - limit.window_s)
-                for name, limit in zip(names, limits, strict=True)]
-        waits = [log[len(log) - limit.requests] + limit.window_s - now if len(log) >= limit.requests else 0.0
-                 for log, limit in zip(logs, limits, strict=True)]
+        logs = [
+            sorted(t for t in backend.get(name, []) if t > now - limit.window_s)
+            for name, limit in zip(names, limits, strict=True)
+        ]
+        waits = [
+            log[len(log) - limit.requests] + limit.window_s - now if len(log) >= limit.requests else 0.0
+            for log, limit in zip(logs, limits, strict=True)
+        ]
         if max(waits) > 0:
             return max(waits), waits.index(max(waits))
         for name, log, limit in zip(names, logs, limits, strict=True):

@@ -102,20 +102,32 @@ def _flags_pass(rounds: Sequence[PlayerRound], *, left_out: set[str]) -> dict[st
         if item.km is None:
             worse[item.player].append(0.0)
             continue
-        shares = references[item.panorama_set].shares(player=item.player, km=item.km) \
-            if item.panorama_set in references else None
+        shares = (
+            references[item.panorama_set].shares(player=item.player, km=item.km)
+            if item.panorama_set in references
+            else None
+        )
         if shares is not None:
             better[item.player].append(shares[0])
             worse[item.player].append(shares[1])
-    fixed = {player for (player, _), shares in near_prior.items()
-             if len(shares) >= FLAG_MIN_ROUNDS and float(np.median(shares)) < FIXED_GUESS_SHARE}
+    fixed = {
+        player
+        for (player, _), shares in near_prior.items()
+        if len(shares) >= FLAG_MIN_ROUNDS and float(np.median(shares)) < FIXED_GUESS_SHARE
+    }
     flags: dict[str, tuple[str, ...]] = {}
     for player, n in count.items():
         found = []
         if len(better[player]) >= FLAG_MIN_ROUNDS and float(np.median(better[player])) <= TOO_GOOD_SHARE:
             found.append("too_good")
-        if player in fixed or n >= FLAG_MIN_ROUNDS and (no_effort[player] / n >= NO_EFFORT_SHARE or (
-                len(worse[player]) >= FLAG_MIN_ROUNDS and float(np.median(worse[player])) <= TOO_BAD_SHARE)):
+        if (
+            player in fixed
+            or n >= FLAG_MIN_ROUNDS
+            and (
+                no_effort[player] / n >= NO_EFFORT_SHARE
+                or (len(worse[player]) >= FLAG_MIN_ROUNDS and float(np.median(worse[player])) <= TOO_BAD_SHARE)
+            )
+        ):
             found.append("no_effort")
         if found:
             flags[player] = tuple(found)
@@ -156,21 +168,42 @@ def _count(values: np.ndarray, km: float, side: str) -> int:
 
 def player_flags() -> dict[str, tuple[str, ...]]:
     """The anomaly model's flags over every distance round played so far (player key -> flags)."""
-    rows = list(Guess.objects.filter(round__game__goal=Game.Goal.DISTANCE, round__served_at__isnull=False)
-                .values_list("player_key", "round__game__panorama_set_id", "km", "model_km", "timed_out",
-                             "guessed_at", "round__served_at", "latitude", "longitude",
-                             "round__game__panorama_set__prior_latitude", "round__game__panorama_set__prior_longitude",
-                             "round__game__panorama_set__spread_km"))
+    rows = list(
+        Guess.objects.filter(round__game__goal=Game.Goal.DISTANCE, round__served_at__isnull=False).values_list(
+            "player_key",
+            "round__game__panorama_set_id",
+            "km",
+            "model_km",
+            "timed_out",
+            "guessed_at",
+            "round__served_at",
+            "latitude",
+            "longitude",
+            "round__game__panorama_set__prior_latitude",
+            "round__game__panorama_set__prior_longitude",
+            "round__game__panorama_set__spread_km",
+        )
+    )
     placed = [i for i, row in enumerate(rows) if row[7] is not None and row[9] is not None]
     prior_km: dict[int, float] = {}
     if placed:
         km = distances_km(*(np.array([rows[i][column] for i in placed], dtype=np.float64) for column in (7, 8, 9, 10)))
         prior_km = dict(zip(placed, km.tolist(), strict=True))
-    return player_flags_of([PlayerRound(player=key, panorama_set=set_id, km=None if timed_out else km,
-                                        model_km=model_km, seconds=(guessed - served).total_seconds(),
-                                        prior_km=prior_km.get(i), spread_km=spread)
-                            for i, (key, set_id, km, model_km, timed_out, guessed, served, *_, spread)
-                            in enumerate(rows) if served is not None])
+    return player_flags_of(
+        [
+            PlayerRound(
+                player=key,
+                panorama_set=set_id,
+                km=None if timed_out else km,
+                model_km=model_km,
+                seconds=(guessed - served).total_seconds(),
+                prior_km=prior_km.get(i),
+                spread_km=spread,
+            )
+            for i, (key, set_id, km, model_km, timed_out, guessed, served, *_, spread) in enumerate(rows)
+            if served is not None
+        ]
+    )
 
 
 FLAGS_CACHE_SECONDS = 600
@@ -200,8 +233,11 @@ class AccountHistories:
     def __init__(self, keys: Iterable[str]) -> None:
         accounts = sorted({key for key in keys if player_is_account(key)})
         times: dict[str, list[datetime]] = defaultdict(list)
-        for key, at in (Guess.objects.filter(player_key__in=accounts, timed_out=False)
-                        .order_by("guessed_at").values_list("player_key", "guessed_at")):
+        for key, at in (
+            Guess.objects.filter(player_key__in=accounts, timed_out=False)
+            .order_by("guessed_at")
+            .values_list("player_key", "guessed_at")
+        ):
             times[key].append(at)
         self.times = dict(times)
         self.days = {key: sorted({at.date() for at in ats}) for key, ats in times.items()}
@@ -221,26 +257,34 @@ def guess_standings(guesses: Sequence[Guess], *, flags: dict[str, tuple[str, ...
     # panorama -> (when, to whom, in which round), oldest first. A round's own exposures are recorded as its seats
     # lock, before its reveal: they could not have helped another seat of that round.
     shown: dict[int, list[tuple[datetime, str, int]]] = defaultdict(list)
-    for panorama, key, at, round_id in (Exposure.objects.filter(panorama_id__in=panoramas).order_by("revealed_at")
-                                        .values_list("panorama_id", "player_key", "revealed_at", "round_id")):
+    for panorama, key, at, round_id in (
+        Exposure.objects.filter(panorama_id__in=panoramas)
+        .order_by("revealed_at")
+        .values_list("panorama_id", "player_key", "revealed_at", "round_id")
+    ):
         shown[panorama].append((at, key, round_id))
-    histories = AccountHistories([g.player_key for g in guesses]
-                                 + [key for seen in shown.values() for _, key, _ in seen])
+    histories = AccountHistories(
+        [g.player_key for g in guesses] + [key for seen in shown.values() for _, key, _ in seen]
+    )
     standings = []
     for guess in guesses:
         # Truths revealed before this guess was locked could have been passed to the player in time.
         seen = shown.get(guess.round.panorama_id, [])
-        earlier = seen[:bisect_left(seen, (guess.guessed_at, "", 0))]
+        earlier = seen[: bisect_left(seen, (guess.guessed_at, "", 0))]
         first_seen: dict[str, datetime] = {}
         for at, key, round_id in earlier:
             if key != guess.player_key and round_id != guess.round_id:
                 first_seen.setdefault(key, at)
-        standings.append(Standing(
-            established=histories.established(guess.player_key, guess.guessed_at),
-            exposures_before=len(first_seen),
-            exposed_to_unverified=any(not histories.established(key, at) or key in flags
-                                      for key, at in first_seen.items()),
-            player_flags=flags.get(guess.player_key, ())))
+        standings.append(
+            Standing(
+                established=histories.established(guess.player_key, guess.guessed_at),
+                exposures_before=len(first_seen),
+                exposed_to_unverified=any(
+                    not histories.established(key, at) or key in flags for key, at in first_seen.items()
+                ),
+                player_flags=flags.get(guess.player_key, ()),
+            )
+        )
     return standings
 
 

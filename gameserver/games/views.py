@@ -30,6 +30,7 @@ BROWSER_KEY = "arena_browser"
 def api(view: View) -> View:
     """GameError -> a JSON error with status 400 (404 for unknown ids, 403 for outsiders). Only GameError's
     message reaches the player: any other exception is a server error, not a message."""
+
     @wraps(view)
     def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         try:
@@ -46,6 +47,7 @@ def api(view: View) -> View:
             return JsonResponse({"error": str(error)}, status=400)
         except RateLimited as error:  # a limit only a service can check (a round's first serve)
             return too_many_requests(error)
+
     return wrapped
 
 
@@ -57,6 +59,7 @@ def too_many_requests(error: RateLimited) -> JsonResponse:
 
 def rate_limited(scope: str, *, by: Callable[[HttpRequest], str]) -> Callable[[View], View]:
     """429 with Retry-After once the client `by` names has spent its allowance in `scope`; nothing is written."""
+
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
@@ -65,7 +68,9 @@ def rate_limited(scope: str, *, by: Callable[[HttpRequest], str]) -> Callable[[V
             except RateLimited as error:
                 return too_many_requests(error)
             return view(request, *args, **kwargs)
+
         return wrapped
+
     return decorator
 
 
@@ -135,8 +140,9 @@ def number(body: dict[str, object], name: str, *, integer: bool = False, require
 def session(request: HttpRequest) -> JsonResponse:
     """Starts a guest session (or names the signed-in account) and sets the CSRF cookie POSTs need."""
     key = player_key(request)
-    return JsonResponse({"player": key.split(":", 1)[0],
-                         "name": request.user.get_username() if request.user.is_authenticated else None})
+    return JsonResponse(
+        {"player": key.split(":", 1)[0], "name": request.user.get_username() if request.user.is_authenticated else None}
+    )
 
 
 @require_GET
@@ -148,8 +154,13 @@ def schema(request: HttpRequest) -> JsonResponse:
 def catalogue(request: HttpRequest) -> JsonResponse:
     """What a game can be made of: the panorama sets and the model versions to play against, and the countries a
     country streak's guess may name."""
-    return JsonResponse({"sets": selectors.panorama_set_list(staff=request.user.is_staff),
-                         "models": selectors.model_version_list(), "countries": selectors.country_list()})
+    return JsonResponse(
+        {
+            "sets": selectors.panorama_set_list(staff=request.user.is_staff),
+            "models": selectors.model_version_list(),
+            "countries": selectors.country_list(),
+        }
+    )
 
 
 @require_POST
@@ -162,10 +173,14 @@ def game_create(request: HttpRequest) -> JsonResponse:
     time_limit = number(body, "time_limit_s", integer=True, required=False)
     rounds = number(body, "rounds", integer=True, required=False)
     game = services.game_create(
-        panorama_set=panorama_set, owner_key=player_key(request), owner_name=player_name(request, body),
-        owner_browser=browser_key(request), owner_address=guest_address(request),
+        panorama_set=panorama_set,
+        owner_key=player_key(request),
+        owner_name=player_name(request, body),
+        owner_browser=browser_key(request),
+        owner_address=guest_address(request),
         rounds=5 if rounds is None else int(rounds),
-        time_limit_s=None if time_limit is None else int(time_limit), mode=str(body.get("mode", "move")),
+        time_limit_s=None if time_limit is None else int(time_limit),
+        mode=str(body.get("mode", "move")),
         model_version=None if model is None else selectors.model_version_get(name=str(model)),
         goal=str(body.get("goal", "distance")),
     )
@@ -177,8 +192,12 @@ def game_create(request: HttpRequest) -> JsonResponse:
 @api
 def game_join(request: HttpRequest, game_id: str) -> JsonResponse:
     game = selectors.game_get(public_id=game_id)
-    services.game_join(game=game, player_key=player_key(request), browser_key=browser_key(request),
-                       name=player_name(request, json_body(request)))
+    services.game_join(
+        game=game,
+        player_key=player_key(request),
+        browser_key=browser_key(request),
+        name=player_name(request, json_body(request)),
+    )
     return JsonResponse(selectors.game_summary(game=game, player_key=player_key(request)))
 
 
@@ -192,8 +211,11 @@ def daily_play(request: HttpRequest) -> JsonResponse:
             rate_limit_hit(scope="games", key=client_address(request))
         except RateLimited as error:
             return too_many_requests(error)
-        game = daily.daily_game(player_key=player_key(request), browser_key=browser_key(request),
-                                name=player_name(request, json_body(request)))
+        game = daily.daily_game(
+            player_key=player_key(request),
+            browser_key=browser_key(request),
+            name=player_name(request, json_body(request)),
+        )
     return JsonResponse(selectors.game_summary(game=game, player_key=player_key(request)))
 
 
@@ -204,8 +226,13 @@ def daily_leaderboard(request: HttpRequest) -> JsonResponse:
         day = date.fromisoformat(request.GET["day"]) if "day" in request.GET else daily.daily_today()
     except ValueError:
         raise GameError("day must be a date like 2026-12-01") from None
-    return JsonResponse({"day": day.isoformat(), "leaderboard": selectors.daily_leaderboard(day=day),
-                         "you": selectors.daily_standing(day=day, player_key=player_key(request))})
+    return JsonResponse(
+        {
+            "day": day.isoformat(),
+            "leaderboard": selectors.daily_leaderboard(day=day),
+            "you": selectors.daily_standing(day=day, player_key=player_key(request)),
+        }
+    )
 
 
 @require_POST
@@ -213,8 +240,12 @@ def daily_leaderboard(request: HttpRequest) -> JsonResponse:
 @api
 def game_rematch(request: HttpRequest, game_id: str) -> JsonResponse:
     game = selectors.game_get(public_id=game_id)
-    rematch = services.game_rematch(game=game, player_key=player_key(request), browser_key=browser_key(request),
-                                    name=player_name(request, json_body(request)))
+    rematch = services.game_rematch(
+        game=game,
+        player_key=player_key(request),
+        browser_key=browser_key(request),
+        name=player_name(request, json_body(request)),
+    )
     return JsonResponse(selectors.game_summary(game=rematch, player_key=player_key(request)))
 
 
@@ -230,8 +261,11 @@ def game_detail(request: HttpRequest, game_id: str) -> JsonResponse:
 @api
 def round_start(request: HttpRequest, game_id: str, number: int) -> JsonResponse:
     game = selectors.game_get(public_id=game_id)
-    game_round = services.round_serve(round=selectors.game_round_get(game=game, number=number),
-                                      player_key=player_key(request), address=client_address(request))
+    game_round = services.round_serve(
+        round=selectors.game_round_get(game=game, number=number),
+        player_key=player_key(request),
+        address=client_address(request),
+    )
     return JsonResponse(selectors.round_view(round=game_round))
 
 
@@ -272,8 +306,9 @@ def round_detail(request: HttpRequest, round_id: str) -> JsonResponse:
     guess = selectors.guess_for(round=game_round, player_key=player_key(request))
     if guess is None:
         return JsonResponse({**selectors.round_view(round=game_round), "locked": False})
-    shown = guessing.round_outcome_show(round=game_round, guess=guess, browser_key=browser_key(request),
-                                        address_key=guest_address(request))
+    shown = guessing.round_outcome_show(
+        round=game_round, guess=guess, browser_key=browser_key(request), address_key=guest_address(request)
+    )
     return JsonResponse({**shown, "locked": True})
 
 
@@ -290,10 +325,15 @@ def guess_create(request: HttpRequest, round_id: str) -> JsonResponse:
         raise GameError("country must be a string: an ISO 3166-1 alpha-2 code such as FR")
     point = game_round.game.goal == Game.Goal.DISTANCE and country is None
     result = guessing.guess_submit(
-        round=game_round, player_key=player_key(request), timed_out=timed_out,
+        round=game_round,
+        player_key=player_key(request),
+        timed_out=timed_out,
         latitude=None if timed_out else number(body, "latitude", required=point),
-        longitude=None if timed_out else number(body, "longitude", required=point), browser_key=browser_key(request),
-        country=country, address_key=guest_address(request),
+        longitude=None if timed_out else number(body, "longitude", required=point),
+        browser_key=browser_key(request),
+        country=country,
+        address_key=guest_address(request),
     )
-    return JsonResponse({**result.shown, "locked": True, "repeated": not result.created},
-                        status=201 if result.created else 200)
+    return JsonResponse(
+        {**result.shown, "locked": True, "repeated": not result.created}, status=201 if result.created else 200
+    )

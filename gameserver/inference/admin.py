@@ -21,29 +21,43 @@ from gameserver.panoramas.models import PanoramaSet
 
 
 class ModelVersionRegisterForm(forms.Form):
-    name = forms.SlugField(max_length=100, help_text="e.g. planet-lite2; registering a name again adds a version (its "
-                                                     "old version's games keep their checkpoint)")
+    name = forms.SlugField(
+        max_length=100,
+        help_text="e.g. planet-lite2; registering a name again adds a version (its "
+        "old version's games keep their checkpoint)",
+    )
     kind = forms.TypedChoiceField(
-        choices=[(ModelVersion.Kind.PLANET, "PlaNet (python -m planet_engine train)"),
-                 (ModelVersion.Kind.KNN, "kNN retrieval (python -m planet_engine knn-build)")],
-        required=False, empty_value=ModelVersion.Kind.PLANET)
-    checkpoint = forms.FileField(help_text="a planet_engine checkpoint (.pt), at most "
-                                           "PLANET_CHECKPOINT_UPLOAD_MAX_BYTES; checked, then kept in the object "
-                                           "store, where every inference worker finds it")
+        choices=[
+            (ModelVersion.Kind.PLANET, "PlaNet (python -m planet_engine train)"),
+            (ModelVersion.Kind.KNN, "kNN retrieval (python -m planet_engine knn-build)"),
+        ],
+        required=False,
+        empty_value=ModelVersion.Kind.PLANET,
+    )
+    checkpoint = forms.FileField(
+        help_text="a planet_engine checkpoint (.pt), at most "
+        "PLANET_CHECKPOINT_UPLOAD_MAX_BYTES; checked, then kept in the object "
+        "store, where every inference worker finds it"
+    )
     default = forms.BooleanField(required=False, help_text="games that name no model play this one")
 
 
 class PredictionsUploadForm(forms.Form):
-    name = forms.SlugField(max_length=100, help_text="e.g. geoclip; uploading again replaces its predictions "
-                                                     "for that set")
+    name = forms.SlugField(
+        max_length=100, help_text="e.g. geoclip; uploading again replaces its predictions for that set"
+    )
     panorama_set = forms.ModelChoiceField(queryset=PanoramaSet.objects.order_by("name"), label="Set")
-    predictions = forms.FileField(help_text="CSV (file, latitude, longitude, optional top_cells as JSON) or JSON "
-                                            "lines, one row per panorama, keyed by the manifest's file names")
+    predictions = forms.FileField(
+        help_text="CSV (file, latitude, longitude, optional top_cells as JSON) or JSON "
+        "lines, one row per panorama, keyed by the manifest's file names"
+    )
     description = forms.CharField(max_length=300, required=False)
     default = forms.BooleanField(required=False, help_text="games that name no model play this one")
-    partial = forms.BooleanField(required=False, label="Allow partial coverage",
-                                 help_text="register a file that predicts only part of the set (its games play only "
-                                           "the panoramas it predicts)")
+    partial = forms.BooleanField(
+        required=False,
+        label="Allow partial coverage",
+        help_text="register a file that predicts only part of the set (its games play only the panoramas it predicts)",
+    )
 
 
 @admin.register(ModelVersion)
@@ -58,10 +72,12 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         return obj.checkpoint_sha256[:12]
 
     def get_urls(self) -> list[URLPattern]:
-        register = path("register/", self.admin_site.admin_view(self.register_view),
-                        name="inference_modelversion_register")
-        predictions = path("predictions/", self.admin_site.admin_view(self.predictions_view),
-                           name="inference_modelversion_predictions")
+        register = path(
+            "register/", self.admin_site.admin_view(self.register_view), name="inference_modelversion_register"
+        )
+        predictions = path(
+            "predictions/", self.admin_site.admin_view(self.predictions_view), name="inference_modelversion_predictions"
+        )
         return [register, predictions, *super().get_urls()]
 
     def register_view(self, request: HttpRequest) -> HttpResponse:
@@ -71,19 +87,32 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                version = model_version_register_upload(name=data["name"], upload=data["checkpoint"],
-                                                        default=data["default"], kind=data["kind"],
-                                                        user_id=request.user.pk)
+                version = model_version_register_upload(
+                    name=data["name"],
+                    upload=data["checkpoint"],
+                    default=data["default"],
+                    kind=data["kind"],
+                    user_id=request.user.pk,
+                )
             except ModelVersionError as error:
                 form.add_error("checkpoint", str(error))
             else:
-                self.message_user(request, f"registered model {version.name!r} (version {version.number} of "
-                                           f"{version.family!r}): {version.description}", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"registered model {version.name!r} (version {version.number} of "
+                    f"{version.family!r}): {version.description}",
+                    messages.SUCCESS,
+                )
                 return HttpResponseRedirect(reverse("admin:inference_modelversion_changelist"))
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "title": "Register a model version"}
-        return TemplateResponse(request, "admin/inference/modelversion/register.html", context,
-                                status=400 if form.errors else 200)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": "Register a model version",
+        }
+        return TemplateResponse(
+            request, "admin/inference/modelversion/register.html", context, status=400 if form.errors else 200
+        )
 
     def predictions_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("inference.add_modelversion"):
@@ -95,18 +124,34 @@ class ModelVersionAdmin(ReadOnlyAdmin):
                 if upload.size > PREDICTIONS_MAX_BYTES:  # before reading it all into memory
                     raise PredictionsError([f"the file is over {PREDICTIONS_MAX_BYTES // 2**20} MiB"])
                 version = external_predictions_register(
-                    name=data["name"], panorama_set=data["panorama_set"], data=upload.read(), file_name=upload.name,
-                    source=f"upload:{upload.name}", default=data["default"], description=data["description"],
-                    partial=data["partial"], user_id=request.user.pk)
+                    name=data["name"],
+                    panorama_set=data["panorama_set"],
+                    data=upload.read(),
+                    file_name=upload.name,
+                    source=f"upload:{upload.name}",
+                    default=data["default"],
+                    description=data["description"],
+                    partial=data["partial"],
+                    user_id=request.user.pk,
+                )
             except PredictionsError as error:
                 form.add_error("predictions", str(error))
             else:
                 covered = version.external_predictions.filter(panorama__panorama_set=data["panorama_set"]).count()
-                self.message_user(request, f"registered external model {version.name!r}: predictions for {covered} "
-                                           f"of the {data['panorama_set'].panoramas.count()} panoramas of "
-                                           f"{data['panorama_set'].name}", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"registered external model {version.name!r}: predictions for {covered} "
+                    f"of the {data['panorama_set'].panoramas.count()} panoramas of "
+                    f"{data['panorama_set'].name}",
+                    messages.SUCCESS,
+                )
                 return HttpResponseRedirect(reverse("admin:inference_modelversion_changelist"))
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "title": "Register an external model by its predictions"}
-        return TemplateResponse(request, "admin/inference/modelversion/predictions.html", context,
-                                status=400 if form.errors else 200)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": "Register an external model by its predictions",
+        }
+        return TemplateResponse(
+            request, "admin/inference/modelversion/predictions.html", context, status=400 if form.errors else 200
+        )

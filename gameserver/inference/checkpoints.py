@@ -32,8 +32,10 @@ def checkpoint_in_models_dir(*, name: str) -> Path:
     folder = Path(settings.PLANET_MODELS_DIR).resolve()
     candidate = (folder / name).resolve()
     if not candidate.is_relative_to(folder) or not candidate.is_file():
-        raise CheckpointError(f"no checkpoint file {name!r} in PLANET_MODELS_DIR ({folder}): put it there and "
-                              "name it relative to that folder")
+        raise CheckpointError(
+            f"no checkpoint file {name!r} in PLANET_MODELS_DIR ({folder}): put it there and "
+            "name it relative to that folder"
+        )
     return candidate
 
 
@@ -78,19 +80,24 @@ def checkpoint_local(*, sha256: str) -> Path:
         problem = _unusable(stored, sha256)
         if problem is None:
             return stored
-        raise CheckpointError(f"checkpoint sha256 {sha256[:12]} cannot be loaded: the object store's copy {stored} "
-                              f"is {problem} (register the model again: manage.py register_model)")
+        raise CheckpointError(
+            f"checkpoint sha256 {sha256[:12]} cannot be loaded: the object store's copy {stored} "
+            f"is {problem} (register the model again: manage.py register_model)"
+        )
     cached = _cached_path(sha256)
     if _unusable(cached, sha256) is None:
         return cached
     if not object_exists(key=key):
-        raise CheckpointError(f"checkpoint sha256 {sha256[:12]} cannot be loaded: it is not in the object store "
-                              f"({storage_describe()}) (register the model again: manage.py register_model)")
+        raise CheckpointError(
+            f"checkpoint sha256 {sha256[:12]} cannot be loaded: it is not in the object store "
+            f"({storage_describe()}) (register the model again: manage.py register_model)"
+        )
     try:
         return object_download(key=key, path=cached, sha256=sha256)
     except ValueError as error:
-        raise CheckpointError(f"checkpoint sha256 {sha256[:12]} cannot be loaded: the object store's copy is "
-                              f"damaged: {error}") from None
+        raise CheckpointError(
+            f"checkpoint sha256 {sha256[:12]} cannot be loaded: the object store's copy is damaged: {error}"
+        ) from None
 
 
 def _unusable(path: Path, sha256: str) -> str | None:

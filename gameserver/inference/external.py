@@ -67,9 +67,18 @@ def predictions_file_read(*, path: Path) -> bytes:
     return path.read_bytes()
 
 
-def external_predictions_register(*, name: str, panorama_set: PanoramaSet, data: bytes, file_name: str,
-                                  source: str, default: bool = False, description: str = "", partial: bool = False,
-                                  user_id: int | None = None) -> ModelVersion:
+def external_predictions_register(
+    *,
+    name: str,
+    panorama_set: PanoramaSet,
+    data: bytes,
+    file_name: str,
+    source: str,
+    default: bool = False,
+    description: str = "",
+    partial: bool = False,
+    user_id: int | None = None,
+) -> ModelVersion:
     """Register (or re-register) the model `name` by its predictions for `panorama_set`: `data`, the contents of
     the file `file_name` (its suffix says the format), recorded as coming from `source` (a path, an upload);
     any predictions it had for that set are replaced, those for other sets stay. All or nothing. A file that
@@ -87,25 +96,43 @@ def external_predictions_register(*, name: str, panorama_set: PanoramaSet, data:
     panoramas = list(panorama_set.panoramas.order_by("pk").values_list("pk", "source_file"))
     rows = predictions_parse(data=data, file_name=file_name, set_name=panorama_set.name, panoramas=panoramas)
     if len(rows) < len(panoramas) and not partial:
-        raise PredictionsError([predictions_coverage_refusal(rows=rows, panoramas=panoramas,
-                                                             set_name=panorama_set.name)])
+        raise PredictionsError(
+            [predictions_coverage_refusal(rows=rows, panoramas=panoramas, set_name=panorama_set.name)]
+        )
     summary = (description or f"external predictions for {len(rows)} panoramas of {panorama_set.name}")[:300]
     with transaction.atomic():
         if default:
             ModelVersion.objects.filter(is_default=True).exclude(name=name).update(is_default=False)
-        version, _ = ModelVersion.objects.update_or_create(name=name, defaults={
-            "kind": ModelVersion.Kind.EXTERNAL, "checkpoint_path": source[:500],
-            "checkpoint_sha256": hashlib.sha256(data).hexdigest(), "description": summary})
+        version, _ = ModelVersion.objects.update_or_create(
+            name=name,
+            defaults={
+                "kind": ModelVersion.Kind.EXTERNAL,
+                "checkpoint_path": source[:500],
+                "checkpoint_sha256": hashlib.sha256(data).hexdigest(),
+                "description": summary,
+            },
+        )
         ExternalPrediction.objects.filter(model_version=version, panorama__panorama_set=panorama_set).delete()
         ExternalPrediction.objects.bulk_create(
-            ExternalPrediction(model_version=version, panorama_id=row.panorama_id, latitude=row.latitude,
-                               longitude=row.longitude, top_cells=row.top_cells) for row in rows)
+            ExternalPrediction(
+                model_version=version,
+                panorama_id=row.panorama_id,
+                latitude=row.latitude,
+                longitude=row.longitude,
+                top_cells=row.top_cells,
+            )
+            for row in rows
+        )
         if default or not ModelVersion.objects.filter(is_default=True).exists():
             version.is_default = True
             version.save(update_fields=["is_default"])
-        audit_log(user_id=user_id, obj=version, action=ADDITION,
-                  message=f"registered predictions for {len(rows)} of the {len(panoramas)} panoramas of "
-                          f"{panorama_set.name} from {source[:100]}")
+        audit_log(
+            user_id=user_id,
+            obj=version,
+            action=ADDITION,
+            message=f"registered predictions for {len(rows)} of the {len(panoramas)} panoramas of "
+            f"{panorama_set.name} from {source[:100]}",
+        )
     return version
 
 
@@ -114,10 +141,12 @@ def predictions_coverage_refusal(*, rows: list[_Row], panoramas: list[tuple[int,
     predicted = {row.panorama_id for row in rows}
     missing = [source for pk, source in panoramas if pk not in predicted]
     examples = ", ".join(shown(source) for source in missing[:3]) + (", ..." if len(missing) > 3 else "")
-    return (f"the file predicts {len(rows)} of the {len(panoramas)} panoramas of set {set_name}; {len(missing)} "
-            f"have no prediction ({examples}). Games against this model would play only the {len(rows)} it "
-            "predicts: register it with partial coverage allowed (--partial, or the admin's checkbox) if that is "
-            "what you want")
+    return (
+        f"the file predicts {len(rows)} of the {len(panoramas)} panoramas of set {set_name}; {len(missing)} "
+        f"have no prediction ({examples}). Games against this model would play only the {len(rows)} it "
+        "predicts: register it with partial coverage allowed (--partial, or the admin's checkbox) if that is "
+        "what you want"
+    )
 
 
 def _records(*, data: bytes, suffix: str) -> Iterator[tuple[int, dict[str, object] | str]]:
@@ -186,8 +215,10 @@ def predictions_parse(*, data: bytes, file_name: str, set_name: str, panoramas: 
         try:
             file = _file_name(record.get("file"))
             pk = _panorama_of(file, by_file=by_file, names=names, set_name=set_name)
-            latitude, longitude = _number(record.get("latitude"), "latitude"), _number(record.get("longitude"),
-                                                                                      "longitude")
+            latitude, longitude = (
+                _number(record.get("latitude"), "latitude"),
+                _number(record.get("longitude"), "longitude"),
+            )
             validate_coordinates(latitude, longitude)
             cells = _cells(record.get("top_cells"))
         except ValueError as error:
@@ -275,6 +306,13 @@ def _cells(value: object) -> list[dict[str, object]]:
     stored: list[dict[str, object]] = []
     for token, share in cells:
         latitude, longitude = token_center(token)
-        stored.append({"token": token, "probability": share, "latitude": latitude, "longitude": longitude,
-                       "polygon": token_polygon(token, points_per_edge=POLYGON_POINTS_PER_EDGE)})
+        stored.append(
+            {
+                "token": token,
+                "probability": share,
+                "latitude": latitude,
+                "longitude": longitude,
+                "polygon": token_polygon(token, points_per_edge=POLYGON_POINTS_PER_EDGE),
+            }
+        )
     return stored

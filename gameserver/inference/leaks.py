@@ -27,8 +27,9 @@ def training_places_key(*, manifest_sha256: str) -> str:
 def training_places_store(*, version: ModelVersion, latitudes: np.ndarray, longitudes: np.ndarray) -> None:
     """Keep a version's training places ((N,) degrees each) in the store, keyed by its manifest's fingerprint."""
     buffer = io.BytesIO()
-    np.savez(buffer, latitudes=np.asarray(latitudes, dtype=np.float64),
-             longitudes=np.asarray(longitudes, dtype=np.float64))
+    np.savez(
+        buffer, latitudes=np.asarray(latitudes, dtype=np.float64), longitudes=np.asarray(longitudes, dtype=np.float64)
+    )
     object_write(key=training_places_key(manifest_sha256=version.train_manifest_sha256), data=buffer.getvalue())
     ModelVersion.objects.filter(pk=version.pk).update(training_places_stored=True)
     version.training_places_stored = True
@@ -40,8 +41,10 @@ def training_places_from_manifest(*, version: ModelVersion, manifest: Path) -> i
     training = read_manifest(manifest, check_files=False)
     fingerprint = training.fingerprint()
     if version.train_manifest_sha256 and fingerprint != version.train_manifest_sha256:
-        raise ValueError(f"{manifest.name} is not the manifest {version.name!r} was trained on (its fingerprint "
-                         f"{fingerprint[:12]}, the checkpoint records {version.train_manifest_sha256[:12]})")
+        raise ValueError(
+            f"{manifest.name} is not the manifest {version.name!r} was trained on (its fingerprint "
+            f"{fingerprint[:12]}, the checkpoint records {version.train_manifest_sha256[:12]})"
+        )
     if not version.train_manifest_sha256:  # an external model, or a checkpoint from before fingerprints
         ModelVersion.objects.filter(pk=version.pk).update(train_manifest_sha256=fingerprint)
         version.train_manifest_sha256 = fingerprint
@@ -61,8 +64,10 @@ def model_version_leak_check(*, version: ModelVersion, panorama_sets: Iterable[P
 
 def versions_places() -> list[VersionPlaces]:
     """Every registered version's training places, by name (what an import measures a new set against)."""
-    return [VersionPlaces(version_id=version.pk, name=version.name, places=_training_places(version))
-            for version in ModelVersion.objects.order_by("name")]
+    return [
+        VersionPlaces(version_id=version.pk, name=version.name, places=_training_places(version))
+        for version in ModelVersion.objects.order_by("name")
+    ]
 
 
 def _training_places(version: ModelVersion) -> tuple[np.ndarray, np.ndarray] | None:

@@ -45,9 +45,12 @@ class ModelVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["is_default"], condition=models.Q(is_default=True),
-                                               name="one_default_model_version"),
-                       models.UniqueConstraint(fields=["family", "number"], name="one_number_per_model_version")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_model_version"
+            ),
+            models.UniqueConstraint(fields=["family", "number"], name="one_number_per_model_version"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -77,5 +80,6 @@ class ExternalPrediction(models.Model):
     top_cells = models.JSONField(default=list, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["model_version", "panorama"],
-                                               name="one_prediction_per_model_panorama")]
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "panorama"], name="one_prediction_per_model_panorama")
+        ]

@@ -39,9 +39,16 @@ class ModelVersionError(ValueError):
     """A model version that cannot be registered; the message says why."""
 
 
-def model_version_register(*, name: str, checkpoint: Path, default: bool = False,
-                           kind: str = ModelVersion.Kind.PLANET, source: str = "", shown: str = "",
-                           user_id: int | None = None) -> ModelVersion:
+def model_version_register(
+    *,
+    name: str,
+    checkpoint: Path,
+    default: bool = False,
+    kind: str = ModelVersion.Kind.PLANET,
+    source: str = "",
+    shown: str = "",
+    user_id: int | None = None,
+) -> ModelVersion:
     """Register a checkpoint of a kind (planet or knn) under a name after loading it once; optionally the default.
     A name already registered gets a new version (ModelVersion.version_name) unless the checkpoint is the one its
     latest version has: the old version's games keep their checkpoint, and the default moves to the new version
@@ -55,8 +62,9 @@ def model_version_register(*, name: str, checkpoint: Path, default: bool = False
     except ValidationError:
         raise ModelVersionError(f"model name {name!r} must be a slug (letters, digits, - and _)") from None
     if kind not in (ModelVersion.Kind.PLANET, ModelVersion.Kind.KNN):
-        raise ModelVersionError(f"a checkpoint is of kind planet or knn, not {kind!r} (external models: "
-                                "register_predictions)")
+        raise ModelVersionError(
+            f"a checkpoint is of kind planet or knn, not {kind!r} (external models: register_predictions)"
+        )
     latest = ModelVersion.objects.filter(family=name).order_by("-number").first()
     if latest is not None and latest.kind != kind:
         raise ModelVersionError(f"model name {name!r} is taken by a model of kind {latest.kind}")
@@ -68,14 +76,27 @@ def model_version_register(*, name: str, checkpoint: Path, default: bool = False
     number = 1 if latest is None else latest.number + 1
     with transaction.atomic():
         version = ModelVersion.objects.create(
-            name=ModelVersion.version_name(family=name, number=number), family=name, number=number, kind=kind,
-            checkpoint_path=(source or str(Path(checkpoint).resolve()))[:500], checkpoint_sha256=sha256,
-            description=description[:300], train_manifest_sha256=training.manifest_sha256)
-        if default or (latest is not None and latest.is_default) or \
-                not ModelVersion.objects.filter(is_default=True).exists():
+            name=ModelVersion.version_name(family=name, number=number),
+            family=name,
+            number=number,
+            kind=kind,
+            checkpoint_path=(source or str(Path(checkpoint).resolve()))[:500],
+            checkpoint_sha256=sha256,
+            description=description[:300],
+            train_manifest_sha256=training.manifest_sha256,
+        )
+        if (
+            default
+            or (latest is not None and latest.is_default)
+            or not ModelVersion.objects.filter(is_default=True).exists()
+        ):
             model_version_make_default(version=version)
-        audit_log(user_id=user_id, obj=version, action=ADDITION,
-                  message=f"registered {kind} checkpoint sha256 {sha256[:12]} as version {number} of {name!r}")
+        audit_log(
+            user_id=user_id,
+            obj=version,
+            action=ADDITION,
+            message=f"registered {kind} checkpoint sha256 {sha256[:12]} as version {number} of {name!r}",
+        )
     _training_places_keep(version=version, training=training)
     return version
 
@@ -92,16 +113,19 @@ def _checkpoint_checked(*, checkpoint: Path, kind: str, shown: str) -> tuple[str
     naming the file as `shown` (never the store's own path, never a loader's advice), when it is not a whole
     checkpoint of `kind`."""
     tags: dict[str, str] = {ModelVersion.Kind.PLANET: CHECKPOINT_FORMAT, ModelVersion.Kind.KNN: KNN_FORMAT}
-    not_one = f"{shown} is not a {kind} checkpoint (python -m planet_engine " \
-              f"{'knn-build' if kind == ModelVersion.Kind.KNN else 'train'} writes one)"
+    not_one = (
+        f"{shown} is not a {kind} checkpoint (python -m planet_engine "
+        f"{'knn-build' if kind == ModelVersion.Kind.KNN else 'train'} writes one)"
+    )
     try:
         # A checkpoint of the asked kind, read before it is copied anywhere: the store holds checkpoints only.
         payload, _ = read_file(checkpoint)
         tag = payload.get("format") if isinstance(payload, dict) else None
         if tag != tags[kind]:
             other = next((other for other, its_tag in tags.items() if its_tag == tag), None)
-            raise ModelVersionError(not_one if other is None else
-                                    f"{shown} is a {other} checkpoint, not a {kind} one (its kind is {other})")
+            raise ModelVersionError(
+                not_one if other is None else f"{shown} is a {other} checkpoint, not a {kind} one (its kind is {other})"
+            )
         # Into the object store, where every worker finds it by its hash; checked in full from the local copy a
         # worker on this machine would load (the ONNX graph is exported beside it).
         stored_sha256, local, created = checkpoint_store(path=Path(checkpoint))
@@ -121,8 +145,14 @@ def _checkpoint_checked(*, checkpoint: Path, kind: str, shown: str) -> tuple[str
         raise ModelVersionError(f"{not_one}: its contents are incomplete") from None
 
 
-def model_version_register_upload(*, name: str, upload: UploadedFile, default: bool = False,
-                                  kind: str = ModelVersion.Kind.PLANET, user_id: int | None = None) -> ModelVersion:
+def model_version_register_upload(
+    *,
+    name: str,
+    upload: UploadedFile,
+    default: bool = False,
+    kind: str = ModelVersion.Kind.PLANET,
+    user_id: int | None = None,
+) -> ModelVersion:
     """model_version_register for an admin's upload: refused past PLANET_CHECKPOINT_UPLOAD_MAX_BYTES before a byte
     is kept, read from a temporary copy that is always removed; its messages name the upload."""
     limit = settings.PLANET_CHECKPOINT_UPLOAD_MAX_BYTES
@@ -134,8 +164,15 @@ def model_version_register_upload(*, name: str, upload: UploadedFile, default: b
         with path.open("wb") as sink:
             for chunk in upload.chunks():
                 sink.write(chunk)
-        return model_version_register(name=name, checkpoint=path, default=default, kind=kind,
-                                      source=f"upload:{shown}", shown=shown, user_id=user_id)
+        return model_version_register(
+            name=name,
+            checkpoint=path,
+            default=default,
+            kind=kind,
+            source=f"upload:{shown}",
+            shown=shown,
+            user_id=user_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -169,10 +206,17 @@ def _planet_checked(checkpoint: Path) -> tuple[str, str, _Training]:
     # what the checkpoint computes on game images.
     onnx_export(loaded, checkpoint, images=_parity_images(), threads=settings.INFERENCE_THREADS or None)
     config = loaded.config
-    training = _Training(manifest_sha256=str(loaded.payload.get("train_manifest_sha256", "")),
-                         manifest=str(config["manifest"]))
-    return loaded.sha256, (f"{config['backbone']}, {len(loaded.cells)} cells, trained on "
-                           f"{Path(str(config['manifest'])).parent.name or config['manifest']}"), training
+    training = _Training(
+        manifest_sha256=str(loaded.payload.get("train_manifest_sha256", "")), manifest=str(config["manifest"])
+    )
+    return (
+        loaded.sha256,
+        (
+            f"{config['backbone']}, {len(loaded.cells)} cells, trained on "
+            f"{Path(str(config['manifest'])).parent.name or config['manifest']}"
+        ),
+        training,
+    )
 
 
 def _parity_images() -> list[Image.Image]:
@@ -190,9 +234,18 @@ def _knn_checked(checkpoint: Path) -> tuple[str, str, _Training]:
     in torch: no graph)."""
     loaded = load_knn(checkpoint)
     payload = loaded.payload
-    training = _Training(manifest_sha256=str(payload["manifest_sha256"]), manifest=str(payload["manifest"]),
-                         latitudes=np.asarray(loaded.gallery.latitudes),
-                         longitudes=np.asarray(loaded.gallery.longitudes))
-    return loaded.sha256, (f"kNN retrieval (k={loaded.k}), {payload['backbone']}, "
-                           f"{len(loaded.gallery.latitudes)} gallery photos of "
-                           f"{Path(payload['manifest']).parent.name or payload['manifest']}"), training
+    training = _Training(
+        manifest_sha256=str(payload["manifest_sha256"]),
+        manifest=str(payload["manifest"]),
+        latitudes=np.asarray(loaded.gallery.latitudes),
+        longitudes=np.asarray(loaded.gallery.longitudes),
+    )
+    return (
+        loaded.sha256,
+        (
+            f"kNN retrieval (k={loaded.k}), {payload['backbone']}, "
+            f"{len(loaded.gallery.latitudes)} gallery photos of "
+            f"{Path(payload['manifest']).parent.name or payload['manifest']}"
+        ),
+        training,
+    )

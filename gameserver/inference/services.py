@@ -28,10 +28,20 @@ def predictor(checkpoint_path: str) -> Predictor | KnnPredictor:
     if is_knn_checkpoint(checkpoint_path):
         loaded = KnnPredictor(checkpoint_path, batch_size=settings.INFERENCE_BATCH)
     else:
-        loaded = Predictor(checkpoint_path, batch_size=settings.INFERENCE_BATCH,
-                           backend=settings.INFERENCE_BACKEND, threads=settings.INFERENCE_THREADS or None)
-    logger.info("loaded model %s (sha256 %s) on %s (%s) in %.1f s", checkpoint_path, loaded.checkpoint_sha256[:12],
-                loaded.device, loaded.backend, time.perf_counter() - started)
+        loaded = Predictor(
+            checkpoint_path,
+            batch_size=settings.INFERENCE_BATCH,
+            backend=settings.INFERENCE_BACKEND,
+            threads=settings.INFERENCE_THREADS or None,
+        )
+    logger.info(
+        "loaded model %s (sha256 %s) on %s (%s) in %.1f s",
+        checkpoint_path,
+        loaded.checkpoint_sha256[:12],
+        loaded.device,
+        loaded.backend,
+        time.perf_counter() - started,
+    )
     return loaded
 
 
@@ -51,5 +61,6 @@ def default_model_preload() -> None:
     try:
         version_predictor(version=version)
     except CheckpointError as error:
-        logger.error("default model %r cannot be loaded; its rounds will be marked unavailable: %s",
-                     version.name, error)
+        logger.error(
+            "default model %r cannot be loaded; its rounds will be marked unavailable: %s", version.name, error
+        )

@@ -14,6 +14,13 @@ from gameserver.celery import app
 @contextmanager
 def embedded_worker(*, queues: tuple[str, ...] = ("inference", "imports", "celery")) -> Iterator[None]:
     app.conf.task_always_eager = False
-    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, queues=list(queues),
-                      loglevel="WARNING", shutdown_timeout=10.0):
+    with start_worker(
+        app,
+        pool="solo",
+        concurrency=1,
+        perform_ping_check=False,
+        queues=list(queues),
+        loglevel="WARNING",
+        shutdown_timeout=10.0,
+    ):
         yield

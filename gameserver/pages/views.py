@@ -27,16 +27,27 @@ def lobby(request: HttpRequest) -> HttpResponse:
 def play(request: HttpRequest, game_id: str) -> HttpResponse:
     if not Game.objects.filter(public_id=game_id).exists():
         raise Http404("no such game")
-    return render(request, "play.html", {"page": "play", "game_id": game_id, "research": RESEARCH,
-                                         "tile_url": settings.PLANET_MAP_TILE_URL,
-                                         "tile_attribution": settings.PLANET_MAP_TILE_ATTRIBUTION})
+    return render(
+        request,
+        "play.html",
+        {
+            "page": "play",
+            "game_id": game_id,
+            "research": RESEARCH,
+            "tile_url": settings.PLANET_MAP_TILE_URL,
+            "tile_attribution": settings.PLANET_MAP_TILE_ATTRIBUTION,
+        },
+    )
 
 
 @require_GET
 def datasheet_page(request: HttpRequest) -> HttpResponse:
     """The datasheet of the round exports (what is recorded, why, for whom), as the first-play notice links it."""
-    return render(request, "datasheet.html", {"page": "datasheet",
-                                              "text": datasheet(rows=0, filters={}, fmt="csv").split("\n", 4)[4]})
+    return render(
+        request,
+        "datasheet.html",
+        {"page": "datasheet", "text": datasheet(rows=0, filters={}, fmt="csv").split("\n", 4)[4]},
+    )
 
 
 @require_GET

@@ -43,16 +43,22 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class PanoramaSetUploadForm(forms.Form):
     name = forms.SlugField(max_length=100, help_text="the new set's name (letters, digits, - and _)")
-    archive = forms.FileField(help_text="a .zip holding manifest.csv (file, latitude, longitude, ...) and the "
-                                        "images it names; blank coordinates are read from EXIF GPS")
+    archive = forms.FileField(
+        help_text="a .zip holding manifest.csv (file, latitude, longitude, ...) and the "
+        "images it names; blank coordinates are read from EXIF GPS"
+    )
     licence = forms.CharField(max_length=200, required=False)
     attribution = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    kind = forms.ChoiceField(choices=[("", "from the manifest (default photo)"),
-                                      *((kind.value, kind.label) for kind in IMPORT_KINDS)],
-                             required=False)
-    private = forms.BooleanField(required=False, label="Private set",
-                                 help_text="I assert these photos are published nowhere else. Only a private set's "
-                                           "rounds can be verified: a public photo is found by a perceptual hash.")
+    kind = forms.ChoiceField(
+        choices=[("", "from the manifest (default photo)"), *((kind.value, kind.label) for kind in IMPORT_KINDS)],
+        required=False,
+    )
+    private = forms.BooleanField(
+        required=False,
+        label="Private set",
+        help_text="I assert these photos are published nowhere else. Only a private set's "
+        "rounds can be verified: a public photo is found by a perceptual hash.",
+    )
 
     def clean_archive(self) -> object:
         archive = self.cleaned_data["archive"]
@@ -83,15 +89,43 @@ class PanoramaSetAdmin(SetLifecycleAdmin, ReadOnlyAdmin):
     """A set's page: its places on a map with the set prior, its spread, and the two settings of the verified
     tier staff may change (provenance, exposure budget); everything else is the import's and stays read only."""
 
-    list_display = ("name", "status", "panorama_count", "provenance", "spread", "exposure_budget", "licence",
-                    "created_at")
+    list_display = (
+        "name",
+        "status",
+        "panorama_count",
+        "provenance",
+        "spread",
+        "exposure_budget",
+        "licence",
+        "created_at",
+    )
     list_filter = ("status", "provenance")
     search_fields = ("name",)
     change_list_template = "admin/panoramas/panoramaset/change_list.html"
-    fields = ("name", "status", "provenance", "exposure_budget", "places_map", "set_prior", "spread",
-              "panoramas_link", "licence", "attribution", "created_at")
-    readonly_fields = ("name", "status", "places_map", "set_prior", "spread", "panoramas_link", "licence",
-                       "attribution", "created_at")
+    fields = (
+        "name",
+        "status",
+        "provenance",
+        "exposure_budget",
+        "places_map",
+        "set_prior",
+        "spread",
+        "panoramas_link",
+        "licence",
+        "attribution",
+        "created_at",
+    )
+    readonly_fields = (
+        "name",
+        "status",
+        "places_map",
+        "set_prior",
+        "spread",
+        "panoramas_link",
+        "licence",
+        "attribution",
+        "created_at",
+    )
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return request.user.has_perm("panoramas.change_panoramaset")
@@ -109,8 +143,11 @@ class PanoramaSetAdmin(SetLifecycleAdmin, ReadOnlyAdmin):
     @admin.display(description="places")
     def places_map(self, obj: PanoramaSet) -> str:
         points = list(obj.panoramas.values_list("latitude", "longitude", "retired"))
-        prior = (None if obj.prior_latitude is None or obj.prior_longitude is None
-                 else (obj.prior_latitude, obj.prior_longitude))
+        prior = (
+            None
+            if obj.prior_latitude is None or obj.prior_longitude is None
+            else (obj.prior_latitude, obj.prior_longitude)
+        )
         return places_svg(points=points, prior=prior)
 
     @admin.display(description="panoramas")
@@ -127,8 +164,11 @@ class PanoramaSetAdmin(SetLifecycleAdmin, ReadOnlyAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         upload = path("upload/", self.admin_site.admin_view(self.upload_view), name="panoramas_panoramaset_upload")
-        sample = path("sample-manifest.csv", self.admin_site.admin_view(self.sample_manifest_view),
-                      name="panoramas_panoramaset_sample_manifest")
+        sample = path(
+            "sample-manifest.csv",
+            self.admin_site.admin_view(self.sample_manifest_view),
+            name="panoramas_panoramaset_sample_manifest",
+        )
         return [upload, sample, *super().get_urls()]
 
     def upload_view(self, request: HttpRequest) -> HttpResponse:
@@ -138,14 +178,25 @@ class PanoramaSetAdmin(SetLifecycleAdmin, ReadOnlyAdmin):
         form = PanoramaSetUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            job = import_job_create(archive=data["archive"], name=data["name"], licence=data["licence"],
-                                    attribution=data["attribution"], kind=data["kind"] or "",
-                                    private=data["private"], user_id=request.user.pk)
+            job = import_job_create(
+                archive=data["archive"],
+                name=data["name"],
+                licence=data["licence"],
+                attribution=data["attribution"],
+                kind=data["kind"] or "",
+                private=data["private"],
+                user_id=request.user.pk,
+            )
             return HttpResponseRedirect(reverse("admin:panoramas_importjob_change", args=[job.pk]))
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "title": "Import a panorama set"}
-        return TemplateResponse(request, "admin/panoramas/panoramaset/upload.html", context,
-                                status=400 if form.errors else 200)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": "Import a panorama set",
+        }
+        return TemplateResponse(
+            request, "admin/panoramas/panoramaset/upload.html", context, status=400 if form.errors else 200
+        )
 
     def sample_manifest_view(self, request: HttpRequest) -> HttpResponse:
         response = HttpResponse(SAMPLE_MANIFEST, content_type="text/csv; charset=utf-8")
@@ -172,8 +223,20 @@ class PanoramaAdmin(PanoramaPreviewAdmin, ReadOnlyAdmin):
     or bring it back. Each retirement is in the admin's history."""
 
     inlines = [PanoramaViewInline]
-    list_display = ("thumbnail", "public_id", "panorama_set", "kind", "country", "continent", "rounds_given",
-                    "exposed_to", "flagged_guesses", "retired", "near_training_photo", "nearest_training_km")
+    list_display = (
+        "thumbnail",
+        "public_id",
+        "panorama_set",
+        "kind",
+        "country",
+        "continent",
+        "rounds_given",
+        "exposed_to",
+        "flagged_guesses",
+        "retired",
+        "near_training_photo",
+        "nearest_training_km",
+    )
     list_filter = ("panorama_set", "retired", "kind", "near_training_photo", "continent")
     search_fields = ("public_id", "source_file", "country")
     list_select_related = ("panorama_set",)
@@ -184,8 +247,9 @@ class PanoramaAdmin(PanoramaPreviewAdmin, ReadOnlyAdmin):
         own = [field for field in super().get_fields(request, obj) if field not in self.readonly_fields]
         return ["preview", "place_map", "play_buttons", *own]
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Panorama],
-                           search_term: str) -> tuple[QuerySet[Panorama], bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Panorama], search_term: str
+    ) -> tuple[QuerySet[Panorama], bool]:
         """A country's name ("Norway", "south africa") finds its panoramas as its code ("NO") does."""
         found, duplicates = super().get_search_results(request, queryset, search_term)
         codes = country_codes_named(search_term)
@@ -194,10 +258,15 @@ class PanoramaAdmin(PanoramaPreviewAdmin, ReadOnlyAdmin):
         return found, duplicates
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Panorama]:
-        return super().get_queryset(request).annotate(
-            rounds_given=Count("rounds", filter=Q(rounds__served_at__isnull=False), distinct=True),
-            exposed_to=Count("exposures__player_key", distinct=True),
-            flagged_guesses=Count("rounds__guesses", filter=~Q(rounds__guesses__suspicion=""), distinct=True))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                rounds_given=Count("rounds", filter=Q(rounds__served_at__isnull=False), distinct=True),
+                exposed_to=Count("exposures__player_key", distinct=True),
+                flagged_guesses=Count("rounds__guesses", filter=~Q(rounds__guesses__suspicion=""), distinct=True),
+            )
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         # Only through the actions below: a panorama's fields are the import's ground truth.
@@ -215,8 +284,9 @@ class PanoramaAdmin(PanoramaPreviewAdmin, ReadOnlyAdmin):
     def flagged_guesses(self, obj: Panorama) -> int:
         return obj.flagged_guesses  # type: ignore[attr-defined]
 
-    @admin.action(description="Retire the selected panoramas (out of new games and the verified tier)",
-                  permissions=["change"])
+    @admin.action(
+        description="Retire the selected panoramas (out of new games and the verified tier)", permissions=["change"]
+    )
     def retire(self, request: HttpRequest, queryset: QuerySet[Panorama]) -> None:
         self._set_retired(request, queryset, retired=True)
 
@@ -229,8 +299,9 @@ class PanoramaAdmin(PanoramaPreviewAdmin, ReadOnlyAdmin):
         Panorama.objects.filter(pk__in=[p.pk for p in changed]).update(retired=retired)
         for panorama in changed:
             self.log_change(request, panorama, "retired" if retired else "returned to play")
-        self.message_user(request, f"{len(changed)} panorama(s) {'retired' if retired else 'returned to play'}",
-                          messages.SUCCESS)
+        self.message_user(
+            request, f"{len(changed)} panorama(s) {'retired' if retired else 'returned to play'}", messages.SUCCESS
+        )
 
 
 @functools.lru_cache(maxsize=1)
@@ -272,6 +343,8 @@ def places_svg(*, points: list[tuple[float, float, bool]], prior: tuple[float, f
         x, y = xy(*prior)
         cross = f'<path d="M{x - 5:.1f} {y - 5:.1f}l10 10m0 -10l-10 10" stroke="#c62828" stroke-width="2.5"/>'
     # No style attribute: the admin runs under the same content security policy (style-src 'self').
-    return mark_safe(f'<svg viewBox="0 0 {width:.0f} {height:.0f}" width="480" height="240" role="img" '  # noqa: S308
-                     f'aria-label="the set\'s places and its prior"><rect width="{width:.0f}" height="{height:.0f}" '
-                     f'fill="#eef3f7"/>{dots}{cross}</svg>')
+    return mark_safe(
+        f'<svg viewBox="0 0 {width:.0f} {height:.0f}" width="480" height="240" role="img" '  # noqa: S308
+        f'aria-label="the set\'s places and its prior"><rect width="{width:.0f}" height="{height:.0f}" '
+        f'fill="#eef3f7"/>{dots}{cross}</svg>'
+    )

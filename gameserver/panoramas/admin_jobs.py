@@ -41,8 +41,9 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def job_status(self, obj: ImportJob) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("admin:panoramas_importjob_change", args=[obj.pk]),
-                           obj.get_status_display())
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:panoramas_importjob_change", args=[obj.pk]), obj.get_status_display()
+        )
 
     @admin.display(description="progress")
     def progress(self, obj: ImportJob) -> str:
@@ -51,27 +52,39 @@ class ImportJobAdmin(admin.ModelAdmin):
     @admin.display(description="result")
     def result(self, obj: ImportJob) -> str:
         if obj.panorama_set_id:
-            return format_html('<a href="{}">{}</a>', reverse("admin:panoramas_panoramaset_change",
-                                                              args=[obj.panorama_set_id]), obj.summary)
+            return format_html(
+                '<a href="{}">{}</a>',
+                reverse("admin:panoramas_panoramaset_change", args=[obj.panorama_set_id]),
+                obj.summary,
+            )
         return f"{len(obj.problems)} problem(s)" if obj.problems else ""
 
-    @admin.action(description="Resume the selected jobs that have not ended (their worker went away)",
-                  permissions=["change"])
+    @admin.action(
+        description="Resume the selected jobs that have not ended (their worker went away)", permissions=["change"]
+    )
     def resume(self, request: HttpRequest, queryset: Any) -> None:
-        self.message_user(request, f"asked a worker again for {import_jobs_resume(jobs=queryset)} job(s)",
-                          messages.SUCCESS)
+        self.message_user(
+            request, f"asked a worker again for {import_jobs_resume(jobs=queryset)} job(s)", messages.SUCCESS
+        )
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         """The job's page: it reloads itself every second until the job has ended."""
         if not self.has_view_permission(request):
             from django.core.exceptions import PermissionDenied
+
             raise PermissionDenied
         job = get_object_or_404(ImportJob, pk=object_id)
         ended = job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED)
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "job": job, "ended": ended,
-                   "problems_shown": job.problems[:PROBLEMS_SHOWN],
-                   "problems_more": max(0, len(job.problems) - PROBLEMS_SHOWN),
-                   "percent": round(100 * job.done / job.total) if job.total else 0,
-                   "title": f"Import of {job.name}: {job.get_status_display().lower()}"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "job": job,
+            "ended": ended,
+            "problems_shown": job.problems[:PROBLEMS_SHOWN],
+            "problems_more": max(0, len(job.problems) - PROBLEMS_SHOWN),
+            "percent": round(100 * job.done / job.total) if job.total else 0,
+            "title": f"Import of {job.name}: {job.get_status_display().lower()}",
+        }
         return TemplateResponse(request, "admin/panoramas/importjob/job.html", context)

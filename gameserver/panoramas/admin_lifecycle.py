@@ -26,17 +26,25 @@ class SetLifecycleAdmin(admin.ModelAdmin):
     def publish(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
         return self._step(request, queryset, step="publish")
 
-    @admin.action(description="Retire the selected sets (out of the lobby and new games, kept for history)",
-                  permissions=["change"])
+    @admin.action(
+        description="Retire the selected sets (out of the lobby and new games, kept for history)",
+        permissions=["change"],
+    )
     def retire(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
         return self._step(request, queryset, step="retire")
 
     def _step(self, request: HttpRequest, queryset: Any, *, step: str) -> HttpResponse | None:
         sets = list(queryset.order_by("name"))
         if request.POST.get("post") != "yes":  # first the confirmation page; its form posts the action again
-            context = {**self.admin_site.each_context(request), "opts": self.model._meta, "sets": sets,
-                       "step": step, "what": _WHAT[step], "action_checkbox_name": ACTION_CHECKBOX_NAME,
-                       "title": f"{step.capitalize()} {len(sets)} set(s)?"}
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "sets": sets,
+                "step": step,
+                "what": _WHAT[step],
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "title": f"{step.capitalize()} {len(sets)} set(s)?",
+            }
             return TemplateResponse(request, "admin/panoramas/panoramaset/lifecycle_confirm.html", context)
         done = []
         for panorama_set in sets:

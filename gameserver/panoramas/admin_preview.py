@@ -24,10 +24,12 @@ THUMBNAIL_PX = 320
 class PanoramaPreviewAdmin(admin.ModelAdmin):
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
-        return [path("<int:pk>/thumbnail.jpg", view(self.thumbnail_view), name="panoramas_panorama_thumbnail"),
-                path("<int:pk>/exclude/", view(require_POST(self.exclude_view)), name="panoramas_panorama_exclude"),
-                path("<int:pk>/include/", view(require_POST(self.include_view)), name="panoramas_panorama_include"),
-                *super().get_urls()]
+        return [
+            path("<int:pk>/thumbnail.jpg", view(self.thumbnail_view), name="panoramas_panorama_thumbnail"),
+            path("<int:pk>/exclude/", view(require_POST(self.exclude_view)), name="panoramas_panorama_exclude"),
+            path("<int:pk>/include/", view(require_POST(self.include_view)), name="panoramas_panorama_include"),
+            *super().get_urls(),
+        ]
 
     def thumbnail_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_view_permission(request):
@@ -57,13 +59,18 @@ class PanoramaPreviewAdmin(admin.ModelAdmin):
 
     @admin.display(description="photo")
     def thumbnail(self, obj: Panorama) -> str:
-        return format_html('<img src="{}" alt="" width="64" loading="lazy">',
-                           reverse("admin:panoramas_panorama_thumbnail", args=[obj.pk]))
+        return format_html(
+            '<img src="{}" alt="" width="64" loading="lazy">',
+            reverse("admin:panoramas_panorama_thumbnail", args=[obj.pk]),
+        )
 
     @admin.display(description="preview")
     def preview(self, obj: Panorama) -> str:
-        return format_html('<img src="{}" alt="the photo, as players are served it" width="{}">',
-                           reverse("admin:panoramas_panorama_thumbnail", args=[obj.pk]), THUMBNAIL_PX)
+        return format_html(
+            '<img src="{}" alt="the photo, as players are served it" width="{}">',
+            reverse("admin:panoramas_panorama_thumbnail", args=[obj.pk]),
+            THUMBNAIL_PX,
+        )
 
     @admin.display(description="place")
     def place_map(self, obj: Panorama) -> str:
@@ -73,12 +80,16 @@ class PanoramaPreviewAdmin(admin.ModelAdmin):
     def play_buttons(self, obj: Panorama) -> str:
         """Buttons of the page's own form (a form cannot hold another), sent to the exclude or include view."""
         if obj.retired:
-            return format_html('Excluded from new games. <button type="submit" formaction="{}" '
-                               'formmethod="post" id="include-panorama">Include it again</button>',
-                               reverse("admin:panoramas_panorama_include", args=[obj.pk]))
-        return format_html('In play. <button type="submit" formaction="{}" formmethod="post" '
-                           'id="exclude-panorama">Exclude it from new games</button>',
-                           reverse("admin:panoramas_panorama_exclude", args=[obj.pk]))
+            return format_html(
+                'Excluded from new games. <button type="submit" formaction="{}" '
+                'formmethod="post" id="include-panorama">Include it again</button>',
+                reverse("admin:panoramas_panorama_include", args=[obj.pk]),
+            )
+        return format_html(
+            'In play. <button type="submit" formaction="{}" formmethod="post" '
+            'id="exclude-panorama">Exclude it from new games</button>',
+            reverse("admin:panoramas_panorama_exclude", args=[obj.pk]),
+        )
 
 
 def world_dot_svg(*, latitude: float, longitude: float) -> str:
@@ -87,8 +98,9 @@ def world_dot_svg(*, latitude: float, longitude: float) -> str:
     x, y = longitude + 180.0, 90.0 - latitude
     grid = "".join(f'<path d="M{lon} 0V180" stroke="#c5d3de" stroke-width="0.5"/>' for lon in range(30, 360, 30))
     grid += "".join(f'<path d="M0 {lat}H360" stroke="#c5d3de" stroke-width="0.5"/>' for lat in range(30, 180, 30))
-    return mark_safe(f'<svg viewBox="0 0 360 180" width="360" height="180" role="img" '  # noqa: S308
-                     f'aria-label="the place at {latitude:.4f}, {longitude:.4f}"><rect width="360" height="180" '
-                     f'fill="#eef3f7"/>{grid}<circle cx="{x:.2f}" cy="{y:.2f}" r="4" fill="#c62828"/></svg>'
-                     f'<p>{latitude:.5f}, {longitude:.5f}</p>')
-
+    return mark_safe(
+        f'<svg viewBox="0 0 360 180" width="360" height="180" role="img" '  # noqa: S308
+        f'aria-label="the place at {latitude:.4f}, {longitude:.4f}"><rect width="360" height="180" '
+        f'fill="#eef3f7"/>{grid}<circle cx="{x:.2f}" cy="{y:.2f}" r="4" fill="#c62828"/></svg>'
+        f"<p>{latitude:.5f}, {longitude:.5f}</p>"
+    )

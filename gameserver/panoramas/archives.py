@@ -18,9 +18,17 @@ from planet_engine.bounded_input import shown
 from planet_engine.manifest import FILE_NAME_MAX_CHARS
 
 
-def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str = "", attribution: str = "",
-                            kind: str | None = None, private: bool = False, status: str = "published",
-                            progress: Progress | None = None) -> ImportReport:
+def panorama_set_import_zip(
+    *,
+    archive: Path | BinaryIO,
+    name: str,
+    licence: str = "",
+    attribution: str = "",
+    kind: str | None = None,
+    private: bool = False,
+    status: str = "published",
+    progress: Progress | None = None,
+) -> ImportReport:
     """Import a zip holding manifest.csv (at its root or in its one top folder) and the images it names, or photos
     alone, placed by their EXIF GPS tags.
 
@@ -59,11 +67,22 @@ def panorama_set_import_zip(*, archive: Path | BinaryIO, name: str, licence: str
         if not manifests:
             manifests = _exif_manifest(root)
         if len(manifests) != 1:
-            raise PanoramaImportError(["the archive must hold exactly one manifest.csv, at its root or in its "
-                                       f"top folder; found {len(manifests)}"])
-        return panorama_set_import(manifest_path=manifests[0], name=name, licence=licence,
-                                   attribution=attribution, kind=kind, private=private, status=status,
-                                   progress=progress)
+            raise PanoramaImportError(
+                [
+                    "the archive must hold exactly one manifest.csv, at its root or in its "
+                    f"top folder; found {len(manifests)}"
+                ]
+            )
+        return panorama_set_import(
+            manifest_path=manifests[0],
+            name=name,
+            licence=licence,
+            attribution=attribution,
+            kind=kind,
+            private=private,
+            status=status,
+            progress=progress,
+        )
 
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff")
@@ -72,8 +91,9 @@ PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff")
 def _exif_manifest(root: Path) -> list[Path]:
     """A zip of photos alone: a manifest naming each photo with blank coordinates, which the import then takes
     from its EXIF GPS tags (a photo without them is a problem of its row). None when the zip holds no photo."""
-    photos = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES
-                    and not p.name.startswith("."))
+    photos = sorted(
+        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES and not p.name.startswith(".")
+    )
     if not photos:
         return []
     manifest = root / "manifest.csv"
@@ -90,15 +110,16 @@ def _zip_problems(infos: list[zipfile.ZipInfo]) -> list[str]:
     # Not ZipInfo.is_dir(): a damaged directory can give an entry an empty name, which it cannot judge.
     entries = [entry for entry in infos if not entry.filename.endswith("/")]
     if len(entries) > settings.PANORAMA_ZIP_MAX_FILES:
-        problems.append(f"{len(entries)} files is more than PANORAMA_ZIP_MAX_FILES "
-                        f"({settings.PANORAMA_ZIP_MAX_FILES})")
+        problems.append(f"{len(entries)} files is more than PANORAMA_ZIP_MAX_FILES ({settings.PANORAMA_ZIP_MAX_FILES})")
     if sum(entry.file_size for entry in entries) > settings.PANORAMA_ZIP_MAX_BYTES:
-        problems.append(f"the archive unpacks to more than PANORAMA_ZIP_MAX_BYTES "
-                        f"({settings.PANORAMA_ZIP_MAX_BYTES} bytes)")
+        problems.append(
+            f"the archive unpacks to more than PANORAMA_ZIP_MAX_BYTES ({settings.PANORAMA_ZIP_MAX_BYTES} bytes)"
+        )
     judged = [(entry, _entry_problem(entry)) for entry in infos]
     problems += [problem for _, problem in judged if problem]
-    return problems + _same_path_problems([entry for entry, problem in judged if not problem
-                                           and not entry.filename.endswith("/")])
+    return problems + _same_path_problems(
+        [entry for entry, problem in judged if not problem and not entry.filename.endswith("/")]
+    )
 
 
 def _entry_problem(entry: zipfile.ZipInfo) -> str | None:

@@ -47,8 +47,10 @@ def image_decode(data: bytes) -> Image.Image:
         width, height = image.size
         # Checked from the header, before a single pixel is allocated.
         if width * height > max_pixels:
-            raise ValueError(f"{width}x{height} is more than PANORAMA_MAX_PIXELS ({max_pixels} pixels): "
-                             f"refused as a possible decompression bomb")
+            raise ValueError(
+                f"{width}x{height} is more than PANORAMA_MAX_PIXELS ({max_pixels} pixels): "
+                f"refused as a possible decompression bomb"
+            )
         if max(width, height) > JPEG_MAX_SIDE:
             raise ValueError(f"{width}x{height} is larger than a JPEG can be ({JPEG_MAX_SIDE} pixels a side)")
         try:

@@ -63,13 +63,15 @@ def panorama_set_leak_check(*, panorama_set: PanoramaSet) -> LeakReport:
         if version.places is None:
             unchecked.append(version.name)
         else:
-            flagged[version.name] = panorama_set_places_check(version_id=version.version_id,
-                                                              panorama_set=panorama_set, places=version.places)
+            flagged[version.name] = panorama_set_places_check(
+                version_id=version.version_id, panorama_set=panorama_set, places=version.places
+            )
     return LeakReport(flagged=flagged, unchecked=unchecked)
 
 
-def panorama_set_flag_training_leaks(*, panorama_set: PanoramaSet, training_manifest: Path,
-                                     radius_km: float = LEAK_RADIUS_KM) -> int:
+def panorama_set_flag_training_leaks(
+    *, panorama_set: PanoramaSet, training_manifest: Path, radius_km: float = LEAK_RADIUS_KM
+) -> int:
     """Flag the set's panoramas within radius_km of any photo of a training manifest that belongs to no registered
     version (a rerun replaces these flags; a version's own checks stay). Returns how many are flagged."""
     if not (math.isfinite(radius_km) and radius_km >= 0.0):
@@ -79,8 +81,10 @@ def panorama_set_flag_training_leaks(*, panorama_set: PanoramaSet, training_mani
     if not panoramas:
         return 0
     nearest = _nearest_km(
-        np.array([p.latitude for p in panoramas]), np.array([p.longitude for p in panoramas]),
-        training.latitudes, training.longitudes,
+        np.array([p.latitude for p in panoramas]),
+        np.array([p.longitude for p in panoramas]),
+        training.latitudes,
+        training.longitudes,
     )
     for panorama, km in zip(panoramas, nearest.tolist(), strict=True):
         panorama.nearest_training_km = km
@@ -91,18 +95,25 @@ def panorama_set_flag_training_leaks(*, panorama_set: PanoramaSet, training_mani
     return sum(p.near_training_photo for p in panoramas)
 
 
-def panorama_set_places_check(*, version_id: int, panorama_set: PanoramaSet,
-                              places: tuple[np.ndarray, np.ndarray]) -> int:
+def panorama_set_places_check(
+    *, version_id: int, panorama_set: PanoramaSet, places: tuple[np.ndarray, np.ndarray]
+) -> int:
     """Measure a set against one model version's training places ((N,) latitudes, (N,) longitudes); the number
     flagged. Its earlier checks against that version are replaced."""
-    panoramas = list(panorama_set.panoramas.order_by("pk").only("pk", "latitude", "longitude",
-                                                                "near_training_photo", "nearest_training_km"))
+    panoramas = list(
+        panorama_set.panoramas.order_by("pk").only(
+            "pk", "latitude", "longitude", "near_training_photo", "nearest_training_km"
+        )
+    )
     if not panoramas or not places[0].size:
         return 0
-    nearest = _nearest_km(np.array([p.latitude for p in panoramas]), np.array([p.longitude for p in panoramas]),
-                          *places)
-    checks = [TrainingLeakCheck(model_version_id=version_id, panorama=p, nearest_km=km, near=km <= LEAK_RADIUS_KM)
-              for p, km in zip(panoramas, nearest.tolist(), strict=True)]
+    nearest = _nearest_km(
+        np.array([p.latitude for p in panoramas]), np.array([p.longitude for p in panoramas]), *places
+    )
+    checks = [
+        TrainingLeakCheck(model_version_id=version_id, panorama=p, nearest_km=km, near=km <= LEAK_RADIUS_KM)
+        for p, km in zip(panoramas, nearest.tolist(), strict=True)
+    ]
     with transaction.atomic():
         TrainingLeakCheck.objects.filter(model_version_id=version_id, panorama__panorama_set=panorama_set).delete()
         TrainingLeakCheck.objects.bulk_create(checks, batch_size=500)
@@ -113,9 +124,12 @@ def panorama_set_places_check(*, version_id: int, panorama_set: PanoramaSet,
 def _flags_merge(panoramas: list[Panorama]) -> None:
     """A panorama is near a training photo when its own flag or any version's check says so; the nearest km is
     the least of them."""
-    found = {row["panorama_id"]: row for row in TrainingLeakCheck.objects.filter(
-        panorama__in=[p.pk for p in panoramas]).values("panorama_id").annotate(
-        km=Min("nearest_km"), near=Min("pk", filter=Q(near=True)))}
+    found = {
+        row["panorama_id"]: row
+        for row in TrainingLeakCheck.objects.filter(panorama__in=[p.pk for p in panoramas])
+        .values("panorama_id")
+        .annotate(km=Min("nearest_km"), near=Min("pk", filter=Q(near=True)))
+    }
     for panorama in panoramas:
         row = found.get(panorama.pk)
         if row is None:

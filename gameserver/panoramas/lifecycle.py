@@ -37,7 +37,9 @@ def panorama_set_step(*, panorama_set: PanoramaSet, step: str, user_id: int | No
     with transaction.atomic():
         changed = PanoramaSet.objects.filter(pk=panorama_set.pk, status__in=sources).update(status=target)
         if not changed:
-            raise LifecycleError(f"set {panorama_set.name!r} is {panorama_set.get_status_display().lower()}: "
-                                 f"it cannot be {STEP_DONE[step]} again")
+            raise LifecycleError(
+                f"set {panorama_set.name!r} is {panorama_set.get_status_display().lower()}: "
+                f"it cannot be {STEP_DONE[step]} again"
+            )
         panorama_set.status = target
         audit_log(user_id=user_id, obj=panorama_set, action=CHANGE, message=STEP_DONE[step])

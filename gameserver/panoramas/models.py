@@ -150,8 +150,9 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     problems = models.JSONField(default=list, blank=True)
     summary = models.TextField(blank=True)
-    panorama_set = models.ForeignKey(PanoramaSet, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="import_jobs")
+    panorama_set = models.ForeignKey(
+        PanoramaSet, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_jobs"
+    )
 
     def __str__(self) -> str:
         return f"import of {self.name} ({self.status})"

@@ -21,8 +21,9 @@ VIEW_SIZE = (1024, 640)  # width, height of the render
 VIEW_JPEG_QUALITY = 90
 
 
-def perspective_from_equirectangular(pixels: np.ndarray, *, heading_deg: float, hfov_deg: float,
-                                     width: int, height: int) -> np.ndarray:
+def perspective_from_equirectangular(
+    pixels: np.ndarray, *, heading_deg: float, hfov_deg: float, width: int, height: int
+) -> np.ndarray:
     """Pinhole view at pitch 0 looking at `heading_deg` (0 = the panorama's centre column, positive to
     the right, as the viewer's yaw); bilinear sampling, wrapping across the panorama's seam.
     pixels: (H, W, 3) uint8 equirectangular -> (height, width, 3) uint8."""
@@ -53,8 +54,9 @@ def panorama_fixed_view_key(*, panorama: Panorama, heading_deg: float) -> str:
     if object_exists(key=stored):
         return stored
     pixels = np.asarray(image_open(key=panorama_image_key(panorama=panorama)).convert("RGB"))
-    view = perspective_from_equirectangular(pixels, heading_deg=heading_deg, hfov_deg=VIEW_HFOV_DEG,
-                                            width=VIEW_SIZE[0], height=VIEW_SIZE[1])
+    view = perspective_from_equirectangular(
+        pixels, heading_deg=heading_deg, hfov_deg=VIEW_HFOV_DEG, width=VIEW_SIZE[0], height=VIEW_SIZE[1]
+    )
     buffer = io.BytesIO()
     Image.fromarray(view).save(buffer, format="JPEG", quality=VIEW_JPEG_QUALITY)
     return object_write(key=stored, data=buffer.getvalue())

@@ -46,8 +46,12 @@ def places_group(rows: Sequence[Row], *, photo_kind: str) -> tuple[list[list[Row
         else:
             of_place[row.place_id] = [row]
             groups.append(of_place[row.place_id])
-    problems = [f"place {views[0].place_id!r} ({lines_text([v.line for v in views])}): {reason}"
-                for views in groups if views[0].place_id for reason in _place_problems(views, photo_kind)]
+    problems = [
+        f"place {views[0].place_id!r} ({lines_text([v.line for v in views])}): {reason}"
+        for views in groups
+        if views[0].place_id
+        for reason in _place_problems(views, photo_kind)
+    ]
     return groups, problems
 
 
@@ -64,8 +68,9 @@ def _place_problems(views: Sequence[PlaceRow], photo_kind: str) -> list[str]:
     for row in views[1:]:
         km = distance_km(first.latitude, first.longitude, row.latitude, row.longitude)
         if not km <= SAME_PLACE_KM:
-            problems.append(f"line {row.line} is {km:.2f} km from line {first.line}; a place's views share one "
-                            f"location")
+            problems.append(
+                f"line {row.line} is {km:.2f} km from line {first.line}; a place's views share one location"
+            )
     named: dict[str, list[int]] = {}
     for index, row in enumerate(views):
         named.setdefault(view_name(row, index), []).append(row.line)
@@ -73,8 +78,11 @@ def _place_problems(views: Sequence[PlaceRow], photo_kind: str) -> list[str]:
             problems.append(f"line {row.line} is {row.kind}; a place's views are photos")
         if len(row.view) > MAX_VIEW_NAME:
             problems.append(f"line {row.line}: view name is longer than {MAX_VIEW_NAME} characters")
-    problems += [f"view {name!r} is named {'twice' if len(lines) == 2 else f'{len(lines)} times'} "
-                 f"({lines_text(lines)})" for name, lines in named.items() if len(lines) > 1]
+    problems += [
+        f"view {name!r} is named {'twice' if len(lines) == 2 else f'{len(lines)} times'} ({lines_text(lines)})"
+        for name, lines in named.items()
+        if len(lines) > 1
+    ]
     return problems
 
 
@@ -89,6 +97,6 @@ def lines_text(lines: Sequence[int]) -> str:
         if end - start >= 2:
             parts.append(f"{lines[start]}-{lines[end]}")
         else:
-            parts += [str(line) for line in lines[start:end + 1]]
+            parts += [str(line) for line in lines[start : end + 1]]
         start = end + 1
     return f"{'line' if len(lines) == 1 else 'lines'} {', '.join(parts)}"

@@ -60,11 +60,16 @@ class ImportReport:
     def summary(self) -> str:
         """One paragraph for the admin, the command and a job's result page."""
         checked = "; ".join(f"{n} near the training photos of {name}" for name, n in self.leaks.flagged.items())
-        unchecked = (f"; not checked against {', '.join(self.leaks.unchecked)} (training places not stored: "
-                     "manage.py check_training_leaks --model NAME --training-manifest PATH)"
-                     if self.leaks.unchecked else "")
-        return (f"{self.count} panoramas, {self.countries} countries; training-leak check: "
-                f"{checked or 'no model version to check against'}{unchecked}")
+        unchecked = (
+            f"; not checked against {', '.join(self.leaks.unchecked)} (training places not stored: "
+            "manage.py check_training_leaks --model NAME --training-manifest PATH)"
+            if self.leaks.unchecked
+            else ""
+        )
+        return (
+            f"{self.count} panoramas, {self.countries} countries; training-leak check: "
+            f"{checked or 'no model version to check against'}{unchecked}"
+        )
 
 
 @dataclass(frozen=True)
@@ -88,9 +93,17 @@ class _CheckedRow:
         return self.row.line
 
 
-def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", attribution: str = "",
-                        kind: str | None = None, progress: Progress | None = None,
-                        private: bool = False, status: str = PanoramaSet.Status.PUBLISHED) -> ImportReport:
+def panorama_set_import(
+    *,
+    manifest_path: Path,
+    name: str,
+    licence: str = "",
+    attribution: str = "",
+    kind: str | None = None,
+    progress: Progress | None = None,
+    private: bool = False,
+    status: str = PanoramaSet.Status.PUBLISHED,
+) -> ImportReport:
     """Import every row of a manifest as a new set, or nothing at all.
 
     Optional manifest columns: `heading` (degrees, 0-360), `kind` (photo | equirectangular; else `kind`,
@@ -116,39 +129,69 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
     except ManifestError as error:
         rows, problems = error.rows, list(error.problems)
     # A bad set-level kind is the set's one problem, not every row's again.
-    checked, row_problems = _rows_check(rows=rows, licence=licence, attribution=attribution,
-                                        kind=kind if kind in IMPORT_KIND_VALUES else None, progress=progress)
+    checked, row_problems = _rows_check(
+        rows=rows,
+        licence=licence,
+        attribution=attribution,
+        kind=kind if kind in IMPORT_KIND_VALUES else None,
+        progress=progress,
+    )
     groups, place_problems = places_group(checked, photo_kind=Panorama.Kind.PHOTO)
     problems = set_problems + _by_line(problems + row_problems) + place_problems
     if problems:
         raise PanoramaImportError(problems)
     firsts = [group[0] for group in groups]
-    places = country_index().lookup_many(np.array([item.latitude for item in firsts]),
-                                         np.array([item.longitude for item in firsts]))
+    places = country_index().lookup_many(
+        np.array([item.latitude for item in firsts]), np.array([item.longitude for item in firsts])
+    )
     panoramas: list[Panorama] = []
     views: list[list[PanoramaView]] = []  # per panorama; none unless it is a multi-view place
     for group, place in zip(groups, places, strict=True):
         item = group[0]
         country = place.country or item.manifest_country
         continent = place.continent or (continent_of_country(country) if country else None) or ""
-        panoramas.append(Panorama(
-            kind=Panorama.Kind.MULTIVIEW if item.place_id else item.kind, source_sha256=item.source_sha256,
-            source_file=item.row.file, latitude=item.latitude, longitude=item.longitude,
-            heading=None if item.place_id else item.heading,
-            country=country, continent=continent, licence=item.licence, attribution=item.attribution,
-        ))
-        views.append([PanoramaView(index=index, name=view_name(row, index), heading=row.heading,
-                                   source_sha256=row.source_sha256, source_file=row.row.file)
-                      for index, row in enumerate(group)] if item.place_id else [])
+        panoramas.append(
+            Panorama(
+                kind=Panorama.Kind.MULTIVIEW if item.place_id else item.kind,
+                source_sha256=item.source_sha256,
+                source_file=item.row.file,
+                latitude=item.latitude,
+                longitude=item.longitude,
+                heading=None if item.place_id else item.heading,
+                country=country,
+                continent=continent,
+                licence=item.licence,
+                attribution=item.attribution,
+            )
+        )
+        views.append(
+            [
+                PanoramaView(
+                    index=index,
+                    name=view_name(row, index),
+                    heading=row.heading,
+                    source_sha256=row.source_sha256,
+                    source_file=row.row.file,
+                )
+                for index, row in enumerate(group)
+            ]
+            if item.place_id
+            else []
+        )
     written = _images_write(groups=groups, panoramas=panoramas, views=views, progress=progress)
     try:
         with transaction.atomic():
             prior, spread = panorama_set_measure(panoramas=panoramas)
             panorama_set = PanoramaSet.objects.create(
-                name=name, licence=licence, attribution=attribution, prior_latitude=prior[0],
-                prior_longitude=prior[1], spread_km=spread,
+                name=name,
+                licence=licence,
+                attribution=attribution,
+                prior_latitude=prior[0],
+                prior_longitude=prior[1],
+                spread_km=spread,
                 provenance=PanoramaSet.Provenance.PRIVATE if private else PanoramaSet.Provenance.PUBLIC,
-                status=status)
+                status=status,
+            )
             for panorama in panoramas:
                 panorama.panorama_set = panorama_set
             Panorama.objects.bulk_create(panoramas, batch_size=500)
@@ -161,11 +204,12 @@ def panorama_set_import(*, manifest_path: Path, name: str, licence: str = "", at
         if isinstance(error, IntegrityError) and PanoramaSet.objects.filter(name=name).exists():
             raise PanoramaImportError([f"a panorama set named {name!r} already exists"]) from None
         raise
-    return ImportReport(set_id=panorama_set.pk, count=len(panoramas),
-                        countries=len({p.country for p in panoramas if p.country}),
-                        leaks=panorama_set_leak_check(panorama_set=panorama_set))
-
-
+    return ImportReport(
+        set_id=panorama_set.pk,
+        count=len(panoramas),
+        countries=len({p.country for p in panoramas if p.country}),
+        leaks=panorama_set_leak_check(panorama_set=panorama_set),
+    )
 
 
 def panorama_set_measure(*, panoramas: Sequence[Panorama]) -> tuple[tuple[float, float], float]:
@@ -174,8 +218,11 @@ def panorama_set_measure(*, panoramas: Sequence[Panorama]) -> tuple[tuple[float,
     latitudes = np.array([p.latitude for p in panoramas], dtype=np.float64)
     longitudes = np.array([p.longitude for p in panoramas], dtype=np.float64)
     prior = geometric_median(latitudes, longitudes)
-    spread = float(np.median(distances_km(np.full(latitudes.size, prior[0]), np.full(latitudes.size, prior[1]),
-                                          latitudes, longitudes)))
+    spread = float(
+        np.median(
+            distances_km(np.full(latitudes.size, prior[0]), np.full(latitudes.size, prior[1]), latitudes, longitudes)
+        )
+    )
     return prior, spread
 
 
@@ -196,8 +243,9 @@ def _set_problems(*, name: str, licence: str, kind: str | None) -> list[str]:
     return problems
 
 
-def _rows_check(*, rows: tuple[ManifestRow, ...], licence: str, attribution: str, kind: str | None,
-                progress: Progress | None) -> tuple[list[_CheckedRow], list[str]]:
+def _rows_check(
+    *, rows: tuple[ManifestRow, ...], licence: str, attribution: str, kind: str | None, progress: Progress | None
+) -> tuple[list[_CheckedRow], list[str]]:
     """Check every row's columns and image: the rows that pass, and every problem of the others."""
     problems: list[str] = []
     checked: list[_CheckedRow] = []
@@ -225,12 +273,21 @@ def _rows_check(*, rows: tuple[ManifestRow, ...], licence: str, attribution: str
         problems.extend(f"line {row.line}: {reason}" for reason in reasons)
         if not reasons and columns is not None:
             row_kind, heading, country, row_licence, row_attribution = columns
-            checked.append(_CheckedRow(row=row, latitude=position[0], longitude=position[1],
-                                       source_sha256=sha256, kind=row_kind, heading=heading,
-                                       manifest_country=country, licence=row_licence,
-                                       attribution=row_attribution,
-                                       place_id=row.extra.get("place_id", "").strip(),
-                                       view=row.extra.get("view", "").strip()))
+            checked.append(
+                _CheckedRow(
+                    row=row,
+                    latitude=position[0],
+                    longitude=position[1],
+                    source_sha256=sha256,
+                    kind=row_kind,
+                    heading=heading,
+                    manifest_country=country,
+                    licence=row_licence,
+                    attribution=row_attribution,
+                    place_id=row.extra.get("place_id", "").strip(),
+                    view=row.extra.get("view", "").strip(),
+                )
+            )
         if progress:
             progress("checked", done, len(rows))
     return checked, problems
@@ -238,14 +295,17 @@ def _rows_check(*, rows: tuple[ManifestRow, ...], licence: str, attribution: str
 
 def _by_line(problems: list[str]) -> list[str]:
     """Row problems ("line N: ...") in line order, the manifest's own (no line) first; stable within a line."""
+
     def line(problem: str) -> int:
         found = _LINE.match(problem)
         return int(found.group(1)) if found else 0
+
     return sorted(problems, key=line)
 
 
-def _row_columns(*, row: ManifestRow, licence: str, attribution: str, kind: str | None,
-                 reasons: list[str]) -> tuple[str, float | None, str, str, str] | None:
+def _row_columns(
+    *, row: ManifestRow, licence: str, attribution: str, kind: str | None, reasons: list[str]
+) -> tuple[str, float | None, str, str, str] | None:
     """The optional columns parsed: (kind, heading, country, licence, attribution), or None with reasons."""
     before = len(reasons)
     row_kind = row.extra.get("kind", "").strip().lower() or kind or Panorama.Kind.PHOTO
@@ -276,10 +336,13 @@ def _row_columns(*, row: ManifestRow, licence: str, attribution: str, kind: str 
     return row_kind, heading, country, row_licence, row_attribution
 
 
-
-
-def _images_write(*, groups: list[list[_CheckedRow]], panoramas: list[Panorama],
-                  views: list[list[PanoramaView]], progress: Progress | None) -> list[str]:
+def _images_write(
+    *,
+    groups: list[list[_CheckedRow]],
+    panoramas: list[Panorama],
+    views: list[list[PanoramaView]],
+    progress: Progress | None,
+) -> list[str]:
     """Re-encode and store every image, filling image_name/width/height/content_sha256 of each panorama and
     view (a multi-view panorama's are its first view's); all or none."""
     written: list[str] = []

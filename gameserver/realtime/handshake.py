@@ -23,8 +23,11 @@ class UnstorableTextGuard:
         self.inner = inner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        cookies = [parse_cookie(value.decode("latin1")) for name, value in scope.get("headers", ())
-                   if name.lower() == b"cookie"]
+        cookies = [
+            parse_cookie(value.decode("latin1"))
+            for name, value in scope.get("headers", ())
+            if name.lower() == b"cookie"
+        ]
         if scope["type"] == "websocket" and (text_unstorable(scope.get("path", "")) or text_unstorable(cookies)):
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": BAD_REQUEST})

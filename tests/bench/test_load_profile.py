@@ -12,16 +12,21 @@ from bench.load.stack import ROOT
 def test_collapsed_stacks_become_shares_per_frame_and_a_flame_graph(tmp_path: Path) -> None:
     raw = tmp_path / "web.txt"
     server = 'process 1:"uvicorn";run (/x/site-packages/uvicorn/main.py:10)'
-    raw.write_text(f"{server};round_start ({ROOT}/gameserver/games/views.py:5);"
-                   f"view_encode ({ROOT}/gameserver/games/serving.py:40) 30\n"
-                   f"{server};round_start ({ROOT}/gameserver/games/views.py:7);"
-                   "wait (/x/site-packages/psycopg/connection.py:9) 10\n"
-                   f"{server} 60\n")
+    raw.write_text(
+        f"{server};round_start ({ROOT}/gameserver/games/views.py:5);"
+        f"view_encode ({ROOT}/gameserver/games/serving.py:40) 30\n"
+        f"{server};round_start ({ROOT}/gameserver/games/views.py:7);"
+        "wait (/x/site-packages/psycopg/connection.py:9) 10\n"
+        f"{server} 60\n"
+    )
     stacks = collapsed_read(raw)
     assert sum(stacks.values()) == 100
     # One function's samples count together whatever line they were on; library paths start at the package.
     assert {frame for stack in stacks for frame in stack} >= {
-        "round_start (gameserver/games/views.py)", "run (uvicorn/main.py)", "wait (psycopg/connection.py)"}
+        "round_start (gameserver/games/views.py)",
+        "run (uvicorn/main.py)",
+        "wait (psycopg/connection.py)",
+    }
     where = {f["frame"]: f for f in top_frames(stacks)}
     assert where["round_start (gameserver/games/views.py)"]["inclusive"] == 0.4
     assert where["view_encode (gameserver/games/serving.py)"]["self"] == 0.3

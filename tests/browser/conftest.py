@@ -40,8 +40,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS_DIR = REPO_ROOT / "artefacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 # No GPU, no sandbox (root in CI), and none of Chromium's own calls home, which the guard would report.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DESKTOP_VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 PHONE_VIEWPORT: ViewportSize = {"width": 390, "height": 844}
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -89,9 +96,11 @@ class BrowserGuard:
         self.page_errors.clear()
 
     def assert_clean(self) -> None:
-        problems = ([f"external request: {url}" for url in self.external_requests]
-                    + [f"console error: {text}" for text in self.console_errors]
-                    + [f"page error: {text}" for text in self.page_errors])
+        problems = (
+            [f"external request: {url}" for url in self.external_requests]
+            + [f"console error: {text}" for text in self.console_errors]
+            + [f"page error: {text}" for text in self.page_errors]
+        )
         assert not problems, "the page misbehaved:\n  " + "\n  ".join(problems)
 
     def _on_console(self, message: ConsoleMessage) -> None:
@@ -110,8 +119,12 @@ class BrowserGuard:
 def server_environment(*, var_dir: Path, checkpoint: Path) -> dict[str, str]:
     """This process's environment in embedded mode, with its own database, storage and model."""
     environment = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
-    environment.update(PLANET_VAR_DIR=str(var_dir), PLANET_CHECKPOINT=str(checkpoint), PYTHONUNBUFFERED="1",
-                       PLANET_MODELS_DIR=str(checkpoint.parent))  # register_model reads only from there
+    environment.update(
+        PLANET_VAR_DIR=str(var_dir),
+        PLANET_CHECKPOINT=str(checkpoint),
+        PYTHONUNBUFFERED="1",
+        PLANET_MODELS_DIR=str(checkpoint.parent),
+    )  # register_model reads only from there
     # Every page of the suite comes from 127.0.0.1: one address making a few dozen games a minute. The limits
     # have their own tests (tests/gameserver/games/test_rate_limits.py); here they would refuse at random.
     environment.update(PLANET_RATE_LIMIT_GAMES="1000/60", PLANET_RATE_LIMIT_PREDICTIONS="1000/60")
@@ -120,11 +133,19 @@ def server_environment(*, var_dir: Path, checkpoint: Path) -> dict[str, str]:
 
 def manage(*arguments: str, environment: dict[str, str]) -> None:
     """Run one management command to completion; fail with its output if it fails."""
-    result = subprocess.run([sys.executable, "manage.py", *arguments], cwd=REPO_ROOT, env=environment,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if result.returncode != 0:
-        pytest.fail(f"manage.py {' '.join(arguments)} exited {result.returncode}:\n{result.stdout}{result.stderr}",
-                    pytrace=False)
+        pytest.fail(
+            f"manage.py {' '.join(arguments)} exited {result.returncode}:\n{result.stdout}{result.stderr}",
+            pytrace=False,
+        )
 
 
 def log_tail(log: Path, *, lines: int = 200) -> str:
@@ -159,8 +180,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def arena_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path,
-                 synthetic_set_writer: Callable[..., Path]) -> Iterator[str]:
+def arena_server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_checkpoint: Path,
+    synthetic_set_writer: Callable[..., Path],
+) -> Iterator[str]:
     """The whole game served by `manage.py run_arena` on a free port; yields its base URL.
 
     Its own SQLite database and storage (PLANET_VAR_DIR), the set `browser-synthetic` (three screen-sized
@@ -171,27 +196,52 @@ def arena_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     still imports the real demo sets osv5m-demo and panoramax-multiview (about 10 s).
     """
     var_dir = tmp_path_factory.mktemp("arena-var")
-    manifest = synthetic_set_writer(tmp_path_factory.mktemp("arena-source"), per_region=3, seed=3,
-                                    size=(640, 480))
-    panoramas = synthetic_set_writer(tmp_path_factory.mktemp("arena-panoramas"), per_region=0, seed=4,
-                                     size=(640, 480), equirectangular=2)
-    places = synthetic_set_writer(tmp_path_factory.mktemp("arena-places"), per_region=2, seed=5, size=(640, 480),
-                                  views_per_place=2)
+    manifest = synthetic_set_writer(tmp_path_factory.mktemp("arena-source"), per_region=3, seed=3, size=(640, 480))
+    panoramas = synthetic_set_writer(
+        tmp_path_factory.mktemp("arena-panoramas"), per_region=0, seed=4, size=(640, 480), equirectangular=2
+    )
+    places = synthetic_set_writer(
+        tmp_path_factory.mktemp("arena-places"), per_region=2, seed=5, size=(640, 480), views_per_place=2
+    )
     environment = server_environment(var_dir=var_dir, checkpoint=tiny_checkpoint)
     started = time.monotonic()
     manage("migrate", "--no-input", "-v", "0", environment=environment)
     for source, name in ((manifest, ARENA_SET), (panoramas, PANORAMA_SET), (places, MULTIVIEW_SET)):
-        manage("import_panoramas", "--manifest", str(source), "--name", name, "--licence", "CC0-1.0",
-               "--attribution", "synthetic test images", "-v", "0", environment=environment)
-    manage("register_model", "--name", ARENA_MODEL, "--checkpoint", str(tiny_checkpoint), "--default",
-           environment=environment)
+        manage(
+            "import_panoramas",
+            "--manifest",
+            str(source),
+            "--name",
+            name,
+            "--licence",
+            "CC0-1.0",
+            "--attribution",
+            "synthetic test images",
+            "-v",
+            "0",
+            environment=environment,
+        )
+    manage(
+        "register_model",
+        "--name",
+        ARENA_MODEL,
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--default",
+        environment=environment,
+    )
     port = free_port()
     log = var_dir / "run_arena.log"
     request.config.stash[SERVER_LOG] = log
     request.config.stash[SERVER_ENVIRONMENT] = environment
     with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "manage.py", "run_arena", "--port", str(port)], cwd=REPO_ROOT,
-                                   env=environment, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_arena", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(f"{base_url}/api/catalogue", process=process, log=log)
@@ -253,8 +303,15 @@ def page(browser: Browser, guard: BrowserGuard, arena_server: str) -> Iterator[P
 @pytest.fixture
 def phone_page(browser: Browser, guard: BrowserGuard, arena_server: str) -> Iterator[Page]:
     """A phone-sized touch page (390x844), for the layouts a player on a phone gets."""
-    with guarded_page(browser, guard, base_url=arena_server, viewport=PHONE_VIEWPORT, is_mobile=True,
-                      has_touch=True, device_scale_factor=2) as phone:
+    with guarded_page(
+        browser,
+        guard,
+        base_url=arena_server,
+        viewport=PHONE_VIEWPORT,
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    ) as phone:
         yield phone
 
 

@@ -18,14 +18,19 @@ PASSWORD = "correct horse battery 42"
 
 def wait_for_the_model(page: Page) -> None:
     """The model's guess is committed before ours, so the round counts in the benchmark (and the rating)."""
-    page.wait_for_function("""async () => {
+    page.wait_for_function(
+        """async () => {
         const round = document.querySelector('#viewer img').src.match(/rounds\\/([^/]+)\\/image/)[1];
         const view = await (await fetch(`/api/rounds/${round}`)).json();
-        return view.model_ready; }""", polling=250, timeout=MODEL_TIMEOUT_MS)
+        return view.model_ready; }""",
+        polling=250,
+        timeout=MODEL_TIMEOUT_MS,
+    )
 
 
-def test_a_guest_signs_up_and_finds_their_round_on_the_profile(page: Page, guard: BrowserGuard,
-                                                              screenshot: Callable[..., Path]) -> None:
+def test_a_guest_signs_up_and_finds_their_round_on_the_profile(
+    page: Page, guard: BrowserGuard, screenshot: Callable[..., Path]
+) -> None:
     start_game_in_lobby(page, rounds=1, name="Grace")
     wait_for_photo(page)
     wait_for_the_model(page)
@@ -74,8 +79,15 @@ def test_a_guest_signs_up_and_finds_their_round_on_the_profile(page: Page, guard
 
 
 def test_the_header_stays_one_line_on_a_phone(browser: Browser, guard: BrowserGuard, arena_server: str) -> None:
-    with guarded_page(browser, guard, base_url=arena_server, viewport=PHONE_VIEWPORT, is_mobile=True,
-                      has_touch=True, device_scale_factor=2) as phone:
+    with guarded_page(
+        browser,
+        guard,
+        base_url=arena_server,
+        viewport=PHONE_VIEWPORT,
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    ) as phone:
         phone.goto("/")
         brand = phone.locator(".brand").bounding_box()
         sign_in = phone.locator(".account-nav a", has_text="Sign in").bounding_box()

@@ -22,8 +22,12 @@ JOB_TIMEOUT_MS = 120_000
 
 @pytest.fixture(scope="module")
 def superuser(arena_manage: Callable[..., None]) -> None:
-    arena_manage("shell", "-c", "from django.contrib.auth import get_user_model; get_user_model().objects"
-                                f".create_superuser({json.dumps(ADMIN_USER)}, '', {json.dumps(ADMIN_PASSWORD)})")
+    arena_manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model; get_user_model().objects"
+        f".create_superuser({json.dumps(ADMIN_USER)}, '', {json.dumps(ADMIN_PASSWORD)})",
+    )
 
 
 @pytest.fixture
@@ -37,12 +41,12 @@ def admin(browser: Browser, guard: BrowserGuard, arena_server: str, superuser: N
         yield page
 
 
-
 def upload(page: Page, name: str, archive: bytes) -> None:
     page.goto("/admin/panoramas/panoramaset/upload/")
     page.fill("#id_name", name)
-    page.set_input_files("#id_archive", files=[FilePayload(name=f"{name}.zip", mimeType="application/zip",
-                                                           buffer=archive)])
+    page.set_input_files(
+        "#id_archive", files=[FilePayload(name=f"{name}.zip", mimeType="application/zip", buffer=archive)]
+    )
     page.click("input[type=submit]")
     expect(page).to_have_url(re.compile(r"/admin/panoramas/importjob/\d+/change/$"))
     expect(page.locator("#job-status")).to_be_visible()
@@ -59,7 +63,8 @@ def set_action(page: Page, name: str, action: str, *, confirm: str) -> None:
 
 
 def test_a_set_goes_from_upload_to_draft_published_and_retired_with_each_step_in_the_history(
-        admin: Page, synthetic_set_writer: Callable[..., Path], tmp_path: Path) -> None:
+    admin: Page, synthetic_set_writer: Callable[..., Path], tmp_path: Path
+) -> None:
     source = synthetic_set_writer(tmp_path / "flow", per_region=2, seed=11, size=(320, 240))
     upload(admin, "browser-flow", zip_of(source.parent))
     admin.goto("/admin/panoramas/panoramaset/?q=browser-flow")
@@ -80,8 +85,8 @@ def test_a_set_goes_from_upload_to_draft_published_and_retired_with_each_step_in
 
 
 def test_delete_is_refused_for_a_set_counted_rounds_used_and_done_for_one_none_did(
-        admin: Page, arena_manage: Callable[..., None], synthetic_set_writer: Callable[..., Path],
-        tmp_path: Path) -> None:
+    admin: Page, arena_manage: Callable[..., None], synthetic_set_writer: Callable[..., Path], tmp_path: Path
+) -> None:
     used = synthetic_set_writer(tmp_path / "used", per_region=2, seed=12, size=(320, 240))
     arena_manage("import_panoramas", "--manifest", str(used), "--name", "browser-used", "-v", "0")
     arena_manage("simulate_rounds", "--set", "browser-used", "--rounds", "5")
@@ -112,8 +117,9 @@ def test_a_model_goes_through_two_versions_in_the_admin(admin: Page, tiny_checkp
         admin.fill("#id_name", "browser-model")
         admin.set_input_files("#id_checkpoint", str(path))
         admin.click("input[type=submit]")
-        expect(admin.locator(".messagelist")).to_contain_text(re.compile("registered model", re.IGNORECASE),
-                                                              timeout=JOB_TIMEOUT_MS)
+        expect(admin.locator(".messagelist")).to_contain_text(
+            re.compile("registered model", re.IGNORECASE), timeout=JOB_TIMEOUT_MS
+        )
     admin.goto("/admin/inference/modelversion/?q=browser-model")
     expect(admin.locator("td.field-number")).to_have_count(2)
     expect(admin.locator("#result_list")).to_contain_text("browser-model@v2")

@@ -26,7 +26,8 @@ def sign_up(page: Page, username: str) -> None:
 
 
 def test_the_notice_links_the_datasheet_and_a_player_downloads_then_deletes_their_rounds(
-        page: Page, guard: BrowserGuard, screenshot: Callable[..., Path]) -> None:
+    page: Page, guard: BrowserGuard, screenshot: Callable[..., Path]
+) -> None:
     page.goto("/")
     notice = page.locator("#research-notice")
     expect(notice).to_be_visible()

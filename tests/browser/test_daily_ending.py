@@ -17,8 +17,7 @@ from tests.browser.test_game import MODEL_TIMEOUT_MS, wait_for_photo
 DAILY_ROUNDS = 5
 
 
-def test_a_finished_daily_try_ends_on_its_rank_board_and_countdown(page: Page,
-                                                                   screenshot: Callable[..., Path]) -> None:
+def test_a_finished_daily_try_ends_on_its_rank_board_and_countdown(page: Page, screenshot: Callable[..., Path]) -> None:
     page.goto("/")
     board = page.locator("#daily-leaderboard")
     # Guests' tries are played but never ranked: on this server's board there is no one yet.
@@ -62,9 +61,14 @@ def test_a_finished_daily_try_ends_on_its_rank_board_and_countdown(page: Page,
 
 
 def test_the_board_says_planets_row_in_plain_words(page: Page) -> None:
-    board = {"day": "2026-12-06", "you": None, "leaderboard": [
-        {"name": "Ada", "points": 21000, "model": False},
-        {"name": "PlaNet", "points": 15000, "model": True, "games": 1}]}
+    board = {
+        "day": "2026-12-06",
+        "you": None,
+        "leaderboard": [
+            {"name": "Ada", "points": 21000, "model": False},
+            {"name": "PlaNet", "points": 15000, "model": True, "games": 1},
+        ],
+    }
     page.route("**/api/daily/leaderboard", lambda route: route.fulfill(json=board))
     page.goto("/")
     rows = page.locator("#daily-leaderboard li")

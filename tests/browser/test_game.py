@@ -36,8 +36,11 @@ def wait_for_map(page: Page, selector: str) -> None:
 
 def wait_for_photo(page: Page) -> None:
     # Polled on a timer: headless Chromium may not run animation frames for a page nothing repaints.
-    page.wait_for_function("() => { const img = document.querySelector('#viewer img');"
-                           " return img && img.complete && img.naturalWidth > 0; }", polling=100)
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#viewer img');"
+        " return img && img.complete && img.naturalWidth > 0; }",
+        polling=100,
+    )
 
 
 def start_game_in_lobby(page: Page, *, rounds: int, name: str, room: bool = False, mode: str = "move") -> str:
@@ -57,13 +60,16 @@ def create_game_by_api(page: Page, **settings: object) -> str:
     """POST /api/games from the page (its session and CSRF token), for settings the lobby does not offer."""
     page.goto("/")
     expect(page.locator("#set option")).not_to_have_count(0)
-    return page.evaluate("""async (settings) => {
+    return page.evaluate(
+        """async (settings) => {
         const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
         const response = await fetch('/api/games', {method: 'POST', body: JSON.stringify(settings),
             headers: {'Content-Type': 'application/json', 'X-CSRFToken': token}});
         if (!response.ok) throw new Error(await response.text());
         return (await response.json()).game;
-    }""", settings)
+    }""",
+        settings,
+    )
 
 
 def guess_by_clicking(page: Page, *, x: float, y: float) -> None:
@@ -164,9 +170,11 @@ def test_a_panorama_round_opens_in_the_360_viewer(page: Page, screenshot: Callab
     game = create_game_by_api(page, set=PANORAMA_SET, rounds=1)
     page.goto(f"/play/{game}")
     expect(page.locator("#viewer .panorama canvas")).to_be_visible()
-    page.wait_for_function("() => !document.querySelector('#viewer .pnlm-load-box') ||"
-                           " getComputedStyle(document.querySelector('#viewer .pnlm-load-box')).display === 'none'",
-                           polling=100)
+    page.wait_for_function(
+        "() => !document.querySelector('#viewer .pnlm-load-box') ||"
+        " getComputedStyle(document.querySelector('#viewer .pnlm-load-box')).display === 'none'",
+        polling=100,
+    )
     screenshot(page, "panorama")
     guess_by_clicking(page, x=0.5, y=0.5)
     page.keyboard.press("Enter")
@@ -182,7 +190,8 @@ def test_an_nmpz_panorama_is_served_as_a_still_photo(page: Page) -> None:
 
 
 def test_a_multi_view_place_is_looked_around_with_the_buttons_and_arrow_keys(
-        page: Page, screenshot: Callable[..., Path]) -> None:
+    page: Page, screenshot: Callable[..., Path]
+) -> None:
     game = create_game_by_api(page, set=MULTIVIEW_SET, rounds=1, mode="move")
     page.goto(f"/play/{game}")
     wait_for_photo(page)
@@ -212,10 +221,13 @@ def test_an_nmpz_multi_view_round_shows_one_view_and_no_switcher(page: Page) -> 
     expect(page.locator("#viewer img")).to_have_attribute("src", re.compile(r"/image$"))
 
 
-def test_two_players_in_a_room_see_each_other_live(browser: Browser, guard: BrowserGuard, arena_server: str,
-                                                    screenshot: Callable[..., Path]) -> None:
-    with (guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
-          guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest):
+def test_two_players_in_a_room_see_each_other_live(
+    browser: Browser, guard: BrowserGuard, arena_server: str, screenshot: Callable[..., Path]
+) -> None:
+    with (
+        guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
+        guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest,
+    ):
         game = start_game_in_lobby(host, rounds=1, name="Host", room=True)
         expect(host.locator("#room-panel")).to_be_visible()
         invite = host.locator("#invite-link").input_value()
@@ -270,17 +282,35 @@ def test_a_round_can_be_played_on_a_phone(phone_page: Page, screenshot: Callable
     screenshot(phone_page, "reveal-phone")
 
 
-def test_the_benchmark_page_shows_the_tables_and_plots(page: Page, arena_manage: Callable[..., None],
-                                                       screenshot: Callable[..., Path]) -> None:
+def test_the_benchmark_page_shows_the_tables_and_plots(
+    page: Page, arena_manage: Callable[..., None], screenshot: Callable[..., Path]
+) -> None:
     # Enough rounds for every table: synthetic players a few hundred to a few thousand km off; three of them, as
     # fewer than three (effective) players get "too few players to say" instead of intervals.
-    arena_manage("simulate_rounds", "--set", ARENA_SET, "--rounds", "40", "--skill-km", "300",
-                 "--skill-km", "1000", "--skill-km", "3000", "--seed", "1")
+    arena_manage(
+        "simulate_rounds",
+        "--set",
+        ARENA_SET,
+        "--rounds",
+        "40",
+        "--skill-km",
+        "300",
+        "--skill-km",
+        "1000",
+        "--skill-km",
+        "3000",
+        "--seed",
+        "1",
+    )
     page.goto("/stats")
     expect(page.locator("#stats")).to_be_visible()
     # The verified tier comes first; simulated players are no signed-in accounts, so it holds none of theirs.
-    expect(page.locator("#stats-status")).to_contain_text(re.compile(r"Verified tier: 0 rounds .* not verified: "
-                                                                     r".*[\d,]+ guest"))
+    expect(page.locator("#stats-status")).to_contain_text(
+        re.compile(
+            r"Verified tier: 0 rounds .* not verified: "
+            r".*[\d,]+ guest"
+        )
+    )
     expect(page.locator("#winrate-plot text", has_text="no decided rounds")).to_have_count(6)
     page.select_option("#filter-tier", "open")
     expect(page.locator("#stats-status")).to_contain_text(re.compile(r"Open tier: [1-9][\d,]* rounds"))
@@ -293,8 +323,13 @@ def test_the_benchmark_page_shows_the_tables_and_plots(page: Page, arena_manage:
     assert estimates + page.locator("#winrate-plot text", has_text="no decided rounds").count() == 6
     # A bar exactly where the table gives an interval (the plot drew the naive Wilson bar where it gave none).
     win_rates = page.locator("#threshold-table tbody tr td:nth-child(8), #threshold-table tfoot tr td:nth-child(8)")
-    with_interval = {row for row, text in zip(["Street", "City", "Region", "Country", "Continent", "Closer"],
-                                              win_rates.all_text_contents(), strict=True) if "–" in text}
+    with_interval = {
+        row
+        for row, text in zip(
+            ["Street", "City", "Region", "Country", "Continent", "Closer"], win_rates.all_text_contents(), strict=True
+        )
+        if "–" in text
+    }
     drawn = {line.get_attribute("data-row") for line in page.locator("#winrate-plot line.interval").all()}
     assert drawn == with_interval and len(drawn) <= estimates
     # A radius whose cluster interval is undefined (too few players among its decided rounds) shows its point
@@ -317,7 +352,8 @@ def test_the_benchmark_page_shows_the_tables_and_plots(page: Page, arena_manage:
     page.select_option("#filter-mode", "nmpz")
     expect(page.locator("#download-json")).to_have_attribute("href", re.compile(r"mode=nmpz"))
     expect(page.locator("a.export[data-format=parquet]")).to_have_attribute(
-        "href", re.compile(r"format=parquet.*mode=nmpz"))
+        "href", re.compile(r"format=parquet.*mode=nmpz")
+    )
     page.select_option("#breakdown-by", "player")
     expect(page.locator("#breakdown-table thead")).to_contain_text("Human closer")
 

@@ -50,13 +50,16 @@ def test_zoom_and_full_screen_keys_work_wherever_the_focus_is(page: Page) -> Non
     page.keyboard.press("-")
     expect(frame).to_have_attribute("data-scale", "1.00")
     page.keyboard.press("f")
-    page.wait_for_function("() => document.fullscreenElement && document.fullscreenElement.matches('.zoomable')",
-                           polling=100)
+    page.wait_for_function(
+        "() => document.fullscreenElement && document.fullscreenElement.matches('.zoomable')", polling=100
+    )
     page.keyboard.press("f")
     page.wait_for_function("() => !document.fullscreenElement", polling=100)
     # In a text field the keys are the field's.
-    page.evaluate("() => { const input = document.createElement('input'); input.id = 'scratch';"
-                  " document.querySelector('#round-panel').append(input); }")
+    page.evaluate(
+        "() => { const input = document.createElement('input'); input.id = 'scratch';"
+        " document.querySelector('#round-panel').append(input); }"
+    )
     page.locator("#scratch").focus()
     page.keyboard.press("+")
     expect(frame).to_have_attribute("data-scale", "1.00")

@@ -14,15 +14,19 @@ from playwright.sync_api import Browser, Page, Route, expect
 from tests.browser.conftest import ARENA_SET, BrowserGuard, expect_really_visible, guarded_page
 from tests.browser.test_game import start_game_in_lobby, wait_for_photo
 
-SCREENS = {"laptop-768": {"width": 1366, "height": 768}, "laptop-800": {"width": 1366, "height": 800},
-           "phone": {"width": 390, "height": 844}}
+SCREENS = {
+    "laptop-768": {"width": 1366, "height": 768},
+    "laptop-800": {"width": 1366, "height": 800},
+    "phone": {"width": 390, "height": 844},
+}
 
 
 @pytest.fixture(params=list(SCREENS))
 def screen(request: pytest.FixtureRequest, browser: Browser, guard: BrowserGuard, arena_server: str) -> Iterator[Page]:
     phone = request.param == "phone"
-    with guarded_page(browser, guard, base_url=arena_server, viewport=SCREENS[request.param], is_mobile=phone,
-                      has_touch=phone) as page:
+    with guarded_page(
+        browser, guard, base_url=arena_server, viewport=SCREENS[request.param], is_mobile=phone, has_touch=phone
+    ) as page:
         yield page
 
 
@@ -34,7 +38,8 @@ def assert_on_screen(page: Page, *selectors: str) -> None:
         box = page.locator(selector).bounding_box()
         assert box is not None, f"{selector} is not shown"
         assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (
-            f"{selector} spans y {box['y']:.0f}..{box['y'] + box['height']:.0f} on a {viewport['height']} px screen")
+            f"{selector} spans y {box['y']:.0f}..{box['y'] + box['height']:.0f} on a {viewport['height']} px screen"
+        )
         assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], f"{selector} leaves the screen sideways"
 
 

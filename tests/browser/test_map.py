@@ -129,14 +129,18 @@ def test_neighbouring_names_and_pins_never_overlap(page: Page) -> None:
     label, where = name.text_content(), name.bounding_box()
     map_box = page.locator("#guess-map").bounding_box()
     assert where is not None and map_box is not None
-    guess_by_clicking(page, x=(where["x"] + where["width"] / 2 - map_box["x"]) / map_box["width"],
-                      y=(where["y"] + where["height"] / 2 - map_box["y"]) / map_box["height"])
+    guess_by_clicking(
+        page,
+        x=(where["x"] + where["width"] / 2 - map_box["x"]) / map_box["width"],
+        y=(where["y"] + where["height"] / 2 - map_box["y"]) / map_box["height"],
+    )
     page.wait_for_timeout(400)
     assert label not in names_without_clashes(page, "#guess-map")
 
 
 def test_detail_is_fetched_and_drawn_only_past_its_zoom_and_the_zoom_stops_where_the_data_ends(
-        page: Page, screenshot: Callable[..., Path]) -> None:
+    page: Page, screenshot: Callable[..., Path]
+) -> None:
     fetched: list[str] = []
     page.on("request", lambda request: fetched.append(request.url))
     start_game_in_lobby(page, rounds=1, name="Ada")

@@ -86,8 +86,10 @@ def play_round_one_as_a_room(host: Page, guest: Page, *, rounds: int) -> str:
 
 
 def test_play_again_brings_the_room_along(browser: Browser, guard: BrowserGuard, arena_server: str) -> None:
-    with (guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
-          guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest):
+    with (
+        guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
+        guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest,
+    ):
         game = play_round_one_as_a_room(host, guest, rounds=1)
         for player in (host, guest):
             player.click("#next-button")
@@ -116,10 +118,13 @@ def test_the_daily_challenge_is_one_try_from_the_lobby(page: Page) -> None:
     page.wait_for_url(first)  # the same try, not a second one
 
 
-def test_the_host_advances_the_room_from_round_to_round(browser: Browser, guard: BrowserGuard,
-                                                        arena_server: str) -> None:
-    with (guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
-          guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest):
+def test_the_host_advances_the_room_from_round_to_round(
+    browser: Browser, guard: BrowserGuard, arena_server: str
+) -> None:
+    with (
+        guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
+        guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest,
+    ):
         play_round_one_as_a_room(host, guest, rounds=2)
         # The guest asks for the next round first: it waits for the host, and follows them when they start it.
         guest.click("#next-button")
@@ -175,6 +180,7 @@ def test_planet_shows_up_when_its_answer_comes_while_the_page_refreshes_after_th
                 route.send(message)
             else:
                 held.append(message)
+
         route.connect_to_server().on_message(relay)
 
     def answer_as_in_the_race(route: Route) -> None:

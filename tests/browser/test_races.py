@@ -31,6 +31,7 @@ class HeldSocket:
                 route.send(message)
             else:
                 self.held.append(message)
+
         route.connect_to_server().on_message(relay)
 
     def release(self, *extra: dict[str, object], keep_passing: bool = True) -> None:
@@ -79,8 +80,11 @@ def test_round_one_events_that_come_after_round_two_started_leave_round_two_alon
     expect(page.locator("#round-title")).to_have_text("Round 2 of 2")
     wait_for_photo(page)
     assert socket.held, "round 1's events were held back"
-    socket.release({"event": "model_ready", "round": 1}, {"event": "round_complete", "round": 1},
-                   {"event": "player_guessed", "round": 1, "name": "Ada", "guesses": 1, "players": 1})
+    socket.release(
+        {"event": "model_ready", "round": 1},
+        {"event": "round_complete", "round": 1},
+        {"event": "player_guessed", "round": 1, "name": "Ada", "guesses": 1, "players": 1},
+    )
     page.wait_for_timeout(1500)  # what the page does with them: an API call or two
     expect(page.locator("#round-panel")).to_be_visible()
     expect(page.locator("#reveal-panel")).to_be_hidden()

@@ -33,10 +33,12 @@ new MutationObserver(() => {
 
 
 @pytest.fixture(params=["no-preference", "reduce"])
-def motion_page(request: pytest.FixtureRequest, browser: Browser, guard: BrowserGuard,
-                arena_server: str) -> Iterator[Page]:
-    with guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT,
-                      reduced_motion=request.param) as page:
+def motion_page(
+    request: pytest.FixtureRequest, browser: Browser, guard: BrowserGuard, arena_server: str
+) -> Iterator[Page]:
+    with guarded_page(
+        browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT, reduced_motion=request.param
+    ) as page:
         page.add_init_script(WATCH)
         yield page
 
@@ -52,9 +54,11 @@ def truth_of(request: pytest.FixtureRequest, arena_server: str) -> Callable[[str
             row = connection.execute(
                 "SELECT p.latitude, p.longitude FROM games_round r JOIN games_game g ON r.game_id = g.id"
                 " JOIN panoramas_panorama p ON r.panorama_id = p.id WHERE g.public_id = ? AND r.number = ?",
-                (game, number)).fetchone()
+                (game, number),
+            ).fetchone()
         assert row is not None, (game, number)
         return float(row[0]), float(row[1])
+
     return truth
 
 
@@ -73,7 +77,8 @@ def as_number(text: str) -> int:
 
 
 def test_the_line_is_drawn_out_and_the_points_count_up_unless_motion_is_reduced(
-        motion_page: Page, truth_of: Callable[[str, int], tuple[float, float]]) -> None:
+    motion_page: Page, truth_of: Callable[[str, int], tuple[float, float]]
+) -> None:
     page = motion_page
     reduced = page.evaluate("matchMedia('(prefers-reduced-motion: reduce)').matches")
     game = start_game_in_lobby(page, rounds=2, name="Ada")
@@ -87,8 +92,9 @@ def test_the_line_is_drawn_out_and_the_points_count_up_unless_motion_is_reduced(
         else:
             guess_by_clicking(page, x=0.45, y=0.4)
         page.click("#guess-button")
-        expect(page.locator("#reveal-details .score-card.model .points")).not_to_have_text("—",
-                                                                                         timeout=MODEL_TIMEOUT_MS)
+        expect(page.locator("#reveal-details .score-card.model .points")).not_to_have_text(
+            "—", timeout=MODEL_TIMEOUT_MS
+        )
         page.wait_for_timeout(1200)  # the count is over
         expect(page.locator("#reveal-map path.guess-line")).to_have_count(1)
         shown = page.evaluate("() => window.__points")
@@ -96,9 +102,11 @@ def test_the_line_is_drawn_out_and_the_points_count_up_unless_motion_is_reduced(
             # The country alone names the place; the continent is said as the benchmark counts it, the country's
             # (Khabarovsk read "Russia, Europe").
             expect(page.locator("#reveal-details p").first).to_have_text(
-                re.compile(r"^The photo was taken in [A-Z][a-z]+ \(-?\d"))
-            expect(page.locator("#truth-continent")).to_have_text(re.compile(
-                r"^Continent in the benchmark: (Europe|Africa|Asia|South America), the country's continent"))
+                re.compile(r"^The photo was taken in [A-Z][a-z]+ \(-?\d")
+            )
+            expect(page.locator("#truth-continent")).to_have_text(
+                re.compile(r"^Continent in the benchmark: (Europe|Africa|Asia|South America), the country's continent")
+            )
             # The player's card, thousands of points, counted up to its value, never down.
             values = [as_number(text) for text in shown["human"] if text != "—"]
             final = as_number(page.locator("#reveal-details .score-card.human .points").inner_text())

@@ -31,11 +31,15 @@ def open_timed_room(host: Page, guest: Page) -> None:
     host.click("#start-button")
 
 
-def test_the_locked_screen_shows_the_photo_the_own_pin_and_the_clock(browser: Browser, guard: BrowserGuard,
-                                                                   arena_server: str) -> None:
-    with (guarded_page(browser, guard, base_url=arena_server, viewport=PHONE_VIEWPORT, is_mobile=True,
-                       has_touch=True) as host,
-          guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest):
+def test_the_locked_screen_shows_the_photo_the_own_pin_and_the_clock(
+    browser: Browser, guard: BrowserGuard, arena_server: str
+) -> None:
+    with (
+        guarded_page(
+            browser, guard, base_url=arena_server, viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True
+        ) as host,
+        guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest,
+    ):
         host.add_init_script("""window.__toasts = [];
             new MutationObserver(() => { const t = document.querySelector('.toast');
                 if (t && !t.hidden && t.textContent !== window.__toasts.at(-1)) window.__toasts.push(t.textContent);

@@ -13,10 +13,13 @@ from tests.browser.conftest import DESKTOP_VIEWPORT, BrowserGuard, expect_really
 from tests.browser.test_game import MODEL_TIMEOUT_MS, guess_by_clicking, start_game_in_lobby, wait_for_photo
 
 
-def test_a_room_shows_the_host_and_the_guest_only_their_own_buttons(browser: Browser, guard: BrowserGuard,
-                                                                    arena_server: str) -> None:
-    with (guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
-          guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest):
+def test_a_room_shows_the_host_and_the_guest_only_their_own_buttons(
+    browser: Browser, guard: BrowserGuard, arena_server: str
+) -> None:
+    with (
+        guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
+        guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest,
+    ):
         game = start_game_in_lobby(host, rounds=2, name="Host", room=True)
         expect_really_visible(host.locator("#start-button"))
 
@@ -53,10 +56,13 @@ def test_a_room_shows_the_host_and_the_guest_only_their_own_buttons(browser: Bro
         expect(host.locator("#next-button")).to_have_text("Next round")
 
 
-def test_a_latecomer_is_offered_a_fresh_game_that_starts_it(browser: Browser, guard: BrowserGuard,
-                                                            arena_server: str) -> None:
-    with (guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
-          guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as latecomer):
+def test_a_latecomer_is_offered_a_fresh_game_that_starts_it(
+    browser: Browser, guard: BrowserGuard, arena_server: str
+) -> None:
+    with (
+        guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as host,
+        guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as latecomer,
+    ):
         game = start_game_in_lobby(host, rounds=1, name="Host", room=True)
         host.click("#start-button")
         wait_for_photo(host)

@@ -62,15 +62,30 @@ def expect_policy(response: Response | None) -> None:
 
 
 @pytest.fixture(scope="module")
-def hostile_catalogue(arena_manage: Callable[..., None], synthetic_set_writer: Callable[..., Path],
-                      tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) -> Iterator[None]:
+def hostile_catalogue(
+    arena_manage: Callable[..., None],
+    synthetic_set_writer: Callable[..., Path],
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_checkpoint: Path,
+) -> Iterator[None]:
     """A set whose attribution and licence carry scripts and a model registered beside the default one, then
     renamed (its family too: a model is asked for by family) and described with scripts, and a superuser. Set and
     model names are slugs when created (the import and register_model refuse others), so the names are written
     straight to the database: the pages must show any stored string as text, whatever a validator lets through."""
     manifest = synthetic_set_writer(tmp_path_factory.mktemp("xss-source"), per_region=1, seed=7, size=(640, 480))
-    arena_manage("import_panoramas", "--manifest", str(manifest), "--name", "xss-set", "--licence", LICENCE,
-                 "--attribution", ATTRIBUTION, "-v", "0")
+    arena_manage(
+        "import_panoramas",
+        "--manifest",
+        str(manifest),
+        "--name",
+        "xss-set",
+        "--licence",
+        LICENCE,
+        "--attribution",
+        ATTRIBUTION,
+        "-v",
+        "0",
+    )
     arena_manage("register_model", "--name", "xss-model", "--checkpoint", str(tiny_checkpoint))
     script = f"""
 from django.contrib.auth import get_user_model
@@ -97,12 +112,17 @@ def reveal_tooltips(page: Page, panel: str) -> list[str]:
     return page.locator(f"{panel} .leaflet-tooltip").all_inner_texts()
 
 
-def test_hostile_strings_show_as_text_on_every_page(browser: Browser, guard: BrowserGuard, arena_server: str,
-                                                    hostile_catalogue: None) -> None:
+def test_hostile_strings_show_as_text_on_every_page(
+    browser: Browser, guard: BrowserGuard, arena_server: str, hostile_catalogue: None
+) -> None:
     scripts = ScriptWatch()
     with ExitStack() as pages:
-        host, *guests = (scripts.watch(pages.enter_context(
-            guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT))) for _ in range(3))
+        host, *guests = (
+            scripts.watch(
+                pages.enter_context(guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT))
+            )
+            for _ in range(3)
+        )
 
         # The lobby lists the hostile set and model; the host opens a room on them under a hostile name.
         expect_policy(host.goto("/"))
@@ -170,8 +190,9 @@ def test_hostile_strings_show_as_text_on_every_page(browser: Browser, guard: Bro
         scripts.assert_nothing_ran(host)
 
 
-def test_the_admin_shows_hostile_strings_as_text_under_the_policy(browser: Browser, guard: BrowserGuard,
-                                                                   arena_server: str, hostile_catalogue: None) -> None:
+def test_the_admin_shows_hostile_strings_as_text_under_the_policy(
+    browser: Browser, guard: BrowserGuard, arena_server: str, hostile_catalogue: None
+) -> None:
     scripts = ScriptWatch()
     with guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as admin:
         scripts.watch(admin)
@@ -195,12 +216,15 @@ def test_the_admin_shows_hostile_strings_as_text_under_the_policy(browser: Brows
                 expect(admin.locator("#content")).to_contain_text(text)
             scripts.assert_nothing_ran(admin)
         # The read-only detail pages: a panorama of the hostile set (its attribution), the set and the model.
-        for listing, shown in (("/admin/panoramas/panorama/", ATTRIBUTION),
-                               ("/admin/panoramas/panoramaset/", LICENCE),
-                               ("/admin/inference/modelversion/", MODEL_DESCRIPTION)):
+        for listing, shown in (
+            ("/admin/panoramas/panorama/", ATTRIBUTION),
+            ("/admin/panoramas/panoramaset/", LICENCE),
+            ("/admin/inference/modelversion/", MODEL_DESCRIPTION),
+        ):
             admin.goto(listing)
-            admin.locator("#result_list tbody tr", has_text=SET_NAME if "panorama/" in listing else shown) \
-                .first.locator("th a").click()
+            admin.locator(
+                "#result_list tbody tr", has_text=SET_NAME if "panorama/" in listing else shown
+            ).first.locator("th a").click()
             expect(admin.locator("#content")).to_contain_text(shown)
             scripts.assert_nothing_ran(admin)
         # The admin's own scripts still run under the policy: the theme toggle cycles the theme.

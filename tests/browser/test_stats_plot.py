@@ -13,8 +13,17 @@ def test_no_interval_is_drawn_where_the_table_gives_none(page: Page) -> None:
         response = route.fetch()
         tables = response.json()
         street = tables["thresholds"][0]
-        street.update(human_win_rate=0.5, low=None, high=None, wilson_low=0.3, wilson_high=0.7, decided=10,
-                      human_wins=5, model_wins=5, reported=True)
+        street.update(
+            human_win_rate=0.5,
+            low=None,
+            high=None,
+            wilson_low=0.3,
+            wilson_high=0.7,
+            decided=10,
+            human_wins=5,
+            model_wins=5,
+            reported=True,
+        )
         route.fulfill(response=response, json=tables)
 
     page.route(re.compile(r"/api/stats/benchmark\?"), one_row_without_an_interval)

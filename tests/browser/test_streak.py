@@ -32,7 +32,9 @@ def served_country(database: Path, game: str, number: int) -> str:
         row = connection.execute(
             "SELECT p.country FROM games_round r JOIN games_game g ON g.id = r.game_id "
             "JOIN panoramas_panorama p ON p.id = r.panorama_id "
-            "WHERE g.public_id = ? AND r.number = ? AND r.served_at IS NOT NULL", (game, number)).fetchone()
+            "WHERE g.public_id = ? AND r.number = ? AND r.served_at IS NOT NULL",
+            (game, number),
+        ).fetchone()
     assert row is not None, f"round {number} of {game} was not served"
     return str(row[0])
 
@@ -43,11 +45,14 @@ def click_country(page: Page, code: str) -> None:
     guess_map = page.locator("#guess-map")
     box = guess_map.bounding_box()
     assert box is not None
-    dx, dy = page.evaluate("""([lat, lng]) => {
+    dx, dy = page.evaluate(
+        """([lat, lng]) => {
         const at = (point) => L.CRS.EPSG3857.latLngToPoint(L.latLng(point), 1.5);
         const offset = at([lat, lng]).subtract(at([20, 0]));
         return [offset.x, offset.y];
-    }""", list(INSIDE[code]))
+    }""",
+        list(INSIDE[code]),
+    )
     x, y = box["width"] / 2 + dx, box["height"] / 2 + dy
     if 10 <= x <= box["width"] - 10 and 10 <= y <= box["height"] - 10:
         guess_map.click(position={"x": x, "y": y})
@@ -57,8 +62,9 @@ def click_country(page: Page, code: str) -> None:
     expect(page.locator("#guess-button")).to_be_enabled()
 
 
-def test_a_country_streak_is_played_by_clicking_countries_until_it_ends(page: Page, arena_database: Path,
-                                                                       screenshot: Callable[..., Path]) -> None:
+def test_a_country_streak_is_played_by_clicking_countries_until_it_ends(
+    page: Page, arena_database: Path, screenshot: Callable[..., Path]
+) -> None:
     page.goto("/")
     expect(page.locator("#set option")).not_to_have_count(0)
     page.fill("#name", "Ada")

@@ -27,8 +27,11 @@ from tests.browser.test_game import (
 )
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-VIEWPORTS = {"1366x768": {"width": 1366, "height": 768}, "1366x800": {"width": 1366, "height": 800},
-             "390x844": {"width": 390, "height": 844}}
+VIEWPORTS = {
+    "1366x768": {"width": 1366, "height": 768},
+    "1366x800": {"width": 1366, "height": 800},
+    "390x844": {"width": 390, "height": 844},
+}
 PHONE = "390x844"
 # The controls a player clicks or taps. A focusable region (the photo, the map) is left out: it holds overlay
 # controls on purpose (the view switcher over the photo, the zoom buttons on the map).
@@ -91,8 +94,15 @@ def viewport(request: pytest.FixtureRequest) -> str:
 
 def open_page(browser: Browser, guard: BrowserGuard, arena_server: str, viewport: str) -> AbstractContextManager[Page]:
     phone = viewport == PHONE
-    return guarded_page(browser, guard, base_url=arena_server, viewport=VIEWPORTS[viewport], is_mobile=phone,
-                        has_touch=phone, bypass_csp=True)  # axe is injected as an inline script
+    return guarded_page(
+        browser,
+        guard,
+        base_url=arena_server,
+        viewport=VIEWPORTS[viewport],
+        is_mobile=phone,
+        has_touch=phone,
+        bypass_csp=True,
+    )  # axe is injected as an inline script
 
 
 def test_a_solo_game(browser: Browser, guard: BrowserGuard, arena_server: str, viewport: str) -> None:
@@ -114,8 +124,10 @@ def test_a_solo_game(browser: Browser, guard: BrowserGuard, arena_server: str, v
 
 
 def test_a_room(browser: Browser, guard: BrowserGuard, arena_server: str, viewport: str) -> None:
-    with (open_page(browser, guard, arena_server, viewport) as host,
-          open_page(browser, guard, arena_server, viewport) as guest):
+    with (
+        open_page(browser, guard, arena_server, viewport) as host,
+        open_page(browser, guard, arena_server, viewport) as guest,
+    ):
         game = start_game_in_lobby(host, rounds=1, name="Host", room=True)
         guest.goto(f"/play/{game}")
         guest.fill("#join-name", "Guest")
@@ -150,8 +162,9 @@ def test_a_country_streak(browser: Browser, guard: BrowserGuard, arena_server: s
         audit(page, "streak round")
 
 
-def test_the_daily_challenge_to_its_end(browser: Browser, guard: BrowserGuard, arena_server: str,
-                                        viewport: str) -> None:
+def test_the_daily_challenge_to_its_end(
+    browser: Browser, guard: BrowserGuard, arena_server: str, viewport: str
+) -> None:
     with open_page(browser, guard, arena_server, viewport) as page:
         page.goto("/")
         expect(page.locator("#daily-button")).to_be_enabled()
@@ -172,8 +185,7 @@ def test_the_daily_challenge_to_its_end(browser: Browser, guard: BrowserGuard, a
         audit(page, "daily end")
 
 
-def test_the_profile_and_the_benchmark(browser: Browser, guard: BrowserGuard, arena_server: str,
-                                       viewport: str) -> None:
+def test_the_profile_and_the_benchmark(browser: Browser, guard: BrowserGuard, arena_server: str, viewport: str) -> None:
     with open_page(browser, guard, arena_server, viewport) as page:
         page.goto("/profile")
         expect(page.locator("main")).to_be_visible()

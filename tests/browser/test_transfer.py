@@ -32,11 +32,16 @@ def transferred(page: Page, url: str) -> tuple[int, list[str]]:
     received: dict[str, int] = {}
     urls: dict[str, str] = {}
     session.on("Network.requestWillBeSent", lambda event: urls.__setitem__(event["requestId"], event["request"]["url"]))
-    session.on("Network.loadingFinished",
-               lambda event: received.__setitem__(event["requestId"], int(event["encodedDataLength"])))
+    session.on(
+        "Network.loadingFinished",
+        lambda event: received.__setitem__(event["requestId"], int(event["encodedDataLength"])),
+    )
     page.goto(url)
-    page.wait_for_function("() => { const img = document.querySelector('#viewer img');"
-                           " return img && img.complete && img.naturalWidth > 0; }", polling=100)
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#viewer img');"
+        " return img && img.complete && img.naturalWidth > 0; }",
+        polling=100,
+    )
     expect(page.locator("#guess-map .leaflet-land-pane canvas")).to_have_count(1)
     page.wait_for_timeout(500)  # late requests (the websocket, the model's event) settle
     session.detach()
@@ -46,12 +51,15 @@ def transferred(page: Page, url: str) -> tuple[int, list[str]]:
 def test_a_game_page_is_light_first_and_lighter_again(cached_page: Page) -> None:
     cached_page.goto("/")
     expect(cached_page.locator("#set option")).not_to_have_count(0)
-    game = cached_page.evaluate("""async (set) => {
+    game = cached_page.evaluate(
+        """async (set) => {
         const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
         const response = await fetch('/api/games', {method: 'POST', body: JSON.stringify({set, rounds: 2}),
             headers: {'Content-Type': 'application/json', 'X-CSRFToken': token}});
         return (await response.json()).game;
-    }""", ARENA_SET)
+    }""",
+        ARENA_SET,
+    )
     # The lobby loaded the shared stylesheet and scripts; clear the cache so the game page is a first visit.
     cdp = cached_page.context.new_cdp_session(cached_page)
     cdp.send("Network.clearBrowserCache")

@@ -47,8 +47,9 @@ def isolated_server(settings: Settings, tmp_path: Path, tiny_checkpoint: Path):
 
 
 @pytest.fixture(scope="session")
-def tiny_registered(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory,
-                    django_db_setup: None, django_db_blocker: Any) -> dict[str, Any]:
+def tiny_registered(
+    tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory, django_db_setup: None, django_db_blocker: Any
+) -> dict[str, Any]:
     """The tiny checkpoint registered once per session (its ONNX export and parity check take seconds) into a
     store of its own, in a transaction rolled back: the files a registration leaves in the store and the
     version's fields, for model_version to seed each test's store and database with."""
@@ -67,8 +68,10 @@ def tiny_registered(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFact
         try:
             with transaction.atomic():
                 version = model_version_register(name="tiny", checkpoint=tiny_checkpoint, default=True)
-                fields = {name: getattr(version, name) for name in
-                          ("name", "kind", "checkpoint_path", "checkpoint_sha256", "description", "is_default")}
+                fields = {
+                    name: getattr(version, name)
+                    for name in ("name", "kind", "checkpoint_path", "checkpoint_sha256", "description", "is_default")
+                }
                 raise RolledBack
         except RolledBack:
             pass
@@ -84,8 +87,9 @@ def model_version(db: None, tiny_registered: dict[str, Any]):
     from gameserver.objectstore import storage_is_local
 
     if not storage_is_local():
-        return model_version_register(name="tiny", checkpoint=Path(tiny_registered["fields"]["checkpoint_path"]),
-                                      default=True)
+        return model_version_register(
+            name="tiny", checkpoint=Path(tiny_registered["fields"]["checkpoint_path"]), default=True
+        )
     target = Path(settings_value("PANORAMA_STORAGE_DIR"))
     for path in tiny_registered["files"]:
         copy = target / path.relative_to(tiny_registered["store"])
@@ -157,6 +161,7 @@ class SourceFolder:
 
     def png_header(self, name: str, *, width: int, height: int) -> str:
         """A PNG that claims width x height pixels but holds none: a decompression bomb's header."""
+
         def chunk(kind: bytes, data: bytes) -> bytes:
             return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -183,8 +188,10 @@ def source(tmp_path: Path) -> SourceFolder:
 @pytest.fixture
 def stored_files(tmp_storage: Path) -> Callable[[], list[Path]]:
     """Every file now under the storage folder, temporary ones included."""
+
     def files() -> list[Path]:
         return sorted(p for p in tmp_storage.rglob("*") if p.is_file()) if tmp_storage.exists() else []
+
     return files
 
 

@@ -36,8 +36,11 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("s3") / "moto.log"
     with log.open("wb") as handle:
-        server = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p",
-                                   str(port)], stdout=handle, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -65,8 +68,10 @@ def store(request: pytest.FixtureRequest, settings, monkeypatch: pytest.MonkeyPa
             monkeypatch.setenv(name, value)
         bucket = f"arena-{tmp_path.name.lower().replace('_', '-')[-40:]}"
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
-        settings.STORAGES = {**settings.STORAGES,
-                             "planet": object_storage(f"s3://{bucket}/objects?endpoint={endpoint}&region=us-east-1")}
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "planet": object_storage(f"s3://{bucket}/objects?endpoint={endpoint}&region=us-east-1"),
+        }
     checkpoint_local.cache_clear()
     yield request.param
     checkpoint_local.cache_clear()
@@ -106,8 +111,9 @@ def test_a_download_is_refused_unless_it_hashes_to_what_was_asked(store: str, tm
     assert not (tmp_path / "y.pt").exists() and not list(tmp_path.glob(".y.pt*"))
 
 
-def test_a_checkpoint_is_stored_by_its_hash_and_found_again_only_unchanged(store: str, settings, tmp_path: Path,
-                                                                         tiny_checkpoint: Path):
+def test_a_checkpoint_is_stored_by_its_hash_and_found_again_only_unchanged(
+    store: str, settings, tmp_path: Path, tiny_checkpoint: Path
+):
     sha256, local, created = checkpoint_store(path=tiny_checkpoint)
     assert created and sha256 == hashlib.sha256(tiny_checkpoint.read_bytes()).hexdigest()
     assert object_read(key=checkpoint_key(sha256=sha256)) == tiny_checkpoint.read_bytes()

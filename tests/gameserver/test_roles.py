@@ -36,23 +36,38 @@ def clients(db: None) -> dict[str, Client]:
     researcher.groups.add(Group.objects.get_or_create(name="researchers")[0])
     staff_without_rights = User.objects.create_user("staff", password="pw", is_staff=True)
     loader = User.objects.create_user("loader", password="pw", is_staff=True)
-    loader.user_permissions.add(Permission.objects.get(codename="add_panoramaset"),
-                                Permission.objects.get(codename="add_modelversion"))
-    return {"anonymous": Client(), "player": signed_in(User.objects.create_user("player", password="pw")),
-            "researcher": signed_in(researcher), "staff": signed_in(staff_without_rights),
-            "loader": signed_in(loader),
-            "admin": signed_in(User.objects.create_superuser("root", password="pw"))}
+    loader.user_permissions.add(
+        Permission.objects.get(codename="add_panoramaset"), Permission.objects.get(codename="add_modelversion")
+    )
+    return {
+        "anonymous": Client(),
+        "player": signed_in(User.objects.create_user("player", password="pw")),
+        "researcher": signed_in(researcher),
+        "staff": signed_in(staff_without_rights),
+        "loader": signed_in(loader),
+        "admin": signed_in(User.objects.create_superuser("root", password="pw")),
+    }
 
 
 def test_each_role_reaches_exactly_its_doors(clients, tiny_checkpoint: Path):
     expected = {  # role: (export, upload form, register form, predictions form)
-        "anonymous": (401, 302, 302, 302), "player": (403, 302, 302, 302), "researcher": (200, 302, 302, 302),
+        "anonymous": (401, 302, 302, 302),
+        "player": (403, 302, 302, 302),
+        "researcher": (200, 302, 302, 302),
         # Staff are admins: they export; loading data needs its own permission.
-        "staff": (200, 403, 403, 403), "loader": (200, 200, 200, 200), "admin": (200, 200, 200, 200),
+        "staff": (200, 403, 403, 403),
+        "loader": (200, 200, 200, 200),
+        "admin": (200, 200, 200, 200),
     }
-    seen = {role: (client.get(EXPORT_URL).status_code, client.get(UPLOAD_URL).status_code,
-                   client.get(REGISTER_URL).status_code, client.get(PREDICTIONS_URL).status_code)
-            for role, client in clients.items()}
+    seen = {
+        role: (
+            client.get(EXPORT_URL).status_code,
+            client.get(UPLOAD_URL).status_code,
+            client.get(REGISTER_URL).status_code,
+            client.get(PREDICTIONS_URL).status_code,
+        )
+        for role, client in clients.items()
+    }
     assert seen == expected
 
 
@@ -66,8 +81,15 @@ def test_an_admin_uploads_predictions_and_a_bad_file_is_refused_naming_its_rows(
     admin = clients["admin"]
 
     def upload(text: str, **fields: str) -> Any:
-        return admin.post(PREDICTIONS_URL, {"name": "geoclip", "panorama_set": panorama_set.set_id,
-                                            "predictions": SimpleUploadedFile("p.csv", text.encode()), **fields})
+        return admin.post(
+            PREDICTIONS_URL,
+            {
+                "name": "geoclip",
+                "panorama_set": panorama_set.set_id,
+                "predictions": SimpleUploadedFile("p.csv", text.encode()),
+                **fields,
+            },
+        )
 
     refused = upload(f"file,latitude,longitude\n{panorama.source_file},95,0\nimages/nope.jpg,1,1\n")
     assert refused.status_code == 400 and not ModelVersion.objects.exists()
@@ -78,8 +100,9 @@ def test_an_admin_uploads_predictions_and_a_bad_file_is_refused_naming_its_rows(
     version = ModelVersion.objects.get(name="geoclip")
     assert version.kind == "external" and ExternalPrediction.objects.get().latitude == 45
     assert PREDICTIONS_URL in admin.get("/admin/inference/modelversion/").content.decode()
-    knn = admin.post(REGISTER_URL, {"name": "geoclip", "kind": "knn",
-                                    "checkpoint": SimpleUploadedFile("k.pt", b"not a checkpoint")})
+    knn = admin.post(
+        REGISTER_URL, {"name": "geoclip", "kind": "knn", "checkpoint": SimpleUploadedFile("k.pt", b"not a checkpoint")}
+    )
     assert knn.status_code == 400 and "taken by a model of kind external" in knn.content.decode()
 
 

@@ -34,11 +34,16 @@ def settings_in_subprocess(env: dict[str, str], *, show: str = "'ok'") -> subpro
     Django's settings as it reads them first (the module over Django's defaults), without importing the apps:
     every check of the environment is made there, and django.setup() (torch and ONNX Runtime) took seven times as
     long."""
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("DJANGO_", "DATABASE_URL", "PLANET_PROD", "PLANET_FAST_PASSWORD_HASHER"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "PLANET_PROD", "PLANET_FAST_PASSWORD_HASHER"))
+    }
     # Reading one setting loads them all (and raises what the module refuses), as the first request would.
-    code = ("import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'gameserver.settings'; "
-            f"from django.conf import settings as s; s.INSTALLED_APPS; print({show})")
+    code = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'gameserver.settings'; "
+        f"from django.conf import settings as s; s.INSTALLED_APPS; print({show})"
+    )
     return subprocess.run([sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True)
 
 
@@ -52,14 +57,21 @@ def test_production_refuses_debug():
     assert result.returncode != 0
 
 
-PRODUCTION = {"PLANET_PRODUCTION": "1", "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "s" * 40,
-              "DJANGO_ALLOWED_HOSTS": "arena.example.org"}
+PRODUCTION = {
+    "PLANET_PRODUCTION": "1",
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "s" * 40,
+    "DJANGO_ALLOWED_HOSTS": "arena.example.org",
+}
 
 
 def test_production_starts_with_a_real_secret_and_is_served_securely():
-    result = settings_in_subprocess(PRODUCTION, show="s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
-                                    "s.SESSION_COOKIE_HTTPONLY, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0, "
-                                    "s.DEBUG, s.ALLOWED_HOSTS")
+    result = settings_in_subprocess(
+        PRODUCTION,
+        show="s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+        "s.SESSION_COOKIE_HTTPONLY, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0, "
+        "s.DEBUG, s.ALLOWED_HOSTS",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True", "True", "True", "False", "['arena.example.org']"]
 
@@ -91,9 +103,14 @@ def test_debug_is_off_unless_asked_for_the_embedded_game_included():
     assert settings_in_subprocess({"DJANGO_DEBUG": "1"}, show="s.DEBUG").stdout.strip() == "True"
 
 
-@pytest.mark.parametrize("variable, scope", [("PLANET_RATE_LIMIT_ROUND_STARTS", "round_starts"),
-                                             ("PLANET_RATE_LIMIT_PREDICTIONS", "predictions"),
-                                             ("PLANET_RATE_LIMIT_GAME_PREDICTIONS", "game_predictions")])
+@pytest.mark.parametrize(
+    "variable, scope",
+    [
+        ("PLANET_RATE_LIMIT_ROUND_STARTS", "round_starts"),
+        ("PLANET_RATE_LIMIT_PREDICTIONS", "predictions"),
+        ("PLANET_RATE_LIMIT_GAME_PREDICTIONS", "game_predictions"),
+    ],
+)
 def test_each_rate_limit_comes_from_the_environment_and_is_checked(variable: str, scope: str):
     assert settings_in_subprocess({variable: "7/30"}, show=f"s.RATE_LIMITS[{scope!r}]").stdout.split() == ["7/30"]
     refused = settings_in_subprocess({variable: "lots"})
@@ -107,16 +124,33 @@ def test_the_object_store_is_the_local_folder_unless_an_s3_url_is_set():
     assert isinstance(local, LocalObjectStorage)
     assert local.location == str(settings.PANORAMA_STORAGE_DIR)  # the test's own folder
     store = object_storage("s3://arena-objects/prod/v1?endpoint=http%3A//10.0.0.5%3A9000&region=eu-west-1")
-    assert store == {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-        "bucket_name": "arena-objects", "location": "prod/v1", "file_overwrite": True, "default_acl": None,
-        "querystring_auth": True, "querystring_expire": 60, "endpoint_url": "http://10.0.0.5:9000",
-        "addressing_style": "path", "region_name": "eu-west-1"}}
+    assert store == {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": "arena-objects",
+            "location": "prod/v1",
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            "endpoint_url": "http://10.0.0.5:9000",
+            "addressing_style": "path",
+            "region_name": "eu-west-1",
+        },
+    }
     result = settings_in_subprocess({"PLANET_STORAGE_URL": "s3://bucket/p"}, show="s.STORAGES['planet']['OPTIONS']")
     assert result.returncode == 0 and "'bucket_name': 'bucket'" in result.stdout
 
 
-@pytest.mark.parametrize("url,message", [("/srv/objects", "must be s3://"), ("s3://", "must be s3://"),
-                                         ("gs://bucket", "must be s3://"), ("s3://b?acl=public", "unknown option")])
+@pytest.mark.parametrize(
+    "url,message",
+    [
+        ("/srv/objects", "must be s3://"),
+        ("s3://", "must be s3://"),
+        ("gs://bucket", "must be s3://"),
+        ("s3://b?acl=public", "unknown option"),
+    ],
+)
 def test_an_object_store_url_that_is_not_s3_is_refused_at_start(url: str, message: str):
     result = settings_in_subprocess({"PLANET_STORAGE_URL": url})
     assert result.returncode != 0 and "PLANET_STORAGE_URL" in result.stderr and message in result.stderr
@@ -142,11 +176,19 @@ def test_the_embedded_game_makes_its_own_secret_once(tmp_path):
 def test_passwords_get_django_s_slow_hash_unless_the_tests_ask_and_production_refuses_the_fast_one():
     shown = "s.PASSWORD_HASHERS[0]"
     assert settings_in_subprocess({"PLANET_FAST_PASSWORD_HASHER": "0"}, show=shown).stdout.strip() == (
-        "django.contrib.auth.hashers.PBKDF2PasswordHasher")
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher"
+    )
     assert settings_in_subprocess({"PLANET_FAST_PASSWORD_HASHER": "1"}, show=shown).stdout.strip() == (
-        "django.contrib.auth.hashers.MD5PasswordHasher")
-    refused = settings_in_subprocess({"PLANET_PRODUCTION": "1", "DJANGO_SECRET_KEY": "x" * 40,
-                                      "DJANGO_ALLOWED_HOSTS": "arena.example", "PLANET_FAST_PASSWORD_HASHER": "1"})
+        "django.contrib.auth.hashers.MD5PasswordHasher"
+    )
+    refused = settings_in_subprocess(
+        {
+            "PLANET_PRODUCTION": "1",
+            "DJANGO_SECRET_KEY": "x" * 40,
+            "DJANGO_ALLOWED_HOSTS": "arena.example",
+            "PLANET_FAST_PASSWORD_HASHER": "1",
+        }
+    )
     assert refused.returncode != 0 and "PLANET_FAST_PASSWORD_HASHER" in refused.stderr
     from django.contrib.auth.hashers import get_hasher
 

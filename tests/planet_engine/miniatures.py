@@ -19,17 +19,57 @@ import numpy as np
 from PIL import Image
 
 OSV5M_COLUMNS = [
-    "id", "latitude", "longitude", "thumb_original_url", "country", "sequence", "captured_at", "lon_bin", "lat_bin",
-    "cell", "land_cover", "road_index", "drive_side", "climate", "soil", "dist_sea", "quadtree_10_5000",
-    "quadtree_10_25000", "quadtree_10_1000", "quadtree_10_50000", "quadtree_10_12500", "quadtree_10_500",
-    "quadtree_10_2500", "unique_region", "unique_sub-region", "unique_city", "unique_country", "creator_username",
-    "creator_id", "region", "sub-region", "city"]
-GEOESTIMATION_COLUMNS = ["IMG_ID", "AUTHOR", "LAT", "LON", "S3_Label", "S16_Label", "S365_Label", "Prob_indoor",
-                         "Prob_natural", "Prob_urban"]
+    "id",
+    "latitude",
+    "longitude",
+    "thumb_original_url",
+    "country",
+    "sequence",
+    "captured_at",
+    "lon_bin",
+    "lat_bin",
+    "cell",
+    "land_cover",
+    "road_index",
+    "drive_side",
+    "climate",
+    "soil",
+    "dist_sea",
+    "quadtree_10_5000",
+    "quadtree_10_25000",
+    "quadtree_10_1000",
+    "quadtree_10_50000",
+    "quadtree_10_12500",
+    "quadtree_10_500",
+    "quadtree_10_2500",
+    "unique_region",
+    "unique_sub-region",
+    "unique_city",
+    "unique_country",
+    "creator_username",
+    "creator_id",
+    "region",
+    "sub-region",
+    "city",
+]
+GEOESTIMATION_COLUMNS = [
+    "IMG_ID",
+    "AUTHOR",
+    "LAT",
+    "LON",
+    "S3_Label",
+    "S16_Label",
+    "S365_Label",
+    "Prob_indoor",
+    "Prob_natural",
+    "Prob_urban",
+]
 # Places spread over the world: every miniature draws from these.
 _rng = np.random.default_rng(7)
-PLACES = [(round(float(lat), 6), round(float(lon), 6))
-          for lat, lon in zip(_rng.uniform(-55, 70, 48), _rng.uniform(-179, 179, 48), strict=True)]
+PLACES = [
+    (round(float(lat), 6), round(float(lon), 6))
+    for lat, lon in zip(_rng.uniform(-55, 70, 48), _rng.uniform(-179, 179, 48), strict=True)
+]
 
 
 def jpeg(seed: int, size: tuple[int, int] = (40, 30)) -> bytes:
@@ -42,7 +82,7 @@ def jpeg(seed: int, size: tuple[int, int] = (40, 30)) -> bytes:
 def truncated_jpeg(seed: int) -> bytes:
     """A JPEG cut short, as an interrupted download leaves it: Image.verify() accepts it, decoding does not."""
     whole = jpeg(seed, (64, 48))
-    return whole[:len(whole) * 2 // 3]
+    return whole[: len(whole) * 2 // 3]
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]], *, bom: bool = False) -> Path:
@@ -56,23 +96,50 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]], *, bom: b
 
 def osv5m_row(identifier: int, latitude: float, longitude: float) -> list[object]:
     row: dict[str, object] = dict.fromkeys(OSV5M_COLUMNS, 0)
-    row.update({"id": identifier, "latitude": latitude, "longitude": longitude,
-                "thumb_original_url": f"https://example.org/{identifier}.jpg", "country": "FR",
-                "sequence": "seq-1", "captured_at": 1600000000000, "cell": f"({int(longitude)}, {int(latitude)})",
-                "creator_username": "mapper", "creator_id": 1.02345678e14, "region": "R", "sub-region": "S",
-                "city": "C", "land_cover": 40, "dist_sea": 0.12})
+    row.update(
+        {
+            "id": identifier,
+            "latitude": latitude,
+            "longitude": longitude,
+            "thumb_original_url": f"https://example.org/{identifier}.jpg",
+            "country": "FR",
+            "sequence": "seq-1",
+            "captured_at": 1600000000000,
+            "cell": f"({int(longitude)}, {int(latitude)})",
+            "creator_username": "mapper",
+            "creator_id": 1.02345678e14,
+            "region": "R",
+            "sub-region": "S",
+            "city": "C",
+            "land_cover": 40,
+            "dist_sea": 0.12,
+        }
+    )
     return [row[column] for column in OSV5M_COLUMNS]
 
 
-def osv5m(root: Path, *, split: str = "train", places: list[tuple[float, float]] | None = None,
-          mode: str = "zipped", zips: int = 2, missing: tuple[int, ...] = (), corrupt: tuple[int, ...] = (),
-          bom: bool = False, first_id: int = 100_000_000_000) -> list[int]:
+def osv5m(
+    root: Path,
+    *,
+    split: str = "train",
+    places: list[tuple[float, float]] | None = None,
+    mode: str = "zipped",
+    zips: int = 2,
+    missing: tuple[int, ...] = (),
+    corrupt: tuple[int, ...] = (),
+    bom: bool = False,
+    first_id: int = 100_000_000_000,
+) -> list[int]:
     """OSV-5M's layout; mode zipped, extracted or half (zip 00 extracted and deleted, the others still zips).
     Returns the ids in CSV order."""
     places = places if places is not None else PLACES
     ids = [first_id + 7 * n for n in range(len(places))]
-    write_csv(root / f"{split}.csv", OSV5M_COLUMNS,
-              [osv5m_row(i, *place) for i, place in zip(ids, places, strict=True)], bom=bom)
+    write_csv(
+        root / f"{split}.csv",
+        OSV5M_COLUMNS,
+        [osv5m_row(i, *place) for i, place in zip(ids, places, strict=True)],
+        bom=bom,
+    )
     images = root / "images" / split
     images.mkdir(parents=True, exist_ok=True)
     for n, identifier in enumerate(ids):
@@ -107,14 +174,19 @@ def hub_cache(cache: Path, download: Path) -> Path:
     return repo
 
 
-def geoestimation(path: Path, rows: list[tuple[str, float, float]], *, swapped_header: bool = False,
-                  bom: bool = False) -> Path:
+def geoestimation(
+    path: Path, rows: list[tuple[str, float, float]], *, swapped_header: bool = False, bom: bool = False
+) -> Path:
     """*_places365.csv; `swapped_header`: the 2018 Im2GPS3k file, whose header says LON,LAT over lat,lon values."""
     header = list(GEOESTIMATION_COLUMNS)
     if swapped_header:
         header[2], header[3] = "LON", "LAT"
-    return write_csv(path, header, [[name, f"{n}@N00", lat, lon, 1, 8, 279, 0.1, 0.8, 0.1]
-                                    for n, (name, lat, lon) in enumerate(rows)], bom=bom)
+    return write_csv(
+        path,
+        header,
+        [[name, f"{n}@N00", lat, lon, 1, 8, 279, 0.1, 0.8, 0.1] for n, (name, lat, lon) in enumerate(rows)],
+        bom=bom,
+    )
 
 
 def flickr_name(n: int) -> str:
@@ -135,7 +207,7 @@ def mp16_msgpack(folder: Path, files: dict[str, bytes], *, per_shard: int = 5) -
     items = list(files.items())
     for shard in range(0, len(items), per_shard):
         with (folder / f"shard_{shard // per_shard}.msg").open("wb") as handle:
-            for name, data in items[shard:shard + per_shard]:
+            for name, data in items[shard : shard + per_shard]:
                 handle.write(msgpack.packb({"image": data, "id": name}))
     return folder
 
@@ -153,6 +225,6 @@ def split_tar(path: Path, files: dict[str, bytes], *, parts: int = 3) -> list[Pa
     written = []
     for n in range(parts):
         part = path.with_name(f"{path.name}.a{chr(ord('a') + n)}")
-        part.write_bytes(whole[n * step:(n + 1) * step])
+        part.write_bytes(whole[n * step : (n + 1) * step])
         written.append(part)
     return written

@@ -49,8 +49,15 @@ def write_paired_places(folder: Path, *, places_per_region: int, seed: int) -> P
                 _, colour, pattern = regions[int(shown)]
                 file = f"images/{place}-{view}.jpg"
                 synthetic_image(colour, pattern, rng).save(folder / file, quality=90)
-                rows.append({"file": file, "latitude": location[0], "longitude": location[1], "place_id": place,
-                             "view": f"view-{view}"})
+                rows.append(
+                    {
+                        "file": file,
+                        "latitude": location[0],
+                        "longitude": location[1],
+                        "place_id": place,
+                        "view": f"view-{view}",
+                    }
+                )
     manifest = folder / "manifest.csv"
     with manifest.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -75,11 +82,18 @@ def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def album_checkpoint(tiny_checkpoint: Path, paired_train: Path, embedding_cache: Path,
-                     tmp_path_factory: pytest.TempPathFactory) -> Path:
+def album_checkpoint(
+    tiny_checkpoint: Path, paired_train: Path, embedding_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     out = tmp_path_factory.mktemp("album") / "album.pt"
-    album_train(base=tiny_checkpoint, manifest=paired_train, out=out, settings=AlbumSettings(),
-                cache_dir=embedding_cache, quiet=True)
+    album_train(
+        base=tiny_checkpoint,
+        manifest=paired_train,
+        out=out,
+        settings=AlbumSettings(),
+        cache_dir=embedding_cache,
+        quiet=True,
+    )
     return out
 
 
@@ -87,18 +101,21 @@ def _groups(manifest_path: Path) -> tuple[list[list[Path]], np.ndarray, np.ndarr
     manifest = read_manifest(manifest_path)
     places = manifest.places()
     first = [place[0] for place in places]
-    return ([[manifest.rows[i].path for i in place] for place in places], manifest.latitudes[first],
-            manifest.longitudes[first])
+    return (
+        [[manifest.rows[i].path for i in place] for place in places],
+        manifest.latitudes[first],
+        manifest.longitudes[first],
+    )
 
 
 def _hits(predictions: list, latitudes: np.ndarray, longitudes: np.ndarray) -> float:
-    errors = distances_km(np.array([p.latitude for p in predictions]), np.array([p.longitude for p in predictions]),
-                          latitudes, longitudes)
+    errors = distances_km(
+        np.array([p.latitude for p in predictions]), np.array([p.longitude for p in predictions]), latitudes, longitudes
+    )
     return float(np.mean(errors < 750))  # the regions lie thousands of km apart
 
 
-def test_the_album_tells_apart_places_whose_single_views_are_ambiguous(tiny_checkpoint, album_checkpoint,
-                                                                        paired_test):
+def test_the_album_tells_apart_places_whose_single_views_are_ambiguous(tiny_checkpoint, album_checkpoint, paired_test):
     groups, latitudes, longitudes = _groups(paired_test)
     album = AlbumPredictor(album_checkpoint, base=tiny_checkpoint).predict_groups(groups)
     averaged = Predictor(tiny_checkpoint, device="cpu").predict_groups(groups)
@@ -119,7 +136,8 @@ def test_the_order_of_the_views_hardly_matters(tiny_checkpoint, album_checkpoint
 
 
 def test_the_checkpoint_describes_itself_and_predicts_as_the_model_trained_in_memory(
-        tiny_checkpoint, album_checkpoint, paired_train, paired_test, embedding_cache):
+    tiny_checkpoint, album_checkpoint, paired_train, paired_test, embedding_cache
+):
     base = load_checkpoint(tiny_checkpoint)
     loaded = load_album(album_checkpoint, base_sha256=base.sha256, base_cells=base.cells)
     payload = loaded.payload
@@ -131,17 +149,27 @@ def test_the_checkpoint_describes_itself_and_predicts_as_the_model_trained_in_me
     train = read_manifest(paired_train)
     places = train.places()
     first = [place[0] for place in places]
-    inputs = view_inputs(base.model, base_embeddings(base, train.image_paths, cache_dir=embedding_cache,
-                                                     device=torch.device("cpu")), "embedding")
-    model, _ = fit_album([inputs[place] for place in places], train.latitudes[first], train.longitudes[first],
-                         base.cells, AlbumSettings())
+    inputs = view_inputs(
+        base.model,
+        base_embeddings(base, train.image_paths, cache_dir=embedding_cache, device=torch.device("cpu")),
+        "embedding",
+    )
+    model, _ = fit_album(
+        [inputs[place] for place in places],
+        train.latitudes[first],
+        train.longitudes[first],
+        base.cells,
+        AlbumSettings(),
+    )
     state = loaded.model.state_dict()
     assert all(torch.equal(state[name], value) for name, value in model.state_dict().items())
     predictor = AlbumPredictor(album_checkpoint, base=tiny_checkpoint)
     groups = _groups(paired_test)[0][:4]
     predictions = predictor.predict_groups(groups, distribution=True)
-    np.testing.assert_allclose(np.array([p.distribution for p in predictions], dtype=float),
-                               album_probabilities(model, [predictor.view_inputs(group) for group in groups]))
+    np.testing.assert_allclose(
+        np.array([p.distribution for p in predictions], dtype=float),
+        album_probabilities(model, [predictor.view_inputs(group) for group in groups]),
+    )
     assert predictions[0].checkpoint_sha256 == hashlib.sha256(album_checkpoint.read_bytes()).hexdigest()
 
 
@@ -157,21 +185,61 @@ def test_a_base_checkpoint_whose_sha256_differs_is_refused(tiny_checkpoint, albu
 
 def test_log_probabilities_as_input_train_too(tiny_checkpoint, paired_train, paired_test, embedding_cache, tmp_path):
     out = tmp_path / "album-logprobs.pt"
-    album_train(base=tiny_checkpoint, manifest=paired_train, out=out, settings=AlbumSettings(input="logprobs"),
-                cache_dir=embedding_cache, quiet=True)
+    album_train(
+        base=tiny_checkpoint,
+        manifest=paired_train,
+        out=out,
+        settings=AlbumSettings(input="logprobs"),
+        cache_dir=embedding_cache,
+        quiet=True,
+    )
     groups, latitudes, longitudes = _groups(paired_test)
     assert _hits(AlbumPredictor(out, base=tiny_checkpoint).predict_groups(groups), latitudes, longitudes) >= 0.9
 
 
-def test_cli_trains_an_album_and_predicts_a_place_with_it(tiny_checkpoint, paired_train, paired_test, embedding_cache,
-                                                          tmp_path, capsys):
+def test_cli_trains_an_album_and_predicts_a_place_with_it(
+    tiny_checkpoint, paired_train, paired_test, embedding_cache, tmp_path, capsys
+):
     out = tmp_path / "album.pt"
-    assert main(["album-train", "--base", str(tiny_checkpoint), "--manifest", str(paired_train), "--out", str(out),
-                 "--epochs", "5", "--input", "logprobs", "--cache-dir", str(embedding_cache), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "album-train",
+                "--base",
+                str(tiny_checkpoint),
+                "--manifest",
+                str(paired_train),
+                "--out",
+                str(out),
+                "--epochs",
+                "5",
+                "--input",
+                "logprobs",
+                "--cache-dir",
+                str(embedding_cache),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "32 places, 128 views, input logprobs" in capsys.readouterr().out
     views = [str(path) for path in _groups(paired_test)[0][0]]
-    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--album", str(out), "--multi-view", "--top-k",
-                 "2", *views]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--album",
+                str(out),
+                "--multi-view",
+                "--top-k",
+                "2",
+                *views,
+            ]
+        )
+        == 0
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == 1 and lines[0]["image"] == ",".join(views) and len(lines[0]["top_cells"]) == 2
     assert -90 <= lines[0]["latitude"] <= 90

@@ -25,11 +25,19 @@ def _shape_of(collection: dict, country: str) -> shapely.Geometry:
     return shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in features])
 
 
-@pytest.mark.parametrize(("country", "lat", "lon"), [("FR", 48.8566, 2.3522), ("NO", 59.9139, 10.7522),
-                                                      ("JP", 35.6762, 139.6503), ("BR", -23.5505, -46.6333),
-                                                      ("FJ", -17.75, 178.0)])
-def test_a_city_inland_lies_inside_its_simplified_country(collection: dict, country: str, lat: float,
-                                                          lon: float) -> None:
+@pytest.mark.parametrize(
+    ("country", "lat", "lon"),
+    [
+        ("FR", 48.8566, 2.3522),
+        ("NO", 59.9139, 10.7522),
+        ("JP", 35.6762, 139.6503),
+        ("BR", -23.5505, -46.6333),
+        ("FJ", -17.75, 178.0),
+    ],
+)
+def test_a_city_inland_lies_inside_its_simplified_country(
+    collection: dict, country: str, lat: float, lon: float
+) -> None:
     assert _shape_of(collection, country).contains(shapely.Point(lon, lat))
 
 

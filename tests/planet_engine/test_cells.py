@@ -16,8 +16,9 @@ def test_leaf_ids_equal_s2sphere_including_poles_and_antimeridian():
     lat, lon = random_points(5000)
     lat = np.concatenate([lat, [90, -90, 0, 0, 45, -45, 0]])
     lon = np.concatenate([lon, [0, 0, 180, -180, 180, -180, 90]])
-    expected = [s2sphere.CellId.from_lat_lng(s2sphere.LatLng.from_degrees(a, b)).id()
-                for a, b in zip(lat, lon, strict=True)]
+    expected = [
+        s2sphere.CellId.from_lat_lng(s2sphere.LatLng.from_degrees(a, b)).id() for a, b in zip(lat, lon, strict=True)
+    ]
     assert leaf_cell_ids(lat, lon).tolist() == expected
 
 
@@ -42,8 +43,9 @@ def check_partition_invariants(lat: np.ndarray, lon: np.ndarray, t1: int, t2: in
     assert np.all(containing[kept] == 1)
     assert np.all(containing[~kept] == 0)
     # Counts add up, no cell is over t1 unless at max level, none is under t2.
-    np.testing.assert_array_equal(np.bincount(partition.assignment[kept], minlength=partition.num_cells),
-                                  partition.counts)
+    np.testing.assert_array_equal(
+        np.bincount(partition.assignment[kept], minlength=partition.num_cells), partition.counts
+    )
     assert np.all((partition.counts <= t1) | (partition.levels == max_level))
     assert np.all(partition.counts >= t2)
     # Cells never overlap: no kept cell contains another.
@@ -80,7 +82,9 @@ def test_sparse_cells_are_dropped_and_their_photos_left_out():
 @settings(max_examples=2 * settings().max_examples // 5, deadline=None)  # 40 in ci
 @given(
     points=st.lists(st.tuples(st.floats(-90, 90), st.floats(-180, 180)), min_size=1, max_size=120),
-    t1=st.integers(1, 30), t2=st.integers(1, 30), max_level=st.integers(0, 16),
+    t1=st.integers(1, 30),
+    t2=st.integers(1, 30),
+    max_level=st.integers(0, 16),
 )
 def test_partition_invariants_hold_for_any_points(points, t1, t2, max_level):
     t2 = min(t1, t2)

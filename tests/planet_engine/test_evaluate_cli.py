@@ -19,11 +19,48 @@ def test_cli_runs_the_whole_pipeline(synthetic_train, synthetic_test, tmp_path, 
     cells, model, report = tmp_path / "cells.csv", tmp_path / "model.pt", tmp_path / "report.json"
     assert main(["partition", "--manifest", str(synthetic_train), "--t1", "10", "--t2", "2", "--out", str(cells)]) == 0
     assert "cells" in capsys.readouterr().out
-    assert main(["train", "--manifest", str(synthetic_train), "--cells", str(cells), "--out", str(model),
-                 "--image-size", "64", "--epochs", "15", "--lr", "0.01", "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--manifest",
+                str(synthetic_train),
+                "--cells",
+                str(cells),
+                "--out",
+                str(model),
+                "--image-size",
+                "64",
+                "--epochs",
+                "15",
+                "--lr",
+                "0.01",
+                "--cache-dir",
+                str(tmp_path / "cache"),
+            ]
+        )
+        == 0
+    )
     assert "checkpoint" in capsys.readouterr().out
-    assert main(["evaluate", "--checkpoint", str(model), "--manifest", str(synthetic_test), "--report", str(report),
-                 "--cache-dir", str(tmp_path / "cache"), "--knn-k", "1", "3"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(model),
+                "--manifest",
+                str(synthetic_test),
+                "--report",
+                str(report),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--knn-k",
+                "1",
+                "3",
+            ]
+        )
+        == 0
+    )
     table = capsys.readouterr().out
     assert "PlaNet 91M (published, Im2GPS)" in table and "kNN retrieval (k=3)" in table
     methods = json.loads(report.read_text())["methods"]
@@ -66,11 +103,24 @@ def test_knn_returns_the_nearest_reference_location():
 
 def test_table_prints_each_methods_numbers_under_their_headers():
     row: ErrorSummaryRecord = {
-        "count": 1, "accuracy": {"street": 0.0, "city": 0.1, "region": 0.2, "country": 0.3, "continent": 0.4},
-        "median_km": 1234.4, "mean_km": 2345.6, "mean_geoscore": 3210.7}
+        "count": 1,
+        "accuracy": {"street": 0.0, "city": 0.1, "region": 0.2, "country": 0.3, "continent": 0.4},
+        "median_km": 1234.4,
+        "mean_km": 2345.6,
+        "mean_geoscore": 3210.7,
+    }
     methods: dict[str, ErrorSummaryRecord] = {"x": {**row, "country_accuracy": 0.555}, "y": row}
-    table = format_table({"photos": 1, "manifest": "m.csv", "checkpoint": "c.pt", "checkpoint_sha256": "",
-                          "thresholds_km": [], "methods": methods}, published=False)
+    table = format_table(
+        {
+            "photos": 1,
+            "manifest": "m.csv",
+            "checkpoint": "c.pt",
+            "checkpoint_sha256": "",
+            "thresholds_km": [],
+            "methods": methods,
+        },
+        published=False,
+    )
     assert "x" in table and "40.0%" in table
     title, header, rule, with_country, without_country = table.splitlines()
     assert title == "1 photos of m.csv"
@@ -86,9 +136,21 @@ def test_table_prints_each_methods_numbers_under_their_headers():
 
 def test_table_ends_with_planets_published_rows():
     row: ErrorSummaryRecord = {
-        "count": 1, "accuracy": {"street": 0.0, "city": 0.1, "region": 0.2, "country": 0.3, "continent": 0.4},
-        "median_km": 1.0, "mean_km": 2.0, "mean_geoscore": 3.0}
-    lines = format_table({"photos": 1, "manifest": "m.csv", "checkpoint": "c.pt", "checkpoint_sha256": "",
-                          "thresholds_km": [], "methods": {"x": row}}).splitlines()
+        "count": 1,
+        "accuracy": {"street": 0.0, "city": 0.1, "region": 0.2, "country": 0.3, "continent": 0.4},
+        "median_km": 1.0,
+        "mean_km": 2.0,
+        "mean_geoscore": 3.0,
+    }
+    lines = format_table(
+        {
+            "photos": 1,
+            "manifest": "m.csv",
+            "checkpoint": "c.pt",
+            "checkpoint_sha256": "",
+            "thresholds_km": [],
+            "methods": {"x": row},
+        }
+    ).splitlines()
     assert [line[:44].rstrip() for line in lines[-3:]] == list(PLANET_PUBLISHED)
     assert lines[-3].split()[-5:] == ["8.4%", "24.5%", "37.6%", "53.6%", "71.3%"]

@@ -53,7 +53,7 @@ def test_vector_and_pairwise_distances_agree_with_the_scalar_one():
 def test_geoscore_is_5000_at_zero_and_falls_by_e_every_1492_7_km():
     assert geoscore(0.0) == 5000.0
     assert geoscore(1492.7) == pytest.approx(5000 / math.e)
-    assert geoscore(2 * 1492.7) == pytest.approx(5000 / math.e ** 2)
+    assert geoscore(2 * 1492.7) == pytest.approx(5000 / math.e**2)
     np.testing.assert_allclose(geoscore(np.array([0.0, 1492.7])), [5000, 5000 / math.e])
 
 
@@ -71,8 +71,9 @@ def test_summary_of_hand_made_errors():
     assert summary.accuracy == {"street": 0.2, "city": 0.4, "region": 0.6, "country": 0.6, "continent": 0.8}
     assert summary.median_km == 100.0
     assert summary.mean_km == pytest.approx(1222.1)
-    assert summary.mean_geoscore == pytest.approx(np.mean([5000 * math.exp(-d / 1492.7)
-                                                           for d in (0.5, 10, 100, 1000, 5000)]))
+    assert summary.mean_geoscore == pytest.approx(
+        np.mean([5000 * math.exp(-d / 1492.7) for d in (0.5, 10, 100, 1000, 5000)])
+    )
 
 
 def test_empty_errors_are_rejected():
@@ -80,8 +81,7 @@ def test_empty_errors_are_rejected():
         summarize_errors(np.array([]))
 
 
-@pytest.mark.parametrize("latitude,longitude", [(91, 0), (-90.5, 0), (0, 180.01), (float("nan"), 0),
-                                                (0, float("inf"))])
+@pytest.mark.parametrize("latitude,longitude", [(91, 0), (-90.5, 0), (0, 180.01), (float("nan"), 0), (0, float("inf"))])
 def test_bad_coordinates_are_rejected(latitude, longitude):
     with pytest.raises(ValueError):
         validate_coordinates(latitude, longitude)
@@ -90,8 +90,11 @@ def test_bad_coordinates_are_rejected(latitude, longitude):
 def test_coordinate_arrays_count_the_bad_values_and_name_the_first():
     latitudes, longitudes = validate_coordinate_arrays(np.array([0, 45]), np.array([-180, 180]))
     assert latitudes.dtype == longitudes.dtype == np.float64
-    with pytest.raises(ValueError, match=r"latitude must be finite and within \[-90, 90\]: 2 invalid value\(s\), "
-                                         r"first nan at index 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"latitude must be finite and within \[-90, 90\]: 2 invalid value\(s\), "
+        r"first nan at index 1",
+    ):
         validate_coordinate_arrays(np.array([0.0, np.nan, 91.0]), np.zeros(3))
     with pytest.raises(ValueError, match=r"longitude .* first inf at index 0"):
         validate_coordinate_arrays(np.zeros(2), np.array([np.inf, 0.0]))
@@ -108,8 +111,13 @@ def test_a_missing_error_is_inside_no_radius():
     """A round that timed out has no pin: the game passes its error as infinity, which no radius holds."""
     from planet_engine.geo import head_to_head, threshold_outcomes, within_thresholds
 
-    assert threshold_outcomes(math.inf, 300.0) == {"street": "tie", "city": "tie", "region": "tie",
-                                                   "country": "model", "continent": "model"}
+    assert threshold_outcomes(math.inf, 300.0) == {
+        "street": "tie",
+        "city": "tie",
+        "region": "tie",
+        "country": "model",
+        "continent": "model",
+    }
     assert set(threshold_outcomes(math.inf, math.inf).values()) == {"tie"}
     assert head_to_head(math.inf, 300.0) == "model"
     assert not within_thresholds(np.array([math.inf])).any()

@@ -20,8 +20,12 @@ from planet_engine.retrieval import densest_neighbour
 def test_knn_finds_the_region_of_photos_it_never_saw(tiny_knn_checkpoint, synthetic_test):
     test = read_manifest(synthetic_test)
     predictions = KnnPredictor(tiny_knn_checkpoint, device="cpu").predict(test.image_paths, top_k=3)
-    errors = distances_km(np.array([p.latitude for p in predictions]), np.array([p.longitude for p in predictions]),
-                          test.latitudes, test.longitudes)
+    errors = distances_km(
+        np.array([p.latitude for p in predictions]),
+        np.array([p.longitude for p in predictions]),
+        test.latitudes,
+        test.longitudes,
+    )
     # Four far-apart regions: chance puts three quarters of the guesses on another continent.
     assert np.mean(errors < 750) >= 0.9
 
@@ -41,7 +45,8 @@ def test_knn_top_cells_are_a_distribution_over_the_neighbours_cells(tiny_knn_che
     together = predictor.predict(paths, top_k=1)
     alone = [predictor.predict([path], top_k=1)[0] for path in paths]
     assert [c for p in together for c in (p.latitude, p.longitude)] == pytest.approx(
-        [c for p in alone for c in (p.latitude, p.longitude)])
+        [c for p in alone for c in (p.latitude, p.longitude)]
+    )
 
 
 def test_several_views_of_one_place_give_one_guess(tiny_knn_checkpoint, synthetic_test):
@@ -63,7 +68,8 @@ def test_rounds_of_one_view_and_of_several_are_predicted_together(tiny_knn_check
     together = predictor.predict_groups(groups, top_k=2)
     apart = [predictor.predict_views(group, top_k=2) for group in groups]
     assert [c for p in together for c in (p.latitude, p.longitude)] == pytest.approx(
-        [c for p in apart for c in (p.latitude, p.longitude)])
+        [c for p in apart for c in (p.latitude, p.longitude)]
+    )
     with pytest.raises(ValueError):
         predictor.predict_groups([images[:1], []])
 
@@ -88,9 +94,30 @@ def test_a_missing_corrupt_or_planet_checkpoint_is_not_a_knn_model(tmp_path, tin
 
 def test_cli_builds_a_knn_checkpoint_and_predicts_with_it(synthetic_train, synthetic_test, tmp_path, capsys):
     out = tmp_path / "knn.pt"
-    assert main(["knn-build", "--manifest", str(synthetic_train), "--out", str(out), "--backbone",
-                 "efficientnet-lite0", "--image-size", "64", "--k", "3", "--t1", "10", "--t2", "2",
-                 "--cache-dir", ""]) == 0
+    assert (
+        main(
+            [
+                "knn-build",
+                "--manifest",
+                str(synthetic_train),
+                "--out",
+                str(out),
+                "--backbone",
+                "efficientnet-lite0",
+                "--image-size",
+                "64",
+                "--k",
+                "3",
+                "--t1",
+                "10",
+                "--t2",
+                "2",
+                "--cache-dir",
+                "",
+            ]
+        )
+        == 0
+    )
     summary = capsys.readouterr().out
     assert "48 gallery photos" in summary and "sha256" in summary
     assert load_knn(out).k == 3
@@ -103,8 +130,20 @@ def test_cli_builds_a_knn_checkpoint_and_predicts_with_it(synthetic_train, synth
 
 def test_evaluate_reads_a_knn_checkpoint_and_reports_its_table(tiny_knn_checkpoint, synthetic_test, tmp_path, capsys):
     report = tmp_path / "report.json"
-    assert main(["evaluate", "--checkpoint", str(tiny_knn_checkpoint), "--manifest", str(synthetic_test),
-                 "--report", str(report)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(tiny_knn_checkpoint),
+                "--manifest",
+                str(synthetic_test),
+                "--report",
+                str(report),
+            ]
+        )
+        == 0
+    )
     assert "kNN model (k=5, T=1)" in capsys.readouterr().out
     methods = json.loads(report.read_text())["methods"]
     assert methods["kNN model (k=5, T=1)"]["accuracy"]["country"] >= 0.9

@@ -23,8 +23,7 @@ def test_good_manifest_keeps_extra_columns(tmp_path):
 
 
 def test_rows_sharing_a_place_id_are_one_place_in_their_order(tmp_path):
-    text = ("file,latitude,longitude,place_id\na.jpg,1,2,p\nb.jpg,3,4,\nc.jpg,1,2,q\nd.jpg,1,2,p\n"
-            "e.jpg,5,6,\n")
+    text = "file,latitude,longitude,place_id\na.jpg,1,2,p\nb.jpg,3,4,\nc.jpg,1,2,q\nd.jpg,1,2,p\ne.jpg,5,6,\n"
     manifest = read_manifest(write(tmp_path, text, files=("a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg")))
     assert manifest.places() == [[0, 3], [1], [2], [4]]
 
@@ -35,8 +34,10 @@ def test_real_multiview_places_are_a_hundred_of_four_views(datasets):
 
 
 def test_every_bad_row_is_reported_and_nothing_returned(tmp_path):
-    text = ("file,latitude,longitude\na.jpg,91,0\nb.jpg,nan,0\nmissing.jpg,0,0\na.jpg,0,0\n"
-            "../escape.jpg,0,0\nc.jpg,zero,0\n")
+    text = (
+        "file,latitude,longitude\na.jpg,91,0\nb.jpg,nan,0\nmissing.jpg,0,0\na.jpg,0,0\n"
+        "../escape.jpg,0,0\nc.jpg,zero,0\n"
+    )
     with pytest.raises(ManifestError) as caught:
         read_manifest(write(tmp_path, text, files=("a.jpg", "b.jpg", "c.jpg")))
     problems = "\n".join(caught.value.problems)
@@ -72,11 +73,15 @@ def test_real_manifests_read_cleanly(datasets):
     assert len(read_manifest(datasets / "osv5m-demo" / "manifest.csv")) == 121
 
 
-@pytest.mark.parametrize("text", [
-    'file,latitude,longitude\na.jpg,1.5,"2.3',  # cut inside a quoted field: the value would read as 2.3
-    'file,latitude,longitude\n"a.jpg,1.5,2.35\nb.jpg,3,4\n',  # an unclosed quote swallows the rest
-    'file,latitude,longitude\na.jpg,1.5,"2.35"x\n',  # text after a closing quote
-], ids=["cut inside quotes", "unclosed quote", "text after quote"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'file,latitude,longitude\na.jpg,1.5,"2.3',  # cut inside a quoted field: the value would read as 2.3
+        'file,latitude,longitude\n"a.jpg,1.5,2.35\nb.jpg,3,4\n',  # an unclosed quote swallows the rest
+        'file,latitude,longitude\na.jpg,1.5,"2.35"x\n',  # text after a closing quote
+    ],
+    ids=["cut inside quotes", "unclosed quote", "text after quote"],
+)
 def test_a_csv_with_broken_quoting_is_refused_as_malformed(tmp_path: Path, text: str) -> None:
     with pytest.raises(ManifestError, match="malformed CSV"):
         read_manifest(write(tmp_path, text))

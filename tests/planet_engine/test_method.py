@@ -28,10 +28,24 @@ def hierarchical(synthetic_train: Path, tmp_path_factory: pytest.TempPathFactory
     manifest = read_manifest(synthetic_train)
     for name, t1 in (("fine", 6), ("coarse", 30)):
         CellSet.from_partition(adaptive_partition(manifest.latitudes, manifest.longitudes, t1=t1, t2=2)).write_csv(
-            folder / f"{name}.csv")
-    train(TrainConfig(manifest=str(synthetic_train), cells=str(folder / "fine.csv"), out=str(folder / "model.pt"),
-                      coarse_cells=[str(folder / "coarse.csv")], calibration=2.0, tta_views=["center", "flip"],
-                      image_size=64, epochs=15, lr=1e-2, weight_decay=1e-4, cache_dir=None, quiet=True))
+            folder / f"{name}.csv"
+        )
+    train(
+        TrainConfig(
+            manifest=str(synthetic_train),
+            cells=str(folder / "fine.csv"),
+            out=str(folder / "model.pt"),
+            coarse_cells=[str(folder / "coarse.csv")],
+            calibration=2.0,
+            tta_views=["center", "flip"],
+            image_size=64,
+            epochs=15,
+            lr=1e-2,
+            weight_decay=1e-4,
+            cache_dir=None,
+            quiet=True,
+        )
+    )
     return folder / "model.pt"
 
 
@@ -50,8 +64,10 @@ def test_each_fine_cell_sits_in_the_coarse_cell_holding_its_photos(synthetic_tra
     coarse = CellSet.from_partition(adaptive_partition(manifest.latitudes, manifest.longitudes, t1=30, t2=2))
     ancestors = ancestor_map(fine, coarse)
     assert len(fine) > len(coarse) and ancestors.min() >= 0 and ancestors.max() < len(coarse)
-    photo_fine, photo_coarse = fine.assign(manifest.latitudes, manifest.longitudes), coarse.assign(
-        manifest.latitudes, manifest.longitudes)
+    photo_fine, photo_coarse = (
+        fine.assign(manifest.latitudes, manifest.longitudes),
+        coarse.assign(manifest.latitudes, manifest.longitudes),
+    )
     both = (photo_fine >= 0) & (photo_coarse >= 0)
     assert (ancestors[photo_fine[both]] == photo_coarse[both]).mean() > 0.95
 
@@ -72,12 +88,15 @@ def test_hierarchical_checkpoint_rebuilds_alone_and_calibrates(hierarchical, syn
     levels = loaded.model.level_logits(features)
     ancestors = torch.tensor(loaded.payload["hierarchy"][0]["ancestors"])
     with torch.inference_mode():
-        assert torch.allclose(loaded.model.classify(features), fold_logits(levels[0], levels[1:], [ancestors]) / 2,
-                              atol=1e-5)
+        assert torch.allclose(
+            loaded.model.classify(features), fold_logits(levels[0], levels[1:], [ancestors]) / 2, atol=1e-5
+        )
     images = [row.path for row in read_manifest(synthetic_test).rows]
     guesses = Predictor(hierarchical, device="cpu").predict(images, top_k=2)
-    errors = [abs(g.latitude - row.latitude) + abs(g.longitude - row.longitude)
-              for g, row in zip(guesses, read_manifest(synthetic_test).rows, strict=True)]
+    errors = [
+        abs(g.latitude - row.latitude) + abs(g.longitude - row.longitude)
+        for g, row in zip(guesses, read_manifest(synthetic_test).rows, strict=True)
+    ]
     assert np.median(errors) < 30  # the four synthetic regions told apart
 
 
@@ -94,12 +113,14 @@ def test_the_predictor_averages_the_checkpoints_test_time_views(hierarchical, sy
     predictor = Predictor(hierarchical, device="cpu")
     assert predictor.views == ["center", "flip"]
     images = [row.path for row in read_manifest(synthetic_test).rows[:4]]
-    expected = np.mean([predictor.probabilities_from_tensor(predictor.preprocess(images, view))
-                        for view in ("center", "flip")], axis=0)
+    expected = np.mean(
+        [predictor.probabilities_from_tensor(predictor.preprocess(images, view)) for view in ("center", "flip")], axis=0
+    )
     assert np.allclose(predictor.probabilities(images), expected, atol=1e-6)
     # Both views of all four images go through the network in one forward pass.
     batches: list[tuple[int, ...]] = []
     forward = predictor.probabilities_from_tensor
+
     def recorded(batch: torch.Tensor) -> np.ndarray:
         batches.append(tuple(batch.shape))
         return forward(batch)
@@ -122,8 +143,9 @@ def test_views_are_square_and_the_flip_mirrors_the_centre_crop():
 def test_retrieval_refinement_moves_the_guess_to_similar_photos_inside_the_top_cells():
     # Two cells: cell 0 holds photos at (0, 0) and (0, 20); cell 1 (unlikely) one at (50, 50) that looks alike.
     embeddings = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.01]])
-    gallery = Gallery.build(embeddings, np.array([0.0, 0.0, 50.0]), np.array([0.0, 20.0, 50.0]), np.array([0, 0, 1]),
-                            temperature=0.05)
+    gallery = Gallery.build(
+        embeddings, np.array([0.0, 0.0, 50.0]), np.array([0.0, 20.0, 50.0]), np.array([0, 0, 1]), temperature=0.05
+    )
     probabilities = np.array([[0.9, 0.1]])
     query = torch.tensor([[0.0, 1.0, 0.0]])  # looks like the second and third photos
     latitude, longitude = refine_points(probabilities, query, gallery, top_cells=1)

@@ -29,8 +29,11 @@ def test_the_graph_is_keyed_by_the_checkpoint_hash_and_matches_torch(checkpoint,
     loaded = load_checkpoint(checkpoint)
     images = [row.path for row in read_manifest(synthetic_test).rows[:6]]
     exported = onnx_export(loaded, checkpoint, images=images)
-    assert exported.path == onnx_path(checkpoint, loaded.sha256) == checkpoint.with_name(
-        f"model.{loaded.sha256[:16]}.onnx")
+    assert (
+        exported.path
+        == onnx_path(checkpoint, loaded.sha256)
+        == checkpoint.with_name(f"model.{loaded.sha256[:16]}.onnx")
+    )
     assert exported.images_checked == 8 and 0 <= exported.max_abs_logit_diff <= 1e-3
     modified = exported.path.stat().st_mtime_ns
     assert onnx_export(loaded, checkpoint, images=images).path.stat().st_mtime_ns == modified  # reused
@@ -68,4 +71,5 @@ def _export_from(model: torch.nn.Module):
 
     def export(_ignored: torch.nn.Module, *args: Any, **kwargs: Any) -> object:
         return original(model, *args, **kwargs)
+
     return export

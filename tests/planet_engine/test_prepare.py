@@ -22,9 +22,25 @@ from planet_engine.prepare import write_shards
 from planet_engine.shards import iter_shard, read_index, verify_shards
 
 # (id, latitude, longitude): a few places far apart.
-PLACES = [(f"{1000 + n}", lat, lon) for n, (lat, lon) in enumerate(
-    [(48.85, 2.35), (40.71, -74.0), (-33.87, 151.21), (35.68, 139.69), (-23.55, -46.63), (55.75, 37.62),
-     (1.29, 103.85), (51.5, -0.12), (-1.29, 36.82), (19.43, -99.13), (64.14, -21.94), (30.04, 31.24)])]
+PLACES = [
+    (f"{1000 + n}", lat, lon)
+    for n, (lat, lon) in enumerate(
+        [
+            (48.85, 2.35),
+            (40.71, -74.0),
+            (-33.87, 151.21),
+            (35.68, 139.69),
+            (-23.55, -46.63),
+            (55.75, 37.62),
+            (1.29, 103.85),
+            (51.5, -0.12),
+            (-1.29, 36.82),
+            (19.43, -99.13),
+            (64.14, -21.94),
+            (30.04, 31.24),
+        ]
+    )
+]
 
 
 def jpeg(seed: int, exif: Image.Exif | None = None) -> bytes:
@@ -45,10 +61,32 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
 
 def osv5m_layout(root: Path, *, zipped: bool = True) -> Path:
     """train.csv with OSV-5M's columns, images in numbered zips under images/train/ (or extracted)."""
-    header = ["id", "latitude", "longitude", "thumb_original_url", "country", "sequence", "captured_at", "lon_bin",
-              "lat_bin", "cell", "region", "sub-region", "city", "land_cover", "unique_country", "creator_username"]
-    write_csv(root / "train.csv", header, [[i, lat, lon, "", "XX", "s1", "2020-01-01", 0, 0, "(0, 0)", "R", "", "C",
-                                             1, "XX", "someone"] for i, lat, lon in PLACES])
+    header = [
+        "id",
+        "latitude",
+        "longitude",
+        "thumb_original_url",
+        "country",
+        "sequence",
+        "captured_at",
+        "lon_bin",
+        "lat_bin",
+        "cell",
+        "region",
+        "sub-region",
+        "city",
+        "land_cover",
+        "unique_country",
+        "creator_username",
+    ]
+    write_csv(
+        root / "train.csv",
+        header,
+        [
+            [i, lat, lon, "", "XX", "s1", "2020-01-01", 0, 0, "(0, 0)", "R", "", "C", 1, "XX", "someone"]
+            for i, lat, lon in PLACES
+        ],
+    )
     images = root / "images" / "train"
     images.mkdir(parents=True)
     if not zipped:
@@ -64,16 +102,20 @@ def osv5m_layout(root: Path, *, zipped: bool = True) -> Path:
 
 
 def shard_samples(out: Path) -> dict[str, tuple[bytes, dict[str, object]]]:
-    return {key: (data, record) for shard in read_index(out)["shards"]
-            for key, data, record in iter_shard(out / shard["name"])}
+    return {
+        key: (data, record)
+        for shard in read_index(out)["shards"]
+        for key, data, record in iter_shard(out / shard["name"])
+    }
 
 
 @pytest.mark.parametrize("zipped", [True, False])
 def test_osv5m_as_downloaded_becomes_shards_with_every_sample(tmp_path, zipped):
     root = osv5m_layout(tmp_path / "osv5m", zipped=zipped)
     out = tmp_path / "shards"
-    assert main(["prepare", "osv5m", "--root", str(root), "--out", str(out), "--shard-size-mb", "0.002",
-                 "--quiet"]) == 0
+    assert (
+        main(["prepare", "osv5m", "--root", str(root), "--out", str(out), "--shard-size-mb", "0.002", "--quiet"]) == 0
+    )
     index = read_index(out)
     assert verify_shards(out) == []
     assert index["samples"] == len(PLACES) and len(index["shards"]) > 1
@@ -83,16 +125,29 @@ def test_osv5m_as_downloaded_becomes_shards_with_every_sample(tmp_path, zipped):
         assert data == jpeg(n) and (record["latitude"], record["longitude"]) == (lat, lon)
         assert record["country"] == "XX" and record["city"] == "C"
     sums = (out / "SHA256SUMS").read_text().splitlines()
-    assert all(hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
-               for digest, name in (line.split("  ") for line in sums))
+    assert all(
+        hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+        for digest, name in (line.split("  ") for line in sums)
+    )
     locations = read_manifest(out / "locations.csv", check_files=False)
-    assert (sorted(zip(locations.latitudes, locations.longitudes, strict=True))
-            == sorted((lat, lon) for _, lat, lon in PLACES))
+    assert sorted(zip(locations.latitudes, locations.longitudes, strict=True)) == sorted(
+        (lat, lon) for _, lat, lon in PLACES
+    )
 
 
 def test_geoestimation_csvs_with_a_folder_zip_or_tar_of_images(tmp_path):
-    header = ["IMG_ID", "AUTHOR", "LAT", "LON", "S3_Label", "S16_Label", "S365_Label", "Prob_indoor",
-              "Prob_natural", "Prob_urban"]
+    header = [
+        "IMG_ID",
+        "AUTHOR",
+        "LAT",
+        "LON",
+        "S3_Label",
+        "S16_Label",
+        "S365_Label",
+        "Prob_indoor",
+        "Prob_natural",
+        "Prob_urban",
+    ]
     rows = [[f"{i}_abc_o.jpg", f"a{i}", lat, lon, 1, 2, 3, 0.1, 0.2, 0.7] for i, lat, lon in PLACES]
     im2gps = write_csv(tmp_path / "im2gps3k_places365.csv", header, rows)
     folder = tmp_path / "im2gps3ktest"
@@ -116,7 +171,8 @@ def test_geoestimation_csvs_with_a_folder_zip_or_tar_of_images(tmp_path):
     out = tmp_path / "mp16-shards"
     assert main(["prepare", "mp16", "--csv", str(mp16), "--images", str(archive), "--out", str(out), "--quiet"]) == 0
     assert {key: data for key, (data, _) in shard_samples(out).items()} == {
-        f"{i[:2]}_{i[2:]}_{i}": jpeg(n) for n, (i, _, _) in enumerate(PLACES)}
+        f"{i[:2]}_{i[2:]}_{i}": jpeg(n) for n, (i, _, _) in enumerate(PLACES)
+    }
 
 
 def test_a_folder_of_photos_with_exif_gps(tmp_path):
@@ -124,8 +180,14 @@ def test_a_folder_of_photos_with_exif_gps(tmp_path):
     folder.mkdir()
     exif = Image.Exif()
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps.update({ExifTags.GPS.GPSLatitudeRef: "S", ExifTags.GPS.GPSLatitude: (33.0, 52.0, 12.0),
-                ExifTags.GPS.GPSLongitudeRef: "E", ExifTags.GPS.GPSLongitude: (151.0, 12.0, 36.0)})
+    gps.update(
+        {
+            ExifTags.GPS.GPSLatitudeRef: "S",
+            ExifTags.GPS.GPSLatitude: (33.0, 52.0, 12.0),
+            ExifTags.GPS.GPSLongitudeRef: "E",
+            ExifTags.GPS.GPSLongitude: (151.0, 12.0, 36.0),
+        }
+    )
     (folder / "sydney.jpg").write_bytes(jpeg(1, exif))
     [sample] = read_layout("folder", root=folder).samples
     assert (sample.latitude, sample.longitude) == pytest.approx((-33.87, 151.21), abs=1e-6)
@@ -176,36 +238,65 @@ def test_an_interrupted_prepare_resumes_where_it_stopped(tmp_path, monkeypatch):
     reread = list(finished)
     write_shards(samples, source, out, dataset="osv5m", shard_bytes=2000, progress=False)
     assert read_index(out) == read_index(clean)  # the same shards, byte for byte (their sha256)
-    assert [s["name"] for s in read_index(out)["shards"][:len(reread)]] == reread
+    assert [s["name"] for s in read_index(out)["shards"][: len(reread)]] == reread
     assert not list(out.glob("*.partial"))
 
 
 def test_prepare_refuses_to_mix_two_datasets_in_one_folder(tmp_path):
     first = osv5m_layout(tmp_path / "a")
     read = read_layout("osv5m", root=first)
-    write_shards(read.samples[:5], read.source, tmp_path / "out", dataset="osv5m", origin="a/train.csv",
-                 progress=False)
+    write_shards(read.samples[:5], read.source, tmp_path / "out", dataset="osv5m", origin="a/train.csv", progress=False)
     with pytest.raises(ValueError, match="holds shards of a/train.csv"):
-        write_shards(read.samples, read.source, tmp_path / "out", dataset="osv5m", origin="b/test.csv",
-                     progress=False)
+        write_shards(read.samples, read.source, tmp_path / "out", dataset="osv5m", origin="b/test.csv", progress=False)
     with pytest.raises(ValueError, match="holds shards of"):
-        write_shards(read.samples, read.source, tmp_path / "out", dataset="mp16", origin="a/train.csv",
-                     progress=False)
+        write_shards(read.samples, read.source, tmp_path / "out", dataset="mp16", origin="a/train.csv", progress=False)
 
 
-def test_evaluate_on_a_prepared_test_set_prints_its_published_anchors(tiny_checkpoint, synthetic_test, tmp_path,
-                                                                     capsys):
+def test_evaluate_on_a_prepared_test_set_prints_its_published_anchors(
+    tiny_checkpoint, synthetic_test, tmp_path, capsys
+):
     """The synthetic test photos laid out as Im2GPS3k is published (GeoEstimation's CSV and an image folder)."""
     test = read_manifest(synthetic_test)
-    rows = [[path.name, "a", lat, lon]
-            for path, lat, lon in zip(test.image_paths, test.latitudes, test.longitudes, strict=True)]
+    rows = [
+        [path.name, "a", lat, lon]
+        for path, lat, lon in zip(test.image_paths, test.latitudes, test.longitudes, strict=True)
+    ]
     csv_path = write_csv(tmp_path / "im2gps3k_places365.csv", ["IMG_ID", "AUTHOR", "LAT", "LON"], rows)
     out = tmp_path / "im2gps3k"
-    assert main(["prepare", "im2gps3k", "--csv", str(csv_path), "--images", str(synthetic_test.parent / "images"),
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "prepare",
+                "im2gps3k",
+                "--csv",
+                str(csv_path),
+                "--images",
+                str(synthetic_test.parent / "images"),
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     report = tmp_path / "report.json"
-    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--manifest", str(out), "--no-baselines",
-                 "--report", str(report), "--cache-dir", ""]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--manifest",
+                str(out),
+                "--no-baselines",
+                "--report",
+                str(report),
+                "--cache-dir",
+                "",
+            ]
+        )
+        == 0
+    )
     table = capsys.readouterr().out
     assert "GeoCLIP (published, Im2GPS3k)" in table and "PIGEOTTO (published, Im2GPS3k)" in table
     assert "PlaNet 91M (published, Im2GPS)" not in table
@@ -213,8 +304,23 @@ def test_evaluate_on_a_prepared_test_set_prints_its_published_anchors(tiny_check
     # The same photos through the plain manifest give the same numbers (Im2GPS3k has no country column), up to
     # the order of summing (prepare shuffles the rows).
     direct = tmp_path / "direct.json"
-    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--manifest", str(synthetic_test),
-                 "--no-baselines", "--report", str(direct), "--cache-dir", ""]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--manifest",
+                str(synthetic_test),
+                "--no-baselines",
+                "--report",
+                str(direct),
+                "--cache-dir",
+                "",
+            ]
+        )
+        == 0
+    )
     for name, row in json.loads(direct.read_text())["methods"].items():
         row.pop("country_accuracy")
         prepared = json.loads(report.read_text())["methods"][name]

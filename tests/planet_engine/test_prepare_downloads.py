@@ -33,8 +33,9 @@ def test_a_superset_csv_stops_naming_the_row_or_skips_it_into_a_report(tmp_path,
     """YFCC4k with the commonly linked yfcc25600 CSV: most rows have no image in yfcc4k.zip."""
     rows = [(mini.flickr_name(n), *mini.PLACES[n]) for n in range(16)]
     csv_path = mini.geoestimation(tmp_path / "yfcc25600_places365.csv", rows)
-    images = mini.zip_folder(tmp_path / "yfcc4k.zip", "yfcc4k",
-                             {mini.flickr_name(n): mini.jpeg(n) for n in range(16) if n % 4})
+    images = mini.zip_folder(
+        tmp_path / "yfcc4k.zip", "yfcc4k", {mini.flickr_name(n): mini.jpeg(n) for n in range(16) if n % 4}
+    )
     out = tmp_path / "yfcc4k"
     assert prepare("yfcc4k", "--csv", csv_path, "--images", images, "--out", out) == 2
     error = capsys.readouterr().err
@@ -131,7 +132,7 @@ def test_a_csv_cut_mid_row_and_a_truncated_zip_are_named_in_one_line(tmp_path, c
     root = tmp_path / "osv5m"
     mini.osv5m(root, places=mini.PLACES[:10])
     whole = (root / "train.csv").read_bytes()
-    (root / "train.csv").write_bytes(whole[:len(whole) * 2 // 3])
+    (root / "train.csv").write_bytes(whole[: len(whole) * 2 // 3])
     assert prepare("osv5m", "--root", root, "--out", tmp_path / "a") == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and "train.csv: line" in error and "cut mid-row" in error
@@ -151,8 +152,9 @@ def test_the_2018_im2gps3k_csv_with_swapped_lat_lon_is_detected_and_read_when_to
     rows = [(mini.flickr_name(n), *mini.PLACES[n]) for n in range(10)]
     assert any(abs(lon) > 90 for _, _, lon in rows)
     csv_path = mini.geoestimation(tmp_path / "im2gps3k_places365.csv", rows, swapped_header=True)
-    images = mini.zip_folder(tmp_path / "im2gps3ktest.zip", "im2gps3ktest",
-                             {mini.flickr_name(n): mini.jpeg(n) for n in range(10)})
+    images = mini.zip_folder(
+        tmp_path / "im2gps3ktest.zip", "im2gps3ktest", {mini.flickr_name(n): mini.jpeg(n) for n in range(10)}
+    )
     out = tmp_path / "shards"
     assert prepare("im2gps3k", "--csv", csv_path, "--images", images, "--out", out) == 2
     error = capsys.readouterr().err
@@ -167,8 +169,22 @@ def test_partition_finding_no_cell_exits_non_zero(tmp_path, capsys):
     root = tmp_path / "osv5m"
     mini.osv5m(root, places=mini.PLACES[:10])
     assert prepare("osv5m", "--root", root, "--out", tmp_path / "shards") == 0
-    assert main(["partition", "--manifest", str(tmp_path / "shards" / "locations.csv"), "--t1", "5000", "--t2", "500",
-                 "--out", str(tmp_path / "cells.csv")]) == 2
+    assert (
+        main(
+            [
+                "partition",
+                "--manifest",
+                str(tmp_path / "shards" / "locations.csv"),
+                "--t1",
+                "5000",
+                "--t2",
+                "500",
+                "--out",
+                str(tmp_path / "cells.csv"),
+            ]
+        )
+        == 2
+    )
     assert "no cell holds t2=500 photos of the 10" in capsys.readouterr().err
 
 
@@ -196,8 +212,18 @@ def test_training_checks_shard_sizes_at_start_and_hashes_only_when_asked(tmp_pat
     data[700] ^= 0xFF  # a flipped byte: the same size, another hash
     first.write_bytes(bytes(data))
     assert verify_shards(out) == [first.name]
-    config = TrainConfig(manifest=str(out), cells=str(cells), out=str(tmp_path / "m.pt"), pretrained=False,
-                         trainable="last", batch_size=2, image_size=32, device="cpu", quiet=True, verify_shards=True)
+    config = TrainConfig(
+        manifest=str(out),
+        cells=str(cells),
+        out=str(tmp_path / "m.pt"),
+        pretrained=False,
+        trainable="last",
+        batch_size=2,
+        image_size=32,
+        device="cpu",
+        quiet=True,
+        verify_shards=True,
+    )
     with pytest.raises(ValueError, match=f"changed since prepare \\(sha256\\): {first.name}"):
         train_from_shards(config)
     first.write_bytes(bytes(data[:-100]))  # cut short: a stat finds it, with or without hashing

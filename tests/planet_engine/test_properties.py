@@ -39,15 +39,19 @@ longitudes = st.floats(min_value=-180.0, max_value=180.0)
 points = st.tuples(latitudes, longitudes)
 errors_km = st.floats(min_value=0.0, max_value=HALF_CIRCUMFERENCE_KM)
 # Coordinates as a user might send them: in range, just outside, far outside, NaN and infinities.
-any_float = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
-                      st.sampled_from([90.0, -90.0, 180.0, -180.0, math.nextafter(90.0, 91.0),
-                                       math.nextafter(-180.0, -181.0), 0.0, -0.0]))
+any_float = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(
+        [90.0, -90.0, 180.0, -180.0, math.nextafter(90.0, 91.0), math.nextafter(-180.0, -181.0), 0.0, -0.0]
+    ),
+)
 
 
 @settings(max_examples=2 * EXAMPLES)
 @given(points, points)
 def test_distance_is_symmetric_non_negative_and_at_most_half_the_circumference(
-        a: tuple[float, float], b: tuple[float, float]) -> None:
+    a: tuple[float, float], b: tuple[float, float]
+) -> None:
     there, back = distance_km(*a, *b), distance_km(*b, *a)
     assert there == pytest.approx(back, abs=TOLERANCE_KM)
     assert 0.0 <= there <= HALF_CIRCUMFERENCE_KM + TOLERANCE_KM
@@ -61,8 +65,9 @@ def test_a_point_is_zero_km_from_itself(a: tuple[float, float]) -> None:
 
 @settings(max_examples=2 * EXAMPLES)
 @given(points, points, points)
-def test_distance_obeys_the_triangle_inequality(a: tuple[float, float], b: tuple[float, float],
-                                                 c: tuple[float, float]) -> None:
+def test_distance_obeys_the_triangle_inequality(
+    a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]
+) -> None:
     assert distance_km(*a, *c) <= distance_km(*a, *b) + distance_km(*b, *c) + TOLERANCE_KM
 
 
@@ -132,8 +137,9 @@ manifest_bytes = st.one_of(
 
 @settings(max_examples=5 * EXAMPLES // 2, deadline=None)
 @given(data=manifest_bytes, check_files=st.booleans(), coordinates_optional=st.booleans())
-def test_any_bytes_parse_to_valid_rows_or_raise_a_manifest_error(data: bytes, check_files: bool,
-                                                                  coordinates_optional: bool) -> None:
+def test_any_bytes_parse_to_valid_rows_or_raise_a_manifest_error(
+    data: bytes, check_files: bool, coordinates_optional: bool
+) -> None:
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "a.jpg").write_bytes(b"x")
         path = Path(folder) / "manifest.csv"
@@ -158,12 +164,14 @@ def test_any_bytes_parse_to_valid_rows_or_raise_a_manifest_error(data: bytes, ch
 
 # Path segments with CSV's awkward characters (commas, quotes, spaces inside) but never "." or "..".
 segments = st.text(st.sampled_from(list("abcXYZ019_-,'\" é")), min_size=1, max_size=8).map(
-    lambda text: f"s{text.strip()}")
+    lambda text: f"s{text.strip()}"
+)
 file_names = st.lists(segments, min_size=1, max_size=3).map(lambda parts: "/".join(parts) + ".jpg")
 # Any text but a NUL, which a manifest refuses (tests/planet_engine/test_manifest.py).
 notes = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=10)
-rows = st.lists(st.tuples(file_names, latitudes, longitudes, notes), min_size=1, max_size=15,
-                unique_by=lambda row: row[0])
+rows = st.lists(
+    st.tuples(file_names, latitudes, longitudes, notes), min_size=1, max_size=15, unique_by=lambda row: row[0]
+)
 
 
 @settings(max_examples=EXAMPLES, deadline=None)

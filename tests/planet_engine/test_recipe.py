@@ -32,10 +32,26 @@ def downloads(data: Path) -> None:
 
 
 def torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-               "-m", "planet_engine", "train", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)})
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "planet_engine",
+        "train",
+        *args,
+    ]
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)},
+    )
 
 
 def test_the_recipe_on_miniatures_of_osv5m_mp16_yfcc4k_and_im2gps3k(tmp_path, capsys, monkeypatch):
@@ -43,34 +59,163 @@ def test_the_recipe_on_miniatures_of_osv5m_mp16_yfcc4k_and_im2gps3k(tmp_path, ca
     downloads(data)
     small = ["--shard-size-mb", "0.01", "--quiet", "--jobs", "2"]
     # 1. Shards; rows without a readable image are left out and listed.
-    assert main(["prepare", "osv5m", "--root", str(data / "osv5m"), "--split", "train",
-                 "--out", str(tmp_path / "shards/osv5m-train"), "--on-missing", "skip", *small]) == 0
-    assert main(["prepare", "osv5m", "--root", str(data / "osv5m"), "--split", "test",
-                 "--out", str(tmp_path / "shards/osv5m-test"), *small]) == 0
-    assert main(["prepare", "mp16", "--csv", str(data / "mp16_places365.csv"), "--images", str(data / "mp16"),
-                 "--out", str(tmp_path / "shards/mp16"), *small]) == 0
-    assert main(["prepare", "yfcc4k", "--csv", str(data / "yfcc25600_places365.csv"), "--images",
-                 str(data / "yfcc4k.zip"), "--out", str(tmp_path / "shards/yfcc4k"), "--on-missing", "skip",
-                 *small]) == 0
-    assert main(["prepare", "im2gps3k", "--csv", str(data / "im2gps3k_places365.csv"), "--images",
-                 str(data / "im2gps3ktest.zip"), "--out", str(tmp_path / "shards/im2gps3k"), *small]) == 2
+    assert (
+        main(
+            [
+                "prepare",
+                "osv5m",
+                "--root",
+                str(data / "osv5m"),
+                "--split",
+                "train",
+                "--out",
+                str(tmp_path / "shards/osv5m-train"),
+                "--on-missing",
+                "skip",
+                *small,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "prepare",
+                "osv5m",
+                "--root",
+                str(data / "osv5m"),
+                "--split",
+                "test",
+                "--out",
+                str(tmp_path / "shards/osv5m-test"),
+                *small,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "prepare",
+                "mp16",
+                "--csv",
+                str(data / "mp16_places365.csv"),
+                "--images",
+                str(data / "mp16"),
+                "--out",
+                str(tmp_path / "shards/mp16"),
+                *small,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "prepare",
+                "yfcc4k",
+                "--csv",
+                str(data / "yfcc25600_places365.csv"),
+                "--images",
+                str(data / "yfcc4k.zip"),
+                "--out",
+                str(tmp_path / "shards/yfcc4k"),
+                "--on-missing",
+                "skip",
+                *small,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "prepare",
+                "im2gps3k",
+                "--csv",
+                str(data / "im2gps3k_places365.csv"),
+                "--images",
+                str(data / "im2gps3ktest.zip"),
+                "--out",
+                str(tmp_path / "shards/im2gps3k"),
+                *small,
+            ]
+        )
+        == 2
+    )
     assert "--swap-lat-lon" in capsys.readouterr().err
-    assert main(["prepare", "im2gps3k", "--csv", str(data / "im2gps3k_places365.csv"), "--images",
-                 str(data / "im2gps3ktest.zip"), "--out", str(tmp_path / "shards/im2gps3k"), "--swap-lat-lon",
-                 *small]) == 0
-    counts = {name: read_index(tmp_path / "shards" / name)["samples"]
-              for name in ("osv5m-train", "osv5m-test", "mp16", "yfcc4k", "im2gps3k")}
+    assert (
+        main(
+            [
+                "prepare",
+                "im2gps3k",
+                "--csv",
+                str(data / "im2gps3k_places365.csv"),
+                "--images",
+                str(data / "im2gps3ktest.zip"),
+                "--out",
+                str(tmp_path / "shards/im2gps3k"),
+                "--swap-lat-lon",
+                *small,
+            ]
+        )
+        == 0
+    )
+    counts = {
+        name: read_index(tmp_path / "shards" / name)["samples"]
+        for name in ("osv5m-train", "osv5m-test", "mp16", "yfcc4k", "im2gps3k")
+    }
     assert counts == {"osv5m-train": 46, "osv5m-test": 8, "mp16": 12, "yfcc4k": 10, "im2gps3k": 10}
 
     # 2. The partition from the shards' locations.
-    assert main(["partition", "--manifest", str(tmp_path / "shards/osv5m-train/locations.csv"), "--t1", "8",
-                 "--t2", "1", "--out", str(tmp_path / "osv5m-cells.csv")]) == 0
+    assert (
+        main(
+            [
+                "partition",
+                "--manifest",
+                str(tmp_path / "shards/osv5m-train/locations.csv"),
+                "--t1",
+                "8",
+                "--t2",
+                "1",
+                "--out",
+                str(tmp_path / "osv5m-cells.csv"),
+            ]
+        )
+        == 0
+    )
 
     # 3. Two ranks (Gloo on CPUs), one data-loader worker each, then resumed for a second epoch.
-    train = ["--manifest", "shards/osv5m-train", "--cells", "osv5m-cells.csv", "--out", "osv5m.pt",
-             "--backbone", "efficientnet-lite0", "--random-init", "--trainable", "last", "--loss", "haversine",
-             "--tau-km", "75", "--batch-size", "4", "--lr", "1e-3", "--workers", "1", "--checkpoint-every", "2",
-             "--nondeterministic", "--image-size", "32", "--device", "cpu"]
+    train = [
+        "--manifest",
+        "shards/osv5m-train",
+        "--cells",
+        "osv5m-cells.csv",
+        "--out",
+        "osv5m.pt",
+        "--backbone",
+        "efficientnet-lite0",
+        "--random-init",
+        "--trainable",
+        "last",
+        "--loss",
+        "haversine",
+        "--tau-km",
+        "75",
+        "--batch-size",
+        "4",
+        "--lr",
+        "1e-3",
+        "--workers",
+        "1",
+        "--checkpoint-every",
+        "2",
+        "--nondeterministic",
+        "--image-size",
+        "32",
+        "--device",
+        "cpu",
+    ]
     first = torchrun(*train, "--epochs", "1", cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "world 2" in first.stdout and "6 samples left over each epoch" in first.stdout
@@ -81,13 +226,39 @@ def test_the_recipe_on_miniatures_of_osv5m_mp16_yfcc4k_and_im2gps3k(tmp_path, ca
 
     # 4. Evaluation on the standard sets, the kNN baseline's gallery sampled from the training shards (the
     #    checkpoint names them as training was told: relative to the folder it ran in).
-    assert main(["evaluate", "--checkpoint", str(tmp_path / "osv5m.pt"), "--manifest",
-                 str(tmp_path / "shards/im2gps3k"), "--cache-dir", ""]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(tmp_path / "osv5m.pt"),
+                "--manifest",
+                str(tmp_path / "shards/im2gps3k"),
+                "--cache-dir",
+                "",
+            ]
+        )
+        == 2
+    )
     assert "run evaluate where training ran" in capsys.readouterr().err
     monkeypatch.chdir(tmp_path)
     for test_set, anchor in [("im2gps3k", "GeoCLIP (published, Im2GPS3k)"), ("osv5m-test", "country")]:
-        assert main(["evaluate", "--checkpoint", str(tmp_path / "osv5m.pt"), "--manifest",
-                     str(tmp_path / "shards" / test_set), "--knn-gallery", "20", "--cache-dir", ""]) == 0
+        assert (
+            main(
+                [
+                    "evaluate",
+                    "--checkpoint",
+                    str(tmp_path / "osv5m.pt"),
+                    "--manifest",
+                    str(tmp_path / "shards" / test_set),
+                    "--knn-gallery",
+                    "20",
+                    "--cache-dir",
+                    "",
+                ]
+            )
+            == 0
+        )
         table = capsys.readouterr().out
         assert anchor in table and "kNN retrieval (k=1)" in table
     assert list((tmp_path / "shards/osv5m-train").glob("gallery-20-0/manifest.csv"))

@@ -28,8 +28,9 @@ from planet_engine.shards import ShardStream, worker_span
 
 ROOT = Path(__file__).resolve().parents[2]
 rng = np.random.default_rng(0)
-LOCATIONS = [(float(lat), float(lon))
-             for lat, lon in zip(rng.uniform(-60, 70, 40), rng.uniform(-180, 180, 40), strict=True)]
+LOCATIONS = [
+    (float(lat), float(lon)) for lat, lon in zip(rng.uniform(-60, 70, 40), rng.uniform(-180, 180, 40), strict=True)
+]
 
 
 class MemoryImages:
@@ -69,13 +70,18 @@ def stream_items(stream: ShardStream) -> list[tuple[float, float, bytes]]:
 
 
 def test_every_rank_reads_as_many_samples_and_workers_split_them_without_overlap(prepared):
-    spans = [worker_span(rank=rank, world=3, worker=worker, workers=4, steps=13 // 3 // 2, batch_size=2, total=13)
-             for rank in range(3) for worker in range(4)]
+    spans = [
+        worker_span(rank=rank, world=3, worker=worker, workers=4, steps=13 // 3 // 2, batch_size=2, total=13)
+        for rank in range(3)
+        for worker in range(4)
+    ]
     assert all(start <= stop for start, stop in spans)
     assert all(spans[n][1] <= spans[n + 1][0] for n in range(len(spans) - 1))  # disjoint, in order
-    assert [sum(stop - start for start, stop in spans[rank * 4:rank * 4 + 4]) for rank in range(3)] == [4, 4, 4]
-    per_rank = [stream_items(ShardStream(prepared[0], crop, rank=rank, world=3, shuffle_buffer=4, batch_size=4))
-                for rank in range(3)]
+    assert [sum(stop - start for start, stop in spans[rank * 4 : rank * 4 + 4]) for rank in range(3)] == [4, 4, 4]
+    per_rank = [
+        stream_items(ShardStream(prepared[0], crop, rank=rank, world=3, shuffle_buffer=4, batch_size=4))
+        for rank in range(3)
+    ]
     assert [len(items) for items in per_rank] == [12, 12, 12]  # 40 // 3 = 13 each: 3 full batches of 4
     seen = [item[:2] for items in per_rank for item in items]
     assert len(set(seen)) == 36 and set(seen) <= set(LOCATIONS)
@@ -83,18 +89,31 @@ def test_every_rank_reads_as_many_samples_and_workers_split_them_without_overlap
 
 def test_a_resumed_epoch_gives_the_batches_that_were_next(prepared):
     whole = stream_items(ShardStream(prepared[0], crop, shuffle_buffer=6, seed=3, epoch=1, batch_size=4))
-    resumed = stream_items(ShardStream(prepared[0], crop, shuffle_buffer=6, seed=3, epoch=1, batch_size=4,
-                                       skip_batches=3))
+    resumed = stream_items(
+        ShardStream(prepared[0], crop, shuffle_buffer=6, seed=3, epoch=1, batch_size=4, skip_batches=3)
+    )
     assert resumed == whole[12:]
     other_epoch = stream_items(ShardStream(prepared[0], crop, shuffle_buffer=6, seed=3, epoch=2, batch_size=4))
     assert [item[:2] for item in other_epoch] != [item[:2] for item in whole]  # each epoch its own order
 
 
 def config(prepared: tuple[Path, Path], out: Path, **overrides: object) -> TrainConfig:
-    values: dict[str, object] = dict(manifest=str(prepared[0]), cells=str(prepared[1]), out=str(out),
-                                     backbone="efficientnet-lite0", pretrained=False, trainable="last", epochs=1,
-                                     batch_size=4, lr=1e-3, image_size=32, device="cpu", shuffle_buffer=8,
-                                     checkpoint_every=3, quiet=True)
+    values: dict[str, object] = dict(
+        manifest=str(prepared[0]),
+        cells=str(prepared[1]),
+        out=str(out),
+        backbone="efficientnet-lite0",
+        pretrained=False,
+        trainable="last",
+        epochs=1,
+        batch_size=4,
+        lr=1e-3,
+        image_size=32,
+        device="cpu",
+        shuffle_buffer=8,
+        checkpoint_every=3,
+        quiet=True,
+    )
     values.update(overrides)
     return TrainConfig(**values)  # type: ignore[arg-type]
 
@@ -135,12 +154,39 @@ def test_an_interrupted_run_resumes_mid_epoch_to_the_same_weights(prepared, tmp_
 
 def test_torchrun_trains_with_two_processes_on_cpu(prepared, tmp_path):
     out = tmp_path / "ddp.pt"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-               "-m", "planet_engine", "train", "--manifest", str(prepared[0]), "--cells", str(prepared[1]),
-               "--out", str(out), "--backbone", "efficientnet-lite0", "--random-init", "--trainable", "last",
-               "--epochs", "1", "--batch-size", "4", "--image-size", "32", "--device", "cpu"]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "planet_engine",
+        "train",
+        "--manifest",
+        str(prepared[0]),
+        "--cells",
+        str(prepared[1]),
+        "--out",
+        str(out),
+        "--backbone",
+        "efficientnet-lite0",
+        "--random-init",
+        "--trainable",
+        "last",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--image-size",
+        "32",
+        "--device",
+        "cpu",
+    ]
+    run = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "world 2" in run.stdout and "images/s" in run.stdout
     payload, _ = read_payload(out)
@@ -155,8 +201,9 @@ def test_a_sample_that_fails_to_decode_is_left_out_named_and_counted(prepared, t
     samples = [Sample(f"s{n:03d}", f"{n}.jpg", lat, lon) for n, (lat, lon) in enumerate(LOCATIONS)]
     monkeypatch.setattr("planet_engine.prepare.decode_problem", lambda data: None)
     write_shards(samples, images, tmp_path / "shards", dataset="test", shard_bytes=4000, progress=False)
-    result = stream_train.train_from_shards(config((tmp_path / "shards", prepared[1]), tmp_path / "model.pt",
-                                                   quiet=False, epochs=2))
+    result = stream_train.train_from_shards(
+        config((tmp_path / "shards", prepared[1]), tmp_path / "model.pt", quiet=False, epochs=2)
+    )
     assert [record["bad_samples"] for record in result.history] == [1, 1]
     log = capfd.readouterr()
     assert log.err.count("warning: skipping sample shard-") == 2 and "/s003: " in log.err
@@ -164,7 +211,8 @@ def test_a_sample_that_fails_to_decode_is_left_out_named_and_counted(prepared, t
 
 
 def test_resume_refuses_other_workers_unless_rescaled_and_accepts_the_same_folder_spelled_otherwise(
-        prepared, tmp_path, monkeypatch):
+    prepared, tmp_path, monkeypatch
+):
     save = save_checkpoint
 
     def save_then_die(path, payload):
@@ -181,8 +229,11 @@ def test_resume_refuses_other_workers_unless_rescaled_and_accepts_the_same_folde
         stream_train.train_from_shards(config(prepared, tmp_path / "run.pt", resume=True, num_workers=2))
 
     monkeypatch.chdir(prepared[0].parent)  # the same folder as a relative path
-    result = stream_train.train_from_shards(config(prepared, tmp_path / "run.pt", resume=True, num_workers=2, epochs=2,
-                                                   rescale=True, manifest=prepared[0].name))
+    result = stream_train.train_from_shards(
+        config(
+            prepared, tmp_path / "run.pt", resume=True, num_workers=2, epochs=2, rescale=True, manifest=prepared[0].name
+        )
+    )
     assert [record["epoch"] for record in result.history] == [0, 1]
     payload, _ = read_payload(tmp_path / "run.pt")
     assert payload["workers"] == 2 and payload["scheduler_state"]["last_epoch"] == 2 * payload["steps_per_epoch"]

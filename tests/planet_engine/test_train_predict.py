@@ -32,9 +32,18 @@ def make_cells(manifest_path: Path, out: Path, *, t1: int = 10, t2: int = 2) -> 
 
 
 def config(manifest: Path, cells: Path, out: Path, **overrides) -> TrainConfig:
-    settings: dict[str, Any] = dict(manifest=str(manifest), cells=str(cells), out=str(out),
-                                    backbone="efficientnet-lite0", image_size=SIZE, epochs=15, lr=1e-2,
-                                    weight_decay=1e-4, cache_dir=None, quiet=True)
+    settings: dict[str, Any] = dict(
+        manifest=str(manifest),
+        cells=str(cells),
+        out=str(out),
+        backbone="efficientnet-lite0",
+        image_size=SIZE,
+        epochs=15,
+        lr=1e-2,
+        weight_decay=1e-4,
+        cache_dir=None,
+        quiet=True,
+    )
     settings.update(overrides)
     return TrainConfig(**settings)
 
@@ -55,8 +64,12 @@ def test_linear_probe_learns_and_generalises(trained, synthetic_test):
     predictor = Predictor(checkpoint, device="cpu", point_mode="cell")
     test = read_manifest(synthetic_test)
     predictions = predictor.predict(test.image_paths)
-    errors = distances_km(np.array([p.latitude for p in predictions]), np.array([p.longitude for p in predictions]),
-                          test.latitudes, test.longitudes)
+    errors = distances_km(
+        np.array([p.latitude for p in predictions]),
+        np.array([p.longitude for p in predictions]),
+        test.latitudes,
+        test.longitudes,
+    )
     # Chance would put three quarters of the guesses on another continent.
     assert np.mean(errors < 750) >= 0.9
 
@@ -134,9 +147,13 @@ def test_a_batch_of_view_groups_predicts_each_group_as_predict_views_would(train
 
 def test_geoscore_point_moves_towards_the_probability_mass():
     cells = CellSet(
-        tokens=("a", "b", "c"), levels=np.zeros(3), counts=np.ones(3),
-        center_latitudes=np.zeros(3), center_longitudes=np.zeros(3),
-        mean_latitudes=np.array([0.0, 40.0, 41.0]), mean_longitudes=np.array([0.0, 10.0, 11.0]),
+        tokens=("a", "b", "c"),
+        levels=np.zeros(3),
+        counts=np.ones(3),
+        center_latitudes=np.zeros(3),
+        center_longitudes=np.zeros(3),
+        mean_latitudes=np.array([0.0, 40.0, 41.0]),
+        mean_longitudes=np.array([0.0, 10.0, 11.0]),
     )
     probabilities = np.array([[0.4, 0.3, 0.3]])
     assert point_guesses(probabilities, cells, "cell")[0].tolist() == [0.0]
@@ -145,9 +162,13 @@ def test_geoscore_point_moves_towards_the_probability_mass():
 
 def test_haversine_targets_peak_at_the_true_cell_and_fall_with_distance():
     cells = CellSet(
-        tokens=("a", "b", "c"), levels=np.zeros(3), counts=np.ones(3),
-        center_latitudes=np.zeros(3), center_longitudes=np.zeros(3),
-        mean_latitudes=np.array([0.0, 0.0, 0.0]), mean_longitudes=np.array([0.0, 1.0, 10.0]),
+        tokens=("a", "b", "c"),
+        levels=np.zeros(3),
+        counts=np.ones(3),
+        center_latitudes=np.zeros(3),
+        center_longitudes=np.zeros(3),
+        mean_latitudes=np.array([0.0, 0.0, 0.0]),
+        mean_longitudes=np.array([0.0, 1.0, 10.0]),
     )
     targets = soft_targets(np.array([0.0]), np.array([0.0]), cells, tau_km=75.0)[0]
     assert targets.sum().item() == pytest.approx(1.0)
@@ -158,8 +179,19 @@ def test_haversine_targets_peak_at_the_true_cell_and_fall_with_distance():
 
 def test_fine_tuning_with_haversine_loss_lowers_the_loss(synthetic_train, tmp_path):
     cells = make_cells(synthetic_train, tmp_path / "cells.csv")
-    result = train(config(synthetic_train, cells, tmp_path / "ft.pt", trainable="last", epochs=3,
-                          lr=3e-3, batch_size=16, loss="haversine", tau_km=500))
+    result = train(
+        config(
+            synthetic_train,
+            cells,
+            tmp_path / "ft.pt",
+            trainable="last",
+            epochs=3,
+            lr=3e-3,
+            batch_size=16,
+            loss="haversine",
+            tau_km=500,
+        )
+    )
     losses = [epoch["loss"] for epoch in result.history]
     assert losses[-1] < losses[0]
     assert load_checkpoint(result.checkpoint).payload["backbone_state"] is not None
@@ -181,8 +213,7 @@ def test_resume_continues_where_it_stopped(synthetic_train, tmp_path):
     assert [h["epoch"] for h in load_checkpoint(tmp_path / "part.pt").payload["history"]] == [0, 1, 2]
     resumed = train(config(synthetic_train, cells, tmp_path / "part.pt", epochs=6, resume=True))
     assert [h["epoch"] for h in resumed.history] == list(range(6))
-    np.testing.assert_allclose([h["loss"] for h in resumed.history], [h["loss"] for h in straight.history],
-                               rtol=1e-5)
+    np.testing.assert_allclose([h["loss"] for h in resumed.history], [h["loss"] for h in straight.history], rtol=1e-5)
 
 
 def _train_epochs(settings: TrainConfig, *, stop_after: int) -> None:
@@ -244,8 +275,10 @@ def test_real_slice_of_yfcc_learns(datasets, tmp_path):
 
 
 def test_engine_never_imports_django():
-    code = ("import sys, planet_engine.cli, planet_engine.train, planet_engine.predict, planet_engine.evaluate, "
-            "planet_engine.countries; assert not [m for m in sys.modules if m.split('.')[0] == 'django'], 'django'")
+    code = (
+        "import sys, planet_engine.cli, planet_engine.train, planet_engine.predict, planet_engine.evaluate, "
+        "planet_engine.countries; assert not [m for m in sys.modules if m.split('.')[0] == 'django'], 'django'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
     for source in Path(planet_engine_root()).rglob("*.py"):
         text = source.read_text()

@@ -27,8 +27,9 @@ def play_one_round(client: Client, synthetic: str, name: str = "Ada") -> str:
 
 
 def sign_up(client: Client, username: str = "ada", password: str = PASSWORD, **extra: str):  # -> HttpResponse
-    return client.post("/accounts/sign-up", {"username": username, "password1": password, "password2": password,
-                                             **extra})
+    return client.post(
+        "/accounts/sign-up", {"username": username, "password1": password, "password2": password, **extra}
+    )
 
 
 def test_the_pages_render_with_their_forms_and_the_header_links_them():
@@ -70,13 +71,16 @@ def test_a_next_url_to_another_host_is_not_followed():
     assert response["Location"] == "/profile"
 
 
-@pytest.mark.parametrize("username, password, confirm, message", [
-    ("ada", "password", "password", "This password is too common."),
-    ("ada", "71829364", "71829364", "This password is entirely numeric."),
-    ("ada", PASSWORD, PASSWORD + "x", "The two password fields didn’t match."),
-    ("a da", PASSWORD, PASSWORD, "Enter a valid username."),
-    ("", PASSWORD, PASSWORD, "This field is required."),
-])
+@pytest.mark.parametrize(
+    "username, password, confirm, message",
+    [
+        ("ada", "password", "password", "This password is too common."),
+        ("ada", "71829364", "71829364", "This password is entirely numeric."),
+        ("ada", PASSWORD, PASSWORD + "x", "The two password fields didn’t match."),
+        ("a da", PASSWORD, PASSWORD, "Enter a valid username."),
+        ("", PASSWORD, PASSWORD, "This field is required."),
+    ],
+)
 def test_a_bad_sign_up_says_why_and_writes_nothing(synthetic, username, password, confirm, message):
     client = Client()
     play_one_round(client, synthetic)

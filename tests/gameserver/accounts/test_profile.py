@@ -33,8 +33,10 @@ def play(client: Client, synthetic: str, *, closer: list[bool]) -> list[float]:
         model_km = round_model_km(round=game_round)
         assert model_km is not None and model_km > 1.0  # the model answered on serving (eager task), not exactly
         if wins:  # due north by half the model's error: 1° of latitude is 111.195 km
-            guess = {"latitude": truth.latitude + (model_km / 2) / 111.195 * (1 if truth.latitude < 0 else -1),
-                     "longitude": truth.longitude}
+            guess = {
+                "latitude": truth.latitude + (model_km / 2) / 111.195 * (1 if truth.latitude < 0 else -1),
+                "longitude": truth.longitude,
+            }
         else:
             guess = {"latitude": -truth.latitude, "longitude": truth.longitude + (180 if truth.longitude < 0 else -180)}
         reveal = post_json(client, f"/api/rounds/{round_id}/guess", guess)

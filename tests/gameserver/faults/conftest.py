@@ -41,8 +41,7 @@ def spawn(tmp_path: Path, model_version) -> Iterator[Spawner]:
     """Processes on the test database whose panorama storage is this test's (settings.PANORAMA_STORAGE_DIR)."""
     from gameserver.celery import app
 
-    env = {**os.environ, "DATABASE_URL": database_url(), "PLANET_VAR_DIR": str(tmp_path),
-           "DATABASE_CONN_MAX_AGE": "0"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "PLANET_VAR_DIR": str(tmp_path), "DATABASE_CONN_MAX_AGE": "0"}
     spawner = Spawner(tmp_path, env)
     broker_clear(app.conf.broker_url)
     app.conf.task_always_eager = False  # the test's web side enqueues on the broker, as in production
@@ -53,13 +52,18 @@ def spawn(tmp_path: Path, model_version) -> Iterator[Spawner]:
 
 
 # What points a process at the shared services; the embedded game is started without them.
-SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER",
-                     "DATABASE_CONN_MAX_AGE", "PLANET_DB_POOL")
+SERVICE_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CELERY_TASK_ALWAYS_EAGER",
+    "DATABASE_CONN_MAX_AGE",
+    "PLANET_DB_POOL",
+)
 
 
 @pytest.fixture
-def embedded_arena(tmp_path: Path, synthetic_train: Path, synthetic_test: Path, tiny_checkpoint: Path
-                   ) -> Iterator[str]:
+def embedded_arena(tmp_path: Path, synthetic_train: Path, synthetic_test: Path, tiny_checkpoint: Path) -> Iterator[str]:
     """`manage.py run_arena` as `make play` runs it: SQLite in a file, in-memory layer and broker, the in-process
     worker; the synthetic sets stand in for the demo sets (game set `osv5m-demo`). Its base URL."""
     data = tmp_path / "data"
@@ -67,8 +71,13 @@ def embedded_arena(tmp_path: Path, synthetic_train: Path, synthetic_test: Path, 
     (data / "osv5m-demo").symlink_to(synthetic_test.parent)
     (data / "yfcc-train").symlink_to(synthetic_train.parent)
     env = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
-    env.update(PLANET_VAR_DIR=str(tmp_path / "var"), PLANET_DATA_DIR=str(data), PLANET_CHECKPOINT=str(tiny_checkpoint),
-               PLANET_RATE_LIMIT_GAMES="1000/60", PLANET_RATE_LIMIT_GUESSES="1000/60")
+    env.update(
+        PLANET_VAR_DIR=str(tmp_path / "var"),
+        PLANET_DATA_DIR=str(data),
+        PLANET_CHECKPOINT=str(tiny_checkpoint),
+        PLANET_RATE_LIMIT_GAMES="1000/60",
+        PLANET_RATE_LIMIT_GUESSES="1000/60",
+    )
     spawner = Spawner(tmp_path, env)
     port = free_port()
     try:
@@ -109,8 +118,10 @@ def rabbitmq() -> str:
         with Connection(RABBITMQ_URL, connect_timeout=3) as broker:
             broker.ensure_connection(max_retries=1)
     except (OSError, OperationalError) as error:
-        pytest.skip(f"RabbitMQ is not reachable at {RABBITMQ_URL} ({error}); .ci/run starts it where "
-                    "rabbitmq-server is installed")
+        pytest.skip(
+            f"RabbitMQ is not reachable at {RABBITMQ_URL} ({error}); .ci/run starts it where "
+            "rabbitmq-server is installed"
+        )
     broker_clear(RABBITMQ_URL)
     return RABBITMQ_URL
 
@@ -121,20 +132,32 @@ class ObjectStore:
 
     endpoint: str
     bucket: str = "arena"
-    credentials: dict[str, str] = field(default_factory=lambda: {
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"})
+    credentials: dict[str, str] = field(
+        default_factory=lambda: {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
 
     @property
     def env(self) -> dict[str, str]:
         """What points a process at the store (PLANET_STORAGE_URL and the credentials boto3 reads)."""
-        return {"PLANET_STORAGE_URL": f"s3://{self.bucket}/arena?endpoint={self.endpoint}&region=us-east-1",
-                **self.credentials}
+        return {
+            "PLANET_STORAGE_URL": f"s3://{self.bucket}/arena?endpoint={self.endpoint}&region=us-east-1",
+            **self.credentials,
+        }
 
     def client(self) -> Any:
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="test", aws_secret_access_key="test")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
 
     def keys(self, prefix: str = "") -> list[str]:
         listed = self.client().list_objects_v2(Bucket=self.bucket, Prefix=f"arena/{prefix}")
@@ -178,14 +201,17 @@ class DatabaseFaults:
             holder.close()
 
     def waiting_on_a_lock(self) -> int:
-        return self._count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND wait_event_type = 'Lock'")
+        return self._count(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
 
     def terminate(self, *, waiting_on_a_lock_only: bool = False) -> int:
         """Cut other sessions off as a server restart does (the test's own is spared); how many were cut."""
         only = " AND wait_event_type = 'Lock'" if waiting_on_a_lock_only else ""
-        return self._count("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-                           f"WHERE datname = current_database() AND pid <> pg_backend_pid(){only}")
+        return self._count(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            f"WHERE datname = current_database() AND pid <> pg_backend_pid(){only}"
+        )
 
     def _count(self, sql: str) -> int:
         with connection.cursor() as cursor:
@@ -211,8 +237,10 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.server = self.spawner("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
-                                             "--save", "", "--appendonly", "no"])
+        self.server = self.spawner(
+            "redis",
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+        )
         self.server.wait_for_log("Ready to accept connections")
 
     def crash(self) -> None:
@@ -239,8 +267,11 @@ class HttpPlayer:
     def call(self, method: str, path: str, body: object = None) -> tuple[int, dict[str, object]]:
         csrf = next((c.value or "" for c in self.cookies if c.name == "csrftoken"), "")
         request = urllib.request.Request(
-            self.base + path, method=method, data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf})
+            self.base + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf},
+        )
         try:
             with self.opener.open(request, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"{}")

@@ -20,8 +20,9 @@ from tests.ports import free_port
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def eventually(check: Callable[[], object], *, seconds: float = 30.0, what: str = "",
-               log: Path | None = None) -> object:
+def eventually(
+    check: Callable[[], object], *, seconds: float = 30.0, what: str = "", log: Path | None = None
+) -> object:
     """check()'s first truthy answer, polled until `seconds` pass; else fail, with a process's log."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -44,11 +45,11 @@ class ServiceProcess:
         return self.log.read_text(errors="replace")
 
     def wait_for_log(self, text: str, *, seconds: float = 30.0) -> None:
-        eventually(lambda: text in self.log_text(), seconds=seconds, what=f"{text!r} in {self.log.name}",
-                   log=self.log)
+        eventually(lambda: text in self.log_text(), seconds=seconds, what=f"{text!r} in {self.log.name}", log=self.log)
 
     def wait_answering(self, base: str, *, seconds: float) -> None:
         """Until the server at `base` answers HTTP; fails with its log if it does not within `seconds`."""
+
         def answers() -> bool:
             try:
                 with urllib.request.urlopen(f"{base}/api/schema", timeout=2):
@@ -84,25 +85,56 @@ class Spawner:
     def __call__(self, name: str, argv: list[str], *, env: dict[str, str] | None = None) -> ServiceProcess:
         log = self.folder / f"{name}.log"
         with log.open("wb") as handle:
-            process = subprocess.Popen(argv, cwd=ROOT, env={**self.env, **(env or {})}, stdout=handle,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env={**self.env, **(env or {})},
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         started = ServiceProcess(process, log)
         self.started.append(started)
         return started
 
     def worker(self, name: str, *, pool: str = "solo", env: dict[str, str] | None = None) -> ServiceProcess:
         """`celery -A gameserver worker -Q inference` as deployed, ready to consume."""
-        worker = self(name, [sys.executable, "-m", "celery", "-A", "gameserver", "worker", "-Q", "inference",
-                             "-P", pool, "-c", "1", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
-                             "--without-heartbeat", "-l", "INFO"], env=env)
+        worker = self(
+            name,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "gameserver",
+                "worker",
+                "-Q",
+                "inference",
+                "-P",
+                pool,
+                "-c",
+                "1",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "INFO",
+            ],
+            env=env,
+        )
         worker.wait_for_log(" ready.")
         return worker
 
     def web(self, name: str, *, env: dict[str, str] | None = None) -> tuple[ServiceProcess, str]:
         """The ASGI app under daphne, as deployed; returns it and its base URL once it answers."""
         port = free_port()
-        web = self(name, [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                          "gameserver.asgi:application"], env=env)
+        web = self(
+            name,
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "gameserver.asgi:application"],
+            env=env,
+        )
         base = f"http://127.0.0.1:{port}"
         web.wait_answering(base, seconds=30.0)
         return web, base

@@ -19,9 +19,11 @@ from gameserver.inference.models import ModelVersion
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
-                       reason="machines share a database server and a channel layer, not a disk: needs PostgreSQL "
-                              "and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass"),
+    pytest.mark.skipif(
+        not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+        reason="machines share a database server and a channel layer, not a disk: needs PostgreSQL "
+        "and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass",
+    ),
 ]
 
 
@@ -35,8 +37,12 @@ class Deployment:
         var = self.tmp_path / "machines" / name
         var.mkdir(parents=True)
         # One secret key for every machine of a deployment, as production requires (settings.py).
-        return {"PLANET_VAR_DIR": str(var), "CELERY_BROKER_URL": self.broker, "DJANGO_SECRET_KEY": "s" * 50,
-                **self.store.env}
+        return {
+            "PLANET_VAR_DIR": str(var),
+            "CELERY_BROKER_URL": self.broker,
+            "DJANGO_SECRET_KEY": "s" * 50,
+            **self.store.env,
+        }
 
     def admin_loads(self, spawn, manifest: Path, checkpoint: Path) -> None:
         """The admin's machine imports the set and registers the model into the store, then is gone: nothing on
@@ -45,17 +51,19 @@ class Deployment:
         upload = Path(env["PLANET_VAR_DIR"]) / "models" / "model.pt"  # PLANET_MODELS_DIR's default
         upload.parent.mkdir()
         shutil.copy(checkpoint, upload)
-        for name, argv in (("import", ["import_panoramas", "--manifest", str(manifest), "--name", "synthetic"]),
-                           ("register", ["register_model", "--name", "tiny", "--checkpoint", upload.name,
-                                         "--default"])):
+        for name, argv in (
+            ("import", ["import_panoramas", "--manifest", str(manifest), "--name", "synthetic"]),
+            ("register", ["register_model", "--name", "tiny", "--checkpoint", upload.name, "--default"]),
+        ):
             process = spawn(name, [sys.executable, "manage.py", *argv], env=env)
             assert process.process.wait(timeout=300) == 0, process.log_text()
         shutil.rmtree(env["PLANET_VAR_DIR"])
 
 
 @pytest.fixture
-def deployment(tmp_path: Path, s3_store, rabbitmq: str, spawn, synthetic_test: Path, tiny_checkpoint: Path
-               ) -> Deployment:
+def deployment(
+    tmp_path: Path, s3_store, rabbitmq: str, spawn, synthetic_test: Path, tiny_checkpoint: Path
+) -> Deployment:
     deployed = Deployment(tmp_path, s3_store, rabbitmq)
     deployed.admin_loads(spawn, synthetic_test, tiny_checkpoint)
     return deployed
@@ -67,7 +75,8 @@ def files_in(env: dict[str, str]) -> list[str]:
 
 
 def test_a_whole_game_plays_with_the_web_and_the_worker_on_machines_that_share_no_disk(
-        deployment, spawn, s3_store, http_player, eventually):
+    deployment, spawn, s3_store, http_player, eventually
+):
     worker_env, web_env = deployment.machine("gpu-worker"), deployment.machine("web")
     worker = spawn.worker("worker", env=worker_env)
     _, base = spawn.web("web", env=web_env)
@@ -84,10 +93,15 @@ def test_a_whole_game_plays_with_the_web_and_the_worker_on_machines_that_share_n
         # The bytes the player got are this round's own encoding, kept in the store (not on the web's disk).
         assert hashlib.sha256(image).hexdigest() == served.view_sha256
         assert s3_store.read(f"rounds/{served.view_name}") == image
-        eventually(lambda view=view: player.call("GET", f"/api/rounds/{view['round']}")[1].get("model_ready"),
-                   seconds=60.0, what="the worker's guess on the round", log=worker.log)
-        status, reveal = player.call("POST", f"/api/rounds/{view['round']}/guess",
-                                     {"latitude": 10.0, "longitude": 20.0})
+        eventually(
+            lambda view=view: player.call("GET", f"/api/rounds/{view['round']}")[1].get("model_ready"),
+            seconds=60.0,
+            what="the worker's guess on the round",
+            log=worker.log,
+        )
+        status, reveal = player.call(
+            "POST", f"/api/rounds/{view['round']}/guess", {"latitude": 10.0, "longitude": 20.0}
+        )
         assert status == 201 and reveal["model"]["status"] == "ready" and reveal["counted"] is True, reveal
         served.refresh_from_db()
         assert served.model_view == "served"  # the model guessed from the very bytes served
@@ -103,8 +117,9 @@ def test_a_whole_game_plays_with_the_web_and_the_worker_on_machines_that_share_n
     assert files_in(web_env) == []
 
 
-def test_a_task_whose_worker_is_killed_goes_to_a_worker_on_another_machine(deployment, spawn, http_player,
-                                                                           database_faults, eventually):
+def test_a_task_whose_worker_is_killed_goes_to_a_worker_on_another_machine(
+    deployment, spawn, http_player, database_faults, eventually
+):
     _, base = spawn.web("web", env=deployment.machine("web"))
     player = http_player(base)
     _, game = player.call("POST", "/api/games", {"set": "synthetic", "rounds": 1})

@@ -14,14 +14,17 @@ from gameserver.panoramas.services import panorama_set_import
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
-                       reason="needs PostgreSQL and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass"),
+    pytest.mark.skipif(
+        not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+        reason="needs PostgreSQL and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass",
+    ),
 ]
 
 
 @pytest.mark.parametrize("content,reason", [(None, "is missing"), (b"\x00garbage", "changed since registration")])
 def test_a_worker_on_a_broken_checkpoint_says_why_at_start_and_the_rounds_play_on(
-        content: bytes | None, reason: str, synthetic_test, model_version, spawn, eventually, checkpoint_broken):
+    content: bytes | None, reason: str, synthetic_test, model_version, spawn, eventually, checkpoint_broken
+):
     checkpoint_broken(model_version, content)  # the stored checkpoint went missing or was damaged since
 
     worker = spawn.worker("worker")
@@ -34,9 +37,11 @@ def test_a_worker_on_a_broken_checkpoint_says_why_at_start_and_the_rounds_play_o
     post = lambda url, body: client.post(url, data=json.dumps(body), content_type="application/json")  # noqa: E731
     game = post("/api/games", {"set": "synthetic", "rounds": 1}).json()
     view = post(f"/api/games/{game['game']}/rounds/1/start", {}).json()
-    unavailable = eventually(lambda: Round.objects.filter(public_id=view["round"],
-                                                          model_status=Round.ModelStatus.UNAVAILABLE).first(),
-                             what="the worker marking the model's guess unavailable", log=worker.log)
+    unavailable = eventually(
+        lambda: Round.objects.filter(public_id=view["round"], model_status=Round.ModelStatus.UNAVAILABLE).first(),
+        what="the worker marking the model's guess unavailable",
+        log=worker.log,
+    )
     assert model_version.checkpoint_sha256[:12] in unavailable.model_error and reason in unavailable.model_error
     guessed = post(f"/api/rounds/{view['round']}/guess", {"latitude": 1.0, "longitude": 2.0})
     assert guessed.status_code == 201 and guessed.json()["counted"] is False

@@ -14,14 +14,17 @@ from gameserver.panoramas.services import panorama_set_import
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
-                       reason="needs PostgreSQL and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass"),
+    pytest.mark.skipif(
+        not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+        reason="needs PostgreSQL and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass",
+    ),
 ]
 GUESS = {"latitude": 48.8, "longitude": 2.3}
 
 
 def test_a_guess_cut_off_by_the_database_is_stored_once_when_the_player_sends_it_again(
-        synthetic_test, spawn, http_player, database_faults, eventually):
+    synthetic_test, spawn, http_player, database_faults, eventually
+):
     panorama_set_import(manifest_path=synthetic_test, name="synthetic")
     _, base = spawn.web("web")
     player = http_player(base)
@@ -46,8 +49,9 @@ def test_a_guess_cut_off_by_the_database_is_stored_once_when_the_player_sends_it
     assert Guess.objects.count() == 1
 
 
-def test_a_model_guess_cut_off_by_the_database_is_retried_and_recorded(synthetic_test, spawn, http_player,
-                                                                      database_faults, eventually):
+def test_a_model_guess_cut_off_by_the_database_is_retried_and_recorded(
+    synthetic_test, spawn, http_player, database_faults, eventually
+):
     panorama_set_import(manifest_path=synthetic_test, name="synthetic")
     _, base = spawn.web("web")
     player = http_player(base)
@@ -59,8 +63,11 @@ def test_a_model_guess_cut_off_by_the_database_is_retried_and_recorded(synthetic
         eventually(database_faults.waiting_on_a_lock, what="the worker committing the model guess", log=worker.log)
         assert database_faults.terminate(waiting_on_a_lock_only=True) == 1
         worker.wait_for_log("Retry in")
-    ready = eventually(lambda: Round.objects.filter(public_id=view["round"], model_status=Round.ModelStatus.READY),
-                       what="the retried task answering", log=worker.log)
+    ready = eventually(
+        lambda: Round.objects.filter(public_id=view["round"], model_status=Round.ModelStatus.READY),
+        what="the retried task answering",
+        log=worker.log,
+    )
     assert ready.get().model_top_cells
     status, reveal = player.call("POST", f"/api/rounds/{view['round']}/guess", GUESS)
     assert status == 201 and reveal["model"]["status"] == "ready" and reveal["counted"] is True

@@ -19,8 +19,9 @@ async def layer_down(group: str, message: dict[str, object]) -> None:
     raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
 
-def test_a_guess_is_stored_and_revealed_when_its_events_cannot_be_sent(synthetic_test, model_version,
-                                                                        monkeypatch, caplog):
+def test_a_guess_is_stored_and_revealed_when_its_events_cannot_be_sent(
+    synthetic_test, model_version, monkeypatch, caplog
+):
     panorama_set_import(manifest_path=synthetic_test, name="synthetic")
     client = Client()
     post = lambda url, body: client.post(url, data=json.dumps(body), content_type="application/json")  # noqa: E731

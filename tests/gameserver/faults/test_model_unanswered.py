@@ -33,7 +33,8 @@ def broker_down(round_id: int) -> None:
 
 @pytest.mark.parametrize("enqueue,status", [(nobody_answers, "pending"), (broker_down, "unavailable")])
 def test_a_round_the_model_never_answers_plays_on_and_is_left_out_of_the_benchmark(
-        enqueue: Callable[[int], None], status: str, synthetic_test, model_version, monkeypatch):
+    enqueue: Callable[[int], None], status: str, synthetic_test, model_version, monkeypatch
+):
     panorama_set_import(manifest_path=synthetic_test, name="synthetic")
     client = Client()
     _, game = post(client, "/api/games", {"set": "synthetic", "rounds": 2})

@@ -21,8 +21,10 @@ from gameserver.panoramas.services import panorama_set_import
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
-                       reason="needs PostgreSQL and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass"),
+    pytest.mark.skipif(
+        not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+        reason="needs PostgreSQL and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass",
+    ),
     pytest.mark.asyncio,
 ]
 ROUND_EVENTS = {"round_started", "model_ready", "player_guessed", "round_complete"}
@@ -39,10 +41,15 @@ async def event_names(socket: WebsocketCommunicator, count: int) -> set[str]:
     return {(await socket.receive_json_from(timeout=30))["event"] for _ in range(count)}
 
 
-async def test_the_game_goes_on_through_a_redis_restart(synthetic_test, spawn, private_redis, http_player,
-                                                        eventually, settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {
-        "hosts": [{"address": private_redis.url, "socket_timeout": None}]}}}
+async def test_the_game_goes_on_through_a_redis_restart(
+    synthetic_test, spawn, private_redis, http_player, eventually, settings
+):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": private_redis.url, "socket_timeout": None}]},
+        }
+    }
     await sync_to_async(panorama_set_import)(manifest_path=synthetic_test, name="synthetic")
     on_private_redis = {"REDIS_URL": private_redis.url, "CELERY_BROKER_URL": private_redis.url}
     worker = spawn.worker("worker", env=on_private_redis)
@@ -54,9 +61,13 @@ async def test_the_game_goes_on_through_a_redis_restart(synthetic_test, spawn, p
     def start(number: int) -> tuple[str, Round]:
         status, view = player.call("POST", f"/api/games/{game['game']}/rounds/{number}/start", {})
         assert status == 200, f"round {number} did not start"
-        answered = eventually(lambda: Round.objects.exclude(model_status=Round.ModelStatus.PENDING)
-                              .filter(public_id=view["round"]).first(), what=f"round {number}'s model guess",
-                              log=worker.log)
+        answered = eventually(
+            lambda: (
+                Round.objects.exclude(model_status=Round.ModelStatus.PENDING).filter(public_id=view["round"]).first()
+            ),
+            what=f"round {number}'s model guess",
+            log=worker.log,
+        )
         return f"/api/rounds/{view['round']}/guess", answered
 
     @sync_to_async

@@ -48,8 +48,11 @@ def play_a_full_room_at_once(base: str, set_name: str, http_player: type) -> lis
 
     # Every browser's first request (GET /api/session) writes its session at the same moment.
     players = at_once(list(range(MAX_PLAYERS)), lambda _: http_player(base))
-    failures.extend(f"session: player {index} got no session" for index, player in enumerate(players)
-                    if not {"sessionid", "csrftoken"} <= {cookie.name for cookie in player.cookies})
+    failures.extend(
+        f"session: player {index} got no session"
+        for index, player in enumerate(players)
+        if not {"sessionid", "csrftoken"} <= {cookie.name for cookie in player.cookies}
+    )
     status, game = players[0].call("POST", "/api/games", {"set": set_name, "rounds": ROUNDS})
     check("create", [(status, game)])
     game_id = game["game"]
@@ -63,8 +66,10 @@ def play_a_full_room_at_once(base: str, set_name: str, http_player: type) -> lis
         rounds = {body["round"] for status, body in started if status == 200}
         assert len(rounds) == 1, f"one round served to all, not {rounds}: {failures}"
         url = f"/api/rounds/{rounds.pop()}/guess"
-        check(f"round {number} guess",
-              at_once(players, methodcaller("call", "POST", url, {"latitude": 10.0, "longitude": 20.0})))
+        check(
+            f"round {number} guess",
+            at_once(players, methodcaller("call", "POST", url, {"latitude": 10.0, "longitude": 20.0})),
+        )
     status, summary = players[0].call("GET", f"/api/games/{game_id}")
     check("summary", [(status, summary)])
     if not failures:  # the rooms as the players left it: every seat taken, every guess stored
@@ -74,15 +79,19 @@ def play_a_full_room_at_once(base: str, set_name: str, http_player: type) -> lis
 
 
 @pytest.mark.embedded
-@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
-                    reason="the embedded pass runs it; the PostgreSQL pass plays the same room on PostgreSQL")
+@pytest.mark.skipif(
+    bool(os.environ.get("DATABASE_URL")),
+    reason="the embedded pass runs it; the PostgreSQL pass plays the same room on PostgreSQL",
+)
 def test_a_room_of_16_acting_at_once_on_the_embedded_sqlite_gets_no_error(embedded_arena, http_player):
     assert play_a_full_room_at_once(embedded_arena, "osv5m-demo", http_player) == []
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
-                    reason="needs PostgreSQL and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass")
+@pytest.mark.skipif(
+    not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+    reason="needs PostgreSQL and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass",
+)
 def test_a_room_of_16_acting_at_once_on_postgresql_gets_no_error(synthetic_test, spawn, http_player):
     panorama_set_import(manifest_path=synthetic_test, name="synthetic")
     _, base = spawn.web("web", env={"PLANET_RATE_LIMIT_GAMES": "1000/60"})

@@ -21,8 +21,10 @@ from gameserver.stats.selectors import benchmark_from_rows, round_rows
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
-                       reason="needs PostgreSQL and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass"),
+    pytest.mark.skipif(
+        not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+        reason="needs PostgreSQL and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass",
+    ),
 ]
 # Another worker takes over a dead worker's task after 1 s instead of the deployed 300 s.
 FAST_REDELIVERY = {"PLANET_TASK_VISIBILITY_TIMEOUT_S": "1"}
@@ -46,8 +48,7 @@ def task_ids(log: str, state: str) -> list[str]:
     return re.findall(rf"predict_round\[([0-9a-f-]+)\] {state}", log)
 
 
-def test_a_task_whose_worker_is_killed_goes_to_another_worker(synthetic_test, spawn, database_faults,
-                                                              eventually):
+def test_a_task_whose_worker_is_killed_goes_to_another_worker(synthetic_test, spawn, database_faults, eventually):
     client = Client()
     game_round = round_served_while_no_worker_runs(client, synthetic_test)
     with database_faults.row_held(Round._meta.db_table, game_round.pk):
@@ -81,14 +82,18 @@ def test_a_task_whose_pool_process_dies_is_requeued_at_once(synthetic_test, spaw
     game_round = round_served_while_no_worker_runs(Client(), synthetic_test)
     with database_faults.row_held(Round._meta.db_table, game_round.pk):
         worker = spawn.worker("worker", pool="prefork")  # the deployed visibility timeout: 300 s
-        eventually(database_faults.waiting_on_a_lock, what="the pool process committing the model guess",
-                   log=worker.log)
+        eventually(
+            database_faults.waiting_on_a_lock, what="the pool process committing the model guess", log=worker.log
+        )
         pid = worker.process.pid
         (child,) = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         os.kill(int(child), signal.SIGKILL)
         worker.wait_for_log("signal 9 (SIGKILL)")
     # The worker rejects the lost task back onto the queue (task_reject_on_worker_lost) and its new pool
     # process answers it, long before the visibility timeout would.
-    ready = eventually(lambda: Round.objects.filter(pk=game_round.pk, model_status=Round.ModelStatus.READY).first(),
-                       what="the requeued task answering", log=worker.log)
+    ready = eventually(
+        lambda: Round.objects.filter(pk=game_round.pk, model_status=Round.ModelStatus.READY).first(),
+        what="the requeued task answering",
+        log=worker.log,
+    )
     assert ready.model_top_cells and ready.model_error == ""

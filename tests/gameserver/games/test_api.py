@@ -92,8 +92,9 @@ def test_a_guess_before_the_model_is_ready_is_kept_but_marked(panorama_set, monk
     assert isinstance(late["model"], dict) and late["model"]["km"] > 0 and late["winners"] and late["counted"] is False
 
 
-def test_an_unusable_checkpoint_marks_the_model_unavailable_and_the_round_still_plays(panorama_set, model_version,
-                                                                                     checkpoint_broken):
+def test_an_unusable_checkpoint_marks_the_model_unavailable_and_the_round_still_plays(
+    panorama_set, model_version, checkpoint_broken
+):
     checkpoint_broken(model_version, b"not a model")  # the stored checkpoint was damaged since
     game = game_create(panorama_set=panorama_set, owner_key="p1", rounds=1)
     served = round_serve(round=game.rounds.get(), player_key="p1")
@@ -174,32 +175,37 @@ def test_a_signed_in_player_is_the_same_player_on_every_device(panorama_set, dja
     assert status == 201 and laptop.get(f"/api/rounds/{view['round']}").json()["locked"] is True
 
 
-def test_the_catalogue_lists_sets_and_models_and_a_game_can_pick_its_model(panorama_set, model_version,
-                                                                         tiny_checkpoint):
+def test_the_catalogue_lists_sets_and_models_and_a_game_can_pick_its_model(
+    panorama_set, model_version, tiny_checkpoint
+):
     from gameserver.inference.registration import model_version_register
 
     model_version_register(name="other", checkpoint=tiny_checkpoint)
     client = Client()
     catalogue = client.get("/api/catalogue").json()
-    assert catalogue["sets"] == [{"name": "synthetic", "panoramas": 20, "views": 20, "licence": "CC0",
-                                  "attribution": ""}]
+    assert catalogue["sets"] == [
+        {"name": "synthetic", "panoramas": 20, "views": 20, "licence": "CC0", "attribution": ""}
+    ]
     assert [(m["name"], m["default"]) for m in catalogue["models"]] == [("tiny", True), ("other", False)]
     assert post(client, "/api/games", {"set": "synthetic", "rounds": 1})[1]["model"] == "tiny"
     assert post(client, "/api/games", {"set": "synthetic", "rounds": 1, "model": "other"})[1]["model"] == "other"
     assert post(client, "/api/games", {"set": "synthetic", "rounds": 1, "model": "nope"})[0] == 404
 
 
-@pytest.mark.parametrize("body,message", [
-    ({"latitude": 91, "longitude": 0}, "latitude"),
-    ({"latitude": "north", "longitude": 0}, "finite number"),
-    ({"longitude": 0}, "latitude is required"),
-    ({"latitude": True, "longitude": 0}, "finite number"),
-    ([1, 2], "JSON object"),
-    ({"latitude": 0, "longitude": -180.5}, "longitude -180.5 is outside"),
-    ({"latitude": 10**400, "longitude": 0}, "latitude must be a finite number"),  # past a float's range
-    ({"latitude": [48.8], "longitude": 2.3}, "finite number"),
-    ({"latitude": None, "longitude": 0}, "latitude is required"),
-])
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        ({"latitude": 91, "longitude": 0}, "latitude"),
+        ({"latitude": "north", "longitude": 0}, "finite number"),
+        ({"longitude": 0}, "latitude is required"),
+        ({"latitude": True, "longitude": 0}, "finite number"),
+        ([1, 2], "JSON object"),
+        ({"latitude": 0, "longitude": -180.5}, "longitude -180.5 is outside"),
+        ({"latitude": 10**400, "longitude": 0}, "latitude must be a finite number"),  # past a float's range
+        ({"latitude": [48.8], "longitude": 2.3}, "finite number"),
+        ({"latitude": None, "longitude": 0}, "latitude is required"),
+    ],
+)
 def test_bad_guesses_are_rejected_and_nothing_is_written(panorama_set, body, message):
     client = Client()
     _, game = post(client, "/api/games", {"set": "synthetic", "rounds": 1})
@@ -213,8 +219,9 @@ def test_nan_in_json_is_rejected(panorama_set):
     client = Client()
     _, game = post(client, "/api/games", {"set": "synthetic", "rounds": 1})
     _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
-    response = client.post(f"/api/rounds/{view['round']}/guess", data='{"latitude": NaN, "longitude": 0}',
-                           content_type="application/json")
+    response = client.post(
+        f"/api/rounds/{view['round']}/guess", data='{"latitude": NaN, "longitude": 0}', content_type="application/json"
+    )
     assert response.status_code == 400 and not Guess.objects.exists()
 
 
@@ -236,8 +243,11 @@ def test_nothing_before_the_guess_reveals_the_location(panorama_set):
     _, game = post(client, "/api/games", {"set": "synthetic", "rounds": 1})
     _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
     game_round = Round.objects.select_related("panorama").get(public_id=view["round"])
-    texts = [json.dumps(view), client.get(f"/api/rounds/{view['round']}").content.decode(),
-             client.get(f"/api/games/{game['game']}").content.decode()]
+    texts = [
+        json.dumps(view),
+        client.get(f"/api/rounds/{view['round']}").content.decode(),
+        client.get(f"/api/games/{game['game']}").content.decode(),
+    ]
     truth = game_round.panorama
     for text in texts:
         assert f"{truth.latitude:.2f}"[:5] not in text and f"{truth.longitude:.2f}"[:5] not in text
@@ -266,7 +276,8 @@ def test_game_options_beyond_any_range_are_rejected_and_nothing_is_written(panor
     cases: list[tuple[dict[str, object], str]] = [
         ({"rounds": 10**400}, "rounds must be a finite number"),
         ({"time_limit_s": -(10**400)}, "time_limit_s must be a finite number"),
-        ({"rounds": 2.5}, "rounds must be a whole number")]
+        ({"rounds": 2.5}, "rounds must be a whole number"),
+    ]
     for body, message in cases:
         status, error = post(client, "/api/games", {"set": "synthetic", **body})
         assert (status, error["error"]) == (400, message)
@@ -297,15 +308,22 @@ def test_unknown_ids_are_404_and_nothing_is_written(panorama_set: PanoramaSet) -
     client = Client()
     _, game = post(client, "/api/games", {"set": "synthetic", "rounds": 1})
     before = (Game.objects.count(), Player.objects.count(), Round.objects.filter(served_at__isnull=False).count())
-    for method, url in [("post", "/api/rounds/no-such-round/guess"), ("get", "/api/rounds/no-such-round"),
-                        ("post", "/api/games/no-such-game/join"), ("post", "/api/games/no-such-game/rounds/1/start"),
-                        ("post", f"/api/games/{game['game']}/rounds/0/start")]:
+    for method, url in [
+        ("post", "/api/rounds/no-such-round/guess"),
+        ("get", "/api/rounds/no-such-round"),
+        ("post", "/api/games/no-such-game/join"),
+        ("post", "/api/games/no-such-game/rounds/1/start"),
+        ("post", f"/api/games/{game['game']}/rounds/0/start"),
+    ]:
         response = getattr(client, method)(url, data={"latitude": 1, "longitude": 1}, content_type="application/json")
         assert response.status_code == 404, url
         assert response.json()["error"], url
     assert not Guess.objects.exists()
-    assert (Game.objects.count(), Player.objects.count(),
-            Round.objects.filter(served_at__isnull=False).count()) == before
+    assert (
+        Game.objects.count(),
+        Player.objects.count(),
+        Round.objects.filter(served_at__isnull=False).count(),
+    ) == before
 
 
 def test_a_late_guess_through_the_api_is_locked_as_a_timeout_without_its_coordinates(panorama_set: PanoramaSet) -> None:

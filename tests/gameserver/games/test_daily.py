@@ -79,8 +79,10 @@ def test_the_leaderboard_ranks_finished_tries_with_planet_and_the_benchmark_leav
     ada, bob, cat = signed_in("Ada"), signed_in("Bob"), signed_in("Cat")
     for client in (ada, bob, cat):
         client.get("/api/session")
-    games = {name: post(client, "/api/daily", {"name": name})[1]
-             for name, client in (("Ada", ada), ("Bob", bob), ("Cat", cat))}
+    games = {
+        name: post(client, "/api/daily", {"name": name})[1]
+        for name, client in (("Ada", ada), ("Bob", bob), ("Cat", cat))
+    }
     assert games["Ada"]["round_count"] == daily.DAILY_ROUNDS and games["Ada"]["game"] != games["Bob"]["game"]
     play(ada, games["Ada"]["game"], daily.DAILY_ROUNDS)
     play(bob, games["Bob"]["game"], daily.DAILY_ROUNDS)
@@ -93,8 +95,13 @@ def test_the_leaderboard_ranks_finished_tries_with_planet_and_the_benchmark_leav
     points = [row["points"] for row in board["leaderboard"]]
     assert points == sorted(points, reverse=True)
     planet = next(row for row in board["leaderboard"] if row["model"])
-    totals = [sum(round(cast(float, g.model_points))  # the model answered every round of these games
-                  for g in Guess.objects.filter(round__game__public_id=games[n]["game"])) for n in ("Ada", "Bob")]
+    totals = [
+        sum(
+            round(cast(float, g.model_points))  # the model answered every round of these games
+            for g in Guess.objects.filter(round__game__public_id=games[n]["game"])
+        )
+        for n in ("Ada", "Bob")
+    ]
     assert planet["games"] == 2 and planet["points"] == round(sum(totals) / 2)
     assert ada.get("/api/daily/leaderboard?day=2026-13-01").status_code == 400
 
@@ -188,8 +195,10 @@ def test_the_days_places_stay_out_of_ordinary_games_that_day_and_the_next(daily_
     """Their answers are being passed around: an ordinary game on the daily set draws every other place first."""
     panorama_set = PanoramaSet.objects.get(name=daily_set)
     today, yesterday = daily.daily_today(), daily.daily_today() - timedelta(days=1)
-    spoiled = {*daily.daily_panorama_ids(panorama_set=panorama_set, day=today),
-               *daily.daily_panorama_ids(panorama_set=panorama_set, day=yesterday)}
+    spoiled = {
+        *daily.daily_panorama_ids(panorama_set=panorama_set, day=today),
+        *daily.daily_panorama_ids(panorama_set=panorama_set, day=yesterday),
+    }
     others = panorama_set.panoramas.count() - len(spoiled)
     for seed in range(5):
         game = post(signed_in(f"p{seed}"), "/api/games", {"set": daily_set, "rounds": min(others, 10)})[1]

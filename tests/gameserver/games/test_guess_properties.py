@@ -22,21 +22,32 @@ pytestmark = pytest.mark.django_db
 
 JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-                         st.text(max_size=8))
-json_values = st.recursive(json_scalars, lambda children: st.one_of(
-    st.lists(children, max_size=3), st.dictionaries(st.text(max_size=8), children, max_size=3)), max_leaves=8)
+json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
 # What a client might put in a coordinate: plausible and boundary values, numbers of any size, anything else.
 coordinates = st.one_of(
-    st.floats(min_value=-90.0, max_value=90.0), st.floats(min_value=-180.0, max_value=180.0),
+    st.floats(min_value=-90.0, max_value=90.0),
+    st.floats(min_value=-180.0, max_value=180.0),
     st.sampled_from([90, -90, 180, -180, 90.000001, -180.000001]),
     # JSON integers past a float's range (about 1.8e308): out of range, never an overflow.
     st.integers(min_value=2**1024, max_value=10**400).flatmap(lambda big: st.sampled_from([big, -big])),
-    st.integers(), st.floats(allow_nan=True, allow_infinity=True), json_values,
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    json_values,
 )
 guess_bodies = st.one_of(
-    st.fixed_dictionaries({"latitude": coordinates, "longitude": coordinates},
-                          optional={"timed_out": st.one_of(st.just(True), json_scalars), "extra": json_values}),
+    st.fixed_dictionaries(
+        {"latitude": coordinates, "longitude": coordinates},
+        optional={"timed_out": st.one_of(st.just(True), json_scalars), "extra": json_values},
+    ),
     st.fixed_dictionaries({}, optional={"latitude": coordinates, "longitude": coordinates}),
     json_values,
 )

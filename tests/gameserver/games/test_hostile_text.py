@@ -25,18 +25,34 @@ def assert_json_400(response) -> None:
     assert response["Content-Type"] == "application/json" and response.json()["error"]
 
 
-@pytest.mark.parametrize("url", [
-    "/api/games/a%00b", "/api/games/a%00b/rounds/1/start", "/api/rounds/a%00b", "/api/rounds/a%00b/image",
-    "/api/stats/benchmark?set=%00", "/api/stats/benchmark?mode=x%00y", "/api/catalogue?%00=1",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/games/a%00b",
+        "/api/games/a%00b/rounds/1/start",
+        "/api/rounds/a%00b",
+        "/api/rounds/a%00b/image",
+        "/api/stats/benchmark?set=%00",
+        "/api/stats/benchmark?mode=x%00y",
+        "/api/catalogue?%00=1",
+    ],
+)
 def test_a_nul_in_an_api_path_or_query_is_a_json_400(url: str) -> None:
     assert_json_400(Client().get(url))
 
 
-@pytest.mark.parametrize("body", [
-    {"set": "a\u0000"}, {"set": "s", "name": "x\u0000y"}, {"set": "s", "model": "\u0000"}, {"set": "\ud800"},
-    {"set": "s", "name": "\udfff"}, {"set": "s", "nested": [{"deep\u0000": 1}]},
-], ids=["set", "name", "model", "surrogate set", "surrogate name", "nested key"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"set": "a\u0000"},
+        {"set": "s", "name": "x\u0000y"},
+        {"set": "s", "model": "\u0000"},
+        {"set": "\ud800"},
+        {"set": "s", "name": "\udfff"},
+        {"set": "s", "nested": [{"deep\u0000": 1}]},
+    ],
+    ids=["set", "name", "model", "surrogate set", "surrogate name", "nested key"],
+)
 def test_a_nul_or_lone_surrogate_in_a_json_body_is_a_json_400_and_nothing_is_written(body: dict) -> None:
     client = Client()
     client.get("/api/session")
@@ -82,19 +98,22 @@ def a_set(synthetic_test: Path, model_version) -> str:
 def test_control_and_bidi_characters_are_dropped_from_player_names(a_set: str) -> None:
     owner = Client()
     name = "\u202eev\u200bil\x07\u2066 \u200e\u200fname\u2069\u202a\ufeff\x1b"
-    response = owner.post("/api/games", data=json.dumps({"set": a_set, "name": name}),
-                          content_type="application/json")
+    response = owner.post("/api/games", data=json.dumps({"set": a_set, "name": name}), content_type="application/json")
     assert response.status_code == 201
     guest = Client()
-    joined = guest.post(f"/api/games/{response.json()['game']}/join",
-                        data=json.dumps({"name": "\u202dpl\u00adayer\u202c\ttwo\r\n"}), content_type="application/json")
+    joined = guest.post(
+        f"/api/games/{response.json()['game']}/join",
+        data=json.dumps({"name": "\u202dpl\u00adayer\u202c\ttwo\r\n"}),
+        content_type="application/json",
+    )
     assert joined.status_code == 200
     assert sorted(Player.objects.values_list("name", flat=True)) == ["evil name", "player two"]
 
 
 def test_a_name_of_only_invisible_characters_becomes_a_guest_name(a_set: str) -> None:
-    response = Client().post("/api/games", data=json.dumps({"set": a_set, "name": "\u202e\u200b\x07"}),
-                             content_type="application/json")
+    response = Client().post(
+        "/api/games", data=json.dumps({"set": a_set, "name": "\u202e\u200b\x07"}), content_type="application/json"
+    )
     assert response.status_code == 201
     assert Player.objects.get().name.startswith("guest-")
 

@@ -66,18 +66,26 @@ def test_joining_closes_at_the_first_serve_and_offers_a_fresh_game_on_the_same_s
     post(owner, f"/api/games/{game['game']}/rounds/1/start", {})
     status, refused = post(late, f"/api/games/{game['game']}/join", {})
     assert status == 409 and "fresh game" in refused["error"]
-    assert refused["offer"] == {"set": synthetic, "rounds": 2, "mode": "nmpz", "time_limit_s": 60, "model": "tiny",
-                                "goal": "distance"}
+    assert refused["offer"] == {
+        "set": synthetic,
+        "rounds": 2,
+        "mode": "nmpz",
+        "time_limit_s": 60,
+        "model": "tiny",
+        "goal": "distance",
+    }
     assert post(late, "/api/games", refused["offer"])[0] == 201
 
 
 @pytest.mark.parametrize("stock", [0, 2], ids=["encoded at the serve", "stocked ahead"])
-def test_a_fingerprint_table_of_the_public_images_finds_no_served_round(synthetic_test, model_version, source,
-                                                                         monkeypatch, settings, stock):
+def test_a_fingerprint_table_of_the_public_images_finds_no_served_round(
+    synthetic_test, model_version, source, monkeypatch, settings, stock
+):
     monkeypatch.setattr(serving, "_rng", random.Random(7))  # seeded: the same bytes on every run
     settings.PLANET_SERVING_STOCK = stock  # games/serving_stock.py: each stocked encoding served once
-    manifest = source.manifest([{"file": source.image("only.jpg", size=(320, 240), seed=3), "latitude": 48.85,
-                                 "longitude": 2.35}])
+    manifest = source.manifest(
+        [{"file": source.image("only.jpg", size=(320, 240), seed=3), "latitude": 48.85, "longitude": 2.35}]
+    )
     panorama_set_import(manifest_path=manifest, name="one")
     panorama = Panorama.objects.get()
     # What an attacker can build offline: the public file and our stored re-encoding, by hash and by size.
@@ -132,8 +140,11 @@ def test_a_guess_that_fails_inside_the_server_answers_json_with_no_distance(synt
     client = Client(raise_request_exception=False)
     _, game = post(client, "/api/games", {"set": synthetic, "rounds": 1})
     _, view = post(client, f"/api/games/{game['game']}/rounds/1/start", {})
-    response = client.post(f"/api/rounds/{view['round']}/guess", data=json.dumps({"latitude": 1, "longitude": 2}),
-                           content_type="application/json")
+    response = client.post(
+        f"/api/rounds/{view['round']}/guess",
+        data=json.dumps({"latitude": 1, "longitude": 2}),
+        content_type="application/json",
+    )
     assert response.status_code == 500 and response["Content-Type"] == "application/json"
     assert response.json() == {"error": "internal server error"}
     assert not Guess.objects.exists()
@@ -148,7 +159,9 @@ def test_the_room_shows_who_has_guessed_but_no_points_before_the_round_is_reveal
     seen_by_ann = ann.get(f"/api/games/{game['game']}").json()
     assert seen_by_ann["rounds"][0]["guessed"] == 1 and seen_by_ann["rounds"][0]["revealed"] is False
     assert {p["name"]: (p["total_points"], p["rounds_played"]) for p in seen_by_ann["players"]} == {
-        "Ann": (0, 0), "Bob": (0, 0)}
+        "Ann": (0, 0),
+        "Bob": (0, 0),
+    }
     assert bob.get(f"/api/games/{game['game']}").json()["rounds"][0]["points"] is None  # not even his own
     post(ann, f"/api/rounds/{view['round']}/guess", {"latitude": 2.5, "longitude": 2.5})
     after = ann.get(f"/api/games/{game['game']}").json()
@@ -157,9 +170,11 @@ def test_the_room_shows_who_has_guessed_but_no_points_before_the_round_is_reveal
 
 
 def test_a_panorama_seen_before_is_not_drawn_again_while_others_remain_and_is_excluded_when_it_is(
-        source, model_version):
-    manifest = source.manifest([{"file": source.image(f"{i}.jpg", seed=i), "latitude": 10.0 * i, "longitude": 5.0}
-                                for i in range(3)])
+    source, model_version
+):
+    manifest = source.manifest(
+        [{"file": source.image(f"{i}.jpg", seed=i), "latitude": 10.0 * i, "longitude": 5.0} for i in range(3)]
+    )
     panorama_set_import(manifest_path=manifest, name="three")
     player = Client()
 
@@ -221,6 +236,9 @@ def test_reading_a_round_writes_nothing_the_exposure_is_recorded_when_the_guess_
         again = player.get(f"/api/rounds/{view['round']}")
         player.get(f"/api/games/{game['game']}")
     assert again.status_code == 200 and again.json()["revealed"]
-    writes = [q["sql"] for q in queries.captured_queries
-              if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
     assert writes == []

@@ -48,11 +48,13 @@ def test_waiting_rounds_of_one_model_share_one_forward_pass(panorama_set, model_
     for game_round in Round.objects.select_related("panorama", "game"):
         alone = original([[image_open(key=round_view_key(round=game_round))]], top_k=1)[0]
         assert (game_round.model_latitude, game_round.model_longitude) == pytest.approx(
-            (alone.latitude, alone.longitude))
+            (alone.latitude, alone.longitude)
+        )
 
 
-def test_a_checkpoint_replaced_after_registration_is_refused_before_it_is_loaded(panorama_set, model_version,
-                                                                                checkpoint_broken, monkeypatch):
+def test_a_checkpoint_replaced_after_registration_is_refused_before_it_is_loaded(
+    panorama_set, model_version, checkpoint_broken, monkeypatch
+):
     checkpoint_broken(model_version, b"another model entirely")  # the stored object is not what was registered
     loads: list[str] = []
     monkeypatch.setattr(services, "Predictor", lambda path, **kw: loads.append(path))
@@ -65,14 +67,16 @@ def test_a_checkpoint_replaced_after_registration_is_refused_before_it_is_loaded
 
 def test_a_round_answered_while_the_model_ran_keeps_the_first_answer(panorama_set, model_version, monkeypatch):
     monkeypatch.setattr(tasks.predict_round, "delay", lambda round_id: None)
-    game_round = round_serve(round=game_create(panorama_set=panorama_set, owner_key="p", rounds=1).rounds.get(),
-                             player_key="p")
+    game_round = round_serve(
+        round=game_create(panorama_set=panorama_set, owner_key="p", rounds=1).rounds.get(), player_key="p"
+    )
     predictor = services.version_predictor(version=model_version)
     original = predictor.predict_groups
 
     def another_worker_answers_first(groups, **kw):
-        Round.objects.filter(pk=game_round.pk).update(model_status=Round.ModelStatus.READY, model_latitude=1.0,
-                                                      model_longitude=2.0)
+        Round.objects.filter(pk=game_round.pk).update(
+            model_status=Round.ModelStatus.READY, model_latitude=1.0, model_longitude=2.0
+        )
         return original(groups, **kw)
 
     monkeypatch.setattr(predictor, "predict_groups", another_worker_answers_first)

@@ -30,10 +30,18 @@ TURNS = (("front", 146.0), ("right", 236.0), ("back", 326.0), ("left", 56.0))
 
 @pytest.fixture
 def places(source, model_version) -> PanoramaSet:
-    rows = [{"file": source.image(f"{place}_{view}.jpg", size=(160, 120), seed=10 * p + i), "latitude": lat,
-             "longitude": lon, "place_id": place, "view": view, "heading": heading}
-            for p, (place, lat, lon) in enumerate((("a", 44.74, -1.107), ("b", -33.87, 151.2)))
-            for i, (view, heading) in enumerate(TURNS)]
+    rows = [
+        {
+            "file": source.image(f"{place}_{view}.jpg", size=(160, 120), seed=10 * p + i),
+            "latitude": lat,
+            "longitude": lon,
+            "place_id": place,
+            "view": view,
+            "heading": heading,
+        }
+        for p, (place, lat, lon) in enumerate((("a", 44.74, -1.107), ("b", -33.87, 151.2)))
+        for i, (view, heading) in enumerate(TURNS)
+    ]
     report = panorama_set_import(manifest_path=source.manifest(rows), name="places", licence="etalab-2.0")
     return PanoramaSet.objects.get(pk=report.set_id)
 
@@ -66,14 +74,20 @@ def test_a_move_round_serves_every_view_freshly_encoded_and_the_model_sees_exact
     # Each view's compass point (a multiple of 45°), never its exact heading: 146° 236° 326° 56° were a key into
     # the set (71 of panoramax-multiview's 100 places had headings no other place shares).
     assert [(v["name"], v["heading"]) for v in view["views"]] == [
-        ("front", 135.0), ("right", 225.0), ("back", 315.0), ("left", 45.0)]
+        ("front", 135.0),
+        ("right", 225.0),
+        ("back", 315.0),
+        ("left", 45.0),
+    ]
     assert [v["image_url"] for v in view["views"]] == [f"/api/rounds/{view['round']}/views/{n}" for n in range(4)]
     served = Round.objects.select_related("panorama").get(public_id=view["round"])
     assert served.panorama.public_id not in json.dumps(view)
     records = list(served.views.select_related("panorama_view").order_by("number"))
     assert [r.panorama_view.name for r in records] == [name for name, _ in TURNS]
-    stored = {hashlib.sha256(object_read(key=stored_image_key(name=v.image_name))).hexdigest()
-              for v in PanoramaView.objects.all()} | set(PanoramaView.objects.values_list("source_sha256", flat=True))
+    stored = {
+        hashlib.sha256(object_read(key=stored_image_key(name=v.image_name))).hexdigest()
+        for v in PanoramaView.objects.all()
+    } | set(PanoramaView.objects.values_list("source_sha256", flat=True))
     for record, listed in zip(records, view["views"], strict=True):
         body = served_bytes(client, listed["image_url"])
         # This round's own encoding: recorded, and not the bytes of any stored or public image.
@@ -83,7 +97,8 @@ def test_a_move_round_serves_every_view_freshly_encoded_and_the_model_sees_exact
     (pixels,) = groups
     assert len(pixels) == len(records) and all(
         np.array_equal(seen, np.asarray(image_open(key=served_view_key(name=r.view_name))))
-        for seen, r in zip(pixels, records, strict=True))
+        for seen, r in zip(pixels, records, strict=True)
+    )
     served.refresh_from_db()
     model = inference.version_predictor(version=served.game.model_version)
     expected = model.predict_views([image_open(key=served_view_key(name=r.view_name)) for r in records])
@@ -119,12 +134,15 @@ def test_a_view_is_for_the_rounds_players_only_and_only_once_served(places):
     assert again["views"] == view["views"] and RoundView.objects.count() == 4
 
 
-def test_a_batch_mixing_single_and_multi_view_rounds_answers_each_from_its_own_views(places, synthetic_test,
-                                                                                    monkeypatch):
+def test_a_batch_mixing_single_and_multi_view_rounds_answers_each_from_its_own_views(
+    places, synthetic_test, monkeypatch
+):
     photos = PanoramaSet.objects.get(pk=panorama_set_import(manifest_path=synthetic_test, name="photos").set_id)
     monkeypatch.setattr(tasks.predict_round, "delay", lambda round_id: None)  # nobody answers yet
-    rounds = [round_serve(round=game_create(panorama_set=chosen, owner_key="p", rounds=1).rounds.get(),
-                          player_key="p") for chosen in (photos, places, photos, places)]
+    rounds = [
+        round_serve(round=game_create(panorama_set=chosen, owner_key="p", rounds=1).rounds.get(), player_key="p")
+        for chosen in (photos, places, photos, places)
+    ]
     model = inference.version_predictor(version=rounds[0].game.model_version)
     calls: list[int] = []
     original = model.predict_groups
@@ -139,14 +157,19 @@ def test_a_batch_mixing_single_and_multi_view_rounds_answers_each_from_its_own_v
 
     assert calls == [4]  # one call for the whole batch
     for game_round in Round.objects.select_related("panorama"):
-        files = [image_open(key=key) for key in ([served_view_key(name=v.view_name)
-                                                  for v in game_round.views.order_by("number")]
-                                                 or [round_view_key(round=game_round)])]
+        files = [
+            image_open(key=key)
+            for key in (
+                [served_view_key(name=v.view_name) for v in game_round.views.order_by("number")]
+                or [round_view_key(round=game_round)]
+            )
+        ]
         alone = original([files], top_k=3)[0]
         assert len(files) == (4 if game_round.panorama.kind == "multiview" else 1)
         assert game_round.model_status == Round.ModelStatus.READY
         assert (game_round.model_latitude, game_round.model_longitude) == pytest.approx(
-            (alone.latitude, alone.longitude))
+            (alone.latitude, alone.longitude)
+        )
         assert np.isclose(game_round.model_top_cells[0]["probability"], alone.top_cells[0].probability)
 
 

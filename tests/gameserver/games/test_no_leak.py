@@ -45,7 +45,7 @@ def coordinates_near(text: str, point: tuple[float, float], km: float = LEAK_KM)
     tokens = NUMBER.findall(text)
     hits = []
     for i, first in enumerate(tokens):
-        for second in tokens[i + 1:i + 1 + PAIR_WINDOW]:
+        for second in tokens[i + 1 : i + 1 + PAIR_WINDOW]:
             if "." not in first and "." not in second:
                 continue
             a, b = float(first), float(second)
@@ -72,15 +72,16 @@ def jpeg_metadata_segments(data: bytes) -> list[tuple[int, bytes]]:
         marker = data[position + 1]
         if marker == 0xDA:  # start of scan: entropy-coded data follows, no more metadata
             break
-        length = int.from_bytes(data[position + 2:position + 4], "big")
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
         if 0xE0 <= marker <= 0xEF or marker == 0xFE:
-            segments.append((marker, data[position + 4:position + 2 + length]))
+            segments.append((marker, data[position + 4 : position + 2 + length]))
         position += 2 + length
     return segments
 
 
 def phone_exif(point: tuple[float, float]) -> Image.Exif:
     """GPS EXIF of `point`, as a camera writes it: the import must drop it."""
+
     def dms(value: float) -> tuple[float, float, float]:
         value = abs(value)
         return (float(int(value)), float(int(value * 60 % 60)), round(value * 3600 % 60, 2))
@@ -94,15 +95,36 @@ def phone_exif(point: tuple[float, float]) -> Image.Exif:
 
 @pytest.fixture
 def located_set(source, model_version) -> str:
-    manifest = source.manifest([
-        {"file": source.image("sydney.jpg", size=(320, 240), seed=1, exif=phone_exif(SYDNEY)),
-         "latitude": SYDNEY[0], "longitude": SYDNEY[1], "kind": "photo"},
-        {"file": source.image("reykjavik.jpg", size=(400, 200), seed=2, exif=phone_exif(REYKJAVIK)),
-         "latitude": REYKJAVIK[0], "longitude": REYKJAVIK[1], "kind": "equirectangular"},
-        *({"file": source.image(f"wellington_{view}.jpg", size=(240, 240), seed=3 + i, exif=phone_exif(WELLINGTON)),
-           "latitude": WELLINGTON[0], "longitude": WELLINGTON[1], "kind": "photo", "place_id": "wlg", "view": view,
-           "heading": 90 * i} for i, view in enumerate(("front", "back"))),
-    ])
+    manifest = source.manifest(
+        [
+            {
+                "file": source.image("sydney.jpg", size=(320, 240), seed=1, exif=phone_exif(SYDNEY)),
+                "latitude": SYDNEY[0],
+                "longitude": SYDNEY[1],
+                "kind": "photo",
+            },
+            {
+                "file": source.image("reykjavik.jpg", size=(400, 200), seed=2, exif=phone_exif(REYKJAVIK)),
+                "latitude": REYKJAVIK[0],
+                "longitude": REYKJAVIK[1],
+                "kind": "equirectangular",
+            },
+            *(
+                {
+                    "file": source.image(
+                        f"wellington_{view}.jpg", size=(240, 240), seed=3 + i, exif=phone_exif(WELLINGTON)
+                    ),
+                    "latitude": WELLINGTON[0],
+                    "longitude": WELLINGTON[1],
+                    "kind": "photo",
+                    "place_id": "wlg",
+                    "view": view,
+                    "heading": 90 * i,
+                }
+                for i, view in enumerate(("front", "back"))
+            ),
+        ]
+    )
     panorama_set_import(manifest_path=manifest, name="located")
     return "located"
 
@@ -139,8 +161,12 @@ class Crawl:
         return self.record(url, self.client.post(url, data=json.dumps(body), content_type="application/json"))
 
     def leaks(self, points: dict[str, tuple[float, float]]) -> list[str]:
-        return [f"{what} {hit} in {url}" for url, text in self.seen for what, point in points.items()
-                for hit in coordinates_near(text, point)]
+        return [
+            f"{what} {hit} in {url}"
+            for url, text in self.seen
+            for what, point in points.items()
+            for hit in coordinates_near(text, point)
+        ]
 
 
 def researcher_client() -> Client:
@@ -154,12 +180,24 @@ def researcher_client() -> Client:
 
 def crawl_a_round_in_play(*, player: Crawl, outsider: Crawl, game_id: str, round_id: str, set_name: str) -> None:
     """Every endpoint either client can reach while `player` has not locked `round_id`."""
-    for url in ("/", f"/play/{game_id}", "/stats", "/api/session", "/api/catalogue", "/api/schema",
-                f"/api/games/{game_id}", f"/api/rounds/{round_id}", f"/api/rounds/{round_id}/image",
-                f"/api/rounds/{round_id}/views/0", f"/api/rounds/{round_id}/views/1",
-                "/api/stats/benchmark", f"/api/stats/benchmark?set={set_name}",
-                *(f"/api/stats/export?format={fmt}&set={set_name}" for fmt in ("csv", "jsonl")),
-                f"/api/rounds/{round_id}/guess", "/admin/"):
+    for url in (
+        "/",
+        f"/play/{game_id}",
+        "/stats",
+        "/api/session",
+        "/api/catalogue",
+        "/api/schema",
+        f"/api/games/{game_id}",
+        f"/api/rounds/{round_id}",
+        f"/api/rounds/{round_id}/image",
+        f"/api/rounds/{round_id}/views/0",
+        f"/api/rounds/{round_id}/views/1",
+        "/api/stats/benchmark",
+        f"/api/stats/benchmark?set={set_name}",
+        *(f"/api/stats/export?format={fmt}&set={set_name}" for fmt in ("csv", "jsonl")),
+        f"/api/rounds/{round_id}/guess",
+        "/admin/",
+    ):
         player.get(url)
         outsider.get(url)
     assert outsider.get(f"/api/rounds/{round_id}/image").status_code == 403  # the image is for players only
@@ -180,8 +218,9 @@ async def frames(socket: WebsocketCommunicator) -> list[str]:
 @pytest.mark.parametrize("mode", ["move", "nmpz"])
 async def test_nothing_a_seat_can_reach_while_a_seat_is_open_holds_the_location(located_set, mode, truth):
     # Its own thread: the consumer's database calls need the main sync thread free meanwhile.
-    crawl_leaks, socket_leaks, reveal_leaks = await sync_to_async(
-        play_a_room_of_three, thread_sensitive=False)(located_set=located_set, mode=mode, truth=truth)
+    crawl_leaks, socket_leaks, reveal_leaks = await sync_to_async(play_a_room_of_three, thread_sensitive=False)(
+        located_set=located_set, mode=mode, truth=truth
+    )
     assert crawl_leaks == [], crawl_leaks
     assert socket_leaks == [], socket_leaks
     # The detector sees the truth once every seat has locked: the crawl above could have failed.
@@ -199,10 +238,10 @@ def play_a_room_of_three(*, located_set: str, mode: str, truth: tuple[float, flo
     # came up once ran into the per-address limit on new games).
     game = player.post("/api/games", {"set": located_set, "rounds": 1, "mode": mode, "time_limit_s": 600}).json()
     Round.objects.filter(game__public_id=game["game"]).update(
-        panorama=Panorama.objects.get(latitude=truth[0], longitude=truth[1]))
+        panorama=Panorama.objects.get(latitude=truth[0], longitude=truth[1])
+    )
     game_round = Round.objects.get(game__public_id=game["game"])
-    socket = WebsocketCommunicator(application, f"/ws/games/{game['game']}",
-                                   headers=[(b"origin", b"http://127.0.0.1")])
+    socket = WebsocketCommunicator(application, f"/ws/games/{game['game']}", headers=[(b"origin", b"http://127.0.0.1")])
     assert async_to_sync(socket.connect)()[0]
     opponent.post(f"/api/games/{game['game']}/join", {"name": "bob"})
     third.post(f"/api/games/{game['game']}/join", {"name": "carol"})
@@ -223,8 +262,12 @@ def play_a_room_of_three(*, located_set: str, mode: str, truth: tuple[float, flo
     crawl_a_round_in_play(player=opponent, outsider=outsider, **crawl)
     socket_frames = async_to_sync(frames)(socket)
     assert any('"player_guessed"' in frame for frame in socket_frames), "the socket saw the round"
-    socket_leaks = [f"{what} {hit} in a frame" for frame in socket_frames for what, point in points.items()
-                    for hit in coordinates_near(frame, point)]
+    socket_leaks = [
+        f"{what} {hit} in a frame"
+        for frame in socket_frames
+        for what, point in points.items()
+        for hit in coordinates_near(frame, point)
+    ]
     async_to_sync(socket.disconnect)()
 
     after = Crawl(player.client)

@@ -24,8 +24,10 @@ def openapi_path(pattern: URLPattern, prefix: str) -> str:
 def allowed_methods(pattern: URLPattern) -> set[str]:
     """The methods a view admits (its require_GET / require_POST), found by calling it with each."""
     kwargs = {name: 1 if name == "number" else "unknown" for name in pattern.pattern.converters}
-    requests = {"get": RequestFactory().get("/"),
-                "post": RequestFactory().post("/", data="{}", content_type="application/json")}
+    requests = {
+        "get": RequestFactory().get("/"),
+        "post": RequestFactory().post("/", data="{}", content_type="application/json"),
+    }
     allowed = set()
     for method, request in requests.items():
         request.session, request.user = SessionStore(), AnonymousUser()

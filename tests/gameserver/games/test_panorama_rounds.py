@@ -29,8 +29,9 @@ def column_coloured_panorama(source, *, heading: str) -> None:
     panorama = source.root / "pano.png"
     panorama.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.repeat(pixels[None], height, axis=0)).save(panorama)
-    manifest = source.manifest([{"file": "pano.png", "latitude": 10, "longitude": 20, "kind": "equirectangular",
-                                 "heading": heading}])
+    manifest = source.manifest(
+        [{"file": "pano.png", "latitude": 10, "longitude": 20, "kind": "equirectangular", "heading": heading}]
+    )
     panorama_set_import(manifest_path=manifest, name="panos")
 
 
@@ -62,8 +63,7 @@ def test_a_panorama_round_opens_at_its_heading_turned_by_a_random_angle_of_its_o
     assert len(headings) == 3 and 135.25 not in headings
 
 
-def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model(model_version, source,
-                                                                                  monkeypatch):
+def test_an_nmpz_panorama_round_serves_only_its_opening_view_to_player_and_model(model_version, source, monkeypatch):
     from planet_engine.predict import Predictor
 
     # Each column of the panorama has its own colour, so the render shows which direction it looks at.

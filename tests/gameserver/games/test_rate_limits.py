@@ -156,24 +156,31 @@ def test_first_serves_are_limited_per_game_from_whatever_address(settings, synth
     game = post(host, "/api/games", {"set": synthetic, "rounds": 3}).json()["game"]
     # The host (who alone starts a room's rounds) moves from address to address: the game's allowance holds.
     for number, status in ((1, 200), (2, 200), (3, 429)):
-        response = host.post(f"/api/games/{game}/rounds/{number}/start", data="{}", content_type="application/json",
-                             REMOTE_ADDR=f"10.0.1.{number}")
+        response = host.post(
+            f"/api/games/{game}/rounds/{number}/start",
+            data="{}",
+            content_type="application/json",
+            REMOTE_ADDR=f"10.0.1.{number}",
+        )
         assert response.status_code == status
     assert Round.objects.get(game__public_id=game, number=3).served_at is None and len(predictions) == 2
     other = post(host, "/api/games", {"set": synthetic, "rounds": 1}).json()["game"]
     assert start(host, other, 1).status_code == 200
 
 
-def test_fifty_round_starts_in_a_burst_queue_only_the_allowance(settings, model_version, predictions, tmp_path,
-                                                                synthetic_set_writer: Callable[..., Path]):
+def test_fifty_round_starts_in_a_burst_queue_only_the_allowance(
+    settings, model_version, predictions, tmp_path, synthetic_set_writer: Callable[..., Path]
+):
     """Issue 16's attack: every round of a 50-round game started at once, under the default limits."""
     manifest = synthetic_set_writer(tmp_path / "many", per_region=13, seed=5, size=(48, 36))
     panorama_set_import(manifest_path=manifest, name="many")
     attacker = Client(REMOTE_ADDR="10.0.0.8")
     game = post(attacker, "/api/games", {"set": "many", "rounds": 50}).json()["game"]
     statuses = [start(attacker, game, number).status_code for number in range(1, 51)]
-    allowed = min(throttle.limit_parse(settings.RATE_LIMITS[scope]).requests
-                  for scope in ("round_starts", "predictions", "game_predictions"))
+    allowed = min(
+        throttle.limit_parse(settings.RATE_LIMITS[scope]).requests
+        for scope in ("round_starts", "predictions", "game_predictions")
+    )
     assert statuses == [200] * allowed + [429] * (50 - allowed)
     assert len(predictions) == allowed == Round.objects.filter(served_at__isnull=False).count()
 
@@ -212,9 +219,9 @@ def test_a_refused_check_of_several_limits_spends_none(settings, db, clock):
 def test_the_game_goes_on_uncounted_while_the_cache_is_down(settings, synthetic):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "games": "1/60", "predictions": "1/60"}
     # A Redis that is not there (port 9: nothing listens): every check fails and lets the request through.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": "redis://127.0.0.1:9/0"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+    }
     client = Client(REMOTE_ADDR="10.0.0.10")
     games = [post(client, "/api/games", {"set": synthetic, "rounds": 2}).json()["game"] for _ in range(2)]
     assert [start(client, games[0], n).status_code for n in (1, 2)] == [200, 200]
-

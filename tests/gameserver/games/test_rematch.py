@@ -45,7 +45,8 @@ def test_the_room_plays_again_together(room, monkeypatch):
     assert (again["round_count"], again["time_limit_s"], again["mode"]) == (2, 60, "nmpz")
     assert [p["name"] for p in again["players"]] == ["Host"] and again["joinable"]
     assert [(m["event"], m["game"]) for group, m in sent if group == events.game_group(old)] == [
-        ("rematch", again["game"])]
+        ("rematch", again["game"])
+    ]
 
     status, same = post(guest, f"/api/games/{old}/rematch", {"name": "Guest"})
     assert status == 200 and same["game"] == again["game"]

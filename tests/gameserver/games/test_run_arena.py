@@ -28,9 +28,18 @@ def data_dir(tmp_path: Path, settings, synthetic_train: Path, synthetic_test: Pa
 
 
 def test_run_arena_imports_panoramax_multiview_as_a_second_set_when_present(data_dir, source):
-    rows = [{"file": source.image(f"{place}_{view}.jpg", seed=3 * p + i), "latitude": 44.7 + p / 100,
-             "longitude": -1.1, "place_id": place, "view": view, "heading": 90 * i}
-            for p, place in enumerate(("p1", "p2")) for i, view in enumerate(("front", "right", "back"))]
+    rows = [
+        {
+            "file": source.image(f"{place}_{view}.jpg", seed=3 * p + i),
+            "latitude": 44.7 + p / 100,
+            "longitude": -1.1,
+            "place_id": place,
+            "view": view,
+            "heading": 90 * i,
+        }
+        for p, place in enumerate(("p1", "p2"))
+        for i, view in enumerate(("front", "right", "back"))
+    ]
     (data_dir / "panoramax-multiview").symlink_to(source.manifest(rows).parent)
     call_command("run_arena", prepare_only=True)
     places = PanoramaSet.objects.get(name="panoramax-multiview")

@@ -13,8 +13,18 @@ from PIL import Image
 from gameserver.games import serving
 
 # osv5m-demo's sizes: the two common ones, and odd ones that each belong to one to four photos of the set.
-SOURCES = [(682, 512), (910, 512), (1193, 512), (1109, 512), (768, 512), (851, 512), (970, 512), (2048, 1536),
-           (160, 120), (512, 700)]
+SOURCES = [
+    (682, 512),
+    (910, 512),
+    (1193, 512),
+    (1109, 512),
+    (768, 512),
+    (851, 512),
+    (970, 512),
+    (2048, 1536),
+    (160, 120),
+    (512, 700),
+]
 
 
 def served_sizes(size: tuple[int, int], *, serves: int) -> list[tuple[int, int]]:

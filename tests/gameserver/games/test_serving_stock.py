@@ -26,8 +26,9 @@ def stocking(settings) -> None:
 
 @pytest.fixture
 def one_panorama(source, model_version) -> PanoramaSet:
-    manifest = source.manifest([{"file": source.image("only.jpg", size=(320, 240), seed=3), "latitude": 48.85,
-                                 "longitude": 2.35}])
+    manifest = source.manifest(
+        [{"file": source.image("only.jpg", size=(320, 240), seed=3), "latitude": 48.85, "longitude": 2.35}]
+    )
     return PanoramaSet.objects.get(pk=panorama_set_import(manifest_path=manifest, name="one").set_id)
 
 

@@ -44,15 +44,19 @@ def start(client: Client, game: str, number: int, *, model_right: bool | None = 
     game_round = Round.objects.select_related("panorama").get(public_id=view["round"])
     if model_right is not None:
         point = (game_round.panorama.latitude, game_round.panorama.longitude) if model_right else BRASILIA
-        Round.objects.filter(pk=game_round.pk).update(model_status=Round.ModelStatus.READY, model_latitude=point[0],
-                                                      model_longitude=point[1])
+        Round.objects.filter(pk=game_round.pk).update(
+            model_status=Round.ModelStatus.READY, model_latitude=point[0], model_longitude=point[1]
+        )
     return game_round
 
 
-@pytest.mark.parametrize(("model_rights", "model_streak", "alive"), [
-    ((True, True, True), 3, True), ((True, False, True), 1, False), ((False, True, True), 0, False)])
+@pytest.mark.parametrize(
+    ("model_rights", "model_streak", "alive"),
+    [((True, True, True), 3, True), ((True, False, True), 1, False), ((False, True, True), 0, False)],
+)
 def test_a_streak_of_two_then_a_miss_ends_the_game_and_planet_is_judged_on_the_same_rounds(
-        synthetic, model_rights, model_streak, alive):
+    synthetic, model_rights, model_streak, alive
+):
     client = player()
     status, game = post(client, "/api/games", {"set": synthetic, "goal": "country", "rounds": 7})
     assert status == 201 and game["goal"] == "country" and game["round_count"] == 1  # it grows as it goes
@@ -91,8 +95,13 @@ def test_a_timeout_ends_the_streak(synthetic):
     game = post(client, "/api/games", {"set": synthetic, "goal": "country"})[1]
     game_round = start(client, game["game"], 1)
     status, reveal = post(client, f"/api/rounds/{game_round.public_id}/guess", {"timed_out": True})
-    assert status == 201 and reveal["human"] == {"latitude": None, "longitude": None, "country": None,
-                                                 "timed_out": True, "right": False}
+    assert status == 201 and reveal["human"] == {
+        "latitude": None,
+        "longitude": None,
+        "country": None,
+        "timed_out": True,
+        "right": False,
+    }
     summary = client.get(f"/api/games/{game['game']}").json()
     assert summary["finished"] and summary["streak"]["human"] == 0 and summary["streak"]["over"]
 
@@ -103,22 +112,27 @@ def test_naming_every_country_of_the_set_ends_the_streak_unbroken(synthetic):
     size = Panorama.objects.filter(panorama_set__name=synthetic).count()
     for number in range(1, size + 1):
         game_round = start(client, game["game"], number)
-        assert post(client, f"/api/rounds/{game_round.public_id}/guess",
-                    {"country": game_round.panorama.country})[0] == 201
+        assert (
+            post(client, f"/api/rounds/{game_round.public_id}/guess", {"country": game_round.panorama.country})[0]
+            == 201
+        )
     summary = client.get(f"/api/games/{game['game']}").json()
     assert summary["finished"] and summary["streak"]["human"] == size and summary["round_count"] == size
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"country": "ZZ"}, "ISO 3166-1 alpha-2"),
-    ({"country": "FRA"}, "ISO 3166-1 alpha-2"),
-    ({"country": ""}, "ISO 3166-1 alpha-2"),
-    ({}, "names a country"),
-    ({"country": 33}, "country must be a string"),
-    ({"country": ["FR"]}, "country must be a string"),
-    ({"latitude": 48.85, "longitude": 2.35}, "takes a country, not a point"),
-    ({"country": "FR", "latitude": 48.85, "longitude": 2.35}, "takes a country, not a point"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"country": "ZZ"}, "ISO 3166-1 alpha-2"),
+        ({"country": "FRA"}, "ISO 3166-1 alpha-2"),
+        ({"country": ""}, "ISO 3166-1 alpha-2"),
+        ({}, "names a country"),
+        ({"country": 33}, "country must be a string"),
+        ({"country": ["FR"]}, "country must be a string"),
+        ({"latitude": 48.85, "longitude": 2.35}, "takes a country, not a point"),
+        ({"country": "FR", "latitude": 48.85, "longitude": 2.35}, "takes a country, not a point"),
+    ],
+)
 def test_a_bad_country_guess_is_refused_with_a_clear_400_and_nothing_written(synthetic, body, message):
     client = player()
     game = post(client, "/api/games", {"set": synthetic, "goal": "country"})[1]
@@ -171,7 +185,7 @@ def country_leaks(crawl: Crawl, names: tuple[str, ...]) -> list[str]:
         body = text.find("\n{")  # Crawl keeps the headers, then the body
         if body >= 0 and url not in ("/api/catalogue", "/api/schema"):
             try:
-                leaks += [f"{hit} in {url}" for hit in country_values(json.loads(text[body + 1:]), [])]
+                leaks += [f"{hit} in {url}" for hit in country_values(json.loads(text[body + 1 :]), [])]
             except json.JSONDecodeError:  # not JSON: the names below still apply
                 pass
         leaks += [f"{name} in {url}" for name in names if name in text]
@@ -183,7 +197,8 @@ def test_nothing_before_the_lock_holds_the_country_or_the_place(located_set):
     game = player_crawl.post("/api/games", {"set": located_set, "goal": "country", "mode": "move"}).json()
     # The round is made Sydney's before it is served, as the leak crawl does.
     Round.objects.filter(game__public_id=game["game"]).update(
-        panorama=Panorama.objects.get(latitude=SYDNEY[0], longitude=SYDNEY[1]))
+        panorama=Panorama.objects.get(latitude=SYDNEY[0], longitude=SYDNEY[1])
+    )
     view = player_crawl.post(f"/api/games/{game['game']}/rounds/1/start", {}).json()
     game_round = Round.objects.get(public_id=view["round"])
     assert game_round.model_status == Round.ModelStatus.READY and game_round.panorama.country == "AU"

@@ -21,6 +21,7 @@ def test_a_timed_out_guess_is_inside_no_radius(panorama_set):
     assert status == 201 and reveal["human"]["km"] is None and reveal["model"]["status"] == "ready"
     # No pin, no distance: PlaNet wins each radius it is inside, and the rest are no one's (never the player's).
     model_km = reveal["model"]["km"]
-    assert reveal["winners"] == {threshold["name"]: "model" if model_km <= threshold["km"] else "tie"
-                                 for threshold in reveal["thresholds"]}
+    assert reveal["winners"] == {
+        threshold["name"]: "model" if model_km <= threshold["km"] else "tie" for threshold in reveal["thresholds"]
+    }
     assert reveal["head_to_head"] == "model"

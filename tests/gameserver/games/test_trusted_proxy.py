@@ -20,8 +20,13 @@ PROXY = "10.0.0.5"
 
 def create_game(synthetic: str, *, peer: str, forwarded: str | None = None) -> int:
     headers: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
-    return Client(REMOTE_ADDR=peer).post("/api/games", data=json.dumps({"set": synthetic, "rounds": 1}),
-                                         content_type="application/json", **headers).status_code
+    return (
+        Client(REMOTE_ADDR=peer)
+        .post(
+            "/api/games", data=json.dumps({"set": synthetic, "rounds": 1}), content_type="application/json", **headers
+        )
+        .status_code
+    )
 
 
 def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance(settings, synthetic):

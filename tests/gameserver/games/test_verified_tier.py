@@ -69,8 +69,7 @@ def play(client: Client, set_name: str, rounds: int, guess: Guesser, think_s: Ca
     played = []
     for number in range(1, rounds + 1):
         view = post(client, f"/api/games/{game}/rounds/{number}/start", {})
-        Round.objects.filter(public_id=view["round"]).update(
-            served_at=timezone.now() - timedelta(seconds=think_s()))
+        Round.objects.filter(public_id=view["round"]).update(served_at=timezone.now() - timedelta(seconds=think_s()))
         game_round = Round.objects.select_related("panorama").get(public_id=view["round"])
         point = guess(game_round)
         body = {"timed_out": True} if point is None else {"latitude": point[0], "longitude": point[1]}
@@ -86,9 +85,15 @@ def rows_of(keys: list[str]) -> list[dict]:
 
 def near(rng: random.Random, low_km: float, high_km: float) -> Guesser:
     """A guess low-high km from the truth (a looked-up answer, moved so as not to look exact)."""
+
     def guess(game_round: Round) -> tuple[float, float]:
-        return destination(latitude=game_round.panorama.latitude, longitude=game_round.panorama.longitude,
-                           bearing_deg=rng.uniform(0, 360), km=rng.uniform(low_km, high_km))
+        return destination(
+            latitude=game_round.panorama.latitude,
+            longitude=game_round.panorama.longitude,
+            bearing_deg=rng.uniform(0, 360),
+            km=rng.uniform(low_km, high_km),
+        )
+
     return guess
 
 
@@ -97,8 +102,13 @@ def honest(rng: random.Random, skill_km: float, timeouts: float = 0.02) -> Guess
         if rng.random() < timeouts:
             return None
         km = min(skill_km * math.exp(rng.gauss(0.0, 1.0)), 19_000.0)
-        return destination(latitude=game_round.panorama.latitude, longitude=game_round.panorama.longitude,
-                           bearing_deg=rng.uniform(0, 360), km=km)
+        return destination(
+            latitude=game_round.panorama.latitude,
+            longitude=game_round.panorama.longitude,
+            bearing_deg=rng.uniform(0, 360),
+            km=km,
+        )
+
     return guess
 
 
@@ -112,13 +122,15 @@ def private_set(manifest: Path, name: str = "private") -> str:
 
 
 def assert_open_because(rows: list[dict], reason: str) -> None:
-    assert rows and all(row["tier"] == "excluded" or reason in row["tier_reasons"].split(";") for row in rows), \
-        [(row["tier"], row["tier_reasons"], row["exclusion"]) for row in rows]
+    assert rows and all(row["tier"] == "excluded" or reason in row["tier_reasons"].split(";") for row in rows), [
+        (row["tier"], row["tier_reasons"], row["exclusion"]) for row in rows
+    ]
     assert not [row for row in rows if row["tier"] == "verified"]
 
 
-def test_a_perceptual_match_against_the_public_set_finds_every_truth_but_no_verified_round(datasets, tmp_path,
-                                                                                             model_version):
+def test_a_perceptual_match_against_the_public_set_finds_every_truth_but_no_verified_round(
+    datasets, tmp_path, model_version
+):
     """osv5m-demo's photos are published: a pHash of each served view finds its source, every time."""
     folder = tmp_path / "osv5m-part"
     folder.mkdir()
@@ -126,19 +138,23 @@ def test_a_perceptual_match_against_the_public_set_finds_every_truth_but_no_veri
     lines = (datasets / "osv5m-demo" / "manifest.csv").read_text().splitlines()
     (folder / "manifest.csv").write_text("\n".join(lines[:13]) + "\n")  # 12 real photos
     panorama_set_import(manifest_path=folder / "manifest.csv", name="osv5m-demo")
-    public = [(imagehash.phash(Image.open(row.path)), row.latitude, row.longitude)
-              for row in read_manifest(folder / "manifest.csv").rows]
+    public = [
+        (imagehash.phash(Image.open(row.path)), row.latitude, row.longitude)
+        for row in read_manifest(folder / "manifest.csv").rows
+    ]
 
     cheat, rng = account("cheat"), random.Random(1)
     misses = []
 
     def looked_up(game_round: Round) -> tuple[float, float]:
-        served = imagehash.phash(Image.open(io.BytesIO(
-            cheat.get(f"/api/rounds/{game_round.public_id}/image").getvalue())))
+        served = imagehash.phash(
+            Image.open(io.BytesIO(cheat.get(f"/api/rounds/{game_round.public_id}/image").getvalue()))
+        )
         _, latitude, longitude = min(public, key=lambda item: item[0] - served)
         misses.append(distance_km(latitude, longitude, game_round.panorama.latitude, game_round.panorama.longitude))
-        return destination(latitude=latitude, longitude=longitude, bearing_deg=rng.uniform(0, 360),
-                           km=rng.uniform(2, 15))
+        return destination(
+            latitude=latitude, longitude=longitude, bearing_deg=rng.uniform(0, 360), km=rng.uniform(2, 15)
+        )
 
     play(cheat, "osv5m-demo", 10, looked_up, lambda: rng.uniform(15, 40))
     assert max(misses) < 1.0  # the lookup works: each served photo matched its published source
@@ -165,8 +181,9 @@ def test_answers_harvested_by_throwaway_guests_and_replayed_are_never_verified(s
 
     def replay(game_round: Round) -> tuple[float, float]:
         latitude, longitude = harvested[game_round.panorama_id]
-        return destination(latitude=latitude, longitude=longitude, bearing_deg=rng.uniform(0, 360),
-                           km=rng.uniform(2, 15))
+        return destination(
+            latitude=latitude, longitude=longitude, bearing_deg=rng.uniform(0, 360), km=rng.uniform(2, 15)
+        )
 
     fresh_jar, replayer = Client(), account("replayer")
     play(fresh_jar, name, 5, replay, human_pace(rng))
@@ -199,27 +216,39 @@ def test_answers_harvested_by_accounts_letting_rounds_time_out_are_never_verifie
         if game_round.panorama_id not in harvested:
             return guessing(game_round)  # no answer to replay: a round played as anyone would
         latitude, longitude = harvested[game_round.panorama_id]
-        return destination(latitude=latitude, longitude=longitude, bearing_deg=rng.uniform(0, 360),
-                           km=rng.uniform(2, 15))
+        return destination(
+            latitude=latitude, longitude=longitude, bearing_deg=rng.uniform(0, 360), km=rng.uniform(2, 15)
+        )
 
     play(replayer, name, 10, replay, human_pace(rng))
     harvester_rows = [row for row in rows_of([key_of(c) for c in harvesters]) if row["panorama_set"] == name]
     assert all("no_effort" in row["player_flags"] for row in harvester_rows)
-    spoiled = set(PanoramaSet.objects.get(name=name).panoramas.filter(pk__in=harvested)
-                  .values_list("public_id", flat=True))
+    spoiled = set(
+        PanoramaSet.objects.get(name=name).panoramas.filter(pk__in=harvested).values_list("public_id", flat=True)
+    )
     replayed = [row for row in rows_of([key_of(replayer)]) if row["panorama_id"] in spoiled]
     assert replayed and not [row for row in replayed if row["tier"] == "verified"]
-    assert all(set(row["tier_reasons"].split(";")) & {"exposed_to_unverified", "flagged_player"}
-               for row in replayed if row["tier"] == "open")
+    assert all(
+        set(row["tier_reasons"].split(";")) & {"exposed_to_unverified", "flagged_player"}
+        for row in replayed
+        if row["tier"] == "open"
+    )
 
 
 def test_one_fixed_guess_at_a_regional_sets_centre_is_never_verified_and_its_radii_are_not_reported(
-        source, model_version):
+    source, model_version
+):
     """A set within ~10 km of one place: the set prior scores near-full points without a look. A player who
     always guesses it is flagged, and the radii where the prior is inside in most rounds are not reported."""
     rng = np.random.default_rng(4)
-    rows = [{"file": source.image(f"p{i}.jpg", seed=i), "latitude": 44.80 + rng.uniform(-0.07, 0.07),
-             "longitude": -0.60 + rng.uniform(-0.09, 0.09)} for i in range(24)]
+    rows = [
+        {
+            "file": source.image(f"p{i}.jpg", seed=i),
+            "latitude": 44.80 + rng.uniform(-0.07, 0.07),
+            "longitude": -0.60 + rng.uniform(-0.09, 0.09),
+        }
+        for i in range(24)
+    ]
     name = private_set(source.manifest(rows), "commune")
     panorama_set = PanoramaSet.objects.get(name=name)
     assert panorama_set.spread_km is not None and panorama_set.spread_km < 10
@@ -270,13 +299,14 @@ def test_honest_players_stay_verified_and_a_threshold_stepper_among_them_does_no
     rng = random.Random(7)
     players = [account(f"honest{i}") for i in range(8)]
     for i, client in enumerate(players):
-        play(client, name, 10, honest(rng, 250.0 * 1.4 ** i), human_pace(rng))
+        play(client, name, 10, honest(rng, 250.0 * 1.4**i), human_pace(rng))
     stepper = account("stepper")
     play(stepper, name, 12, near(rng, 1.2, 4.0), lambda: rng.uniform(11, 20))
     honest_rows = rows_of([key_of(client) for client in players])
     verified = sum(row["tier"] == "verified" for row in honest_rows)
-    assert len(honest_rows) == 80 and verified >= 0.99 * len(honest_rows), \
-        [(row["tier_reasons"], row["player_flags"]) for row in honest_rows if row["tier"] != "verified"]
+    assert len(honest_rows) == 80 and verified >= 0.99 * len(honest_rows), [
+        (row["tier_reasons"], row["player_flags"]) for row in honest_rows if row["tier"] != "verified"
+    ]
     assert_open_because(rows_of([key_of(stepper)]), "flagged_player")
     assert all("too_good" in row["player_flags"] for row in rows_of([key_of(stepper)]))
 
@@ -325,8 +355,7 @@ def test_an_account_is_verified_only_after_its_history_and_a_guest_never(synthet
 
 
 def test_a_panorama_revealed_to_more_identities_than_its_budget_leaves_the_verified_pool(source):
-    rows = [{"file": source.image(f"p{i}.jpg", seed=i), "latitude": 10.0 * i, "longitude": 20.0 * i}
-            for i in range(5)]
+    rows = [{"file": source.image(f"p{i}.jpg", seed=i), "latitude": 10.0 * i, "longitude": 20.0 * i} for i in range(5)]
     name = private_set(source.manifest(rows), "small")
     PanoramaSet.objects.filter(name=name).update(exposure_budget=1)
     rng = random.Random(10)

@@ -23,4 +23,5 @@ def wait_for_model() -> Callable[..., Round]:
             time.sleep(0.05)
         tail = f"; the worker's log:\n{log.read_text()[-3000:]}" if log else ""
         raise AssertionError(f"the worker did not answer within {seconds} s{tail}")
+
     return wait

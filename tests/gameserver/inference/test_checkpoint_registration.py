@@ -72,8 +72,9 @@ def test_the_command_registers_a_checkpoint_named_within_the_models_dir(models_d
     assert version.checkpoint_sha256 == hashlib.sha256(tiny_checkpoint.read_bytes()).hexdigest()
 
 
-def test_the_admin_takes_a_checkpoint_only_as_an_upload_checked_before_it_is_kept(admin_client, tiny_checkpoint,
-                                                                                  tmp_path, settings):
+def test_the_admin_takes_a_checkpoint_only_as_an_upload_checked_before_it_is_kept(
+    admin_client, tiny_checkpoint, tmp_path, settings
+):
     secret = tmp_path / "secret_key"
     secret.write_bytes(SECRET)
     by_path = admin_client.post(REGISTER_URL, {"name": "probe", "checkpoint": str(secret)})

@@ -46,9 +46,15 @@ def write_csv(path: Path, rows: list[dict[str, object]]) -> Path:
 
 def good_rows(panoramas: list[Panorama]) -> list[dict[str, object]]:
     """A prediction 1 degree north of each truth, with two cells."""
-    return [{"file": p.source_file, "latitude": p.latitude + 1.0, "longitude": p.longitude,
-             "top_cells": json.dumps([[token(p.latitude + 1.0, p.longitude), 0.6], [token(0.0, 0.0), 0.3]])}
-            for p in panoramas]
+    return [
+        {
+            "file": p.source_file,
+            "latitude": p.latitude + 1.0,
+            "longitude": p.longitude,
+            "top_cells": json.dumps([[token(p.latitude + 1.0, p.longitude), 0.6], [token(0.0, 0.0), 0.3]]),
+        }
+        for p in panoramas
+    ]
 
 
 def test_registering_predictions_stores_one_row_per_panorama(panorama_set, tmp_path, capsys):
@@ -69,14 +75,22 @@ def test_registering_predictions_stores_one_row_per_panorama(panorama_set, tmp_p
 def test_jsonl_predictions_may_name_files_without_their_folder(panorama_set, tmp_path):
     panorama = panorama_set.panoramas.order_by("pk").first()
     path = tmp_path / "pigeon.jsonl"
-    path.write_text(json.dumps({"file": Path(panorama.source_file).name, "latitude": 1.5, "longitude": 2.5,
-                                "top_cells": [{"token": token(1.5, 2.5), "probability": 1.0}]}) + "\n")
+    path.write_text(
+        json.dumps(
+            {
+                "file": Path(panorama.source_file).name,
+                "latitude": 1.5,
+                "longitude": 2.5,
+                "top_cells": [{"token": token(1.5, 2.5), "probability": 1.0}],
+            }
+        )
+        + "\n"
+    )
     call_command("register_predictions", name="pigeon", set="synthetic", file=str(path), partial=True)
     assert ExternalPrediction.objects.get(panorama=panorama).latitude == 1.5
 
 
-def test_a_file_predicting_part_of_the_set_is_refused_saying_how_much_unless_partial_is_allowed(panorama_set,
-                                                                                               tmp_path):
+def test_a_file_predicting_part_of_the_set_is_refused_saying_how_much_unless_partial_is_allowed(panorama_set, tmp_path):
     panoramas = list(panorama_set.panoramas.order_by("pk"))
     path = write_csv(tmp_path / "geoclip.csv", good_rows(panoramas[:12]))
     with pytest.raises(CommandError) as refused:
@@ -121,8 +135,13 @@ def test_a_name_taken_by_a_checkpoint_model_is_refused(panorama_set, model_versi
 
 def test_a_game_against_external_predictions_plays_a_whole_round(panorama_set, tmp_path, monkeypatch):
     predicted = list(panorama_set.panoramas.order_by("pk")[:3])
-    call_command("register_predictions", name="geoclip", set="synthetic", partial=True,
-                 file=str(write_csv(tmp_path / "p.csv", good_rows(predicted))))
+    call_command(
+        "register_predictions",
+        name="geoclip",
+        set="synthetic",
+        partial=True,
+        file=str(write_csv(tmp_path / "p.csv", good_rows(predicted))),
+    )
     version = ModelVersion.objects.get(name="geoclip")
     with pytest.raises(GameError, match="geoclip has predictions for 3 panoramas"):
         game_create(panorama_set=panorama_set, owner_key="p", rounds=4, model_version=version)
@@ -146,10 +165,16 @@ def test_a_game_against_external_predictions_plays_a_whole_round(panorama_set, t
 
 def test_a_round_on_a_panorama_without_a_prediction_is_unavailable(panorama_set, tmp_path):
     predicted = list(panorama_set.panoramas.order_by("pk")[:2])
-    call_command("register_predictions", name="geoclip", set="synthetic", partial=True,
-                 file=str(write_csv(tmp_path / "p.csv", good_rows(predicted))))
-    game = game_create(panorama_set=panorama_set, owner_key="p", rounds=1,
-                       model_version=ModelVersion.objects.get(name="geoclip"))
+    call_command(
+        "register_predictions",
+        name="geoclip",
+        set="synthetic",
+        partial=True,
+        file=str(write_csv(tmp_path / "p.csv", good_rows(predicted))),
+    )
+    game = game_create(
+        panorama_set=panorama_set, owner_key="p", rounds=1, model_version=ModelVersion.objects.get(name="geoclip")
+    )
     ExternalPrediction.objects.filter(panorama=game.rounds.get().panorama).delete()  # withdrawn since
     served = round_serve(round=game.rounds.get(), player_key="p")
     served.refresh_from_db()
@@ -164,8 +189,12 @@ def test_exports_and_tables_say_which_view_each_model_saw(fmt, panorama_set, mod
     from gameserver.stats.render import render_text
     from gameserver.stats.selectors import benchmark_from_rows
 
-    call_command("register_predictions", name="geoclip", set="synthetic",
-                 file=str(write_csv(tmp_path / "p.csv", good_rows(list(panorama_set.panoramas.all())))))
+    call_command(
+        "register_predictions",
+        name="geoclip",
+        set="synthetic",
+        file=str(write_csv(tmp_path / "p.csv", good_rows(list(panorama_set.panoramas.all())))),
+    )
     for version in (model_version, ModelVersion.objects.get(name="geoclip")):
         game = game_create(panorama_set=panorama_set, owner_key="p", rounds=2, model_version=version)
         for game_round in game.rounds.all():
@@ -175,7 +204,11 @@ def test_exports_and_tables_say_which_view_each_model_saw(fmt, panorama_set, mod
     call_command("export_rounds", fmt=fmt, out=str(out))
     rows = export_read(path=out)
     assert sorted((row["model_name"], row["model_view"]) for row in rows) == [
-        ("geoclip", "original"), ("geoclip", "original"), ("tiny", "served"), ("tiny", "served")]
+        ("geoclip", "original"),
+        ("geoclip", "original"),
+        ("tiny", "served"),
+        ("tiny", "served"),
+    ]
     assert "`model_view`" in (tmp_path / f"rounds.{fmt}.datasheet.md").read_text()
     tables = benchmark_from_rows(rows=rows)
     assert tables["model_views"] == {"geoclip": {"original": 2}, "tiny": {"served": 2}}
@@ -186,24 +219,38 @@ def test_exports_and_tables_say_which_view_each_model_saw(fmt, panorama_set, mod
 # Files that made Python's parsers raise past their limits (a 500 on the admin page and in the command alike).
 NESTED = "[" * 30_000 + "]" * 30_000
 HOSTILE_PREDICTIONS = {
-    "csv field over 128 KiB": ("p.csv", lambda f: f'file,latitude,longitude,top_cells\n{f},1,2,"{"x" * 200_000}"\n',
-                               "line 2: malformed CSV: a field is longer than 131072 characters"),
-    "csv top_cells nested 30,000 deep": ("p.csv", lambda f: f'file,latitude,longitude,top_cells\n{f},1,2,{NESTED}\n',
-                                         "line 2: top_cells: JSON nested 30000 deep, deeper than 16"),
+    "csv field over 128 KiB": (
+        "p.csv",
+        lambda f: f'file,latitude,longitude,top_cells\n{f},1,2,"{"x" * 200_000}"\n',
+        "line 2: malformed CSV: a field is longer than 131072 characters",
+    ),
+    "csv top_cells nested 30,000 deep": (
+        "p.csv",
+        lambda f: f"file,latitude,longitude,top_cells\n{f},1,2,{NESTED}\n",
+        "line 2: top_cells: JSON nested 30000 deep, deeper than 16",
+    ),
     "jsonl top_cells nested 30,000 deep": (
-        "p.jsonl", lambda f: f'{{"file": "{f}", "latitude": 1, "longitude": 2, "top_cells": {NESTED}}}\n',
-        "line 1: JSON nested 30001 deep, deeper than 16"),
-    "jsonl integer of 5,000 digits": ("p.jsonl", lambda f: f'{{"file": "{f}", "latitude": {"1" * 5000}, '
-                                                           '"longitude": 2}\n',
-                                      "line 1: a number 5000 digits long, more than 64"),
-    "csv latitude of 100,000 digits": ("p.csv", lambda f: f'file,latitude,longitude\n{f},{"1" * 100_000},2\n',
-                                       "line 2: latitude is 100000 characters long, more than 64"),
+        "p.jsonl",
+        lambda f: f'{{"file": "{f}", "latitude": 1, "longitude": 2, "top_cells": {NESTED}}}\n',
+        "line 1: JSON nested 30001 deep, deeper than 16",
+    ),
+    "jsonl integer of 5,000 digits": (
+        "p.jsonl",
+        lambda f: f'{{"file": "{f}", "latitude": {"1" * 5000}, "longitude": 2}}\n',
+        "line 1: a number 5000 digits long, more than 64",
+    ),
+    "csv latitude of 100,000 digits": (
+        "p.csv",
+        lambda f: f"file,latitude,longitude\n{f},{'1' * 100_000},2\n",
+        "line 2: latitude is 100000 characters long, more than 64",
+    ),
 }
 
 
 @pytest.mark.parametrize("file_name, text, problem", HOSTILE_PREDICTIONS.values(), ids=HOSTILE_PREDICTIONS.keys())
-def test_a_predictions_file_past_a_parser_bound_is_refused_naming_its_row(panorama_set, tmp_path, file_name, text,
-                                                                          problem):
+def test_a_predictions_file_past_a_parser_bound_is_refused_naming_its_row(
+    panorama_set, tmp_path, file_name, text, problem
+):
     path = tmp_path / file_name
     path.write_text(text(panorama_set.panoramas.order_by("pk").first().source_file))
     with pytest.raises(CommandError) as refused:
@@ -213,27 +260,29 @@ def test_a_predictions_file_past_a_parser_bound_is_refused_naming_its_row(panora
     assert not ModelVersion.objects.exists()
 
 
-def test_an_uploaded_predictions_file_past_a_parser_bound_is_a_form_error_naming_its_row(panorama_set,
-                                                                                         admin_client):
+def test_an_uploaded_predictions_file_past_a_parser_bound_is_a_form_error_naming_its_row(panorama_set, admin_client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     file_name, text, problem = HOSTILE_PREDICTIONS["jsonl integer of 5,000 digits"]
     upload = SimpleUploadedFile(file_name, text(panorama_set.panoramas.first().source_file).encode())
-    response = admin_client.post("/admin/inference/modelversion/predictions/",
-                                 {"name": "geoclip", "panorama_set": panorama_set.pk, "predictions": upload})
+    response = admin_client.post(
+        "/admin/inference/modelversion/predictions/",
+        {"name": "geoclip", "panorama_set": panorama_set.pk, "predictions": upload},
+    )
     assert response.status_code == 400 and problem in response.content.decode()
     assert not ModelVersion.objects.exists()
 
 
-def test_an_uploaded_predictions_file_over_the_size_limit_is_refused_unread(panorama_set, admin_client,
-                                                                            monkeypatch):
+def test_an_uploaded_predictions_file_over_the_size_limit_is_refused_unread(panorama_set, admin_client, monkeypatch):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from gameserver.inference import admin
 
     monkeypatch.setattr(admin, "PREDICTIONS_MAX_BYTES", 2**20)
     upload = SimpleUploadedFile("p.csv", b"\xff" * (2**20 + 1))  # read and parsed, it would be "not UTF-8 text"
-    response = admin_client.post("/admin/inference/modelversion/predictions/",
-                                 {"name": "geoclip", "panorama_set": panorama_set.pk, "predictions": upload})
+    response = admin_client.post(
+        "/admin/inference/modelversion/predictions/",
+        {"name": "geoclip", "panorama_set": panorama_set.pk, "predictions": upload},
+    )
     assert response.status_code == 400 and "over 1 MiB" in response.content.decode()
     assert "UTF-8" not in response.content.decode() and not ModelVersion.objects.exists()

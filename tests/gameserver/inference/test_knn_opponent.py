@@ -73,8 +73,9 @@ def test_a_game_against_the_knn_model_plays_a_whole_round(panorama_set, tiny_knn
     assert served.model_status == Round.ModelStatus.READY, served.model_error
     assert served.model_view == "served" and served.model_checkpoint_sha256 == version.checkpoint_sha256
     # The guess is the kNN model's answer on the exact bytes the player was served.
-    alone = KnnPredictor(tiny_knn_checkpoint, device="cpu").predict([image_open(key=round_view_key(round=served))],
-                                                                    top_k=1)[0]
+    alone = KnnPredictor(tiny_knn_checkpoint, device="cpu").predict(
+        [image_open(key=round_view_key(round=served))], top_k=1
+    )[0]
     assert (served.model_latitude, served.model_longitude) == pytest.approx((alone.latitude, alone.longitude))
     assert served.model_top_cells and all(0 < cell["probability"] <= 1 for cell in served.model_top_cells)
     truth = (served.panorama.latitude, served.panorama.longitude)
@@ -85,15 +86,34 @@ def test_a_game_against_the_knn_model_plays_a_whole_round(panorama_set, tiny_knn
     assert result.guess.model_km < 750, "the synthetic regions are far apart: retrieval finds the right one"
 
 
-def test_a_knn_model_plays_what_was_registered_and_a_damaged_stored_copy_is_refused(panorama_set, synthetic_train,
-                                                                                    tmp_path, checkpoint_broken):
+def test_a_knn_model_plays_what_was_registered_and_a_damaged_stored_copy_is_refused(
+    panorama_set, synthetic_train, tmp_path, checkpoint_broken
+):
     path = tmp_path / "knn.pt"
-    knn_build(manifest=synthetic_train, out=path, backbone="efficientnet-lite0", image_size=64, k=5, t1=10, t2=2,
-              cache_dir=None, quiet=True)
+    knn_build(
+        manifest=synthetic_train,
+        out=path,
+        backbone="efficientnet-lite0",
+        image_size=64,
+        k=5,
+        t1=10,
+        t2=2,
+        cache_dir=None,
+        quiet=True,
+    )
     version = model_version_register(name="knn-tiny", checkpoint=path, kind="knn")
     # Rebuilt in place after registration: the store still holds (and the worker loads) what was registered.
-    knn_build(manifest=synthetic_train, out=path, backbone="efficientnet-lite0", image_size=64, k=2, t1=10, t2=2,
-              cache_dir=None, quiet=True)
+    knn_build(
+        manifest=synthetic_train,
+        out=path,
+        backbone="efficientnet-lite0",
+        image_size=64,
+        k=2,
+        t1=10,
+        t2=2,
+        cache_dir=None,
+        quiet=True,
+    )
     game = game_create(panorama_set=panorama_set, owner_key="p", rounds=2, model_version=version)
     served = round_serve(round=game.rounds.get(number=1), player_key="p")
     served.refresh_from_db()

@@ -36,8 +36,9 @@ def retrained(tiny_checkpoint: Path, tmp_path: Path) -> Path:
     return out
 
 
-def test_registering_a_taken_name_adds_a_version_and_old_games_keep_the_old_one(synthetic_test, tiny_checkpoint,
-                                                                                 retrained):
+def test_registering_a_taken_name_adds_a_version_and_old_games_keep_the_old_one(
+    synthetic_test, tiny_checkpoint, retrained
+):
     first = model_version_register(name="planet", checkpoint=tiny_checkpoint, default=True)
     panorama_set = PanoramaSet.objects.get(pk=panorama_set_import(manifest_path=synthetic_test, name="s").set_id)
     old_game = game_create(panorama_set=panorama_set, owner_key="guest:a", rounds=1)
@@ -60,11 +61,11 @@ def test_the_same_file_again_adds_no_version(tiny_checkpoint):
     assert ModelVersion.objects.count() == 1
 
 
-def test_each_admin_registration_is_in_the_history_with_its_version(admin_client: Client, tiny_checkpoint,
-                                                                    retrained):
+def test_each_admin_registration_is_in_the_history_with_its_version(admin_client: Client, tiny_checkpoint, retrained):
     for path in (tiny_checkpoint, retrained):
-        response = admin_client.post(REGISTER_URL, {"name": "planet",
-                                                    "checkpoint": SimpleUploadedFile("model.pt", path.read_bytes())})
+        response = admin_client.post(
+            REGISTER_URL, {"name": "planet", "checkpoint": SimpleUploadedFile("model.pt", path.read_bytes())}
+        )
         assert response.status_code == 302
     entries = LogEntry.objects.order_by("pk")
     assert [entry.object_repr for entry in entries] == ["planet", "planet@v2"]
@@ -73,8 +74,14 @@ def test_each_admin_registration_is_in_the_history_with_its_version(admin_client
     assert "planet@v2" in listing
 
 
-@pytest.mark.parametrize("payload", [{"format": "planet-engine/1"}, {"format": "planet-engine/1", "config": {}},
-                                     {"format": "planet-engine/1", "cells": [], "cells_sha256": "x", "config": None}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"format": "planet-engine/1"},
+        {"format": "planet-engine/1", "config": {}},
+        {"format": "planet-engine/1", "cells": [], "cells_sha256": "x", "config": None},
+    ],
+)
 def test_a_tagged_file_that_is_no_whole_checkpoint_is_refused_plainly(payload, tmp_path, settings):
     buffer = io.BytesIO()
     torch.save(payload, buffer)

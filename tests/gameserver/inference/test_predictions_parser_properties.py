@@ -22,24 +22,35 @@ FILES = ["images/a.jpg", "a.jpg", "b.jpg", "other/b.jpg", "./images/a.jpg", "nop
 PROBLEM_MAX_CHARS = 300
 
 
-
 class Raw(str):
     """Text written into the file as it is: a number too long for int() or a nesting too deep for json.dumps."""
 
 
-numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(min_value=-(10**30), max_value=10**30),
-                    st.integers(min_value=1, max_value=6000).map(lambda digits: Raw("9" * digits)))
-json_values = st.recursive(st.one_of(st.none(), st.booleans(), numbers, st.text(max_size=20)),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
-                                                                                       max_size=3),
-                           max_leaves=12)
+numbers = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.integers(min_value=1, max_value=6000).map(lambda digits: Raw("9" * digits)),
+)
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), numbers, st.text(max_size=20)),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=12,
+)
 tokens = st.sampled_from(["89", "8c", "1", "zz", "", "8" * 17, "00"]) | st.text(max_size=5)
-cells = st.one_of(st.lists(st.tuples(tokens, numbers).map(list), max_size=3),
-                  st.lists(st.fixed_dictionaries({"token": tokens, "probability": numbers}), max_size=3),
-                  json_values,
-                  st.integers(min_value=0, max_value=40_000).map(lambda depth: Raw("[" * depth + "]" * depth)))
-records = st.fixed_dictionaries({"file": st.sampled_from(FILES) | json_values, "latitude": numbers | json_values,
-                                 "longitude": numbers | json_values}, optional={"top_cells": cells})
+cells = st.one_of(
+    st.lists(st.tuples(tokens, numbers).map(list), max_size=3),
+    st.lists(st.fixed_dictionaries({"token": tokens, "probability": numbers}), max_size=3),
+    json_values,
+    st.integers(min_value=0, max_value=40_000).map(lambda depth: Raw("[" * depth + "]" * depth)),
+)
+records = st.fixed_dictionaries(
+    {
+        "file": st.sampled_from(FILES) | json_values,
+        "latitude": numbers | json_values,
+        "longitude": numbers | json_values,
+    },
+    optional={"top_cells": cells},
+)
 long_text = st.integers(min_value=0, max_value=2 * FIELD_MAX_CHARS).map(lambda length: Raw("x" * length))
 
 
@@ -62,8 +73,9 @@ def as_csv(rows: list[dict[str, object]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["file", "latitude", "longitude", "top_cells"], restval="")
     writer.writeheader()
-    writer.writerows({key: value if isinstance(value, str) else encoded(value) for key, value in row.items()}
-                     for row in rows)
+    writer.writerows(
+        {key: value if isinstance(value, str) else encoded(value) for key, value in row.items()} for row in rows
+    )
     return buffer.getvalue().encode()
 
 
@@ -81,26 +93,38 @@ def check(data: bytes, file_name: str) -> None:
         assert row.panorama_id in dict(PANORAMAS)
         assert -90 <= row.latitude <= 90 and -180 <= row.longitude <= 180
         assert len(row.top_cells) <= TOP_CELLS_MAX
-        assert all(isinstance(cell["probability"], float) and 0 <= cell["probability"] <= 1
-                   and isinstance(cell["latitude"], float) and math.isfinite(cell["latitude"])
-                   for cell in row.top_cells)
+        assert all(
+            isinstance(cell["probability"], float)
+            and 0 <= cell["probability"] <= 1
+            and isinstance(cell["latitude"], float)
+            and math.isfinite(cell["latitude"])
+            for cell in row.top_cells
+        )
 
 
 @settings(max_examples=2 * EXAMPLES, deadline=None)
 @given(rows=st.lists(records, max_size=4), file_name=st.sampled_from(["p.csv", "p.jsonl"]))
-@example(rows=[{"file": "a.jpg", "latitude": 1, "longitude": 2, "top_cells": Raw("[" * 30_000 + "]" * 30_000)}],
-         file_name="p.csv")  # RecursionError
-@example(rows=[{"file": "a.jpg", "latitude": 1, "longitude": 2, "top_cells": Raw("[" * 30_000 + "]" * 30_000)}],
-         file_name="p.jsonl")  # RecursionError
+@example(
+    rows=[{"file": "a.jpg", "latitude": 1, "longitude": 2, "top_cells": Raw("[" * 30_000 + "]" * 30_000)}],
+    file_name="p.csv",
+)  # RecursionError
+@example(
+    rows=[{"file": "a.jpg", "latitude": 1, "longitude": 2, "top_cells": Raw("[" * 30_000 + "]" * 30_000)}],
+    file_name="p.jsonl",
+)  # RecursionError
 @example(rows=[{"file": "a.jpg", "latitude": Raw("9" * 4301), "longitude": 2}], file_name="p.jsonl")  # int()
-def test_any_predictions_parse_to_checked_rows_or_refuse_with_short_problems(rows: list[dict[str, object]],
-                                                                            file_name: str) -> None:
+def test_any_predictions_parse_to_checked_rows_or_refuse_with_short_problems(
+    rows: list[dict[str, object]], file_name: str
+) -> None:
     check(as_csv(rows) if file_name.endswith(".csv") else as_jsonl(rows), file_name)
 
 
 @settings(max_examples=EXAMPLES // 2, deadline=None)
-@given(field=st.sampled_from(["file", "latitude", "longitude", "top_cells"]), text=long_text,
-       file_name=st.sampled_from(["p.csv", "p.jsonl"]))
+@given(
+    field=st.sampled_from(["file", "latitude", "longitude", "top_cells"]),
+    text=long_text,
+    file_name=st.sampled_from(["p.csv", "p.jsonl"]),
+)
 @example(field="top_cells", text=Raw("x" * (FIELD_MAX_CHARS + 1)), file_name="p.csv")  # _csv.Error
 def test_a_field_of_any_length_parses_or_is_refused_by_row(field: str, text: str, file_name: str) -> None:
     row: dict[str, object] = {"file": "a.jpg", "latitude": 1, "longitude": 2, field: text}

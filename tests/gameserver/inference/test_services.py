@@ -41,8 +41,9 @@ def test_register_model_records_the_hash_and_one_default(tiny_checkpoint, tmp_pa
     assert "efficientnet-lite0" in first.description and "cells" in first.description
 
 
-@pytest.mark.parametrize("content,message", [(None, "no checkpoint file"),
-                                             (b"garbage", "model.pt is not a planet checkpoint")])
+@pytest.mark.parametrize(
+    "content,message", [(None, "no checkpoint file"), (b"garbage", "model.pt is not a planet checkpoint")]
+)
 def test_register_model_refuses_a_missing_or_corrupt_checkpoint(content, message, tmp_path, settings):
     settings.PLANET_MODELS_DIR = tmp_path
     path = tmp_path / "model.pt"
@@ -76,8 +77,7 @@ def test_a_worker_process_preloads_the_default_model(model_version, caplog):
     assert sum("loaded model" in record.message for record in caplog.records) == 1
 
 
-def test_preloading_a_broken_default_model_logs_why_and_keeps_the_worker_up(model_version, checkpoint_broken,
-                                                                             caplog):
+def test_preloading_a_broken_default_model_logs_why_and_keeps_the_worker_up(model_version, checkpoint_broken, caplog):
     from gameserver.inference.services import default_model_preload
 
     checkpoint_broken(model_version, b"nope")

@@ -16,8 +16,9 @@ from gameserver.panoramas.services import panorama_set_import
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 
-def test_a_real_worker_commits_the_model_guess_before_the_human_guesses(synthetic_test: Path,
-                                                                        model_version, wait_for_model):
+def test_a_real_worker_commits_the_model_guess_before_the_human_guesses(
+    synthetic_test: Path, model_version, wait_for_model
+):
     report = panorama_set_import(manifest_path=synthetic_test, name="synthetic")
     game = game_create(panorama_set=PanoramaSet.objects.get(pk=report.set_id), owner_key="p", rounds=3)
     with embedded_worker():

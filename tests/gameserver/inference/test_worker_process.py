@@ -21,8 +21,10 @@ from gameserver.panoramas.services import panorama_set_import
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
-                       reason="needs PostgreSQL and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass"),
+    pytest.mark.skipif(
+        not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+        reason="needs PostgreSQL and Redis; make test runs it in its DATABASE_URL/REDIS_URL pass",
+    ),
 ]
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -39,14 +41,37 @@ def worker_process(tmp_path: Path, model_version):
     from gameserver.celery import app
 
     app.control.purge()  # tasks a crashed earlier run left on the broker
-    env = {**os.environ, "DATABASE_URL": database_url_of(connection.settings_dict),
-           "PLANET_VAR_DIR": str(tmp_path), "DATABASE_CONN_MAX_AGE": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_of(connection.settings_dict),
+        "PLANET_VAR_DIR": str(tmp_path),
+        "DATABASE_CONN_MAX_AGE": "0",
+    }
     assert Path(settings.PANORAMA_STORAGE_DIR) == tmp_path / "panoramas"
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "gameserver", "worker", "-Q", "inference", "-P", "solo",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "gameserver",
+            "worker",
+            "-Q",
+            "inference",
+            "-P",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     app.conf.task_always_eager = False
     try:

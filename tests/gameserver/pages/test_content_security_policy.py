@@ -20,8 +20,9 @@ def directives(policy: str) -> dict[str, list[str]]:
     return {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
 
 
-@pytest.mark.parametrize("path", ["/", "/stats", "/admin/login/", "/api/catalogue", "/api/no-such-thing",
-                                  "/static/arena/arena.css"])
+@pytest.mark.parametrize(
+    "path", ["/", "/stats", "/admin/login/", "/api/catalogue", "/api/no-such-thing", "/static/arena/arena.css"]
+)
 def test_every_response_carries_the_policy(path: str):
     response = Client().get(path)
     assert response["Content-Security-Policy"] == settings.CONTENT_SECURITY_POLICY

@@ -22,23 +22,27 @@ def run(*args: str) -> tuple[str, str]:
 
 
 def test_import_prints_a_summary(source, tmp_storage):
-    manifest = source.manifest([{"file": source.image("a.jpg", seed=1), **PARIS},
-                                {"file": source.image("b.jpg", seed=2), **TOKYO}])
+    manifest = source.manifest(
+        [{"file": source.image("a.jpg", seed=1), **PARIS}, {"file": source.image("b.jpg", seed=2), **TOKYO}]
+    )
 
-    out, err = run("import_panoramas", "--manifest", str(manifest), "--name", "two", "--licence", "CC0",
-                   "--kind", "photo")
+    out, err = run(
+        "import_panoramas", "--manifest", str(manifest), "--name", "two", "--licence", "CC0", "--kind", "photo"
+    )
 
     assert "imported set 'two'" in out and "2 panoramas, 2 countries" in out
     assert "written 2/2" in err
     assert PanoramaSet.objects.get(name="two").licence == "CC0"
 
 
-@pytest.mark.parametrize(("bad_row", "rejected"), [
-    ({"file": "gone.jpg"}, "line 3: file 'gone.jpg' not found"),
-    ({"file": "text.jpg"}, "line 3: not an image"),
-])
-def test_import_lists_rejected_rows_and_fails_writing_nothing(bad_row, rejected, source, tmp_storage,
-                                                             stored_files):
+@pytest.mark.parametrize(
+    ("bad_row", "rejected"),
+    [
+        ({"file": "gone.jpg"}, "line 3: file 'gone.jpg' not found"),
+        ({"file": "text.jpg"}, "line 3: not an image"),
+    ],
+)
+def test_import_lists_rejected_rows_and_fails_writing_nothing(bad_row, rejected, source, tmp_storage, stored_files):
     source.bytes("text.jpg", b"not a picture")
     manifest = source.manifest([{"file": source.image("a.jpg"), **PARIS}, {**bad_row, **TOKYO}])
     err = StringIO()
@@ -51,13 +55,15 @@ def test_import_lists_rejected_rows_and_fails_writing_nothing(bad_row, rejected,
 
 
 def test_import_can_check_training_leaks_right_away(source, tmp_storage, tmp_path):
-    manifest = source.manifest([{"file": source.image("a.jpg", seed=1), **PARIS},
-                                {"file": source.image("b.jpg", seed=2), **TOKYO}])
+    manifest = source.manifest(
+        [{"file": source.image("a.jpg", seed=1), **PARIS}, {"file": source.image("b.jpg", seed=2), **TOKYO}]
+    )
     training = tmp_path / "training.csv"
     training.write_text(f"file,latitude,longitude\nx.jpg,{PARIS['latitude']},{PARIS['longitude']}\n")
 
-    out, _ = run("import_panoramas", "--manifest", str(manifest), "--name", "two",
-                 "--check-training-manifest", str(training))
+    out, _ = run(
+        "import_panoramas", "--manifest", str(manifest), "--name", "two", "--check-training-manifest", str(training)
+    )
 
     assert "1 of 2 panoramas lie within 1 km" in out
     assert list(Panorama.objects.filter(near_training_photo=True).values_list("source_file", flat=True)) == ["a.jpg"]
@@ -67,8 +73,15 @@ def test_import_refuses_a_missing_training_manifest_before_importing(source, tmp
     manifest = source.manifest([{"file": source.image("a.jpg"), **PARIS}])
 
     with pytest.raises(CommandError, match="training manifest not found"):
-        run("import_panoramas", "--manifest", str(manifest), "--name", "one",
-            "--check-training-manifest", str(tmp_path / "nope.csv"))
+        run(
+            "import_panoramas",
+            "--manifest",
+            str(manifest),
+            "--name",
+            "one",
+            "--check-training-manifest",
+            str(tmp_path / "nope.csv"),
+        )
 
     assert not PanoramaSet.objects.exists()
 

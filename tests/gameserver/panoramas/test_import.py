@@ -52,11 +52,13 @@ def assert_nothing_written(stored_files) -> None:
 def test_import_stores_every_row_as_a_metadata_free_jpeg(source, tmp_storage, stored_files):
     phone = source.image("phone.jpg", seed=1, exif=camera_exif(), icc_profile=srgb_profile(), comment=b"secret")
     assert Image.open(source.root / phone).getexif().get_ifd(ExifTags.IFD.GPSInfo), "the source carries GPS"
-    manifest = source.manifest([
-        {"file": phone, **PARIS},
-        {"file": source.image("nairobi.png", seed=2), **NAIROBI},
-        {"file": source.image("tokyo.webp", seed=3), **TOKYO, "licence": "CC0", "attribution": "me"},
-    ])
+    manifest = source.manifest(
+        [
+            {"file": phone, **PARIS},
+            {"file": source.image("nairobi.png", seed=2), **NAIROBI},
+            {"file": source.image("tokyo.webp", seed=3), **TOKYO, "licence": "CC0", "attribution": "me"},
+        ]
+    )
 
     report = panorama_set_import(manifest_path=manifest, name="cities", licence="CC BY 4.0", attribution="them")
 
@@ -87,10 +89,12 @@ def test_import_stores_every_row_as_a_metadata_free_jpeg(source, tmp_storage, st
 
 
 def test_heading_kind_and_manifest_country_columns_are_used(source, tmp_storage):
-    manifest = source.manifest([
-        {"file": source.image("pano.jpg", size=(200, 100)), **PARIS, "kind": "equirectangular", "heading": "90.5"},
-        {"file": source.image("sea.jpg", seed=4), **MID_PACIFIC, "country": "pf", "heading": "360"},
-    ])
+    manifest = source.manifest(
+        [
+            {"file": source.image("pano.jpg", size=(200, 100)), **PARIS, "kind": "equirectangular", "heading": "90.5"},
+            {"file": source.image("sea.jpg", seed=4), **MID_PACIFIC, "country": "pf", "heading": "360"},
+        ]
+    )
 
     panorama_set_import(manifest_path=manifest, name="columns")
 
@@ -101,10 +105,12 @@ def test_heading_kind_and_manifest_country_columns_are_used(source, tmp_storage)
 
 
 def test_kind_argument_applies_to_rows_without_a_kind(source, tmp_storage):
-    manifest = source.manifest([
-        {"file": source.image("a.jpg", size=(200, 100), seed=1), **PARIS},
-        {"file": source.image("b.jpg", seed=2), **TOKYO, "kind": "photo"},
-    ])
+    manifest = source.manifest(
+        [
+            {"file": source.image("a.jpg", size=(200, 100), seed=1), **PARIS},
+            {"file": source.image("b.jpg", seed=2), **TOKYO, "kind": "photo"},
+        ]
+    )
 
     panorama_set_import(manifest_path=manifest, name="panos", kind="equirectangular")
 
@@ -128,37 +134,56 @@ def solid_png(size: tuple[int, int]) -> bytes:
 
 BAD_ROWS = {
     "missing file": (lambda s: {"file": "nowhere.jpg", **TOKYO}, "not found"),
-    "not an image": (lambda s: {"file": s.bytes("notes.jpg", b"just some text\n" * 50), **TOKYO},
-                     "not an image"),
+    "not an image": (lambda s: {"file": s.bytes("notes.jpg", b"just some text\n" * 50), **TOKYO}, "not an image"),
     "empty file": (lambda s: {"file": s.bytes("empty.jpg", b""), **TOKYO}, "not an image"),
-    "a GIF named .jpg": (lambda s: {"file": s.image("anim.jpg", seed=8, format="GIF"), **TOKYO},
-                         "not an image in one of JPEG, PNG, WEBP"),
+    "a GIF named .jpg": (
+        lambda s: {"file": s.image("anim.jpg", seed=8, format="GIF"), **TOKYO},
+        "not an image in one of JPEG, PNG, WEBP",
+    ),
     # Over PANORAMA_MAX_PIXELS (40 M) but under twice it, where Pillow only warns: refused from the header.
-    "huge dimensions": (lambda s: {"file": s.png_header("huge.png", width=8000, height=6000), **TOKYO},
-                        "decompression bomb"),
+    "huge dimensions": (
+        lambda s: {"file": s.png_header("huge.png", width=8000, height=6000), **TOKYO},
+        "decompression bomb",
+    ),
     # Only 700 k pixels, but no JPEG can be wider than 65500: it could never be served.
-    "wider than a JPEG can be": (lambda s: {"file": s.bytes("strip.png", solid_png((70_000, 10))), **TOKYO},
-                                 "70000x10 is larger than a JPEG can be (65500 pixels a side)"),
+    "wider than a JPEG can be": (
+        lambda s: {"file": s.bytes("strip.png", solid_png((70_000, 10))), **TOKYO},
+        "70000x10 is larger than a JPEG can be (65500 pixels a side)",
+    ),
     "truncated jpeg": (lambda s: {"file": s.bytes("cut.jpg", jpeg_bytes(s)[:1500]), **TOKYO}, "does not decode"),
-    "decompression bomb": (lambda s: {"file": s.png_header("bomb.png", width=50_000, height=50_000), **TOKYO},
-                           "decompression bomb"),
-    "latitude out of range": (lambda s: {"file": s.image("far.jpg", seed=8), "latitude": 91, "longitude": 0},
-                              "outside [-90, 90]"),
-    "longitude not a number": (lambda s: {"file": s.image("far.jpg", seed=8), "latitude": 0, "longitude": "east"},
-                               "not a number"),
+    "decompression bomb": (
+        lambda s: {"file": s.png_header("bomb.png", width=50_000, height=50_000), **TOKYO},
+        "decompression bomb",
+    ),
+    "latitude out of range": (
+        lambda s: {"file": s.image("far.jpg", seed=8), "latitude": 91, "longitude": 0},
+        "outside [-90, 90]",
+    ),
+    "longitude not a number": (
+        lambda s: {"file": s.image("far.jpg", seed=8), "latitude": 0, "longitude": "east"},
+        "not a number",
+    ),
     "duplicate row": (lambda s: {"file": "good.jpg", **TOKYO}, "duplicate of line 2"),
-    "duplicate content": (lambda s: {"file": s.bytes("copy.jpg", (s.root / "good.jpg").read_bytes()), **TOKYO},
-                          "same image as line 2"),
+    "duplicate content": (
+        lambda s: {"file": s.bytes("copy.jpg", (s.root / "good.jpg").read_bytes()), **TOKYO},
+        "same image as line 2",
+    ),
     "bad kind": (lambda s: {"file": s.image("k.jpg", seed=9), **TOKYO, "kind": "cubemap"}, "kind 'cubemap'"),
     "bad heading": (lambda s: {"file": s.image("h.jpg", seed=9), **TOKYO, "heading": "north"}, "heading 'north'"),
     "heading out of range": (lambda s: {"file": s.image("h.jpg", seed=9), **TOKYO, "heading": "400"}, "heading"),
-    "equirectangular not 2:1": (lambda s: {"file": s.image("e.jpg", size=(300, 100), seed=9), **TOKYO,
-                                           "kind": "equirectangular"}, "must be 2:1, got 300x100"),
+    "equirectangular not 2:1": (
+        lambda s: {"file": s.image("e.jpg", size=(300, 100), seed=9), **TOKYO, "kind": "equirectangular"},
+        "must be 2:1, got 300x100",
+    ),
     "bad country": (lambda s: {"file": s.image("c.jpg", seed=9), **TOKYO, "country": "Japan"}, "alpha-2"),
-    "blank coordinates, no EXIF GPS": (lambda s: {"file": s.image("nogps.jpg", seed=9), "latitude": "",
-                                                  "longitude": ""}, "no EXIF GPS position"),
-    "one coordinate blank": (lambda s: {"file": s.image("half.jpg", seed=9), "latitude": "", "longitude": 3},
-                             "latitude '' is not a number"),
+    "blank coordinates, no EXIF GPS": (
+        lambda s: {"file": s.image("nogps.jpg", seed=9), "latitude": "", "longitude": ""},
+        "no EXIF GPS position",
+    ),
+    "one coordinate blank": (
+        lambda s: {"file": s.image("half.jpg", seed=9), "latitude": "", "longitude": 3},
+        "latitude '' is not a number",
+    ),
 }
 
 
@@ -202,12 +227,14 @@ def test_files_over_the_byte_limit_are_refused(source, tmp_storage, stored_files
 
 
 def test_every_bad_row_is_listed_at_once(source, tmp_storage, stored_files):
-    manifest = source.manifest([
-        good_row(source),
-        {"file": source.bytes("text.jpg", b"hello"), **TOKYO},
-        {"file": source.image("k.jpg", seed=3), **NAIROBI, "kind": "sphere", "heading": "-5"},
-        {"file": source.bytes("copy.jpg", (source.root / "good.jpg").read_bytes()), **NAIROBI},
-    ])
+    manifest = source.manifest(
+        [
+            good_row(source),
+            {"file": source.bytes("text.jpg", b"hello"), **TOKYO},
+            {"file": source.image("k.jpg", seed=3), **NAIROBI, "kind": "sphere", "heading": "-5"},
+            {"file": source.bytes("copy.jpg", (source.root / "good.jpg").read_bytes()), **NAIROBI},
+        ]
+    )
 
     with pytest.raises(PanoramaImportError) as caught:
         panorama_set_import(manifest_path=manifest, name="bad")
@@ -265,12 +292,14 @@ def test_blank_coordinates_are_read_from_the_images_exif_gps(source, tmp_storage
     gps = south_west.get_ifd(ExifTags.IFD.GPSInfo)
     gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLatitude] = "S", (33.0, 52.0, 4.8)
     gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = "W", (151.0, 12.0, 36.0)
-    manifest = source.manifest([
-        {"file": source.image("paris.jpg", seed=1, exif=camera_exif()), "latitude": "", "longitude": ""},
-        {"file": source.image("sw.jpg", seed=2, exif=south_west), "latitude": " ", "longitude": ""},
-        # The manifest wins over EXIF where it gives coordinates.
-        {"file": source.image("tokyo.jpg", seed=3, exif=camera_exif()), **TOKYO},
-    ])
+    manifest = source.manifest(
+        [
+            {"file": source.image("paris.jpg", seed=1, exif=camera_exif()), "latitude": "", "longitude": ""},
+            {"file": source.image("sw.jpg", seed=2, exif=south_west), "latitude": " ", "longitude": ""},
+            # The manifest wins over EXIF where it gives coordinates.
+            {"file": source.image("tokyo.jpg", seed=3, exif=camera_exif()), **TOKYO},
+        ]
+    )
 
     panorama_set_import(manifest_path=manifest, name="exif")
 
@@ -292,14 +321,17 @@ BAD_MANIFESTS = {
     "not UTF-8": (b"file,latitude,longitude\ngood.jpg,48.85,2.35\n\xff\xfe\x00", "not UTF-8"),
     "header only": (b"file,latitude,longitude\n", "no rows"),
     "empty": (b"", "missing column(s)"),
-    "the same row twice": (b"file,latitude,longitude\ngood.jpg,48.85,2.35\ngood.jpg,48.85,2.35\n",
-                           "line 3: duplicate of line 2 (good.jpg)"),
+    "the same row twice": (
+        b"file,latitude,longitude\ngood.jpg,48.85,2.35\ngood.jpg,48.85,2.35\n",
+        "line 3: duplicate of line 2 (good.jpg)",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", BAD_MANIFESTS, ids=list(BAD_MANIFESTS))
-def test_a_malformed_manifest_is_refused_and_nothing_is_written(case: str, source, tmp_storage: Path,
-                                                                stored_files: Callable[[], list[Path]]) -> None:
+def test_a_malformed_manifest_is_refused_and_nothing_is_written(
+    case: str, source, tmp_storage: Path, stored_files: Callable[[], list[Path]]
+) -> None:
     text, reason = BAD_MANIFESTS[case]
     good_row(source)
     manifest = source.root / "manifest.csv"
@@ -316,7 +348,8 @@ def test_a_malformed_manifest_is_refused_and_nothing_is_written(case: str, sourc
 @pytest.mark.hypothesis
 @pytest.mark.parametrize("extension", ["jpg", "png", "webp"])
 def test_every_truncation_of_an_image_is_refused_and_nothing_is_written(
-        extension: str, source, tmp_storage: Path, stored_files: Callable[[], list[Path]]) -> None:
+    extension: str, source, tmp_storage: Path, stored_files: Callable[[], list[Path]]
+) -> None:
     whole = (source.root / source.image(f"whole.{extension}", seed=11)).read_bytes()
     # A PNG cut after its last compressed pixel still holds every pixel: the zlib checksum, the chunk's CRC
     # and the IEND chunk that follow it (4 + 4 + 12 bytes) are not needed to decode it whole.
@@ -325,8 +358,7 @@ def test_every_truncation_of_an_image_is_refused_and_nothing_is_written(
     @hypothesis.settings(max_examples=3 * hypothesis.settings().max_examples // 25, deadline=None)  # 12 in ci
     @hypothesis.given(cut=st.integers(min_value=0, max_value=last_pixel_byte - 1))
     def check(cut: int) -> None:
-        manifest = source.manifest([good_row(source), {"file": source.bytes(f"cut.{extension}", whole[:cut]),
-                                                       **TOKYO}])
+        manifest = source.manifest([good_row(source), {"file": source.bytes(f"cut.{extension}", whole[:cut]), **TOKYO}])
         with pytest.raises(PanoramaImportError) as caught:
             panorama_set_import(manifest_path=manifest, name="cut")
         assert len(caught.value.problems) == 1

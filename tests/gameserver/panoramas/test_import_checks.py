@@ -22,10 +22,11 @@ pytestmark = pytest.mark.django_db
 UPLOAD_URL = "/admin/panoramas/panoramaset/upload/"
 
 
-
 def test_a_bad_manifest_lists_every_problem_in_one_pass(source, tmp_storage, stored_files):
-    panorama_set_import(manifest_path=source.manifest([{"file": source.image("x.jpg", seed=9), "latitude": 1,
-                                                         "longitude": 2}]), name="taken")
+    panorama_set_import(
+        manifest_path=source.manifest([{"file": source.image("x.jpg", seed=9), "latitude": 1, "longitude": 2}]),
+        name="taken",
+    )
     rows = [
         {"file": source.image("a.jpg", seed=1), "latitude": 95, "longitude": 2},  # 2: CSV, latitude
         {"file": "gone.jpg", "latitude": 1, "longitude": 2},  # 3: CSV, missing file
@@ -43,16 +44,23 @@ def test_a_bad_manifest_lists_every_problem_in_one_pass(source, tmp_storage, sto
     assert PanoramaSet.objects.count() == 1 and len(stored_files()) == 1
 
 
-def test_an_admin_upload_of_a_models_training_photos_is_flagged_for_that_version(synthetic_train, tiny_checkpoint,
-                                                                                 tmp_storage,
-                                                                                 django_capture_on_commit_callbacks):
+def test_an_admin_upload_of_a_models_training_photos_is_flagged_for_that_version(
+    synthetic_train, tiny_checkpoint, tmp_storage, django_capture_on_commit_callbacks
+):
     version = model_version_register(name="tiny", checkpoint=tiny_checkpoint, default=True)
     assert version.training_places_stored and len(version.train_manifest_sha256) == 64
     client = Client()
     client.force_login(User.objects.create_superuser("admin", "admin@example.org", "pw"))
     with django_capture_on_commit_callbacks(execute=True):  # the upload's job runs once the request commits
-        response = client.post(UPLOAD_URL, {"name": "leaky", "archive": SimpleUploadedFile(
-            "set.zip", zip_of(synthetic_train.parent), content_type="application/zip")})
+        response = client.post(
+            UPLOAD_URL,
+            {
+                "name": "leaky",
+                "archive": SimpleUploadedFile(
+                    "set.zip", zip_of(synthetic_train.parent), content_type="application/zip"
+                ),
+            },
+        )
     assert response.status_code == 302, response.content.decode()[-2000:]
     panoramas = Panorama.objects.filter(panorama_set__name="leaky")
     assert panoramas.count() > 0 and not panoramas.filter(near_training_photo=False).exists()
@@ -60,8 +68,9 @@ def test_an_admin_upload_of_a_models_training_photos_is_flagged_for_that_version
     assert checks.count() == panoramas.count() and all(check.near and check.nearest_km < 0.01 for check in checks)
 
 
-def test_a_model_registered_after_a_set_is_checked_against_it(synthetic_train, synthetic_test, tiny_checkpoint,
-                                                              tmp_storage):
+def test_a_model_registered_after_a_set_is_checked_against_it(
+    synthetic_train, synthetic_test, tiny_checkpoint, tmp_storage
+):
     panorama_set_import(manifest_path=synthetic_train, name="train-photos")
     panorama_set_import(manifest_path=synthetic_test, name="test-photos")
     assert not Panorama.objects.filter(near_training_photo=True).exists()
@@ -79,7 +88,8 @@ def test_the_command_reports_the_leak_check_of_each_version(synthetic_train, tin
 
 
 def test_a_version_without_its_training_places_is_named_unchecked_until_its_manifest_is_given(
-        synthetic_train, synthetic_test, tiny_checkpoint, tmp_storage, model_version):
+    synthetic_train, synthetic_test, tiny_checkpoint, tmp_storage, model_version
+):
     """The fixture's version is seeded without training places, as one registered before this check was."""
     out = StringIO()
     call_command("import_panoramas", manifest=str(synthetic_train), name="set", stdout=out, stderr=StringIO())

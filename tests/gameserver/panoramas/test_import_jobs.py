@@ -27,7 +27,6 @@ pytestmark = pytest.mark.django_db
 UPLOAD_URL = "/admin/panoramas/panoramaset/upload/"
 
 
-
 def gps_exif(latitude: float, longitude: float) -> Image.Exif:
     exif = Image.Exif()
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
@@ -52,12 +51,18 @@ def upload(client: Client, folder: Path, name: str, capture: Any) -> tuple[Any, 
 
 
 def test_an_upload_returns_at_once_to_its_job_page_which_ends_with_the_sets_summary(
-        source, tmp_storage, admin, django_capture_on_commit_callbacks, stored_files):
-    source.manifest([{"file": source.image("a.jpg", seed=1), "latitude": 48.85, "longitude": 2.35},
-                     {"file": source.image("b.jpg", seed=2), "latitude": -1.29, "longitude": 36.82}])
+    source, tmp_storage, admin, django_capture_on_commit_callbacks, stored_files
+):
+    source.manifest(
+        [
+            {"file": source.image("a.jpg", seed=1), "latitude": 48.85, "longitude": 2.35},
+            {"file": source.image("b.jpg", seed=2), "latitude": -1.29, "longitude": 36.82},
+        ]
+    )
     with django_capture_on_commit_callbacks(execute=False) as asked:
-        response = admin.post(UPLOAD_URL, {"name": "later", "archive": SimpleUploadedFile("s.zip",
-                                                                                        zip_of(source.root))})
+        response = admin.post(
+            UPLOAD_URL, {"name": "later", "archive": SimpleUploadedFile("s.zip", zip_of(source.root))}
+        )
     job = ImportJob.objects.get(name="later")
     assert response.status_code == 302 and response["Location"].endswith(f"/importjob/{job.pk}/change/")
     assert job.status == "queued" and not PanoramaSet.objects.exists() and len(asked) == 1  # nothing imported yet
@@ -76,8 +81,12 @@ def test_an_upload_returns_at_once_to_its_job_page_which_ends_with_the_sets_summ
 
 
 def test_a_failed_job_lists_every_problem_on_its_page(source, tmp_storage, admin, django_capture_on_commit_callbacks):
-    source.manifest([{"file": source.image("a.jpg", seed=1), "latitude": 95, "longitude": 2},
-                     {"file": source.bytes("b.jpg", b"not an image"), "latitude": 1, "longitude": 2}])
+    source.manifest(
+        [
+            {"file": source.image("a.jpg", seed=1), "latitude": 95, "longitude": 2},
+            {"file": source.bytes("b.jpg", b"not an image"), "latitude": 1, "longitude": 2},
+        ]
+    )
     response, job = upload(admin, source.root, "broken", django_capture_on_commit_callbacks)
     assert job.status == "failed" and [p.split(":")[0] for p in job.problems] == ["line 2", "line 3"]
     page = admin.get(response["Location"]).content.decode()
@@ -93,7 +102,8 @@ def test_a_taken_name_is_refused_by_the_form_at_once(source, tmp_storage, admin,
 
 
 def test_a_job_whose_worker_went_away_runs_again_and_one_that_ended_does_not(
-        source, tmp_storage, admin, django_capture_on_commit_callbacks):
+    source, tmp_storage, admin, django_capture_on_commit_callbacks
+):
     source.manifest([{"file": source.image("a.jpg", seed=1), "latitude": 1, "longitude": 2}])
     with django_capture_on_commit_callbacks(execute=False):  # the message is lost (an in-memory broker restarted)
         admin.post(UPLOAD_URL, {"name": "lost", "archive": SimpleUploadedFile("s.zip", zip_of(source.root))})
@@ -106,8 +116,9 @@ def test_a_job_whose_worker_went_away_runs_again_and_one_that_ended_does_not(
     assert ImportJob.objects.get(pk=job.pk).attempts == 2 and import_jobs_resume() == 0
 
 
-def test_a_zip_of_photos_alone_is_placed_by_their_exif_gps(source, tmp_storage, admin,
-                                                           django_capture_on_commit_callbacks):
+def test_a_zip_of_photos_alone_is_placed_by_their_exif_gps(
+    source, tmp_storage, admin, django_capture_on_commit_callbacks
+):
     source.image("oslo.jpg", seed=1, exif=gps_exif(59.9, 10.7))
     source.image("trip/nairobi.jpg", seed=2, exif=gps_exif(-1.3, 36.8))
     _, job = upload(admin, source.root, "phone", django_capture_on_commit_callbacks)
@@ -116,8 +127,9 @@ def test_a_zip_of_photos_alone_is_placed_by_their_exif_gps(source, tmp_storage, 
     assert places == {"oslo.jpg": "NO", "trip/nairobi.jpg": "KE"}
 
 
-def test_a_photo_without_gps_in_a_photos_only_zip_is_named(source, tmp_storage, admin,
-                                                           django_capture_on_commit_callbacks):
+def test_a_photo_without_gps_in_a_photos_only_zip_is_named(
+    source, tmp_storage, admin, django_capture_on_commit_callbacks
+):
     source.image("oslo.jpg", seed=1, exif=gps_exif(59.9, 10.7))
     source.image("nowhere.jpg", seed=2)
     _, job = upload(admin, source.root, "phone", django_capture_on_commit_callbacks)

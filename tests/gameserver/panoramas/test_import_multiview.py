@@ -23,16 +23,26 @@ TURNS = (("front", 146), ("right", 236), ("back", 326), ("left", 56))
 
 
 def place_rows(source, place: str, seed: int, position: dict[str, float]) -> list[dict[str, object]]:
-    return [{"file": source.image(f"{place}_{view}.jpg", seed=seed + i), **position, "place_id": place,
-             "view": view, "heading": heading} for i, (view, heading) in enumerate(TURNS)]
+    return [
+        {
+            "file": source.image(f"{place}_{view}.jpg", seed=seed + i),
+            **position,
+            "place_id": place,
+            "view": view,
+            "heading": heading,
+        }
+        for i, (view, heading) in enumerate(TURNS)
+    ]
 
 
 def test_rows_of_one_place_become_one_panorama_with_its_views_in_manifest_order(source, tmp_storage):
-    manifest = source.manifest([
-        *place_rows(source, "p1", 10, LEGE),
-        {"file": source.image("alone.jpg", seed=1), **PARIS, "place_id": "", "view": "", "heading": ""},
-        *place_rows(source, "p2", 20, PARIS),
-    ])
+    manifest = source.manifest(
+        [
+            *place_rows(source, "p1", 10, LEGE),
+            {"file": source.image("alone.jpg", seed=1), **PARIS, "place_id": "", "view": "", "heading": ""},
+            *place_rows(source, "p2", 20, PARIS),
+        ]
+    )
     report = panorama_set_import(manifest_path=manifest, name="places", licence="etalab-2.0")
     assert report.count == 3
     places = Panorama.objects.filter(kind=Panorama.Kind.MULTIVIEW).order_by("pk")
@@ -60,10 +70,12 @@ def test_rows_of_one_place_become_one_panorama_with_its_views_in_manifest_order(
 def test_views_without_a_name_are_numbered_and_the_import_drops_their_metadata(source, tmp_storage):
     exif = Image.Exif()
     exif.get_ifd(ExifTags.IFD.GPSInfo)[ExifTags.GPS.GPSLatitude] = (44.0, 44.0, 41.0)
-    manifest = source.manifest([
-        {"file": source.image("a.jpg", seed=1, exif=exif), **LEGE, "place_id": "x"},
-        {"file": source.image("b.jpg", seed=2), **LEGE, "place_id": "x"},
-    ])
+    manifest = source.manifest(
+        [
+            {"file": source.image("a.jpg", seed=1, exif=exif), **LEGE, "place_id": "x"},
+            {"file": source.image("b.jpg", seed=2), **LEGE, "place_id": "x"},
+        ]
+    )
     panorama_set_import(manifest_path=manifest, name="unnamed")
     views = list(PanoramaView.objects.order_by("index"))
     assert [(v.name, v.heading) for v in views] == [("view 1", None), ("view 2", None)]
@@ -71,15 +83,17 @@ def test_views_without_a_name_are_numbered_and_the_import_drops_their_metadata(s
         assert not image.getexif() and "icc_profile" not in image.info
 
 
-def test_a_place_whose_rows_disagree_on_the_location_is_refused_whole_naming_its_rows(source, tmp_storage,
-                                                                                      stored_files):
+def test_a_place_whose_rows_disagree_on_the_location_is_refused_whole_naming_its_rows(
+    source, tmp_storage, stored_files
+):
     rows = place_rows(source, "p1", 10, LEGE)
     rows[2] = {**rows[2], "latitude": LEGE["latitude"] + 0.01}  # about 1.1 km north
     manifest = source.manifest([*rows, *place_rows(source, "p2", 20, PARIS)])
     with pytest.raises(PanoramaImportError) as refused:
         panorama_set_import(manifest_path=manifest, name="bad")
     assert refused.value.problems == [
-        "place 'p1' (lines 2-5): line 4 is 1.11 km from line 2; a place's views share one location"]
+        "place 'p1' (lines 2-5): line 4 is 1.11 km from line 2; a place's views share one location"
+    ]
     assert not PanoramaSet.objects.exists() and not Panorama.objects.exists() and not PanoramaView.objects.exists()
     assert stored_files() == []
 
@@ -87,8 +101,12 @@ def test_a_place_whose_rows_disagree_on_the_location_is_refused_whole_naming_its
 def test_a_place_with_a_repeated_view_name_a_panorama_view_or_too_many_views_is_refused(source, tmp_storage):
     repeated = place_rows(source, "p1", 10, LEGE)
     repeated[1] = {**repeated[1], "view": "front"}
-    sphere = {"file": source.image("sphere.jpg", size=(200, 100), seed=5), **PARIS, "place_id": "p2",
-              "kind": "equirectangular"}
+    sphere = {
+        "file": source.image("sphere.jpg", size=(200, 100), seed=5),
+        **PARIS,
+        "place_id": "p2",
+        "kind": "equirectangular",
+    }
     crowded = [{"file": source.image(f"c{i}.jpg", seed=100 + i), **PARIS, "place_id": "p3"} for i in range(13)]
     manifest = source.manifest([*repeated, sphere, *crowded])
     with pytest.raises(PanoramaImportError) as refused:
@@ -108,7 +126,8 @@ def test_the_real_multiview_set_imports_as_one_hundred_places_of_four_views(tmp_
     assert PanoramaView.objects.count() == 400
     assert set(Panorama.objects.values_list("kind", flat=True)) == {Panorama.Kind.MULTIVIEW}
     assert {tuple(p.views.order_by("index").values_list("name", flat=True)) for p in Panorama.objects.all()} == {
-        ("front", "right", "back", "left")}
+        ("front", "right", "back", "left")
+    }
 
 
 def test_multiview_is_not_a_kind_a_manifest_or_an_operator_can_name(source, tmp_storage):

@@ -47,8 +47,11 @@ def play_a_counted_round(set_name: str) -> Guess:
     view = post(player, f"/api/games/{game}/rounds/1/start", {})
     Round.objects.filter(public_id=view["round"]).update(served_at=timezone.now() - timedelta(seconds=20))
     game_round = Round.objects.select_related("panorama").get(public_id=view["round"])
-    post(player, f"/api/rounds/{view['round']}/guess", {"latitude": game_round.panorama.latitude + 3,
-                                                         "longitude": game_round.panorama.longitude})
+    post(
+        player,
+        f"/api/rounds/{view['round']}/guess",
+        {"latitude": game_round.panorama.latitude + 3, "longitude": game_round.panorama.longitude},
+    )
     guess = Guess.objects.select_related("round__panorama", "round__game").get(round=game_round)
     assert guess_exclusion(guess=guess, round=guess.round) == ""  # it counts
     return guess
@@ -62,8 +65,7 @@ def test_existing_sets_are_published_and_a_new_upload_starts_as_a_draft():
     from django.db.migrations.operations import AddField
 
     loader = MigrationLoader(None, ignore_no_migrations=True)
-    added = [op for op in loader.get_migration("panoramas", "0004_set_status").operations
-             if isinstance(op, AddField)]
+    added = [op for op in loader.get_migration("panoramas", "0004_set_status").operations if isinstance(op, AddField)]
     assert added[0].field.default == PanoramaSet.Status.PUBLISHED
 
 
@@ -71,14 +73,16 @@ def test_a_draft_is_seen_and_played_by_staff_only(synthetic_test, model_version,
     imported(synthetic_test, "draft-set", PanoramaSet.Status.DRAFT)
     player = Client()
     assert "draft-set" not in lobby(player) and "draft-set" in lobby(staff)
-    refused = player.post("/api/games", data=json.dumps({"set": "draft-set", "rounds": 1}),
-                          content_type="application/json")
+    refused = player.post(
+        "/api/games", data=json.dumps({"set": "draft-set", "rounds": 1}), content_type="application/json"
+    )
     assert refused.status_code == 404
     post(staff, "/api/games", {"set": "draft-set", "rounds": 1})
 
 
-def test_publish_asks_for_confirmation_then_puts_the_set_in_the_lobby_with_a_history_entry(synthetic_test,
-                                                                                            model_version, staff):
+def test_publish_asks_for_confirmation_then_puts_the_set_in_the_lobby_with_a_history_entry(
+    synthetic_test, model_version, staff
+):
     panorama_set = imported(synthetic_test, "new", PanoramaSet.Status.DRAFT)
     asked = action(staff, "publish", panorama_set, confirm=False)
     assert asked.status_code == 200 and "Yes, publish" in asked.content.decode()
@@ -96,15 +100,15 @@ def test_a_retired_set_leaves_the_lobby_and_new_games_and_keeps_its_rounds(synth
     action(staff, "retire", panorama_set, confirm=True)
     assert PanoramaSet.objects.get(pk=panorama_set.pk).status == "retired"
     assert "old" not in lobby(Client()) and "old" not in lobby(staff)
-    refused = Client().post("/api/games", data=json.dumps({"set": "old", "rounds": 1}),
-                            content_type="application/json")
+    refused = Client().post("/api/games", data=json.dumps({"set": "old", "rounds": 1}), content_type="application/json")
     assert refused.status_code == 404
     assert Guess.objects.filter(pk=guess.pk).exists()  # the history stays
     assert "retired" in LogEntry.objects.get(object_id=str(panorama_set.pk)).change_message
 
 
-def test_deleting_a_set_no_counted_round_used_removes_it_and_its_files(synthetic_test, model_version, staff,
-                                                                       stored_files):
+def test_deleting_a_set_no_counted_round_used_removes_it_and_its_files(
+    synthetic_test, model_version, staff, stored_files
+):
     panorama_set = imported(synthetic_test, "mistake", PanoramaSet.Status.DRAFT)
     images = len(stored_files())
     post(staff, "/api/games", {"set": "mistake", "rounds": 2})  # a game nobody guessed in: no counted round
@@ -127,8 +131,9 @@ def test_deleting_a_set_a_counted_round_used_is_refused_with_the_reason(syntheti
     assert PanoramaSet.objects.filter(pk=panorama_set.pk).exists()
 
 
-def test_a_draft_never_becomes_the_daily_and_publishing_it_mid_day_leaves_the_day_alone(synthetic_test, model_version,
-                                                                                         staff, settings):
+def test_a_draft_never_becomes_the_daily_and_publishing_it_mid_day_leaves_the_day_alone(
+    synthetic_test, model_version, staff, settings
+):
     from gameserver.games import daily
 
     settings.PLANET_DAILY_SET = ""

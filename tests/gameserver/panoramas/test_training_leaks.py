@@ -23,10 +23,12 @@ FAR = (PARIS[0] + 5.0 / 111.195, PARIS[1])  # 5 km north of it
 
 @pytest.fixture
 def panorama_set(source, tmp_storage) -> PanoramaSet:
-    manifest = source.manifest([
-        {"file": source.image("near.jpg", seed=1), "latitude": NEAR[0], "longitude": NEAR[1]},
-        {"file": source.image("far.jpg", seed=2), "latitude": FAR[0], "longitude": FAR[1]},
-    ])
+    manifest = source.manifest(
+        [
+            {"file": source.image("near.jpg", seed=1), "latitude": NEAR[0], "longitude": NEAR[1]},
+            {"file": source.image("far.jpg", seed=2), "latitude": FAR[0], "longitude": FAR[1]},
+        ]
+    )
     return PanoramaSet.objects.get(pk=panorama_set_import(manifest_path=manifest, name="city").set_id)
 
 
@@ -68,13 +70,15 @@ def test_the_blocked_search_finds_the_same_nearest_distances(panorama_set, tmp_p
 
     panoramas = list(panorama_set.panoramas.order_by("pk"))
     lats, lons = np.array(points).T
-    expected = pairwise_distances_km(np.array([p.latitude for p in panoramas]),
-                                     np.array([p.longitude for p in panoramas]), lats, lons).min(axis=1)
+    expected = pairwise_distances_km(
+        np.array([p.latitude for p in panoramas]), np.array([p.longitude for p in panoramas]), lats, lons
+    ).min(axis=1)
     assert [p.nearest_training_km for p in panoramas] == pytest.approx(expected.tolist())
 
 
 @pytest.mark.parametrize("radius_km", [-1.0, float("nan"), float("inf")])
 def test_a_bad_radius_is_refused(radius_km, panorama_set, tmp_path):
     with pytest.raises(ValueError, match="radius_km"):
-        panorama_set_flag_training_leaks(panorama_set=panorama_set,
-                                         training_manifest=training_manifest(tmp_path, [PARIS]), radius_km=radius_km)
+        panorama_set_flag_training_leaks(
+            panorama_set=panorama_set, training_manifest=training_manifest(tmp_path, [PARIS]), radius_km=radius_km
+        )

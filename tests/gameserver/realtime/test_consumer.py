@@ -60,8 +60,11 @@ async def test_a_handshake_holding_a_nul_is_refused_before_the_session_is_read(g
     if where == "game id":
         socket = connect("a%00b")
     else:  # a quoted cookie value may spell a NUL as the octal escape \000
-        socket = WebsocketCommunicator(application, f"/ws/games/{game.public_id}", headers=[
-            (b"origin", b"http://127.0.0.1"), (b"cookie", b'sessionid="abcdefghij\\000klmnop"')])
+        socket = WebsocketCommunicator(
+            application,
+            f"/ws/games/{game.public_id}",
+            headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", b'sessionid="abcdefghij\\000klmnop"')],
+        )
     connected, code = await socket.connect()
     assert not connected and code == 4400
 
@@ -71,10 +74,15 @@ async def test_a_handshake_holding_a_nul_is_refused_before_the_session_is_read(g
 APPLICATION_CLOSE_CODES = {1000, *range(3000, 5000)}
 # As the ASGI server hands them over (the communicator's send_to refuses empty frames).
 CLIENT_FRAMES = {
-    "json": {"text": '{"guess": [1, 2]}'}, "text": {"text": "not json"}, "empty text": {"text": ""},
-    "binary": {"bytes": b"\x00\xff"}, "empty binary": {"bytes": b""},
-    "huge": {"text": "x" * 2_000_000}, "huge binary": {"bytes": b"\xff" * 2_000_000},
-    "neither": {}, "both": {"text": "a", "bytes": b"b"},
+    "json": {"text": '{"guess": [1, 2]}'},
+    "text": {"text": "not json"},
+    "empty text": {"text": ""},
+    "binary": {"bytes": b"\x00\xff"},
+    "empty binary": {"bytes": b""},
+    "huge": {"text": "x" * 2_000_000},
+    "huge binary": {"bytes": b"\xff" * 2_000_000},
+    "neither": {},
+    "both": {"text": "a", "bytes": b"b"},
 }
 
 
@@ -110,8 +118,12 @@ async def test_a_player_joining_the_room_is_announced(game):
     socket = connect(game.public_id)
     await socket.connect()
     await sync_to_async(game_join)(game=game, player_key="guest:abcdef", name="Bob")
-    assert await socket.receive_json_from(timeout=10) == {"event": "player_joined", "round": 0, "name": "Bob",
-                                                          "players": 2}
+    assert await socket.receive_json_from(timeout=10) == {
+        "event": "player_joined",
+        "round": 0,
+        "name": "Bob",
+        "players": 2,
+    }
     await socket.disconnect()
 
 
@@ -119,13 +131,17 @@ async def test_the_handshake_reads_the_game_and_not_the_session(game, monkeypatc
     # The socket only sends, by game id: a session cookie is not looked up (one query and one thread hop saved
     # per connect, which the load benchmark's ramp pays a thousand times).
     loads: list[str] = []
+
     def load(self: SessionStore) -> dict[str, Any]:
         loads.append(str(self.session_key))
         return {}
 
     monkeypatch.setattr(SessionStore, "load", load)
-    socket = WebsocketCommunicator(application, f"/ws/games/{game.public_id}", headers=[
-        (b"origin", b"http://127.0.0.1"), (b"cookie", b"sessionid=abcdefghijklmnopqrstuvwxyz012345")])
+    socket = WebsocketCommunicator(
+        application,
+        f"/ws/games/{game.public_id}",
+        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", b"sessionid=abcdefghijklmnopqrstuvwxyz012345")],
+    )
     connected, _ = await socket.connect()
     assert connected and loads == []
     await socket.disconnect()

@@ -22,7 +22,9 @@ EVENT = {"type": "game.event", "event": "model_ready", "round": 1}
 
 def test_the_embedded_game_uses_the_embedded_layer() -> None:
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] in (
-        "channels_redis.core.RedisChannelLayer", "gameserver.realtime.layers.EmbeddedChannelLayer")
+        "channels_redis.core.RedisChannelLayer",
+        "gameserver.realtime.layers.EmbeddedChannelLayer",
+    )
 
 
 def test_a_message_sent_from_another_thread_wakes_the_server_loop() -> None:

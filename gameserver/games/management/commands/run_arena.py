@@ -21,8 +21,11 @@ DEMO_MODEL = "planet-demo"
 # name -> (licence, attribution, required): the sets a start imports once.
 GAME_SETS = {
     DEMO_SET: ("CC BY-SA 4.0", "OpenStreetView-5M / Mapillary contributors, CC BY-SA 4.0", True),
-    "panoramax-multiview": ("Licence Ouverte 2.0 (Etalab)",
-                            "Panoramax contributors (sogefi sig, coban), Licence Ouverte 2.0", False),
+    "panoramax-multiview": (
+        "Licence Ouverte 2.0 (Etalab)",
+        "Panoramax contributors (sogefi sig, coban), Licence Ouverte 2.0",
+        False,
+    ),
 }
 
 
@@ -45,9 +48,15 @@ class Command(BaseCommand):
             manifest = data / name / "manifest.csv"
             if PanoramaSet.objects.filter(name=name).exists() or not (required or manifest.is_file()):
                 continue
-            call_command("import_panoramas", manifest=str(manifest), name=name, licence=licence,
-                         attribution=attribution, private=name in settings.PLANET_PRIVATE_SETS,
-                         check_training_manifest=str(data / DEMO_TRAINING_SET / "manifest.csv"))
+            call_command(
+                "import_panoramas",
+                manifest=str(manifest),
+                name=name,
+                licence=licence,
+                attribution=attribution,
+                private=name in settings.PLANET_PRIVATE_SETS,
+                check_training_manifest=str(data / DEMO_TRAINING_SET / "manifest.csv"),
+            )
         if not ModelVersion.objects.filter(is_default=True).exists():
             if not Path(settings.PLANET_CHECKPOINT).is_file():
                 raise CommandError(f"no model at {settings.PLANET_CHECKPOINT}: run `make demo-model` first")

@@ -25,12 +25,23 @@ class Command(BaseCommand):
         target = parser.add_mutually_exclusive_group(required=True)
         target.add_argument("--model", help="a registered model version's name (its training places are kept)")
         target.add_argument("--set", dest="set_name", help="one panorama set, against a manifest of no model")
-        parser.add_argument("--training-manifest", required=True, type=Path,
-                            help="the manifest the model was trained on (only its coordinates are read)")
+        parser.add_argument(
+            "--training-manifest",
+            required=True,
+            type=Path,
+            help="the manifest the model was trained on (only its coordinates are read)",
+        )
         parser.add_argument("--radius-km", type=float, default=LEAK_RADIUS_KM, help="with --set only")
 
-    def handle(self, *args: object, model: str | None, set_name: str | None, training_manifest: Path | str,
-               radius_km: float, **options: object) -> None:
+    def handle(
+        self,
+        *args: object,
+        model: str | None,
+        set_name: str | None,
+        training_manifest: Path | str,
+        radius_km: float,
+        **options: object,
+    ) -> None:
         require_migrated()
         try:
             if model is not None:
@@ -46,17 +57,22 @@ class Command(BaseCommand):
             raise CommandError(f"no model version named {name!r}")
         photos = training_places_from_manifest(version=version, manifest=manifest)
         flagged = model_version_leak_check(version=version)
-        self.stdout.write(f"{flagged} of {Panorama.objects.count()} panoramas lie within {LEAK_RADIUS_KM:g} km of "
-                          f"one of the {photos} photos {name!r} was trained on and are flagged (excluded from "
-                          "statistics); new imports are checked against them too")
+        self.stdout.write(
+            f"{flagged} of {Panorama.objects.count()} panoramas lie within {LEAK_RADIUS_KM:g} km of "
+            f"one of the {photos} photos {name!r} was trained on and are flagged (excluded from "
+            "statistics); new imports are checked against them too"
+        )
 
     def _set(self, set_name: str, manifest: Path, radius_km: float) -> None:
         try:
             panorama_set = PanoramaSet.objects.get(name=set_name)
         except PanoramaSet.DoesNotExist:
             raise CommandError(f"no panorama set named {set_name!r}") from None
-        flagged = panorama_set_flag_training_leaks(panorama_set=panorama_set, training_manifest=manifest,
-                                                   radius_km=radius_km)
+        flagged = panorama_set_flag_training_leaks(
+            panorama_set=panorama_set, training_manifest=manifest, radius_km=radius_km
+        )
         total = panorama_set.panoramas.count()
-        self.stdout.write(f"{flagged} of {total} panoramas in {set_name!r} lie within {radius_km:g} km of a "
-                          f"training photo and are flagged (excluded from statistics)")
+        self.stdout.write(
+            f"{flagged} of {total} panoramas in {set_name!r} lie within {radius_km:g} km of a "
+            f"training photo and are flagged (excluded from statistics)"
+        )

@@ -27,11 +27,22 @@ class Command(BaseCommand):
         parser.add_argument("--file", required=True, type=Path, help="predictions: .csv or .jsonl")
         parser.add_argument("--description", default="", help="what the model is (shown in the lobby)")
         parser.add_argument("--default", action="store_true", help="games that name no model play this one")
-        parser.add_argument("--partial", action="store_true",
-                            help="accept a file that predicts only part of the set (its games play only that part)")
+        parser.add_argument(
+            "--partial",
+            action="store_true",
+            help="accept a file that predicts only part of the set (its games play only that part)",
+        )
 
-    def handle(self, *args: object, name: str, file: Path | str, description: str = "", default: bool = False,
-               partial: bool = False, **options: object) -> None:
+    def handle(
+        self,
+        *args: object,
+        name: str,
+        file: Path | str,
+        description: str = "",
+        default: bool = False,
+        partial: bool = False,
+        **options: object,
+    ) -> None:
         require_migrated()
         set_name = str(options["set"])  # `set` is a builtin's name: not a parameter
         found = PanoramaSet.objects.filter(name=set_name).first()
@@ -40,11 +51,20 @@ class Command(BaseCommand):
         path = Path(file)
         try:
             version = external_predictions_register(
-                name=name, panorama_set=found, data=predictions_file_read(path=path), file_name=path.name,
-                source=str(path.resolve()), default=default, description=description, partial=partial)
+                name=name,
+                panorama_set=found,
+                data=predictions_file_read(path=path),
+                file_name=path.name,
+                source=str(path.resolve()),
+                default=default,
+                description=description,
+                partial=partial,
+            )
         except PredictionsError as error:
             raise CommandError(str(error)) from None
         count = version.external_predictions.filter(panorama__panorama_set=found).count()
-        self.stdout.write(f"external model {version.name!r}: {count} panoramas of {found.name} predicted "
-                          f"(of {found.panoramas.count()}); sha256 {version.checkpoint_sha256[:12]}"
-                          f"{' (default)' if version.is_default else ''}")
+        self.stdout.write(
+            f"external model {version.name!r}: {count} panoramas of {found.name} predicted "
+            f"(of {found.panoramas.count()}); sha256 {version.checkpoint_sha256[:12]}"
+            f"{' (default)' if version.is_default else ''}"
+        )
