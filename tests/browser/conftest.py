@@ -7,6 +7,7 @@ it. These tests run in their own pytest invocation (Makefile `test`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -131,6 +132,31 @@ def server_environment(*, var_dir: Path, checkpoint: Path) -> dict[str, str]:
     return environment
 
 
+# Commands run one after the other in one process, as `manage.py` runs each (Django set up once: each process
+# of its own spent seconds importing Django, torch and ONNX Runtime again).
+MANAGE_ALL = """import json, sys
+import django
+django.setup()
+from django.core.management import call_command
+for command in json.loads(sys.argv[1]):
+    call_command(*command)
+"""
+
+
+def manage_all(*commands: list[str], environment: dict[str, str]) -> None:
+    """Run management commands in order in one process; fail with its output at the first that fails."""
+    result = subprocess.run(
+        [sys.executable, "-c", MANAGE_ALL, json.dumps(commands)],
+        cwd=REPO_ROOT,
+        env={"DJANGO_SETTINGS_MODULE": "gameserver.settings", **environment},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"{commands} exited {result.returncode}:\n{result.stdout}{result.stderr}", pytrace=False)
+
+
 def manage(*arguments: str, environment: dict[str, str]) -> None:
     """Run one management command to completion; fail with its output if it fails."""
     result = subprocess.run(
@@ -205,29 +231,15 @@ def arena_server(
     )
     environment = server_environment(var_dir=var_dir, checkpoint=tiny_checkpoint)
     started = time.monotonic()
-    manage("migrate", "--no-input", "-v", "0", environment=environment)
-    for source, name in ((manifest, ARENA_SET), (panoramas, PANORAMA_SET), (places, MULTIVIEW_SET)):
-        manage(
-            "import_panoramas",
-            "--manifest",
-            str(source),
-            "--name",
-            name,
-            "--licence",
-            "CC0-1.0",
-            "--attribution",
-            "synthetic test images",
-            "-v",
-            "0",
-            environment=environment,
-        )
-    manage(
-        "register_model",
-        "--name",
-        ARENA_MODEL,
-        "--checkpoint",
-        str(tiny_checkpoint),
-        "--default",
+    sets = [
+        ["import_panoramas", "--manifest", str(source), "--name", name, "--licence", "CC0-1.0"]
+        + ["--attribution", "synthetic test images", "-v", "0"]
+        for source, name in ((manifest, ARENA_SET), (panoramas, PANORAMA_SET), (places, MULTIVIEW_SET))
+    ]
+    manage_all(
+        ["migrate", "--no-input", "-v", "0"],
+        *sets,
+        ["register_model", "--name", ARENA_MODEL, "--checkpoint", str(tiny_checkpoint), "--default"],
         environment=environment,
     )
     port = free_port()
