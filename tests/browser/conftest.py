@@ -379,6 +379,14 @@ def screenshot() -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def arena_manage(request: pytest.FixtureRequest, arena_server: str) -> Callable[..., None]:
-    """`arena_manage("simulate_rounds", ...)` runs a management command on the arena server's database."""
+    """`arena_manage("simulate_rounds", ...)` runs a management command on the arena server's database;
+    `arena_manage(["import_panoramas", ...], ["simulate_rounds", ...])` runs several in order in one process."""
     environment = request.config.stash[SERVER_ENVIRONMENT]
-    return lambda *arguments: manage(*arguments, environment=environment)
+
+    def run(*arguments: str | list[str]) -> None:
+        if all(isinstance(argument, list) for argument in arguments):
+            manage_all(*(list(argument) for argument in arguments), environment=environment)
+        else:
+            manage(*(str(argument) for argument in arguments), environment=environment)
+
+    return run

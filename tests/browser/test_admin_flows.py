@@ -88,8 +88,10 @@ def test_delete_is_refused_for_a_set_counted_rounds_used_and_done_for_one_none_d
     admin: Page, arena_manage: Callable[..., None], synthetic_set_writer: Callable[..., Path], tmp_path: Path
 ) -> None:
     used = synthetic_set_writer(tmp_path / "used", per_region=2, seed=12, size=(320, 240))
-    arena_manage("import_panoramas", "--manifest", str(used), "--name", "browser-used", "-v", "0")
-    arena_manage("simulate_rounds", "--set", "browser-used", "--rounds", "5")
+    arena_manage(
+        ["import_panoramas", "--manifest", str(used), "--name", "browser-used", "-v", "0"],
+        ["simulate_rounds", "--set", "browser-used", "--rounds", "5"],
+    )
     admin.goto("/admin/panoramas/panoramaset/?q=browser-used")
     admin.locator("a", has_text="browser-used").first.click()
     admin.click("a.deletelink")

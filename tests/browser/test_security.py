@@ -73,20 +73,8 @@ def hostile_catalogue(
     model names are slugs when created (the import and register_model refuse others), so the names are written
     straight to the database: the pages must show any stored string as text, whatever a validator lets through."""
     manifest = synthetic_set_writer(tmp_path_factory.mktemp("xss-source"), per_region=1, seed=7, size=(640, 480))
-    arena_manage(
-        "import_panoramas",
-        "--manifest",
-        str(manifest),
-        "--name",
-        "xss-set",
-        "--licence",
-        LICENCE,
-        "--attribution",
-        ATTRIBUTION,
-        "-v",
-        "0",
-    )
-    arena_manage("register_model", "--name", "xss-model", "--checkpoint", str(tiny_checkpoint))
+    imported = ["import_panoramas", "--manifest", str(manifest), "--name", "xss-set", "--licence", LICENCE]
+    imported += ["--attribution", ATTRIBUTION, "-v", "0"]
     script = f"""
 from django.contrib.auth import get_user_model
 from gameserver.inference.models import ModelVersion
@@ -96,7 +84,11 @@ ModelVersion.objects.filter(name="xss-model").update(name={json.dumps(MODEL_NAME
                                                      description={json.dumps(MODEL_DESCRIPTION)})
 get_user_model().objects.create_superuser({json.dumps(ADMIN_USER)}, "", {json.dumps(ADMIN_PASSWORD)})
 """
-    arena_manage("shell", "-c", script)
+    arena_manage(
+        imported,
+        ["register_model", "--name", "xss-model", "--checkpoint", str(tiny_checkpoint)],
+        ["shell", "-c", script],
+    )
     yield
 
 
