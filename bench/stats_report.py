@@ -37,6 +37,7 @@ def synthetic_export(*, rows: int, seed: int, out: Path) -> None:
     """A Parquet round export of `rows` rows: the benchmark's columns from bench.stats.synthetic_rounds, the
     others filled with values of their kind."""
     table = synthetic_rounds(rows=rows, seed=seed)
+    assert table.player is not None and table.country is not None and table.continent is not None  # texts, no codes
     rng = np.random.default_rng(seed + 1)
     draw = rng.random(rows)
     tier = np.where(draw < 0.6, "verified", np.where(draw < 0.97, "open", "excluded")).astype(object)

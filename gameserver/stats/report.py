@@ -205,18 +205,19 @@ def table_of_frame(frame: Frame, *, members: np.ndarray) -> RoundTable:
         mine, truth = text(a), text(b)
         return (mine != "") & (mine == truth)
 
+    labels = {field: labels for field, name in LABELLED.items()
+              if (labels := codes_of(frame, name, members=members)) is not None}
     return RoundTable(
         human_km=km("human_km"), model_km=km("model_km"),
         human_points=np.nan_to_num(frame["human_points"][members], nan=0.0),
         model_points=np.nan_to_num(frame["model_points"][members], nan=0.0),
-        **{field: text(name) for field, name in LABELLED.items()},
+        # A field held as codes gets no object array of its texts: the tables read the codes only.
+        **{field: None if field in labels else text(name) for field, name in LABELLED.items()},
         human_same_country=same("human_country", "truth_country"),
         model_same_country=same("model_country", "truth_country"),
         human_same_continent=same("human_continent", "truth_continent"),
         model_same_continent=same("model_continent", "truth_continent"),
-        set_prior_km=km("set_prior_km") if "set_prior_km" in frame and members.any() else None,
-        labels={field: labels for field, name in LABELLED.items()
-                if (labels := codes_of(frame, name, members=members)) is not None})
+        set_prior_km=km("set_prior_km") if "set_prior_km" in frame and members.any() else None, labels=labels)
 
 
 def frame_anchor(frame: Frame) -> str | None:

@@ -7,13 +7,15 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
-from gameserver.stats.benchmark import _factorize
+from gameserver.stats.benchmark import _factorize, benchmark_tables
 from gameserver.stats.report import (
     CODES,
     LABELLED,
@@ -21,6 +23,7 @@ from gameserver.stats.report import (
     codes_of,
     frame_of_parquet,
     frame_of_rows,
+    table_of_frame,
     tally,
 )
 from gameserver.stats.tiers import TIERS
@@ -85,6 +88,17 @@ def test_codes_factorise_the_member_rows_as_their_texts_do(tmp_path):
         names, codes = codes_of(frame, name, members=members) or ([], np.zeros(0))
         expected_names, expected_codes = _factorize(frame[name][members])
         assert names == expected_names and np.array_equal(codes, expected_codes)
+
+
+def test_a_text_field_held_as_codes_gets_no_texts_and_a_field_with_neither_is_refused(tmp_path):
+    frame = frame_of_parquet(awkward_export(tmp_path))
+    table = table_of_frame(frame, members=frame["counted"])
+    assert table.player is None and table.labels is not None and set(table.labels) == set(LABELLED)
+    names, codes = table.factorised("player")
+    assert np.array_equal(np.array(names, dtype=object)[codes], frame["player_id"][frame["counted"]])
+    with pytest.raises(ValueError, match="player"):
+        benchmark_tables(table=replace(table, labels={k: v for k, v in table.labels.items() if k != "player"}),
+                         resamples=20)
 
 
 def test_a_tally_counts_the_combinations_of_texts_in_the_rows(tmp_path):
