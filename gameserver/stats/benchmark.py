@@ -61,6 +61,9 @@ class RoundTable:
     # Text fields already factorised, by field name: (sorted distinct texts, each row's index), as _factorize
     # gives them (report.codes_of, from a Parquet export's dictionary codes); the others are factorised here.
     labels: dict[str, tuple[list[str], np.ndarray]] | None = None
+    # Per side ("human", "model"): the errors sorted and the rows in that order, where the caller sorted them
+    # once for several tables (report.table_of_frame: both tiers from one sort); else sorted here.
+    ranked: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
     def __len__(self) -> int:
         return int(len(self.human_km))
@@ -88,7 +91,7 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
     clusters = clusters_of(panorama=labels["panorama"][1], player=labels["player"][1],
                            panoramas=len(labels["panorama"][0]), players=len(labels["player"][0]))
     boot = pigeonhole(clusters=clusters, seed=seed, resamples=resamples)
-    sides = {side: _ranked(km) for side, km in (("human", human_km), ("model", model_km))}  # (sorted, order)
+    sides = table.ranked or {side: _ranked(km) for side, km in (("human", human_km), ("model", model_km))}
     orders = {side: order for side, (_, order) in sides.items()}
     # The humans' errors resample panoramas and players; the model's panoramas only (its guess ignores the player).
     resampled = {"human": (boot.cell_weights(), boot.row_cell()), "model": (boot.panorama_weights, boot.panorama_group)}

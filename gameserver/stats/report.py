@@ -34,6 +34,8 @@ LABELLED = {"player": "player_id", "panorama": "panorama_id", "panorama_set": "p
             "model_version": "model_name", "mode": "mode", "continent": "truth_continent", "country": "truth_country"}
 # Beside a text column read from Parquet: each row's code (int32) into the column's sorted distinct texts.
 CODES, WORDS = ":codes", ":words"
+# Beside an error column, once a table asked for it: every row in error order (int64, see _ranked_members).
+RANKED = ":ranked"
 OPTIONAL = frozenset({"set_prior_km", "guess_missing", "model_view", "tier", "tier_reasons", "rating_anchor"})
 
 
@@ -218,7 +220,20 @@ def table_of_frame(frame: Frame, *, members: np.ndarray) -> RoundTable:
         model_same_country=same("model_country", "truth_country"),
         human_same_continent=same("human_continent", "truth_continent"),
         model_same_continent=same("model_continent", "truth_continent"),
-        set_prior_km=km("set_prior_km") if "set_prior_km" in frame and members.any() else None, labels=labels)
+        set_prior_km=km("set_prior_km") if "set_prior_km" in frame and members.any() else None, labels=labels,
+        ranked={side: _ranked_members(frame, f"{side}_km", members=members) for side in ("human", "model")})
+
+
+def _ranked_members(frame: Frame, name: str, *, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The member rows' errors of column `name` sorted (NaN, a timeout, as inf), and the member rows (0..n-1) in
+    that order, cut from one sort of every row, kept in the frame under name + RANKED: the two tiers' tables
+    sort each column once. Ties come in any order, as from a sort of the members alone."""
+    if name + RANKED not in frame:
+        frame[name + RANKED] = np.argsort(np.nan_to_num(frame[name], nan=math.inf))
+    order = frame[name + RANKED]
+    kept = order[members[order]]  # the member rows, as rows of the frame, in error order
+    member_order = (np.cumsum(members) - 1)[kept]
+    return np.nan_to_num(frame[name][kept], nan=math.inf), member_order
 
 
 def frame_anchor(frame: Frame) -> str | None:

@@ -19,6 +19,7 @@ from gameserver.stats.benchmark import _factorize, benchmark_tables
 from gameserver.stats.report import (
     CODES,
     LABELLED,
+    RANKED,
     benchmark_of_frame,
     codes_of,
     frame_of_parquet,
@@ -99,6 +100,19 @@ def test_a_text_field_held_as_codes_gets_no_texts_and_a_field_with_neither_is_re
     with pytest.raises(ValueError, match="player"):
         benchmark_tables(table=replace(table, labels={k: v for k, v in table.labels.items() if k != "player"}),
                          resamples=20)
+
+
+def test_both_tiers_cut_their_sorted_errors_from_one_sort_and_get_the_tables_of_their_own_sort(tmp_path):
+    frame = frame_of_parquet(awkward_export(tmp_path))
+    for members in (frame["counted"], frame["tier"] == "verified"):
+        table = table_of_frame(frame, members=members)
+        assert table.ranked is not None and "human_km" + RANKED in frame
+        for side in ("human", "model"):
+            ordered, order = table.ranked[side]
+            km = np.nan_to_num(frame[f"{side}_km"][members], nan=np.inf)
+            assert np.array_equal(ordered, np.sort(km)) and np.array_equal(km[order], ordered)
+        own_sort = benchmark_tables(table=replace(table, ranked=None), resamples=100)
+        assert json.dumps(benchmark_tables(table=table, resamples=100)) == json.dumps(own_sort)
 
 
 def test_a_tally_counts_the_combinations_of_texts_in_the_rows(tmp_path):
