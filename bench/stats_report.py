@@ -4,8 +4,8 @@ and the JSON).
 
 The export holds every column of the round export (stats/columns.py), clustered like bench/stats.py's rounds
 (20,000 panoramas, 1000 players, 3 models); 60% of rows verified, 37% open, 3% excluded (seen before). The
-command runs in a child process, which reports its Django setup (which imports torch through the inference
-app) apart from the report itself, and its peak resident memory. Prints the median of 3 runs.
+command runs in a child process, which reports its Django setup (which imports torch through the admin's
+imports: bench/README.md) apart from the report itself, and its peak resident memory. Prints the median of 3 runs.
 
 Run: .venv/bin/python -m bench.stats_report [--rows N] [--json F]
 """
@@ -84,7 +84,7 @@ def report_once(path: Path, json_out: Path) -> tuple[float, float, float, int, f
 
 
 def child(path: str, json_out: str) -> None:
-    """In the child: Django's setup (it imports torch through the inference app), then the command."""
+    """In the child: Django's setup (it imports torch through the admin's imports), then the command."""
     import io
     import resource
 
