@@ -4,8 +4,8 @@ and the JSON).
 
 The export holds every column of the round export (stats/columns.py), clustered like bench/stats.py's rounds
 (20,000 panoramas, 1000 players, 3 models); 60% of rows verified, 37% open, 3% excluded (seen before). The
-command runs in a child process, which reports its Django setup (which imports torch through the inference
-app) apart from the report itself, and its peak resident memory. Prints the median of 3 runs.
+command runs in a child process, which reports its Django setup (which imports torch through the admin's
+imports: bench/README.md) apart from the report itself, and its peak resident memory. Prints the median of 3 runs.
 
 Run: .venv/bin/python -m bench.stats_report [--rows N] [--json F]
 """
@@ -37,6 +37,7 @@ def synthetic_export(*, rows: int, seed: int, out: Path) -> None:
     """A Parquet round export of `rows` rows: the benchmark's columns from bench.stats.synthetic_rounds, the
     others filled with values of their kind."""
     table = synthetic_rounds(rows=rows, seed=seed)
+    assert table.player is not None and table.country is not None and table.continent is not None  # texts, no codes
     rng = np.random.default_rng(seed + 1)
     draw = rng.random(rows)
     tier = np.where(draw < 0.6, "verified", np.where(draw < 0.97, "open", "excluded")).astype(object)
@@ -83,7 +84,7 @@ def report_once(path: Path, json_out: Path) -> tuple[float, float, float, int, f
 
 
 def child(path: str, json_out: str) -> None:
-    """In the child: Django's setup (it imports torch through the inference app), then the command."""
+    """In the child: Django's setup (it imports torch through the admin's imports), then the command."""
     import io
     import resource
 

@@ -36,21 +36,22 @@ BREAKDOWN_DIMENSIONS = ("panorama_set", "model_version", "mode", "continent", "c
 CDF_POINTS = 57
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RoundTable:
-    """One row per counted player-round (exclusions already applied); numpy arrays of equal length."""
+    """One row per counted player-round (exclusions already applied); numpy arrays of equal length. A text field
+    may be None where `labels` holds it factorised (a Parquet export's codes: no object array per row)."""
 
     human_km: np.ndarray  # float64; np.inf where the player timed out
     model_km: np.ndarray  # float64
     human_points: np.ndarray  # float64 GeoGuessr points
     model_points: np.ndarray  # float64
-    player: np.ndarray  # object array of str (player id)
-    panorama: np.ndarray  # object str (panorama id): the cluster rounds share with other players
-    panorama_set: np.ndarray  # object str
-    model_version: np.ndarray  # object str (model name)
-    mode: np.ndarray  # object str
-    continent: np.ndarray  # object str, the truth's continent ("" if unknown)
-    country: np.ndarray  # object str, the truth's ISO alpha-2 country ("" if unknown)
+    player: np.ndarray | None = None  # object array of str (player id)
+    panorama: np.ndarray | None = None  # object str (panorama id): the cluster rounds share with other players
+    panorama_set: np.ndarray | None = None  # object str
+    model_version: np.ndarray | None = None  # object str (model name)
+    mode: np.ndarray | None = None  # object str
+    continent: np.ndarray | None = None  # object str, the truth's continent ("" if unknown)
+    country: np.ndarray | None = None  # object str, the truth's ISO alpha-2 country ("" if unknown)
     human_same_country: np.ndarray  # bool: guess's country == truth's country
     model_same_country: np.ndarray
     human_same_continent: np.ndarray
@@ -60,9 +61,21 @@ class RoundTable:
     # Text fields already factorised, by field name: (sorted distinct texts, each row's index), as _factorize
     # gives them (report.codes_of, from a Parquet export's dictionary codes); the others are factorised here.
     labels: dict[str, tuple[list[str], np.ndarray]] | None = None
+    # Per side ("human", "model"): the errors sorted and the rows in that order, where the caller sorted them
+    # once for several tables (report.table_of_frame: both tiers from one sort); else sorted here.
+    ranked: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
     def __len__(self) -> int:
         return int(len(self.human_km))
+
+    def factorised(self, field: str) -> tuple[list[str], np.ndarray]:
+        """Text field `field`'s sorted distinct texts and each row's index into them (from `labels` where given)."""
+        if self.labels and field in self.labels:
+            return self.labels[field]
+        texts = getattr(self, field)
+        if texts is None:
+            raise ValueError(f"RoundTable.{field} is None and not in labels")
+        return _factorize(texts)
 
 
 def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
@@ -74,13 +87,11 @@ def benchmark_tables(*, table: RoundTable, seed: int = 0, resamples: int = 1000,
     model_km = np.asarray(table.model_km, dtype=np.float64)
     human_better, model_better = human_km < model_km, model_km < human_km
     # Factorised once: breakdowns, clusters and ratings all group by them.
-    given = table.labels or {}
-    labels = {dimension: given[dimension] if dimension in given else _factorize(getattr(table, dimension))
-              for dimension in (*BREAKDOWN_DIMENSIONS, "panorama")}
+    labels = {dimension: table.factorised(dimension) for dimension in (*BREAKDOWN_DIMENSIONS, "panorama")}
     clusters = clusters_of(panorama=labels["panorama"][1], player=labels["player"][1],
                            panoramas=len(labels["panorama"][0]), players=len(labels["player"][0]))
     boot = pigeonhole(clusters=clusters, seed=seed, resamples=resamples)
-    sides = {side: _ranked(km) for side, km in (("human", human_km), ("model", model_km))}  # (sorted, order)
+    sides = table.ranked or {side: _ranked(km) for side, km in (("human", human_km), ("model", model_km))}
     orders = {side: order for side, (_, order) in sides.items()}
     # The humans' errors resample panoramas and players; the model's panoramas only (its guess ignores the player).
     resampled = {"human": (boot.cell_weights(), boot.row_cell()), "model": (boot.panorama_weights, boot.panorama_group)}

@@ -30,6 +30,8 @@ TOO_FEW_PLAYERS = "too few players to say"
 DENSE_PAIRS = 1 << 22
 # Keys below this many values are factorised by marking them in a table of that size (no sort); above, np.unique.
 DENSE_KEYS = 1 << 25
+# The largest count whose fourth power is an exact float64 (below 2^53).
+EXACT_FOURTH_POWER = 9741
 
 
 @dataclass(frozen=True)
@@ -230,16 +232,26 @@ def _square_sums(*, codes: np.ndarray, count: int, scores: np.ndarray, groups: n
     if size <= DENSE_PAIRS:
         counts = np.bincount(pairs, minlength=size).reshape(group_count, count)
         squares = [np.bincount(pairs, weights=row, minlength=size).reshape(group_count, count) ** 2 for row in scores]
-        sizes = counts.astype(np.float64)
+        size_powers = _squared_and_fourth(counts)
         return (np.stack([square.sum(axis=1) for square in squares]), (counts > 0).sum(axis=1),
-                np.stack([(sizes ** 2).sum(axis=1), (sizes ** 4).sum(axis=1)]))
+                np.stack([power.sum(axis=1) for power in size_powers]))
     distinct, pair = distinct_keys(pairs)
     owner = distinct // count
     squares = [np.bincount(owner, weights=np.bincount(pair, weights=row, minlength=distinct.size) ** 2,
                            minlength=group_count) for row in scores]
-    sizes = np.bincount(pair, minlength=distinct.size).astype(np.float64)
+    size_powers = _squared_and_fourth(np.bincount(pair, minlength=distinct.size))
     return (np.stack(squares), np.bincount(owner, minlength=group_count).astype(np.int64),
-            np.stack([np.bincount(owner, weights=sizes ** power, minlength=group_count) for power in (2, 4)]))
+            np.stack([np.bincount(owner, weights=power, minlength=group_count) for power in size_powers]))
+
+
+def _squared_and_fourth(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """counts² and counts⁴ as float64, the same values as sizes ** 2 and sizes ** 4: the fourth power as the
+    square's square (a product, several times faster than pow) while every count⁴ is exact (below 2^53), where
+    both are the exact integer; pow beyond."""
+    sizes = counts.astype(np.float64)
+    squared = sizes * sizes
+    exact = not counts.size or int(counts.max()) <= EXACT_FOURTH_POWER
+    return squared, squared * squared if exact else sizes ** 4
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,16 @@ from __future__ import annotations
 import math
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gameserver.stats.benchmark import RoundTable, benchmark_tables
 from gameserver.stats.estimands import headline_family
 from gameserver.stats.tiers import TIERS, withhold_if_prior_wins
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Row = dict[str, object]
 Frame = dict[str, np.ndarray]
@@ -30,6 +34,8 @@ LABELLED = {"player": "player_id", "panorama": "panorama_id", "panorama_set": "p
             "model_version": "model_name", "mode": "mode", "continent": "truth_continent", "country": "truth_country"}
 # Beside a text column read from Parquet: each row's code (int32) into the column's sorted distinct texts.
 CODES, WORDS = ":codes", ":words"
+# Beside an error column, once a table asked for it: every row in error order (int64, see _ranked_members).
+RANKED = ":ranked"
 OPTIONAL = frozenset({"set_prior_km", "guess_missing", "model_view", "tier", "tier_reasons", "rating_anchor"})
 
 
@@ -85,20 +91,47 @@ def frame_of_parquet(path: Path) -> Frame:
     for name in table.column_names:
         column = table.column(name).chunk(0) if table.num_rows else table.column(name).combine_chunks()
         if name in FLOATS:
-            frame[name] = column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # a null as NaN
+            numbers = column if column.type == pa.float64() else column.cast(pa.float64())
+            values = _buffer_values(numbers, dtype=np.float64)
+            frame[name] = np.where(_valid(numbers), values, np.nan) if numbers.null_count else values.copy()
         elif name in FLAGS:
-            flags = column.fill_null(False) if column.null_count else column
-            frame[name] = flags.to_numpy(zero_copy_only=False).astype(bool)
+            column = column if column.type == pa.bool_() else column.cast(pa.bool_())
+            flags = _bits(column.buffers()[1], column)
+            frame[name] = flags & _valid(column) if column.null_count else flags  # a null as False
         else:
             encoded = column if pa.types.is_dictionary(column.type) else column.cast(pa.string()).dictionary_encode()
             words = [str(word) for word in encoded.dictionary.to_pylist()] + [""]  # "": a null's word
             names = sorted(set(words))
             position = {word: i for i, word in enumerate(names)}
             recode = np.array([position[word] for word in words], dtype=np.int32)
-            indices = encoded.indices if encoded.null_count == 0 else encoded.indices.fill_null(len(words) - 1)
-            codes = recode[indices.to_numpy(zero_copy_only=False)]
-            frame[name + WORDS], frame[name + CODES] = np.array(names, dtype=object), codes
+            index_type = encoded.indices.type
+            indices = _buffer_values(encoded.indices, dtype=np.dtype(
+                f"{'i' if pa.types.is_signed_integer(index_type) else 'u'}{index_type.bit_width // 8}"))
+            if encoded.null_count:
+                indices = np.where(_valid(encoded.indices), indices, len(words) - 1)
+            frame[name + WORDS], frame[name + CODES] = np.array(names, dtype=object), recode[indices]
     return frame
+
+
+# Arrays are read from their Arrow buffers: Array.to_numpy and fill_null go through pyarrow's pandas conversion
+# and scalars, which import pandas (~0.6 s of a 10^6-row report, for nothing it uses); a column of the export's
+# own type is not cast, since a cast imports pyarrow.compute (~0.2 s).
+def _buffer_values(array: pa.Array, *, dtype: np.dtype | type) -> np.ndarray:
+    """(N,) a fixed-width array's values as a read-only view of its data buffer (a null's slot: any value)."""
+    width = np.dtype(dtype).itemsize
+    return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * width)
+
+
+def _bits(buffer: pa.Buffer, array: pa.Array) -> np.ndarray:
+    """(N,) bool: the bitmap `buffer` (least significant bit first) at the rows of `array`."""
+    bits = np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), bitorder="little")
+    return bits[array.offset:array.offset + len(array)].astype(bool)
+
+
+def _valid(array: pa.Array) -> np.ndarray:
+    """(N,) bool: the row is not null."""
+    validity = array.buffers()[0]
+    return np.ones(len(array), dtype=bool) if validity is None else _bits(validity, array)
 
 
 def codes_of(frame: Frame, name: str, *, members: np.ndarray) -> tuple[list[str], np.ndarray] | None:
@@ -175,18 +208,32 @@ def table_of_frame(frame: Frame, *, members: np.ndarray) -> RoundTable:
         mine, truth = text(a), text(b)
         return (mine != "") & (mine == truth)
 
+    labels = {field: labels for field, name in LABELLED.items()
+              if (labels := codes_of(frame, name, members=members)) is not None}
     return RoundTable(
         human_km=km("human_km"), model_km=km("model_km"),
         human_points=np.nan_to_num(frame["human_points"][members], nan=0.0),
         model_points=np.nan_to_num(frame["model_points"][members], nan=0.0),
-        **{field: text(name) for field, name in LABELLED.items()},
+        # A field held as codes gets no object array of its texts: the tables read the codes only.
+        **{field: None if field in labels else text(name) for field, name in LABELLED.items()},
         human_same_country=same("human_country", "truth_country"),
         model_same_country=same("model_country", "truth_country"),
         human_same_continent=same("human_continent", "truth_continent"),
         model_same_continent=same("model_continent", "truth_continent"),
-        set_prior_km=km("set_prior_km") if "set_prior_km" in frame and members.any() else None,
-        labels={field: labels for field, name in LABELLED.items()
-                if (labels := codes_of(frame, name, members=members)) is not None})
+        set_prior_km=km("set_prior_km") if "set_prior_km" in frame and members.any() else None, labels=labels,
+        ranked={side: _ranked_members(frame, f"{side}_km", members=members) for side in ("human", "model")})
+
+
+def _ranked_members(frame: Frame, name: str, *, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The member rows' errors of column `name` sorted (NaN, a timeout, as inf), and the member rows (0..n-1) in
+    that order, cut from one sort of every row, kept in the frame under name + RANKED: the two tiers' tables
+    sort each column once. Ties come in any order, as from a sort of the members alone."""
+    if name + RANKED not in frame:
+        frame[name + RANKED] = np.argsort(np.nan_to_num(frame[name], nan=math.inf))
+    order = frame[name + RANKED]
+    kept = order[members[order]]  # the member rows, as rows of the frame, in error order
+    member_order = (np.cumsum(members) - 1)[kept]
+    return np.nan_to_num(frame[name][kept], nan=math.inf), member_order
 
 
 def frame_anchor(frame: Frame) -> str | None:

@@ -10,8 +10,10 @@ import pytest
 from gameserver.stats.bootstrap import median_resamples, pigeonhole, pooled_group_counts
 from gameserver.stats.clusters import (
     DENSE_KEYS,
+    EXACT_FOURTH_POWER,
     Clusters,
     _square_sums,
+    _squared_and_fourth,
     clusters_of,
     contest_inference,
     distinct_keys,
@@ -217,3 +219,13 @@ def test_one_players_term_is_the_groups_own_totals() -> None:
                                        group_count=3)
     assert np.array_equal(terms.player, square) and np.array_equal(terms.players, held)
     assert np.array_equal(terms.players_effective, terms.rows ** 2 / sizes[0])
+
+
+def test_cluster_sizes_fourth_powers_are_the_values_pow_gives():
+    # Exact integers up to EXACT_FOURTH_POWER; above it (a fourth power past 2^53) pow itself is kept.
+    # 9805⁴ is past 2^53: its square squared and numpy's pow round it apart (x86_64, numpy 2).
+    for counts in (np.arange(EXACT_FOURTH_POWER + 1), np.array([2, 9805, 9809]), np.arange(0)):
+        squared, fourth = _squared_and_fourth(counts)
+        sizes = counts.astype(np.float64)
+        assert np.array_equal(squared, sizes ** 2) and np.array_equal(fourth, sizes ** 4)
+    assert float(EXACT_FOURTH_POWER) ** 4 < 2 ** 53 <= float(EXACT_FOURTH_POWER + 1) ** 4

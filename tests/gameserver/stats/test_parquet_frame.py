@@ -4,21 +4,27 @@ same rows read one dict at a time: the codes replace factorising, counting and c
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
-from gameserver.stats.benchmark import _factorize
+from gameserver.stats.benchmark import _factorize, benchmark_tables
 from gameserver.stats.report import (
     CODES,
     LABELLED,
+    RANKED,
     benchmark_of_frame,
     codes_of,
     frame_of_parquet,
     frame_of_rows,
+    table_of_frame,
     tally,
 )
 from gameserver.stats.tiers import TIERS
@@ -27,7 +33,7 @@ from gameserver.stats.tiers import TIERS
 def awkward_export(tmp_path: Path) -> Path:
     """3000 rounds of 300 panoramas, 40 players and 3 models, written in small row groups (one dictionary each, in
     a different order), with nulls, empty texts and texts of their own in the columns the tables compare and
-    count."""
+    count, and nulls in a number and a flag column."""
     rng = np.random.default_rng(4)
     n = 3000
 
@@ -44,9 +50,11 @@ def awkward_export(tmp_path: Path) -> Path:
     human_km[rng.random(n) < 0.03] = np.nan  # timeouts
     columns: dict[str, object] = {
         "human_km": human_km, "model_km": rng.lognormal(6.5, 1.5, n),
-        "human_points": rng.random(n) * 5000, "model_points": rng.random(n) * 5000,
+        "human_points": rng.random(n) * 5000,
+        "model_points": [None if x < 250 else x for x in rng.random(n) * 5000],  # nulls: no points recorded
         "set_prior_km": rng.lognormal(8, 0.5, n), "counted": [t != "excluded" for t in tier],
-        "guess_missing": rng.random(n) < 0.02, "player_id": pick([f"u{i}" for i in range(40)]),
+        "guess_missing": [None if x < 0.05 else bool(x < 0.07) for x in rng.random(n)],
+        "player_id": pick([f"u{i}" for i in range(40)]),
         "player_name": pick(["ann", "bob"], missing=True), "panorama_id": pick([f"p{i}" for i in range(300)]),
         "panorama_set": pick(["yfcc", "osv"]), "model_name": pick(["lite0", "lite2", "knn"]),
         "model_view": pick(["served", "original"], missing=True), "mode": pick(["classic", "nmpz"]),
@@ -83,6 +91,30 @@ def test_codes_factorise_the_member_rows_as_their_texts_do(tmp_path):
         assert names == expected_names and np.array_equal(codes, expected_codes)
 
 
+def test_a_text_field_held_as_codes_gets_no_texts_and_a_field_with_neither_is_refused(tmp_path):
+    frame = frame_of_parquet(awkward_export(tmp_path))
+    table = table_of_frame(frame, members=frame["counted"])
+    assert table.player is None and table.labels is not None and set(table.labels) == set(LABELLED)
+    names, codes = table.factorised("player")
+    assert np.array_equal(np.array(names, dtype=object)[codes], frame["player_id"][frame["counted"]])
+    with pytest.raises(ValueError, match="player"):
+        benchmark_tables(table=replace(table, labels={k: v for k, v in table.labels.items() if k != "player"}),
+                         resamples=20)
+
+
+def test_both_tiers_cut_their_sorted_errors_from_one_sort_and_get_the_tables_of_their_own_sort(tmp_path):
+    frame = frame_of_parquet(awkward_export(tmp_path))
+    for members in (frame["counted"], frame["tier"] == "verified"):
+        table = table_of_frame(frame, members=members)
+        assert table.ranked is not None and "human_km" + RANKED in frame
+        for side in ("human", "model"):
+            ordered, order = table.ranked[side]
+            km = np.nan_to_num(frame[f"{side}_km"][members], nan=np.inf)
+            assert np.array_equal(ordered, np.sort(km)) and np.array_equal(km[order], ordered)
+        own_sort = benchmark_tables(table=replace(table, ranked=None), resamples=100)
+        assert json.dumps(benchmark_tables(table=table, resamples=100)) == json.dumps(own_sort)
+
+
 def test_a_tally_counts_the_combinations_of_texts_in_the_rows(tmp_path):
     frame = frame_of_parquet(awkward_export(tmp_path))
     rows = frame["tier"] == "open"
@@ -91,3 +123,30 @@ def test_a_tally_counts_the_combinations_of_texts_in_the_rows(tmp_path):
     assert tally(frame, columns, rows=rows) == expected
     without_codes = {name: frame[name] for name in columns}
     assert tally(without_codes, columns, rows=rows) == expected
+
+
+def test_reading_a_parquet_export_imports_neither_pandas_nor_pyarrow_compute(tmp_path):
+    # pyarrow's to_numpy and fill_null import pandas (~0.6 s of a report), a cast pyarrow.compute (~0.2 s): the
+    # frame is read from the buffers, each column in the export's own type.
+    path = awkward_export(tmp_path)
+    code = ("import os, sys, django\n"
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'gameserver.settings')\n"
+            "django.setup()\n"
+            "assert 'pandas' not in sys.modules, 'pandas imported before the read'\n"
+            "from gameserver.stats.report import frame_of_parquet\n"
+            f"frame = frame_of_parquet({str(path)!r})\n"
+            "assert frame['model_points'].size == 3000 and frame['human_country'].size == 3000\n"
+            "assert 'pandas' not in sys.modules, 'pandas imported by the read'\n"
+            "assert 'pyarrow.compute' not in sys.modules, 'a column of its own type cast'\n")
+    subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[3], check=True)
+
+
+def test_number_and_flag_columns_of_other_types_are_cast(tmp_path):
+    table = pq.read_table(awkward_export(tmp_path))
+    points = np.arange(table.num_rows) % 5000
+    table = table.set_column(table.schema.get_field_index("human_points"), "human_points", pa.array(points))
+    table = table.set_column(table.schema.get_field_index("counted"), "counted", pa.array(points % 2, pa.int8()))
+    pq.write_table(table, tmp_path / "cast.parquet")
+    frame = frame_of_parquet(tmp_path / "cast.parquet")
+    assert frame["human_points"].dtype == np.float64 and np.array_equal(frame["human_points"], points)
+    assert frame["counted"].dtype == bool and np.array_equal(frame["counted"], points % 2 == 1)
