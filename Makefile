@@ -111,10 +111,11 @@ fuzz: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
-# ruff over every tree and import-linter's contracts (the allowed imports between packages and apps); both
+# ruff (lint and format) over every tree and import-linter's contracts (the allowed imports between packages and apps); both
 # configured in pyproject.toml.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 
 # README's pictures: the browser tests' latest screenshots (artefacts/screenshots/, written by `make test`).

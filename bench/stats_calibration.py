@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from gameserver.stats.bootstrap import pigeonhole
-from gameserver.stats.clusters import clusters_of, rate_intervals
+from gameserver.stats.cluster_intervals import rate_intervals
+from gameserver.stats.clusters import clusters_of
 from gameserver.stats.outcomes import contest, median_summary
 
 MEDIAN_KM = 1000.0

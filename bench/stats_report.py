@@ -30,7 +30,7 @@ from bench.stats import synthetic_rounds
 from gameserver.stats.columns import COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent
-GOAL_SECONDS, GOAL_BYTES = 5.0, 2 * 1024 ** 3
+GOAL_SECONDS, GOAL_BYTES = 5.0, 2 * 1024**3
 
 
 def synthetic_export(*, rows: int, seed: int, out: Path) -> None:
@@ -42,19 +42,30 @@ def synthetic_export(*, rows: int, seed: int, out: Path) -> None:
     draw = rng.random(rows)
     tier = np.where(draw < 0.6, "verified", np.where(draw < 0.97, "open", "excluded")).astype(object)
     known = {
-        "player_id": table.player, "player_name": np.where(draw < 0.3, table.player, "").astype(object),
-        "panorama_id": table.panorama, "panorama_set": table.panorama_set, "model_name": table.model_version,
-        "mode": table.mode, "truth_continent": table.continent, "truth_country": table.country,
+        "player_id": table.player,
+        "player_name": np.where(draw < 0.3, table.player, "").astype(object),
+        "panorama_id": table.panorama,
+        "panorama_set": table.panorama_set,
+        "model_name": table.model_version,
+        "mode": table.mode,
+        "truth_continent": table.continent,
+        "truth_country": table.country,
         "human_country": np.where(table.human_same_country, table.country, "").astype(object),
         "model_country": np.where(table.model_same_country, table.country, "").astype(object),
         "human_continent": np.where(table.human_same_continent, table.continent, "").astype(object),
         "model_continent": np.where(table.model_same_continent, table.continent, "").astype(object),
-        "human_km": np.where(np.isinf(table.human_km), np.nan, table.human_km), "model_km": table.model_km,
-        "human_points": table.human_points, "model_points": table.model_points,
-        "human_timed_out": np.isinf(table.human_km), "counted": tier != "excluded",
-        "exclusion": np.where(tier == "excluded", "seen_before", "").astype(object), "tier": tier,
-        "tier_reasons": np.where(tier == "open", "guest", "").astype(object), "rating_anchor": "planet-lite2",
-        "model_view": "served", "model_top_cells": '[["89c25", 0.41], ["89c24", 0.12], ["87a1", 0.05]]',
+        "human_km": np.where(np.isinf(table.human_km), np.nan, table.human_km),
+        "model_km": table.model_km,
+        "human_points": table.human_points,
+        "model_points": table.model_points,
+        "human_timed_out": np.isinf(table.human_km),
+        "counted": tier != "excluded",
+        "exclusion": np.where(tier == "excluded", "seen_before", "").astype(object),
+        "tier": tier,
+        "tier_reasons": np.where(tier == "open", "guest", "").astype(object),
+        "rating_anchor": "planet-lite2",
+        "model_view": "served",
+        "model_top_cells": '[["89c25", 0.41], ["89c24", 0.12], ["87a1", 0.05]]',
         "round_id": np.char.add("r", np.arange(rows).astype(str)).astype(object),
         "set_prior_km": table.model_km * 3,
     }
@@ -73,14 +84,23 @@ def report_once(path: Path, json_out: Path) -> tuple[float, float, float, int, f
     CPU seconds: what others' load on a shared box spares) of one child running `benchmark_report`
     (bench.stats_report --child)."""
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "bench.stats_report", "--child", str(path), str(json_out)],
-                             cwd=REPO, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench.stats_report", "--child", str(path), str(json_out)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     output = child.communicate()[0]
     if child.returncode != 0:
         raise SystemExit(f"benchmark_report failed with status {child.returncode}")
     timings = json.loads(output.strip().splitlines()[-1])
-    return (time.perf_counter() - started, timings["setup_seconds"], timings["report_seconds"], timings["peak_bytes"],
-            timings["report_cpu_seconds"])
+    return (
+        time.perf_counter() - started,
+        timings["setup_seconds"],
+        timings["report_seconds"],
+        timings["peak_bytes"],
+        timings["report_cpu_seconds"],
+    )
 
 
 def child(path: str, json_out: str) -> None:
@@ -97,9 +117,16 @@ def child(path: str, json_out: str) -> None:
     setup = time.perf_counter() - started
     started, started_cpu = time.perf_counter(), time.process_time()
     call_command("benchmark_report", path=path, json_out=Path(json_out), stdout=io.StringIO())
-    print(json.dumps({"setup_seconds": setup, "report_seconds": time.perf_counter() - started,
-                      "report_cpu_seconds": time.process_time() - started_cpu,
-                      "peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+    print(
+        json.dumps(
+            {
+                "setup_seconds": setup,
+                "report_seconds": time.perf_counter() - started,
+                "report_cpu_seconds": time.process_time() - started_cpu,
+                "peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -115,22 +142,37 @@ def main() -> None:
         path = Path(directory) / "rounds.parquet"
         started = time.perf_counter()
         synthetic_export(rows=args.rows, seed=0, out=path)
-        print(f"wrote {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB Parquet) in "
-              f"{time.perf_counter() - started:.1f} s; load {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs")
+        print(
+            f"wrote {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB Parquet) in "
+            f"{time.perf_counter() - started:.1f} s; load {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs"
+        )
         runs = [report_once(path, Path(directory) / "tables.json") for _ in range(3)]
     wall, setup, report = (statistics.median(run[i] for run in runs) for i in range(3))
     peak, cpu = max(run[3] for run in runs), statistics.median(run[4] for run in runs)
     status = "PASS" if report <= GOAL_SECONDS and peak <= GOAL_BYTES else "FAIL"
-    print(f"benchmark_report, {args.rows:,} Parquet rows, both tiers: the report {report:.2f} s (median of "
-          f"{', '.join(f'{run[2]:.2f}' for run in runs)}; goal ≤ {GOAL_SECONDS:.0f} s; CPU {cpu:.2f} s), after "
-          "Django's setup "
-          f"{setup:.2f} s (whole command {wall:.2f} s); peak {peak / 1e9:.2f} GB (goal ≤ {GOAL_BYTES / 1e9:.2f} GB): "
-          f"{status}; load {os.getloadavg()[0]:.2f}")
+    print(
+        f"benchmark_report, {args.rows:,} Parquet rows, both tiers: the report {report:.2f} s (median of "
+        f"{', '.join(f'{run[2]:.2f}' for run in runs)}; goal ≤ {GOAL_SECONDS:.0f} s; CPU {cpu:.2f} s), after "
+        "Django's setup "
+        f"{setup:.2f} s (whole command {wall:.2f} s); peak {peak / 1e9:.2f} GB (goal ≤ {GOAL_BYTES / 1e9:.2f} GB): "
+        f"{status}; load {os.getloadavg()[0]:.2f}"
+    )
     if args.json:
-        args.json.write_text(json.dumps({"rows": args.rows, "runs": runs, "report_seconds": report,
-                                         "setup_seconds": setup, "wall_seconds": wall, "peak_bytes": peak,
-                                         "report_cpu_seconds": cpu,
-                                         "status": status}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "rows": args.rows,
+                    "runs": runs,
+                    "report_seconds": report,
+                    "setup_seconds": setup,
+                    "wall_seconds": wall,
+                    "peak_bytes": peak,
+                    "report_cpu_seconds": cpu,
+                    "status": status,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`'s checks and passes, in lanes that share no state, so that both cores of a small machine work (each
 # pytest run is one process, one core at most, and the browser pass mostly waits on its pages):
-#   lane 1: ruff and import-linter, then the browser pass (its own run_arena server, embedded);
+#   lane 1: ruff (lint and format) and import-linter, then the browser pass (its own run_arena server, embedded);
 #   lane 2: mypy, the documentation in strict mode, then the game server's tests against PostgreSQL and Redis
 #           (DATABASE_URL and REDIS_URL; .ci/run sets them where those services run), the fault tests apart;
 #   lane 3: the embedded pass (SQLite, in-memory layer and broker): the engine's and the repository's tests and,
@@ -60,6 +60,7 @@ other_redis() { echo "${REDIS_URL%/*}/$1"; }
 
 lane1() {
   step ruff .venv/bin/ruff check .
+  step ruff-format .venv/bin/ruff format --check .
   step import-linter .venv/bin/lint-imports --no-cache
   if chromium_ready; then
     step browser-pass embedded "${PYTEST[@]}" tests/browser

@@ -60,8 +60,9 @@ class Pigeonhole:
 
 
 def pigeonhole(*, clusters: Clusters, seed: int, resamples: int, max_cells: int = MAX_CELLS) -> Pigeonhole:
-    panorama_groups, player_groups = pooled_group_counts(panoramas=clusters.panoramas, players=clusters.players,
-                                                         max_cells=max_cells)
+    panorama_groups, player_groups = pooled_group_counts(
+        panoramas=clusters.panoramas, players=clusters.players, max_cells=max_cells
+    )
     rng = np.random.default_rng(seed)
 
     def weights(groups: int) -> np.ndarray:
@@ -70,9 +71,12 @@ def pigeonhole(*, clusters: Clusters, seed: int, resamples: int, max_cells: int 
             return np.ones((resamples, 1))
         return rng.poisson(1.0, size=(resamples, groups)).astype(np.float64)
 
-    return Pigeonhole(panorama_weights=weights(panorama_groups), player_weights=weights(player_groups),
-                      panorama_group=clusters.panorama % max(panorama_groups, 1),
-                      player_group=clusters.player % max(player_groups, 1))
+    return Pigeonhole(
+        panorama_weights=weights(panorama_groups),
+        player_weights=weights(player_groups),
+        panorama_group=clusters.panorama % max(panorama_groups, 1),
+        player_group=clusters.player % max(player_groups, 1),
+    )
 
 
 def pooled_group_counts(*, panoramas: int, players: int, max_cells: int) -> tuple[int, int]:
@@ -99,19 +103,28 @@ def median_resamples(*, weights: np.ndarray, ordered: np.ndarray, ordered_cell: 
         return np.full(resamples, np.nan)
     bins = min(n, MEDIAN_BINS)
     edges = np.arange(bins + 1) * n // bins
-    counts = np.bincount(ordered_cell * bins + np.repeat(np.arange(bins), np.diff(edges)),
-                         minlength=cells * bins).reshape(cells, bins)
+    counts = np.bincount(
+        ordered_cell * bins + np.repeat(np.arange(bins), np.diff(edges)), minlength=cells * bins
+    ).reshape(cells, bins)
     cumulative = np.cumsum(weights @ counts, axis=1)  # (B, bins) weight up to the end of each bin
     total = cumulative[:, -1]
     ranks = np.stack([np.floor((total + 1) / 2), np.floor(total / 2) + 1], axis=1)  # (B, 2)
-    values = _weighted_rank_values(ranks=ranks, cumulative=cumulative, edges=edges, weights=weights,
-                                   ordered=ordered, ordered_cell=ordered_cell)
+    values = _weighted_rank_values(
+        ranks=ranks, cumulative=cumulative, edges=edges, weights=weights, ordered=ordered, ordered_cell=ordered_cell
+    )
     with np.errstate(invalid="ignore"):
         return np.where(total > 0, values.mean(axis=1), np.nan)
 
 
-def _weighted_rank_values(*, ranks: np.ndarray, cumulative: np.ndarray, edges: np.ndarray, weights: np.ndarray,
-                          ordered: np.ndarray, ordered_cell: np.ndarray) -> np.ndarray:
+def _weighted_rank_values(
+    *,
+    ranks: np.ndarray,
+    cumulative: np.ndarray,
+    edges: np.ndarray,
+    weights: np.ndarray,
+    ordered: np.ndarray,
+    ordered_cell: np.ndarray,
+) -> np.ndarray:
     """(B, 2) the values at 1-based weighted `ranks` (B, 2) of each resample (any value where it is empty).
     The two middle ranks nearly always share a bin, so its rows' weights are gathered once; resamples whose
     second rank starts the next bin are looked up again on their own."""
@@ -128,13 +141,19 @@ def _weighted_rank_values(*, ranks: np.ndarray, cumulative: np.ndarray, edges: n
         rows = np.minimum(start[chunk, None] + offsets, ordered.size - 1)  # (chunk, bin size)
         inside = offsets < size[chunk, None]
         running = before[chunk, None] + np.cumsum(
-            np.take_along_axis(weights[chunk], ordered_cell[rows], axis=1) * inside, axis=1)
+            np.take_along_axis(weights[chunk], ordered_cell[rows], axis=1) * inside, axis=1
+        )
         for j in range(2):
             position = np.minimum((running < ranks[chunk, j, None]).sum(axis=1), size[chunk] - 1)
             values[chunk, j] = ordered[start[chunk] + position]
     apart = np.flatnonzero(holding[:, 1] != first)
     if apart.size:
         values[apart, 1] = _weighted_rank_values(
-            ranks=ranks[apart][:, [1, 1]], cumulative=cumulative[apart], edges=edges, weights=weights[apart],
-            ordered=ordered, ordered_cell=ordered_cell)[:, 0]
+            ranks=ranks[apart][:, [1, 1]],
+            cumulative=cumulative[apart],
+            edges=edges,
+            weights=weights[apart],
+            ordered=ordered,
+            ordered_cell=ordered_cell,
+        )[:, 0]
     return values

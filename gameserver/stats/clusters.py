@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gameserver.stats.intervals import t_quantile, t_two_sided_p, wilson_interval
-
 # Below this many effective players (Kish) a result about "the humans" rests on one or two people: no interval
 # and no test is given, and the tables say "too few players to say" instead (3 players holding 204 of 215 rounds
 # are about 1.1 effective players). A dimension of one player is left out instead: the claim is about that player.
@@ -48,8 +46,14 @@ class Clusters:
     def panorama_only(self) -> Clusters:
         """The same rounds clustered by panorama alone, for the model's own outcomes: its guess does not depend
         on who plays, so its rounds depend on one another only through repeated panoramas."""
-        return Clusters(panorama=self.panorama, player=np.zeros_like(self.player), cell=self.panorama,
-                        panoramas=self.panoramas, players=1, cells=self.panoramas)
+        return Clusters(
+            panorama=self.panorama,
+            player=np.zeros_like(self.player),
+            cell=self.panorama,
+            panoramas=self.panoramas,
+            players=1,
+            cells=self.panoramas,
+        )
 
 
 def clusters_of(*, panorama: np.ndarray, player: np.ndarray, panoramas: int, players: int) -> Clusters:
@@ -59,8 +63,9 @@ def clusters_of(*, panorama: np.ndarray, player: np.ndarray, panoramas: int, pla
     # counted, not numbered in key order (the cell term reads the codes only when some cell holds two rounds).
     cell = np.arange(keys.size) if _distinct_count(keys) == keys.size else distinct_keys(keys)[1]
     cells = int(cell.max()) + 1 if cell.size else 0
-    return Clusters(panorama=panorama, player=player, cell=cell.astype(np.int64), panoramas=panoramas,
-                    players=players, cells=cells)
+    return Clusters(
+        panorama=panorama, player=player, cell=cell.astype(np.int64), panoramas=panoramas, players=players, cells=cells
+    )
 
 
 def distinct_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -126,8 +131,9 @@ class TwoWay:
         with no spread to measure (0 or 1) can at most stand for."""
         use_panorama, use_player = self.panoramas >= 2, self.players >= 2
         never = np.inf
-        return np.minimum(np.where(use_panorama, self.panoramas_effective, never),
-                          np.where(use_player, self.players_effective, never))
+        return np.minimum(
+            np.where(use_panorama, self.panoramas_effective, never), np.where(use_player, self.players_effective, never)
+        )
 
     def too_few_players(self) -> np.ndarray:
         """(G,) the rows come from two or more players but fewer than MIN_EFFECTIVE_PLAYERS effective ones."""
@@ -167,8 +173,15 @@ def _small_sample(effective: np.ndarray, used: np.ndarray) -> np.ndarray:
     return np.where(used, factor, 1.0)
 
 
-def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | None = None,
-            rows: np.ndarray | None = None, groups: np.ndarray | None = None, group_count: int = 1) -> TwoWay:
+def two_way(
+    *,
+    scores: np.ndarray,
+    clusters: Clusters,
+    members: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+    group_count: int = 1,
+) -> TwoWay:
     """The two-way variance terms of the totals of `scores` (k, N), or (N,) as k = 1, over the member rows
     (`members`, (N,) bool), per group (`groups`, (N,)). Only member rows are read: the arrays are cut to them
     first; callers that already did pass `rows` (n,) indices instead, with `scores` (k, n) and `groups` (n,)."""
@@ -183,8 +196,10 @@ def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | Non
     keep = rows
     scores = np.asarray(np.atleast_2d(scores), dtype=np.float64)  # (k, n), not copied when already float64
     # Every row a member (the rows are 0..N-1): the cluster codes as they are, not copied.
-    kept = {name: getattr(clusters, name) if keep.size == every else getattr(clusters, name)[keep]
-            for name in ("panorama", "player", "cell")}
+    kept = {
+        name: getattr(clusters, name) if keep.size == every else getattr(clusters, name)[keep]
+        for name in ("panorama", "player", "cell")
+    }
 
     def per_group(values: np.ndarray) -> np.ndarray:
         if groups is None:
@@ -197,7 +212,7 @@ def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | Non
     def term(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         count = max(getattr(clusters, f"{name}s"), 1)
         if count == 1:  # one cluster (the players of Clusters.panorama_only): a group's only total is its own
-            return totals ** 2, (rows_in > 0).astype(np.int64), np.stack([rows_in ** 2, rows_in ** 4])
+            return totals**2, (rows_in > 0).astype(np.int64), np.stack([rows_in**2, rows_in**4])
         return _square_sums(codes=kept[name], count=count, scores=scores, groups=groups, group_count=group_count)
 
     terms = {name: term(name) for name in ("panorama", "player")}
@@ -205,26 +220,45 @@ def two_way(*, scores: np.ndarray, clusters: Clusters, members: np.ndarray | Non
     # Seen-before rounds are excluded, so a (panorama, player) cell is usually one row: then the cell term is
     # the sum of squares, with no factorisation.
     # Clustered by panorama alone (Clusters.panorama_only), a cell is a panorama: its term is the panorama's.
-    cell = (squares if clusters.cells == clusters.cell.size else
-            terms["panorama"][0] if clusters.cell is clusters.panorama else
-            _square_sums(codes=kept["cell"], count=max(clusters.cells, 1), scores=scores, groups=groups,
-                         group_count=group_count)[0])
+    cell = (
+        squares
+        if clusters.cells == clusters.cell.size
+        else terms["panorama"][0]
+        if clusters.cell is clusters.panorama
+        else _square_sums(
+            codes=kept["cell"], count=max(clusters.cells, 1), scores=scores, groups=groups, group_count=group_count
+        )[0]
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         # Kish's count, (sum n)² / sum n², and the count behind the variance's own degrees of freedom when the
         # clusters' totals vary as their sizes (between-cluster spread dominating), (sum n²)² / sum n⁴.
-        effective = {name: np.where(terms[name][2][0] > 0, rows_in ** 2 / terms[name][2][0], 0.0)
-                     for name in ("panorama", "player")}
-        spread = {name: np.where(terms[name][2][1] > 0, terms[name][2][0] ** 2 / terms[name][2][1], 0.0)
-                  for name in ("panorama", "player")}
-    return TwoWay(total=totals, squares=squares,
-                  panorama=terms["panorama"][0], player=terms["player"][0], cell=cell, rows=rows_in,
-                  panoramas=terms["panorama"][1], players=terms["player"][1],
-                  panoramas_effective=effective["panorama"], players_effective=effective["player"],
-                  panoramas_df=spread["panorama"], players_df=spread["player"])
+        effective = {
+            name: np.where(terms[name][2][0] > 0, rows_in**2 / terms[name][2][0], 0.0)
+            for name in ("panorama", "player")
+        }
+        spread = {
+            name: np.where(terms[name][2][1] > 0, terms[name][2][0] ** 2 / terms[name][2][1], 0.0)
+            for name in ("panorama", "player")
+        }
+    return TwoWay(
+        total=totals,
+        squares=squares,
+        panorama=terms["panorama"][0],
+        player=terms["player"][0],
+        cell=cell,
+        rows=rows_in,
+        panoramas=terms["panorama"][1],
+        players=terms["player"][1],
+        panoramas_effective=effective["panorama"],
+        players_effective=effective["player"],
+        panoramas_df=spread["panorama"],
+        players_df=spread["player"],
+    )
 
 
-def _square_sums(*, codes: np.ndarray, count: int, scores: np.ndarray, groups: np.ndarray | None,
-                 group_count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _square_sums(
+    *, codes: np.ndarray, count: int, scores: np.ndarray, groups: np.ndarray | None, group_count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per score and group (k, G): the sum over clusters of (cluster total)²; per group (G,): how many
     clusters hold a row; (2, G) the sums of their sizes² and sizes⁴."""
     pairs = codes if groups is None else groups * count + codes
@@ -233,15 +267,23 @@ def _square_sums(*, codes: np.ndarray, count: int, scores: np.ndarray, groups: n
         counts = np.bincount(pairs, minlength=size).reshape(group_count, count)
         squares = [np.bincount(pairs, weights=row, minlength=size).reshape(group_count, count) ** 2 for row in scores]
         size_powers = _squared_and_fourth(counts)
-        return (np.stack([square.sum(axis=1) for square in squares]), (counts > 0).sum(axis=1),
-                np.stack([power.sum(axis=1) for power in size_powers]))
+        return (
+            np.stack([square.sum(axis=1) for square in squares]),
+            (counts > 0).sum(axis=1),
+            np.stack([power.sum(axis=1) for power in size_powers]),
+        )
     distinct, pair = distinct_keys(pairs)
     owner = distinct // count
-    squares = [np.bincount(owner, weights=np.bincount(pair, weights=row, minlength=distinct.size) ** 2,
-                           minlength=group_count) for row in scores]
+    squares = [
+        np.bincount(owner, weights=np.bincount(pair, weights=row, minlength=distinct.size) ** 2, minlength=group_count)
+        for row in scores
+    ]
     size_powers = _squared_and_fourth(np.bincount(pair, minlength=distinct.size))
-    return (np.stack(squares), np.bincount(owner, minlength=group_count).astype(np.int64),
-            np.stack([np.bincount(owner, weights=power, minlength=group_count) for power in size_powers]))
+    return (
+        np.stack(squares),
+        np.bincount(owner, minlength=group_count).astype(np.int64),
+        np.stack([np.bincount(owner, weights=power, minlength=group_count) for power in size_powers]),
+    )
 
 
 def _squared_and_fourth(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -251,7 +293,7 @@ def _squared_and_fourth(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sizes = counts.astype(np.float64)
     squared = sizes * sizes
     exact = not counts.size or int(counts.max()) <= EXACT_FOURTH_POWER
-    return squared, squared * squared if exact else sizes ** 4
+    return squared, squared * squared if exact else sizes**4
 
 
 @dataclass(frozen=True)
@@ -266,8 +308,9 @@ class RateDesign:
     terms: TwoWay
 
 
-def rate_design(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters, groups: np.ndarray | None = None,
-                group_count: int = 1) -> RateDesign:
+def rate_design(
+    *, hits: np.ndarray, members: np.ndarray, clusters: Clusters, groups: np.ndarray | None = None, group_count: int = 1
+) -> RateDesign:
     """Kish's design effect of each rate (rows of `hits`, (k, N) bool, over `members`): the two-way variance
     of sum(hit - rate) over its independent-rounds value n rate (1 - rate), at least 1. A rate of 0 or 1
     leaves no spread to measure one on: its effective size is its effective clusters (TwoWay.effective_clusters);
@@ -287,90 +330,18 @@ def rate_design(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters, gr
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = hit_counts / counts
     row_rate = rate if kept_groups is None else rate[:, kept_groups]  # (k, n) or (k, 1)
-    terms = two_way(scores=hits - np.nan_to_num(row_rate), clusters=clusters, rows=rows, groups=kept_groups,
-                    group_count=group_count)
+    terms = two_way(
+        scores=hits - np.nan_to_num(row_rate), clusters=clusters, rows=rows, groups=kept_groups, group_count=group_count
+    )
     spread = terms.squares > 0  # a rate strictly between 0 and 1
     # A rate of 0 or 1 leaves no spread to measure a design effect on: it stands for at most as many
     # independent units as its effective clusters (all 300 rounds of 30 panoramas that the model misses are
     # about 30 misses, not 300), so its effective size is bounded by them.
     with np.errstate(divide="ignore", invalid="ignore"):
         bounded = np.maximum(counts / np.minimum(terms.effective_clusters(), counts), 1.0)
-    effect = np.where(spread, np.maximum(np.where(spread, terms.design_effect(), 1.0), 1.0),
-                      np.nan_to_num(bounded, nan=1.0, posinf=1.0))
+    effect = np.where(
+        spread,
+        np.maximum(np.where(spread, terms.design_effect(), 1.0), 1.0),
+        np.nan_to_num(bounded, nan=1.0, posinf=1.0),
+    )
     return RateDesign(counts=counts, rate=rate, effect=effect, df=terms.degrees_of_freedom(), terms=terms)
-
-
-def contest_inference(*, human_win: np.ndarray, model_win: np.ndarray, clusters: Clusters,
-                      groups: np.ndarray | None = None, group_count: int = 1) -> list[dict]:
-    """Per group, the cluster-aware view of a duel over its decided rounds: the human win rate's design effect
-    (rate_design) and effective number of duels, the sign test corrected by that design effect (Rao & Scott
-    1981: t = (wins - losses) / sqrt(decided x design effect), referred to Student's t), and the Wilson interval
-    at the effective size with the same critical value, which inverts that test: the interval leaves out 50%
-    exactly when the test rejects at 5%."""
-    decided_rows = human_win != model_win
-    design = rate_design(hits=human_win, members=decided_rows, clusters=clusters, groups=groups,
-                         group_count=group_count)
-    result = []
-    too_few_players = design.terms.too_few_players()
-    for g in range(group_count):
-        decided, rate = float(design.counts[g]), float(design.rate[0, g]) if design.counts[g] else 0.0
-        effect, df = float(design.effect[0, g]), float(design.df[0, g])
-        too_few = bool(too_few_players[g])
-        row = {"low": None, "high": None, "cluster_p": 1.0 if decided == 0 else None, "cluster_df": df,
-               "design_effect": _float_or_none(effect) if decided else None, "effective_decided": None,
-               "panoramas": int(design.terms.panoramas[g]), "players": int(design.terms.players[g]),
-               "effective_players": _float_or_none(float(design.terms.players_effective[g])),
-               "too_few_players": too_few, "verdict": TOO_FEW_PLAYERS if too_few else None}
-        if decided > 0 and df >= 1 and not too_few:
-            effective = decided / effect
-            low, high = wilson_interval(successes=rate * effective, n=effective,
-                                        z=t_quantile(probability=0.975, df=df))
-            row.update(low=low, high=high, effective_decided=effective,
-                       cluster_p=t_two_sided_p(t=(2 * rate - 1) * decided / np.sqrt(decided * effect), df=df))
-        result.append(row)
-    return result
-
-
-def rate_intervals(*, hits: np.ndarray, members: np.ndarray, clusters: Clusters, groups: np.ndarray | None = None,
-                   group_count: int = 1) -> list[list[tuple[float | None, float | None, float | None]]]:
-    """Per rate (rows of `hits`, (k, N) bool) and group, (rate, low, high): the share of member rows that hit,
-    with Wilson's interval at the effective sample size (rows over rate_design's design effect; Korn & Graubard
-    1998) and t's critical value; no interval where the rows come from too few effective players."""
-    design = rate_design(hits=hits, members=members, clusters=clusters, groups=groups, group_count=group_count)
-    result: list[list[tuple[float | None, float | None, float | None]]] = []
-    too_few_players = design.terms.too_few_players()
-    for k in range(design.rate.shape[0]):
-        column: list[tuple[float | None, float | None, float | None]] = []
-        for g in range(group_count):
-            count, rate, df = design.counts[g], design.rate[k, g], float(design.df[k, g])
-            if count == 0 or df < 1 or too_few_players[g]:
-                column.append((float(rate) if count else None, None, None))
-                continue
-            effective = count / design.effect[k, g]
-            low, high = wilson_interval(successes=rate * effective, n=effective,
-                                        z=t_quantile(probability=0.975, df=df))
-            column.append((float(rate), low, high))
-        result.append(column)
-    return result
-
-
-def mean_interval(*, values: np.ndarray, members: np.ndarray, clusters: Clusters) -> dict:
-    """The mean of `values` over member rows with a two-way cluster-robust t interval (residuals about the
-    mean), its design effect and the rows' standard deviation; None where undefined or from too few effective
-    players."""
-    n = int(members.sum())
-    if n == 0:
-        return {"mean": None, "low": None, "high": None, "sd": None, "design_effect": None}
-    mean = float(values[members].mean())
-    sd = float(values[members].std(ddof=1)) if n > 1 else None
-    terms = two_way(scores=values - mean, members=members, clusters=clusters)
-    variance, df = float(terms.variance()[0, 0]), float(terms.degrees_of_freedom()[0, 0])
-    if df < 1 or not np.isfinite(variance) or terms.too_few_players()[0]:
-        return {"mean": mean, "low": None, "high": None, "sd": sd, "design_effect": None}
-    half = t_quantile(probability=0.975, df=df) * np.sqrt(variance) / n
-    return {"mean": mean, "low": mean - float(half), "high": mean + float(half), "sd": sd,
-            "design_effect": _float_or_none(terms.design_effect()[0, 0])}
-
-
-def _float_or_none(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None

@@ -29,8 +29,9 @@ def export_bundle(*, rows: list[dict[str, object]], fmt: str, filters: dict[str,
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         bundle.writestr(f"{stem}.{fmt}", data)
-        bundle.writestr(f"{stem}.{fmt}.datasheet.md", datasheet(rows=len(rows), filters=filters, fmt=fmt,
-                                                                records=rows))
-        bundle.writestr(f"{stem}.{fmt}.croissant.json", json.dumps(
-            croissant(name=f"{stem}.{fmt}", data=data, fmt=fmt, rows=len(rows), filters=filters), indent=2))
+        bundle.writestr(f"{stem}.{fmt}.datasheet.md", datasheet(rows=len(rows), filters=filters, fmt=fmt, records=rows))
+        bundle.writestr(
+            f"{stem}.{fmt}.croissant.json",
+            json.dumps(croissant(name=f"{stem}.{fmt}", data=data, fmt=fmt, rows=len(rows), filters=filters), indent=2),
+        )
     return f"{stem}.zip", buffer.getvalue()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gameserver.stats.columns import COLUMNS, NAMES
 from gameserver.stats.datasheet import croissant, datasheet
-from gameserver.stats.report import Frame, frame_of_parquet, frame_of_rows
+from gameserver.stats.frames import Frame, frame_of_parquet, frame_of_rows
 
 FORMATS = ("csv", "jsonl", "parquet")
 CONTENT_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet"}
@@ -42,8 +42,13 @@ def rows_encode(*, rows: list[dict[str, object]], fmt: str) -> bytes:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        types = {"str": pa.string(), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(),
-                 "datetime": pa.string()}
+        types = {
+            "str": pa.string(),
+            "float": pa.float64(),
+            "int": pa.int64(),
+            "bool": pa.bool_(),
+            "datetime": pa.string(),
+        }
         schema = pa.schema([(c.name, types[c.kind]) for c in COLUMNS])
         table = pa.Table.from_pylist([{k: row[k] for k in NAMES} for row in rows], schema=schema)
         buffer = io.BytesIO()
@@ -79,8 +84,9 @@ def export_write(*, rows: list[dict[str, object]], fmt: str, out: Path, filters:
     out.write_bytes(data)
     sheet = out.with_name(out.name + ".datasheet.md")
     sheet.write_text(datasheet(rows=len(rows), filters=filters, fmt=fmt, records=rows))
-    out.with_name(out.name + ".croissant.json").write_text(json.dumps(
-        croissant(name=out.name, data=data, fmt=fmt, rows=len(rows), filters=filters), indent=2))
+    out.with_name(out.name + ".croissant.json").write_text(
+        json.dumps(croissant(name=out.name, data=data, fmt=fmt, rows=len(rows), filters=filters), indent=2)
+    )
     return sheet
 
 
@@ -92,8 +98,13 @@ def export_read(*, path: Path) -> list[dict[str, object]]:
     try:
         if fmt == "csv":
             with path.open(newline="") as handle:
-                rows = [{name: csv_cell_restore(cell) if name in TEXT_COLUMNS and isinstance(cell, str) else cell
-                         for name, cell in row.items()} for row in csv.DictReader(handle)]
+                rows = [
+                    {
+                        name: csv_cell_restore(cell) if name in TEXT_COLUMNS and isinstance(cell, str) else cell
+                        for name, cell in row.items()
+                    }
+                    for row in csv.DictReader(handle)
+                ]
             header = list(rows[0]) if rows else NAMES
         elif fmt == "jsonl":
             rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

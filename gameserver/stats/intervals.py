@@ -66,8 +66,12 @@ def t_quantile(*, probability: float, df: float) -> float:
         return t_two_sided_p(t=t, df=df) / 2
 
     z = _normal_quantile(probability)
-    t = (z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
-         + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * df ** 3))
+    t = (
+        z
+        + (z**3 + z) / (4 * df)
+        + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+        + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3)
+    )
     low, high = 0.0, max(2 * t, 1.0)
     while upper_tail(high) > target:
         low, high = high, 2 * high
@@ -141,8 +145,10 @@ def _beta_fraction(*, x: float, a: float, b: float) -> float:
     d = 1 / (d if abs(d) > tiny else tiny)
     fraction = d
     for m in range(1, 1000):
-        for numerator in (m * (b - m) * x / ((a - 1 + 2 * m) * (a + 2 * m)),
-                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 1 + 2 * m))):
+        for numerator in (
+            m * (b - m) * x / ((a - 1 + 2 * m) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 1 + 2 * m)),
+        ):
             d = 1 + numerator * d
             d = 1 / (d if abs(d) > tiny else tiny)
             c = 1 + numerator / c

@@ -30,21 +30,35 @@ def power_plan(*, rounds: int, panoramas: int, players: int, duel: RateDesign, s
     its two-way variance); `sizes`: two_way of a score of 1 on each decided round (its panorama term is the sum
     of squared panorama sizes, for Kish's size-weighted mean cluster size)."""
     independent = decided_needed_independent()
-    plan: dict = {"target_win_rate": TARGET_WIN_RATE, "alpha": 0.05, "power": 0.8,
-                  "decided_needed_independent": independent, "design_effect": None, "rounds_needed": None,
-                  "panoramas_needed": None, "players_needed": None, "panoramas_at_least": None,
-                  "panorama_correlation": None}
+    plan: dict = {
+        "target_win_rate": TARGET_WIN_RATE,
+        "alpha": 0.05,
+        "power": 0.8,
+        "decided_needed_independent": independent,
+        "design_effect": None,
+        "rounds_needed": None,
+        "panoramas_needed": None,
+        "players_needed": None,
+        "panoramas_at_least": None,
+        "panorama_correlation": None,
+    }
     decided = float(duel.counts[0])
     effect = float(duel.effect[0, 0])
     if not decided or not math.isfinite(effect):
-        plan["note"] = ("Too few decided rounds, or a single panorama and player, to measure a design effect: "
-                        f"independent duels would need {independent:,} decided rounds for 80% power at a "
-                        f"{TARGET_WIN_RATE:.0%} human win rate.")
+        plan["note"] = (
+            "Too few decided rounds, or a single panorama and player, to measure a design effect: "
+            f"independent duels would need {independent:,} decided rounds for 80% power at a "
+            f"{TARGET_WIN_RATE:.0%} human win rate."
+        )
         return plan
     per_panorama, per_player = rounds / panoramas, rounds / players
     needed = math.ceil(independent * effect * rounds / decided)
-    plan.update(design_effect=effect, rounds_needed=needed, panoramas_needed=math.ceil(needed / per_panorama),
-                players_needed=math.ceil(needed / per_player))
+    plan.update(
+        design_effect=effect,
+        rounds_needed=needed,
+        panoramas_needed=math.ceil(needed / per_panorama),
+        players_needed=math.ceil(needed / per_player),
+    )
     mean_size = float(sizes.panorama[0, 0] / sizes.squares[0, 0])  # Kish's size-weighted mean: sum n_p² / n
     if mean_size > 1 and duel.terms.squares[0, 0] > 0:  # a win rate of 0 or 1 has no correlation to measure
         panorama_effect = float(duel.terms.panorama[0, 0] / duel.terms.squares[0, 0])  # one-way, panoramas only
@@ -52,14 +66,18 @@ def power_plan(*, rounds: int, panoramas: int, players: int, duel: RateDesign, s
         plan["panorama_correlation"] = correlation
         if correlation > 0:
             plan["panoramas_at_least"] = math.ceil(independent * min(correlation, 1.0))
-    floor = (f" However often each is played, no fewer than {plan['panoramas_at_least']:,} distinct panoramas will "
-             f"do (intraclass correlation {plan['panorama_correlation']:.2f} between a panorama's duels)."
-             if plan["panoramas_at_least"] else "")
+    floor = (
+        f" However often each is played, no fewer than {plan['panoramas_at_least']:,} distinct panoramas will "
+        f"do (intraclass correlation {plan['panorama_correlation']:.2f} between a panorama's duels)."
+        if plan["panoramas_at_least"]
+        else ""
+    )
     plan["note"] = (
         f"A two-sided 5% test of the closer guess has 80% power against a {TARGET_WIN_RATE:.0%} human win rate "
         f"(an effect fixed in advance, not taken from these rounds) with about {needed:,} rounds over "
         f"{plan['panoramas_needed']:,} distinct panoramas and {plan['players_needed']:,} players, at this design's "
         f"{per_panorama:.1f} rounds per panorama and {per_player:.1f} per player (design effect {effect:.2f}; "
         f"independent duels would need {independent:,} decided rounds). There are {rounds:,} rounds over "
-        f"{panoramas:,} panoramas.{floor}")
+        f"{panoramas:,} panoramas.{floor}"
+    )
     return plan

@@ -44,22 +44,37 @@ RATING_RESAMPLES = 200
 RATING_CHUNK = 100
 
 
-def ratings(*, player_labels: tuple[list[str], np.ndarray], model_labels: tuple[list[str], np.ndarray],
-            human_better: np.ndarray, model_better: np.ndarray, anchor_model: str | None,
-            boot: Pigeonhole) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def ratings(
+    *,
+    player_labels: tuple[list[str], np.ndarray],
+    model_labels: tuple[list[str], np.ndarray],
+    human_better: np.ndarray,
+    model_better: np.ndarray,
+    anchor_model: str | None,
+    boot: Pigeonhole,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """One entry per player and model (a tie is half a win each), best first, and the scale's settings
     (anchor, anchor_rating, prior_sd_elo, humans_prior_mean, provisional_below_rounds). The anchor is
     `anchor_model` when it played, else the model with the most rounds."""
     (players, player_codes), (models, model_codes) = player_labels, model_labels
-    info: dict[str, Any] = {"anchor": None, "anchor_rating": ANCHOR_ELO, "prior_sd_elo": PRIOR_SD_ELO,
-                            "humans_prior_mean": None, "provisional_below_rounds": PROVISIONAL_ROUNDS}
+    info: dict[str, Any] = {
+        "anchor": None,
+        "anchor_rating": ANCHOR_ELO,
+        "prior_sd_elo": PRIOR_SD_ELO,
+        "humans_prior_mean": None,
+        "provisional_below_rounds": PROVISIONAL_ROUNDS,
+    }
     if not players:
         return [], info
-    rounds = np.concatenate([np.bincount(player_codes, minlength=len(players)),
-                             np.bincount(model_codes, minlength=len(models))])
-    model_rounds = rounds[len(players):]
-    anchor = (models.index(anchor_model) if anchor_model in models
-              else int(np.lexsort((np.arange(len(models)), -model_rounds))[0]))
+    rounds = np.concatenate(
+        [np.bincount(player_codes, minlength=len(players)), np.bincount(model_codes, minlength=len(models))]
+    )
+    model_rounds = rounds[len(players) :]
+    anchor = (
+        models.index(anchor_model)
+        if anchor_model in models
+        else int(np.lexsort((np.arange(len(models)), -model_rounds))[0])
+    )
     outcome = np.where(human_better, 0, np.where(model_better, 2, 1))  # 0 human wins, 1 tie, 2 model wins
     cells = (player_codes * len(models) + model_codes) * 3 + outcome
     shape = (len(players), len(models), 3)
@@ -68,29 +83,47 @@ def ratings(*, player_labels: tuple[list[str], np.ndarray], model_labels: tuple[
     pooled, _ = _fit(counts=counts.sum(axis=1, keepdims=True), anchor=anchor)
     human_mean = float(pooled[0, 0])
     point, posterior_sd = _fit(counts=counts, anchor=anchor, with_posterior_sd=True, human_mean=human_mean)
-    samples = _elo(np.concatenate(list(_bootstrap_fits(cells=cells, shape=shape, boot=boot, anchor=anchor,
-                                                       start=point, human_mean=human_mean))))
+    samples = _elo(
+        np.concatenate(
+            list(
+                _bootstrap_fits(cells=cells, shape=shape, boot=boot, anchor=anchor, start=point, human_mean=human_mean)
+            )
+        )
+    )
     rating = _elo(point)[0]
     boot_sd, posterior = samples.std(axis=0), ELO_PER_LOG_ODDS * posterior_sd[0]
     half = Z_95 * np.maximum(boot_sd, posterior)
     half[len(players) + anchor] = 0.0
     connected = _connected(games=counts[0].sum(axis=2), anchor=anchor)
-    widened = samples + (np.sqrt(np.maximum(posterior ** 2 - boot_sd ** 2, 0.0))
-                         * np.random.default_rng(0).standard_normal(samples.shape))
+    widened = samples + (
+        np.sqrt(np.maximum(posterior**2 - boot_sd**2, 0.0)) * np.random.default_rng(0).standard_normal(samples.shape)
+    )
     widened[:, len(players) + anchor] = ANCHOR_ELO
     ranks = _ranks(point=rating, samples=widened, connected=connected)
     kinds = ["human"] * len(players) + ["model"] * len(models)
     entries: list[dict[str, Any]] = [
-        {"name": name, "kind": kind, "rounds": int(count), "rating": float(value), "low": float(value - width),
-         "high": float(value + width), "provisional": bool(count < PROVISIONAL_ROUNDS) and i != len(players) + anchor,
-         "anchor": i == len(players) + anchor, "connected": bool(connected[i]), **ranks[i]}
-        for i, (name, kind, count, value, width)
-        in enumerate(zip(players + models, kinds, rounds, rating, half, strict=True))]
+        {
+            "name": name,
+            "kind": kind,
+            "rounds": int(count),
+            "rating": float(value),
+            "low": float(value - width),
+            "high": float(value + width),
+            "provisional": bool(count < PROVISIONAL_ROUNDS) and i != len(players) + anchor,
+            "anchor": i == len(players) + anchor,
+            "connected": bool(connected[i]),
+            **ranks[i],
+        }
+        for i, (name, kind, count, value, width) in enumerate(
+            zip(players + models, kinds, rounds, rating, half, strict=True)
+        )
+    ]
     info["anchor"] = models[anchor]
     info["humans_prior_mean"] = float(_elo(np.array([human_mean]))[0])
     # Connected entries ranked, best first; the unconnected after them, apart.
-    return sorted(entries, key=lambda entry: (not entry["connected"], -entry["rating"], entry["kind"],
-                                              entry["name"])), info
+    return sorted(
+        entries, key=lambda entry: (not entry["connected"], -entry["rating"], entry["kind"], entry["name"])
+    ), info
 
 
 def _connected(*, games: np.ndarray, anchor: int) -> np.ndarray:
@@ -115,8 +148,9 @@ def _ranks(*, point: np.ndarray, samples: np.ndarray, connected: np.ndarray) -> 
     def rank(values: np.ndarray) -> np.ndarray:  # (..., C) -> (..., C) by a double argsort: no (C, C) arrays
         return 1 + np.argsort(np.argsort(-values, axis=-1, kind="stable"), axis=-1, kind="stable")
 
-    result: list[dict[str, int | None]] = [{"rank": None, "rank_low": None, "rank_high": None}
-                                           for _ in range(point.size)]
+    result: list[dict[str, int | None]] = [
+        {"rank": None, "rank_low": None, "rank_high": None} for _ in range(point.size)
+    ]
     if not columns.size:
         return result
     at_point = rank(point[columns])
@@ -127,8 +161,15 @@ def _ranks(*, point: np.ndarray, samples: np.ndarray, connected: np.ndarray) -> 
     return result
 
 
-def player_rating_path(*, model_elo: np.ndarray, score: np.ndarray, ends: list[int], human_mean_elo: float,
-                       tolerance: float = 1e-9, max_iterations: int = 100) -> list[float]:
+def player_rating_path(
+    *,
+    model_elo: np.ndarray,
+    score: np.ndarray,
+    ends: list[int],
+    human_mean_elo: float,
+    tolerance: float = 1e-9,
+    max_iterations: int = 100,
+) -> list[float]:
     """One player's rating on the scale of `ratings` after each prefix of their rounds: for each end in `ends`,
     the posterior mode of their strength on rounds [0, end) with every model held at `model_elo` (the models'
     current ratings, one per round: (N,) Elo) and the same Normal prior, centred on `human_mean_elo` (the
@@ -152,25 +193,48 @@ def player_rating_path(*, model_elo: np.ndarray, score: np.ndarray, ends: list[i
     return [float(value) for value in _elo(human)]
 
 
-def _bootstrap_fits(*, cells: np.ndarray, shape: tuple[int, int, int], boot: Pigeonhole, anchor: int,
-                    start: np.ndarray, human_mean: float) -> list[np.ndarray]:
+def _bootstrap_fits(
+    *,
+    cells: np.ndarray,
+    shape: tuple[int, int, int],
+    boot: Pigeonhole,
+    anchor: int,
+    start: np.ndarray,
+    human_mean: float,
+) -> list[np.ndarray]:
     """Refit on each resample of panoramas: a (player, model, outcome) cell weighs the sum of its rounds'
     panorama-group weights, one (B, Gp) x (Gp, cells) product."""
     size = math.prod(shape)
-    by_panorama = np.bincount(boot.panorama_group * size + cells,
-                              minlength=boot.panorama_groups * size).reshape(boot.panorama_groups, size)
+    by_panorama = np.bincount(boot.panorama_group * size + cells, minlength=boot.panorama_groups * size).reshape(
+        boot.panorama_groups, size
+    )
     fits = []
     for first in range(0, min(boot.resamples, RATING_RESAMPLES), RATING_CHUNK):
         chunk = slice(first, min(first + RATING_CHUNK, RATING_RESAMPLES))
         counts = (boot.panorama_weights[chunk] @ by_panorama).reshape(-1, *shape)
         # 1e-6 log-odds is 0.0002 Elo: enough for a resample, and a Newton step fewer than the point's 1e-9.
-        fits.append(_fit(counts=counts, anchor=anchor, start=np.repeat(start, counts.shape[0], axis=0),
-                         tolerance=1e-6, human_mean=human_mean)[0])
+        fits.append(
+            _fit(
+                counts=counts,
+                anchor=anchor,
+                start=np.repeat(start, counts.shape[0], axis=0),
+                tolerance=1e-6,
+                human_mean=human_mean,
+            )[0]
+        )
     return fits
 
 
-def _fit(*, counts: np.ndarray, anchor: int, start: np.ndarray | None = None, with_posterior_sd: bool = False,
-         tolerance: float = 1e-9, max_iterations: int = 100, human_mean: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def _fit(
+    *,
+    counts: np.ndarray,
+    anchor: int,
+    start: np.ndarray | None = None,
+    with_posterior_sd: bool = False,
+    tolerance: float = 1e-9,
+    max_iterations: int = 100,
+    human_mean: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """(B, players, models, 3) outcome counts -> ((B, players + models) posterior-mode log strengths, the
     posterior sd of each for the first fit, or zeros), by Newton's method with the anchor fixed at 0 and each
     player's prior centred on `human_mean` (log strength).
@@ -191,8 +255,14 @@ def _fit(*, counts: np.ndarray, anchor: int, start: np.ndarray | None = None, wi
     free[anchor] = 0.0
     for _ in range(max_iterations):
         weight, schur, human_curvature, human_gradient, model_gradient = _newton_terms(
-            games=games, human_score=human_score, human=human, model=model, precision=precision, free=free,
-            human_mean=human_mean)
+            games=games,
+            human_score=human_score,
+            human=human,
+            model=model,
+            precision=precision,
+            free=free,
+            human_mean=human_mean,
+        )
         scaled = weight / human_curvature[:, :, None]
         model_rhs = (model_gradient + np.einsum("bpm,bp->bm", scaled, human_gradient)) * free  # (B, M)
         model_step = np.linalg.solve(schur, model_rhs[..., None])[..., 0]
@@ -204,9 +274,15 @@ def _fit(*, counts: np.ndarray, anchor: int, start: np.ndarray | None = None, wi
             break
     if not with_posterior_sd:
         return strength, np.zeros_like(strength)
-    weight, schur, human_curvature, _, _ = _newton_terms(games=games, human_score=human_score, human=human,
-                                                         model=model, precision=precision, free=free,
-                                                         human_mean=human_mean)
+    weight, schur, human_curvature, _, _ = _newton_terms(
+        games=games,
+        human_score=human_score,
+        human=human,
+        model=model,
+        precision=precision,
+        free=free,
+        human_mean=human_mean,
+    )
     # Inverse Hessian's diagonal by blocks: models S^-1; a human 1/h + (w/h)' S^-1 (w/h).
     inverse = np.linalg.inv(schur[0]) * np.outer(free, free)
     coupling = (weight[0] * free) / human_curvature[0][:, None]  # (P, M)
@@ -214,8 +290,16 @@ def _fit(*, counts: np.ndarray, anchor: int, start: np.ndarray | None = None, wi
     return strength, np.sqrt(np.concatenate([human_variance, np.diag(inverse)]))[None, :]
 
 
-def _newton_terms(*, games: np.ndarray, human_score: np.ndarray, human: np.ndarray, model: np.ndarray,
-                  precision: float, free: np.ndarray, human_mean: float) -> tuple[np.ndarray, ...]:
+def _newton_terms(
+    *,
+    games: np.ndarray,
+    human_score: np.ndarray,
+    human: np.ndarray,
+    model: np.ndarray,
+    precision: float,
+    free: np.ndarray,
+    human_mean: float,
+) -> tuple[np.ndarray, ...]:
     """Duel weights (B, P, M), the Schur complement (B, M, M) with the anchor's row and column set to the
     identity, human curvatures (B, P) and the log posterior's gradients (B, P) and (B, M)."""
     win = _sigmoid(human[:, :, None] - model[:, None, :])  # (B, P, M) chance the human wins
@@ -225,8 +309,9 @@ def _newton_terms(*, games: np.ndarray, human_score: np.ndarray, human: np.ndarr
     human_curvature = weight.sum(axis=2) + precision
     model_curvature = weight.sum(axis=1) + precision
     coupled = weight * free  # the anchor is not a parameter: no coupling to it
-    schur = (np.eye(len(free)) * model_curvature[:, :, None]
-             - coupled.transpose(0, 2, 1) @ (coupled / human_curvature[:, :, None]))
+    schur = np.eye(len(free)) * model_curvature[:, :, None] - coupled.transpose(0, 2, 1) @ (
+        coupled / human_curvature[:, :, None]
+    )
     schur = schur * np.outer(free, free) + np.diag(1 - free)
     return weight, schur, human_curvature, human_gradient, model_gradient
 

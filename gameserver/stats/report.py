@@ -1,137 +1,32 @@
-"""Every benchmark table from export rows held as columns (a Frame: one NumPy array per column the tables read),
-whatever the rows came from: the live rows (frame_of_rows), a CSV or JSON lines export read back, or a Parquet
-export read column by column (frame_of_parquet: 10^6 rows in about a second, never a Python dict per row).
-Pure NumPy and pyarrow, no Django: the stats page, the API and `benchmark_report` all end here."""
+"""Every benchmark table from export rows held as columns (a Frame, gameserver/stats/frames.py), whatever the rows
+came from: the live rows, a CSV or JSON lines export read back, or a Parquet export read column by column. Pure
+NumPy, no Django: the stats page, the API and `benchmark_report` all end here."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gameserver.stats.benchmark import RoundTable, benchmark_tables
 from gameserver.stats.estimands import headline_family
+from gameserver.stats.frames import CODES, WORDS, Frame
 from gameserver.stats.tiers import TIERS, withhold_if_prior_wins
 
-if TYPE_CHECKING:
-    import pyarrow as pa
-
-Row = dict[str, object]
-Frame = dict[str, np.ndarray]
-
-FLOATS = ("human_km", "model_km", "human_points", "model_points", "set_prior_km")
-FLAGS = ("counted", "guess_missing")
-TEXTS = ("player_id", "player_name", "panorama_id", "panorama_set", "model_name", "model_view", "mode",
-         "truth_continent", "truth_country", "human_country", "model_country", "human_continent", "model_continent",
-         "exclusion", "tier", "tier_reasons", "rating_anchor")
-# Columns a report reads; an older export may lack the optional ones.
-READ = (*FLOATS, *FLAGS, *TEXTS)
 # RoundTable's text fields and the columns they come from.
-LABELLED = {"player": "player_id", "panorama": "panorama_id", "panorama_set": "panorama_set",
-            "model_version": "model_name", "mode": "mode", "continent": "truth_continent", "country": "truth_country"}
-# Beside a text column read from Parquet: each row's code (int32) into the column's sorted distinct texts.
-CODES, WORDS = ":codes", ":words"
+LABELLED = {
+    "player": "player_id",
+    "panorama": "panorama_id",
+    "panorama_set": "panorama_set",
+    "model_version": "model_name",
+    "mode": "mode",
+    "continent": "truth_continent",
+    "country": "truth_country",
+}
 # Beside an error column, once a table asked for it: every row in error order (int64, see _ranked_members).
 RANKED = ":ranked"
 OPTIONAL = frozenset({"set_prior_km", "guess_missing", "model_view", "tier", "tier_reasons", "rating_anchor"})
-
-
-def _truthy(values: np.ndarray) -> np.ndarray:
-    if values.dtype == bool:
-        return values
-    return np.array([value is True or str(value).strip().lower() in ("true", "1") for value in values], dtype=bool)
-
-
-def frame_of_rows(rows: list[Row]) -> Frame:
-    """The columns a report reads, from row dicts (None and "" as missing; CSV text parsed)."""
-    present = set(rows[0]) if rows else set(READ)
-    frame: Frame = {}
-    for name in READ:
-        if name not in present:
-            continue
-        values = [row[name] for row in rows]
-        if name in FLOATS:
-            frame[name] = np.array([math.nan if v in (None, "") else float(str(v)) for v in values], dtype=np.float64)
-        elif name in FLAGS:
-            frame[name] = _truthy(np.array(values, dtype=object))
-        else:
-            frame[name] = np.array([str(v) if v not in (None,) else "" for v in values], dtype=object)
-    return frame
-
-
-class CodedFrame(dict[str, np.ndarray]):
-    """A Frame whose text columns are held as codes and sorted words (frame_of_parquet): a column's object array
-    is made the first time a caller asks for it by name; the tables read the codes (texts, equals, tally)."""
-
-    def __missing__(self, name: str) -> np.ndarray:
-        if not dict.__contains__(self, name + CODES):
-            raise KeyError(name)
-        self[name] = column = self[name + WORDS][self[name + CODES]]
-        return column
-
-    def __contains__(self, name: object) -> bool:
-        return dict.__contains__(self, name) or (isinstance(name, str) and dict.__contains__(self, name + CODES))
-
-
-def frame_of_parquet(path: Path) -> Frame:
-    """The columns a report reads, straight from a Parquet export: text read as dictionary-encoded (one Python
-    string per distinct value, and each row's code beside it, so the tables never factorise a text column again:
-    see codes_of), numbers and flags as typed arrays, nulls as NaN, "" and False."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    available = set(pq.read_schema(path).names)
-    # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports pandas (~1 s).
-    file = pq.ParquetFile(path, read_dictionary=[name for name in TEXTS if name in available])
-    table = file.read(columns=[name for name in READ if name in available]).unify_dictionaries().combine_chunks()
-    frame = CodedFrame()
-    for name in table.column_names:
-        column = table.column(name).chunk(0) if table.num_rows else table.column(name).combine_chunks()
-        if name in FLOATS:
-            numbers = column if column.type == pa.float64() else column.cast(pa.float64())
-            values = _buffer_values(numbers, dtype=np.float64)
-            frame[name] = np.where(_valid(numbers), values, np.nan) if numbers.null_count else values.copy()
-        elif name in FLAGS:
-            column = column if column.type == pa.bool_() else column.cast(pa.bool_())
-            flags = _bits(column.buffers()[1], column)
-            frame[name] = flags & _valid(column) if column.null_count else flags  # a null as False
-        else:
-            encoded = column if pa.types.is_dictionary(column.type) else column.cast(pa.string()).dictionary_encode()
-            words = [str(word) for word in encoded.dictionary.to_pylist()] + [""]  # "": a null's word
-            names = sorted(set(words))
-            position = {word: i for i, word in enumerate(names)}
-            recode = np.array([position[word] for word in words], dtype=np.int32)
-            index_type = encoded.indices.type
-            indices = _buffer_values(encoded.indices, dtype=np.dtype(
-                f"{'i' if pa.types.is_signed_integer(index_type) else 'u'}{index_type.bit_width // 8}"))
-            if encoded.null_count:
-                indices = np.where(_valid(encoded.indices), indices, len(words) - 1)
-            frame[name + WORDS], frame[name + CODES] = np.array(names, dtype=object), recode[indices]
-    return frame
-
-
-# Arrays are read from their Arrow buffers: Array.to_numpy and fill_null go through pyarrow's pandas conversion
-# and scalars, which import pandas (~0.6 s of a 10^6-row report, for nothing it uses); a column of the export's
-# own type is not cast, since a cast imports pyarrow.compute (~0.2 s).
-def _buffer_values(array: pa.Array, *, dtype: np.dtype | type) -> np.ndarray:
-    """(N,) a fixed-width array's values as a read-only view of its data buffer (a null's slot: any value)."""
-    width = np.dtype(dtype).itemsize
-    return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * width)
-
-
-def _bits(buffer: pa.Buffer, array: pa.Array) -> np.ndarray:
-    """(N,) bool: the bitmap `buffer` (least significant bit first) at the rows of `array`."""
-    bits = np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), bitorder="little")
-    return bits[array.offset:array.offset + len(array)].astype(bool)
-
-
-def _valid(array: pa.Array) -> np.ndarray:
-    """(N,) bool: the row is not null."""
-    validity = array.buffers()[0]
-    return np.ones(len(array), dtype=bool) if validity is None else _bits(validity, array)
 
 
 def codes_of(frame: Frame, name: str, *, members: np.ndarray) -> tuple[list[str], np.ndarray] | None:
@@ -175,8 +70,12 @@ def tally(frame: Frame, names: tuple[str, ...], *, rows: np.ndarray) -> Counter[
     counts = np.bincount(key)
     held = np.flatnonzero(counts)
     indices = np.unravel_index(held, [column_words.size for column_words in words]) if held.size else ()
-    return Counter({tuple(str(column_words[i]) for column_words, i in zip(words, combination, strict=True)): int(count)
-                    for *combination, count in zip(*indices, counts[held], strict=True)})
+    return Counter(
+        {
+            tuple(str(column_words[i]) for column_words, i in zip(words, combination, strict=True)): int(count)
+            for *combination, count in zip(*indices, counts[held], strict=True)
+        }
+    )
 
 
 def frame_rows(frame: Frame) -> int:
@@ -193,6 +92,7 @@ def _members(frame: Frame, *, include_suspicious: bool, tier: str) -> np.ndarray
 
 def table_of_frame(frame: Frame, *, members: np.ndarray) -> RoundTable:
     """The member rows as the columns benchmark_tables reads: a timeout's km is inf, missing points 0."""
+
     def km(name: str) -> np.ndarray:
         return np.nan_to_num(frame[name][members], nan=math.inf)
 
@@ -208,10 +108,14 @@ def table_of_frame(frame: Frame, *, members: np.ndarray) -> RoundTable:
         mine, truth = text(a), text(b)
         return (mine != "") & (mine == truth)
 
-    labels = {field: labels for field, name in LABELLED.items()
-              if (labels := codes_of(frame, name, members=members)) is not None}
+    labels = {
+        field: labels
+        for field, name in LABELLED.items()
+        if (labels := codes_of(frame, name, members=members)) is not None
+    }
     return RoundTable(
-        human_km=km("human_km"), model_km=km("model_km"),
+        human_km=km("human_km"),
+        model_km=km("model_km"),
         human_points=np.nan_to_num(frame["human_points"][members], nan=0.0),
         model_points=np.nan_to_num(frame["model_points"][members], nan=0.0),
         # A field held as codes gets no object array of its texts: the tables read the codes only.
@@ -220,8 +124,10 @@ def table_of_frame(frame: Frame, *, members: np.ndarray) -> RoundTable:
         model_same_country=same("model_country", "truth_country"),
         human_same_continent=same("human_continent", "truth_continent"),
         model_same_continent=same("model_continent", "truth_continent"),
-        set_prior_km=km("set_prior_km") if "set_prior_km" in frame and members.any() else None, labels=labels,
-        ranked={side: _ranked_members(frame, f"{side}_km", members=members) for side in ("human", "model")})
+        set_prior_km=km("set_prior_km") if "set_prior_km" in frame and members.any() else None,
+        labels=labels,
+        ranked={side: _ranked_members(frame, f"{side}_km", members=members) for side in ("human", "model")},
+    )
 
 
 def _ranked_members(frame: Frame, name: str, *, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -239,8 +145,11 @@ def _ranked_members(frame: Frame, name: str, *, members: np.ndarray) -> tuple[np
 def frame_anchor(frame: Frame) -> str | None:
     """The one anchor rule of the page, the API and benchmark_report: the rows' `rating_anchor` (the default
     model when they were read); None (the model with the most counted rounds) for rows that name none."""
-    named = (texts(frame, "rating_anchor", rows=~equals(frame, "rating_anchor", "")) if "rating_anchor" in frame
-             else np.array([], dtype=object))
+    named = (
+        texts(frame, "rating_anchor", rows=~equals(frame, "rating_anchor", ""))
+        if "rating_anchor" in frame
+        else np.array([], dtype=object)
+    )
     return str(named[0]) if named.size else None
 
 
@@ -254,13 +163,25 @@ def tiers_of_frame(frame: Frame) -> dict[str, object]:
             for reason in str(text).split(";"):
                 if reason:
                     reasons[reason] += n
-    return {"verified": {"player_rounds": verified},
-            "open": {"player_rounds": counted, "not_verified": counted - verified,
-                     "reasons": dict(sorted(reasons.items()))}}
+    return {
+        "verified": {"player_rounds": verified},
+        "open": {
+            "player_rounds": counted,
+            "not_verified": counted - verified,
+            "reasons": dict(sorted(reasons.items())),
+        },
+    }
 
 
-def benchmark_of_frame(frame: Frame, *, seed: int = 0, resamples: int = 1000, include_suspicious: bool = False,
-                       anchor_model: str | None = None, tier: str = "open") -> dict[str, object]:
+def benchmark_of_frame(
+    frame: Frame,
+    *,
+    seed: int = 0,
+    resamples: int = 1000,
+    include_suspicious: bool = False,
+    anchor_model: str | None = None,
+    tier: str = "open",
+) -> dict[str, object]:
     """Every benchmark table of one tier's rows, plus how many rows were left out and why, and both tiers'
     sizes. `anchor_model`: the model whose rating is fixed at 1500; None: the rule of frame_anchor (the
     default model recorded in the rows). In the verified tier, a radius at which the set prior (a fixed guess
@@ -269,47 +190,70 @@ def benchmark_of_frame(frame: Frame, *, seed: int = 0, resamples: int = 1000, in
         raise ValueError(f"tier must be one of {', '.join(TIERS)}")
     n = frame_rows(frame)
     left_out = ~_members(frame, include_suspicious=include_suspicious, tier="open") if n else np.zeros(0, bool)
-    modes = Counter({m: count for (m,), count in tally(frame, ("mode",), rows=np.ones(n, dtype=bool)).items()}
-                    if n else {})
+    modes = Counter(
+        {m: count for (m,), count in tally(frame, ("mode",), rows=np.ones(n, dtype=bool)).items()} if n else {}
+    )
     pairs = tally(frame, ("mode", "exclusion"), rows=left_out) if n else Counter()
     excluded_in: dict[str, Counter[str]] = {m: Counter() for m in modes}
     for (m, reason), count in pairs.items():
         excluded_in[str(m)][str(reason)] += count
     excluded = sum(excluded_in.values(), Counter[str]())
     # How often the model was too late, per mode: a mode where it often is loses rounds, not a random sample.
-    by_mode = {m: {"player_rounds": count, "excluded": dict(sorted(excluded_in[m].items())),
-                   "model_not_committed_share": excluded_in[m]["model_not_committed"] / count}
-               for m, count in modes.items()}
+    by_mode = {
+        m: {
+            "player_rounds": count,
+            "excluded": dict(sorted(excluded_in[m].items())),
+            "model_not_committed_share": excluded_in[m]["model_not_committed"] / count,
+        }
+        for m, count in modes.items()
+    }
     members = _members(frame, include_suspicious=include_suspicious, tier=tier) if n else np.zeros(0, bool)
     anchor = frame_anchor(frame) if n else None
-    tables = benchmark_tables(table=table_of_frame(frame, members=members) if n else _empty_table(), seed=seed,
-                              resamples=resamples, anchor_model=anchor if anchor_model is None else anchor_model)
+    tables = benchmark_tables(
+        table=table_of_frame(frame, members=members) if n else _empty_table(),
+        seed=seed,
+        resamples=resamples,
+        anchor_model=anchor if anchor_model is None else anchor_model,
+    )
     tables["ratings_info"]["anchor_rule"] = (
-        "named for this report" if anchor_model is not None else
-        "the default model, recorded in the rows' rating_anchor" if anchor else
-        "the model with the most counted rounds (the rows name no default model)")
+        "named for this report"
+        if anchor_model is not None
+        else "the default model, recorded in the rows' rating_anchor"
+        if anchor
+        else "the model with the most counted rounds (the rows name no default model)"
+    )
     if tier == "verified":
         for row in tables["thresholds"]:
             withhold_if_prior_wins(row)
         headline_family(tables)  # a withheld radius leaves the family
     # Which image each model's counted guesses were made on: the served bytes, or the original file.
     views: dict[str, Counter[str]] = {}
-    seen_views = (tally(frame, ("model_name", "model_view"), rows=members) if "model_view" in frame else
-                  {(model, ""): count for (model,), count in tally(frame, ("model_name",), rows=members).items()})
+    seen_views = (
+        tally(frame, ("model_name", "model_view"), rows=members)
+        if "model_view" in frame
+        else {(model, ""): count for (model,), count in tally(frame, ("model_name",), rows=members).items()}
+    )
     for (model, seen), count in seen_views.items():
         views.setdefault(str(model), Counter())[str(seen)] += count
     # Ratings name a player by the seat name they chose (pseudonymous ids stay in `name`), models by their own.
     names = _display_names(frame)
-    tables["ratings"] = [{**entry, "display_name": names.get(entry["name"], "") if entry["kind"] == "human"
-                          else entry["name"]} for entry in tables["ratings"]]
-    return {**tables, "model_views": {model: dict(sorted(counts.items())) for model, counts in sorted(views.items())},
-            "player_rounds": n, "excluded": dict(sorted(excluded.items())),
-            "excluded_by_mode": dict(sorted(by_mode.items())),
-            "guesses_missing": int(frame["guess_missing"].sum()) if "guess_missing" in frame else 0,
-            "suspicious_included": include_suspicious, "tier": tier,
-            "tiers": tiers_of_frame(frame) if n else {"verified": {"player_rounds": 0},
-                                                      "open": {"player_rounds": 0, "not_verified": 0,
-                                                               "reasons": {}}}}
+    tables["ratings"] = [
+        {**entry, "display_name": names.get(entry["name"], "") if entry["kind"] == "human" else entry["name"]}
+        for entry in tables["ratings"]
+    ]
+    return {
+        **tables,
+        "model_views": {model: dict(sorted(counts.items())) for model, counts in sorted(views.items())},
+        "player_rounds": n,
+        "excluded": dict(sorted(excluded.items())),
+        "excluded_by_mode": dict(sorted(by_mode.items())),
+        "guesses_missing": int(frame["guess_missing"].sum()) if "guess_missing" in frame else 0,
+        "suspicious_included": include_suspicious,
+        "tier": tier,
+        "tiers": tiers_of_frame(frame)
+        if n
+        else {"verified": {"player_rounds": 0}, "open": {"player_rounds": 0, "not_verified": 0, "reasons": {}}},
+    }
 
 
 def _display_names(frame: Frame) -> dict[str, str]:
@@ -318,14 +262,32 @@ def _display_names(frame: Frame) -> dict[str, str]:
     if "player_name" not in frame:
         return {}
     named = np.flatnonzero(~equals(frame, "player_name", ""))
-    return dict(zip(texts(frame, "player_id", rows=named).tolist(), texts(frame, "player_name", rows=named).tolist(),
-                    strict=True))
+    return dict(
+        zip(
+            texts(frame, "player_id", rows=named).tolist(),
+            texts(frame, "player_name", rows=named).tolist(),
+            strict=True,
+        )
+    )
 
 
 def _empty_table() -> RoundTable:
     empty, nothing = np.zeros(0), np.zeros(0, dtype=object)
     flags = np.zeros(0, dtype=bool)
-    return RoundTable(human_km=empty, model_km=empty, human_points=empty, model_points=empty, player=nothing,
-                      panorama=nothing, panorama_set=nothing, model_version=nothing, mode=nothing, continent=nothing,
-                      country=nothing, human_same_country=flags, model_same_country=flags,
-                      human_same_continent=flags, model_same_continent=flags)
+    return RoundTable(
+        human_km=empty,
+        model_km=empty,
+        human_points=empty,
+        model_points=empty,
+        player=nothing,
+        panorama=nothing,
+        panorama_set=nothing,
+        model_version=nothing,
+        mode=nothing,
+        continent=nothing,
+        country=nothing,
+        human_same_country=flags,
+        model_same_country=flags,
+        human_same_continent=flags,
+        model_same_continent=flags,
+    )

@@ -19,8 +19,11 @@ TIERS = ("verified", "open")
 
 def tier_columns(guess: Guess, standing: Standing) -> Row:
     tier, reasons = guess_tier(guess=guess, round=guess.round, standing=standing)
-    return {"tier": tier, "tier_reasons": ";".join(reasons) if tier == "open" else "",
-            "player_flags": ";".join(standing.player_flags)}
+    return {
+        "tier": tier,
+        "tier_reasons": ";".join(reasons) if tier == "open" else "",
+        "player_flags": ";".join(standing.player_flags),
+    }
 
 
 def set_prior_km(guesses: list[Guess]) -> list[float | None]:
@@ -29,10 +32,12 @@ def set_prior_km(guesses: list[Guess]) -> list[float | None]:
     known = [i for i, g in enumerate(guesses) if g.round.panorama.panorama_set.prior_latitude is not None]
     if known:
         sets = [guesses[i].round.panorama.panorama_set for i in known]
-        km = distances_km(np.array([s.prior_latitude for s in sets], dtype=np.float64),
-                          np.array([s.prior_longitude for s in sets], dtype=np.float64),
-                          np.array([guesses[i].round.panorama.latitude for i in known], dtype=np.float64),
-                          np.array([guesses[i].round.panorama.longitude for i in known], dtype=np.float64))
+        km = distances_km(
+            np.array([s.prior_latitude for s in sets], dtype=np.float64),
+            np.array([s.prior_longitude for s in sets], dtype=np.float64),
+            np.array([guesses[i].round.panorama.latitude for i in known], dtype=np.float64),
+            np.array([guesses[i].round.panorama.longitude for i in known], dtype=np.float64),
+        )
         for i, value in zip(known, km.tolist(), strict=True):
             result[i] = round(value, 3)
     return result
@@ -47,5 +52,6 @@ def withhold_if_prior_wins(row: dict[str, object]) -> None:
     if not row["reported"]:
         for key in [key for key in row if key not in _WITHHELD_KEEP and key != "reported"]:
             row[key] = None
-        row["not_reported"] = (f"a fixed guess at the set's centre is within {row['km']:g} km in most rounds: "
-                               "not a human-vs-model result")
+        row["not_reported"] = (
+            f"a fixed guess at the set's centre is within {row['km']:g} km in most rounds: not a human-vs-model result"
+        )

@@ -36,8 +36,9 @@ def _filters(request: HttpRequest) -> Filters:
     tier = request.GET.get("tier", "verified")
     if tier not in TIERS:
         raise FilterError(f"tier must be one of {', '.join(TIERS)}")
-    return Filters(panorama_set=panorama_set, model=model, mode=mode, include_suspicious=suspicious == "include",
-                   tier=tier)
+    return Filters(
+        panorama_set=panorama_set, model=model, mode=mode, include_suspicious=suspicious == "include", tier=tier
+    )
 
 
 @require_GET
@@ -53,8 +54,12 @@ def _refused(request: HttpRequest, error: str, *, status: int) -> HttpResponse:
     """An export refused: a page saying why to a browser that followed the benchmark page's link (it showed raw
     JSON), the JSON error to a program."""
     if "text/html" in request.headers.get("Accept", ""):
-        page = render(request, "export_refused.html", {"page": "stats", "signed_in": request.user.is_authenticated,
-                                                        "next": request.get_full_path()}, status=status)
+        page = render(
+            request,
+            "export_refused.html",
+            {"page": "stats", "signed_in": request.user.is_authenticated, "next": request.get_full_path()},
+            status=status,
+        )
         setattr(page, BROWSER_PAGE, True)  # ApiErrorsMiddleware keeps it (it makes other /api/ errors JSON)
         return page
     return JsonResponse({"error": error}, status=status)

@@ -31,8 +31,12 @@ HAND_MODEL_KM = [30.0, 100.0, 3000.0, 10.0]
 
 @pytest.fixture
 def hand_tables() -> dict:
-    table = round_table(human_km=HAND_HUMAN_KM, model_km=HAND_MODEL_KM, players=["ann", "bob", "ann", "cy"],
-                        models=["m1", "m1", "m2", "m1"])
+    table = round_table(
+        human_km=HAND_HUMAN_KM,
+        model_km=HAND_MODEL_KM,
+        players=["ann", "bob", "ann", "cy"],
+        models=["m1", "m1", "m2", "m1"],
+    )
     return benchmark_tables(table=table, seed=0, resamples=200)
 
 
@@ -57,8 +61,13 @@ def test_sign_test_handles_a_million_decided_rounds_without_overflow() -> None:
 def test_threshold_counts_match_the_hand_computed_table(hand_tables: dict) -> None:
     rows = {row["name"]: row for row in hand_tables["thresholds"]}
     counts = {name: (row["human_wins"], row["model_wins"], row["ties"]) for name, row in rows.items()}
-    assert counts == {"street": (1, 0, 3), "city": (1, 0, 3), "region": (0, 1, 3), "country": (0, 0, 4),
-                      "continent": (0, 0, 4)}
+    assert counts == {
+        "street": (1, 0, 3),
+        "city": (1, 0, 3),
+        "region": (0, 1, 3),
+        "country": (0, 0, 4),
+        "continent": (0, 0, 4),
+    }
     assert rows["street"]["human_win_rate"] == 1.0 and rows["street"]["sign_test_p"] == 1.0
     assert rows["country"]["human_win_rate"] is None and rows["country"]["wilson_low"] is None
     assert (rows["city"]["human_accuracy"], rows["city"]["model_accuracy"]) == (0.5, 0.25)
@@ -80,8 +89,12 @@ def test_head_to_head_and_medians_match_the_hand_computed_table(hand_tables: dic
 
 
 def test_tables_are_json_without_nan_and_identical_for_the_same_seed(hand_tables: dict) -> None:
-    table = round_table(human_km=HAND_HUMAN_KM, model_km=HAND_MODEL_KM, players=["ann", "bob", "ann", "cy"],
-                        models=["m1", "m1", "m2", "m1"])
+    table = round_table(
+        human_km=HAND_HUMAN_KM,
+        model_km=HAND_MODEL_KM,
+        players=["ann", "bob", "ann", "cy"],
+        models=["m1", "m1", "m2", "m1"],
+    )
     again = benchmark_tables(table=table, seed=0, resamples=200)
     assert json.dumps(again, allow_nan=False) == json.dumps(hand_tables, allow_nan=False)
     assert "street" in render_text(tables=hand_tables)
@@ -89,12 +102,16 @@ def test_tables_are_json_without_nan_and_identical_for_the_same_seed(hand_tables
 
 def median_interval(*, values: np.ndarray, seed: int) -> tuple[float | None, float | None]:
     """The cluster bootstrap's median interval when every value is its own panorama (one player)."""
-    clusters = clusters_of(panorama=np.arange(values.size), player=np.zeros(values.size, dtype=np.int64),
-                           panoramas=values.size, players=1)
+    clusters = clusters_of(
+        panorama=np.arange(values.size), player=np.zeros(values.size, dtype=np.int64), panoramas=values.size, players=1
+    )
     boot = pigeonhole(clusters=clusters, seed=seed, resamples=1000)
     order = np.argsort(values, kind="stable")
-    return percentile_interval(samples=median_resamples(weights=boot.cell_weights(), ordered=values[order],
-                                                        ordered_cell=boot.row_cell()[order]))
+    return percentile_interval(
+        samples=median_resamples(
+            weights=boot.cell_weights(), ordered=values[order], ordered_cell=boot.row_cell()[order]
+        )
+    )
 
 
 def test_median_interval_is_seeded_and_contains_the_sample_median() -> None:
@@ -111,13 +128,14 @@ def test_median_interval_with_mostly_timeouts_is_infinite_not_nan() -> None:
 
 
 def test_ratings_put_an_unbeaten_player_above_the_model_and_the_model_above_a_winless_one() -> None:
-    table = round_table(human_km=[1.0] * 20 + [900.0] * 20, model_km=[50.0] * 40,
-                        players=["ace"] * 20 + ["zed"] * 20)
+    table = round_table(human_km=[1.0] * 20 + [900.0] * 20, model_km=[50.0] * 40, players=["ace"] * 20 + ["zed"] * 20)
     ratings = benchmark_tables(table=table, seed=0, resamples=100)["ratings"]
-    assert [(entry["name"], entry["kind"]) for entry in ratings] == [("ace", "human"), ("lite2", "model"),
-                                                                      ("zed", "human")]
-    assert all(math.isfinite(entry["rating"]) and entry["low"] <= entry["rating"] <= entry["high"]
-               for entry in ratings)
+    assert [(entry["name"], entry["kind"]) for entry in ratings] == [
+        ("ace", "human"),
+        ("lite2", "model"),
+        ("zed", "human"),
+    ]
+    assert all(math.isfinite(entry["rating"]) and entry["low"] <= entry["rating"] <= entry["high"] for entry in ratings)
     # The model is the anchor, at 1500 exactly (no longer the mean over everyone rated).
     assert ratings[1]["rating"] == 1500.0 and ratings[1]["anchor"]
     assert ratings[0]["rating"] - 1500 == pytest.approx(1500 - ratings[2]["rating"])
@@ -129,9 +147,19 @@ def test_empty_table_gives_empty_tables() -> None:
     assert tables["errors"]["human_median_km"] is None and tables["paired"]["mean_log_ratio"] is None
     assert tables["head_to_head"]["sign_test_p"] == 1.0 and tables["head_to_head"]["cluster_p"] == 1.0
     assert tables["power"]["rounds_needed"] is None and tables["planet_table"] == [
-        {"name": "Humans", "kind": "human", "rounds": 0, "median_km": None, "median_low": None, "median_high": None,
-         "accuracy": [{"name": name, "km": km, "rate": None, "low": None, "high": None}
-                      for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM, strict=True)]}]
+        {
+            "name": "Humans",
+            "kind": "human",
+            "rounds": 0,
+            "median_km": None,
+            "median_low": None,
+            "median_high": None,
+            "accuracy": [
+                {"name": name, "km": km, "rate": None, "low": None, "high": None}
+                for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM, strict=True)
+            ],
+        }
+    ]
     json.dumps(tables, allow_nan=False)
     render_text(tables=tables)
 
@@ -150,8 +178,10 @@ def test_all_ties_and_a_single_round_do_not_crash() -> None:
 def test_module_imports_no_django() -> None:
     # Imported through its package, as a notebook would: neither `gameserver` nor its stats package may
     # pull Django (or Celery, which imports django.conf) in.
-    code = ("import sys, gameserver.stats.benchmark, gameserver.stats.render\n"
-            "assert not [m for m in sys.modules if m.split('.')[0] in ('django', 'celery')], 'django imported'\n")
+    code = (
+        "import sys, gameserver.stats.benchmark, gameserver.stats.render\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('django', 'celery')], 'django imported'\n"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from gameserver.stats.bootstrap import median_resamples, pigeonhole, pooled_group_counts
+from gameserver.stats.cluster_intervals import contest_inference, mean_interval, rate_intervals
 from gameserver.stats.clusters import (
     DENSE_KEYS,
     EXACT_FOURTH_POWER,
@@ -15,18 +16,16 @@ from gameserver.stats.clusters import (
     _square_sums,
     _squared_and_fourth,
     clusters_of,
-    contest_inference,
     distinct_keys,
-    mean_interval,
-    rate_intervals,
     two_way,
 )
 from gameserver.stats.intervals import holm, sign_test_p, t_quantile, t_two_sided_p, wilson_interval
 
 
 def clusters(panorama: list[int], player: list[int]) -> Clusters:
-    return clusters_of(panorama=np.array(panorama), player=np.array(player), panoramas=max(panorama) + 1,
-                       players=max(player) + 1)
+    return clusters_of(
+        panorama=np.array(panorama), player=np.array(player), panoramas=max(panorama) + 1, players=max(player) + 1
+    )
 
 
 def crafted_duels() -> tuple[np.ndarray, np.ndarray, Clusters]:
@@ -46,7 +45,7 @@ def test_t_distribution_matches_numerical_integration_and_tables() -> None:
         assert t_two_sided_p(t=t, df=df) == pytest.approx(2 * tail, abs=1e-7)
     assert t_two_sided_p(t=0.8, df=1) == pytest.approx(1 - 2 / math.pi * math.atan(0.8))  # Cauchy
     # Student's table: 12.706, 4.303, 2.365, 2.262, 2.042 and the normal 1.960.
-    for df, expected in ((1, 12.7062), (2, 4.3027), (7, 2.3646), (9, 2.2622), (30, 2.0423), (10 ** 7, 1.9600)):
+    for df, expected in ((1, 12.7062), (2, 4.3027), (7, 2.3646), (9, 2.2622), (30, 2.0423), (10**7, 1.9600)):
         assert t_quantile(probability=0.975, df=df) == pytest.approx(expected, abs=1e-4)
     for df in (1.2, 1.5, 2.9, 4.4):  # Satterthwaite's degrees of freedom are not whole
         t = t_quantile(probability=0.975, df=df)
@@ -61,8 +60,11 @@ def test_holm_multiplies_the_ordered_p_values_and_keeps_them_monotone() -> None:
 
 def test_two_way_variance_adds_the_panorama_and_player_terms_and_subtracts_the_cells() -> None:
     # Rows (panorama, player, score): (a, x, +1) (a, y, +1) (b, x, -1) (c, y, +1).
-    terms = two_way(scores=np.array([1.0, 1.0, -1.0, 1.0]), members=np.ones(4, dtype=bool),
-                    clusters=clusters([0, 0, 1, 2], [0, 1, 0, 1]))
+    terms = two_way(
+        scores=np.array([1.0, 1.0, -1.0, 1.0]),
+        members=np.ones(4, dtype=bool),
+        clusters=clusters([0, 0, 1, 2], [0, 1, 0, 1]),
+    )
     # Panoramas: a 2² + b 1 + c 1 = 6; players: x (1 - 1)² + y 2² = 4; cells (one row each): 4.
     assert (terms.panorama[0, 0], terms.player[0, 0], terms.cell[0, 0], terms.squares[0, 0]) == (6, 4, 4, 4)
     # Effective clusters (Kish, (sum n)² / sum n²): panoramas of 2, 1, 1 rows are 16 / 6 = 2.67, players of 2
@@ -76,13 +78,15 @@ def test_two_way_variance_adds_the_panorama_and_player_terms_and_subtracts_the_c
 
 
 def test_a_single_player_is_fixed_and_a_single_cell_cannot_be_tested() -> None:
-    one_player = two_way(scores=np.array([1.0, 1.0, -1.0]), members=np.ones(3, dtype=bool),
-                         clusters=clusters([0, 0, 1], [0, 0, 0]))
+    one_player = two_way(
+        scores=np.array([1.0, 1.0, -1.0]), members=np.ones(3, dtype=bool), clusters=clusters([0, 0, 1], [0, 0, 0])
+    )
     # Panoramas: 2² + 1 = 5, doubled (1.8 effective panoramas); 25 / 17 - 1 = 0.47 degrees of freedom, kept at
     # 0.5: under 1, too few clusters to say.
     assert one_player.variance()[0, 0] == 10.0 and one_player.degrees_of_freedom()[0, 0] == 0.5
-    one_cell = contest_inference(human_win=np.array([True, True]), model_win=np.array([False, False]),
-                                 clusters=clusters([0, 0], [0, 0]))[0]
+    one_cell = contest_inference(
+        human_win=np.array([True, True]), model_win=np.array([False, False]), clusters=clusters([0, 0], [0, 0])
+    )[0]
     assert one_cell["cluster_p"] is None and one_cell["low"] is None and one_cell["cluster_df"] == 0
 
 
@@ -101,7 +105,8 @@ def test_design_effect_corrected_sign_test_and_interval_on_the_crafted_duels() -
     assert sign_test_p(wins=60, losses=40) == pytest.approx(0.0569, abs=1e-4)  # what independence would claim
     effective = 9.0
     assert (result["low"], result["high"]) == pytest.approx(
-        wilson_interval(successes=0.6 * effective, n=effective, z=t_quantile(probability=0.975, df=9)))
+        wilson_interval(successes=0.6 * effective, n=effective, z=t_quantile(probability=0.975, df=9))
+    )
     naive = wilson_interval(successes=60, n=100)
     assert result["high"] - result["low"] > 2.5 * (naive[1] - naive[0])
 
@@ -113,9 +118,11 @@ def test_one_player_holding_most_rounds_is_about_one_players_evidence() -> None:
     rng = np.random.default_rng(7)
     player = np.concatenate([np.zeros(200, dtype=np.int64), np.repeat(np.arange(1, 16), 2)])
     human_win = rng.random(230) < 0.77
-    result = contest_inference(human_win=human_win, model_win=~human_win,
-                               clusters=clusters_of(panorama=np.arange(230), player=player, panoramas=230,
-                                                    players=16))[0]
+    result = contest_inference(
+        human_win=human_win,
+        model_win=~human_win,
+        clusters=clusters_of(panorama=np.arange(230), player=player, panoramas=230, players=16),
+    )[0]
     assert sign_test_p(wins=int(human_win.sum()), losses=int((~human_win).sum())) < 1e-12
     assert result["effective_players"] < 1.5 and result["too_few_players"]
     assert result["cluster_p"] is None and result["low"] is None and result["verdict"] == "too few players to say"
@@ -126,8 +133,11 @@ def test_the_interval_leaves_out_half_exactly_when_the_cluster_test_rejects() ->
     for _ in range(40):
         panorama, player = rng.integers(0, 12, 80), rng.integers(0, 6, 80)
         human_win = rng.random(80) < rng.uniform(0.3, 0.8)
-        result = contest_inference(human_win=human_win, model_win=~human_win,
-                                   clusters=clusters_of(panorama=panorama, player=player, panoramas=12, players=6))[0]
+        result = contest_inference(
+            human_win=human_win,
+            model_win=~human_win,
+            clusters=clusters_of(panorama=panorama, player=player, panoramas=12, players=6),
+        )[0]
         if result["low"] is None:  # too few effective clusters to say: neither an interval nor a test
             assert result["cluster_p"] is None
             continue
@@ -139,8 +149,11 @@ def test_a_rate_of_one_stands_for_its_effective_clusters_not_its_rounds() -> Non
     # effective size is its effective clusters, 2 (a rate of 0 taken at its full size missed the truth whenever
     # it did not hold), and t on 2 - 1 = 1 degree of freedom. Clustered by panorama alone (the model's side): two
     # players would be too few to say anything about humans.
-    ((rate, low, high),), = rate_intervals(hits=np.ones(4, dtype=bool), members=np.ones(4, dtype=bool),
-                                           clusters=clusters([0, 0, 1, 1], [0, 1, 0, 1]).panorama_only())
+    (((rate, low, high),),) = rate_intervals(
+        hits=np.ones(4, dtype=bool),
+        members=np.ones(4, dtype=bool),
+        clusters=clusters([0, 0, 1, 1], [0, 1, 0, 1]).panorama_only(),
+    )
     expected = wilson_interval(successes=2, n=2, z=t_quantile(probability=0.975, df=1))
     assert rate == 1.0 and high == 1.0 and (low, high) == pytest.approx(expected) and low is not None and low < 0.5
 
@@ -148,8 +161,9 @@ def test_a_rate_of_one_stands_for_its_effective_clusters_not_its_rounds() -> Non
 def test_rate_intervals_per_group_use_each_groups_clusters() -> None:
     human_win, _, design = crafted_duels()
     groups = (design.panorama >= 5).astype(np.int64)  # panoramas 0-4 (all wins) and 5-9 (one win, four losses)
-    first, second = rate_intervals(hits=human_win, members=np.ones(100, dtype=bool), clusters=design,
-                                   groups=groups, group_count=2)[0]
+    first, second = rate_intervals(
+        hits=human_win, members=np.ones(100, dtype=bool), clusters=design, groups=groups, group_count=2
+    )[0]
     assert first[0] == 1.0 and second[0] == pytest.approx(0.2)
     # Group 1: hit - 0.2 is 0.8 on panorama 5 and -0.2 on 6-9: panoramas 8² + 4 x 2² = 80 (x 5/4: 5 equal
     # panoramas), players 10 x 0 = 0, cells 10 x 0.64 + 40 x 0.04 = 8: V = max(100 - 8, 100, 0, 8) = 100 over 8,
@@ -160,16 +174,18 @@ def test_rate_intervals_per_group_use_each_groups_clusters() -> None:
 
 def test_mean_interval_is_a_t_interval_with_the_two_way_variance() -> None:
     values = np.array([1.0, 2.0, 3.0, 4.0])
-    result = mean_interval(values=values, members=np.ones(4, dtype=bool),
-                           clusters=clusters([0, 0, 1, 2], [0, 1, 0, 1]).panorama_only())
+    result = mean_interval(
+        values=values, members=np.ones(4, dtype=bool), clusters=clusters([0, 0, 1, 2], [0, 1, 0, 1]).panorama_only()
+    )
     # Residuals (-1.5, -0.5, 0.5, 1.5): panoramas (-2)² + 0.25 + 2.25 = 6.5 (x 1.6, 2.67 effective panoramas),
     # squares 5: V = max(10.4, 5) = 10.4 on (Σn²)² / Σn⁴ - 1 = 1 degree of freedom; half-width t(1) sqrt(10.4) / 4.
     # With its two players the mean would be about too few players to say anything.
     half = t_quantile(probability=0.975, df=1) * math.sqrt(10.4) / 4
     assert result["mean"] == 2.5 and (result["low"], result["high"]) == pytest.approx((2.5 - half, 2.5 + half))
     assert result["design_effect"] == pytest.approx(10.4 / 5)
-    two_players = mean_interval(values=values, members=np.ones(4, dtype=bool), clusters=clusters([0, 0, 1, 2],
-                                                                                                  [0, 1, 0, 1]))
+    two_players = mean_interval(
+        values=values, members=np.ones(4, dtype=bool), clusters=clusters([0, 0, 1, 2], [0, 1, 0, 1])
+    )
     assert two_players["mean"] == 2.5 and two_players["low"] is None
 
 
@@ -192,10 +208,10 @@ def test_bootstrap_medians_equal_np_median_of_the_repeated_rows() -> None:
         medians = median_resamples(weights=weights, ordered=values[order], ordered_cell=cell[order])
         for b in range(200):
             repeated = np.repeat(values, weights[b, cell].astype(np.int64))
-            assert (math.isnan(medians[b]) if not repeated.size else medians[b] == np.median(repeated))
+            assert math.isnan(medians[b]) if not repeated.size else medians[b] == np.median(repeated)
 
 
-@pytest.mark.parametrize("high", [7, 10 ** 6, DENSE_KEYS + 10])
+@pytest.mark.parametrize("high", [7, 10**6, DENSE_KEYS + 10])
 def test_distinct_keys_are_numpys_unique_with_its_inverse(high):
     keys = np.random.default_rng(3).integers(0, high, 5000)
     distinct, inverse = distinct_keys(keys)
@@ -215,10 +231,11 @@ def test_one_players_term_is_the_groups_own_totals() -> None:
     design = clusters([0, 0, 1, 2, 2, 3], [0, 1, 0, 1, 0, 1]).panorama_only()
     scores, groups = np.array([[0.5, -0.5, 1.5, 0.25, -1.0, 2.0]]), np.array([0, 1, 0, 1, 1, 2])
     terms = two_way(scores=scores, clusters=design, rows=np.arange(6), groups=groups, group_count=3)
-    square, held, sizes = _square_sums(codes=np.zeros(6, dtype=np.int64), count=1, scores=scores, groups=groups,
-                                       group_count=3)
+    square, held, sizes = _square_sums(
+        codes=np.zeros(6, dtype=np.int64), count=1, scores=scores, groups=groups, group_count=3
+    )
     assert np.array_equal(terms.player, square) and np.array_equal(terms.players, held)
-    assert np.array_equal(terms.players_effective, terms.rows ** 2 / sizes[0])
+    assert np.array_equal(terms.players_effective, terms.rows**2 / sizes[0])
 
 
 def test_cluster_sizes_fourth_powers_are_the_values_pow_gives():
@@ -227,5 +244,5 @@ def test_cluster_sizes_fourth_powers_are_the_values_pow_gives():
     for counts in (np.arange(EXACT_FOURTH_POWER + 1), np.array([2, 9805, 9809]), np.arange(0)):
         squared, fourth = _squared_and_fourth(counts)
         sizes = counts.astype(np.float64)
-        assert np.array_equal(squared, sizes ** 2) and np.array_equal(fourth, sizes ** 4)
-    assert float(EXACT_FOURTH_POWER) ** 4 < 2 ** 53 <= float(EXACT_FOURTH_POWER + 1) ** 4
+        assert np.array_equal(squared, sizes**2) and np.array_equal(fourth, sizes**4)
+    assert float(EXACT_FOURTH_POWER) ** 4 < 2**53 <= float(EXACT_FOURTH_POWER + 1) ** 4

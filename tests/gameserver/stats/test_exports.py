@@ -62,8 +62,9 @@ def test_benchmark_report_prints_the_tables_from_the_file_alone(played, tmp_path
     printed = capsys.readouterr().out
     assert "continent" in printed and "excluded: none of 24" in printed
     assert printed.index("verified tier") < printed.index("open tier")
-    assert json.loads((tmp_path / "tables.json").read_text()) == json.loads(json.dumps(
-        {tier: benchmark_from_rows(rows=round_rows(), tier=tier) for tier in ("verified", "open")}))
+    assert json.loads((tmp_path / "tables.json").read_text()) == json.loads(
+        json.dumps({tier: benchmark_from_rows(rows=round_rows(), tier=tier) for tier in ("verified", "open")})
+    )
 
 
 def test_rounds_near_training_photos_or_without_a_model_guess_are_excluded_and_counted(played):
@@ -97,8 +98,11 @@ def test_exports_are_for_researchers_and_admins(played):
     name = "rounds_set-s_tier-verified"
     assert response["Content-Disposition"] == f'attachment; filename="{name}.zip"'  # the filters, in the name
     with zipfile.ZipFile(io.BytesIO(response.content)) as bundle:
-        assert sorted(bundle.namelist()) == [f"{name}.jsonl", f"{name}.jsonl.croissant.json",
-                                             f"{name}.jsonl.datasheet.md"]
+        assert sorted(bundle.namelist()) == [
+            f"{name}.jsonl",
+            f"{name}.jsonl.croissant.json",
+            f"{name}.jsonl.datasheet.md",
+        ]
         assert len(bundle.read(f"{name}.jsonl").decode().splitlines()) == 24
         assert "24" in bundle.read(f"{name}.jsonl.datasheet.md").decode()  # the command's datasheet, for the web
     assert researcher.get("/api/stats/export?format=xlsx").status_code == 400
@@ -164,8 +168,7 @@ def test_page_api_and_report_share_one_anchor_recorded_in_the_export(played, tmp
     for row in rows[:16]:
         row["model_name"] = "other"
     export_write(rows=rows, fmt="csv", out=tmp_path / "rounds.csv", filters={})
-    call_command("benchmark_report", path=str(tmp_path / "rounds.csv"), json_out=tmp_path / "tables.json",
-                 tier="open")
+    call_command("benchmark_report", path=str(tmp_path / "rounds.csv"), json_out=tmp_path / "tables.json", tier="open")
     report = json.loads((tmp_path / "tables.json").read_text())["ratings_info"]
     live: dict[str, Any] = benchmark_from_rows(rows=rows)
     assert report["anchor"] == live["ratings_info"]["anchor"] == "tiny"
@@ -177,8 +180,13 @@ def test_page_api_and_report_share_one_anchor_recorded_in_the_export(played, tmp
 def test_a_filter_that_names_nothing_is_refused_clearly(played):
     """A mistyped filter answers 400 and says which one, not empty tables that read as "no rounds"."""
     client = Client()
-    for query, named in (("set=nope", "set"), ("model=nope", "model"), ("mode=zzz", "mode"),
-                         ("suspicious=zz", "suspicious"), ("tier=zz", "tier")):
+    for query, named in (
+        ("set=nope", "set"),
+        ("model=nope", "model"),
+        ("mode=zzz", "mode"),
+        ("suspicious=zz", "suspicious"),
+        ("tier=zz", "tier"),
+    ):
         response = client.get(f"/api/stats/benchmark?tier=open&{query}")
         assert response.status_code == 400 and named in response.json()["error"], (query, response.content)
     researcher = Client()

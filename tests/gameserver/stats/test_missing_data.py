@@ -30,11 +30,14 @@ def test_a_seat_that_never_guessed_has_a_timeout_row_once_the_round_closes(synth
     assert round_rows() == [] and rounds_open() == {"rounds": 1, "games": 1}
     # Ten minutes later: the round closed at its deadline with Bob's seat empty.
     past = timezone.now() - timedelta(minutes=10)
-    Round.objects.filter(public_id=view["round"]).update(served_at=past, model_ready_at=past + timedelta(seconds=1),
-                                                         deadline=past + timedelta(seconds=30))
+    Round.objects.filter(public_id=view["round"]).update(
+        served_at=past, model_ready_at=past + timedelta(seconds=1), deadline=past + timedelta(seconds=30)
+    )
     rows = round_rows()
     assert [(row["player_name"], row["guess_missing"], row["human_timed_out"]) for row in rows] == [
-        ("Ann", False, False), ("Bob", True, True)]
+        ("Ann", False, False),
+        ("Bob", True, True),
+    ]
     bob_row = rows[1]
     assert bob_row["human_km"] is None and bob_row["human_points"] == 0.0 and bob_row["counted"]
     assert bob_row["model_km"] == rows[0]["model_km"] and bob_row["winner_continent"] in ("model", "tie")
@@ -49,14 +52,18 @@ def test_a_late_model_is_reported_per_mode(synthetic, settings):
         for n in (1, 2):
             view = post(client, f"/api/games/{game}/rounds/{n}/start", {})
             if mode == "nmpz" and n == 2:  # the model had not answered when the player locked
-                Round.objects.filter(public_id=view["round"]).update(model_status=Round.ModelStatus.PENDING,
-                                                                      model_latitude=None, model_longitude=None)
+                Round.objects.filter(public_id=view["round"]).update(
+                    model_status=Round.ModelStatus.PENDING, model_latitude=None, model_longitude=None
+                )
             post(client, f"/api/rounds/{view['round']}/guess", {"latitude": 5.5, "longitude": 5.5})
     assert Game.objects.count() == 2
     tables = benchmark_from_rows(rows=round_rows())
     by_mode = tables["excluded_by_mode"]
     assert isinstance(by_mode, dict)
     assert by_mode["move"] == {"player_rounds": 2, "excluded": {}, "model_not_committed_share": 0.0}
-    assert by_mode["nmpz"] == {"player_rounds": 2, "excluded": {"model_not_committed": 1},
-                               "model_not_committed_share": 0.5}
+    assert by_mode["nmpz"] == {
+        "player_rounds": 2,
+        "excluded": {"model_not_committed": 1},
+        "model_not_committed_share": 0.5,
+    }
     assert tables["excluded"] == {"model_not_committed": 1}

@@ -16,17 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from gameserver.stats.benchmark import _factorize, benchmark_tables
-from gameserver.stats.report import (
-    CODES,
-    LABELLED,
-    RANKED,
-    benchmark_of_frame,
-    codes_of,
-    frame_of_parquet,
-    frame_of_rows,
-    table_of_frame,
-    tally,
-)
+from gameserver.stats.frames import CODES, frame_of_parquet, frame_of_rows
+from gameserver.stats.report import LABELLED, RANKED, benchmark_of_frame, codes_of, table_of_frame, tally
 from gameserver.stats.tiers import TIERS
 
 
@@ -49,21 +40,31 @@ def awkward_export(tmp_path: Path) -> Path:
     human_km = rng.lognormal(7, 1.2, n)
     human_km[rng.random(n) < 0.03] = np.nan  # timeouts
     columns: dict[str, object] = {
-        "human_km": human_km, "model_km": rng.lognormal(6.5, 1.5, n),
+        "human_km": human_km,
+        "model_km": rng.lognormal(6.5, 1.5, n),
         "human_points": rng.random(n) * 5000,
         "model_points": [None if x < 250 else x for x in rng.random(n) * 5000],  # nulls: no points recorded
-        "set_prior_km": rng.lognormal(8, 0.5, n), "counted": [t != "excluded" for t in tier],
+        "set_prior_km": rng.lognormal(8, 0.5, n),
+        "counted": [t != "excluded" for t in tier],
         "guess_missing": [None if x < 0.05 else bool(x < 0.07) for x in rng.random(n)],
         "player_id": pick([f"u{i}" for i in range(40)]),
-        "player_name": pick(["ann", "bob"], missing=True), "panorama_id": pick([f"p{i}" for i in range(300)]),
-        "panorama_set": pick(["yfcc", "osv"]), "model_name": pick(["lite0", "lite2", "knn"]),
-        "model_view": pick(["served", "original"], missing=True), "mode": pick(["classic", "nmpz"]),
-        "truth_continent": pick(["Europe", "Asia"], missing=True), "truth_country": pick(countries, missing=True),
+        "player_name": pick(["ann", "bob"], missing=True),
+        "panorama_id": pick([f"p{i}" for i in range(300)]),
+        "panorama_set": pick(["yfcc", "osv"]),
+        "model_name": pick(["lite0", "lite2", "knn"]),
+        "model_view": pick(["served", "original"], missing=True),
+        "mode": pick(["classic", "nmpz"]),
+        "truth_continent": pick(["Europe", "Asia"], missing=True),
+        "truth_country": pick(countries, missing=True),
         # "A0": a guess in a country no truth is in, so the two columns' texts differ.
-        "human_country": pick([*countries[::2], "A0"], missing=True), "model_country": pick(countries, missing=True),
-        "human_continent": pick(["Europe", "Asia"], missing=True), "model_continent": pick(["Europe", "Asia"]),
-        "exclusion": ["seen_before" if t == "excluded" else "" for t in tier], "tier": tier,
-        "tier_reasons": ["guest;new" if t == "open" else "" for t in tier], "rating_anchor": pick(["lite2"]),
+        "human_country": pick([*countries[::2], "A0"], missing=True),
+        "model_country": pick(countries, missing=True),
+        "human_continent": pick(["Europe", "Asia"], missing=True),
+        "model_continent": pick(["Europe", "Asia"]),
+        "exclusion": ["seen_before" if t == "excluded" else "" for t in tier],
+        "tier": tier,
+        "tier_reasons": ["guest;new" if t == "open" else "" for t in tier],
+        "rating_anchor": pick(["lite2"]),
     }
     path = tmp_path / "awkward.parquet"
     pq.write_table(pa.table({name: pa.array(values) for name, values in columns.items()}), path, row_group_size=700)
@@ -98,8 +99,9 @@ def test_a_text_field_held_as_codes_gets_no_texts_and_a_field_with_neither_is_re
     names, codes = table.factorised("player")
     assert np.array_equal(np.array(names, dtype=object)[codes], frame["player_id"][frame["counted"]])
     with pytest.raises(ValueError, match="player"):
-        benchmark_tables(table=replace(table, labels={k: v for k, v in table.labels.items() if k != "player"}),
-                         resamples=20)
+        benchmark_tables(
+            table=replace(table, labels={k: v for k, v in table.labels.items() if k != "player"}), resamples=20
+        )
 
 
 def test_both_tiers_cut_their_sorted_errors_from_one_sort_and_get_the_tables_of_their_own_sort(tmp_path):
@@ -129,15 +131,17 @@ def test_reading_a_parquet_export_imports_neither_pandas_nor_pyarrow_compute(tmp
     # pyarrow's to_numpy and fill_null import pandas (~0.6 s of a report), a cast pyarrow.compute (~0.2 s): the
     # frame is read from the buffers, each column in the export's own type.
     path = awkward_export(tmp_path)
-    code = ("import os, sys, django\n"
-            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'gameserver.settings')\n"
-            "django.setup()\n"
-            "assert 'pandas' not in sys.modules, 'pandas imported before the read'\n"
-            "from gameserver.stats.report import frame_of_parquet\n"
-            f"frame = frame_of_parquet({str(path)!r})\n"
-            "assert frame['model_points'].size == 3000 and frame['human_country'].size == 3000\n"
-            "assert 'pandas' not in sys.modules, 'pandas imported by the read'\n"
-            "assert 'pyarrow.compute' not in sys.modules, 'a column of its own type cast'\n")
+    code = (
+        "import os, sys, django\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'gameserver.settings')\n"
+        "django.setup()\n"
+        "assert 'pandas' not in sys.modules, 'pandas imported before the read'\n"
+        "from gameserver.stats.frames import frame_of_parquet\n"
+        f"frame = frame_of_parquet({str(path)!r})\n"
+        "assert frame['model_points'].size == 3000 and frame['human_country'].size == 3000\n"
+        "assert 'pandas' not in sys.modules, 'pandas imported by the read'\n"
+        "assert 'pyarrow.compute' not in sys.modules, 'a column of its own type cast'\n"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[3], check=True)
 
 

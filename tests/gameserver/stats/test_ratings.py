@@ -18,8 +18,12 @@ def record(wins: dict[str, tuple[int, int]], models: str = "lite2") -> dict:
     for name, (won, played) in wins.items():
         players += [name] * played
         human_km += [1.0] * won + [900.0] * (played - won)
-    return {"human_km": human_km, "model_km": [50.0] * len(human_km), "players": players,
-            "models": [models] * len(human_km)}
+    return {
+        "human_km": human_km,
+        "model_km": [50.0] * len(human_km),
+        "players": players,
+        "models": [models] * len(human_km),
+    }
 
 
 def by_name(tables: dict) -> dict[str, dict]:
@@ -61,8 +65,7 @@ def test_a_perfect_record_gets_at_least_the_posterior_interval_and_is_provisiona
 
 def test_the_anchor_model_stays_at_1500_and_a_long_record_barely_moves_when_others_join() -> None:
     before = by_name(benchmark_tables(table=round_table(**record({"steady": (59, 68)})), resamples=100))
-    after = by_name(benchmark_tables(table=round_table(**record({"steady": (59, 68), "new": (0, 12)})),
-                                     resamples=100))
+    after = by_name(benchmark_tables(table=round_table(**record({"steady": (59, 68), "new": (0, 12)})), resamples=100))
     assert before["lite2"]["rating"] == after["lite2"]["rating"] == 1500.0
     assert before["lite2"]["anchor"] and (after["lite2"]["low"], after["lite2"]["high"]) == (1500.0, 1500.0)
     # A newcomer (0 of 12) moves the humans' mean, the centre of steady's prior, by ~120 Elo; steady's 68 rounds
@@ -82,8 +85,9 @@ def test_the_default_model_is_the_anchor_when_named_else_the_model_with_most_rou
 
 
 def test_bootstrap_intervals_widen_with_fewer_rounds() -> None:
-    ratings = by_name(benchmark_tables(table=round_table(**record({"many": (60, 100), "few": (12, 20)})),
-                                       resamples=300))
+    ratings = by_name(
+        benchmark_tables(table=round_table(**record({"many": (60, 100), "few": (12, 20)})), resamples=300)
+    )
     assert ratings["few"]["high"] - ratings["few"]["low"] > ratings["many"]["high"] - ratings["many"]["low"]
     assert np.isfinite([ratings["few"]["low"], ratings["few"]["high"]]).all()
 

@@ -21,15 +21,20 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the model answers on com
 
 
 def test_vectorised_destinations_match_the_scalar_one() -> None:
-    lat, lon = destinations(latitude=np.array([48.85, -33.9]), longitude=np.array([2.35, 151.2]),
-                            bearing_deg=np.array([45.0, 200.0]), km=np.array([1234.5, 8000.0]))
+    lat, lon = destinations(
+        latitude=np.array([48.85, -33.9]),
+        longitude=np.array([2.35, 151.2]),
+        bearing_deg=np.array([45.0, 200.0]),
+        km=np.array([1234.5, 8000.0]),
+    )
     for i, (a, b, bearing, km) in enumerate(((48.85, 2.35, 45.0, 1234.5), (-33.9, 151.2, 200.0, 8000.0))):
         assert (lat[i], lon[i]) == pytest.approx(destination(latitude=a, longitude=b, bearing_deg=bearing, km=km))
-        assert distances_km(np.array([a]), np.array([b]), lat[i:i + 1], lon[i:i + 1])[0] == pytest.approx(km)
+        assert distances_km(np.array([a]), np.array([b]), lat[i : i + 1], lon[i : i + 1])[0] == pytest.approx(km)
 
 
-def test_vectorised_rounds_use_the_models_real_guesses_and_store_nothing(synthetic_test: Path, model_version,
-                                                                         capsys: pytest.CaptureFixture) -> None:
+def test_vectorised_rounds_use_the_models_real_guesses_and_store_nothing(
+    synthetic_test: Path, model_version, capsys: pytest.CaptureFixture
+) -> None:
     panorama_set = PanoramaSet.objects.get(pk=panorama_set_import(manifest_path=synthetic_test, name="s").set_id)
     frame = rounds_simulate_vectorised(panorama_set=panorama_set, rounds=20_000, skills_km=[300.0, 3000.0], seed=2)
     stored = Guess.objects.count()

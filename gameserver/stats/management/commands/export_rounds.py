@@ -34,8 +34,18 @@ class Command(BaseCommand):
         parser.add_argument("--since", default=None)
         parser.add_argument("--until", default=None)
 
-    def handle(self, *args: object, fmt: str, out: Path | str, panorama_set: str, model: str, mode: str,
-               since: str | None, until: str | None, **options: object) -> None:
+    def handle(
+        self,
+        *args: object,
+        fmt: str,
+        out: Path | str,
+        panorama_set: str,
+        model: str,
+        mode: str,
+        since: str | None,
+        until: str | None,
+        **options: object,
+    ) -> None:
         filters = Filters(panorama_set=panorama_set, model=model, mode=mode, since=_when(since), until=_when(until))
         rows = round_rows(filters=filters)
         sheet = export_write(rows=rows, fmt=fmt, out=Path(out), filters=filters.as_dict())

@@ -25,21 +25,39 @@ class Command(BaseCommand):
         parser.add_argument("--skill-km", type=float, action="append", dest="skills", default=None)
         parser.add_argument("--model", default=None)
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--vectorised", action="store_true",
-                            help="draw the rounds in NumPy (stored nowhere) instead of playing each one")
+        parser.add_argument(
+            "--vectorised",
+            action="store_true",
+            help="draw the rounds in NumPy (stored nowhere) instead of playing each one",
+        )
 
-    def handle(self, *args: object, set_name: str, rounds: int, skills: list[float] | None, model: str | None,
-               seed: int, vectorised: bool = False, **options: object) -> None:
+    def handle(
+        self,
+        *args: object,
+        set_name: str,
+        rounds: int,
+        skills: list[float] | None,
+        model: str | None,
+        seed: int,
+        vectorised: bool = False,
+        **options: object,
+    ) -> None:
         try:
             panorama_set = PanoramaSet.objects.get(name=set_name)
             version = ModelVersion.objects.get(name=model) if model else None
             if vectorised:
-                frame = rounds_simulate_vectorised(panorama_set=panorama_set, rounds=rounds,
-                                                   skills_km=skills or [1500.0], seed=seed, model_version=version)
+                frame = rounds_simulate_vectorised(
+                    panorama_set=panorama_set,
+                    rounds=rounds,
+                    skills_km=skills or [1500.0],
+                    seed=seed,
+                    model_version=version,
+                )
                 self.stdout.write(render_text(tables=benchmark_of_frame(frame, seed=seed)))
                 return
-            games = rounds_simulate(panorama_set=panorama_set, rounds=rounds, skills_km=skills or [1500.0],
-                                    seed=seed, model_version=version)
+            games = rounds_simulate(
+                panorama_set=panorama_set, rounds=rounds, skills_km=skills or [1500.0], seed=seed, model_version=version
+            )
         except PanoramaSet.DoesNotExist:
             raise CommandError(f"no panorama set named {set_name!r}") from None
         except ModelVersion.DoesNotExist:
