@@ -63,13 +63,21 @@ def truth_of(request: pytest.FixtureRequest, arena_server: str) -> Callable[[str
 
 
 def guess_at(page: Page, latitude: float, longitude: float) -> None:
-    """Click the guess map at a point, from its opening view (a few km off at that zoom: thousands of points)."""
+    """Click the guess map as near a point as its opening view shows (a place off the map's edge, Tokyo on a narrow
+    map, at the edge's nearest spot, away from the zoom buttons and the credit): a few km off, or some hundreds."""
     box = page.locator("#guess-map").bounding_box()
     assert box is not None
     centre_lat, centre_lng, zoom = START_VIEW
     x, y = world_pixel(latitude, longitude, zoom=zoom)
     centre_x, centre_y = world_pixel(centre_lat, centre_lng, zoom=zoom)
-    guess_by_clicking(page, x=0.5 + (x - centre_x) / box["width"], y=0.5 + (y - centre_y) / box["height"])
+    guess_by_clicking(
+        page, x=inside(0.5 + (x - centre_x) / box["width"]), y=inside(0.5 + (y - centre_y) / box["height"])
+    )
+
+
+def inside(fraction: float) -> float:
+    """A fraction of the map's width or height kept off its edges."""
+    return min(0.85, max(0.15, fraction))
 
 
 def as_number(text: str) -> int:
@@ -86,8 +94,8 @@ def test_the_line_is_drawn_out_and_the_points_count_up_unless_motion_is_reduced(
         expect(page.locator("#round-title")).to_have_text(f"Round {number} of 2")
         wait_for_photo(page)
         if number == 1:
-            # Near the truth, so the count has thousands of points to go through: a guess anywhere, with a wrong
-            # PlaNet, once left both cards under 10 points and nothing to see counted (CI, stop 34).
+            # Near the truth, so the count has hundreds of points or more to go through: a guess anywhere, with a
+            # wrong PlaNet, once left both cards under 10 points and nothing to see counted (CI, stop 34).
             guess_at(page, *truth_of(game, 1))
         else:
             guess_by_clicking(page, x=0.45, y=0.4)
@@ -107,7 +115,7 @@ def test_the_line_is_drawn_out_and_the_points_count_up_unless_motion_is_reduced(
             expect(page.locator("#truth-continent")).to_have_text(
                 re.compile(r"^Continent in the benchmark: (Europe|Africa|Asia|South America), the country's continent")
             )
-            # The player's card, thousands of points, counted up to its value, never down.
+            # The player's card, hundreds of points or more, counted up to its value, never down.
             values = [as_number(text) for text in shown["human"] if text != "—"]
             final = as_number(page.locator("#reveal-details .score-card.human .points").inner_text())
             assert values[-1] == final and values == sorted(values), shown
@@ -115,7 +123,7 @@ def test_the_line_is_drawn_out_and_the_points_count_up_unless_motion_is_reduced(
                 assert values == [final], shown
                 assert not page.evaluate("() => window.__dashed")
             else:
-                assert final >= 1000 and len(values) >= 3 and values[0] == 0, shown
+                assert final >= 100 and len(values) >= 3 and values[0] == 0, shown
                 assert page.evaluate("() => window.__dashed")
         page.click("#next-button")
 
