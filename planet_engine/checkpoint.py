@@ -18,13 +18,10 @@ import numpy as np
 import torch
 
 from planet_engine.cells import CellRow, CellSet
+from planet_engine.errors import CheckpointError as CheckpointError  # raised here; defined apart (errors.py)
 from planet_engine.model import GeoClassifier, pretrained_weights_sha256
 
 FORMAT = "planet-engine/1"
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that is missing, corrupt or inconsistent with what is installed."""
 
 
 class CheckpointConfig(TypedDict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -22,8 +23,10 @@ from gameserver.games.rules import round_view_keys
 from gameserver.inference.models import ExternalPrediction, ModelVersion, ModelView
 from gameserver.inference.services import version_predictor
 from gameserver.panoramas.storage import image_open
-from planet_engine.checkpoint import CheckpointError
-from planet_engine.predict import Prediction
+from planet_engine.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from planet_engine.predict import Prediction  # a type only: importing predict imports torch
 
 logger = logging.getLogger(__name__)
 TOP_K = 10

@@ -13,7 +13,7 @@ from kombu.exceptions import OperationalError
 
 from gameserver.games.model_guess import round_mark_model_unavailable, round_predict
 from gameserver.games.serving_stock import game_stock_refill
-from planet_engine.checkpoint import CheckpointError
+from planet_engine.errors import CheckpointError
 
 logger = logging.getLogger(__name__)
 

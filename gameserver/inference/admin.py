@@ -15,7 +15,6 @@ from django.urls import URLPattern, path, reverse
 
 from gameserver.inference.external import PREDICTIONS_MAX_BYTES, PredictionsError, external_predictions_register
 from gameserver.inference.models import ModelVersion
-from gameserver.inference.registration import ModelVersionError, model_version_register_upload
 from gameserver.panoramas.admin import ReadOnlyAdmin
 from gameserver.panoramas.models import PanoramaSet
 
@@ -83,6 +82,9 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     def register_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("inference.add_modelversion"):
             raise PermissionDenied
+        # The engine (torch) is imported by a registration, not by every process that loads the admin.
+        from gameserver.inference.registration import ModelVersionError, model_version_register_upload
+
         form = ModelVersionRegisterForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data

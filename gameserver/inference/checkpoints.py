@@ -22,7 +22,7 @@ from gameserver.objectstore import (
     storage_describe,
     storage_is_local,
 )
-from planet_engine.checkpoint import CheckpointError
+from planet_engine.errors import CheckpointError
 
 
 def checkpoint_in_models_dir(*, name: str) -> Path:

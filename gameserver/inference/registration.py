@@ -26,7 +26,8 @@ from gameserver.inference.models import ModelVersion
 from gameserver.panoramas.models import Panorama
 from gameserver.panoramas.storage import image_open, panorama_image_key
 from planet_engine.checkpoint import FORMAT as CHECKPOINT_FORMAT
-from planet_engine.checkpoint import CheckpointError, load_checkpoint, read_file
+from planet_engine.checkpoint import load_checkpoint, read_file
+from planet_engine.errors import CheckpointError
 from planet_engine.knn import KNN_FORMAT, load_knn
 from planet_engine.onnx_export import OnnxParityError, onnx_export
 

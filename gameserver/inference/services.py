@@ -7,14 +7,17 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from gameserver.inference.checkpoints import checkpoint_local
 from gameserver.inference.models import ModelVersion
-from planet_engine.checkpoint import CheckpointError
-from planet_engine.knn import KnnPredictor, is_knn_checkpoint
-from planet_engine.predict import Predictor
+from planet_engine.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from planet_engine.knn import KnnPredictor
+    from planet_engine.predict import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -22,13 +25,18 @@ logger = logging.getLogger(__name__)
 @functools.lru_cache(maxsize=4)
 def predictor(checkpoint_path: str) -> Predictor | KnnPredictor:
     """One predictor per checkpoint per process (GPU when present), PlaNet's or the kNN model's as the file says
-    (registration checked its kind; the sha256 check guards it since); CheckpointError if missing or corrupt."""
+    (registration checked its kind; the sha256 check guards it since); CheckpointError if missing or corrupt.
+    The engine (torch, ONNX Runtime) is imported here, by the process that loads a model: a web process never
+    imports it (about 1.3 s and some hundreds of MB each)."""
+    from planet_engine import predict
+    from planet_engine.knn import KnnPredictor, is_knn_checkpoint
+
     started = time.perf_counter()
     loaded: Predictor | KnnPredictor
     if is_knn_checkpoint(checkpoint_path):
         loaded = KnnPredictor(checkpoint_path, batch_size=settings.INFERENCE_BATCH)
     else:
-        loaded = Predictor(
+        loaded = predict.Predictor(
             checkpoint_path,
             batch_size=settings.INFERENCE_BATCH,
             backend=settings.INFERENCE_BACKEND,

@@ -16,6 +16,7 @@ from gameserver.inference import services
 from gameserver.panoramas.models import PanoramaSet
 from gameserver.panoramas.services import panorama_set_import
 from gameserver.panoramas.storage import image_open
+from planet_engine import predict
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,7 +58,7 @@ def test_a_checkpoint_replaced_after_registration_is_refused_before_it_is_loaded
 ):
     checkpoint_broken(model_version, b"another model entirely")  # the stored object is not what was registered
     loads: list[str] = []
-    monkeypatch.setattr(services, "Predictor", lambda path, **kw: loads.append(path))
+    monkeypatch.setattr(predict, "Predictor", lambda path, **kw: loads.append(path))
     game = game_create(panorama_set=panorama_set, owner_key="p", rounds=1)
     served = round_serve(round=game.rounds.get(), player_key="p")
     served.refresh_from_db()

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from gameserver.inference.checkpoints import checkpoint_in_models_dir
 from gameserver.inference.registration import ModelVersionError, model_version_register
 from gameserver.migrated import require_migrated
-from planet_engine.checkpoint import CheckpointError
+from planet_engine.errors import CheckpointError
 
 
 class Command(BaseCommand):
