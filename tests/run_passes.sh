@@ -2,9 +2,9 @@
 # `make test`'s checks and passes, in lanes that share no state, so that both cores of a small machine work (each
 # pytest run is one process, one core at most, and the browser pass mostly waits on its pages):
 #   lane 1: ruff (lint and format) and import-linter, then the browser pass (its own run_arena server, embedded);
-#   lane 2: mypy, the documentation in strict mode, then the game server's tests against PostgreSQL and Redis
+#   lane 2: the documentation in strict mode, then the game server's tests against PostgreSQL and Redis
 #           (DATABASE_URL and REDIS_URL; .ci/run sets them where those services run), the fault tests apart;
-#   lane 3: the embedded pass (SQLite, in-memory layer and broker): the engine's and the repository's tests and,
+#   lane 3: mypy, the embedded pass (SQLite, in-memory layer and broker): the engine's and the repository's tests and,
 #           where lane 2 runs the game server's tests, only those about the embedded backends (marked `embedded`);
 #           then the fault tests (processes of the game server killed, restarted, spread across machines) against
 #           a database and a Redis database of their own (test_faults, Redis db 1).
@@ -73,7 +73,6 @@ the browser tests were not run ($count)"
 }
 
 lane2() {
-  step mypy .venv/bin/mypy
   step docs .venv/bin/mkdocs build --strict --quiet
   if services; then
     step postgres-pass env DATABASE_CONN_MAX_AGE=0 "${PYTEST[@]}" tests/gameserver --ignore=tests/gameserver/faults
@@ -83,6 +82,7 @@ lane2() {
 }
 
 lane3() {
+  step mypy .venv/bin/mypy
   if services; then
     step embedded-pass embedded "${PYTEST[@]}" tests --ignore=tests/browser -m "not server or embedded"
     step faults-pass env DATABASE_CONN_MAX_AGE=0 DATABASE_URL="$(other_database faults)" \
