@@ -28,7 +28,7 @@ import numpy as np
 
 from gameserver.stats.bootstrap import pigeonhole
 from gameserver.stats.cluster_intervals import rate_intervals
-from gameserver.stats.clusters import clusters_of
+from gameserver.stats.clusters import clusters_of, effective_players
 from gameserver.stats.outcomes import contest, median_summary
 
 MEDIAN_KM = 1000.0
@@ -83,7 +83,10 @@ def replicate(
     order = np.argsort(log_km)
     boot = pigeonhole(clusters=clusters, seed=int(errors.integers(2**31)), resamples=1000)
     _, low, high = median_summary(
-        ordered=np.exp(log_km[order]), ordered_cell=boot.row_cell()[order], weights=boot.cell_weights()
+        ordered=np.exp(log_km[order]),
+        ordered_cell=boot.row_cell()[order],
+        weights=boot.cell_weights(),
+        players=effective_players(player),
     )
     return covers, rejects, None if low is None or high is None else bool(low <= MEDIAN_KM <= high)
 

@@ -23,7 +23,7 @@ import numpy as np
 from gameserver.stats.bootstrap import pigeonhole
 from gameserver.stats.breakdowns import breakdown
 from gameserver.stats.cluster_intervals import mean_interval
-from gameserver.stats.clusters import Clusters, clusters_of, rate_design, two_way
+from gameserver.stats.clusters import TOO_FEW_PLAYERS, Clusters, clusters_of, effective_players, rate_design, two_way
 from gameserver.stats.estimands import accuracy_differences, headline_family, win_rate_estimands
 from gameserver.stats.outcomes import ADMIN_NOTE, admin_outcomes, contest, median_summary, planet_table
 from gameserver.stats.power import power_plan
@@ -101,8 +101,13 @@ def benchmark_tables(
     orders = {side: order for side, (_, order) in sides.items()}
     # The humans' errors resample panoramas and players; the model's panoramas only (its guess ignores the player).
     resampled = {"human": (boot.cell_weights(), boot.row_cell()), "model": (boot.panorama_weights, boot.panorama_group)}
+    # The humans' median gets an interval only from MEDIAN_MIN_PLAYERS effective players up; the model's is
+    # clustered by panorama alone.
+    players = {"human": effective_players(labels["player"][1]), "model": None}
     medians = {
-        side: median_summary(ordered=ordered, ordered_cell=resampled[side][1][order], weights=resampled[side][0])
+        side: median_summary(
+            ordered=ordered, ordered_cell=resampled[side][1][order], weights=resampled[side][0], players=players[side]
+        )
         for side, (ordered, order) in sides.items()
     }
     model_names, model_codes = labels["model_version"]
@@ -199,6 +204,9 @@ def benchmark_tables(
                 for side in ("human", "model")
                 for part, value in zip(("km", "low", "high"), medians[side], strict=True)
             },
+            "human_median_note": TOO_FEW_PLAYERS
+            if medians["human"][0] is not None and medians["human"][1] is None
+            else None,
             "human_mean_points": _mean_or_none(table.human_points),
             "model_mean_points": _mean_or_none(table.model_points),
         },

@@ -23,6 +23,10 @@ import numpy as np
 # are about 1.1 effective players). A dimension of one player is left out instead: the claim is about that player.
 MIN_EFFECTIVE_PLAYERS = 3.0
 TOO_FEW_PLAYERS = "too few players to say"
+# The humans' median error gets its cluster-bootstrap interval from this many effective players up: with 3 players
+# whose typical errors differ by factors of e its 95% interval covered 88% (bench/stats_calibration.py,
+# docs/statistics.md), as resampling 3 players cannot show how far a fourth would move the median.
+MEDIAN_MIN_PLAYERS = 10.0
 # Per-group cluster totals are kept in one bincount while groups x clusters stays under this; beyond it the
 # (group, cluster) pairs are factorised first.
 DENSE_PAIRS = 1 << 22
@@ -345,3 +349,11 @@ def rate_design(
         np.nan_to_num(bounded, nan=1.0, posinf=1.0),
     )
     return RateDesign(counts=counts, rate=rate, effect=effect, df=terms.degrees_of_freedom(), terms=terms)
+
+
+def effective_players(player: np.ndarray) -> float:
+    """Kish's effective number of players, (sum of rounds)² / sum of each player's rounds²: 3 players holding 204
+    of 215 rounds are about 1.1; 0.0 for no rounds."""
+    sizes = np.bincount(player).astype(np.float64)
+    squares = float(np.square(sizes).sum())
+    return float(sizes.sum()) ** 2 / squares if squares else 0.0

@@ -9,7 +9,7 @@ import numpy as np
 
 from gameserver.stats.bootstrap import median_resamples
 from gameserver.stats.cluster_intervals import contest_inference, rate_intervals
-from gameserver.stats.clusters import Clusters
+from gameserver.stats.clusters import MEDIAN_MIN_PLAYERS, TOO_FEW_PLAYERS, Clusters
 from gameserver.stats.intervals import median_of_sorted, percentile_interval, sign_test_p, wilson_interval
 from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM, within_thresholds
 
@@ -75,13 +75,16 @@ def admin_outcomes(
 
 
 def median_summary(
-    *, ordered: np.ndarray, ordered_cell: np.ndarray, weights: np.ndarray
+    *, ordered: np.ndarray, ordered_cell: np.ndarray, weights: np.ndarray, players: float | None = None
 ) -> tuple[float | None, float | None, float | None]:
     """(median, low, high) of sorted errors with the cluster bootstrap's 95% percentile interval (`weights`
     (B, cells) per resample, `ordered_cell` each sorted row's cell); None for no rows and for infinite ends
-    (a median among timeouts)."""
+    (a median among timeouts), and no interval where the rows' effective `players` (humans' errors; None: not
+    clustered by player) are under MEDIAN_MIN_PLAYERS."""
     if not ordered.size:
         return None, None, None
+    if players is not None and players < MEDIAN_MIN_PLAYERS:
+        return _finite_or_none(median_of_sorted(ordered)), None, None
     low, high = percentile_interval(
         samples=median_resamples(weights=weights, ordered=ordered, ordered_cell=ordered_cell)
     )
@@ -162,6 +165,7 @@ def _planet_row(
         "median_km": median[0],
         "median_low": median[1],
         "median_high": median[2],
+        "median_note": TOO_FEW_PLAYERS if median[0] is not None and median[1] is None and kind == "human" else None,
     }
 
 

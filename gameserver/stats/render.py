@@ -51,10 +51,12 @@ def render_text(*, tables: dict[str, Any]) -> str:
         within = "  ".join(
             f"{_percent(a['rate'])} ({_percent(a['low'])}–{_percent(a['high'])})" for a in row["accuracy"]
         )
-        lines.append(
-            f"  {row['name'][:16]:<17}{row['rounds']:>9,}  {within}  {_number(row['median_km'])} "
-            f"({_number(row['median_low'])}–{_number(row['median_high'])})"
+        interval = (
+            row.get("median_note") or "–"
+            if row["median_low"] is None
+            else f"{_number(row['median_low'])}–{_number(row['median_high'])}"
         )
+        lines.append(f"  {row['name'][:16]:<17}{row['rounds']:>9,}  {within}  {_number(row['median_km'])} ({interval})")
     views = tables.get("model_views", {})
     lines += [
         f"  {model} guessed on: " + ", ".join(f"{view or 'no recorded view'} ({n:,})" for view, n in seen.items())

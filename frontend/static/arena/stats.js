@@ -110,7 +110,8 @@ function renderAdmin(tables) {
 }
 
 function renderPlanet(tables) {
-  const median = (r) => r.median_km === null ? "—" : r.median_low === null ? formatKm(r.median_km)
+  const median = (r) => r.median_km === null ? "—"
+    : r.median_low === null ? (r.median_note ? `${formatKm(r.median_km)} (${r.median_note})` : formatKm(r.median_km))
     : `${formatKm(r.median_km)} (${formatKm(r.median_low)}–${formatKm(r.median_high)})`;
   table("planet-table", ["", "Rounds", ...tables.thresholds.map((t) => `${t.km} km`), "Median error (95% CI)"],
     tables.planet_table.map((r) => [r.name, count(r.rounds),
@@ -162,7 +163,9 @@ function renderErrors(tables) {
   const e = tables.errors;
   const p = tables.paired;
   const median = (side) => e[`${side}_median_km`] === null ? "—"
-    : `${formatKm(e[`${side}_median_km`])} (${formatKm(e[`${side}_median_low`])}–${formatKm(e[`${side}_median_high`])})`;
+    : e[`${side}_median_low`] === null
+      ? `${formatKm(e[`${side}_median_km`])}${e[`${side}_median_note`] ? ` (${e[`${side}_median_note`]})` : ""}`
+      : `${formatKm(e[`${side}_median_km`])} (${formatKm(e[`${side}_median_low`])}–${formatKm(e[`${side}_median_high`])})`;
   const points = (value) => value === null ? "—" : Math.round(value).toLocaleString("en");
   const ratio = p.ratio === null ? "—" : p.ratio_low === null ? number(p.ratio, 2)
     : `${number(p.ratio, 2)} (${number(p.ratio_low, 2)}–${number(p.ratio_high, 2)})`;

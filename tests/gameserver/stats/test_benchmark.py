@@ -154,6 +154,7 @@ def test_empty_table_gives_empty_tables() -> None:
             "median_km": None,
             "median_low": None,
             "median_high": None,
+            "median_note": None,
             "accuracy": [
                 {"name": name, "km": km, "rate": None, "low": None, "high": None}
                 for name, km in zip(THRESHOLD_NAMES, THRESHOLDS_KM, strict=True)
