@@ -23,9 +23,9 @@ import numpy as np
 from gameserver.stats.bootstrap import pigeonhole
 from gameserver.stats.breakdowns import breakdown
 from gameserver.stats.cluster_intervals import mean_interval
-from gameserver.stats.clusters import TOO_FEW_PLAYERS, Clusters, clusters_of, effective_players, rate_design, two_way
+from gameserver.stats.clusters import Clusters, clusters_of, effective_players, rate_design, two_way
 from gameserver.stats.estimands import accuracy_differences, headline_family, win_rate_estimands
-from gameserver.stats.outcomes import ADMIN_NOTE, admin_outcomes, contest, median_summary, planet_table
+from gameserver.stats.outcomes import ADMIN_NOTE, admin_outcomes, contest, median_note, median_summary, planet_table
 from gameserver.stats.power import power_plan
 from gameserver.stats.ratings import ratings
 from planet_engine.geo import THRESHOLD_NAMES, THRESHOLDS_KM, within_thresholds
@@ -204,9 +204,7 @@ def benchmark_tables(
                 for side in ("human", "model")
                 for part, value in zip(("km", "low", "high"), medians[side], strict=True)
             },
-            "human_median_note": TOO_FEW_PLAYERS
-            if medians["human"][0] is not None and medians["human"][1] is None
-            else None,
+            "human_median_note": median_note(medians["human"]),
             "human_mean_points": _mean_or_none(table.human_points),
             "model_mean_points": _mean_or_none(table.model_points),
         },

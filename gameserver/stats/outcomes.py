@@ -91,6 +91,12 @@ def median_summary(
     return _finite_or_none(median_of_sorted(ordered)), _finite_or_none(low), _finite_or_none(high)
 
 
+def median_note(median: tuple[float | None, float | None, float | None]) -> str | None:
+    """What stands where the humans' median has no interval though it has a value (median_summary withheld it:
+    too few players)."""
+    return TOO_FEW_PLAYERS if median[0] is not None and median[1] is None else None
+
+
 def planet_table(
     *,
     human_inside: np.ndarray,
@@ -165,7 +171,7 @@ def _planet_row(
         "median_km": median[0],
         "median_low": median[1],
         "median_high": median[2],
-        "median_note": TOO_FEW_PLAYERS if median[0] is not None and median[1] is None and kind == "human" else None,
+        "median_note": median_note(median) if kind == "human" else None,
     }
 
 

@@ -157,23 +157,6 @@ def manage_all(*commands: list[str], environment: dict[str, str]) -> None:
         pytest.fail(f"{commands} exited {result.returncode}:\n{result.stdout}{result.stderr}", pytrace=False)
 
 
-def manage(*arguments: str, environment: dict[str, str]) -> None:
-    """Run one management command to completion; fail with its output if it fails."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"manage.py {' '.join(arguments)} exited {result.returncode}:\n{result.stdout}{result.stderr}",
-            pytrace=False,
-        )
-
-
 def log_tail(log: Path, *, lines: int = 200) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.is_file() else "(no output)"
 
@@ -379,14 +362,11 @@ def screenshot() -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def arena_manage(request: pytest.FixtureRequest, arena_server: str) -> Callable[..., None]:
-    """`arena_manage("simulate_rounds", ...)` runs a management command on the arena server's database;
-    `arena_manage(["import_panoramas", ...], ["simulate_rounds", ...])` runs several in order in one process."""
+    """`arena_manage(["simulate_rounds", ...], ...)`: management commands, each a list of its arguments, run in
+    order in one process on the arena server's database."""
     environment = request.config.stash[SERVER_ENVIRONMENT]
 
-    def run(*arguments: str | list[str]) -> None:
-        if all(isinstance(argument, list) for argument in arguments):
-            manage_all(*(list(argument) for argument in arguments), environment=environment)
-        else:
-            manage(*(str(argument) for argument in arguments), environment=environment)
+    def run(*commands: list[str]) -> None:
+        manage_all(*commands, environment=environment)
 
     return run

@@ -23,10 +23,12 @@ JOB_TIMEOUT_MS = 120_000
 @pytest.fixture(scope="module")
 def superuser(arena_manage: Callable[..., None]) -> None:
     arena_manage(
-        "shell",
-        "-c",
-        "from django.contrib.auth import get_user_model; get_user_model().objects"
-        f".create_superuser({json.dumps(ADMIN_USER)}, '', {json.dumps(ADMIN_PASSWORD)})",
+        [
+            "shell",
+            "-c",
+            "from django.contrib.auth import get_user_model; get_user_model().objects"
+            f".create_superuser({json.dumps(ADMIN_USER)}, '', {json.dumps(ADMIN_PASSWORD)})",
+        ]
     )
 
 

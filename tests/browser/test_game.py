@@ -288,19 +288,8 @@ def test_the_benchmark_page_shows_the_tables_and_plots(
     # Enough rounds for every table: synthetic players a few hundred to a few thousand km off; three of them, as
     # fewer than three (effective) players get "too few players to say" instead of intervals.
     arena_manage(
-        "simulate_rounds",
-        "--set",
-        ARENA_SET,
-        "--rounds",
-        "40",
-        "--skill-km",
-        "300",
-        "--skill-km",
-        "1000",
-        "--skill-km",
-        "3000",
-        "--seed",
-        "1",
+        ["simulate_rounds", "--set", ARENA_SET, "--rounds", "40", "--seed", "1"]
+        + ["--skill-km", "300", "--skill-km", "1000", "--skill-km", "3000"]
     )
     page.goto("/stats")
     expect(page.locator("#stats")).to_be_visible()

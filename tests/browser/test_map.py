@@ -55,6 +55,14 @@ def world_pixel(latitude: float, longitude: float, *, zoom: float) -> tuple[floa
     return size * (longitude + 180) / 360, size / 2 - size * y / (2 * math.pi)
 
 
+def opening_offset(latitude: float, longitude: float) -> tuple[float, float]:
+    """Where a point lies on a map at its opening view (START_VIEW), in pixels from the map's centre."""
+    centre_lat, centre_lng, zoom = START_VIEW
+    x, y = world_pixel(latitude, longitude, zoom=zoom)
+    centre_x, centre_y = world_pixel(centre_lat, centre_lng, zoom=zoom)
+    return x - centre_x, y - centre_y
+
+
 def zoom_of(page: Page, selector: str) -> float:
     return float(page.locator(selector).get_attribute("data-zoom") or "nan")
 
@@ -64,10 +72,8 @@ def zoom_in_on(page: Page, latitude: float, longitude: float, *, zoom: float, se
     pointer, so it stays there until the map reaches `zoom`."""
     box = page.locator(selector).bounding_box()
     assert box is not None
-    centre_lat, centre_lng, start = START_VIEW
-    x, y = world_pixel(latitude, longitude, zoom=start)
-    centre_x, centre_y = world_pixel(centre_lat, centre_lng, zoom=start)
-    page.mouse.move(box["x"] + box["width"] / 2 + x - centre_x, box["y"] + box["height"] / 2 + y - centre_y)
+    dx, dy = opening_offset(latitude, longitude)
+    page.mouse.move(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
     for _ in range(30):
         if zoom_of(page, selector) >= zoom:
             break

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import DESKTOP_VIEWPORT, SERVER_ENVIRONMENT, BrowserGuard, guarded_page
 from tests.browser.test_game import MODEL_TIMEOUT_MS, guess_by_clicking, start_game_in_lobby, wait_for_photo
-from tests.browser.test_map import START_VIEW, world_pixel
+from tests.browser.test_map import opening_offset
 
 # Every text the score cards' points showed, and whether a guess line was ever drawn out by its dash offset.
 WATCH = """window.__points = { human: [], model: [] }; window.__dashed = false;
@@ -67,12 +67,8 @@ def guess_at(page: Page, latitude: float, longitude: float) -> None:
     map, at the edge's nearest spot, away from the zoom buttons and the credit): a few km off, or some hundreds."""
     box = page.locator("#guess-map").bounding_box()
     assert box is not None
-    centre_lat, centre_lng, zoom = START_VIEW
-    x, y = world_pixel(latitude, longitude, zoom=zoom)
-    centre_x, centre_y = world_pixel(centre_lat, centre_lng, zoom=zoom)
-    guess_by_clicking(
-        page, x=inside(0.5 + (x - centre_x) / box["width"]), y=inside(0.5 + (y - centre_y) / box["height"])
-    )
+    dx, dy = opening_offset(latitude, longitude)
+    guess_by_clicking(page, x=inside(0.5 + dx / box["width"]), y=inside(0.5 + dy / box["height"]))
 
 
 def inside(fraction: float) -> float:

@@ -73,6 +73,10 @@ class ServiceProcess:
     def stop(self, *, seconds: float = 20.0) -> None:
         """Shut down, or be killed after `seconds`."""
         self.terminate()
+        self.wait_or_kill(seconds=seconds)
+
+    def wait_or_kill(self, *, seconds: float) -> None:
+        """Wait for the process to end (asked to already), killing it after `seconds`."""
         try:
             self.process.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
@@ -152,4 +156,4 @@ class Spawner:
             started.terminate()
         deadline = time.monotonic() + 3.0
         for started in reversed(self.started):
-            started.stop(seconds=max(0.1, deadline - time.monotonic()))
+            started.wait_or_kill(seconds=max(0.1, deadline - time.monotonic()))
