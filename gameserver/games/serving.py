@@ -43,7 +43,7 @@ def view_encode(*, data: bytes, equirectangular: bool) -> tuple[bytes, float]:
     width, height = picture.size
     turn = 0.0
     if equirectangular:
-        shift = _rng.randrange(width)
+        shift = _rng.randrange(1, width)  # never 0: an unturned view would open at the manifest's own heading
         picture = ImageChops.offset(picture, shift, 0)  # wraps round: the sphere is whole
         turn = 360.0 * shift / width
         scale = _rng.uniform(*SCALE_RANGE)

@@ -60,3 +60,25 @@ def test_an_odd_photo_and_a_common_one_share_their_served_sizes() -> None:
     # Drawn from the same distribution: neither range of widths sticks out of the other's by more than noise.
     assert abs(min(w for w, _ in odd) - min(w for w, _ in common)) <= 25
     assert abs(max(w for w, _ in odd) - max(w for w, _ in common)) <= 25
+
+
+class Lowest(random.Random):
+    """A generator whose every draw is the lowest its range allows: the edge a uniform draw reaches now and then."""
+
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:  # type: ignore[override]
+        return 0 if stop is None else start
+
+    def uniform(self, a: float, b: float) -> float:
+        return a
+
+    def randint(self, a: int, b: int) -> int:
+        return a
+
+
+def test_a_panorama_is_never_served_unturned(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A turn of 0° would serve the manifest's own heading, a key into the set (about one serve in 700 did).
+    monkeypatch.setattr(serving, "_rng", Lowest())
+    buffer = io.BytesIO()
+    Image.new("RGB", (720, 360), (90, 120, 150)).save(buffer, format="JPEG")
+    _, turn = serving.view_encode(data=buffer.getvalue(), equirectangular=True)
+    assert 0.0 < turn < 360.0
