@@ -266,6 +266,11 @@ if CELERY_BROKER_URL.startswith("memory://"):
     # it (p50 1044 ms). Every 5 ms costs nothing measurable and leaves the forward pass as the wait.
     CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.005
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker runs one task at a time on one thread: it keeps its database connection for this many tasks instead of
+# Celery's default, a new connection (a PostgreSQL backend started, its catalog caches cold) for every task, which
+# cost the inference worker about a tenth of its CPU per round (bench/README.md). A connection that failed is
+# replaced before the next task (gameserver/celery.py). Web processes are unaffected (DATABASE_CONN_MAX_AGE).
+CELERY_DB_REUSE_MAX = int(os.environ.get("PLANET_WORKER_DB_REUSE_MAX", "1000"))
 # The model's guess on a round (games/tasks.py: predict_round, registered under its first name,
 # gameserver.inference.tasks.predict_round) goes to the inference workers; the game's other tasks (stocking served
 # encodings: games/serving_stock.py) ride on that queue, which every deployment consumes; with no worker they wait,

@@ -86,18 +86,41 @@ def worker_process(tmp_path: Path, model_version):
         log.close()
 
 
+def other_backends() -> set[tuple[int, object]]:
+    """The PostgreSQL sessions on the test database other than this process's own: (pid, backend start)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        return set(cursor.fetchall())
+
+
 def test_a_game_against_a_separate_worker_process(synthetic_test, worker_process, wait_for_model):
     panorama_set_import(manifest_path=synthetic_test, name="synthetic")
+    sessions: list[set[tuple[int, object]]] = []
     client = Client()
     post = lambda url, body: client.post(url, data=json.dumps(body), content_type="application/json")  # noqa: E731
     game = post("/api/games", {"set": "synthetic", "rounds": 3}).json()
     for number in (1, 2, 3):
+        if number == 3:  # the worker's kept connection dies while it waits for a task (PostgreSQL restarted)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [[p for p, _ in sessions[1]]]
+                )
         view = post(f"/api/games/{game['game']}/rounds/{number}/start", {}).json()
         ready = wait_for_model(public_id=view["round"], log=worker_process)
         assert ready.model_status == Round.ModelStatus.READY, ready.model_error
+        sessions.append(other_backends())
         reveal = post(f"/api/rounds/{view['round']}/guess", {"latitude": 10.0, "longitude": 20.0}).json()
         assert reveal["model"]["status"] == "ready" and reveal["model"]["km"] >= 0
         assert reveal["model"]["checkpoint_sha256"] == ready.game.model_version.checkpoint_sha256
     assert Guess.objects.filter(model_committed_first=True).count() == 3
     # The worker loaded the model once, when its process started, not once per task.
     assert worker_process.read_text().count("loaded model") == 1
+    # ... answered rounds 1 and 2 on one database session, kept between tasks (settings.CELERY_DB_REUSE_MAX), not a
+    # new connection (a PostgreSQL backend started) for each; and when that session died, found it dead before
+    # round 3's task and reconnected, without failing the task first (gameserver/celery.py).
+    assert len(sessions[0]) == 1 and sessions[0] == sessions[1], sessions
+    assert len(sessions[2]) == 1 and sessions[2] != sessions[1], sessions
+    assert "retry" not in worker_process.read_text().lower()
