@@ -26,6 +26,7 @@ from bench.load.measure import (
     noise_watch,
     raise_file_limit,
     server_log_problems,
+    sizing,
 )
 from bench.load.players import PlayConfig, players_run
 from bench.load.profile import Profiler
@@ -184,6 +185,7 @@ async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         for name, cores in cpu_play.items()
         if name in ("web", "worker", "rest")
     }
+    players_sizing = sizing(cpu_per_round_ms, think_s=config.think_s, cores=os.cpu_count() or 1)
     profile = profiler.results() if profiler else None
     latency = {name: percentiles(values) for name, values in ledger.latencies_ms.items()}
     throughput = cpu_throughput = None
@@ -232,6 +234,7 @@ async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "profile": profile,
         "worker": worker,
         "cpu_per_round_ms": cpu_per_round_ms,
+        "sizing": players_sizing,
         "other_pytest_share": round(sum(noise) / len(noise), 2) if noise else 0.0,
     }
 

@@ -169,6 +169,22 @@ class CpuMeter:
         return {name: round(value, 2) for name, value in result.items()}
 
 
+def sizing(cpu_per_round_ms: dict[str, float], *, think_s: tuple[float, float], cores: int) -> dict[str, Any]:
+    """What a player costs each tier at the run's pace (one round per mean think time): CPU-seconds per player-minute,
+    the players one core of that tier carries, and all tiers together (web, worker, PostgreSQL and Redis sharing
+    cores, as on this box): the players per core and the players this machine could carry with every core busy."""
+    pace = 60.0 / ((think_s[0] + think_s[1]) / 2)
+    per_minute = {name: ms / 1000 * pace for name, ms in cpu_per_round_ms.items()}
+    total = sum(per_minute.values())
+    return {
+        "rounds_per_player_minute": round(pace, 2),
+        "cpu_s_per_player_minute": {name: round(value, 3) for name, value in per_minute.items()},
+        "players_per_core": {name: int(60 / value) if value > 0 else None for name, value in per_minute.items()},
+        "players_per_core_all_tiers": int(60 / total) if total > 0 else None,
+        "players_this_machine": int(cores * 60 / total) if total > 0 else None,
+    }
+
+
 def server_log_problems(stack: Stack) -> dict[str, Any]:
     """Errors the server and worker logged (the server prints 500 tracebacks there: bench/load/asgi.py): each
     exception's last line, counted, so an error the clients saw only as a status has its cause beside it."""

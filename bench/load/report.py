@@ -93,6 +93,16 @@ def report(results: dict[str, Any]) -> str:
             + ", ".join(f"{name} {ms:.0f} ms" for name, ms in per_round.items())
             + f" of CPU per round played: {sum(per_round.values()):.0f} ms in all"
         )
+    sized = results.get("sizing")
+    if sized:
+        lines.append(
+            f"sizing       at {sized['rounds_per_player_minute']} rounds a player-minute, CPU-s per player-minute: "
+            + ", ".join(f"{name} {value}" for name, value in sized["cpu_s_per_player_minute"].items())
+            + "; players per core: "
+            + ", ".join(f"{name} {value}" for name, value in sized["players_per_core"].items())
+            + f"; all tiers on shared cores {sized['players_per_core_all_tiers']} a core, "
+            f"{sized['players_this_machine']} on this machine's {results['environment']['cpu_count']} cores"
+        )
     worker = results.get("worker")
     if worker:
         lines.append(
