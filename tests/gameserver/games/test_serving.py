@@ -65,7 +65,7 @@ def test_an_odd_photo_and_a_common_one_share_their_served_sizes() -> None:
 class Lowest(random.Random):
     """A generator whose every draw is the lowest its range allows: the edge a uniform draw reaches now and then."""
 
-    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:  # type: ignore[override]
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
         return 0 if stop is None else start
 
     def uniform(self, a: float, b: float) -> float:
