@@ -76,7 +76,8 @@ def synthetic_set_writer() -> Callable[..., Path]:
 # The synthetic training set and the tiny checkpoints trained on it are built once per version of the code and
 # kept in .cache/tests/ (keyed by the engine's sources, this file and torch's version), so the suite's passes and
 # processes share them instead of each training its own; each session uses a copy of the checkpoint.
-CACHE = Path(__file__).resolve().parents[1] / ".cache" / "tests"
+# PLANET_TEST_CACHE puts them elsewhere (tests/run_passes.sh: beside pip's cache, so a fresh clone starts warm).
+CACHE = Path(os.environ.get("PLANET_TEST_CACHE") or Path(__file__).resolve().parents[1] / ".cache" / "tests")
 
 
 def code_key() -> str:

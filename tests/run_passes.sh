@@ -41,6 +41,15 @@ skip() {  # skip NAME REASON
 
 embedded() { env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL "$@"; }
 
+# Caches kept outside the checkout, as pip's is, so that a fresh clone (CI) starts warm: mypy's (each module
+# rechecked when its source's hash differs from the cached one), collectstatic's compressed copies (keyed by the
+# file's content) and the tests' synthetic sets and tiny models (keyed by the engine's sources, tests/conftest.py).
+# Set a variable to choose another place; each is rebuilt where it is missing.
+CACHE_HOME=${XDG_CACHE_HOME:-$HOME/.cache}/planet-arena
+export PLANET_TEST_CACHE=${PLANET_TEST_CACHE:-$CACHE_HOME/tests}
+export MYPY_CACHE_DIR=${MYPY_CACHE_DIR:-$CACHE_HOME/mypy}
+export PLANET_STATIC_COMPRESSION_CACHE=${PLANET_STATIC_COMPRESSION_CACHE:-$CACHE_HOME/static-compressed}
+
 chromium_ready() {
   [ -x "$CHROMIUM" ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
