@@ -3,11 +3,13 @@
 # pytest run is one process, one core at most, and the browser pass mostly waits on its pages):
 #   lane 1: ruff (lint and format) and import-linter, then the browser pass (its own run_arena server, embedded);
 #   lane 2: the documentation in strict mode, then the game server's tests against PostgreSQL and Redis
-#           (DATABASE_URL and REDIS_URL; .ci/run sets them where those services run), the fault tests apart;
+#           (DATABASE_URL and REDIS_URL; .ci/run sets them where those services run), the fault tests and the
+#           statistics' tests apart;
 #   lane 3: mypy, the embedded pass (SQLite, in-memory layer and broker): the engine's and the repository's tests and,
 #           where lane 2 runs the game server's tests, only those about the embedded backends (marked `embedded`);
 #           then the fault tests (processes of the game server killed, restarted, spread across machines) against
-#           a database and a Redis database of their own (test_faults, Redis db 1).
+#           a database and a Redis database of their own (test_faults, Redis db 1), then the statistics' tests
+#           against PostgreSQL and Redis (test_stats, Redis db 2): moved from lane 2 so that the lanes end together.
 # Without PostgreSQL and Redis the embedded pass runs every test and the passes that need them are SKIPPED.
 # Lanes 2 and 3 write to artefacts/test-logs/lane<N>.log, printed when lane 1 is done. A pass that cannot run here
 # (no Chromium and no way to install it; no PostgreSQL or Redis) is named in the summary as SKIPPED with the reason;
@@ -84,7 +86,8 @@ the browser tests were not run ($count)"
 lane2() {
   step docs .venv/bin/mkdocs build --strict --quiet
   if services; then
-    step postgres-pass env DATABASE_CONN_MAX_AGE=0 "${PYTEST[@]}" tests/gameserver --ignore=tests/gameserver/faults
+    step postgres-pass env DATABASE_CONN_MAX_AGE=0 "${PYTEST[@]}" tests/gameserver --ignore=tests/gameserver/faults \
+      --ignore=tests/gameserver/stats
   else
     skip postgres-pass "DATABASE_URL and REDIS_URL not set (no PostgreSQL and Redis here)"
   fi
@@ -96,6 +99,8 @@ lane3() {
     step embedded-pass embedded "${PYTEST[@]}" tests --ignore=tests/browser -m "not server or embedded"
     step faults-pass env DATABASE_CONN_MAX_AGE=0 DATABASE_URL="$(other_database faults)" \
       REDIS_URL="$(other_redis 1)" "${PYTEST[@]}" tests/gameserver/faults
+    step postgres-stats-pass env DATABASE_CONN_MAX_AGE=0 DATABASE_URL="$(other_database stats)" \
+      REDIS_URL="$(other_redis 2)" "${PYTEST[@]}" tests/gameserver/stats
   else
     step embedded-pass embedded "${PYTEST[@]}" tests --ignore=tests/browser
     skip faults-pass "DATABASE_URL and REDIS_URL not set: the fault tests that need PostgreSQL and Redis were not \
