@@ -94,3 +94,29 @@ def test_round_one_events_that_come_after_round_two_started_leave_round_two_alon
     page.click("#guess-button")
     expect(page.locator("#reveal-title")).to_have_text(re.compile(r"Round 2: "))
     expect(page.locator("#reveal-panel .map-pin.truth")).to_have_count(1)
+
+
+def test_an_event_that_changes_nothing_leaves_the_reveal_map_as_the_player_set_it(page: Page) -> None:
+    # Under load a round's own events come after its reveal is drawn. Each re-reads the reveal; one that changed
+    # nothing must not draw it again: that reset the view the player had zoomed to and closed the name under their
+    # pointer (seen as a flaky read of the pins' names in test_security).
+    socket = HeldSocket(page)
+    start_game_in_lobby(page, rounds=2, name="Ada")
+    wait_for_photo(page)
+    wait_for_the_model(page)
+    guess_by_clicking(page, x=0.5, y=0.5)
+    page.click("#guess-button")
+    expect(page.locator("#reveal-panel .map-pin.model")).to_have_count(1, timeout=MODEL_TIMEOUT_MS)
+    socket.release()  # what the server sent so far; frames pass from now on
+    page.wait_for_timeout(1000)
+    page.click("#reveal-map .leaflet-control-zoom-in")
+    page.wait_for_timeout(800)  # the zoom's animation
+    truth = page.locator("#reveal-panel .map-pin.truth")
+    where = truth.bounding_box()
+    socket.release(
+        {"event": "player_guessed", "round": 1, "name": "Ada", "guesses": 1, "players": 1},
+        {"event": "round_complete", "round": 1},
+    )
+    page.wait_for_timeout(1500)  # the page re-reads the reveal
+    assert truth.bounding_box() == where
+    expect(page.locator("#reveal-title")).to_have_text(re.compile(r"Round 1: "))

@@ -19,7 +19,7 @@ const panels = ["room-panel", "join-panel", "round-panel", "reveal-panel", "summ
   .reduce((all, id) => ({ ...all, [id]: document.getElementById(id) }), {});
 
 const state = { game: null, view: null, reveal: null, guessMap: null, picker: null, revealMap: null,
-  revealLayers: null, waitTimer: null, submitting: false, socket: null, waitingForHost: false,
+  revealLayers: null, revealDrawn: null, waitTimer: null, submitting: false, socket: null, waitingForHost: false,
   modelReady: new Set() };
 
 function show(...ids) {
@@ -261,6 +261,7 @@ function renderWaiting(waiting) {
 
 // The reveal map (one for the whole game) with a fresh layer of `draw(layers)`'s pins; returns their points.
 function drawOnRevealMap(draw) {
+  state.revealDrawn = null;  // what renderReveal last drew is gone
   document.getElementById("reveal-map-box").hidden = false;
   const map = state.revealMap ??= createWorldMap(document.getElementById("reveal-map"));
   if (state.revealLayers) state.revealLayers.remove();
@@ -277,12 +278,18 @@ function renderReveal(reveal) {
   document.getElementById("next-button").hidden = false;
   show("reveal-panel");
   panels["reveal-panel"].classList.remove("waiting");
-  const points = drawOnRevealMap((layers, map) => (reveal.streak ? drawStreakRound(layers, reveal, { cells: true })
-    : drawRound(map, layers, reveal, { cells: true })));
-  state.revealMap.fitBounds(L.latLngBounds(points).pad(0.25), { maxZoom: 8, animate: false });
-  // The line from the guess to the truth is drawn out once per round, not on each redraw.
-  if (state.linesDrawn !== reveal.round) drawLinesOut(document.getElementById("reveal-map"));
-  state.linesDrawn = reveal.round;
+  // An event re-reads the reveal (under load a round's own events come after it is drawn); one that changed
+  // nothing is not drawn again, which would reset the view the player zoomed to and close the name they point at.
+  const drawn = JSON.stringify(reveal);
+  if (drawn !== state.revealDrawn) {
+    const points = drawOnRevealMap((layers, map) => (reveal.streak ? drawStreakRound(layers, reveal, { cells: true })
+      : drawRound(map, layers, reveal, { cells: true })));
+    state.revealMap.fitBounds(L.latLngBounds(points).pad(0.25), { maxZoom: 8, animate: false });
+    state.revealDrawn = drawn;
+    // The line from the guess to the truth is drawn out once per round, not on each redraw.
+    if (state.linesDrawn !== reveal.round) drawLinesOut(document.getElementById("reveal-map"));
+    state.linesDrawn = reveal.round;
+  }
   document.getElementById("legend-others").hidden = !(reveal.opponents || []).length;
 
   const { title, parts } = (reveal.streak ? streakReveal : revealParts)(reveal);
