@@ -42,6 +42,15 @@ class HeldSocket:
         self.held.clear()
 
 
+def round_one_guessed_once_planet_answered(page: Page) -> None:
+    """A two-round solo game started from the lobby, round 1 guessed after PlaNet's guess is in."""
+    start_game_in_lobby(page, rounds=2, name="Ada")
+    wait_for_photo(page)
+    wait_for_the_model(page)
+    guess_by_clicking(page, x=0.5, y=0.5)
+    page.click("#guess-button")
+
+
 def test_planet_and_the_table_show_when_their_event_comes_before_the_reveal_is_drawn(page: Page) -> None:
     socket = HeldSocket(page)
     released = False
@@ -70,11 +79,7 @@ def test_planet_and_the_table_show_when_their_event_comes_before_the_reveal_is_d
 
 def test_round_one_events_that_come_after_round_two_started_leave_round_two_alone(page: Page) -> None:
     socket = HeldSocket(page)
-    start_game_in_lobby(page, rounds=2, name="Ada")
-    wait_for_photo(page)
-    wait_for_the_model(page)
-    guess_by_clicking(page, x=0.5, y=0.5)
-    page.click("#guess-button")
+    round_one_guessed_once_planet_answered(page)
     expect(page.locator("#winners tbody tr")).to_have_count(6)
     page.click("#next-button")
     expect(page.locator("#round-title")).to_have_text("Round 2 of 2")
@@ -101,11 +106,7 @@ def test_an_event_that_changes_nothing_leaves_the_reveal_map_as_the_player_set_i
     # nothing must not draw it again: that reset the view the player had zoomed to and closed the name under their
     # pointer (seen as a flaky read of the pins' names in test_security).
     socket = HeldSocket(page)
-    start_game_in_lobby(page, rounds=2, name="Ada")
-    wait_for_photo(page)
-    wait_for_the_model(page)
-    guess_by_clicking(page, x=0.5, y=0.5)
-    page.click("#guess-button")
+    round_one_guessed_once_planet_answered(page)
     expect(page.locator("#reveal-panel .map-pin.model")).to_have_count(1, timeout=MODEL_TIMEOUT_MS)
     socket.release()  # what the server sent so far; frames pass from now on
     page.wait_for_timeout(1000)
