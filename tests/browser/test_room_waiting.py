@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Route, expect
 
@@ -74,3 +76,46 @@ def test_the_locked_screen_shows_the_photo_the_own_pin_and_the_clock(
         toasts = host.evaluate("() => window.__toasts")
         assert not [t for t in toasts if t.startswith("Host")], toasts
         expect(host.locator("#winners tbody tr")).to_have_count(6, timeout=60_000)
+
+
+# Every element showing text of its own (or a map pin) whose box the toast's box meets.
+COVERED_BY_TOAST = """() => {
+    const toast = document.querySelector('.toast').getBoundingClientRect();
+    const meets = (r) => Math.min(r.right, toast.right) > Math.max(r.left, toast.left) &&
+        Math.min(r.bottom, toast.bottom) > Math.max(r.top, toast.top);
+    return [...document.querySelectorAll('body *')].filter((node) => {
+        if (node.closest('.toast') || node.contains(document.querySelector('.toast'))) return false;
+        const own = [...node.childNodes].some((c) => c.nodeType === Node.TEXT_NODE && c.textContent.trim());
+        const rect = node.getBoundingClientRect();
+        const style = getComputedStyle(node);
+        return (own || node.matches('.map-pin, button, a, input, select')) && rect.width > 0 && rect.height > 0 &&
+            style.visibility !== 'hidden' && meets(rect);
+    }).map((node) => `${node.tagName.toLowerCase()}#${node.id}: ${node.textContent.trim().slice(0, 40)}`);
+}"""
+
+
+def test_on_a_desktop_a_toast_covers_nothing_of_the_room_reveal(
+    browser: Browser, guard: BrowserGuard, arena_server: str, screenshot: Callable[..., Path]
+) -> None:
+    # At the bottom right, "Guest guessed round 1 (2/2)" sat for seconds over the room's list on the host's reveal.
+    for width in (1366, 840):
+        viewport = {"width": width, "height": 768}
+        with (
+            guarded_page(browser, guard, base_url=arena_server, viewport=viewport) as host,
+            guarded_page(browser, guard, base_url=arena_server, viewport=DESKTOP_VIEWPORT) as guest,
+        ):
+            open_timed_room(host, guest)
+            wait_for_photo(host)
+            guess_by_clicking(host, x=0.5, y=0.5)
+            host.click("#guess-button")
+            expect(host.locator("#waiting")).to_contain_text("1 of 2 have guessed")
+            wait_for_photo(guest)
+            guess_by_clicking(guest, x=0.3, y=0.3)
+            guest.click("#guess-button")
+            expect(host.locator(".toast")).to_contain_text("Guest guessed round 1")
+            expect(host.locator("#reveal-title")).to_have_text(re.compile(r"Round 1: "))
+            expect(host.locator("#reveal-details")).to_contain_text("Guest")
+            covered = host.evaluate(COVERED_BY_TOAST)
+            screenshot(host, f"room-reveal-toast-{width}")
+            assert not covered, (width, covered)
+            expect(host.locator(".toast")).to_contain_text("Guest guessed round 1")  # still up while checked

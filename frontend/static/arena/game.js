@@ -70,7 +70,7 @@ function connectSocket(delay = 500) {
 async function onEvent(event) {
   if (event.event === "player_joined") toast(`${event.name} joined the room`);
   if (event.event === "rematch") {
-    toast("Someone in the room is playing again: join them with “Join the rematch”.");
+    toast("Rematch started: “Join the rematch”");
     document.getElementById("again-button").textContent = "Join the rematch";
   }
   // The host started a round: everyone waiting for it, or looking at the last reveal, moves on with them.
