@@ -29,6 +29,7 @@ import psycopg
 import redis
 
 from bench.machine import free_port
+from gameserver.worker_command import inference_worker_command
 from planet_engine.synthetic import REGIONS, write_synthetic_set
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -314,23 +315,7 @@ def worker_start(stack: Stack) -> None:
     spawn(
         stack,
         "worker",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "gameserver",
-            "worker",
-            "-Q",
-            "inference",
-            "-P",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "INFO",
-        ],
+        inference_worker_command(),
         extra={
             "OMP_NUM_THREADS": str(stack.config.worker_threads),
             # ONNX Runtime ignores OMP_NUM_THREADS: its own setting

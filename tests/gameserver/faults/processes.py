@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gameserver.worker_command import inference_worker_command
 from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -110,27 +111,7 @@ class Spawner:
         """`celery -A gameserver worker -Q inference` as deployed, ready to consume."""
         worker = self(
             name,
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "gameserver",
-                "worker",
-                "-Q",
-                "inference",
-                "-P",
-                pool,
-                "-c",
-                "1",
-                "-n",
-                f"{name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-l",
-                "INFO",
-            ],
+            inference_worker_command(pool=pool, name=name),
             env=env,
         )
         worker.wait_for_log(" ready.")

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from django.test import Client
 
 from gameserver.games.models import Guess, Round
 from gameserver.panoramas.services import panorama_set_import
+from gameserver.worker_command import inference_worker_command
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -50,23 +50,7 @@ def worker_process(tmp_path: Path, model_version):
     assert Path(settings.PANORAMA_STORAGE_DIR) == tmp_path / "panoramas"
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "gameserver",
-            "worker",
-            "-Q",
-            "inference",
-            "-P",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "INFO",
-        ],
+        inference_worker_command(),
         cwd=ROOT,
         env=env,
         stdout=log,
