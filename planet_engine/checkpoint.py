@@ -10,7 +10,7 @@ import hashlib
 import io
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, cast
 
@@ -102,11 +102,22 @@ class CheckpointPayload(TrainingState):
 
 @dataclass
 class LoadedCheckpoint:
-    model: GeoClassifier
+    """A checkpoint read and checked; its torch network is built on first use of `model` (an ONNX worker, whose
+    graph holds the weights, never builds it: about half of a model's load time and its memory)."""
+
     cells: CellSet
     config: CheckpointConfig
     sha256: str
     payload: CheckpointPayload
+    path: Path
+    device: torch.device | str = "cpu"
+    _model: GeoClassifier | None = field(default=None, repr=False)
+
+    @property
+    def model(self) -> GeoClassifier:
+        if self._model is None:
+            self._model = _model_build(self)
+        return self._model
 
 
 def backbone_is_stock(config: CheckpointConfig) -> bool:
@@ -202,8 +213,10 @@ def read_payload(path: str | Path) -> tuple[CheckpointPayload, str]:
     return cast(CheckpointPayload, payload), sha256
 
 
-def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> LoadedCheckpoint:
-    """Rebuild the model from the checkpoint alone, checking the backbone weights it was trained on."""
+def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu", build: bool = True) -> LoadedCheckpoint:
+    """Rebuild the model from the checkpoint alone, checking the backbone weights it was trained on; with
+    build=False the network is built only when `model` is first used (a CheckpointError then if its weights do not
+    fit)."""
     payload, sha256 = read_payload(path)
     config = payload["config"]
     cells = CellSet.from_rows(payload["cells"])
@@ -216,10 +229,21 @@ def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> 
                 f"{path} was trained on {config['backbone']} weights {payload['backbone_weights_sha256'][:12]}, "
                 f"but the installed package has {installed[:12]}"
             )
+    loaded = LoadedCheckpoint(
+        cells=cells, config=config, sha256=sha256, payload=payload, path=Path(path), device=device
+    )
+    if build:
+        loaded.model  # noqa: B018 (builds it: a checkpoint whose weights do not fit fails here)
+    return loaded
+
+
+def _model_build(loaded: LoadedCheckpoint) -> GeoClassifier:
+    """The checkpoint's network with its weights, in eval mode on the device it was loaded for."""
+    payload, config = loaded.payload, loaded.config
     hierarchy = payload.get("hierarchy", [])
     model = GeoClassifier(
         config["backbone"],
-        len(cells),
+        len(loaded.cells),
         pretrained=payload["backbone_state"] is None and config["pretrained"],
         dropout=config.get("dropout", 0.0),
         ancestors=[np.asarray(level["ancestors"]) for level in hierarchy],
@@ -231,6 +255,5 @@ def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> 
             model.backbone.load_state_dict(payload["backbone_state"])
         model.head.load_state(payload["head_state"])
     except RuntimeError as error:
-        raise CheckpointError(f"{path}: weights do not fit the model its config describes: {error}") from None
-    model.to(device).eval()
-    return LoadedCheckpoint(model=model, cells=cells, config=config, sha256=sha256, payload=payload)
+        raise CheckpointError(f"{loaded.path}: weights do not fit the model its config describes: {error}") from None
+    return model.to(loaded.device).eval()

@@ -22,7 +22,7 @@ from planet_engine.cells import CellSet
 from planet_engine.checkpoint import load_checkpoint
 from planet_engine.data import ImageInput, load_image, view_transform
 from planet_engine.geo import geoscore, pairwise_distances_km
-from planet_engine.model import select_device
+from planet_engine.model import GeoClassifier, select_device
 from planet_engine.onnx_export import onnx_export, onnx_logits, onnx_path, onnx_session
 
 POINT_MODES = ("cell", "geoscore")
@@ -125,8 +125,11 @@ class Predictor:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
         self.device = select_device(device)
-        loaded = load_checkpoint(checkpoint, device=self.device)
-        self.model = loaded.model
+        if backend == "auto":
+            backend = "torch" if self.device.type == "cuda" else "onnx"
+        # The ONNX graph holds the weights: the torch network is built only if something asks for it (embed).
+        loaded = load_checkpoint(checkpoint, device=self.device, build=backend == "torch")
+        self._loaded = loaded
         self.cells = loaded.cells
         self.config = loaded.config
         self.checkpoint_sha256 = loaded.sha256
@@ -136,8 +139,6 @@ class Predictor:
         self.point_mode = point_mode
         self.batch_size = batch_size
         self._polygons: dict[int, list[tuple[float, float]]] = {}
-        if backend == "auto":
-            backend = "torch" if self.device.type == "cuda" else "onnx"
         self.backend = backend
         self._session: Any = None
         if backend == "onnx":
@@ -145,6 +146,11 @@ class Predictor:
             if not graph.is_file():  # registered before graphs were exported: export (and check) on first use
                 onnx_export(loaded, checkpoint, images=[], threads=threads)
             self._session = onnx_session(graph, threads=threads)
+
+    @property
+    def model(self) -> GeoClassifier:
+        """The torch network (built on first use with the ONNX backend)."""
+        return self._loaded.model
 
     @property
     def num_classes(self) -> int:

@@ -52,6 +52,16 @@ def test_onnx_and_torch_predictors_agree(checkpoint, synthetic_test):
     assert Predictor(checkpoint, device="cpu", backend="auto").backend == "onnx"  # no GPU here
 
 
+def test_an_onnx_predictor_builds_the_torch_network_only_when_asked(checkpoint, synthetic_test):
+    images = [row.path for row in read_manifest(synthetic_test).rows[:4]]
+    Predictor(checkpoint, device="cpu", backend="onnx", threads=1)  # exports the graph
+    predictor = Predictor(checkpoint, device="cpu", backend="onnx", threads=1)
+    guesses = predictor.predict(images, top_k=1)
+    assert predictor._loaded._model is None  # the worker's case: the graph holds the weights
+    embedded = predictor.model.embed(predictor.preprocess(images))  # an album's base model still embeds
+    assert embedded.shape[0] == len(images) and len(guesses) == len(images)
+
+
 def test_a_graph_that_computes_something_else_is_refused_and_removed(checkpoint, tiny_checkpoint, monkeypatch):
     loaded = load_checkpoint(checkpoint)
     with torch.no_grad():
