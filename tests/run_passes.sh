@@ -51,6 +51,10 @@ CACHE_HOME=${XDG_CACHE_HOME:-$HOME/.cache}/planet-arena
 export PLANET_TEST_CACHE=${PLANET_TEST_CACHE:-$CACHE_HOME/tests}
 export MYPY_CACHE_DIR=${MYPY_CACHE_DIR:-$CACHE_HOME/mypy}
 export PLANET_STATIC_COMPRESSION_CACHE=${PLANET_STATIC_COMPRESSION_CACHE:-$CACHE_HOME/static-compressed}
+# The project's compiled modules are written (__pycache__/, ignored by git) even where PYTHONDONTWRITEBYTECODE is
+# set: the suite starts some hundred Python processes (servers, workers, commands), each of which would otherwise
+# compile the project's sources again, and pytest its rewritten test modules.
+unset PYTHONDONTWRITEBYTECODE
 
 chromium_ready() {
   [ -x "$CHROMIUM" ] && return 0
