@@ -92,7 +92,7 @@ test: $(VENV)/.installed $(MAP)
 # The day-to-day loop (about two minutes): the engine's and the game server's tests on the embedded default in
 # two processes, without the browser, the process-driving fault tests and the real-data evaluations (`slow`).
 test-fast: $(VENV)/.installed $(MAP)
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PYTEST) -n 2 -m "not slow" --ignore=tests/browser \
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL OMP_NUM_THREADS=1 $(PYTEST) -n 2 -m "not slow" --ignore=tests/browser \
 		--ignore=tests/gameserver/faults -q
 
 # The documentation site (mkdocs.yml): strict, so a broken link or a page left out of the navigation fails.

@@ -55,6 +55,10 @@ export PLANET_STATIC_COMPRESSION_CACHE=${PLANET_STATIC_COMPRESSION_CACHE:-$CACHE
 # set: the suite starts some hundred Python processes (servers, workers, commands), each of which would otherwise
 # compile the project's sources again, and pytest its rewritten test modules.
 unset PYTHONDONTWRITEBYTECODE
+# One thread per process for torch's kernels (OpenMP) and ONNX Runtime's sessions: the lanes already keep every core
+# busy, and idle pool threads spin-wait for work on an oversubscribed machine. The engine's training tests beside two
+# busy loops took 60 CPU-s and 68 s with torch's default threads, 23 CPU-s and 37 s with one (bench/README.md).
+export OMP_NUM_THREADS=1 PLANET_INFERENCE_THREADS=1
 
 chromium_ready() {
   [ -x "$CHROMIUM" ] && return 0
