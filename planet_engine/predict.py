@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from planet_engine.cells import CellSet
-from planet_engine.checkpoint import load_checkpoint
+from planet_engine.checkpoint import LoadedCheckpoint, load_checkpoint
 from planet_engine.data import ImageInput, load_image, view_transform
 from planet_engine.geo import geoscore, pairwise_distances_km
 from planet_engine.model import GeoClassifier, select_device
@@ -127,9 +127,11 @@ class Predictor:
         self.device = select_device(device)
         if backend == "auto":
             backend = "torch" if self.device.type == "cuda" else "onnx"
-        # The ONNX graph holds the weights: the torch network is built only if something asks for it (embed).
+        # The ONNX graph holds the weights: the torch network is built only if something asks for it (embed). Only
+        # one of the two is kept: the network once built, else the checkpoint it is built from.
         loaded = load_checkpoint(checkpoint, device=self.device, build=backend == "torch")
-        self._loaded = loaded
+        self._network: GeoClassifier | None = loaded.model if backend == "torch" else None
+        self._unbuilt: LoadedCheckpoint | None = None if backend == "torch" else loaded
         self.cells = loaded.cells
         self.config = loaded.config
         self.checkpoint_sha256 = loaded.sha256
@@ -150,7 +152,10 @@ class Predictor:
     @property
     def model(self) -> GeoClassifier:
         """The torch network (built on first use with the ONNX backend)."""
-        return self._loaded.model
+        if self._network is None:
+            assert self._unbuilt is not None
+            self._network, self._unbuilt = self._unbuilt.model, None
+        return self._network
 
     @property
     def num_classes(self) -> int:

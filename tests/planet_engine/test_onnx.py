@@ -57,7 +57,7 @@ def test_an_onnx_predictor_builds_the_torch_network_only_when_asked(checkpoint, 
     Predictor(checkpoint, device="cpu", backend="onnx", threads=1)  # exports the graph
     predictor = Predictor(checkpoint, device="cpu", backend="onnx", threads=1)
     guesses = predictor.predict(images, top_k=1)
-    assert predictor._loaded._model is None  # the worker's case: the graph holds the weights
+    assert predictor._network is None  # the worker's case: the graph holds the weights
     embedded = predictor.model.embed(predictor.preprocess(images))  # an album's base model still embeds
     assert embedded.shape[0] == len(images) and len(guesses) == len(images)
 
